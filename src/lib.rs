@@ -1,0 +1,17 @@
+//! stateward: recover, inspect and validate Terraform state kept in S3.
+//!
+//! A library with a thin binary (`main.rs`). Modules by domain:
+//! `config` (where the state is), `state` (the v4 model, health), `diff`,
+//! `store` (versions in S3, references), `aws` (the only place SDK types live),
+//! `output` (the printer), `cli` (arguments and commands).
+
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod diff;
+pub mod error;
+pub mod exit;
+pub mod lock;
+pub mod output;
+pub mod state;
+pub mod store;
