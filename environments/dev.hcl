@@ -1,0 +1,14 @@
+# MLOps platform, development: EKS cluster mlops-platform-dev in eu-west-1.
+# State bucket has versioning on; noncurrent versions are kept for 90 days
+# (lifecycle rule on the bucket). Locking uses the DynamoDB table.
+description = "MLOps platform, development (EKS mlops-platform-dev, eu-west-1)"
+
+backend {
+  bucket               = "mlops-platform-tfstate-123456789012"
+  key                  = "mlops-platform/dev/terraform.tfstate"
+  region               = "eu-west-1"
+  dynamodb_table       = "mlops-platform-tfstate-lock"
+  use_lockfile         = false
+  workspace            = "default"
+  workspace_key_prefix = "env:"
+}

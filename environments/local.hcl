@@ -1,0 +1,14 @@
+# Local demo: a local S3 + DynamoDB emulator.
+# `scripts/demo` starts the emulator on http://127.0.0.1:5055 and seeds it.
+description = "Local demo state on the emulator (started by scripts/demo)"
+
+backend {
+  bucket         = "stateward-demo"
+  key            = "platform/terraform.tfstate"
+  region         = "eu-west-1"
+  dynamodb_table = "stateward-demo-locks"
+
+  # Applies to S3, DynamoDB and every other AWS service; implies
+  # path-style S3 addressing.
+  endpoint_url = "http://127.0.0.1:5055"
+}

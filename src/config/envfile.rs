@@ -1,0 +1,794 @@
+//! Environment files: `environments/NAME.hcl`.
+//!
+//! ```hcl
+//! description = "MLOps platform, production"
+//! backend {
+//!   bucket = "mlops-platform-tfstate-123456789012"
+//!   key    = "mlops-platform/prod/terraform.tfstate"
+//!   region = "eu-west-1"
+//! }
+//! ```
+//!
+//! The loader is strict: unknown keys or blocks, wrong types, duplicates and
+//! missing required keys are errors naming `file:line:column`.
+//!
+//! Adding a top-level block (e.g. `retention { keep_last = 30 }`) means:
+//! one struct implementing [`Section`], one field in [`EnvFile`], one arm in
+//! `parse_env_file`'s block match, its name in [`TOP_LEVEL_BLOCKS`], and its
+//! keys in `schemas/environment.schema.json`.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use hcl_edit::structure::{Block, Structure};
+use hcl_edit::Span;
+use serde::Serialize;
+
+use crate::config::error::ValueType;
+use crate::config::error::{ConfigError, ConfigErrorKind};
+use crate::config::source::{SeenKeys, Source};
+use crate::config::{
+    validate_state_key, validate_workspace_key_prefix, validate_workspace_name, BackendSettings,
+    ENVIRONMENTS_DIR, ENVIRONMENTS_DIR_VAR,
+};
+
+/// Attributes known at the top level of an environment file.
+pub const TOP_LEVEL_KEYS: &[&str] = &["description"];
+/// Blocks known at the top level of an environment file.
+pub const TOP_LEVEL_BLOCKS: &[&str] = &["backend"];
+/// Keys of the `backend` block (the same names as [`BackendSettings`]'s fields).
+pub const BACKEND_KEYS: &[&str] = &BackendSettings::FIELDS;
+
+/// A loaded environment file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvFile {
+    /// The file that was read (as found: relative when the base dir is `.`).
+    pub path: PathBuf,
+    pub description: Option<String>,
+    /// The `backend` block; `origin` is set to `environment file PATH`.
+    pub backend: BackendSettings,
+}
+
+/// Loads `--env NAME_OR_PATH`, looking up `STATEWARD_ENVIRONMENTS_DIR` in the
+/// process environment. See [`load_env_file_with`].
+pub fn load_env_file(name_or_path: &str, base_dir: &Path) -> Result<EnvFile, ConfigError> {
+    load_env_file_with(name_or_path, base_dir, &|k| std::env::var(k).ok())
+}
+
+/// Loads `--env NAME_OR_PATH`: a path if it contains `/` or ends with
+/// `.hcl` (relative to `base_dir`), otherwise `base_dir/environments/NAME.hcl`,
+/// falling back to `$STATEWARD_ENVIRONMENTS_DIR/NAME.hcl`.
+pub fn load_env_file_with(
+    name_or_path: &str,
+    base_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<EnvFile, ConfigError> {
+    let candidates = env_file_path_candidates(name_or_path, base_dir, env);
+    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+        return Err(ConfigError::new(ConfigErrorKind::EnvNotFound {
+            name: name_or_path.to_string(),
+            available: available_envs(base_dir, env),
+            tried: candidates,
+        }));
+    };
+    let src = Source::read(path, "environment file")?;
+    parse_env_file(&src)
+}
+
+/// The files `--env NAME_OR_PATH` may refer to, in lookup order.
+pub fn env_file_path_candidates(
+    name_or_path: &str,
+    base_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<PathBuf> {
+    if is_path_like(name_or_path) {
+        return vec![join_base(base_dir, Path::new(name_or_path))];
+    }
+    let file = format!("{name_or_path}.hcl");
+    let mut out = vec![join_base(
+        base_dir,
+        &Path::new(ENVIRONMENTS_DIR).join(&file),
+    )];
+    if let Some(dir) = env(ENVIRONMENTS_DIR_VAR).filter(|d| !d.is_empty()) {
+        out.push(join_base(base_dir, &Path::new(&dir).join(&file)));
+    }
+    out
+}
+
+fn is_path_like(s: &str) -> bool {
+    s.contains('/') || s.contains(std::path::MAIN_SEPARATOR) || s.ends_with(".hcl")
+}
+
+/// `base.join(p)`, keeping `p` as written when the base is `.` or empty so
+/// messages show `environments/prod.hcl`, not `./environments/prod.hcl`.
+fn join_base(base: &Path, p: &Path) -> PathBuf {
+    if base.as_os_str().is_empty() || base == Path::new(".") {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+fn available_envs(base_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut dirs = vec![join_base(base_dir, Path::new(ENVIRONMENTS_DIR))];
+    if let Some(dir) = env(ENVIRONMENTS_DIR_VAR).filter(|d| !d.is_empty()) {
+        dirs.push(join_base(base_dir, Path::new(&dir)));
+    }
+    let mut names: Vec<String> = dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".hcl").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Parses an environment file already read into `src`.
+pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
+    let body = src.parse()?;
+    let mut seen = SeenKeys::default();
+    let mut description = None;
+    let mut backend: Option<BackendSettings> = None;
+
+    for structure in body.iter() {
+        match structure {
+            Structure::Attribute(attr) => {
+                let key = attr.key.as_str();
+                let span = attr.key.span();
+                if TOP_LEVEL_BLOCKS.contains(&key) {
+                    return Err(wrong_form_block(src, key, None, span));
+                }
+                seen.check(src, key, span.clone(), None)?;
+                let field = Field::new(src, attr, None)?;
+                match key {
+                    "description" => description = Some(field.string()?),
+                    _ => return Err(unknown_top_level(src, key, span)),
+                }
+            }
+            Structure::Block(block) => {
+                let name = block.ident.as_str();
+                let span = block.ident.span();
+                if TOP_LEVEL_KEYS.contains(&name) {
+                    return Err(wrong_form_attribute(src, name, None, span));
+                }
+                seen.check(src, name, span.clone(), None)?;
+                match name {
+                    "backend" => backend = Some(read_section::<BackendSettings>(src, block)?),
+                    _ => return Err(unknown_top_level(src, name, span)),
+                }
+            }
+        }
+    }
+
+    let mut backend = backend.ok_or_else(|| {
+        ConfigError::in_file(
+            &src.path,
+            ConfigErrorKind::MissingBlock {
+                name: "backend".into(),
+            },
+        )
+    })?;
+    backend.origin = Some(format!("environment file {}", src.path.display()));
+    Ok(EnvFile {
+        path: src.path.clone(),
+        description,
+        backend,
+    })
+}
+
+fn unknown_top_level(src: &Source, key: &str, span: Option<Range<usize>>) -> ConfigError {
+    src.error(
+        span,
+        ConfigErrorKind::UnknownKey {
+            key: key.to_string(),
+            block: None,
+            expected: TOP_LEVEL_KEYS
+                .iter()
+                .chain(TOP_LEVEL_BLOCKS)
+                .copied()
+                .collect(),
+        },
+    )
+}
+
+fn wrong_form_block(
+    src: &Source,
+    key: &str,
+    block: Option<&str>,
+    span: Option<Range<usize>>,
+) -> ConfigError {
+    src.error(
+        span,
+        ConfigErrorKind::WrongForm {
+            key: key.to_string(),
+            block: block.map(str::to_string),
+            expected: format!("a block: `{key} {{ ... }}` (no `=`)"),
+        },
+    )
+}
+
+fn wrong_form_attribute(
+    src: &Source,
+    key: &str,
+    block: Option<&str>,
+    span: Option<Range<usize>>,
+) -> ConfigError {
+    src.error(
+        span,
+        ConfigErrorKind::WrongForm {
+            key: key.to_string(),
+            block: block.map(str::to_string),
+            expected: format!("an attribute: `{key} = value`"),
+        },
+    )
+}
+
+/// A block of an environment file holding only attributes.
+pub(crate) trait Section: Default {
+    /// The block's name, e.g. `backend`.
+    const NAME: &'static str;
+    /// Every key the block accepts.
+    const KEYS: &'static [&'static str];
+    /// Keys that must be present.
+    const REQUIRED: &'static [&'static str];
+    /// Stores one attribute; `field.key()` is one of `KEYS`.
+    fn set(&mut self, field: &Field<'_>) -> Result<(), ConfigError>;
+}
+
+/// Reads a label-less block of attributes into `S`, rejecting unknown keys,
+/// nested blocks, duplicates and missing required keys.
+pub(crate) fn read_section<S: Section>(src: &Source, block: &Block) -> Result<S, ConfigError> {
+    if let Some(label) = block.labels.first() {
+        return Err(src.error(
+            label.span(),
+            ConfigErrorKind::UnexpectedLabels {
+                block: S::NAME.to_string(),
+            },
+        ));
+    }
+    let mut out = S::default();
+    let mut seen = SeenKeys::default();
+    let mut present: Vec<&str> = Vec::new();
+    for structure in block.body.iter() {
+        match structure {
+            Structure::Attribute(attr) => {
+                let key = attr.key.as_str();
+                let span = attr.key.span();
+                if !S::KEYS.contains(&key) {
+                    return Err(unknown_in::<S>(src, key, span));
+                }
+                seen.check(src, key, span, Some(S::NAME))?;
+                present.push(key);
+                out.set(&Field::new(src, attr, Some(S::NAME))?)?;
+            }
+            Structure::Block(inner) => {
+                let key = inner.ident.as_str();
+                let span = inner.ident.span();
+                if S::KEYS.contains(&key) {
+                    return Err(wrong_form_attribute(src, key, Some(S::NAME), span));
+                }
+                return Err(unknown_in::<S>(src, key, span));
+            }
+        }
+    }
+    if let Some(missing) = S::REQUIRED.iter().find(|k| !present.contains(k)) {
+        return Err(src.error(
+            block.ident.span(),
+            ConfigErrorKind::MissingKey {
+                key: missing.to_string(),
+                block: Some(S::NAME.to_string()),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+fn unknown_in<S: Section>(src: &Source, key: &str, span: Option<Range<usize>>) -> ConfigError {
+    src.error(
+        span,
+        ConfigErrorKind::UnknownKey {
+            key: key.to_string(),
+            block: Some(S::NAME.to_string()),
+            expected: S::KEYS.to_vec(),
+        },
+    )
+}
+
+/// One evaluated attribute with its position, with typed accessors whose
+/// errors point at the value.
+pub(crate) struct Field<'a> {
+    src: &'a Source,
+    key: &'a str,
+    block: Option<&'static str>,
+    value: hcl::Value,
+    span: Option<Range<usize>>,
+}
+
+impl<'a> Field<'a> {
+    fn new(
+        src: &'a Source,
+        attr: &'a hcl_edit::structure::Attribute,
+        block: Option<&'static str>,
+    ) -> Result<Field<'a>, ConfigError> {
+        let key = attr.key.as_str();
+        let value = src.literal(&attr.value, key, block)?;
+        Ok(Field {
+            src,
+            key,
+            block,
+            value,
+            span: attr.value.span(),
+        })
+    }
+
+    pub fn key(&self) -> &str {
+        self.key
+    }
+
+    fn wrong_type(&self, expected: ValueType) -> ConfigError {
+        self.src.error(
+            self.span.clone(),
+            ConfigErrorKind::WrongType {
+                key: self.key.to_string(),
+                block: self.block.map(str::to_string),
+                expected,
+                found: ValueType::of(&self.value),
+            },
+        )
+    }
+
+    /// An `InvalidValue` error at this field's value.
+    pub fn invalid(&self, reason: impl Into<String>) -> ConfigError {
+        self.src.error(
+            self.span.clone(),
+            ConfigErrorKind::InvalidValue {
+                key: self.key.to_string(),
+                block: self.block.map(str::to_string),
+                reason: reason.into(),
+            },
+        )
+    }
+
+    pub fn string(&self) -> Result<String, ConfigError> {
+        match &self.value {
+            hcl::Value::String(s) => Ok(s.clone()),
+            _ => Err(self.wrong_type(ValueType::String)),
+        }
+    }
+
+    pub fn non_empty_string(&self) -> Result<String, ConfigError> {
+        let s = self.string()?;
+        if s.is_empty() {
+            return Err(self.invalid("it must not be empty; remove the line to leave it unset"));
+        }
+        Ok(s)
+    }
+
+    pub fn url(&self) -> Result<String, ConfigError> {
+        let s = self.non_empty_string()?;
+        if !(s.starts_with("http://") || s.starts_with("https://")) {
+            return Err(self.invalid(format!(
+                "\"{s}\" is not a URL; write it with its scheme, e.g. \"http://127.0.0.1:5055\""
+            )));
+        }
+        Ok(s)
+    }
+
+    pub fn bool(&self) -> Result<bool, ConfigError> {
+        match &self.value {
+            hcl::Value::Bool(b) => Ok(*b),
+            _ => Err(self.wrong_type(ValueType::Bool)),
+        }
+    }
+
+    /// Applies a validator returning `Err(reason)`.
+    pub fn validated(
+        &self,
+        value: String,
+        check: fn(&str) -> Result<(), String>,
+    ) -> Result<String, ConfigError> {
+        check(&value).map_err(|reason| self.invalid(reason))?;
+        Ok(value)
+    }
+}
+
+impl Section for BackendSettings {
+    const NAME: &'static str = "backend";
+    const KEYS: &'static [&'static str] = BACKEND_KEYS;
+    const REQUIRED: &'static [&'static str] = &["bucket", "key"];
+
+    fn set(&mut self, f: &Field<'_>) -> Result<(), ConfigError> {
+        match f.key() {
+            "bucket" => self.bucket = Some(f.non_empty_string()?),
+            "key" => self.key = Some(f.validated(f.string()?, validate_state_key)?),
+            "region" => self.region = Some(f.non_empty_string()?),
+            "dynamodb_table" => self.dynamodb_table = Some(f.non_empty_string()?),
+            "workspace" => {
+                self.workspace = Some(f.validated(f.string()?, validate_workspace_name)?)
+            }
+            "workspace_key_prefix" => {
+                self.workspace_key_prefix =
+                    Some(f.validated(f.string()?, validate_workspace_key_prefix)?)
+            }
+            "endpoint_url" => self.endpoint_url = Some(f.url()?),
+            "s3_endpoint" => self.s3_endpoint = Some(f.url()?),
+            "dynamodb_endpoint" => self.dynamodb_endpoint = Some(f.url()?),
+            "force_path_style" => self.force_path_style = Some(f.bool()?),
+            "use_lockfile" => self.use_lockfile = Some(f.bool()?),
+            "profile" => self.profile = Some(f.non_empty_string()?),
+            other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::target::resolve;
+
+    fn parse(text: &str) -> Result<EnvFile, ConfigError> {
+        parse_env_file(&Source::new("environments/test.hcl".into(), text.into()))
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    const GOOD: &str = r#"# comment
+description = "test"
+backend {
+  bucket = "b"
+  key    = "k/terraform.tfstate"
+  region = "eu-west-1"
+  use_lockfile = true
+}
+"#;
+
+    #[test]
+    fn parses_a_minimal_file() {
+        let env = parse(GOOD).unwrap();
+        assert_eq!(env.description.as_deref(), Some("test"));
+        assert_eq!(env.backend.bucket.as_deref(), Some("b"));
+        assert_eq!(env.backend.key.as_deref(), Some("k/terraform.tfstate"));
+        assert_eq!(env.backend.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(env.backend.use_lockfile, Some(true));
+        assert_eq!(env.backend.dynamodb_table, None);
+        assert_eq!(
+            env.backend.origin.as_deref(),
+            Some("environment file environments/test.hcl")
+        );
+    }
+
+    /// (name, file text, expected line, expected column, substring of message)
+    const ERRORS: &[(&str, &str, usize, usize, &str)] = &[
+        (
+            "unknown key in backend",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n  bukcet = \"x\"\n}\n",
+            4,
+            3,
+            "unknown key \"bukcet\" in block \"backend\" (expected one of: bucket, key, region,",
+        ),
+        (
+            "missing bucket",
+            "description = \"x\"\n\nbackend {\n  key = \"k\"\n}\n",
+            3,
+            1,
+            "missing required key \"bucket\" in block \"backend\"",
+        ),
+        (
+            "missing key",
+            "backend {\n  bucket = \"b\"\n}\n",
+            1,
+            1,
+            "missing required key \"key\"",
+        ),
+        (
+            "wrong type bool",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n  use_lockfile = \"yes\"\n}\n",
+            4,
+            18,
+            "\"use_lockfile\" in block \"backend\" must be a boolean (true or false), found a string",
+        ),
+        (
+            "wrong type string",
+            "backend {\n  bucket = 42\n  key = \"k\"\n}\n",
+            2,
+            12,
+            "\"bucket\" in block \"backend\" must be a string, found a number",
+        ),
+        (
+            "syntax error",
+            "backend {\n  bucket = \"b\"\n  key = \n}\n",
+            3,
+            9,
+            "HCL syntax error",
+        ),
+        (
+            "unclosed string",
+            "description = \"x\nbackend {}\n",
+            1,
+            1,
+            "HCL syntax error",
+        ),
+        (
+            "duplicate key",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n  bucket = \"c\"\n}\n",
+            4,
+            3,
+            "duplicate key \"bucket\" in block \"backend\" (first set on line 2)",
+        ),
+        (
+            "duplicate top-level attribute",
+            "description = \"a\"\n\ndescription = \"b\"\n",
+            3,
+            1,
+            "duplicate key \"description\" at top level (first set on line 1)",
+        ),
+        (
+            "duplicate block",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nbackend {\n  bucket = \"b\"\n  key = \"k\"\n}\n",
+            5,
+            1,
+            "duplicate key \"backend\" at top level (first set on line 1)",
+        ),
+        (
+            "unknown top-level block",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretention {\n  keep_last = 3\n}\n",
+            5,
+            1,
+            "unknown key \"retention\" at top level (expected one of: description, backend)",
+        ),
+        (
+            "unknown top-level attribute",
+            "descripton = \"x\"\n",
+            1,
+            1,
+            "unknown key \"descripton\" at top level",
+        ),
+        (
+            "nested block in backend",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n  endpoints {\n    s3 = \"x\"\n  }\n}\n",
+            4,
+            3,
+            "unknown key \"endpoints\" in block \"backend\"",
+        ),
+        (
+            "backend as attribute",
+            "backend = { bucket = \"b\" }\n",
+            1,
+            1,
+            "must be written as a block",
+        ),
+        (
+            "labelled backend",
+            "backend \"s3\" {\n  bucket = \"b\"\n  key = \"k\"\n}\n",
+            1,
+            9,
+            "takes no labels",
+        ),
+        (
+            "variable reference",
+            "backend {\n  bucket = var.bucket\n  key = \"k\"\n}\n",
+            2,
+            12,
+            "not a literal value (it refers to `var`)",
+        ),
+        (
+            "invalid workspace",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n  workspace = \"a/b\"\n}\n",
+            4,
+            15,
+            "invalid value for \"workspace\"",
+        ),
+        (
+            "endpoint without scheme",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n  endpoint_url = \"127.0.0.1:5055\"\n}\n",
+            4,
+            18,
+            "is not a URL",
+        ),
+        (
+            "empty bucket",
+            "backend {\n  bucket = \"\"\n  key = \"k\"\n}\n",
+            2,
+            12,
+            "must not be empty",
+        ),
+    ];
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        for (name, text, line, col, msg) in ERRORS {
+            let err = parse(text).expect_err(name);
+            assert_eq!(
+                err.file.as_deref(),
+                Some(Path::new("environments/test.hcl")),
+                "{name}"
+            );
+            assert_eq!(
+                (err.line, err.column),
+                (Some(*line), Some(*col)),
+                "{name}: {err}"
+            );
+            let rendered = err.to_string();
+            assert!(
+                rendered.starts_with(&format!("environments/test.hcl:{line}:{col}: ")),
+                "{name}: {rendered}"
+            );
+            assert!(rendered.contains(msg), "{name}: {rendered}");
+        }
+    }
+
+    #[test]
+    fn crlf_no_trailing_newline_and_one_line_blocks() {
+        for text in [
+            "backend {\r\n  bucket = \"b\"\r\n  key = \"k\"\r\n}\r\n",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}",
+            "backend { bucket = \"b\" }\n",
+        ] {
+            let r = parse(text);
+            if text.contains("key") {
+                assert_eq!(r.unwrap().backend.key.as_deref(), Some("k"), "{text:?}");
+            } else {
+                assert!(r
+                    .unwrap_err()
+                    .to_string()
+                    .contains("missing required key \"key\""));
+            }
+        }
+        // Line numbers on a CRLF file.
+        let err = parse("backend {\r\n  bucket = \"b\"\r\n  key = \"k\"\r\n  x = 1\r\n}\r\n")
+            .unwrap_err();
+        assert_eq!((err.line, err.column), (Some(4), Some(3)), "{err}");
+    }
+
+    #[test]
+    fn missing_backend_block_names_the_file() {
+        let err = parse("description = \"x\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environments/test.hcl: missing required block \"backend\"; add `backend { ... }` to the file"
+        );
+    }
+
+    #[test]
+    fn name_or_path_lookup() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        std::fs::create_dir_all(base.join("environments")).unwrap();
+        std::fs::create_dir_all(base.join("elsewhere")).unwrap();
+        std::fs::create_dir_all(base.join("custom")).unwrap();
+        std::fs::write(base.join("environments/prod.hcl"), GOOD).unwrap();
+        std::fs::write(base.join("elsewhere/staging.hcl"), GOOD).unwrap();
+        std::fs::write(base.join("custom/my.hcl"), GOOD).unwrap();
+        let with_var = |k: &str| (k == ENVIRONMENTS_DIR_VAR).then(|| "elsewhere".to_string());
+
+        // A name: environments/NAME.hcl under the base dir.
+        let env = load_env_file_with("prod", base, &no_env).unwrap();
+        assert_eq!(env.path, base.join("environments/prod.hcl"));
+        // A path (contains `/`), relative to the base dir.
+        let env = load_env_file_with("custom/my.hcl", base, &no_env).unwrap();
+        assert_eq!(env.path, base.join("custom/my.hcl"));
+        // A path (ends with .hcl), absolute.
+        let abs = base.join("custom/my.hcl");
+        let env =
+            load_env_file_with(abs.to_str().unwrap(), Path::new("/nonexistent"), &no_env).unwrap();
+        assert_eq!(env.path, abs);
+        // Fallback to STATEWARD_ENVIRONMENTS_DIR.
+        let env = load_env_file_with("staging", base, &with_var).unwrap();
+        assert_eq!(env.path, base.join("elsewhere/staging.hcl"));
+        // environments/ wins over the variable.
+        let env = load_env_file_with("prod", base, &with_var).unwrap();
+        assert_eq!(env.path, base.join("environments/prod.hcl"));
+
+        // Not found: lists what was tried and what exists.
+        let err = load_env_file_with("staging", base, &no_env).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("environment \"staging\" not found"), "{msg}");
+        assert!(msg.contains("environments/staging.hcl"), "{msg}");
+        assert!(msg.contains("available environments: prod"), "{msg}");
+    }
+
+    #[test]
+    fn base_dot_keeps_relative_paths() {
+        assert_eq!(
+            env_file_path_candidates("prod", Path::new("."), &no_env),
+            vec![PathBuf::from("environments/prod.hcl")]
+        );
+        assert_eq!(
+            env_file_path_candidates("x.hcl", Path::new(""), &no_env),
+            vec![PathBuf::from("x.hcl")]
+        );
+    }
+
+    fn shipped_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(ENVIRONMENTS_DIR)
+    }
+
+    #[test]
+    fn shipped_environments_load_and_resolve() {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for name in ["local", "dev", "prod"] {
+            let env =
+                load_env_file_with(name, base, &no_env).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(env.description.is_some(), "{name}");
+            let target = resolve(Default::default(), Some(&env), None, &no_env)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                target.source.contains(&format!("{name}.hcl")),
+                "{}",
+                target.source
+            );
+        }
+        let local = load_env_file_with("local", base, &no_env).unwrap();
+        let b = &local.backend;
+        assert_eq!(b.bucket.as_deref(), Some("stateward-demo"));
+        assert_eq!(b.key.as_deref(), Some("platform/terraform.tfstate"));
+        assert_eq!(b.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(b.dynamodb_table.as_deref(), Some("stateward-demo-locks"));
+        assert_eq!(b.endpoint_url.as_deref(), Some("http://127.0.0.1:5055"));
+        let t = resolve(Default::default(), Some(&local), None, &no_env).unwrap();
+        assert!(t.force_path_style);
+        assert_eq!(t.s3_endpoint.as_deref(), Some("http://127.0.0.1:5055"));
+        assert_eq!(
+            t.dynamodb_endpoint.as_deref(),
+            Some("http://127.0.0.1:5055")
+        );
+
+        // Every shipped file is one of the three (a new one must be added above).
+        let mut names: Vec<String> = std::fs::read_dir(shipped_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["dev.hcl", "local.hcl", "prod.hcl"]);
+    }
+
+    #[test]
+    fn schema_lists_every_accepted_key() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schemas/environment.schema.json")).unwrap();
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        let top = schema["properties"].as_object().unwrap();
+        let mut top_keys: Vec<&str> = top.keys().map(String::as_str).collect();
+        top_keys.sort();
+        let mut expected: Vec<&str> = TOP_LEVEL_KEYS
+            .iter()
+            .chain(TOP_LEVEL_BLOCKS)
+            .copied()
+            .collect();
+        expected.sort();
+        assert_eq!(top_keys, expected, "top-level properties");
+        assert_eq!(schema["additionalProperties"], false);
+
+        let backend = &schema["$defs"]["backend"];
+        let props = backend["properties"].as_object().unwrap();
+        let mut keys: Vec<&str> = props.keys().map(String::as_str).collect();
+        keys.sort();
+        let mut expected = BACKEND_KEYS.to_vec();
+        expected.sort();
+        assert_eq!(keys, expected, "backend properties");
+        assert_eq!(backend["additionalProperties"], false);
+        let required: Vec<&str> = backend["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(required, <BackendSettings as Section>::REQUIRED);
+        for key in ["force_path_style", "use_lockfile"] {
+            assert_eq!(props[key]["type"], "boolean", "{key}");
+        }
+        assert_eq!(schema["required"], serde_json::json!(["backend"]));
+    }
+}
