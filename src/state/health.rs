@@ -1,0 +1,534 @@
+//! Assessing the health of a state object's version history.
+//!
+//! [`assess`] is a pure function over per-version facts ordered **newest
+//! first** (as S3 lists versions). Each version gets a [`Health`]: one
+//! [`Status`] and every problem found, as sentences.
+//!
+//! Rules (checked for every version; all problems are listed, the status is
+//! the first applicable one in this precedence order):
+//!
+//! 1. `deleted`: the version is a delete marker.
+//! 2. `encrypted`: an OpenTofu encrypted state (cannot be inspected).
+//! 3. `corrupt`: not JSON, truncated, not format v4, required fields missing
+//!    (whatever the caller classified as [`Content::Corrupt`]).
+//! 4. `foreign-lineage`: its lineage differs from the reference lineage
+//!    ([`reference_lineage`]: the lineage held by the most versions, ties
+//!    broken in favour of the newest version's lineage).
+//! 5. `serial-regress`: its serial is lower than the serial of some older
+//!    version of the same lineage (the highest such serial is named).
+//! 6. `suspicious-shrink`: compared with the previous (next older) version
+//!    of the same lineage that is not a delete marker, was parsed, and has a
+//!    known resource count, it lost more than half of its resources: the
+//!    previous count is at least [`SHRINK_MIN_PREVIOUS`] and
+//!    `2 * current < previous`. (Going from 1 to 0 resources is not flagged:
+//!    a single resource is too small a sample.) Versions whose count is
+//!    unknown (only a header was read) are neither flagged nor used as the
+//!    comparison point.
+//!
+//! Versions with [`Content::Unknown`] (not fetched) that are not delete
+//! markers get `ok` with no problems: nothing is known against them. Callers
+//! should present them as unchecked. Encrypted versions with a plaintext
+//! serial/lineage take part in the lineage vote and the serial checks.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+/// What is known about one object version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionFacts {
+    /// S3 version id (used to name versions in problem sentences).
+    pub version_id: String,
+    /// Whether the version is a delete marker.
+    pub delete_marker: bool,
+    /// What its content turned out to be.
+    pub content: Content,
+}
+
+/// The content of a version, as far as it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// A v4 state (fully parsed, or only its header).
+    Parsed {
+        /// `serial`.
+        serial: u64,
+        /// `lineage`.
+        lineage: String,
+        /// Resource instance count; `None` when only the header was read.
+        resource_count: Option<usize>,
+    },
+    /// Damaged or not a v4 state.
+    Corrupt {
+        /// Why, e.g. the parse error's message.
+        problem: String,
+    },
+    /// An OpenTofu encrypted state.
+    Encrypted {
+        /// Plaintext serial, when present.
+        serial: Option<u64>,
+        /// Plaintext lineage, when present.
+        lineage: Option<String>,
+    },
+    /// Not fetched.
+    Unknown,
+}
+
+impl Content {
+    fn serial_lineage(&self) -> Option<(u64, &str)> {
+        match self {
+            Content::Parsed {
+                serial, lineage, ..
+            } => Some((*serial, lineage)),
+            Content::Encrypted {
+                serial: Some(s),
+                lineage: Some(l),
+            } => Some((*s, l)),
+            _ => None,
+        }
+    }
+
+    fn lineage(&self) -> Option<&str> {
+        match self {
+            Content::Parsed { lineage, .. } => Some(lineage),
+            Content::Encrypted { lineage, .. } => lineage.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The verdict on one version. Serialises kebab-case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Nothing wrong found.
+    Ok,
+    /// Not JSON, truncated, not v4, required fields missing.
+    Corrupt,
+    /// Lineage differs from the reference lineage.
+    ForeignLineage,
+    /// Serial lower than that of an older version of the same lineage.
+    SerialRegress,
+    /// Lost more than half of its resources.
+    SuspiciousShrink,
+    /// A delete marker.
+    Deleted,
+    /// OpenTofu encrypted state.
+    Encrypted,
+}
+
+impl Status {
+    /// The serialised spelling (`ok`, `foreign-lineage`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Corrupt => "corrupt",
+            Status::ForeignLineage => "foreign-lineage",
+            Status::SerialRegress => "serial-regress",
+            Status::SuspiciousShrink => "suspicious-shrink",
+            Status::Deleted => "deleted",
+            Status::Encrypted => "encrypted",
+        }
+    }
+}
+
+/// The assessment of one version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    /// The most important applicable status (see the module docs).
+    pub status: Status,
+    /// Every problem found, most important first.
+    pub problems: Vec<String>,
+}
+
+/// The smallest previous resource count for which a shrink is flagged.
+pub const SHRINK_MIN_PREVIOUS: usize = 2;
+
+/// The reference ("good") lineage of a history ordered newest first: the
+/// lineage held by the most versions (delete markers and versions without a
+/// known lineage do not vote); ties go to the lineage of the newest of the
+/// tied versions. `None` when no version has a known lineage.
+pub fn reference_lineage(history: &[VersionFacts]) -> Option<&str> {
+    let mut counts: HashMap<&str, (usize, usize)> = HashMap::new(); // lineage -> (count, first index)
+    for (i, v) in history.iter().enumerate() {
+        if v.delete_marker {
+            continue;
+        }
+        if let Some(l) = v.content.lineage() {
+            counts.entry(l).or_insert((0, i)).0 += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1)))
+        .map(|(l, _)| l)
+}
+
+/// Assesses every version of a history ordered newest first; the result is
+/// in the same order. See the module docs for the rules.
+pub fn assess(history: &[VersionFacts]) -> Vec<Health> {
+    let reference = reference_lineage(history);
+    let n = history.len();
+    let mut problems: Vec<Vec<(Status, String)>> = vec![Vec::new(); n];
+
+    // Walk from oldest to newest, keeping per lineage the highest serial seen
+    // so far (in older versions) and the latest known resource count.
+    let mut max_serial: HashMap<&str, (u64, &str)> = HashMap::new();
+    let mut last_count: HashMap<&str, (usize, &str)> = HashMap::new();
+    for i in (0..n).rev() {
+        let v = &history[i];
+        let out = &mut problems[i];
+        if v.delete_marker {
+            out.push((
+                Status::Deleted,
+                "this version is a delete marker".to_owned(),
+            ));
+            continue;
+        }
+        match &v.content {
+            Content::Encrypted { .. } => out.push((
+                Status::Encrypted,
+                "the state is encrypted (OpenTofu); its contents cannot be inspected".to_owned(),
+            )),
+            Content::Corrupt { problem } => out.push((
+                Status::Corrupt,
+                format!("the state is unreadable: {problem}"),
+            )),
+            _ => {}
+        }
+        if let (Some(l), Some(r)) = (v.content.lineage(), reference) {
+            if l != r {
+                out.push((
+                    Status::ForeignLineage,
+                    format!("lineage {l} differs from the lineage {r} of most versions"),
+                ));
+            }
+        }
+        if let Some((serial, lineage)) = v.content.serial_lineage() {
+            if let Some(&(older, older_id)) = max_serial.get(lineage) {
+                if serial < older {
+                    out.push((
+                        Status::SerialRegress,
+                        format!(
+                            "serial {serial} is lower than serial {older} of an older version ({older_id})"
+                        ),
+                    ));
+                }
+            }
+            let e = max_serial.entry(lineage).or_insert((serial, &v.version_id));
+            if serial > e.0 {
+                *e = (serial, &v.version_id);
+            }
+        }
+        if let Content::Parsed {
+            lineage,
+            resource_count: Some(count),
+            ..
+        } = &v.content
+        {
+            if let Some(&(prev, prev_id)) = last_count.get(lineage.as_str()) {
+                if prev >= SHRINK_MIN_PREVIOUS && count.saturating_mul(2) < prev {
+                    out.push((
+                        Status::SuspiciousShrink,
+                        format!(
+                            "resource count fell from {prev} to {count} compared with the previous version ({prev_id})"
+                        ),
+                    ));
+                }
+            }
+            last_count.insert(lineage, (*count, &v.version_id));
+        }
+    }
+
+    problems
+        .into_iter()
+        .map(|mut found| {
+            found.sort_by_key(|(s, _)| precedence(*s));
+            Health {
+                status: found.first().map_or(Status::Ok, |(s, _)| *s),
+                problems: found.into_iter().map(|(_, p)| p).collect(),
+            }
+        })
+        .collect()
+}
+
+fn precedence(s: Status) -> u8 {
+    match s {
+        Status::Deleted => 0,
+        Status::Encrypted => 1,
+        Status::Corrupt => 2,
+        Status::ForeignLineage => 3,
+        Status::SerialRegress => 4,
+        Status::SuspiciousShrink => 5,
+        Status::Ok => 6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(id: &str, serial: u64, lineage: &str, count: Option<usize>) -> VersionFacts {
+        VersionFacts {
+            version_id: id.into(),
+            delete_marker: false,
+            content: Content::Parsed {
+                serial,
+                lineage: lineage.into(),
+                resource_count: count,
+            },
+        }
+    }
+    fn corrupt(id: &str) -> VersionFacts {
+        VersionFacts {
+            version_id: id.into(),
+            delete_marker: false,
+            content: Content::Corrupt {
+                problem: "truncated JSON".into(),
+            },
+        }
+    }
+    fn deleted(id: &str) -> VersionFacts {
+        VersionFacts {
+            version_id: id.into(),
+            delete_marker: true,
+            content: Content::Unknown,
+        }
+    }
+    fn enc(id: &str, serial: Option<u64>, lineage: Option<&str>) -> VersionFacts {
+        VersionFacts {
+            version_id: id.into(),
+            delete_marker: false,
+            content: Content::Encrypted {
+                serial,
+                lineage: lineage.map(Into::into),
+            },
+        }
+    }
+    fn unknown(id: &str) -> VersionFacts {
+        VersionFacts {
+            version_id: id.into(),
+            delete_marker: false,
+            content: Content::Unknown,
+        }
+    }
+
+    use Status::*;
+
+    #[test]
+    fn table() {
+        #[allow(clippy::type_complexity)]
+        let cases: Vec<(&str, Vec<VersionFacts>, Vec<(Status, usize)>)> = vec![
+            ("empty history", vec![], vec![]),
+            (
+                "all good, increasing serials",
+                vec![
+                    ok("v3", 3, "L", Some(10)),
+                    ok("v2", 2, "L", Some(10)),
+                    ok("v1", 1, "L", Some(9)),
+                ],
+                vec![(Ok, 0), (Ok, 0), (Ok, 0)],
+            ),
+            (
+                "delete marker on top",
+                vec![
+                    deleted("d"),
+                    ok("v2", 2, "L", Some(3)),
+                    ok("v1", 1, "L", Some(3)),
+                ],
+                vec![(Deleted, 1), (Ok, 0), (Ok, 0)],
+            ),
+            (
+                "corrupt newest",
+                vec![corrupt("c"), ok("v2", 2, "L", Some(3))],
+                vec![(Corrupt, 1), (Ok, 0)],
+            ),
+            (
+                "serial regress",
+                vec![
+                    ok("v3", 7, "L", Some(3)),
+                    ok("v2", 9, "L", Some(3)),
+                    ok("v1", 8, "L", Some(3)),
+                ],
+                vec![(SerialRegress, 1), (Ok, 0), (Ok, 0)],
+            ),
+            (
+                "equal serial is not a regress",
+                vec![ok("v2", 5, "L", Some(3)), ok("v1", 5, "L", Some(3))],
+                vec![(Ok, 0), (Ok, 0)],
+            ),
+            (
+                "foreign lineage in the middle; its serial does not count",
+                vec![
+                    ok("v3", 4, "L", Some(3)),
+                    ok("v2", 100, "X", Some(3)),
+                    ok("v1", 3, "L", Some(3)),
+                ],
+                vec![(Ok, 0), (ForeignLineage, 1), (Ok, 0)],
+            ),
+            (
+                "shrink by more than half",
+                vec![ok("v2", 2, "L", Some(4)), ok("v1", 1, "L", Some(10))],
+                vec![(SuspiciousShrink, 1), (Ok, 0)],
+            ),
+            (
+                "exactly half is not a shrink",
+                vec![ok("v2", 2, "L", Some(5)), ok("v1", 1, "L", Some(10))],
+                vec![(Ok, 0), (Ok, 0)],
+            ),
+            (
+                "2 to 0 is a shrink, 1 to 0 is not",
+                vec![
+                    ok("v4", 4, "L", Some(0)),
+                    ok("v3", 3, "L", Some(1)),
+                    ok("v2", 2, "L", Some(0)),
+                    ok("v1", 1, "L", Some(2)),
+                ],
+                vec![(Ok, 0), (Ok, 0), (SuspiciousShrink, 1), (Ok, 0)],
+            ),
+            (
+                "shrink compares with the previous known count, skipping unknown/corrupt/deleted",
+                vec![
+                    ok("v5", 5, "L", Some(3)),
+                    ok("v4", 4, "L", None),
+                    corrupt("c"),
+                    deleted("d"),
+                    ok("v1", 1, "L", Some(8)),
+                ],
+                vec![
+                    (SuspiciousShrink, 1),
+                    (Ok, 0),
+                    (Corrupt, 1),
+                    (Deleted, 1),
+                    (Ok, 0),
+                ],
+            ),
+            (
+                "regress and shrink together: regress wins, both listed",
+                vec![ok("v2", 1, "L", Some(1)), ok("v1", 2, "L", Some(10))],
+                vec![(SerialRegress, 2), (Ok, 0)],
+            ),
+            (
+                "lineage tie broken by the newest version",
+                vec![
+                    ok("v4", 2, "B", Some(1)),
+                    ok("v3", 9, "A", Some(1)),
+                    ok("v2", 1, "B", Some(1)),
+                    ok("v1", 8, "A", Some(1)),
+                ],
+                vec![(Ok, 0), (ForeignLineage, 1), (Ok, 0), (ForeignLineage, 1)],
+            ),
+            (
+                "majority lineage wins over newest",
+                vec![
+                    ok("v3", 1, "NEW", Some(1)),
+                    ok("v2", 2, "OLD", Some(1)),
+                    ok("v1", 1, "OLD", Some(1)),
+                ],
+                vec![(ForeignLineage, 1), (Ok, 0), (Ok, 0)],
+            ),
+            (
+                "foreign lineage and regress within its own lineage",
+                vec![
+                    ok("v4", 1, "X", Some(1)),
+                    ok("v3", 5, "X", Some(1)),
+                    ok("v2", 3, "L", Some(1)),
+                    ok("v1", 2, "L", Some(1)),
+                    ok("v0", 1, "L", Some(1)),
+                ],
+                vec![
+                    (ForeignLineage, 2),
+                    (ForeignLineage, 1),
+                    (Ok, 0),
+                    (Ok, 0),
+                    (Ok, 0),
+                ],
+            ),
+            (
+                "encrypted with plaintext serial takes part in serial checks",
+                vec![
+                    ok("v3", 3, "L", Some(2)),
+                    enc("e", Some(10), Some("L")),
+                    ok("v1", 1, "L", Some(2)),
+                ],
+                vec![(SerialRegress, 1), (Encrypted, 1), (Ok, 0)],
+            ),
+            (
+                "encrypted without metadata",
+                vec![enc("e", None, None), ok("v1", 1, "L", Some(2))],
+                vec![(Encrypted, 1), (Ok, 0)],
+            ),
+            (
+                "unknown content is ok",
+                vec![unknown("u"), ok("v1", 1, "L", Some(2))],
+                vec![(Ok, 0), (Ok, 0)],
+            ),
+            (
+                "all corrupt",
+                vec![corrupt("a"), corrupt("b")],
+                vec![(Corrupt, 1), (Corrupt, 1)],
+            ),
+        ];
+        for (name, history, want) in cases {
+            let got = assess(&history);
+            let got: Vec<(Status, usize)> =
+                got.iter().map(|h| (h.status, h.problems.len())).collect();
+            assert_eq!(got, want, "case: {name}");
+        }
+    }
+
+    #[test]
+    fn problem_sentences_name_versions() {
+        let h = assess(&[ok("new", 7, "L", Some(1)), ok("old", 9, "L", Some(10))]);
+        assert_eq!(h[0].status, SerialRegress);
+        assert_eq!(
+            h[0].problems[0],
+            "serial 7 is lower than serial 9 of an older version (old)"
+        );
+        assert_eq!(
+            h[0].problems[1],
+            "resource count fell from 10 to 1 compared with the previous version (old)"
+        );
+    }
+
+    #[test]
+    fn reference_lineage_rules() {
+        assert_eq!(reference_lineage(&[]), None);
+        assert_eq!(reference_lineage(&[deleted("d"), corrupt("c")]), None);
+        assert_eq!(
+            reference_lineage(&[ok("a", 1, "B", None), ok("b", 1, "A", None)]),
+            Some("B")
+        );
+        assert_eq!(
+            reference_lineage(&[
+                ok("a", 1, "B", None),
+                ok("b", 1, "A", None),
+                enc("c", Some(1), Some("A"))
+            ]),
+            Some("A")
+        );
+    }
+
+    #[test]
+    fn status_serialises_kebab_case() {
+        let all = [
+            Ok,
+            Corrupt,
+            ForeignLineage,
+            SerialRegress,
+            SuspiciousShrink,
+            Deleted,
+            Encrypted,
+        ];
+        for s in all {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(
+            serde_json::to_string(&Health {
+                status: ForeignLineage,
+                problems: vec!["x".into()]
+            })
+            .unwrap(),
+            r#"{"status":"foreign-lineage","problems":["x"]}"#
+        );
+    }
+}
