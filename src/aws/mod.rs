@@ -1,0 +1,377 @@
+//! The AWS adapters: the only place `aws_sdk_*` types are used.
+//!
+//! [`Aws::connect`] builds every client from one [`AwsSettings`]; each adapter
+//! (`s3`, later `dynamodb`, `eks`, `rds`) returns the project's own types and
+//! maps SDK errors to [`AwsError`].
+
+pub mod dynamodb;
+pub mod s3;
+
+use std::fmt;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+
+use crate::config::Target;
+
+/// Environment variables the AWS layer reads besides the SDK's own chain.
+pub mod env {
+    /// General endpoint override, honoured by the SDK for every service.
+    pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+    /// S3 endpoint override, honoured by the SDK; implies path-style addressing here.
+    pub const AWS_ENDPOINT_URL_S3: &str = "AWS_ENDPOINT_URL_S3";
+    /// DynamoDB endpoint override, honoured by the SDK.
+    pub const AWS_ENDPOINT_URL_DYNAMODB: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+}
+
+/// Everything needed to build the AWS clients.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub dynamodb_endpoint: Option<String>,
+    /// Endpoint for every other service (EKS, RDS, ...).
+    pub endpoint_url: Option<String>,
+    pub force_path_style: bool,
+}
+
+impl AwsSettings {
+    pub fn from_target(target: &Target) -> Self {
+        AwsSettings {
+            region: target.region.clone(),
+            profile: target.profile.clone(),
+            s3_endpoint: target.s3_endpoint.clone().or(target.endpoint_url.clone()),
+            dynamodb_endpoint: target
+                .dynamodb_endpoint
+                .clone()
+                .or(target.endpoint_url.clone()),
+            endpoint_url: target.endpoint_url.clone(),
+            force_path_style: target.force_path_style,
+        }
+    }
+}
+
+/// The AWS clients of one run.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    s3: aws_sdk_s3::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+}
+
+impl Aws {
+    /// Builds the clients. Credentials and region come from the standard AWS
+    /// chain (environment, profiles, SSO, instance metadata) unless set here.
+    pub async fn connect(settings: &AwsSettings) -> Result<Aws, AwsError> {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+        if let Some(region) = &settings.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &settings.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk = loader.load().await;
+        if sdk.region().is_none() {
+            return Err(AwsError::new(
+                "configure",
+                "the AWS region",
+                AwsErrorKind::Config,
+                None,
+                Some("no AWS region is configured: pass --region, set `region` in the environment file or backend, or set AWS_REGION".into()),
+            ));
+        }
+        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk);
+        if let Some(url) = &settings.s3_endpoint {
+            s3 = s3.endpoint_url(url);
+        }
+        if settings.force_path_style || settings.s3_endpoint.is_some() {
+            s3 = s3.force_path_style(true);
+        }
+        let mut ddb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(url) = &settings.dynamodb_endpoint {
+            ddb = ddb.endpoint_url(url);
+        }
+        Ok(Aws {
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+        })
+    }
+
+    /// The DynamoDB adapter for one lock table.
+    pub fn table(&self, name: &str) -> dynamodb::Table {
+        dynamodb::Table::new(self.dynamodb.clone(), name)
+    }
+
+    /// The S3 adapter for one bucket.
+    pub fn bucket(&self, bucket: &str) -> s3::Bucket {
+        s3::Bucket::new(self.s3.clone(), bucket)
+    }
+}
+
+/// What kind of failure an AWS call ended in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    /// The bucket, key, version, table or item does not exist.
+    NotFound,
+    /// The caller may not do this.
+    AccessDenied,
+    /// No usable credentials.
+    Credentials,
+    /// Throttled after the SDK's retries.
+    Throttled,
+    /// The endpoint could not be reached.
+    Network,
+    /// A conditional write lost (S3 412, DynamoDB ConditionalCheckFailed).
+    PreconditionFailed,
+    /// Local configuration problem (region, endpoint).
+    Config,
+    /// Anything else the service said.
+    Other,
+}
+
+impl AwsErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AwsErrorKind::NotFound => "not-found",
+            AwsErrorKind::AccessDenied => "access-denied",
+            AwsErrorKind::Credentials => "credentials",
+            AwsErrorKind::Throttled => "throttled",
+            AwsErrorKind::Network => "network",
+            AwsErrorKind::PreconditionFailed => "precondition-failed",
+            AwsErrorKind::Config => "aws-config",
+            AwsErrorKind::Other => "aws",
+        }
+    }
+}
+
+/// A failed AWS call, in one sentence: what failed, why, and what to do.
+#[derive(Debug, Clone)]
+pub struct AwsError {
+    /// The API operation, e.g. `GetObject`.
+    pub operation: &'static str,
+    /// What it was about, e.g. `s3://bucket/key`.
+    pub resource: String,
+    pub kind: AwsErrorKind,
+    /// The service's error code, when it gave one.
+    pub code: Option<String>,
+    /// The service's message or the transport's description.
+    pub message: Option<String>,
+}
+
+impl AwsError {
+    pub fn new(
+        operation: &'static str,
+        resource: impl Into<String>,
+        kind: AwsErrorKind,
+        code: Option<String>,
+        message: Option<String>,
+    ) -> Self {
+        AwsError {
+            operation,
+            resource: resource.into(),
+            kind,
+            code,
+            message,
+        }
+    }
+
+    /// Maps any SDK error to an [`AwsError`].
+    pub(crate) fn from_sdk<E>(
+        operation: &'static str,
+        resource: impl Into<String>,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let resource = resource.into();
+        tracing::debug!(operation, %resource, error = ?err, "AWS call failed");
+        match &err {
+            SdkError::ServiceError(service) => {
+                let code = service.err().code().map(str::to_owned);
+                let message = service.err().message().map(str::to_owned);
+                let status = Some(service.raw().status().as_u16());
+                let kind = classify(code.as_deref(), status);
+                AwsError::new(operation, resource, kind, code, message)
+            }
+            SdkError::DispatchFailure(failure) => {
+                let detail = source_chain(&err);
+                let kind = if failure.is_io() || failure.is_timeout() {
+                    AwsErrorKind::Network
+                } else if detail.contains("credentials") {
+                    AwsErrorKind::Credentials
+                } else {
+                    AwsErrorKind::Network
+                };
+                AwsError::new(operation, resource, kind, None, Some(detail))
+            }
+            SdkError::TimeoutError(_) => AwsError::new(
+                operation,
+                resource,
+                AwsErrorKind::Network,
+                None,
+                Some("the request timed out".into()),
+            ),
+            SdkError::ConstructionFailure(_) => {
+                let detail = source_chain(&err);
+                let kind = if detail.contains("credentials") {
+                    AwsErrorKind::Credentials
+                } else {
+                    AwsErrorKind::Config
+                };
+                AwsError::new(operation, resource, kind, None, Some(detail))
+            }
+            SdkError::ResponseError(_) => AwsError::new(
+                operation,
+                resource,
+                AwsErrorKind::Other,
+                None,
+                Some(source_chain(&err)),
+            ),
+            _ => AwsError::new(
+                operation,
+                resource,
+                AwsErrorKind::Other,
+                None,
+                Some(source_chain(&err)),
+            ),
+        }
+    }
+}
+
+/// Classifies a service error code (and HTTP status) into a kind.
+pub(crate) fn classify(code: Option<&str>, status: Option<u16>) -> AwsErrorKind {
+    match code.unwrap_or_default() {
+        "NoSuchBucket"
+        | "NoSuchKey"
+        | "NoSuchVersion"
+        | "NotFound"
+        | "ResourceNotFoundException"
+        | "DBInstanceNotFound"
+        | "DBClusterNotFoundFault" => AwsErrorKind::NotFound,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "AllAccessDisabled"
+        | "Forbidden" => AwsErrorKind::AccessDenied,
+        "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "InvalidToken"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId" => AwsErrorKind::Credentials,
+        "Throttling"
+        | "ThrottlingException"
+        | "SlowDown"
+        | "RequestLimitExceeded"
+        | "ProvisionedThroughputExceededException"
+        | "TooManyRequestsException" => AwsErrorKind::Throttled,
+        "PreconditionFailed" | "ConditionalCheckFailedException" | "ConditionalRequestConflict" => {
+            AwsErrorKind::PreconditionFailed
+        }
+        _ => match status {
+            Some(404) => AwsErrorKind::NotFound,
+            Some(403) => AwsErrorKind::AccessDenied,
+            Some(412) => AwsErrorKind::PreconditionFailed,
+            Some(429) | Some(503) => AwsErrorKind::Throttled,
+            _ => AwsErrorKind::Other,
+        },
+    }
+}
+
+fn source_chain(err: &dyn std::error::Error) -> String {
+    let mut parts = Vec::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !parts.iter().any(|p: &String| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = format!("{} on {}", self.operation, self.resource);
+        let detail = match (&self.code, &self.message) {
+            (Some(c), Some(m)) if !m.is_empty() => format!(" ({c}: {m})"),
+            (Some(c), _) => format!(" ({c})"),
+            (None, Some(m)) => format!(" ({m})"),
+            (None, None) => String::new(),
+        };
+        match self.kind {
+            AwsErrorKind::NotFound => write!(f, "{what} failed: it does not exist{detail}; check the bucket, key and region"),
+            AwsErrorKind::AccessDenied => write!(f, "{what} failed: access denied{detail}; check that your AWS credentials or role allow {}", self.operation),
+            AwsErrorKind::Credentials => write!(f, "{what} failed: no valid AWS credentials{detail}; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`"),
+            AwsErrorKind::Throttled => write!(f, "{what} failed: AWS throttled the request after retries{detail}; wait and run the command again"),
+            AwsErrorKind::Network => write!(f, "{what} failed: the AWS endpoint could not be reached{detail}; check the network, the region and any --endpoint-url"),
+            AwsErrorKind::PreconditionFailed => write!(f, "{what} failed: a conditional write found the object changed or already present{detail}"),
+            AwsErrorKind::Config => match &self.message {
+                Some(m) => write!(f, "{m}"),
+                None => write!(f, "{what} failed: the AWS configuration is incomplete"),
+            },
+            AwsErrorKind::Other => write!(f, "{what} failed{detail}; run with -v for details"),
+        }
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_codes_and_statuses() {
+        let cases: &[(Option<&str>, Option<u16>, AwsErrorKind)] = &[
+            (Some("NoSuchBucket"), Some(404), AwsErrorKind::NotFound),
+            (Some("NoSuchKey"), None, AwsErrorKind::NotFound),
+            (Some("AccessDenied"), Some(403), AwsErrorKind::AccessDenied),
+            (
+                Some("InvalidAccessKeyId"),
+                Some(403),
+                AwsErrorKind::Credentials,
+            ),
+            (Some("SlowDown"), Some(503), AwsErrorKind::Throttled),
+            (
+                Some("ConditionalCheckFailedException"),
+                Some(400),
+                AwsErrorKind::PreconditionFailed,
+            ),
+            (None, Some(412), AwsErrorKind::PreconditionFailed),
+            (None, Some(404), AwsErrorKind::NotFound),
+            (Some("Weird"), Some(500), AwsErrorKind::Other),
+        ];
+        for (code, status, want) in cases {
+            assert_eq!(classify(*code, *status), *want, "{code:?} {status:?}");
+        }
+    }
+
+    #[test]
+    fn messages_are_one_sentence_with_advice() {
+        let e = AwsError::new(
+            "GetObject",
+            "s3://b/k",
+            AwsErrorKind::AccessDenied,
+            Some("AccessDenied".into()),
+            Some("Access Denied".into()),
+        );
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            "GetObject on s3://b/k failed: access denied (AccessDenied: Access Denied); check that your AWS credentials or role allow GetObject"
+        );
+        assert!(!text.contains('\n'));
+    }
+}

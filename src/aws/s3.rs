@@ -1,0 +1,219 @@
+//! S3 adapter: versions of one key, reads (whole or first bytes), versioning status.
+
+use aws_sdk_s3::types::BucketVersioningStatus;
+use time::OffsetDateTime;
+
+use super::{AwsError, AwsErrorKind};
+use crate::store::{Fetched, ObjectVersion, Versioning};
+
+/// One bucket, through one S3 client.
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    client: aws_sdk_s3::Client,
+    name: String,
+}
+
+impl Bucket {
+    pub(super) fn new(client: aws_sdk_s3::Client, name: &str) -> Self {
+        Bucket {
+            client,
+            name: name.to_owned(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn uri(&self, key: &str) -> String {
+        format!("s3://{}/{}", self.name, key)
+    }
+
+    /// Every version and delete marker of exactly `key`, newest first
+    /// (ListObjectVersions, all pages).
+    pub async fn list_versions(&self, key: &str) -> Result<Vec<ObjectVersion>, AwsError> {
+        let mut out = Vec::new();
+        let mut key_marker: Option<String> = None;
+        let mut version_marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.name)
+                .prefix(key)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ListObjectVersions", self.uri(key), e))?;
+            for v in page.versions() {
+                if v.key() != Some(key) {
+                    continue;
+                }
+                out.push(ObjectVersion {
+                    version_id: v.version_id().unwrap_or("null").to_owned(),
+                    last_modified: to_time(v.last_modified()),
+                    size: v.size().unwrap_or(0).max(0) as u64,
+                    is_latest: v.is_latest().unwrap_or(false),
+                    delete_marker: false,
+                });
+            }
+            for m in page.delete_markers() {
+                if m.key() != Some(key) {
+                    continue;
+                }
+                out.push(ObjectVersion {
+                    version_id: m.version_id().unwrap_or("null").to_owned(),
+                    last_modified: to_time(m.last_modified()),
+                    size: 0,
+                    is_latest: m.is_latest().unwrap_or(false),
+                    delete_marker: true,
+                });
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            // Past our key there is nothing more of ours to read.
+            if key_marker.as_deref().is_some_and(|k| k > key) || key_marker.is_none() {
+                break;
+            }
+        }
+        crate::store::sort_newest_first(&mut out);
+        Ok(out)
+    }
+
+    /// Reads `key` (at `version_id`, or the current version), whole or only its
+    /// first `max_bytes` bytes (a ranged GET).
+    pub async fn get(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        max_bytes: Option<u64>,
+    ) -> Result<Fetched, AwsError> {
+        let resource = match version_id {
+            Some(v) => format!("{} (version {v})", self.uri(key)),
+            None => self.uri(key),
+        };
+        let mut req = self.client.get_object().bucket(&self.name).key(key);
+        if let Some(v) = version_id {
+            req = req.version_id(v);
+        }
+        if let Some(n) = max_bytes {
+            req = req.range(format!("bytes=0-{}", n.saturating_sub(1)));
+        }
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            // An empty object cannot satisfy a range: read it whole.
+            Err(e) if max_bytes.is_some() && is_invalid_range(&e) => {
+                return Box::pin(self.get(key, version_id, None)).await;
+            }
+            Err(e) => return Err(AwsError::from_sdk("GetObject", resource, e)),
+        };
+        let total_size = match resp.content_range() {
+            Some(range) => range.rsplit('/').next().and_then(|n| n.parse().ok()),
+            None => resp.content_length().map(|n| n.max(0) as u64),
+        };
+        let version_id = resp.version_id().map(str::to_owned);
+        let bytes = resp
+            .body
+            .collect()
+            .await
+            .map_err(|e| {
+                AwsError::new(
+                    "GetObject",
+                    resource.clone(),
+                    AwsErrorKind::Network,
+                    None,
+                    Some(e.to_string()),
+                )
+            })?
+            .into_bytes()
+            .to_vec();
+        Ok(Fetched {
+            bytes,
+            version_id,
+            total_size,
+        })
+    }
+
+    /// `PutObject`; with `if_none_match`, only when the key does not exist
+    /// (`If-None-Match: *`), failing with PreconditionFailed otherwise.
+    /// Returns the new version id (`None` on an unversioned bucket).
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        if_none_match: bool,
+    ) -> Result<Option<String>, AwsError> {
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(key)
+            .content_type("application/json")
+            .body(bytes.into());
+        if if_none_match {
+            req = req.if_none_match("*");
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("PutObject", self.uri(key), e))?;
+        Ok(resp
+            .version_id()
+            .filter(|v| *v != "null")
+            .map(str::to_owned))
+    }
+
+    /// `DeleteObject` of the current version (on a versioned bucket this
+    /// adds a delete marker; nothing is lost).
+    pub async fn delete(&self, key: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_object()
+            .bucket(&self.name)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DeleteObject", self.uri(key), e))?;
+        Ok(())
+    }
+
+    /// Whether versioning is enabled on the bucket.
+    pub async fn versioning(&self) -> Result<Versioning, AwsError> {
+        let resp = self
+            .client
+            .get_bucket_versioning()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("GetBucketVersioning", format!("s3://{}", self.name), e)
+            })?;
+        Ok(match resp.status() {
+            Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
+            Some(BucketVersioningStatus::Suspended) => Versioning::Suspended,
+            _ => Versioning::Disabled,
+        })
+    }
+}
+
+fn is_invalid_range<R>(
+    e: &aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::get_object::GetObjectError, R>,
+) -> bool {
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| c == "InvalidRange")
+}
+
+fn to_time(t: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
+    t.and_then(|t| {
+        OffsetDateTime::from_unix_timestamp_nanos(
+            t.secs() as i128 * 1_000_000_000 + t.subsec_nanos() as i128,
+        )
+        .ok()
+    })
+    .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}

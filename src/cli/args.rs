@@ -1,0 +1,243 @@
+//! Command-line arguments (clap). Records what was typed; no I/O here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+/// Recover, inspect and validate Terraform state kept in S3.
+#[derive(Debug, Parser)]
+#[command(name = "stateward", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the subcommand.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// S3 bucket holding the state (highest precedence).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "State location"
+    )]
+    pub bucket: Option<String>,
+    /// Key of the state object (for the default workspace).
+    #[arg(
+        long,
+        global = true,
+        value_name = "KEY",
+        help_heading = "State location"
+    )]
+    pub key: Option<String>,
+    /// AWS region (else the AWS default chain).
+    #[arg(
+        long,
+        global = true,
+        value_name = "REGION",
+        help_heading = "State location"
+    )]
+    pub region: Option<String>,
+    /// DynamoDB table used for locking and the md5 digest.
+    #[arg(
+        long,
+        global = true,
+        value_name = "TABLE",
+        help_heading = "State location"
+    )]
+    pub dynamodb_table: Option<String>,
+    /// Terraform workspace (`default` maps to KEY itself).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "State location"
+    )]
+    pub workspace: Option<String>,
+    /// Prefix of non-default workspaces' keys [default: env:].
+    #[arg(
+        long,
+        global = true,
+        value_name = "PREFIX",
+        help_heading = "State location"
+    )]
+    pub workspace_key_prefix: Option<String>,
+    /// Use the S3 lock file `<key>.tflock` (Terraform >= 1.10).
+    #[arg(long, global = true, help_heading = "State location")]
+    pub use_lockfile: bool,
+    /// Endpoint for every AWS service (an emulator, a VPC endpoint); implies path-style S3.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "State location"
+    )]
+    pub endpoint_url: Option<String>,
+    /// Environment file: `environments/NAME.hcl` or a path to a `.hcl` file.
+    #[arg(
+        long = "env",
+        global = true,
+        value_name = "NAME_OR_PATH",
+        help_heading = "State location"
+    )]
+    pub env: Option<String>,
+    /// Read the `backend "s3"` block from DIR/*.tf (lowest precedence).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        help_heading = "State location"
+    )]
+    pub backend_dir: Option<PathBuf>,
+    /// A `.tfbackend` file completing the backend block, as `terraform init -backend-config`.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "State location"
+    )]
+    pub backend_config: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// More detail on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the versions of the state, newest first, with their health.
+    Versions(VersionsArgs),
+    /// Summarise one state version and list its resources.
+    Show(ShowArgs),
+    /// Write the exact bytes of one state version.
+    Pull(PullArgs),
+    /// Compare two state versions: resources, attributes, outputs.
+    Diff(DiffArgs),
+    /// Inspect, take and release the state lock (Terraform/OpenTofu compatible).
+    Lock(LockArgs),
+    /// Check and repair the md5 digest Terraform keeps in DynamoDB.
+    Digest(DigestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    /// Show at most N versions.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Read only the first bytes of each version (serial, lineage, version):
+    /// fast on large states; resource counts and shrink/corruption checks are skipped.
+    #[arg(long)]
+    pub header_only: bool,
+    /// How many versions are read at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Version: id, latest, latest~N, serial:N, file:PATH.
+    #[arg(value_name = "REF", default_value = "latest")]
+    pub reference: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Version: id, latest, latest~N, serial:N, file:PATH.
+    #[arg(value_name = "REF", default_value = "latest")]
+    pub reference: String,
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older side: id, latest, latest~N, serial:N, file:PATH.
+    #[arg(value_name = "A")]
+    pub from: String,
+    /// The newer side [default: latest].
+    #[arg(value_name = "B", default_value = "latest")]
+    pub to: String,
+    /// Add a unified text diff of the two documents.
+    #[arg(long)]
+    pub text: bool,
+    /// Print secret values instead of `(sensitive)`.
+    #[arg(long)]
+    pub show_sensitive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    #[command(subcommand)]
+    pub command: LockCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Show who holds the state lock, without taking it.
+    Status,
+    /// Take the state lock (as Terraform would) and keep it until released.
+    Acquire {
+        /// A message stored in the lock's Info, shown to whoever is blocked.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+        /// Keep retrying with backoff for this long (e.g. 30s, 5m), as `-lock-timeout`.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<std::time::Duration>,
+    },
+    /// Remove the lock with this ID, whoever took it (like `terraform force-unlock`).
+    Release {
+        /// The lock ID, as `stateward lock status` shows it.
+        #[arg(value_name = "ID", required_unless_present = "broken")]
+        id: Option<String>,
+        /// Remove a lock item whose Info is missing or not JSON.
+        #[arg(long, conflicts_with = "id")]
+        broken: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Show what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    #[command(subcommand)]
+    pub command: DigestCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// Compare the stored md5 digest with the md5 of the current state object.
+    Status,
+    /// Under the lock, set the stored digest to the md5 of the current object.
+    Repair {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Show before/after, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Keep retrying for the lock this long (e.g. 30s).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        lock_timeout: Option<std::time::Duration>,
+    },
+}
+
+/// Parses `30s`, `5m`, `1h30m`, `500ms`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (use e.g. 30s, 5m, 1h)"))
+}

@@ -1,0 +1,79 @@
+//! `stateward diff A B`: resource, attribute and output changes.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::cli::{out_err, resolve_refs, Context};
+use crate::diff::{diff, render_text, unified_text_diff, DiffOptions, StateDiff};
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::output::{Printer, Render};
+use crate::state::parse_pair;
+
+use super::args::DiffArgs;
+
+pub async fn run<W: Write>(ctx: &Context, args: DiffArgs, printer: &mut Printer<W>) -> Result<u8> {
+    let resolved = resolve_refs(ctx, &[&args.from, &args.to]).await?;
+    let (a, b) = (&resolved[0], &resolved[1]);
+    let opts = DiffOptions {
+        show_sensitive: args.show_sensitive,
+    };
+    let (sa, sb) = parse_pair(&a.bytes, &b.bytes);
+    let unreadable = |label: &str, e: crate::state::ParseError| Error::Unreadable {
+        what: label.to_owned(),
+        problem: e.to_string(),
+    };
+    let sa = sa.map_err(|e| unreadable(&a.label, e))?;
+    let sb = sb.map_err(|e| unreadable(&b.label, e))?;
+    let d = diff(&sa, &sb, &opts);
+    let text = if args.text {
+        Some(
+            unified_text_diff(&a.bytes, &b.bytes, &a.label, &b.label, &opts)
+                .map_err(|e| unreadable(&a.label, e))?,
+        )
+    } else {
+        None
+    };
+    let code = if d.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::DIFFERENCES
+    };
+    let report = DiffReport {
+        from_label: a.label.clone(),
+        to_label: b.label.clone(),
+        diff: d,
+        text,
+    };
+    printer.emit(&report).map_err(out_err)?;
+    Ok(code)
+}
+
+#[derive(Serialize)]
+struct DiffReport {
+    #[serde(skip)]
+    from_label: String,
+    #[serde(skip)]
+    to_label: String,
+    #[serde(flatten)]
+    diff: StateDiff,
+    /// The unified text diff, with `--text` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+impl Render for DiffReport {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "--- {}", self.from_label)?;
+        writeln!(out, "+++ {}", self.to_label)?;
+        let mut buf = Vec::new();
+        render_text(&self.diff, &mut buf)?;
+        out.write_all(&buf)?;
+        if let Some(text) = &self.text {
+            writeln!(out)?;
+            out.write_all(text.as_bytes())?;
+        }
+        Ok(())
+    }
+}

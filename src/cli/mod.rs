@@ -1,0 +1,242 @@
+//! The command-line edge: parse, run, map the outcome to an exit code.
+
+pub mod args;
+mod diff;
+mod lock;
+mod pull;
+mod show;
+mod versions;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde::Serialize;
+
+pub use args::{Cli, Command, GlobalArgs};
+
+use crate::aws::{Aws, AwsSettings};
+use crate::config::{self, BackendSettings, Target};
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::output::{Format, Printer};
+use crate::store::refs::{Resolved, Resolver, VersionRef};
+
+/// Parses the process arguments, runs the command, returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::SUCCESS,
+                _ => exit::ERROR,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_tracing(cli.global.verbose);
+    let format = cli.global.format;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let stdout = io::stdout();
+    let mut printer = Printer::new(format, stdout.lock());
+    let outcome = runtime.block_on(run(cli, &mut printer));
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            ExitCode::from(exit::SUCCESS)
+        }
+        Err(e) => {
+            report_error(&mut printer, &e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Runs one parsed command line, writing through `printer`.
+pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
+    let ctx = Context::new(cli.global);
+    match cli.command {
+        Command::Versions(a) => versions::run(&ctx, a, printer).await,
+        Command::Show(a) => show::run(&ctx, a, printer).await,
+        Command::Pull(a) => pull::run(&ctx, a, printer).await,
+        Command::Diff(a) => diff::run(&ctx, a, printer).await,
+        Command::Lock(a) => lock::run_lock(&ctx, a.command, printer).await,
+        Command::Digest(a) => lock::run_digest(&ctx, a.command, printer).await,
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorReport<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    kind: &'a str,
+    message: String,
+    exit_code: u8,
+}
+
+/// Errors go to stderr as one sentence; in JSON mode stdout also gets
+/// `{"error":{"kind","message","exit_code"}}` so pipelines can parse it.
+fn report_error<W: Write>(printer: &mut Printer<W>, e: &Error) {
+    let message = e.to_string();
+    eprintln!("error: {message}");
+    if printer.format() == Format::Json {
+        let report = ErrorReport {
+            error: ErrorBody {
+                kind: e.kind(),
+                message,
+                exit_code: e.exit_code(),
+            },
+        };
+        if let Ok(text) = serde_json::to_string_pretty(&report) {
+            let _ = printer.raw(format!("{text}\n").as_bytes());
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "stateward=warn,error",
+        1 => "stateward=debug,warn",
+        2 => "stateward=trace,aws_config=debug,aws_smithy_runtime=debug,info",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .try_init();
+}
+
+/// What every command needs: the global options and lazily resolved settings.
+pub struct Context {
+    pub global: GlobalArgs,
+}
+
+impl Context {
+    pub fn new(global: GlobalArgs) -> Self {
+        Context { global }
+    }
+
+    /// Whether any way of naming the state was given.
+    pub fn has_target(&self) -> bool {
+        let g = &self.global;
+        g.bucket.is_some() || g.key.is_some() || g.env.is_some() || g.backend_dir.is_some()
+    }
+
+    /// Resolves flags, environment file and backend dir into one target.
+    pub fn target(&self) -> Result<Target> {
+        let g = &self.global;
+        let lookup = |name: &str| std::env::var(name).ok();
+        let flags = BackendSettings {
+            bucket: g.bucket.clone(),
+            key: g.key.clone(),
+            region: g.region.clone(),
+            dynamodb_table: g.dynamodb_table.clone(),
+            workspace: g.workspace.clone(),
+            workspace_key_prefix: g.workspace_key_prefix.clone(),
+            endpoint_url: g.endpoint_url.clone(),
+            use_lockfile: g.use_lockfile.then_some(true),
+            ..BackendSettings::default()
+        };
+        let env_file = match &g.env {
+            Some(name) => Some(config::load_env_file(name, Path::new("."))?),
+            None => None,
+        };
+        let dir = match &g.backend_dir {
+            Some(dir) => Some(config::load_backend_dir(dir, &g.backend_config, &lookup)?),
+            None => {
+                if !g.backend_config.is_empty() {
+                    return Err(Error::Usage(
+                        "--backend-config needs --backend-dir DIR (the directory holding the `backend \"s3\"` block)".into(),
+                    ));
+                }
+                None
+            }
+        };
+        let target = config::resolve(flags, env_file.as_ref(), dir, &lookup)?;
+        tracing::debug!(?target, "resolved state target");
+        Ok(target)
+    }
+
+    /// Connects to AWS for a target.
+    pub async fn aws(&self, target: &Target) -> Result<Aws> {
+        Ok(Aws::connect(&AwsSettings::from_target(target)).await?)
+    }
+}
+
+/// Resolves version references, connecting to S3 only when one needs it.
+pub(crate) async fn resolve_refs(ctx: &Context, refs: &[&str]) -> Result<Vec<Resolved>> {
+    let parsed: Vec<VersionRef> = refs.iter().map(|r| r.parse()).collect::<Result<_>>()?;
+    let needs_s3 = parsed.iter().any(VersionRef::needs_s3);
+    let (target, aws) = if needs_s3 {
+        let target = ctx.target()?;
+        let aws = ctx.aws(&target).await?;
+        (Some(target), Some(aws))
+    } else {
+        (None, None)
+    };
+    let bucket = match (&target, &aws) {
+        (Some(t), Some(a)) => Some(a.bucket(&t.bucket)),
+        _ => None,
+    };
+    let key = target.as_ref().map(Target::state_key).unwrap_or_default();
+    let mut resolver = Resolver::new(bucket.as_ref(), &key);
+    let mut out = Vec::with_capacity(parsed.len());
+    for r in &parsed {
+        out.push(resolver.resolve(r).await?);
+    }
+    Ok(out)
+}
+
+/// Asks `question` on the terminal; `yes` answers it in advance. Without a
+/// terminal (CI, pipes) and without `--yes`, refuses.
+pub(crate) fn confirm(question: &str, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !io::stdin().is_terminal() {
+        return Err(Error::Refused(format!(
+            "{question} — refusing without a terminal to confirm on; pass --yes to proceed (or --dry-run to only look)"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = io::stderr().flush();
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer).map_err(Error::Output)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(Error::Refused("cancelled: nothing was changed".into()))
+    }
+}
+
+/// Parses resolved bytes as state, or says why they are not readable.
+pub(crate) fn parse_resolved(r: &Resolved) -> Result<crate::state::State<'_>> {
+    crate::state::parse(&r.bytes).map_err(|e| Error::Unreadable {
+        what: r.label.clone(),
+        problem: e.to_string(),
+    })
+}
+
+/// Output write errors become [`Error::Output`].
+pub(crate) fn out_err(e: io::Error) -> Error {
+    Error::Output(e)
+}

@@ -1,0 +1,280 @@
+//! Version references, accepted wherever a command takes a version.
+//!
+//! | form | meaning |
+//! |---|---|
+//! | `latest` | the newest version that is not a delete marker |
+//! | `latest~N` | the Nth non-deleted version before `latest` |
+//! | `serial:N` | the newest version whose `serial` is N |
+//! | `file:PATH` | a local state file (no AWS access needed) |
+//! | anything else | an S3 version id of the state object |
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use futures::stream::{self, StreamExt};
+
+use crate::aws::s3::Bucket;
+use crate::error::{Error, Result};
+use crate::state::header::{read_header, HEADER_PREFIX_BYTES};
+use crate::store::ObjectVersion;
+
+/// A parsed version reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionRef {
+    /// `latest` (0) or `latest~N`.
+    Latest(usize),
+    /// `serial:N`.
+    Serial(u64),
+    /// `file:PATH`.
+    File(PathBuf),
+    /// An S3 version id.
+    VersionId(String),
+}
+
+impl VersionRef {
+    /// Whether resolving this reference needs S3.
+    pub fn needs_s3(&self) -> bool {
+        !matches!(self, VersionRef::File(_))
+    }
+}
+
+const REF_FORMS: &str =
+    "use a version id, `latest`, `latest~N`, `serial:N` or `file:PATH` (see `stateward versions`)";
+
+impl FromStr for VersionRef {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let bad =
+            |why: &str| Error::BadRef(format!("bad version reference {s:?}: {why}; {REF_FORMS}"));
+        if s.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        if s == "latest" {
+            return Ok(VersionRef::Latest(0));
+        }
+        if let Some(n) = s.strip_prefix("latest~") {
+            return n
+                .parse()
+                .map(VersionRef::Latest)
+                .map_err(|_| bad("N in `latest~N` must be a whole number"));
+        }
+        if let Some(n) = s.strip_prefix("serial:") {
+            return n
+                .parse()
+                .map(VersionRef::Serial)
+                .map_err(|_| bad("N in `serial:N` must be a whole number"));
+        }
+        if let Some(p) = s.strip_prefix("file:") {
+            if p.is_empty() {
+                return Err(bad("`file:` needs a path"));
+            }
+            return Ok(VersionRef::File(PathBuf::from(p)));
+        }
+        if let Some((scheme, _)) = s.split_once(':') {
+            if scheme.chars().all(|c| c.is_ascii_alphabetic()) {
+                return Err(bad(&format!("unknown reference kind `{scheme}:`")));
+            }
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("a version id has no spaces"));
+        }
+        Ok(VersionRef::VersionId(s.to_owned()))
+    }
+}
+
+/// The bytes a reference resolved to, and what it was.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// How to describe it to a person, e.g. `s3 version 3f2a… (latest)`.
+    pub label: String,
+    /// The S3 version id, when it came from S3.
+    pub version_id: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Resolves references against one state key (listing S3 at most once).
+pub struct Resolver<'a> {
+    bucket: Option<&'a Bucket>,
+    key: &'a str,
+    listing: Option<Vec<ObjectVersion>>,
+}
+
+impl<'a> Resolver<'a> {
+    /// `bucket` may be `None` when only `file:` references will be resolved.
+    pub fn new(bucket: Option<&'a Bucket>, key: &'a str) -> Self {
+        Resolver {
+            bucket,
+            key,
+            listing: None,
+        }
+    }
+
+    fn bucket(&self) -> Result<&'a Bucket> {
+        self.bucket.ok_or_else(|| {
+            Error::Usage("no state is configured: give --bucket and --key, --env NAME or --backend-dir DIR (or use a `file:PATH` reference)".into())
+        })
+    }
+
+    async fn listing(&mut self) -> Result<&[ObjectVersion]> {
+        if self.listing.is_none() {
+            let bucket = self.bucket()?;
+            let versions = bucket.list_versions(self.key).await?;
+            if versions.is_empty() {
+                return Err(Error::NoState {
+                    bucket: bucket.name().to_owned(),
+                    key: self.key.to_owned(),
+                });
+            }
+            self.listing = Some(versions);
+        }
+        Ok(self.listing.as_deref().unwrap_or_default())
+    }
+
+    /// Reads the content a reference names.
+    pub async fn resolve(&mut self, r: &VersionRef) -> Result<Resolved> {
+        match r {
+            VersionRef::File(path) => {
+                let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(Resolved {
+                    label: format!("file {}", path.display()),
+                    version_id: None,
+                    bytes,
+                })
+            }
+            VersionRef::VersionId(id) => {
+                let bucket = self.bucket()?;
+                let fetched = bucket.get(self.key, Some(id), None).await.map_err(|e| {
+                    if e.kind == crate::aws::AwsErrorKind::NotFound
+                        || e.code.as_deref() == Some("InvalidArgument")
+                    {
+                        Error::BadRef(format!(
+                            "there is no version {id:?} of s3://{}/{}: run `stateward versions` to see the version ids",
+                            bucket.name(),
+                            self.key
+                        ))
+                    } else {
+                        e.into()
+                    }
+                })?;
+                Ok(Resolved {
+                    label: format!("version {id}"),
+                    version_id: Some(id.clone()),
+                    bytes: fetched.bytes,
+                })
+            }
+            VersionRef::Latest(n) => {
+                let n = *n;
+                let key = self.key;
+                let bucket = self.bucket()?;
+                let live: Vec<ObjectVersion> = self
+                    .listing()
+                    .await?
+                    .iter()
+                    .filter(|v| !v.delete_marker)
+                    .cloned()
+                    .collect();
+                let v = live.get(n).ok_or_else(|| {
+                    Error::BadRef(format!(
+                        "`latest~{n}` does not exist: s3://{}/{key} has {} readable version(s)",
+                        bucket.name(),
+                        live.len()
+                    ))
+                })?;
+                let fetched = bucket.get(key, Some(&v.version_id), None).await?;
+                let name = if n == 0 {
+                    "latest".to_owned()
+                } else {
+                    format!("latest~{n}")
+                };
+                Ok(Resolved {
+                    label: format!("version {} ({name})", v.version_id),
+                    version_id: Some(v.version_id.clone()),
+                    bytes: fetched.bytes,
+                })
+            }
+            VersionRef::Serial(serial) => {
+                let serial = *serial;
+                let key = self.key;
+                let bucket = self.bucket()?;
+                let live: Vec<ObjectVersion> = self
+                    .listing()
+                    .await?
+                    .iter()
+                    .filter(|v| !v.delete_marker)
+                    .cloned()
+                    .collect();
+                // Read headers newest first, a few at a time, until one matches.
+                let mut headers = stream::iter(live.iter())
+                    .map(|v| async move {
+                        let f = bucket
+                            .get(key, Some(&v.version_id), Some(HEADER_PREFIX_BYTES as u64))
+                            .await?;
+                        Ok::<_, Error>((v, read_header(&f.bytes).serial))
+                    })
+                    .buffered(8);
+                while let Some(item) = headers.next().await {
+                    let (v, s) = item?;
+                    if s == Some(serial) {
+                        let fetched = bucket.get(key, Some(&v.version_id), None).await?;
+                        return Ok(Resolved {
+                            label: format!("version {} (serial {serial})", v.version_id),
+                            version_id: Some(v.version_id.clone()),
+                            bytes: fetched.bytes,
+                        });
+                    }
+                }
+                Err(Error::BadRef(format!(
+                    "no version of s3://{}/{key} has serial {serial}: run `stateward versions` to see the serials",
+                    bucket.name()
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_form() {
+        let ok: &[(&str, VersionRef)] = &[
+            ("latest", VersionRef::Latest(0)),
+            ("latest~0", VersionRef::Latest(0)),
+            ("latest~3", VersionRef::Latest(3)),
+            ("serial:42", VersionRef::Serial(42)),
+            ("file:./a.tfstate", VersionRef::File("./a.tfstate".into())),
+            ("file:/tmp/x:y", VersionRef::File("/tmp/x:y".into())),
+            (
+                "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY",
+                VersionRef::VersionId("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY".into()),
+            ),
+            ("null", VersionRef::VersionId("null".into())),
+        ];
+        for (text, want) in ok {
+            assert_eq!(&text.parse::<VersionRef>().unwrap(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_forms_with_advice() {
+        for text in [
+            "",
+            "latest~x",
+            "latest~-1",
+            "serial:",
+            "serial:abc",
+            "file:",
+            "snap:1",
+            "a b",
+        ] {
+            let err = text.parse::<VersionRef>().unwrap_err().to_string();
+            assert!(err.starts_with("bad version reference"), "{text}: {err}");
+            assert!(err.contains("latest~N"), "{text}: {err}");
+        }
+    }
+}
