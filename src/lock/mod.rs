@@ -1,0 +1,623 @@
+//! Terraform-compatible state locks (DynamoDB item and S3 lock file) and the
+//! md5 digest item. A lock taken here stops Terraform and OpenTofu; theirs
+//! stops stateward.
+//!
+//! Writes to state happen only through a [`LockGuard`], which [`with_lock`]
+//! releases on every exit path: success, error and Ctrl-C.
+
+pub mod info;
+
+use std::time::Duration;
+
+use md5::{Digest as _, Md5};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::aws::dynamodb::Table;
+use crate::aws::s3::Bucket;
+use crate::aws::{Aws, AwsErrorKind};
+use crate::config::Target;
+use crate::error::{Error, Result};
+
+pub use info::LockInfo;
+
+/// Where a lock lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockBackend {
+    /// The DynamoDB item `LockID = <bucket>/<key>` (`dynamodb_table`).
+    Dynamodb,
+    /// The S3 object `<key>.tflock` (`use_lockfile`).
+    S3Lockfile,
+}
+
+impl std::fmt::Display for LockBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LockBackend::Dynamodb => "DynamoDB",
+            LockBackend::S3Lockfile => "S3 lock file",
+        })
+    }
+}
+
+/// What one backend holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    Free,
+    Locked(LockInfo),
+    /// An item or file whose Info is missing or not lock JSON; `raw` is what is there.
+    Broken {
+        raw: String,
+        problem: String,
+    },
+}
+
+/// The lock and digest endpoints of one state.
+#[derive(Debug, Clone)]
+pub struct Locker {
+    /// `<bucket>/<state key>`: the lock item's LockID and the lock's Path.
+    pub path: String,
+    table: Option<Table>,
+    lockfile: Option<(Bucket, String)>,
+    state: (Bucket, String),
+}
+
+/// Lock state as `lock status` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LockStatus {
+    pub locked: bool,
+    /// The backends that hold a lock (or a broken one).
+    pub backends: Vec<LockBackend>,
+    pub lock: Option<LockInfo>,
+    pub age_seconds: Option<i64>,
+    /// True when a lock item exists whose Info cannot be parsed.
+    pub broken: bool,
+    /// What is wrong, in words (broken Info, backends disagreeing).
+    pub problems: Vec<String>,
+    /// The backends configured for this state.
+    pub configured: Vec<LockBackend>,
+}
+
+impl Locker {
+    /// The locks configured for `target`. Errors when none is.
+    pub fn new(aws: &Aws, target: &Target) -> Result<Locker> {
+        let bucket = aws.bucket(&target.bucket);
+        let state_key = target.state_key();
+        let table = target.dynamodb_table.as_deref().map(|t| aws.table(t));
+        let lockfile = target
+            .use_lockfile
+            .then(|| (bucket.clone(), format!("{state_key}.tflock")));
+        if table.is_none() && lockfile.is_none() {
+            return Err(Error::Usage(
+                "no lock is configured for this state: give --dynamodb-table TABLE or --use-lockfile (or set them in the environment file or backend block)".into(),
+            ));
+        }
+        Ok(Locker {
+            path: format!("{}/{}", target.bucket, state_key),
+            table,
+            lockfile,
+            state: (bucket, state_key),
+        })
+    }
+
+    pub fn configured(&self) -> Vec<LockBackend> {
+        let mut v = Vec::new();
+        if self.lockfile.is_some() {
+            v.push(LockBackend::S3Lockfile);
+        }
+        if self.table.is_some() {
+            v.push(LockBackend::Dynamodb);
+        }
+        v
+    }
+
+    /// The digest item's LockID.
+    pub fn digest_id(&self) -> String {
+        format!("{}-md5", self.path)
+    }
+
+    async fn held_lockfile(&self) -> Result<Held> {
+        let Some((bucket, key)) = &self.lockfile else {
+            return Ok(Held::Free);
+        };
+        match bucket.get(key, None, None).await {
+            Ok(f) => {
+                let raw = String::from_utf8_lossy(&f.bytes).into_owned();
+                Ok(match LockInfo::parse(&raw) {
+                    Ok(info) => Held::Locked(info),
+                    Err(problem) => Held::Broken { raw, problem },
+                })
+            }
+            Err(e) if e.kind == AwsErrorKind::NotFound => Ok(Held::Free),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn held_dynamodb(&self) -> Result<Held> {
+        let Some(table) = &self.table else {
+            return Ok(Held::Free);
+        };
+        Ok(match table.get(&self.path).await? {
+            None => Held::Free,
+            Some(item) => match item.get("Info") {
+                Some(raw) => match LockInfo::parse(raw) {
+                    Ok(info) => Held::Locked(info),
+                    Err(problem) => Held::Broken {
+                        raw: raw.clone(),
+                        problem,
+                    },
+                },
+                None => Held::Broken {
+                    raw: String::new(),
+                    problem: "the lock item has no Info attribute (`unexpected end of JSON input`)"
+                        .into(),
+                },
+            },
+        })
+    }
+
+    /// Reads the lock without taking it.
+    pub async fn status(&self, now: OffsetDateTime) -> Result<LockStatus> {
+        let file = self.held_lockfile().await?;
+        let ddb = self.held_dynamodb().await?;
+        Ok(summarise(
+            &[
+                (LockBackend::S3Lockfile, file),
+                (LockBackend::Dynamodb, ddb),
+            ],
+            self.configured(),
+            now,
+        ))
+    }
+
+    /// Takes the lock once: the file lock first, then DynamoDB, releasing the
+    /// first if the second fails (as Terraform does). On conflict, returns
+    /// [`Error::Locked`] naming the holder.
+    pub async fn try_acquire(&self, info: &LockInfo) -> Result<()> {
+        let body = info.to_go_json();
+        if let Some((bucket, key)) = &self.lockfile {
+            match bucket.put(key, body.clone().into_bytes(), true).await {
+                Ok(_) => {}
+                Err(e) if e.kind == AwsErrorKind::PreconditionFailed => {
+                    return Err(self.conflict(LockBackend::S3Lockfile).await);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Some(table) = &self.table {
+            if let Err(e) = table.put_if_absent(&self.path, "Info", &body).await {
+                if let Some((bucket, key)) = &self.lockfile {
+                    if let Err(undo) = bucket.delete(key).await {
+                        tracing::warn!(error = %undo, "could not remove our S3 lock file after the DynamoDB lock failed");
+                    }
+                }
+                if e.kind == AwsErrorKind::PreconditionFailed {
+                    return Err(self.conflict(LockBackend::Dynamodb).await);
+                }
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the lock, retrying with backoff until `timeout` has passed (as
+    /// Terraform's `-lock-timeout`). A zero timeout tries once.
+    pub async fn acquire(&self, info: &LockInfo, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut delay = Duration::from_millis(250);
+        loop {
+            match self.try_acquire(info).await {
+                Err(Error::Locked(msg)) => {
+                    let now = tokio::time::Instant::now();
+                    if now >= deadline {
+                        return Err(Error::Locked(msg));
+                    }
+                    tracing::info!("state is locked; retrying in {delay:?}");
+                    tokio::time::sleep(delay.min(deadline - now)).await;
+                    delay = (delay * 2).min(Duration::from_secs(8));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn conflict(&self, backend: LockBackend) -> Error {
+        let held = match backend {
+            LockBackend::S3Lockfile => self.held_lockfile().await,
+            LockBackend::Dynamodb => self.held_dynamodb().await,
+        };
+        let holder = match held {
+            Ok(Held::Locked(info)) => describe_holder(&info, OffsetDateTime::now_utc()),
+            Ok(Held::Broken { problem, .. }) => format!(
+                "a broken lock ({problem}); remove it with `stateward lock release --broken`"
+            ),
+            Ok(Held::Free) => "a holder that released it just now; try again".into(),
+            Err(e) => format!("a holder that could not be read ({e})"),
+        };
+        Error::Locked(format!(
+            "the state {} is locked in {backend} by {holder}",
+            self.path
+        ))
+    }
+
+    /// Removes the lock whose ID is `id`, whoever took it (what `terraform
+    /// force-unlock` does). Returns the removed lock. An ID mismatch is an
+    /// error that shows the real holder.
+    pub async fn release(&self, id: &str) -> Result<LockInfo> {
+        let now = OffsetDateTime::now_utc();
+        let mut removed = None;
+        // Check every backend first, so a mismatch removes nothing.
+        let file = self.held_lockfile().await?;
+        let ddb = self.held_dynamodb().await?;
+        for held in [&file, &ddb] {
+            if let Held::Locked(info) = held {
+                if info.id != id {
+                    return Err(Error::Usage(format!(
+                        "lock ID {id:?} does not match the existing lock: the state {} is locked by {}; pass that ID to release it",
+                        self.path,
+                        describe_holder(info, now)
+                    )));
+                }
+            }
+        }
+        if let Held::Locked(info) = &ddb {
+            if let Some(table) = &self.table {
+                table
+                    .delete_if(&self.path, "Info", &info.to_go_json())
+                    .await
+                    .or_else(|e| {
+                        // Written by another tool with different bytes: the ID matched, remove it.
+                        if e.kind == AwsErrorKind::PreconditionFailed {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
+                    })?;
+                if matches!(self.held_dynamodb().await?, Held::Locked(ref l) if l.id == id) {
+                    table.delete(&self.path).await?;
+                }
+            }
+            removed = Some(info.clone());
+        }
+        if let Held::Locked(info) = &file {
+            if let Some((bucket, key)) = &self.lockfile {
+                bucket.delete(key).await?;
+            }
+            removed = Some(info.clone());
+        }
+        removed.ok_or_else(|| {
+            Error::Usage(format!(
+                "the state {} is not locked (looked in {}); nothing to release",
+                self.path,
+                self.configured()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))
+        })
+    }
+
+    /// Removes lock items/files whose Info cannot be parsed. Returns what was removed.
+    pub async fn release_broken(&self) -> Result<Vec<(LockBackend, String)>> {
+        let mut removed = Vec::new();
+        if let Held::Broken { raw, .. } = self.held_lockfile().await? {
+            if let Some((bucket, key)) = &self.lockfile {
+                bucket.delete(key).await?;
+                removed.push((LockBackend::S3Lockfile, raw));
+            }
+        }
+        if let Held::Broken { raw, .. } = self.held_dynamodb().await? {
+            if let Some(table) = &self.table {
+                table.delete(&self.path).await?;
+                removed.push((LockBackend::Dynamodb, raw));
+            }
+        }
+        if removed.is_empty() {
+            return Err(Error::Usage(format!(
+                "there is no broken lock on {}; `stateward lock status` shows the lock",
+                self.path
+            )));
+        }
+        Ok(removed)
+    }
+
+    /// The stored digest and the md5 of the current object.
+    pub async fn digest_status(&self) -> Result<DigestStatus> {
+        let stored = match &self.table {
+            Some(table) => table
+                .get(&self.digest_id())
+                .await?
+                .and_then(|item| item.get("Digest").cloned())
+                .filter(|d| !d.is_empty()),
+            None => None,
+        };
+        let (bucket, key) = &self.state;
+        let actual = match bucket.get(key, None, None).await {
+            Ok(f) => Some(md5_hex(&f.bytes)),
+            Err(e) if e.kind == AwsErrorKind::NotFound => None,
+            Err(e) => return Err(e.into()),
+        };
+        let consistent = match (&stored, &actual) {
+            (None, _) => true,
+            (Some(s), Some(a)) => s.eq_ignore_ascii_case(a),
+            (Some(_), None) => false,
+        };
+        Ok(DigestStatus {
+            stored,
+            actual,
+            consistent,
+            digest_kept: self.table.is_some(),
+        })
+    }
+}
+
+/// The md5 digest of state bytes, as Terraform stores it (lowercase hex).
+pub fn md5_hex(bytes: &[u8]) -> String {
+    hex::encode(Md5::digest(bytes))
+}
+
+/// Stored digest versus the current object.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DigestStatus {
+    pub stored: Option<String>,
+    pub actual: Option<String>,
+    pub consistent: bool,
+    /// Whether this backend keeps a digest at all (DynamoDB mode).
+    #[serde(skip)]
+    pub digest_kept: bool,
+}
+
+/// Combines what each backend holds into one status. Pure.
+pub fn summarise(
+    held: &[(LockBackend, Held)],
+    configured: Vec<LockBackend>,
+    now: OffsetDateTime,
+) -> LockStatus {
+    let mut backends = Vec::new();
+    let mut lock: Option<LockInfo> = None;
+    let mut broken = false;
+    let mut problems = Vec::new();
+    for (backend, h) in held {
+        match h {
+            Held::Free => {}
+            Held::Locked(info) => {
+                backends.push(*backend);
+                match &lock {
+                    None => lock = Some(info.clone()),
+                    Some(first) if first.id != info.id => problems.push(format!(
+                        "the {backend} holds a different lock ({}) than the first backend ({})",
+                        info.id, first.id
+                    )),
+                    Some(_) => {}
+                }
+            }
+            Held::Broken { problem, .. } => {
+                backends.push(*backend);
+                broken = true;
+                problems.push(format!(
+                    "the {backend} lock is broken: {problem}; remove it with `stateward lock release --broken`"
+                ));
+            }
+        }
+    }
+    let age_seconds = lock
+        .as_ref()
+        .and_then(LockInfo::created_at)
+        .map(|t| (now - t).whole_seconds().max(0));
+    LockStatus {
+        locked: !backends.is_empty(),
+        backends,
+        lock,
+        age_seconds,
+        broken,
+        problems,
+        configured,
+    }
+}
+
+/// `ID 1234… (OperationTypeApply by alice@ci-7, Terraform 1.0.3, created … — 2h 5m ago)`.
+pub fn describe_holder(info: &LockInfo, now: OffsetDateTime) -> String {
+    let age = info
+        .created_at()
+        .map(|t| format!(", {} ago", human_age((now - t).whole_seconds().max(0))))
+        .unwrap_or_default();
+    let reason = if info.info.is_empty() {
+        String::new()
+    } else {
+        format!(", info {:?}", info.info)
+    };
+    format!(
+        "lock ID {} (operation {}, who {}, version {}, created {}{age}{reason})",
+        info.id, info.operation, info.who, info.version, info.created
+    )
+}
+
+/// `3d 4h`, `2h 5m`, `7m 3s`, `12s`.
+pub fn human_age(secs: i64) -> String {
+    let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Proof that this process holds the state lock. Everything that writes state
+/// or the digest takes a `&LockGuard`.
+#[derive(Debug)]
+pub struct LockGuard<'a> {
+    locker: &'a Locker,
+    info: LockInfo,
+}
+
+impl LockGuard<'_> {
+    pub fn info(&self) -> &LockInfo {
+        &self.info
+    }
+
+    /// Writes the state object (a new S3 version). Returns the new version id.
+    pub async fn put_state(&self, bytes: Vec<u8>) -> Result<Option<String>> {
+        let (bucket, key) = &self.locker.state;
+        Ok(bucket.put(key, bytes, false).await?)
+    }
+
+    /// Sets the digest item to `md5` (DynamoDB mode; a no-op otherwise).
+    /// Returns whether a digest was written.
+    pub async fn put_digest(&self, md5: &str) -> Result<bool> {
+        match &self.locker.table {
+            Some(table) => {
+                table.put(&self.locker.digest_id(), "Digest", md5).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Deletes the digest item (when the state object is gone).
+    pub async fn delete_digest(&self) -> Result<bool> {
+        match &self.locker.table {
+            Some(table) => {
+                table.delete(&self.locker.digest_id()).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// Runs `work` holding the lock, and releases it on every exit path: when
+/// `work` succeeds, fails, or the user presses Ctrl-C.
+pub async fn with_lock<T>(
+    locker: &Locker,
+    operation: &str,
+    reason: &str,
+    timeout: Duration,
+    work: impl AsyncFnOnce(&LockGuard<'_>) -> Result<T>,
+) -> Result<T> {
+    let info = LockInfo::new(&locker.path, operation, reason, OffsetDateTime::now_utc());
+    locker.acquire(&info, timeout).await?;
+    tracing::debug!(id = %info.id, "lock acquired");
+    let guard = LockGuard { locker, info };
+    let outcome = tokio::select! {
+        r = work(&guard) => r,
+        _ = tokio::signal::ctrl_c() => Err(Error::Refused("interrupted (Ctrl-C); the lock was released and nothing more was written".into())),
+    };
+    let id = guard.info.id.clone();
+    match locker.release(&id).await {
+        Ok(_) => tracing::debug!(%id, "lock released"),
+        Err(e) => {
+            let msg = format!(
+                "could not release stateward's lock {id} ({e}); release it with `stateward lock release {id}`"
+            );
+            return Err(match outcome {
+                Ok(_) => Error::Refused(msg),
+                Err(first) => Error::Refused(format!("{first}; also {msg}")),
+            });
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn lock(id: &str, created: &str) -> LockInfo {
+        LockInfo {
+            id: id.into(),
+            operation: "OperationTypeApply".into(),
+            info: "".into(),
+            who: "alice@ci".into(),
+            version: "1.0.3".into(),
+            created: created.into(),
+            path: "b/k".into(),
+        }
+    }
+
+    #[test]
+    fn summarises_backends() {
+        let now = datetime!(2026-01-01 12:00:00 UTC);
+        let both = vec![LockBackend::S3Lockfile, LockBackend::Dynamodb];
+        // Free.
+        let s = summarise(
+            &[(LockBackend::Dynamodb, Held::Free)],
+            vec![LockBackend::Dynamodb],
+            now,
+        );
+        assert!(!s.locked && s.lock.is_none() && s.age_seconds.is_none() && !s.broken);
+        // Held in DynamoDB, two hours old.
+        let s = summarise(
+            &[(
+                LockBackend::Dynamodb,
+                Held::Locked(lock("a", "2026-01-01T10:00:00.5Z")),
+            )],
+            vec![LockBackend::Dynamodb],
+            now,
+        );
+        assert!(s.locked);
+        assert_eq!(s.backends, vec![LockBackend::Dynamodb]);
+        assert_eq!(s.age_seconds, Some(7199));
+        // Both backends, same lock.
+        let s = summarise(
+            &[
+                (
+                    LockBackend::S3Lockfile,
+                    Held::Locked(lock("a", "2026-01-01T11:59:00Z")),
+                ),
+                (
+                    LockBackend::Dynamodb,
+                    Held::Locked(lock("a", "2026-01-01T11:59:00Z")),
+                ),
+            ],
+            both.clone(),
+            now,
+        );
+        assert_eq!(s.backends.len(), 2);
+        assert!(s.problems.is_empty());
+        // Disagreeing backends are a problem, not an error.
+        let s = summarise(
+            &[
+                (LockBackend::S3Lockfile, Held::Locked(lock("a", "x"))),
+                (LockBackend::Dynamodb, Held::Locked(lock("b", "x"))),
+            ],
+            both,
+            now,
+        );
+        assert_eq!(s.problems.len(), 1);
+        assert_eq!(s.age_seconds, None, "unparseable Created gives no age");
+        // Broken Info: locked, broken, with advice.
+        let s = summarise(
+            &[(
+                LockBackend::Dynamodb,
+                Held::Broken {
+                    raw: "".into(),
+                    problem: "empty".into(),
+                },
+            )],
+            vec![LockBackend::Dynamodb],
+            now,
+        );
+        assert!(s.locked && s.broken && s.lock.is_none());
+        assert!(s.problems[0].contains("--broken"));
+    }
+
+    #[test]
+    fn ages_read_like_people_say_them() {
+        assert_eq!(human_age(12), "12s");
+        assert_eq!(human_age(423), "7m 3s");
+        assert_eq!(human_age(7500), "2h 5m");
+        assert_eq!(human_age(3 * 86400 + 4 * 3600 + 5), "3d 4h");
+    }
+
+    #[test]
+    fn md5_is_lowercase_hex() {
+        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(md5_hex(b"{}\n"), "8a80554c91d9fca8acb82f023de02f11");
+    }
+}

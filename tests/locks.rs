@@ -1,0 +1,453 @@
+//! Locks and the md5 digest against real Terraform 1.0.3 and the emulator.
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+fn sw(backend: &Backend, args: &[&str]) -> Output {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(backend.flags());
+    stateward(all)
+}
+
+fn lockfile_flags(backend: &Backend) -> Vec<String> {
+    vec![
+        "--bucket".into(),
+        backend.bucket.clone(),
+        "--key".into(),
+        backend.key.clone(),
+        "--region".into(),
+        REGION.into(),
+        "--endpoint-url".into(),
+        endpoint(),
+        "--use-lockfile".into(),
+    ]
+}
+
+fn status_json(backend: &Backend) -> serde_json::Value {
+    let o = sw(backend, &["lock", "status", "--format", "json"]);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("lock-status", &doc);
+    doc
+}
+
+fn applied(name: &str) -> (Backend, TfProject) {
+    let backend = Backend::new(name);
+    let project = platform_project(&backend);
+    project.apply(&[("node_count", "2")]);
+    (backend, project)
+}
+
+#[test]
+fn a_terraform_lock_stops_stateward_and_shows_its_holder() {
+    let (backend, project) = applied("tfholds");
+    // `terraform console` holds the state lock while it reads stdin.
+    let mut cmd = Command::new(terraform_bin());
+    aws_env(&mut cmd)
+        .current_dir(project.path())
+        .env("CHECKPOINT_DISABLE", "1")
+        .args(["console", "-no-color"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut console = cmd.spawn().expect("start terraform console");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let doc = loop {
+        let doc = status_json(&backend);
+        if doc["locked"] == true {
+            break doc;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "terraform console never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(doc["backends"], serde_json::json!(["dynamodb"]));
+    let lock = &doc["lock"];
+    assert_eq!(lock["Operation"], "OperationTypeInvalid");
+    assert_eq!(lock["Version"], "1.0.3");
+    assert_eq!(lock["Path"], format!("{}/{}", backend.bucket, backend.key));
+    assert!(lock["Who"].as_str().unwrap().contains('@'));
+    assert!(doc["age_seconds"].as_i64().unwrap() >= 0);
+    let id = lock["ID"].as_str().unwrap().to_owned();
+
+    // Text shows the same holder.
+    let o = sw(&backend, &["lock", "status"]);
+    assert!(
+        stdout(&o).contains(&id) && stdout(&o).contains("LOCKED"),
+        "{}",
+        stdout(&o)
+    );
+
+    // stateward cannot take it: exit 3, holder in the message.
+    let o = sw(&backend, &["lock", "acquire"]);
+    assert_exit(&o, 3);
+    assert!(stderr(&o).contains(&id), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("OperationTypeInvalid"),
+        "{}",
+        stderr(&o)
+    );
+    // With a timeout it retries, then still exits 3.
+    let started = Instant::now();
+    let o = sw(&backend, &["lock", "acquire", "--timeout", "2s"]);
+    assert_exit(&o, 3);
+    assert!(started.elapsed() >= Duration::from_secs(2));
+
+    // The console ends: Terraform releases, and stateward can lock.
+    drop(console.stdin.take());
+    console.wait().unwrap();
+    assert_eq!(status_json(&backend)["locked"], false);
+}
+
+#[test]
+fn a_stateward_lock_stops_terraform_and_force_unlock_removes_it() {
+    let (backend, project) = applied("swholds");
+    let o = sw(
+        &backend,
+        &[
+            "lock",
+            "acquire",
+            "--reason",
+            "restore <prod> & check",
+            "--format",
+            "json",
+        ],
+    );
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("lock-acquire", &doc);
+    let id = doc["id"].as_str().unwrap().to_owned();
+
+    // The stored Info is Go's json.Marshal byte for byte: re-marshalling it
+    // the way OpenTofu does yields the same bytes.
+    let raw = boto(&format!(
+        "it = ddb.get_item(TableName={:?}, Key={{'LockID': {{'S': {:?}}}}}, ConsistentRead=True)['Item']\nsys.stdout.write(it['Info']['S'])",
+        backend.table,
+        format!("{}/{}", backend.bucket, backend.key)
+    ));
+    assert!(raw.starts_with(&format!("{{\"ID\":\"{id}\",\"Operation\":\"stateward-lock\",\"Info\":\"restore \\u003cprod\\u003e \\u0026 check\",\"Who\":\"")), "{raw}");
+    let ordered: Vec<&str> = [
+        "\"ID\"",
+        "\"Operation\"",
+        "\"Info\"",
+        "\"Who\"",
+        "\"Version\"",
+        "\"Created\"",
+        "\"Path\"",
+    ]
+    .into_iter()
+    .collect();
+    let mut at = 0;
+    for k in ordered {
+        let pos = raw[at..]
+            .find(k)
+            .unwrap_or_else(|| panic!("{k} out of order in {raw}"));
+        at += pos;
+    }
+    // OpenTofu's unlock: a conditional delete on the exact Info bytes. Prove
+    // the condition matches (without deleting) by a conditional no-op update.
+    boto(&format!(
+        "ddb.update_item(TableName={:?}, Key={{'LockID': {{'S': {:?}}}}}, UpdateExpression='SET Info = :i', ConditionExpression='Info = :i', ExpressionAttributeValues={{':i': {{'S': {raw:?}}}}})",
+        backend.table,
+        format!("{}/{}", backend.bucket, backend.key)
+    ));
+
+    // Terraform is stopped, and shows who holds the lock.
+    let o = project.run(&["plan", "-no-color", "-input=false", "-lock-timeout=0s"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("Error acquiring the state lock"), "{err}");
+    assert!(err.contains(&id), "{err}");
+    assert!(err.contains("stateward-lock"), "{err}");
+
+    // `terraform force-unlock` accepts our lock.
+    let o = project.run(&["force-unlock", "-force", &id]);
+    assert!(
+        o.status.success(),
+        "force-unlock failed: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert_eq!(status_json(&backend)["locked"], false);
+    let o = project.run(&["plan", "-no-color", "-input=false"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn release_checks_the_id_asks_and_handles_broken_locks() {
+    let (backend, _project) = applied("release");
+    let o = sw(&backend, &["lock", "acquire", "--format", "json"]);
+    assert_exit(&o, 0);
+    let id = json(&o)["id"].as_str().unwrap().to_owned();
+
+    // Wrong ID: an error that shows the real holder; nothing removed.
+    let o = sw(
+        &backend,
+        &[
+            "lock",
+            "release",
+            "00000000-0000-0000-0000-000000000000",
+            "--yes",
+        ],
+    );
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains(&id), "{}", stderr(&o));
+    assert_eq!(status_json(&backend)["locked"], true);
+    // No terminal and no --yes: refused, shows what it would remove.
+    let o = sw(&backend, &["lock", "release", &id]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("--yes"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&id), "{}", stderr(&o));
+    // --dry-run removes nothing.
+    let o = sw(&backend, &["lock", "release", &id, "--dry-run"]);
+    assert_exit(&o, 0);
+    assert_eq!(status_json(&backend)["locked"], true);
+    // --yes releases.
+    let o = sw(
+        &backend,
+        &["lock", "release", &id, "--yes", "--format", "json"],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["released"]["ID"], id.as_str());
+    assert_eq!(status_json(&backend)["locked"], false);
+
+    // A lock item with no Info (Terraform: `unexpected end of JSON input`).
+    let lock_id = format!("{}/{}", backend.bucket, backend.key);
+    boto(&format!(
+        "ddb.put_item(TableName={:?}, Item={{'LockID': {{'S': {lock_id:?}}}}})",
+        backend.table
+    ));
+    let doc = status_json(&backend);
+    assert_eq!(doc["locked"], true);
+    assert_eq!(doc["broken"], true);
+    assert!(doc["lock"].is_null());
+    let o = sw(&backend, &["lock", "acquire"]);
+    assert_exit(&o, 3);
+    assert!(stderr(&o).contains("--broken"), "{}", stderr(&o));
+    let o = sw(&backend, &["lock", "release", "--broken", "--yes"]);
+    assert_exit(&o, 0);
+    assert_eq!(status_json(&backend)["locked"], false);
+    // The digest item is untouched by all this.
+    let o = sw(&backend, &["digest", "status", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert!(json(&o)["stored"].is_string());
+}
+
+#[test]
+fn digest_mismatch_after_a_hand_edit_is_found_and_repaired() {
+    let (backend, project) = applied("digest");
+    let o = sw(&backend, &["digest", "status", "--format", "json"]);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("digest-status", &doc);
+    assert_eq!(doc["consistent"], true);
+    assert_eq!(doc["stored"], doc["actual"]);
+
+    // Someone edits the state by hand and uploads it with the AWS CLI.
+    let current = sw(&backend, &["pull", "latest"]).stdout;
+    let edited = String::from_utf8(current)
+        .unwrap()
+        .replace("vpc-0a1b2c3d", "vpc-edited00");
+    backend.put(&backend.key, edited.as_bytes());
+
+    let o = project.run(&["plan", "-no-color", "-input=false"]);
+    assert!(
+        !o.status.success(),
+        "terraform accepted a state with the wrong digest"
+    );
+    assert!(
+        stderr(&o).contains("does not have the expected content"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = sw(&backend, &["digest", "status", "--format", "json"]);
+    assert_exit(&o, 2);
+    let doc = json(&o);
+    assert_eq!(doc["consistent"], false);
+    assert_ne!(doc["stored"], doc["actual"]);
+    let o = sw(&backend, &["digest", "status"]);
+    assert_exit(&o, 2);
+    assert!(stdout(&o).contains("MISMATCH"), "{}", stdout(&o));
+
+    // Dry run changes nothing; no terminal without --yes is refused.
+    let o = sw(&backend, &["digest", "repair", "--dry-run"]);
+    assert_exit(&o, 0);
+    assert_exit(&sw(&backend, &["digest", "status"]), 2);
+    let o = sw(&backend, &["digest", "repair"]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("--yes"), "{}", stderr(&o));
+
+    let o = sw(&backend, &["digest", "repair", "--yes", "--format", "json"]);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_eq!(doc["changed"], true);
+    assert_eq!(doc["after"].as_str().unwrap().len(), 32);
+    assert_exit(&sw(&backend, &["digest", "status"]), 0);
+    assert_eq!(
+        status_json(&backend)["locked"],
+        false,
+        "repair released its lock"
+    );
+
+    let o = project.run(&["plan", "-no-color", "-input=false"]);
+    assert!(
+        o.status.success(),
+        "terraform still rejects the state: {}",
+        stderr(&o)
+    );
+
+    // State deleted by hand: the digest no longer matches nothing; repair deletes the item.
+    backend.delete(&backend.key);
+    let o = sw(&backend, &["digest", "status", "--format", "json"]);
+    assert_exit(&o, 2);
+    assert!(json(&o)["actual"].is_null());
+    assert_exit(&sw(&backend, &["digest", "repair", "--yes"]), 0);
+    let o = sw(&backend, &["digest", "status", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert!(json(&o)["stored"].is_null());
+}
+
+#[test]
+fn lock_file_mode_round_trips_and_matches_terraform_format() {
+    let backend = Backend::new("lockfile");
+    backend.put(&backend.key, NETWORK_STATE.as_bytes());
+    let flags = lockfile_flags(&backend);
+    let run = |args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend(flags.iter().cloned());
+        stateward(all)
+    };
+    let o = run(&["lock", "acquire", "--format", "json"]);
+    assert_exit(&o, 0);
+    let id = json(&o)["id"].as_str().unwrap().to_owned();
+    let o = run(&["lock", "acquire"]);
+    assert_exit(&o, 3);
+    assert!(
+        stderr(&o).contains(&id) && stderr(&o).contains("S3 lock file"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["lock", "status", "--format", "json"]);
+    let doc = json(&o);
+    assert_eq!(doc["backends"], serde_json::json!(["s3-lockfile"]));
+    assert_eq!(doc["lock"]["ID"], id.as_str());
+
+    // The .tflock body has exactly the shape Terraform writes.
+    let body = boto(&format!(
+        "sys.stdout.write(s3.get_object(Bucket={:?}, Key={:?})['Body'].read().decode())",
+        backend.bucket,
+        format!("{}.tflock", backend.key)
+    ));
+    let fixture =
+        std::fs::read_to_string(root().join("tests/fixtures/tflock/terraform-1.10.tflock"))
+            .unwrap();
+    let keys = |s: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(s).unwrap();
+        assert!(v.is_object());
+        s.split("\":")
+            .filter_map(|p| p.rsplit('"').next().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(keys(&body), keys(&fixture), "{body}\n{fixture}");
+    assert!(
+        !body.contains('\n') && !body.contains(": "),
+        "compact like Go: {body}"
+    );
+    let created = serde_json::from_str::<serde_json::Value>(&body).unwrap()["Created"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(created.ends_with('Z') && created.contains('T'), "{created}");
+
+    let o = run(&["lock", "release", &id, "--yes"]);
+    assert_exit(&o, 0);
+    let o = run(&["lock", "status", "--format", "json"]);
+    assert_eq!(json(&o)["locked"], false);
+    // No digest is kept in lock-file-only mode.
+    let o = run(&["digest", "status", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert!(json(&o)["stored"].is_null());
+}
+
+#[test]
+fn both_backends_take_the_file_first_and_undo_it_when_dynamodb_is_held() {
+    let backend = Backend::new("both");
+    backend.put(&backend.key, NETWORK_STATE.as_bytes());
+    // Someone holds the DynamoDB lock.
+    let o = sw(&backend, &["lock", "acquire", "--format", "json"]);
+    let id = json(&o)["id"].as_str().unwrap().to_owned();
+    let mut both: Vec<String> = vec!["lock".into(), "acquire".into(), "--use-lockfile".into()];
+    both.extend(backend.flags());
+    let o = stateward(&both);
+    assert_exit(&o, 3);
+    // The lock file we took first was removed again.
+    let mut status: Vec<String> = vec![
+        "lock".into(),
+        "status".into(),
+        "--use-lockfile".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    status.extend(backend.flags());
+    let doc = json(&stateward(&status));
+    assert_eq!(doc["backends"], serde_json::json!(["dynamodb"]));
+    assert_eq!(doc["lock"]["ID"], id.as_str());
+    // Released, both can be taken together, with one ID.
+    assert_exit(&sw(&backend, &["lock", "release", &id, "--yes"]), 0);
+    assert_exit(&stateward(&both), 0);
+    let doc = json(&stateward(&status));
+    assert_eq!(
+        doc["backends"],
+        serde_json::json!(["s3-lockfile", "dynamodb"])
+    );
+    assert!(doc["problems"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn racing_stateward_processes_exactly_one_wins_every_time() {
+    let backend = Backend::new("race");
+    backend.put(&backend.key, NETWORK_STATE.as_bytes());
+    for mode in ["dynamodb", "lockfile"] {
+        let flags = if mode == "dynamodb" {
+            backend.flags()
+        } else {
+            lockfile_flags(&backend)
+        };
+        for round in 0..15 {
+            let spawn = || {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+                aws_env(&mut cmd)
+                    .args(["lock", "acquire", "--format", "json"])
+                    .args(&flags)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                cmd.spawn().unwrap()
+            };
+            let a = spawn();
+            let b = spawn();
+            let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+            let mut codes = [a.status.code(), b.status.code()];
+            codes.sort();
+            assert_eq!(
+                codes,
+                [Some(0), Some(3)],
+                "{mode} round {round}: {}{}",
+                stderr(&a),
+                stderr(&b)
+            );
+            let winner = if a.status.success() { &a } else { &b };
+            let id = json(winner)["id"].as_str().unwrap().to_owned();
+            let mut rel: Vec<String> = vec!["lock".into(), "release".into(), id, "--yes".into()];
+            rel.extend(flags.iter().cloned());
+            assert_exit(&stateward(&rel), 0);
+        }
+    }
+}
