@@ -13,5 +13,6 @@ pub mod error;
 pub mod exit;
 pub mod lock;
 pub mod output;
+pub mod restore;
 pub mod state;
 pub mod store;

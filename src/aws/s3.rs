@@ -182,20 +182,47 @@ impl Bucket {
 
     /// Whether versioning is enabled on the bucket.
     pub async fn versioning(&self) -> Result<Versioning, AwsError> {
-        let resp = self
+        let resp = match self
             .client
             .get_bucket_versioning()
             .bucket(&self.name)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::from_sdk("GetBucketVersioning", format!("s3://{}", self.name), e)
-            })?;
+        {
+            Ok(resp) => resp,
+            Err(e) => {
+                // Some S3-compatible servers (moto 5.2.5 among them) answer 200
+                // with another XML root element, which the SDK refuses to decode.
+                if let Some(raw) = e.raw_response().filter(|r| r.status().as_u16() == 200) {
+                    if let Some(body) = raw.body().bytes() {
+                        return Ok(versioning_from_xml(&String::from_utf8_lossy(body)));
+                    }
+                }
+                return Err(AwsError::from_sdk(
+                    "GetBucketVersioning",
+                    format!("s3://{}", self.name),
+                    e,
+                ));
+            }
+        };
         Ok(match resp.status() {
             Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
             Some(BucketVersioningStatus::Suspended) => Versioning::Suspended,
             _ => Versioning::Disabled,
         })
+    }
+}
+
+/// The `<Status>` of a GetBucketVersioning body, whatever its root element.
+fn versioning_from_xml(body: &str) -> Versioning {
+    let status = body
+        .split_once("<Status>")
+        .and_then(|(_, rest)| rest.split_once("</Status>"))
+        .map(|(s, _)| s.trim());
+    match status {
+        Some("Enabled") => Versioning::Enabled,
+        Some("Suspended") => Versioning::Suspended,
+        _ => Versioning::Disabled,
     }
 }
 
@@ -216,4 +243,21 @@ fn to_time(t: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
         .ok()
     })
     .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_versioning_status_from_any_root() {
+        let cases = [
+            ("<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>", Versioning::Enabled),
+            ("<GetBucketVersioningResponse xmlns=\"x\"><Status>Suspended</Status></GetBucketVersioningResponse>", Versioning::Suspended),
+            ("<VersioningConfiguration/>", Versioning::Disabled),
+        ];
+        for (xml, want) in cases {
+            assert_eq!(versioning_from_xml(xml), want, "{xml}");
+        }
+    }
 }

@@ -125,6 +125,8 @@ pub enum Command {
     Lock(LockArgs),
     /// Check and repair the md5 digest Terraform keeps in DynamoDB.
     Digest(DigestArgs),
+    /// Restore a known-good version as a new version Terraform accepts at once.
+    Restore(RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -240,4 +242,33 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         return Ok(std::time::Duration::from_secs(secs));
     }
     humantime::parse_duration(s).map_err(|e| format!("{e} (use e.g. 30s, 5m, 1h)"))
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The version to restore: id, latest~N, serial:N, file:PATH.
+    #[arg(
+        value_name = "REF",
+        required_unless_present = "last_good",
+        conflicts_with = "last_good"
+    )]
+    pub reference: Option<String>,
+    /// Restore the newest healthy version of the history's lineage.
+    #[arg(long)]
+    pub last_good: bool,
+    /// Show what would be restored and the changes; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Allow restoring a version whose lineage differs from the history's.
+    #[arg(long)]
+    pub allow_lineage_change: bool,
+    /// A message stored in the lock's Info while the restore runs.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// Print secret values in the change summary instead of `(sensitive)`.
+    #[arg(long)]
+    pub show_sensitive: bool,
 }

@@ -4,6 +4,7 @@ pub mod args;
 mod diff;
 mod lock;
 mod pull;
+mod restore;
 mod show;
 mod versions;
 
@@ -75,6 +76,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Diff(a) => diff::run(&ctx, a, printer).await,
         Command::Lock(a) => lock::run_lock(&ctx, a.command, printer).await,
         Command::Digest(a) => lock::run_digest(&ctx, a.command, printer).await,
+        Command::Restore(a) => restore::run(&ctx, a, printer).await,
     }
 }
 

@@ -99,6 +99,9 @@ pub struct History {
     pub total_versions: usize,
     /// Bytes of object content downloaded to build this report.
     pub downloaded_bytes: u64,
+    /// What was read of each listed version (same order as `versions`).
+    #[serde(skip)]
+    pub facts: Vec<VersionFacts>,
 }
 
 /// What one read of a version yields for the health assessment.
@@ -131,6 +134,7 @@ pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result
     let facts: Vec<VersionFacts> = learnt.iter().map(|l| l.facts.clone()).collect();
     let health = assess(&facts);
     let downloaded_bytes = learnt.iter().map(|l| l.downloaded).sum();
+    let facts_out: Vec<VersionFacts> = facts.iter().take(shown).cloned().collect();
     let versions = window
         .iter()
         .zip(learnt)
@@ -154,6 +158,7 @@ pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result
         versions,
         total_versions,
         downloaded_bytes,
+        facts: facts_out,
     })
 }
 

@@ -1,0 +1,206 @@
+//! `stateward restore REF | --last-good`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::cli::{confirm, out_err, Context};
+use crate::diff::{render_text, StateDiff};
+use crate::error::Result;
+use crate::exit;
+use crate::lock::Locker;
+use crate::output::{Format, Printer, Render};
+use crate::restore::{self, Current, Outcome, PassedOver, Plan, Source};
+
+use super::args::RestoreArgs;
+
+pub async fn run<W: Write>(
+    ctx: &Context,
+    args: RestoreArgs,
+    printer: &mut Printer<W>,
+) -> Result<u8> {
+    let source = match &args.reference {
+        Some(r) => Source::Ref(r.parse()?),
+        None => Source::LastGood,
+    };
+    let target = ctx.target()?;
+    let aws = ctx.aws(&target).await?;
+    let bucket = aws.bucket(&target.bucket);
+    let locker = Locker::new(&aws, &target)?;
+    let plan = restore::plan(
+        &bucket,
+        &target.state_key(),
+        &source,
+        args.allow_lineage_change,
+        args.show_sensitive,
+    )
+    .await?;
+
+    // The plan goes to stdout in text mode, to stderr in JSON mode.
+    let mut explained = Vec::new();
+    explain(&plan, &mut explained).map_err(out_err)?;
+    if printer.format() == Format::Text {
+        printer.raw(&explained).map_err(out_err)?;
+    } else {
+        io::stderr().write_all(&explained).map_err(out_err)?;
+    }
+
+    if args.dry_run {
+        let report = Report::from_plan(&plan);
+        if printer.format() == Format::Json {
+            printer.emit(&report).map_err(out_err)?;
+        } else {
+            printer
+                .raw(b"Dry run: nothing was written.\n")
+                .map_err(out_err)?;
+        }
+        return Ok(exit::SUCCESS);
+    }
+    confirm(
+        &format!(
+            "Restore {} over s3://{}/{} as serial {}?",
+            plan.chosen_label, plan.bucket, plan.key, plan.new_serial
+        ),
+        args.yes,
+    )?;
+    let passed_over = plan.passed_over.clone();
+    let json = printer.format() == Format::Json;
+    let mut progress = |line: String| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    let outcome = restore::execute(plan, &bucket, &locker, &args.reason, &mut progress).await?;
+    printer
+        .emit(&Report {
+            outcome,
+            dry_run: false,
+            passed_over,
+            current: None,
+            changes: None,
+        })
+        .map_err(out_err)?;
+    Ok(exit::SUCCESS)
+}
+
+fn explain(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "Restore s3://{}/{}", plan.bucket, plan.key)?;
+    match &plan.current {
+        Current::Ok {
+            version_id,
+            serial,
+            lineage,
+        } => writeln!(
+            out,
+            "  current:    version {version_id} (serial {serial}, lineage {lineage})"
+        )?,
+        Current::Corrupt {
+            version_id,
+            problem,
+        } => writeln!(
+            out,
+            "  current:    version {version_id} is corrupt: {problem}"
+        )?,
+        Current::Deleted { version_id } => {
+            writeln!(out, "  current:    deleted (delete marker {version_id})")?
+        }
+    }
+    writeln!(
+        out,
+        "  chosen:     {} (serial {}, lineage {})",
+        plan.chosen_label, plan.chosen_serial, plan.lineage
+    )?;
+    if !plan.passed_over.is_empty() {
+        writeln!(out, "  passed over (newer versions):")?;
+        for p in &plan.passed_over {
+            writeln!(out, "    {}: {}", p.version_id, p.reason)?;
+        }
+    }
+    if plan.already_current {
+        writeln!(
+            out,
+            "  The chosen version is already the current object: only the digest is checked."
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  new serial: {} (one above the highest serial this lineage has used)",
+        plan.new_serial
+    )?;
+    match &plan.diff {
+        Some(d) if d.is_empty() => writeln!(out, "No resource or output changes from the current state.")?,
+        Some(d) => {
+            writeln!(out, "Changes from the current state to the restored one:")?;
+            let mut buf = Vec::new();
+            render_text(d, &mut buf)?;
+            for line in String::from_utf8_lossy(&buf).lines() {
+                writeln!(out, "  {line}")?;
+            }
+        }
+        None => writeln!(out, "The current object is not a readable state: everything in the chosen version comes back.")?,
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Report {
+    #[serde(flatten)]
+    outcome: Outcome,
+    dry_run: bool,
+    passed_over: Vec<PassedOver>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current: Option<Current>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<StateDiff>,
+}
+
+impl Report {
+    fn from_plan(plan: &Plan) -> Report {
+        Report {
+            outcome: Outcome {
+                restored_from: plan
+                    .chosen_version
+                    .clone()
+                    .unwrap_or(plan.chosen_label.clone()),
+                replaced_version: match &plan.current {
+                    Current::Deleted { .. } => None,
+                    other => Some(other.version_id().to_owned()),
+                },
+                new_version: None,
+                serial: plan.new_serial,
+                lineage: plan.lineage.clone(),
+                digest_updated: false,
+            },
+            dry_run: true,
+            passed_over: plan.passed_over.clone(),
+            current: Some(plan.current.clone()),
+            changes: plan.diff.clone(),
+        }
+    }
+}
+
+impl Render for Report {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let o = &self.outcome;
+        writeln!(
+            out,
+            "Restored {} as version {} (serial {}, lineage {}){}.",
+            o.restored_from,
+            o.new_version.as_deref().unwrap_or("(unversioned)"),
+            o.serial,
+            o.lineage,
+            if o.digest_updated {
+                ", digest updated"
+            } else {
+                ""
+            }
+        )?;
+        if let Some(r) = &o.replaced_version {
+            writeln!(out, "Undo: stateward restore {r}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,357 @@
+//! Safe restore of a known-good state, rolled forward so Terraform accepts it
+//! at once: same content, `serial` one above every serial the lineage has
+//! used, the md5 digest in step, all under the state lock.
+//!
+//! [`plan`] decides and checks (no writes); [`execute`] writes, in this order,
+//! under the lock: (1) record the version being replaced, (2) write the
+//! chosen bytes with the new serial, (3) update the digest, (4) release.
+
+pub mod select;
+
+use serde::Serialize;
+
+use crate::aws::s3::Bucket;
+use crate::diff::{diff, DiffOptions, StateDiff};
+use crate::error::{Error, Result};
+use crate::lock::{self, md5_hex, Locker};
+use crate::state::health::{assess, Content, VersionFacts};
+use crate::store::refs::{Resolver, VersionRef};
+use crate::store::{content_of, history, HistoryOptions, ReadDepth, Versioning};
+
+pub use select::{PassedOver, Pick};
+
+/// Environment variable that stops a restore right after one of its steps,
+/// leaving everything as a crash would (the lock held, nothing cleaned up).
+/// For crash-safety tests only. Values: `record`, `write`, `digest`, `release`.
+pub const FAULT_ENV: &str = "STATEWARD_FAULT_INJECT";
+
+/// The lock operation name restores take.
+pub const OPERATION: &str = "stateward-restore";
+
+/// What to restore.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The newest healthy version of the history's lineage.
+    LastGood,
+    /// A version reference (id, `latest~N`, `serial:N`, `file:PATH`).
+    Ref(VersionRef),
+}
+
+/// What the current object is.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Current {
+    /// A readable state.
+    Ok {
+        version_id: String,
+        serial: u64,
+        lineage: String,
+    },
+    /// A version that does not parse.
+    Corrupt { version_id: String, problem: String },
+    /// A delete marker.
+    Deleted { version_id: String },
+}
+
+impl Current {
+    /// The version id at the top of the history (object or delete marker).
+    pub fn version_id(&self) -> &str {
+        match self {
+            Current::Ok { version_id, .. }
+            | Current::Corrupt { version_id, .. }
+            | Current::Deleted { version_id } => version_id,
+        }
+    }
+}
+
+/// Everything decided before anything is written.
+#[derive(Debug)]
+pub struct Plan {
+    pub bucket: String,
+    pub key: String,
+    /// How the chosen version is described (`version X`, `file PATH`).
+    pub chosen_label: String,
+    /// The chosen S3 version id (`None` for `file:`).
+    pub chosen_version: Option<String>,
+    pub chosen_bytes: Vec<u8>,
+    pub chosen_serial: u64,
+    pub lineage: String,
+    pub current: Current,
+    /// The serial the restored object will carry.
+    pub new_serial: u64,
+    /// The history's good lineage, when there is one.
+    pub reference_lineage: Option<String>,
+    /// Why newer versions were passed over (`--last-good`).
+    pub passed_over: Vec<PassedOver>,
+    /// From the current state to the chosen one, redacted (`None` when the
+    /// current object is deleted or corrupt).
+    pub diff: Option<StateDiff>,
+    /// The chosen version is the current object already: only the digest may need fixing.
+    pub already_current: bool,
+}
+
+/// Decides what to restore and checks that it is safe. Reads only.
+pub async fn plan(
+    bucket: &Bucket,
+    key: &str,
+    source: &Source,
+    allow_lineage_change: bool,
+    show_sensitive: bool,
+) -> Result<Plan> {
+    if bucket.versioning().await? != Versioning::Enabled {
+        return Err(Error::Refused(format!(
+            "versioning is not enabled on bucket {}: a restore would destroy the only copy of the current state; enable it first (aws s3api put-bucket-versioning --bucket {} --versioning-configuration Status=Enabled)",
+            bucket.name(),
+            bucket.name()
+        )));
+    }
+    // Headers of the whole history: lineages and every serial ever used.
+    let opts = HistoryOptions {
+        limit: None,
+        depth: ReadDepth::Header,
+        concurrency: 8,
+    };
+    let hist = history(bucket, key, opts).await?;
+    let mut facts = hist.facts.clone();
+    let top = &hist.versions[0];
+
+    // The current object, read whole.
+    let (current, current_bytes) = if top.version.delete_marker {
+        (
+            Current::Deleted {
+                version_id: top.version.version_id.clone(),
+            },
+            None,
+        )
+    } else {
+        let bytes = bucket
+            .get(key, Some(&top.version.version_id), None)
+            .await?
+            .bytes;
+        let (content, _) = content_of(&bytes);
+        let current = match &content {
+            Content::Parsed {
+                serial, lineage, ..
+            } => Current::Ok {
+                version_id: top.version.version_id.clone(),
+                serial: *serial,
+                lineage: lineage.clone(),
+            },
+            Content::Corrupt { problem } => Current::Corrupt {
+                version_id: top.version.version_id.clone(),
+                problem: problem.clone(),
+            },
+            Content::Encrypted { .. } | Content::Unknown => Current::Corrupt {
+                version_id: top.version.version_id.clone(),
+                problem: "it is an encrypted OpenTofu state, which stateward cannot check".into(),
+            },
+        };
+        facts[0].content = content;
+        (current, Some(bytes))
+    };
+
+    let (chosen_label, chosen_version, chosen_bytes, passed_over) = match source {
+        Source::LastGood => {
+            // Versions judged on a full read are read, assessed and dropped:
+            // at most the current object and the chosen one are held.
+            let chosen = loop {
+                let health = assess(&facts);
+                match select::pick_last_good(&facts, &health) {
+                    Pick::Chosen(i) => break (i, select::passed_over(&facts, &health, i)),
+                    Pick::NeedsFullRead(i) => {
+                        let bytes = bucket.get(key, Some(&facts[i].version_id), None).await?.bytes;
+                        facts[i].content = content_of(&bytes).0;
+                    }
+                    Pick::NoneGood => {
+                        return Err(Error::Refused(format!(
+                            "no healthy version of s3://{}/{key} was found to restore: run `stateward versions` to see each version's problems",
+                            bucket.name()
+                        )))
+                    }
+                }
+            };
+            let (i, passed) = chosen;
+            let bytes = match (i, &current_bytes) {
+                (0, Some(b)) => b.clone(),
+                _ => {
+                    bucket
+                        .get(key, Some(&facts[i].version_id), None)
+                        .await?
+                        .bytes
+                }
+            };
+            let id = facts[i].version_id.clone();
+            (format!("version {id}"), Some(id), bytes, passed)
+        }
+        Source::Ref(r) => {
+            let mut resolver = Resolver::new(Some(bucket), key);
+            let resolved = resolver.resolve(r).await?;
+            (
+                resolved.label,
+                resolved.version_id,
+                resolved.bytes,
+                Vec::new(),
+            )
+        }
+    };
+
+    let chosen = crate::state::parse(&chosen_bytes).map_err(|e| {
+        Error::Refused(format!(
+            "{chosen_label} is not a healthy Terraform state ({e}); stateward never restores a corrupt version"
+        ))
+    })?;
+    let lineage = chosen.lineage.to_string();
+    let reference_lineage = select_reference(&facts);
+    if let Some(reference) = &reference_lineage {
+        if *reference != lineage && !allow_lineage_change {
+            return Err(Error::Refused(format!(
+                "{chosen_label} has lineage {lineage}, but this state's history has lineage {reference}: restoring it would replace the state with an unrelated one; pass --allow-lineage-change if that is really what you want"
+            )));
+        }
+    }
+    let new_serial = select::max_serial(&facts, &lineage)
+        .unwrap_or(0)
+        .max(chosen.serial)
+        + 1;
+    let already_current = chosen_version.as_deref() == Some(current.version_id());
+    let diff = match (&current_bytes, &current) {
+        (Some(bytes), Current::Ok { .. }) => {
+            let cur = crate::state::parse(bytes).map_err(|e| Error::Unreadable {
+                what: "the current state".into(),
+                problem: e.to_string(),
+            })?;
+            Some(diff(&cur, &chosen, &DiffOptions { show_sensitive }))
+        }
+        _ => None,
+    };
+    let chosen_serial = chosen.serial;
+    drop(chosen);
+    drop(current_bytes);
+    Ok(Plan {
+        bucket: bucket.name().to_owned(),
+        key: key.to_owned(),
+        chosen_label,
+        chosen_version,
+        chosen_bytes,
+        chosen_serial,
+        lineage,
+        current,
+        new_serial,
+        reference_lineage,
+        passed_over,
+        diff,
+        already_current,
+    })
+}
+
+fn select_reference(facts: &[VersionFacts]) -> Option<String> {
+    crate::state::health::reference_lineage(facts).map(str::to_owned)
+}
+
+/// The result of a restore (`--format json` contract).
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub restored_from: String,
+    pub replaced_version: Option<String>,
+    pub new_version: Option<String>,
+    pub serial: u64,
+    pub lineage: String,
+    pub digest_updated: bool,
+}
+
+/// Stops the process here when fault injection asks for `point`.
+pub fn fault_point(point: &str) {
+    if std::env::var(FAULT_ENV).is_ok_and(|v| v == point) {
+        eprintln!("fault injection ({FAULT_ENV}={point}): stopping now, as a crash would");
+        std::process::exit(crate::exit::ERROR as i32);
+    }
+}
+
+/// Writes the plan under the lock. `progress` receives one line per step.
+pub async fn execute(
+    plan: Plan,
+    bucket: &Bucket,
+    locker: &Locker,
+    reason: &str,
+    progress: &mut dyn FnMut(String),
+) -> Result<Outcome> {
+    let Plan {
+        chosen_label,
+        chosen_version,
+        chosen_bytes,
+        current,
+        new_serial,
+        lineage,
+        already_current,
+        key,
+        ..
+    } = plan;
+    let restored_from = chosen_version.clone().unwrap_or(chosen_label.clone());
+    let outcome = lock::with_lock(locker, OPERATION, reason, std::time::Duration::ZERO, async |guard| {
+        progress(format!("locked {} (lock ID {})", locker.path, guard.info().id));
+        // Nothing may have changed since the plan was made.
+        let top = bucket.list_versions(&key).await?;
+        let now_top = top.first().map(|v| v.version_id.as_str()).unwrap_or("");
+        if now_top != current.version_id() {
+            return Err(Error::Refused(format!(
+                "the state changed while the restore was being planned (current version is now {now_top}); nothing was written; run the restore again"
+            )));
+        }
+        // (1) The version being replaced: S3 keeps it; it is the undo handle.
+        let replaced = match &current {
+            Current::Deleted { .. } => None,
+            other => Some(other.version_id().to_owned()),
+        };
+        match &replaced {
+            Some(v) => progress(format!("replacing version {v} (undo: stateward restore {v})")),
+            None => progress("the current object is a delete marker; nothing is overwritten".into()),
+        }
+        fault_point("record");
+        if already_current {
+            progress(format!("{chosen_label} is already the current object; checking the digest only"));
+            let status = locker.digest_status().await?;
+            let digest_updated = match (&status.actual, status.consistent) {
+                (Some(md5), false) => guard.put_digest(md5).await?,
+                _ => false,
+            };
+            return Ok(Outcome {
+                restored_from: restored_from.clone(),
+                replaced_version: None,
+                new_version: chosen_version.clone(),
+                serial: crate::state::header::read_header(&chosen_bytes).serial.unwrap_or(0),
+                lineage: lineage.clone(),
+                digest_updated,
+            });
+        }
+        // (2) The chosen bytes, with only the serial changed.
+        let bytes = crate::state::set_serial(&chosen_bytes, new_serial).map_err(|e| Error::Unreadable {
+            what: chosen_label.clone(),
+            problem: e.to_string(),
+        })?;
+        let md5 = md5_hex(&bytes);
+        let new_version = guard.put_state(bytes).await?;
+        progress(format!(
+            "wrote {chosen_label} as new version {} with serial {new_serial}",
+            new_version.as_deref().unwrap_or("(unversioned)")
+        ));
+        fault_point("write");
+        // (3) The digest, so Terraform accepts the new object.
+        let digest_updated = guard.put_digest(&md5).await?;
+        if digest_updated {
+            progress(format!("digest set to {md5}"));
+        }
+        fault_point("digest");
+        Ok(Outcome {
+            restored_from: restored_from.clone(),
+            replaced_version: replaced,
+            new_version,
+            serial: new_serial,
+            lineage: lineage.clone(),
+            digest_updated,
+        })
+    })
+    .await?;
+    // (4) The lock was released by `with_lock`.
+    fault_point("release");
+    Ok(outcome)
+}

@@ -1,0 +1,262 @@
+//! Choosing the last known-good version: a pure function of what is known
+//! about each version and its health (newest first).
+
+use serde::Serialize;
+
+use crate::state::health::{reference_lineage, Content, Health, Status, VersionFacts};
+
+/// A newer version that `--last-good` did not choose, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PassedOver {
+    pub version_id: String,
+    pub reason: String,
+}
+
+/// The outcome of the selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    /// Index (into the history) of the chosen version.
+    Chosen(usize),
+    /// The version at this index needs its whole body read (only its header
+    /// is known, or its older neighbour's resource count is unknown) before
+    /// it can be judged.
+    NeedsFullRead(usize),
+    /// No version qualifies.
+    NoneGood,
+}
+
+/// Whether `facts` is known from a full read (resource count known).
+fn fully_read(c: &Content) -> bool {
+    matches!(
+        c,
+        Content::Parsed {
+            resource_count: Some(_),
+            ..
+        }
+    )
+}
+
+/// The newest version that is `ok`, of the reference lineage, and not a
+/// suspicious shrink. A candidate whose health depends on content not yet
+/// read yields [`Pick::NeedsFullRead`] for the version to read next.
+pub fn pick_last_good(facts: &[VersionFacts], health: &[Health]) -> Pick {
+    let reference = reference_lineage(facts).map(str::to_owned);
+    for (i, (f, h)) in facts.iter().zip(health).enumerate() {
+        if f.delete_marker || h.status != Status::Ok {
+            continue;
+        }
+        let Content::Parsed { lineage, .. } = &f.content else {
+            continue;
+        };
+        if reference.as_deref().is_some_and(|r| r != lineage) {
+            continue;
+        }
+        if !fully_read(&f.content) {
+            return Pick::NeedsFullRead(i);
+        }
+        // The shrink check compares with the next older readable version of
+        // the same lineage: it must be fully read too.
+        if let Some(j) = facts[i + 1..]
+            .iter()
+            .position(|o| {
+                !o.delete_marker
+                    && matches!(&o.content, Content::Parsed { lineage: l, .. } if l == lineage)
+            })
+            .map(|p| p + i + 1)
+        {
+            if !fully_read(&facts[j].content) {
+                return Pick::NeedsFullRead(j);
+            }
+        }
+        return Pick::Chosen(i);
+    }
+    Pick::NoneGood
+}
+
+/// Why each version newer than `chosen` was passed over.
+pub fn passed_over(facts: &[VersionFacts], health: &[Health], chosen: usize) -> Vec<PassedOver> {
+    let reference = reference_lineage(facts);
+    facts
+        .iter()
+        .zip(health)
+        .take(chosen)
+        .map(|(f, h)| {
+            let reason = if f.delete_marker {
+                "a delete marker (the state object was deleted)".to_owned()
+            } else if h.status != Status::Ok {
+                format!("{}: {}", h.status.as_str(), h.problems.join("; "))
+            } else {
+                match (&f.content, reference) {
+                    (Content::Parsed { lineage, .. }, Some(r)) if lineage != r => {
+                        format!("lineage {lineage} is not the history's lineage {r}")
+                    }
+                    _ => "not chosen".to_owned(),
+                }
+            };
+            PassedOver {
+                version_id: f.version_id.clone(),
+                reason,
+            }
+        })
+        .collect()
+}
+
+/// The highest serial any version of `lineage` has used (header or full read).
+pub fn max_serial(facts: &[VersionFacts], lineage: &str) -> Option<u64> {
+    facts
+        .iter()
+        .filter_map(|f| match &f.content {
+            Content::Parsed {
+                serial, lineage: l, ..
+            } if l == lineage => Some(*serial),
+            Content::Encrypted {
+                serial: Some(s),
+                lineage: Some(l),
+            } if l == lineage => Some(*s),
+            _ => None,
+        })
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::health::assess;
+
+    fn parsed(id: &str, serial: u64, lineage: &str, count: Option<usize>) -> VersionFacts {
+        VersionFacts {
+            version_id: id.into(),
+            delete_marker: false,
+            content: Content::Parsed {
+                serial,
+                lineage: lineage.into(),
+                resource_count: count,
+            },
+        }
+    }
+    fn marker(id: &str) -> VersionFacts {
+        VersionFacts {
+            version_id: id.into(),
+            delete_marker: true,
+            content: Content::Unknown,
+        }
+    }
+    fn corrupt(id: &str) -> VersionFacts {
+        VersionFacts {
+            version_id: id.into(),
+            delete_marker: false,
+            content: Content::Corrupt {
+                problem: "truncated".into(),
+            },
+        }
+    }
+
+    fn pick(facts: &[VersionFacts]) -> Pick {
+        pick_last_good(facts, &assess(facts))
+    }
+
+    #[test]
+    fn table() {
+        let l = "L";
+        let cases: Vec<(&str, Vec<VersionFacts>, Pick)> = vec![
+            (
+                "healthy latest",
+                vec![parsed("v3", 3, l, Some(5)), parsed("v2", 2, l, Some(5))],
+                Pick::Chosen(0),
+            ),
+            (
+                "corrupt latest",
+                vec![
+                    corrupt("v3"),
+                    parsed("v2", 2, l, Some(5)),
+                    parsed("v1", 1, l, Some(5)),
+                ],
+                Pick::Chosen(1),
+            ),
+            (
+                "deleted",
+                vec![
+                    marker("d"),
+                    parsed("v2", 2, l, Some(5)),
+                    parsed("v1", 1, l, Some(5)),
+                ],
+                Pick::Chosen(1),
+            ),
+            (
+                "foreign lineage on top",
+                vec![
+                    parsed("x", 9, "OTHER", Some(5)),
+                    parsed("v2", 2, l, Some(5)),
+                    parsed("v1", 1, l, Some(5)),
+                ],
+                Pick::Chosen(1),
+            ),
+            (
+                "shrink is passed over",
+                vec![
+                    parsed("v3", 3, l, Some(1)),
+                    parsed("v2", 2, l, Some(10)),
+                    parsed("v1", 1, l, Some(10)),
+                ],
+                Pick::Chosen(1),
+            ),
+            (
+                "header only: read it",
+                vec![parsed("v2", 2, l, None), parsed("v1", 1, l, None)],
+                Pick::NeedsFullRead(0),
+            ),
+            (
+                "neighbour unknown: read it",
+                vec![parsed("v2", 2, l, Some(4)), parsed("v1", 1, l, None)],
+                Pick::NeedsFullRead(1),
+            ),
+            (
+                "oldest alone",
+                vec![corrupt("v2"), parsed("v1", 1, l, Some(3))],
+                Pick::Chosen(1),
+            ),
+            (
+                "nothing good",
+                vec![corrupt("v2"), marker("d")],
+                Pick::NoneGood,
+            ),
+        ];
+        for (name, facts, want) in cases {
+            assert_eq!(pick(&facts), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn explains_every_newer_version() {
+        let facts = vec![
+            marker("d"),
+            corrupt("c"),
+            parsed("x", 9, "OTHER", Some(5)),
+            parsed("v2", 2, "L", Some(5)),
+            parsed("v1", 1, "L", Some(5)),
+        ];
+        let health = assess(&facts);
+        assert_eq!(pick_last_good(&facts, &health), Pick::Chosen(3));
+        let why = passed_over(&facts, &health, 3);
+        assert_eq!(why.len(), 3);
+        assert!(why[0].reason.contains("delete marker"));
+        assert!(why[1].reason.starts_with("corrupt"), "{}", why[1].reason);
+        assert!(
+            why[2].reason.contains("foreign-lineage"),
+            "{}",
+            why[2].reason
+        );
+    }
+
+    #[test]
+    fn max_serial_spans_the_lineage_only() {
+        let facts = vec![
+            parsed("x", 99, "OTHER", None),
+            parsed("b", 7, "L", None),
+            corrupt("c"),
+            parsed("a", 4, "L", Some(1)),
+        ];
+        assert_eq!(max_serial(&facts, "L"), Some(7));
+        assert_eq!(max_serial(&facts, "NONE"), None);
+    }
+}

@@ -1,0 +1,369 @@
+//! Restore against real Terraform 1.0.3 and the emulator: last-good selection,
+//! roll-forward, digest, lock, undelete, refusals and crash safety.
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+fn sw(backend: &Backend, args: &[&str]) -> Output {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(backend.flags());
+    stateward(all)
+}
+
+fn sw_env(backend: &Backend, env: (&str, &str), args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+    aws_env(&mut cmd)
+        .env(env.0, env.1)
+        .args(args)
+        .args(backend.flags())
+        .stdin(Stdio::null());
+    cmd.output().unwrap()
+}
+
+/// The vars of the last good apply, used again by `terraform plan`.
+const GOOD: &[(&str, &str)] = &[("cluster_version", "1.30"), ("node_count", "5")];
+
+fn history() -> (Backend, TfProject) {
+    let backend = Backend::new("restore");
+    let project = platform_project(&backend);
+    project.apply(&[("cluster_version", "1.29"), ("node_count", "2")]);
+    project.apply(&[("cluster_version", "1.30"), ("node_count", "3")]);
+    project.apply(GOOD);
+    (backend, project)
+}
+
+fn versions(backend: &Backend) -> Vec<serde_json::Value> {
+    let o = sw(backend, &["versions", "--format", "json"]);
+    assert_exit(&o, 0);
+    json(&o)["versions"].as_array().unwrap().clone()
+}
+
+fn ids(vs: &[serde_json::Value]) -> Vec<String> {
+    vs.iter()
+        .map(|v| v["version_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn plan_args(vars: &[(&str, &str)]) -> Vec<String> {
+    let mut args: Vec<String> = ["plan", "-detailed-exitcode", "-no-color", "-input=false"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for (k, v) in vars {
+        args.push("-var".into());
+        args.push(format!("{k}={v}"));
+    }
+    args
+}
+
+/// `terraform plan -detailed-exitcode` with the good vars exits 0, then an
+/// apply with new vars writes serial + 1.
+fn assert_terraform_accepts(project: &TfProject, backend: &Backend, restored_serial: u64) {
+    let args = plan_args(GOOD);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = project.run(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "terraform plan after restore:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    project.apply(&[("cluster_version", "1.30"), ("node_count", "6")]);
+    let o = sw(backend, &["show", "latest", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["serial"], restored_serial + 1);
+}
+
+fn restore_last_good(backend: &Backend) -> serde_json::Value {
+    let o = sw(
+        backend,
+        &["restore", "--last-good", "--yes", "--format", "json"],
+    );
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("restore", &doc);
+    doc
+}
+
+#[test]
+fn restores_after_garbage_truncation_foreign_lineage_and_deletion() {
+    for incident in ["garbage", "truncated", "foreign", "deleted"] {
+        let (backend, project) = history();
+        let before = versions(&backend);
+        let good_id = before[0]["version_id"].as_str().unwrap().to_owned();
+        let good_serial = before[0]["serial"].as_u64().unwrap();
+        let max_serial = before
+            .iter()
+            .filter_map(|v| v["serial"].as_u64())
+            .max()
+            .unwrap();
+        let good_bytes = sw(&backend, &["pull", "latest"]).stdout;
+        match incident {
+            "garbage" => {
+                backend.put(&backend.key, b"<html>503 Service Unavailable</html>");
+            }
+            "truncated" => {
+                backend.put(&backend.key, &good_bytes[..good_bytes.len() / 2]);
+            }
+            "foreign" => {
+                let other = Backend::new("other");
+                let p = platform_project(&other);
+                p.apply(&[("node_count", "9")]);
+                p.apply(&[("node_count", "10")]);
+                p.apply(&[("node_count", "11")]);
+                p.apply(&[("node_count", "12")]);
+                let o = sw(&other, &["pull", "latest"]);
+                backend.put(&backend.key, &o.stdout);
+            }
+            "deleted" => backend.delete(&backend.key),
+            _ => unreachable!(),
+        }
+        // Terraform is broken now (except for the foreign state, which it reads as another state).
+        let doc = restore_last_good(&backend);
+        assert_eq!(
+            doc["restored_from"],
+            good_id.as_str(),
+            "{incident}: {doc:#}"
+        );
+        assert_eq!(doc["serial"], max_serial + 1, "{incident}");
+        assert_eq!(doc["digest_updated"], true, "{incident}");
+        assert_eq!(doc["dry_run"], false);
+        let passed = doc["passed_over"].as_array().unwrap();
+        assert_eq!(passed.len(), 1, "{incident}: {doc:#}");
+        if incident == "deleted" {
+            assert!(doc["replaced_version"].is_null());
+            assert!(passed[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("delete marker"));
+        } else {
+            assert!(doc["replaced_version"].is_string());
+        }
+        // The restored object is the good one with only the serial changed.
+        let restored = sw(&backend, &["pull", "latest"]).stdout;
+        let expected = String::from_utf8(good_bytes.clone()).unwrap().replacen(
+            &format!("\"serial\": {good_serial},"),
+            &format!("\"serial\": {},", max_serial + 1),
+            1,
+        );
+        assert_eq!(String::from_utf8(restored).unwrap(), expected, "{incident}");
+        // Nothing was lost: every earlier version is still there.
+        let after = ids(&versions(&backend));
+        for id in ids(&before) {
+            assert!(after.contains(&id), "{incident}: lost version {id}");
+        }
+        assert_exit(&sw(&backend, &["digest", "status"]), 0);
+        assert_eq!(
+            json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"],
+            false
+        );
+        assert_terraform_accepts(&project, &backend, max_serial + 1);
+    }
+}
+
+#[test]
+fn shows_the_change_asks_and_dry_runs() {
+    let (backend, _project) = history();
+    let before = versions(&backend);
+    // Restoring an older healthy version over a healthy current one.
+    let older = before[2]["version_id"].as_str().unwrap().to_owned();
+    let o = sw(&backend, &["restore", &older, "--dry-run"]);
+    assert_exit(&o, 0);
+    let text = stdout(&o);
+    assert!(text.contains("Changes from the current state"), "{text}");
+    assert!(text.contains("node_count"), "{text}");
+    assert!(text.contains("Dry run"), "{text}");
+    assert!(!text.contains("correct-horse"), "secret leaked: {text}");
+    let o = sw(
+        &backend,
+        &["restore", &older, "--dry-run", "--format", "json"],
+    );
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("restore", &doc);
+    assert_eq!(doc["dry_run"], true);
+    assert!(doc["new_version"].is_null());
+    assert!(!doc["changes"]["outputs"]["changed"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // No terminal and no --yes: refused, nothing written.
+    let o = sw(&backend, &["restore", &older]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("--yes"), "{}", stderr(&o));
+    assert_eq!(versions(&backend).len(), before.len());
+
+    // Restore it, then undo with the printed handle.
+    let o = sw(&backend, &["restore", &older, "--yes", "--format", "json"]);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    let replaced = doc["replaced_version"].as_str().unwrap().to_owned();
+    assert_eq!(replaced, before[0]["version_id"].as_str().unwrap());
+    let o = sw(
+        &backend,
+        &["restore", &replaced, "--yes", "--format", "json"],
+    );
+    assert_exit(&o, 0);
+    let undo = json(&o);
+    assert_eq!(undo["serial"], doc["serial"].as_u64().unwrap() + 1);
+    let o = sw(&backend, &["diff", &replaced, "latest", "--format", "json"]);
+    assert_exit(&o, 0); // same content, only the serial differs
+}
+
+#[test]
+fn refuses_what_is_unsafe() {
+    let (backend, _project) = history();
+    let good = sw(&backend, &["pull", "latest"]).stdout;
+    // A corrupt version is never restored.
+    let corrupt = backend.put(&backend.key, b"{\"version\": 4, \"serial\": 3");
+    // A state of another lineage, then the good state again on top.
+    let foreign = backend.put(&backend.key, NETWORK_STATE.as_bytes());
+    backend.put(&backend.key, &good);
+    let o = sw(&backend, &["restore", &corrupt, "--yes"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("never restores a corrupt version"),
+        "{}",
+        stderr(&o)
+    );
+    // Another lineage needs --allow-lineage-change.
+    let o = sw(&backend, &["restore", &foreign, "--yes"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("--allow-lineage-change"),
+        "{}",
+        stderr(&o)
+    );
+    let n = versions(&backend).len();
+    let o = sw(
+        &backend,
+        &["restore", &foreign, "--yes", "--allow-lineage-change"],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(versions(&backend).len(), n + 1);
+
+    // Without bucket versioning a restore could destroy the only copy.
+    let unversioned = Backend::with_versioning("nover", false);
+    unversioned.put(&unversioned.key, NETWORK_STATE.as_bytes());
+    let o = sw(&unversioned, &["restore", "--last-good", "--yes"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("versioning is not enabled"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_restore_while_terraform_holds_the_lock_exits_3_and_writes_nothing() {
+    let (backend, project) = history();
+    // `terraform console` holds the state lock while it reads stdin.
+    let mut cmd = Command::new(terraform_bin());
+    aws_env(&mut cmd)
+        .current_dir(project.path())
+        .env("CHECKPOINT_DISABLE", "1")
+        .args(["console", "-no-color"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut console = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"] != true {
+        assert!(Instant::now() < deadline, "terraform console never locked");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Meanwhile the state object is broken.
+    backend.put(&backend.key, b"garbage");
+    let before = ids(&versions(&backend));
+    let o = sw(&backend, &["restore", "--last-good", "--yes"]);
+    assert_exit(&o, 3);
+    assert!(
+        stderr(&o).contains("OperationTypeInvalid"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(ids(&versions(&backend)), before, "nothing written");
+    drop(console.stdin.take());
+    console.wait().unwrap();
+    // Terraform released: the restore goes through.
+    restore_last_good(&backend);
+}
+
+#[test]
+fn crash_at_every_step_loses_nothing_and_a_rerun_completes() {
+    let (backend, project) = history();
+    for point in ["record", "write", "digest", "release"] {
+        backend.put(&backend.key, b"\x00\x01 not a state");
+        let before = ids(&versions(&backend));
+        let o = sw_env(
+            &backend,
+            ("STATEWARD_FAULT_INJECT", point),
+            &["restore", "--last-good", "--yes"],
+        );
+        assert_exit(&o, 1);
+        assert!(
+            stderr(&o).contains("fault injection"),
+            "{point}: {}",
+            stderr(&o)
+        );
+        // Nothing is lost.
+        let after = ids(&versions(&backend));
+        for id in &before {
+            assert!(after.contains(id), "{point}: lost version {id}");
+        }
+        // What is left to do is visible.
+        let lock = json(&sw(&backend, &["lock", "status", "--format", "json"]));
+        let digest = sw(&backend, &["digest", "status", "--format", "json"]);
+        match point {
+            "record" | "write" => {
+                assert_eq!(lock["locked"], true, "{point}");
+                assert_eq!(lock["lock"]["Operation"], "stateward-restore");
+                assert_exit(&digest, 2); // the digest is out of date
+            }
+            "digest" => {
+                assert_eq!(lock["locked"], true, "{point}");
+                assert_exit(&digest, 0);
+            }
+            _ => {
+                assert_eq!(lock["locked"], false, "{point}");
+                assert_exit(&digest, 0);
+            }
+        }
+        if point == "write" || point == "digest" || point == "release" {
+            assert_eq!(
+                after.len(),
+                before.len() + 1,
+                "{point}: the restored version was written"
+            );
+        } else {
+            assert_eq!(after.len(), before.len(), "{point}: nothing written yet");
+        }
+        // The user releases the stale lock (stateward never does it by itself) and reruns.
+        if lock["locked"] == true {
+            let id = lock["lock"]["ID"].as_str().unwrap();
+            let o = sw(&backend, &["restore", "--last-good", "--yes"]);
+            assert_exit(&o, 3);
+            assert!(stderr(&o).contains(id), "{}", stderr(&o));
+            assert_exit(&sw(&backend, &["lock", "release", id, "--yes"]), 0);
+        }
+        let o = sw(
+            &backend,
+            &["restore", "--last-good", "--yes", "--format", "json"],
+        );
+        assert_exit(&o, 0);
+        assert_exit(&sw(&backend, &["digest", "status"]), 0);
+        assert_eq!(
+            json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"],
+            false
+        );
+        let args = plan_args(GOOD);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = project.run(&args);
+        assert_eq!(o.status.code(), Some(0), "{point}: {}", stderr(&o));
+    }
+}
