@@ -367,3 +367,24 @@ fn crash_at_every_step_loses_nothing_and_a_rerun_completes() {
         assert_eq!(o.status.code(), Some(0), "{point}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn a_truncated_write_still_counts_its_serial() {
+    let (backend, project) = history();
+    let good = String::from_utf8(sw(&backend, &["pull", "latest"]).stdout).unwrap();
+    let serial = json(&sw(&backend, &["show", "--format", "json"]))["serial"]
+        .as_u64()
+        .unwrap();
+    // A client wrote serial 50 and died half-way through the upload.
+    let bumped = good.replacen(&format!("\"serial\": {serial},"), "\"serial\": 50,", 1);
+    backend.put(&backend.key, &bumped.as_bytes()[..bumped.len() / 2]);
+    let listed = versions(&backend);
+    assert_eq!(listed[0]["status"], "corrupt");
+    assert_eq!(
+        listed[0]["serial"], 50,
+        "the header of a corrupt version is still shown"
+    );
+    let doc = restore_last_good(&backend);
+    assert_eq!(doc["serial"], 51);
+    assert_terraform_accepts(&project, &backend, 51);
+}

@@ -209,7 +209,16 @@ pub async fn plan(
             )));
         }
     }
-    let new_serial = select::max_serial(&facts, &lineage)
+    // Every serial the lineage has used, corrupt bodies included (the listing
+    // keeps a corrupt version's header): a truncated write still used its serial.
+    let listed_max = hist
+        .versions
+        .iter()
+        .filter(|v| v.lineage.as_deref() == Some(lineage.as_str()))
+        .filter_map(|v| v.serial)
+        .max();
+    let new_serial = listed_max
+        .max(select::max_serial(&facts, &lineage))
         .unwrap_or(0)
         .max(chosen.serial)
         + 1;

@@ -108,6 +108,8 @@ pub struct History {
 struct Learnt {
     facts: VersionFacts,
     terraform_version: Option<String>,
+    /// Serial and lineage from the object's first bytes, even when the body is corrupt.
+    header: Header,
     downloaded: u64,
 }
 
@@ -142,6 +144,8 @@ pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result
         .take(shown)
         .map(|((v, l), h)| {
             let (serial, lineage, resource_count) = summary(&l.facts.content);
+            let serial = serial.or(l.header.serial);
+            let lineage = lineage.or(l.header.lineage);
             VersionEntry {
                 version: v.clone(),
                 serial,
@@ -176,6 +180,7 @@ async fn read_version(
                 content: Content::Unknown,
             },
             terraform_version: None,
+            header: Header::default(),
             downloaded: 0,
         });
     }
@@ -186,10 +191,11 @@ async fn read_version(
     let fetched = bucket.get(key, Some(&version.version_id), max).await?;
     let downloaded = fetched.bytes.len() as u64;
     let whole = max.is_none() || fetched.total_size == Some(downloaded);
+    let header = read_header(&fetched.bytes);
     let (content, terraform_version) = if whole {
         content_of(&fetched.bytes)
     } else {
-        content_of_header(&read_header(&fetched.bytes))
+        content_of_header(&header)
     };
     Ok(Learnt {
         facts: VersionFacts {
@@ -198,6 +204,7 @@ async fn read_version(
             content,
         },
         terraform_version,
+        header,
         downloaded,
     })
 }
