@@ -9,6 +9,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod diff;
+pub mod doctor;
 pub mod error;
 pub mod exit;
 pub mod lock;
