@@ -193,7 +193,7 @@ impl SnapshotStore {
                     format!("{prefix}/")
                 };
                 let keys = bucket.list_keys(&base).await?;
-                let mut ids: Vec<(String, bool)> = Vec::new();
+                let mut ids: std::collections::BTreeMap<String, bool> = Default::default();
                 for k in keys {
                     let rest = &k[base.len()..];
                     let Some((id, file)) = rest.split_once('/') else {
@@ -202,12 +202,9 @@ impl SnapshotStore {
                     if file.contains('/') || id.is_empty() {
                         continue;
                     }
-                    match ids.iter_mut().find(|(i, _)| i == id) {
-                        Some(e) => e.1 |= file == MANIFEST_FILE,
-                        None => ids.push((id.to_owned(), file == MANIFEST_FILE)),
-                    }
+                    *ids.entry(id.to_owned()).or_default() |= file == MANIFEST_FILE;
                 }
-                ids
+                ids.into_iter().collect()
             }
             Backend::Local { dir } => match std::fs::read_dir(dir) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -564,7 +561,7 @@ pub fn check_content(m: &Manifest, bytes: &[u8]) -> Vec<String> {
     problems
 }
 
-/// Verifies `ids` (at most 8 at a time), in the given order.
+/// Verifies `manifests` (at most 8 at a time), in the given order.
 pub async fn verify_many(store: &SnapshotStore, manifests: &[Manifest]) -> Result<Vec<Verified>> {
     stream::iter(manifests.iter())
         .map(|m| async move { Ok::<_, Error>(verify(store, m).await) })
