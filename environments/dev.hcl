@@ -12,3 +12,19 @@ backend {
   workspace            = "default"
   workspace_key_prefix = "env:"
 }
+
+# Snapshots: copies of the state outside the state bucket's versioning, in a
+# bucket in another region (stateward snapshot create / verify / prune).
+snapshots {
+  store  = "s3://mlops-platform-tfstate-snapshots-123456789012/mlops-platform/dev"
+  region = "eu-central-1"
+}
+
+# What `stateward snapshot prune` keeps; the newest healthy snapshot is always kept.
+retention {
+  keep_last    = 24
+  keep_daily   = 7
+  keep_weekly  = 4
+  keep_monthly = 3
+  keep_within  = "2d"
+}

@@ -12,3 +12,15 @@ backend {
   # path-style S3 addressing.
   endpoint_url = "http://127.0.0.1:5055"
 }
+
+# Snapshots of the demo state go to a local directory (relative to the
+# current directory); `--snapshot-store s3://...` sends them to a bucket instead.
+snapshots {
+  store = ".stateward/snapshots/local"
+}
+
+retention {
+  keep_last   = 5
+  keep_hourly = 24
+  keep_daily  = 7
+}

@@ -12,3 +12,19 @@ backend {
   workspace            = "default"
   workspace_key_prefix = "env:"
 }
+
+# Snapshots: copies of the state outside the state bucket's versioning, in a
+# bucket in another region (stateward snapshot create / verify / prune).
+snapshots {
+  store  = "s3://mlops-platform-tfstate-snapshots-123456789012/mlops-platform/prod"
+  region = "eu-central-1"
+}
+
+# What `stateward snapshot prune` keeps; the newest healthy snapshot is always kept.
+retention {
+  keep_last    = 48
+  keep_daily   = 30
+  keep_weekly  = 12
+  keep_monthly = 12
+  keep_within  = "7d"
+}

@@ -43,6 +43,9 @@ pub enum Error {
     /// The state is locked by someone else; the message names the holder.
     #[error("{0}")]
     Locked(String),
+    /// A snapshot store holds something that is not a complete, intact snapshot.
+    #[error("{0}")]
+    Snapshot(String),
     #[error("cannot write output: {0}")]
     Output(#[source] std::io::Error),
 }
@@ -68,6 +71,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Refused(_) => "refused",
             Error::Locked(_) => "locked",
+            Error::Snapshot(_) => "snapshot",
             Error::Output(_) => "output",
         }
     }

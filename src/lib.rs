@@ -2,7 +2,8 @@
 //!
 //! A library with a thin binary (`main.rs`). Modules by domain:
 //! `config` (where the state is), `state` (the v4 model, health), `diff`,
-//! `store` (versions in S3, references), `aws` (the only place SDK types live),
+//! `store` (versions in S3, references), `snapshot` (copies outside the
+//! state bucket, retention), `aws` (the only place SDK types live),
 //! `output` (the printer), `cli` (arguments and commands).
 
 pub mod aws;
@@ -15,5 +16,6 @@ pub mod exit;
 pub mod lock;
 pub mod output;
 pub mod restore;
+pub mod snapshot;
 pub mod state;
 pub mod store;

@@ -180,6 +180,76 @@ impl Bucket {
         Ok(())
     }
 
+    /// Server-side `CopyObject` of exactly `version_id` of `src_bucket/src_key`
+    /// to `dst_key` in this bucket (the bytes never leave S3). Returns the
+    /// copy's ETag, quotes removed, when S3 gives one.
+    pub async fn copy_from(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        version_id: &str,
+        dst_key: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let source = format!(
+            "{}/{}?versionId={}",
+            src_bucket,
+            encode_key(src_key),
+            encode_key(version_id)
+        );
+        let resp = self
+            .client
+            .copy_object()
+            .bucket(&self.name)
+            .key(dst_key)
+            .copy_source(source)
+            .content_type("application/json")
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "CopyObject",
+                    format!(
+                        "s3://{src_bucket}/{src_key} (version {version_id}) to {}",
+                        self.uri(dst_key)
+                    ),
+                    e,
+                )
+            })?;
+        Ok(resp
+            .copy_object_result()
+            .and_then(|r| r.e_tag())
+            .map(|e| e.trim_matches('"').to_owned()))
+    }
+
+    /// The keys of the current objects under `prefix` (ListObjectsV2, all
+    /// pages), in S3's (lexicographic) order.
+    pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.name)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ListObjectsV2", self.uri(prefix), e))?;
+            out.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether versioning is enabled on the bucket.
     pub async fn versioning(&self) -> Result<Versioning, AwsError> {
         let resp = match self
@@ -211,6 +281,19 @@ impl Bucket {
             _ => Versioning::Disabled,
         })
     }
+}
+
+/// Percent-encodes an object key for `x-amz-copy-source` (`/` kept).
+fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The `<Status>` of a GetBucketVersioning body, whatever its root element.
@@ -248,6 +331,18 @@ fn to_time(t: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encodes_copy_source_keys() {
+        assert_eq!(
+            encode_key("env:/blue/a b+c.tfstate"),
+            "env%3A/blue/a%20b%2Bc.tfstate"
+        );
+        assert_eq!(
+            encode_key("platform/terraform.tfstate"),
+            "platform/terraform.tfstate"
+        );
+    }
 
     #[test]
     fn reads_versioning_status_from_any_root() {

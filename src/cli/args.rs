@@ -102,6 +102,9 @@ pub struct GlobalArgs {
         help_heading = "State location"
     )]
     pub backend_config: Vec<PathBuf>,
+    /// Snapshot store: `s3://BUCKET/PREFIX` or a directory (overrides the environment file).
+    #[arg(long, global = true, value_name = "URL", help_heading = "Snapshots")]
+    pub snapshot_store: Option<String>,
 
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
@@ -127,6 +130,8 @@ pub enum Command {
     Digest(DigestArgs),
     /// Restore a known-good version as a new version Terraform accepts at once.
     Restore(RestoreArgs),
+    /// Copies of the state outside its bucket: create, list, verify, prune.
+    Snapshot(super::snapshot::SnapshotArgs),
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod lock;
 mod pull;
 mod restore;
 mod show;
+mod snapshot;
 mod versions;
 
 use std::io::{self, IsTerminal, Write};
@@ -77,6 +78,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Lock(a) => lock::run_lock(&ctx, a.command, printer).await,
         Command::Digest(a) => lock::run_digest(&ctx, a.command, printer).await,
         Command::Restore(a) => restore::run(&ctx, a, printer).await,
+        Command::Snapshot(a) => snapshot::run(&ctx, a, printer).await,
     }
 }
 
@@ -200,7 +202,11 @@ pub(crate) async fn resolve_refs(ctx: &Context, refs: &[&str]) -> Result<Vec<Res
         _ => None,
     };
     let key = target.as_ref().map(Target::state_key).unwrap_or_default();
-    let mut resolver = Resolver::new(bucket.as_ref(), &key);
+    let store = match parsed.iter().any(VersionRef::needs_snapshot_store) {
+        true => Some(snapshot::open_store(ctx).await?),
+        false => None,
+    };
+    let mut resolver = Resolver::new(bucket.as_ref(), &key).with_snapshots(store.as_ref());
     let mut out = Vec::with_capacity(parsed.len());
     for r in &parsed {
         out.push(resolver.resolve(r).await?);

@@ -11,6 +11,7 @@ use crate::exit;
 use crate::lock::Locker;
 use crate::output::{Format, Printer, Render};
 use crate::restore::{self, Current, Outcome, PassedOver, Plan, Source};
+use crate::store::refs::VersionRef;
 
 use super::args::RestoreArgs;
 
@@ -20,7 +21,14 @@ pub async fn run<W: Write>(
     printer: &mut Printer<W>,
 ) -> Result<u8> {
     let source = match &args.reference {
-        Some(r) => Source::Ref(r.parse()?),
+        Some(r) => match r.parse()? {
+            // Read from the snapshot store (and checked) before the plan.
+            VersionRef::Snapshot(_) => {
+                let mut resolved = crate::cli::resolve_refs(ctx, &[r.as_str()]).await?;
+                Source::Resolved(resolved.remove(0))
+            }
+            parsed => Source::Ref(parsed),
+        },
         None => Source::LastGood,
     };
     let target = ctx.target()?;

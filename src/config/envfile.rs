@@ -12,6 +12,10 @@
 //! The loader is strict: unknown keys or blocks, wrong types, duplicates and
 //! missing required keys are errors naming `file:line:column`.
 //!
+//! Optional blocks: `snapshots { store = "s3://bucket/prefix", region = "..." }`
+//! (where `stateward snapshot` keeps copies) and `retention { keep_last = 30,
+//! keep_daily = 7, keep_within = "30d", ... }` (what `snapshot prune` keeps).
+//!
 //! Adding a top-level block (e.g. `retention { keep_last = 30 }`) means:
 //! one struct implementing [`Section`], one field in [`EnvFile`], one arm in
 //! `parse_env_file`'s block match, its name in [`TOP_LEVEL_BLOCKS`], and its
@@ -35,7 +39,7 @@ use crate::config::{
 /// Attributes known at the top level of an environment file.
 pub const TOP_LEVEL_KEYS: &[&str] = &["description"];
 /// Blocks known at the top level of an environment file.
-pub const TOP_LEVEL_BLOCKS: &[&str] = &["backend"];
+pub const TOP_LEVEL_BLOCKS: &[&str] = &["backend", "snapshots", "retention"];
 /// Keys of the `backend` block (the same names as [`BackendSettings`]'s fields).
 pub const BACKEND_KEYS: &[&str] = &BackendSettings::FIELDS;
 
@@ -47,7 +51,45 @@ pub struct EnvFile {
     pub description: Option<String>,
     /// The `backend` block; `origin` is set to `environment file PATH`.
     pub backend: BackendSettings,
+    /// The `snapshots` block, if any.
+    pub snapshots: Option<SnapshotSettings>,
+    /// The `retention` block, if any.
+    pub retention: Option<RetentionSettings>,
 }
+
+/// The `snapshots` block: where `stateward snapshot` keeps its copies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SnapshotSettings {
+    /// `s3://bucket/prefix` or a local directory (relative to the current directory).
+    pub store: Option<String>,
+    /// Region of the snapshot bucket when it differs from the state's.
+    pub region: Option<String>,
+}
+
+/// Keys of the `snapshots` block.
+pub const SNAPSHOTS_KEYS: &[&str] = &["store", "region"];
+
+/// The `retention` block: the policy `stateward snapshot prune` applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionSettings {
+    pub keep_last: Option<u32>,
+    pub keep_hourly: Option<u32>,
+    pub keep_daily: Option<u32>,
+    pub keep_weekly: Option<u32>,
+    pub keep_monthly: Option<u32>,
+    /// A duration such as `30d` (checked when the file is loaded).
+    pub keep_within: Option<String>,
+}
+
+/// Keys of the `retention` block.
+pub const RETENTION_KEYS: &[&str] = &[
+    "keep_last",
+    "keep_hourly",
+    "keep_daily",
+    "keep_weekly",
+    "keep_monthly",
+    "keep_within",
+];
 
 /// Loads `--env NAME_OR_PATH`, looking up `STATEWARD_ENVIRONMENTS_DIR` in the
 /// process environment. See [`load_env_file_with`].
@@ -135,6 +177,8 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
     let mut seen = SeenKeys::default();
     let mut description = None;
     let mut backend: Option<BackendSettings> = None;
+    let mut snapshots: Option<SnapshotSettings> = None;
+    let mut retention: Option<RetentionSettings> = None;
 
     for structure in body.iter() {
         match structure {
@@ -160,6 +204,8 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
                 seen.check(src, name, span.clone(), None)?;
                 match name {
                     "backend" => backend = Some(read_section::<BackendSettings>(src, block)?),
+                    "snapshots" => snapshots = Some(read_section::<SnapshotSettings>(src, block)?),
+                    "retention" => retention = Some(read_section::<RetentionSettings>(src, block)?),
                     _ => return Err(unknown_top_level(src, name, span)),
                 }
             }
@@ -179,6 +225,8 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
         path: src.path.clone(),
         description,
         backend,
+        snapshots,
+        retention,
     })
 }
 
@@ -387,6 +435,22 @@ impl<'a> Field<'a> {
         }
     }
 
+    /// A whole number from 0 to 2^32-1 (a count of snapshots).
+    pub fn count(&self) -> Result<u32, ConfigError> {
+        match &self.value {
+            hcl::Value::Number(n) => {
+                n.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        self.invalid(format!(
+                            "{n} is not a whole number of snapshots (0 or more)"
+                        ))
+                    })
+            }
+            _ => Err(self.wrong_type(ValueType::Number)),
+        }
+    }
+
     /// Applies a validator returning `Err(reason)`.
     pub fn validated(
         &self,
@@ -422,6 +486,64 @@ impl Section for BackendSettings {
             "force_path_style" => self.force_path_style = Some(f.bool()?),
             "use_lockfile" => self.use_lockfile = Some(f.bool()?),
             "profile" => self.profile = Some(f.non_empty_string()?),
+            other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
+        }
+        Ok(())
+    }
+}
+
+impl Section for SnapshotSettings {
+    const NAME: &'static str = "snapshots";
+    const KEYS: &'static [&'static str] = SNAPSHOTS_KEYS;
+    const REQUIRED: &'static [&'static str] = &["store"];
+
+    fn set(&mut self, f: &Field<'_>) -> Result<(), ConfigError> {
+        match f.key() {
+            "store" => {
+                let s = f.non_empty_string()?;
+                if let Some((scheme, _)) = s.split_once("://") {
+                    if scheme != "s3" {
+                        return Err(f.invalid(format!(
+                            "`{scheme}://` is not a snapshot store; use \"s3://BUCKET/PREFIX\" or a directory path"
+                        )));
+                    }
+                    if s.trim_start_matches("s3://")
+                        .split('/')
+                        .next()
+                        .unwrap_or("")
+                        .is_empty()
+                    {
+                        return Err(
+                            f.invalid("it names no bucket; write it as \"s3://BUCKET/PREFIX\"")
+                        );
+                    }
+                }
+                self.store = Some(s);
+            }
+            "region" => self.region = Some(f.non_empty_string()?),
+            other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
+        }
+        Ok(())
+    }
+}
+
+impl Section for RetentionSettings {
+    const NAME: &'static str = "retention";
+    const KEYS: &'static [&'static str] = RETENTION_KEYS;
+    const REQUIRED: &'static [&'static str] = &[];
+
+    fn set(&mut self, f: &Field<'_>) -> Result<(), ConfigError> {
+        match f.key() {
+            "keep_last" => self.keep_last = Some(f.count()?),
+            "keep_hourly" => self.keep_hourly = Some(f.count()?),
+            "keep_daily" => self.keep_daily = Some(f.count()?),
+            "keep_weekly" => self.keep_weekly = Some(f.count()?),
+            "keep_monthly" => self.keep_monthly = Some(f.count()?),
+            "keep_within" => {
+                let s = f.non_empty_string()?;
+                crate::snapshot::retention::Within::parse(&s).map_err(|e| f.invalid(e))?;
+                self.keep_within = Some(s);
+            }
             other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
         }
         Ok(())
@@ -540,10 +662,52 @@ backend {
         ),
         (
             "unknown top-level block",
-            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretention {\n  keep_last = 3\n}\n",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretension {\n  keep_last = 3\n}\n",
             5,
             1,
-            "unknown key \"retention\" at top level (expected one of: description, backend)",
+            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention)",
+        ),
+        (
+            "unknown key in retention",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretention {\n  keep_lats = 3\n}\n",
+            6,
+            3,
+            "unknown key \"keep_lats\" in block \"retention\" (expected one of: keep_last, keep_hourly,",
+        ),
+        (
+            "negative keep count",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretention {\n  keep_daily = -1\n}\n",
+            6,
+            16,
+            "invalid value for \"keep_daily\"",
+        ),
+        (
+            "keep count as a string",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretention {\n  keep_daily = \"7\"\n}\n",
+            6,
+            16,
+            "must be a number",
+        ),
+        (
+            "bad keep_within",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretention {\n  keep_within = \"a month\"\n}\n",
+            6,
+            17,
+            "invalid value for \"keep_within\"",
+        ),
+        (
+            "snapshots without store",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nsnapshots {\n  region = \"eu-central-1\"\n}\n",
+            5,
+            1,
+            "missing required key \"store\" in block \"snapshots\"",
+        ),
+        (
+            "snapshot store with another scheme",
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nsnapshots {\n  store = \"gs://b/p\"\n}\n",
+            6,
+            11,
+            "is not a snapshot store",
         ),
         (
             "unknown top-level attribute",
@@ -790,5 +954,55 @@ backend {
             assert_eq!(props[key]["type"], "boolean", "{key}");
         }
         assert_eq!(schema["required"], serde_json::json!(["backend"]));
+
+        for (def, keys, required) in [
+            (
+                "snapshots",
+                SNAPSHOTS_KEYS,
+                <SnapshotSettings as Section>::REQUIRED,
+            ),
+            (
+                "retention",
+                RETENTION_KEYS,
+                <RetentionSettings as Section>::REQUIRED,
+            ),
+        ] {
+            assert_eq!(top[def]["$ref"], format!("#/$defs/{def}"), "{def}");
+            let block = &schema["$defs"][def];
+            let mut got: Vec<&str> = block["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{def} properties"))
+                .keys()
+                .map(String::as_str)
+                .collect();
+            got.sort();
+            let mut want = keys.to_vec();
+            want.sort();
+            assert_eq!(got, want, "{def} properties");
+            assert_eq!(block["additionalProperties"], false, "{def}");
+            let req: Vec<&str> = block["required"]
+                .as_array()
+                .map(|a| a.iter().map(|v| v.as_str().unwrap()).collect())
+                .unwrap_or_default();
+            assert_eq!(req, required, "{def} required");
+        }
+    }
+
+    #[test]
+    fn parses_snapshots_and_retention() {
+        let env = parse(&format!(
+            "{GOOD}snapshots {{\n  store  = \"s3://snaps/prod\"\n  region = \"eu-central-1\"\n}}\nretention {{\n  keep_last = 3\n  keep_daily = 7\n  keep_within = \"30d\"\n}}\n"
+        ))
+        .unwrap();
+        let snaps = env.snapshots.unwrap();
+        assert_eq!(snaps.store.as_deref(), Some("s3://snaps/prod"));
+        assert_eq!(snaps.region.as_deref(), Some("eu-central-1"));
+        let r = env.retention.unwrap();
+        assert_eq!(r.keep_last, Some(3));
+        assert_eq!(r.keep_daily, Some(7));
+        assert_eq!(r.keep_hourly, None);
+        assert_eq!(r.keep_within.as_deref(), Some("30d"));
+        let env = parse(GOOD).unwrap();
+        assert_eq!((env.snapshots, env.retention), (None, None));
     }
 }

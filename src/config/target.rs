@@ -255,6 +255,8 @@ mod tests {
             path: PathBuf::from("environments/prod.hcl"),
             description: None,
             backend,
+            snapshots: None,
+            retention: None,
         }
     }
 

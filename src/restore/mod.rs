@@ -15,7 +15,7 @@ use crate::diff::{diff, DiffOptions, StateDiff};
 use crate::error::{Error, Result};
 use crate::lock::{self, md5_hex, Locker};
 use crate::state::health::{assess, Content, VersionFacts};
-use crate::store::refs::{Resolver, VersionRef};
+use crate::store::refs::{Resolved, Resolver, VersionRef};
 use crate::store::{content_of, history, HistoryOptions, ReadDepth, Versioning};
 
 pub use select::{PassedOver, Pick};
@@ -35,6 +35,9 @@ pub enum Source {
     LastGood,
     /// A version reference (id, `latest~N`, `serial:N`, `file:PATH`).
     Ref(VersionRef),
+    /// Content already resolved by the caller (e.g. `snapshot:ID`, read from
+    /// the snapshot store and checked against its manifest).
+    Resolved(Resolved),
 }
 
 /// What the current object is.
@@ -193,6 +196,12 @@ pub async fn plan(
                 Vec::new(),
             )
         }
+        Source::Resolved(resolved) => (
+            resolved.label.clone(),
+            resolved.version_id.clone(),
+            resolved.bytes.clone(),
+            Vec::new(),
+        ),
     };
 
     let chosen = crate::state::parse(&chosen_bytes).map_err(|e| {

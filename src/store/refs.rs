@@ -6,6 +6,7 @@
 //! | `latest~N` | the Nth non-deleted version before `latest` |
 //! | `serial:N` | the newest version whose `serial` is N |
 //! | `file:PATH` | a local state file (no AWS access needed) |
+//! | `snapshot:ID` | a snapshot in the snapshot store (checked against its manifest) |
 //! | anything else | an S3 version id of the state object |
 
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use futures::stream::{self, StreamExt};
 
 use crate::aws::s3::Bucket;
 use crate::error::{Error, Result};
+use crate::snapshot::SnapshotStore;
 use crate::state::header::{read_header, HEADER_PREFIX_BYTES};
 use crate::store::ObjectVersion;
 
@@ -29,17 +31,24 @@ pub enum VersionRef {
     File(PathBuf),
     /// An S3 version id.
     VersionId(String),
+    /// `snapshot:ID`.
+    Snapshot(String),
 }
 
 impl VersionRef {
-    /// Whether resolving this reference needs S3.
+    /// Whether resolving this reference needs the state bucket.
     pub fn needs_s3(&self) -> bool {
-        !matches!(self, VersionRef::File(_))
+        !matches!(self, VersionRef::File(_) | VersionRef::Snapshot(_))
+    }
+
+    /// Whether resolving this reference needs the snapshot store.
+    pub fn needs_snapshot_store(&self) -> bool {
+        matches!(self, VersionRef::Snapshot(_))
     }
 }
 
 const REF_FORMS: &str =
-    "use a version id, `latest`, `latest~N`, `serial:N` or `file:PATH` (see `stateward versions`)";
+    "use a version id, `latest`, `latest~N`, `serial:N`, `file:PATH` or `snapshot:ID` (see `stateward versions` and `stateward snapshot list`)";
 
 impl FromStr for VersionRef {
     type Err = Error;
@@ -71,6 +80,14 @@ impl FromStr for VersionRef {
             }
             return Ok(VersionRef::File(PathBuf::from(p)));
         }
+        if let Some(id) = s.strip_prefix("snapshot:") {
+            if id.is_empty() || id.contains('/') || id.chars().any(char::is_whitespace) {
+                return Err(bad(
+                    "`snapshot:` needs a snapshot id, as `stateward snapshot list` shows it",
+                ));
+            }
+            return Ok(VersionRef::Snapshot(id.to_owned()));
+        }
         if let Some((scheme, _)) = s.split_once(':') {
             if scheme.chars().all(|c| c.is_ascii_alphabetic()) {
                 return Err(bad(&format!("unknown reference kind `{scheme}:`")));
@@ -98,6 +115,7 @@ pub struct Resolver<'a> {
     bucket: Option<&'a Bucket>,
     key: &'a str,
     listing: Option<Vec<ObjectVersion>>,
+    snapshots: Option<&'a SnapshotStore>,
 }
 
 impl<'a> Resolver<'a> {
@@ -107,7 +125,14 @@ impl<'a> Resolver<'a> {
             bucket,
             key,
             listing: None,
+            snapshots: None,
         }
+    }
+
+    /// Resolves `snapshot:ID` references in `store` (without one they are an error).
+    pub fn with_snapshots(mut self, store: Option<&'a SnapshotStore>) -> Self {
+        self.snapshots = store;
+        self
     }
 
     fn bucket(&self) -> Result<&'a Bucket> {
@@ -134,6 +159,26 @@ impl<'a> Resolver<'a> {
     /// Reads the content a reference names.
     pub async fn resolve(&mut self, r: &VersionRef) -> Result<Resolved> {
         match r {
+            VersionRef::Snapshot(id) => {
+                let store = self.snapshots.ok_or_else(|| {
+                    Error::Usage(format!("`snapshot:{id}` needs a snapshot store: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or set `snapshots {{ store = ... }}` in the environment file"))
+                })?;
+                let manifest = store.manifest(id).await?;
+                let bytes = store.content(id).await?;
+                let problems = crate::snapshot::check_content(&manifest, &bytes);
+                if !problems.is_empty() {
+                    return Err(Error::Snapshot(format!(
+                        "snapshot {id} in {} does not match its manifest ({}): it was damaged or changed after it was taken; choose another (stateward snapshot verify --all)",
+                        store.url(),
+                        problems.join("; ")
+                    )));
+                }
+                Ok(Resolved {
+                    label: format!("snapshot {id}"),
+                    version_id: None,
+                    bytes,
+                })
+            }
             VersionRef::File(path) => {
                 let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
                     path: path.clone(),
@@ -254,6 +299,10 @@ mod tests {
                 VersionRef::VersionId("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY".into()),
             ),
             ("null", VersionRef::VersionId("null".into())),
+            (
+                "snapshot:20261122T135501Z-12-0a1b2c3d",
+                VersionRef::Snapshot("20261122T135501Z-12-0a1b2c3d".into()),
+            ),
         ];
         for (text, want) in ok {
             assert_eq!(&text.parse::<VersionRef>().unwrap(), want, "{text}");
@@ -270,6 +319,8 @@ mod tests {
             "serial:abc",
             "file:",
             "snap:1",
+            "snapshot:",
+            "snapshot:../x",
             "a b",
         ] {
             let err = text.parse::<VersionRef>().unwrap_err().to_string();

@@ -1,0 +1,520 @@
+//! `stateward snapshot create | list | verify | prune`.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::Path;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::aws::{Aws, AwsSettings};
+use crate::cli::{confirm, out_err, Context};
+use crate::config::{self, EnvFile};
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::output::{table, Format, Printer, Render};
+use crate::snapshot::retention::{self, Item, Kept, Policy, Within};
+use crate::snapshot::{self, Created, Listing, Manifest, SnapshotStore, StoreUrl, Verified};
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(subcommand)]
+    pub command: SnapshotCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Copy the current state version into the snapshot store, with a manifest
+    /// (nothing is created when it equals the newest snapshot).
+    Create {
+        /// Why the snapshot was taken, kept in its manifest.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+    },
+    /// List the snapshots, oldest first.
+    List,
+    /// Re-read snapshots and check their hashes and that they are healthy states (exit 2 on failure).
+    Verify {
+        /// Verify every snapshot, not only the newest.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete the snapshots the retention policy does not keep.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Show what would be kept and deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Keep the N newest snapshots.
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest snapshot of each of the last N hours that have snapshots.
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<u32>,
+    /// Keep the newest snapshot of each of the last N days that have snapshots.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest snapshot of each of the last N ISO weeks that have snapshots.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest snapshot of each of the last N months that have snapshots.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Keep every snapshot younger than DURATION (e.g. 30d, 12h, 2w).
+    #[arg(long, value_name = "DURATION", value_parser = Within::parse)]
+    pub keep_within: Option<Within>,
+}
+
+pub async fn run<W: Write>(
+    ctx: &Context,
+    args: SnapshotArgs,
+    printer: &mut Printer<W>,
+) -> Result<u8> {
+    match args.command {
+        SnapshotCommand::Create { reason } => create(ctx, &reason, printer).await,
+        SnapshotCommand::List => list(ctx, printer).await,
+        SnapshotCommand::Verify { all } => verify(ctx, all, printer).await,
+        SnapshotCommand::Prune(a) => prune(ctx, a, printer).await,
+    }
+}
+
+fn env_file(ctx: &Context) -> Result<Option<EnvFile>> {
+    Ok(match &ctx.global.env {
+        Some(name) => Some(config::load_env_file(name, Path::new("."))?),
+        None => None,
+    })
+}
+
+/// Opens the snapshot store: `--snapshot-store`, else the environment file's
+/// `snapshots { store }`. An S3 store uses the state's AWS settings (endpoint,
+/// profile), with the `snapshots { region }` of the environment file when the
+/// store comes from there.
+pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
+    let env = env_file(ctx)?;
+    let from_file = env.as_ref().and_then(|e| e.snapshots.clone());
+    let (url, region) = match (&ctx.global.snapshot_store, from_file) {
+        (Some(flag), _) => (flag.clone(), None),
+        (None, Some(s)) => match s.store {
+            Some(store) => (store, s.region),
+            None => return Err(no_store()),
+        },
+        (None, None) => return Err(no_store()),
+    };
+    match StoreUrl::parse(&url)? {
+        StoreUrl::Local(dir) => Ok(SnapshotStore::local(&dir)),
+        StoreUrl::S3 { bucket, prefix } => {
+            let g = &ctx.global;
+            let mut settings = if ctx.has_target() {
+                AwsSettings::from_target(&ctx.target()?)
+            } else {
+                AwsSettings {
+                    region: g.region.clone(),
+                    s3_endpoint: g.endpoint_url.clone(),
+                    dynamodb_endpoint: g.endpoint_url.clone(),
+                    endpoint_url: g.endpoint_url.clone(),
+                    force_path_style: g.endpoint_url.is_some(),
+                    ..AwsSettings::default()
+                }
+            };
+            if region.is_some() {
+                settings.region = region;
+            }
+            let aws = Aws::connect(&settings).await?;
+            Ok(SnapshotStore::s3(aws.bucket(&bucket), &prefix))
+        }
+    }
+}
+
+fn no_store() -> Error {
+    Error::Usage("no snapshot store is configured: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or add `snapshots { store = \"...\" }` to the environment file".into())
+}
+
+fn warn_broken(listing: &Listing, store: &SnapshotStore) {
+    for (id, problem) in &listing.broken {
+        eprintln!(
+            "warning: {id} in {} is not a complete snapshot ({problem}); it is left alone",
+            store.url()
+        );
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+// ---- create ----
+
+async fn create<W: Write>(ctx: &Context, reason: &str, printer: &mut Printer<W>) -> Result<u8> {
+    let target = ctx.target()?;
+    let aws = ctx.aws(&target).await?;
+    let bucket = aws.bucket(&target.bucket);
+    let store = open_store(ctx).await?;
+    let created = snapshot::create(
+        &store,
+        &bucket,
+        &target.state_key(),
+        reason,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    printer.emit(&created).map_err(out_err)?;
+    Ok(exit::SUCCESS)
+}
+
+impl Render for Created {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let m = &self.snapshot;
+        if self.created {
+            writeln!(
+                out,
+                "Created snapshot {} in {}: serial {}, lineage {}, {} bytes.",
+                m.id, self.store, m.serial, m.lineage, m.size
+            )?;
+            writeln!(
+                out,
+                "  source: s3://{}/{} version {}",
+                m.source_bucket, m.source_key, m.source_version_id
+            )?;
+            writeln!(out, "  sha256: {}", m.sha256)?;
+            writeln!(out, "  md5:    {}", m.md5)
+        } else {
+            writeln!(
+                out,
+                "Unchanged: the current state (serial {}, sha256 {}) is already snapshot {} in {}; nothing was created.",
+                m.serial, m.sha256, m.id, self.store
+            )
+        }
+    }
+}
+
+// ---- list ----
+
+#[derive(Serialize)]
+struct ListEntry {
+    id: String,
+    created: String,
+    serial: u64,
+    lineage: String,
+    size: u64,
+    sha256: String,
+    source_version_id: String,
+}
+
+#[derive(Serialize)]
+struct ListReport {
+    #[serde(skip)]
+    store: String,
+    snapshots: Vec<ListEntry>,
+}
+
+async fn list<W: Write>(ctx: &Context, printer: &mut Printer<W>) -> Result<u8> {
+    let store = open_store(ctx).await?;
+    let listing = store.list().await?;
+    warn_broken(&listing, &store);
+    let report = ListReport {
+        store: store.url().to_string(),
+        snapshots: listing
+            .snapshots
+            .iter()
+            .map(|m| ListEntry {
+                id: m.id.clone(),
+                created: rfc3339(m.created),
+                serial: m.serial,
+                lineage: m.lineage.clone(),
+                size: m.size,
+                sha256: m.sha256.clone(),
+                source_version_id: m.source_version_id.clone(),
+            })
+            .collect(),
+    };
+    printer.emit(&report).map_err(out_err)?;
+    Ok(exit::SUCCESS)
+}
+
+impl Render for ListReport {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.snapshots.is_empty() {
+            return writeln!(out, "No snapshots in {}.", self.store);
+        }
+        let rows: Vec<Vec<String>> = self
+            .snapshots
+            .iter()
+            .map(|s| {
+                vec![
+                    s.id.clone(),
+                    s.created.clone(),
+                    s.serial.to_string(),
+                    s.lineage.chars().take(8).collect(),
+                    s.size.to_string(),
+                    s.source_version_id.clone(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "ID",
+                "CREATED",
+                "SERIAL",
+                "LINEAGE",
+                "SIZE",
+                "SOURCE VERSION",
+            ],
+            &rows,
+        )?;
+        writeln!(
+            out,
+            "{} snapshot(s) in {}.",
+            self.snapshots.len(),
+            self.store
+        )
+    }
+}
+
+// ---- verify ----
+
+#[derive(Serialize)]
+struct VerifyReport {
+    store: String,
+    /// Every snapshot checked passed (and there was at least one).
+    ok: bool,
+    snapshots: Vec<Verified>,
+}
+
+async fn verify<W: Write>(ctx: &Context, all: bool, printer: &mut Printer<W>) -> Result<u8> {
+    let store = open_store(ctx).await?;
+    let listing = store.list().await?;
+    let chosen: Vec<Manifest> = if all {
+        listing.snapshots.iter().rev().cloned().collect()
+    } else {
+        listing.newest().cloned().into_iter().collect()
+    };
+    let mut results = snapshot::verify_many(&store, &chosen).await?;
+    if all {
+        results.extend(listing.broken.iter().map(|(id, problem)| Verified {
+            id: id.clone(),
+            ok: false,
+            problems: vec![format!("it is not a complete snapshot: {problem}")],
+        }));
+    }
+    let ok = !results.is_empty() && results.iter().all(|r| r.ok);
+    let report = VerifyReport {
+        store: store.url().to_string(),
+        ok,
+        snapshots: results,
+    };
+    printer.emit(&report).map_err(out_err)?;
+    Ok(if ok { exit::SUCCESS } else { exit::DIFFERENCES })
+}
+
+impl Render for VerifyReport {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.snapshots.is_empty() {
+            return writeln!(
+                out,
+                "FAIL: there are no snapshots in {} to verify; take one with `stateward snapshot create`.",
+                self.store
+            );
+        }
+        for r in &self.snapshots {
+            if r.ok {
+                writeln!(out, "ok    {}", r.id)?;
+            } else {
+                writeln!(out, "FAIL  {}: {}", r.id, r.problems.join("; "))?;
+            }
+        }
+        let failed = self.snapshots.iter().filter(|r| !r.ok).count();
+        if failed == 0 {
+            writeln!(
+                out,
+                "{} snapshot(s) in {} verified.",
+                self.snapshots.len(),
+                self.store
+            )
+        } else {
+            writeln!(
+                out,
+                "{failed} of {} snapshot(s) in {} failed verification.",
+                self.snapshots.len(),
+                self.store
+            )
+        }
+    }
+}
+
+// ---- prune ----
+
+#[derive(Serialize)]
+struct Forget {
+    id: String,
+}
+
+#[derive(Serialize)]
+struct PruneReport {
+    #[serde(skip)]
+    store: String,
+    #[serde(skip)]
+    empty_policy: bool,
+    keep: Vec<Kept>,
+    forget: Vec<Forget>,
+    dry_run: bool,
+    /// How many snapshots were deleted.
+    deleted: usize,
+}
+
+fn policy_of(file: Option<&config::RetentionSettings>, a: &PruneArgs) -> Result<Policy> {
+    let from_file = match file {
+        None => Policy::default(),
+        Some(r) => Policy {
+            keep_last: r.keep_last,
+            keep_hourly: r.keep_hourly,
+            keep_daily: r.keep_daily,
+            keep_weekly: r.keep_weekly,
+            keep_monthly: r.keep_monthly,
+            keep_within: match &r.keep_within {
+                Some(t) => Some(Within::parse(t).map_err(|e| {
+                    Error::Usage(format!("keep_within {t:?} in the environment file: {e}"))
+                })?),
+                None => None,
+            },
+        },
+    };
+    Ok(from_file.overlay(Policy {
+        keep_last: a.keep_last,
+        keep_hourly: a.keep_hourly,
+        keep_daily: a.keep_daily,
+        keep_weekly: a.keep_weekly,
+        keep_monthly: a.keep_monthly,
+        keep_within: a.keep_within.clone(),
+    }))
+}
+
+async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) -> Result<u8> {
+    let env = env_file(ctx)?;
+    let policy = policy_of(env.as_ref().and_then(|e| e.retention.as_ref()), &a)?;
+    let store = open_store(ctx).await?;
+    let listing = store.list().await?;
+    warn_broken(&listing, &store);
+
+    // Health matters only for the newest healthy snapshot: verify newest
+    // first until one passes; older ones are not read (and count as healthy,
+    // which cannot change which one is the newest healthy).
+    let mut health: HashMap<String, bool> = HashMap::new();
+    for m in listing.snapshots.iter().rev() {
+        let v = snapshot::verify(&store, m).await;
+        if !v.ok {
+            eprintln!(
+                "warning: snapshot {} fails verification: {}",
+                m.id,
+                v.problems.join("; ")
+            );
+        }
+        health.insert(m.id.clone(), v.ok);
+        if v.ok {
+            break;
+        }
+    }
+    let items: Vec<Item> = listing
+        .snapshots
+        .iter()
+        .map(|m| Item {
+            id: m.id.clone(),
+            created: m.created,
+            healthy: health.get(&m.id).copied().unwrap_or(true),
+        })
+        .collect();
+    let decision = retention::decide(&items, &policy, OffsetDateTime::now_utc());
+
+    let mut report = PruneReport {
+        store: store.url().to_string(),
+        empty_policy: policy.is_empty(),
+        keep: decision.keep,
+        forget: decision
+            .forget
+            .into_iter()
+            .map(|id| Forget { id })
+            .collect(),
+        dry_run: a.dry_run,
+        deleted: 0,
+    };
+    // The decision goes to stdout in text mode, to stderr in JSON mode.
+    let mut explained = Vec::new();
+    explain(&report, &mut explained).map_err(out_err)?;
+    if printer.format() == Format::Text {
+        printer.raw(&explained).map_err(out_err)?;
+    } else {
+        io::stderr().write_all(&explained).map_err(out_err)?;
+    }
+
+    if !report.forget.is_empty() && !a.dry_run {
+        confirm(
+            &format!(
+                "Delete {} snapshot(s) from {}?",
+                report.forget.len(),
+                report.store
+            ),
+            a.yes,
+        )?;
+        for f in &report.forget {
+            store.delete(&f.id).await?;
+            report.deleted += 1;
+        }
+    }
+    printer.emit(&report).map_err(out_err)?;
+    Ok(exit::SUCCESS)
+}
+
+fn explain(r: &PruneReport, out: &mut dyn Write) -> io::Result<()> {
+    if r.empty_policy {
+        writeln!(out, "No retention policy (no `retention` block in the environment file and no --keep-* flag): every snapshot is kept.")?;
+    }
+    let mut rows: Vec<Vec<String>> = r
+        .keep
+        .iter()
+        .map(|k| vec!["keep".into(), k.id.clone(), k.reasons.join(", ")])
+        .collect();
+    rows.extend(
+        r.forget
+            .iter()
+            .map(|f| vec!["forget".into(), f.id.clone(), String::new()]),
+    );
+    rows.sort_by(|a, b| b[1].cmp(&a[1]));
+    if rows.is_empty() {
+        return writeln!(out, "No snapshots in {}.", r.store);
+    }
+    table(out, &["ACTION", "SNAPSHOT", "REASONS"], &rows)
+}
+
+impl Render for PruneReport {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.forget.is_empty() {
+            writeln!(
+                out,
+                "Nothing to prune: {} snapshot(s) kept.",
+                self.keep.len()
+            )
+        } else if self.dry_run {
+            writeln!(
+                out,
+                "Dry run: {} snapshot(s) would be deleted; nothing was deleted.",
+                self.forget.len()
+            )
+        } else {
+            writeln!(
+                out,
+                "Deleted {} snapshot(s) from {}; {} kept.",
+                self.deleted,
+                self.store,
+                self.keep.len()
+            )
+        }
+    }
+}
