@@ -12,3 +12,11 @@ backend {
   # path-style S3 addressing.
   endpoint_url = "http://127.0.0.1:5055"
 }
+
+# Recovery objectives (`stateward drill` measures recovery against the RTO).
+objectives {
+  rpo                       = "1h"
+  rto                       = "4h"
+  min_backup_retention_days = 7
+  noncurrent_retention_days = 90
+}

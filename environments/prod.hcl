@@ -12,3 +12,11 @@ backend {
   workspace            = "default"
   workspace_key_prefix = "env:"
 }
+
+# Recovery objectives (`stateward drill` measures recovery against the RTO).
+objectives {
+  rpo                       = "15m"
+  rto                       = "1h"
+  min_backup_retention_days = 7
+  noncurrent_retention_days = 90
+}

@@ -4,7 +4,7 @@ use aws_sdk_s3::types::BucketVersioningStatus;
 use time::OffsetDateTime;
 
 use super::{AwsError, AwsErrorKind};
-use crate::store::{Fetched, ObjectVersion, Versioning};
+use crate::store::{Fetched, KeyVersion, ObjectVersion, Versioning};
 
 /// One bucket, through one S3 client.
 #[derive(Clone, Debug)]
@@ -180,6 +180,119 @@ impl Bucket {
         Ok(())
     }
 
+    /// `DeleteObject` of one version (or delete marker) by its id: removes it
+    /// for good. Deleting the delete marker on top of a key brings the key back.
+    pub async fn delete_version(&self, key: &str, version_id: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_object()
+            .bucket(&self.name)
+            .key(key)
+            .version_id(version_id)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DeleteObject",
+                    format!("{} (version {version_id})", self.uri(key)),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Server-side `CopyObject` of `src_key` (at `src_version`, or its current
+    /// version) to `dst_key` in the same bucket. Returns the new version id.
+    pub async fn copy(
+        &self,
+        src_key: &str,
+        src_version: Option<&str>,
+        dst_key: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let mut source = format!("{}/{}", self.name, encode_key(src_key));
+        if let Some(v) = src_version {
+            source.push_str("?versionId=");
+            source.push_str(&encode_key(v));
+        }
+        let resp = self
+            .client
+            .copy_object()
+            .bucket(&self.name)
+            .key(dst_key)
+            .copy_source(source)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "CopyObject",
+                    format!("{} -> {}", self.uri(src_key), self.uri(dst_key)),
+                    e,
+                )
+            })?;
+        Ok(resp
+            .version_id()
+            .filter(|v| *v != "null")
+            .map(str::to_owned))
+    }
+
+    /// Every version and delete marker of every key under `prefix`
+    /// (ListObjectVersions, all pages), in listing order. `on_page` receives
+    /// the number of entries listed so far after each page.
+    pub async fn list_prefix_versions(
+        &self,
+        prefix: &str,
+        on_page: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<KeyVersion>, AwsError> {
+        let mut out = Vec::new();
+        let mut key_marker: Option<String> = None;
+        let mut version_marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.name)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ListObjectVersions", self.uri(prefix), e))?;
+            for v in page.versions() {
+                out.push(KeyVersion {
+                    key: v.key().unwrap_or_default().to_owned(),
+                    version: ObjectVersion {
+                        version_id: v.version_id().unwrap_or("null").to_owned(),
+                        last_modified: to_time(v.last_modified()),
+                        size: v.size().unwrap_or(0).max(0) as u64,
+                        is_latest: v.is_latest().unwrap_or(false),
+                        delete_marker: false,
+                    },
+                });
+            }
+            for m in page.delete_markers() {
+                out.push(KeyVersion {
+                    key: m.key().unwrap_or_default().to_owned(),
+                    version: ObjectVersion {
+                        version_id: m.version_id().unwrap_or("null").to_owned(),
+                        last_modified: to_time(m.last_modified()),
+                        size: 0,
+                        is_latest: m.is_latest().unwrap_or(false),
+                        delete_marker: true,
+                    },
+                });
+            }
+            on_page(out.len());
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether versioning is enabled on the bucket.
     pub async fn versioning(&self) -> Result<Versioning, AwsError> {
         let resp = match self
@@ -226,6 +339,20 @@ fn versioning_from_xml(body: &str) -> Versioning {
     }
 }
 
+/// Percent-encodes an object key for `x-amz-copy-source` (`/` kept).
+fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 fn is_invalid_range<R>(
     e: &aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::get_object::GetObjectError, R>,
 ) -> bool {
@@ -259,5 +386,11 @@ mod tests {
         for (xml, want) in cases {
             assert_eq!(versioning_from_xml(xml), want, "{xml}");
         }
+    }
+
+    #[test]
+    fn encodes_copy_source_keys() {
+        assert_eq!(encode_key("a/b.tfstate"), "a/b.tfstate");
+        assert_eq!(encode_key("env:/blue/k x+é"), "env%3A/blue/k%20x%2B%C3%A9");
     }
 }

@@ -26,6 +26,7 @@ use serde::Serialize;
 
 use crate::config::error::ValueType;
 use crate::config::error::{ConfigError, ConfigErrorKind};
+use crate::config::objectives::Objectives;
 use crate::config::source::{SeenKeys, Source};
 use crate::config::{
     validate_state_key, validate_workspace_key_prefix, validate_workspace_name, BackendSettings,
@@ -35,7 +36,7 @@ use crate::config::{
 /// Attributes known at the top level of an environment file.
 pub const TOP_LEVEL_KEYS: &[&str] = &["description"];
 /// Blocks known at the top level of an environment file.
-pub const TOP_LEVEL_BLOCKS: &[&str] = &["backend"];
+pub const TOP_LEVEL_BLOCKS: &[&str] = &["backend", "objectives"];
 /// Keys of the `backend` block (the same names as [`BackendSettings`]'s fields).
 pub const BACKEND_KEYS: &[&str] = &BackendSettings::FIELDS;
 
@@ -47,6 +48,8 @@ pub struct EnvFile {
     pub description: Option<String>,
     /// The `backend` block; `origin` is set to `environment file PATH`.
     pub backend: BackendSettings,
+    /// The `objectives` block (RPO, RTO, retention), when present.
+    pub objectives: Option<Objectives>,
 }
 
 /// Loads `--env NAME_OR_PATH`, looking up `STATEWARD_ENVIRONMENTS_DIR` in the
@@ -135,6 +138,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
     let mut seen = SeenKeys::default();
     let mut description = None;
     let mut backend: Option<BackendSettings> = None;
+    let mut objectives: Option<Objectives> = None;
 
     for structure in body.iter() {
         match structure {
@@ -160,6 +164,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
                 seen.check(src, name, span.clone(), None)?;
                 match name {
                     "backend" => backend = Some(read_section::<BackendSettings>(src, block)?),
+                    "objectives" => objectives = Some(read_section::<Objectives>(src, block)?),
                     _ => return Err(unknown_top_level(src, name, span)),
                 }
             }
@@ -179,6 +184,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
         path: src.path.clone(),
         description,
         backend,
+        objectives,
     })
 }
 
@@ -380,6 +386,16 @@ impl<'a> Field<'a> {
         Ok(s)
     }
 
+    /// A whole number of zero or more (e.g. a count of days).
+    pub fn count(&self) -> Result<u64, ConfigError> {
+        match &self.value {
+            hcl::Value::Number(n) => n
+                .as_u64()
+                .ok_or_else(|| self.invalid(format!("{n} is not a whole number of zero or more"))),
+            _ => Err(self.wrong_type(ValueType::Number)),
+        }
+    }
+
     pub fn bool(&self) -> Result<bool, ConfigError> {
         match &self.value {
             hcl::Value::Bool(b) => Ok(*b),
@@ -543,7 +559,7 @@ backend {
             "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretention {\n  keep_last = 3\n}\n",
             5,
             1,
-            "unknown key \"retention\" at top level (expected one of: description, backend)",
+            "unknown key \"retention\" at top level (expected one of: description, backend, objectives)",
         ),
         (
             "unknown top-level attribute",
@@ -727,6 +743,18 @@ backend {
                 target.source
             );
         }
+        for (name, rpo, rto) in [
+            ("local", 3600, 4 * 3600),
+            ("dev", 900, 3600),
+            ("prod", 900, 3600),
+        ] {
+            let o = load_env_file_with(name, base, &no_env)
+                .unwrap()
+                .objectives
+                .unwrap();
+            assert_eq!(o.rpo().as_secs(), rpo, "{name}");
+            assert_eq!(o.rto().as_secs(), rto, "{name}");
+        }
         let local = load_env_file_with("local", base, &no_env).unwrap();
         let b = &local.backend;
         assert_eq!(b.bucket.as_deref(), Some("stateward-demo"));
@@ -790,5 +818,58 @@ backend {
             assert_eq!(props[key]["type"], "boolean", "{key}");
         }
         assert_eq!(schema["required"], serde_json::json!(["backend"]));
+
+        let objectives = &schema["$defs"]["objectives"];
+        let mut keys: Vec<&str> = objectives["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        let mut expected = Objectives::KEYS.to_vec();
+        expected.sort();
+        assert_eq!(keys, expected, "objectives properties");
+        assert_eq!(objectives["additionalProperties"], false);
+    }
+
+    #[test]
+    fn reads_objectives_with_defaults() {
+        let env = parse(&format!(
+            "{GOOD}objectives {{\n  rpo = \"15m\"\n  rto = \"1h\"\n  noncurrent_retention_days = 30\n}}\n"
+        ))
+        .unwrap();
+        let o = env.objectives.unwrap();
+        assert_eq!(o.rpo(), std::time::Duration::from_secs(900));
+        assert_eq!(o.rto(), std::time::Duration::from_secs(3600));
+        assert_eq!(o.min_backup_retention_days(), 7);
+        assert_eq!(o.noncurrent_retention_days(), 30);
+        let none = parse(GOOD).unwrap();
+        assert!(none.objectives.is_none());
+        let d = Objectives::default();
+        assert_eq!(d.rpo(), std::time::Duration::from_secs(3600));
+        assert_eq!(d.rto(), std::time::Duration::from_secs(4 * 3600));
+        assert_eq!(d.noncurrent_retention_days(), 90);
+
+        for (text, msg) in [
+            ("objectives {\n  rto = \"soon\"\n}\n", "is not a duration"),
+            ("objectives {\n  rto = \"0s\"\n}\n", "more than zero"),
+            ("objectives {\n  rto = 3600\n}\n", "rto"),
+            (
+                "objectives {\n  noncurrent_retention_days = -1\n}\n",
+                "whole number",
+            ),
+            (
+                "objectives {\n  min_backup_retention_days = \"7\"\n}\n",
+                "min_backup_retention_days",
+            ),
+            (
+                "objectives {\n  rtoo = \"1h\"\n}\n",
+                "unknown key \"rtoo\" in block \"objectives\"",
+            ),
+        ] {
+            let err = parse(&format!("{GOOD}{text}")).expect_err(text);
+            assert!(err.to_string().contains(msg), "{text}: {err}");
+        }
     }
 }
