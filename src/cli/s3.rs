@@ -53,6 +53,8 @@ async fn run_undelete<W: Write>(
     let aws = ctx.aws(&target).await?;
     let bucket = aws.bucket(&bucket_name);
     let tty = io::stderr().is_terminal();
+    // The window ends when the command starts, not when the listing ends.
+    let now = OffsetDateTime::now_utc();
 
     let mut on_page = |n: usize| {
         if tty {
@@ -63,7 +65,6 @@ async fn run_undelete<W: Write>(
     if tty {
         eprintln!();
     }
-    let now = OffsetDateTime::now_utc();
     let decision = undelete::decide(&listing, now, since);
     drop(listing);
     let n = decision.restore.len();
