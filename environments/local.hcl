@@ -24,3 +24,11 @@ retention {
   keep_hourly = 24
   keep_daily  = 7
 }
+
+# Recovery objectives (`stateward drill` measures recovery against the RTO).
+objectives {
+  rpo                       = "1h"
+  rto                       = "4h"
+  min_backup_retention_days = 7
+  noncurrent_retention_days = 90
+}

@@ -28,3 +28,11 @@ retention {
   keep_monthly = 12
   keep_within  = "7d"
 }
+
+# Recovery objectives (`stateward drill` measures recovery against the RTO).
+objectives {
+  rpo                       = "15m"
+  rto                       = "1h"
+  min_backup_retention_days = 7
+  noncurrent_retention_days = 90
+}

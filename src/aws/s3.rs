@@ -4,7 +4,16 @@ use aws_sdk_s3::types::BucketVersioningStatus;
 use time::OffsetDateTime;
 
 use super::{AwsError, AwsErrorKind};
-use crate::store::{Fetched, ObjectVersion, Versioning};
+use crate::store::{Fetched, KeyVersion, ObjectVersion, Versioning};
+
+/// What a server-side copy produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    /// The new object's ETag, quotes removed.
+    pub etag: Option<String>,
+    /// The new version id (`None` on an unversioned bucket).
+    pub version_id: Option<String>,
+}
 
 /// One bucket, through one S3 client.
 #[derive(Clone, Debug)]
@@ -180,22 +189,41 @@ impl Bucket {
         Ok(())
     }
 
-    /// Server-side `CopyObject` of exactly `version_id` of `src_bucket/src_key`
-    /// to `dst_key` in this bucket (the bytes never leave S3). Returns the
-    /// copy's ETag, quotes removed, when S3 gives one.
+    /// `DeleteObject` of one version (or delete marker) by its id: removes it
+    /// for good. Deleting the delete marker on top of a key brings the key back.
+    pub async fn delete_version(&self, key: &str, version_id: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_object()
+            .bucket(&self.name)
+            .key(key)
+            .version_id(version_id)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DeleteObject",
+                    format!("{} (version {version_id})", self.uri(key)),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Server-side `CopyObject` of `src_bucket/src_key` (at `version_id`, or
+    /// its current version) to `dst_key` in this bucket: the bytes never leave
+    /// S3. Returns the copy's ETag (quotes removed) and new version id.
     pub async fn copy_from(
         &self,
         src_bucket: &str,
         src_key: &str,
-        version_id: &str,
+        version_id: Option<&str>,
         dst_key: &str,
-    ) -> Result<Option<String>, AwsError> {
-        let source = format!(
-            "{}/{}?versionId={}",
-            src_bucket,
-            encode_key(src_key),
-            encode_key(version_id)
-        );
+    ) -> Result<Copied, AwsError> {
+        let mut source = format!("{}/{}", src_bucket, encode_key(src_key));
+        if let Some(v) = version_id {
+            source.push_str("?versionId=");
+            source.push_str(&encode_key(v));
+        }
         let resp = self
             .client
             .copy_object()
@@ -210,16 +238,25 @@ impl Bucket {
                 AwsError::from_sdk(
                     "CopyObject",
                     format!(
-                        "s3://{src_bucket}/{src_key} (version {version_id}) to {}",
+                        "s3://{src_bucket}/{src_key}{} to {}",
+                        version_id
+                            .map(|v| format!(" (version {v})"))
+                            .unwrap_or_default(),
                         self.uri(dst_key)
                     ),
                     e,
                 )
             })?;
-        Ok(resp
-            .copy_object_result()
-            .and_then(|r| r.e_tag())
-            .map(|e| e.trim_matches('"').to_owned()))
+        Ok(Copied {
+            etag: resp
+                .copy_object_result()
+                .and_then(|r| r.e_tag())
+                .map(|e| e.trim_matches('"').to_owned()),
+            version_id: resp
+                .version_id()
+                .filter(|v| *v != "null")
+                .map(str::to_owned),
+        })
     }
 
     /// The keys of the current objects under `prefix` (ListObjectsV2, all
@@ -245,6 +282,65 @@ impl Bucket {
             match page.next_continuation_token() {
                 Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
                 _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every version and delete marker of every key under `prefix`
+    /// (ListObjectVersions, all pages), in listing order. `on_page` receives
+    /// the number of entries listed so far after each page.
+    pub async fn list_prefix_versions(
+        &self,
+        prefix: &str,
+        on_page: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<KeyVersion>, AwsError> {
+        let mut out = Vec::new();
+        let mut key_marker: Option<String> = None;
+        let mut version_marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.name)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ListObjectVersions", self.uri(prefix), e))?;
+            for v in page.versions() {
+                out.push(KeyVersion {
+                    key: v.key().unwrap_or_default().to_owned(),
+                    version: ObjectVersion {
+                        version_id: v.version_id().unwrap_or("null").to_owned(),
+                        last_modified: to_time(v.last_modified()),
+                        size: v.size().unwrap_or(0).max(0) as u64,
+                        is_latest: v.is_latest().unwrap_or(false),
+                        delete_marker: false,
+                    },
+                });
+            }
+            for m in page.delete_markers() {
+                out.push(KeyVersion {
+                    key: m.key().unwrap_or_default().to_owned(),
+                    version: ObjectVersion {
+                        version_id: m.version_id().unwrap_or("null").to_owned(),
+                        last_modified: to_time(m.last_modified()),
+                        size: 0,
+                        is_latest: m.is_latest().unwrap_or(false),
+                        delete_marker: true,
+                    },
+                });
+            }
+            on_page(out.len());
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() {
+                break;
             }
         }
         Ok(out)
@@ -342,6 +438,7 @@ mod tests {
             encode_key("platform/terraform.tfstate"),
             "platform/terraform.tfstate"
         );
+        assert_eq!(encode_key("env:/blue/k x+é"), "env%3A/blue/k%20x%2B%C3%A9");
     }
 
     #[test]

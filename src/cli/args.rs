@@ -132,6 +132,10 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Copies of the state outside its bucket: create, list, verify, prune.
     Snapshot(super::snapshot::SnapshotArgs),
+    /// Rehearse a state incident on a scratch copy; time the recovery against the RTO.
+    Drill(DrillArgs),
+    /// Whole-bucket operations (bulk undelete).
+    S3(S3Args),
 }
 
 #[derive(Debug, Args)]
@@ -276,4 +280,50 @@ pub struct RestoreArgs {
     /// Print secret values in the change summary instead of `(sensitive)`.
     #[arg(long)]
     pub show_sensitive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The incident to rehearse [default: every scenario in turn].
+    #[arg(long, value_enum, value_name = "SCENARIO")]
+    pub scenario: Option<crate::drill::Scenario>,
+    /// Recovery time objective to hold the drill to (e.g. 30m, 4h); overrides
+    /// the environment file's `objectives { rto }` [default: 4h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub rto: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct S3Args {
+    #[command(subcommand)]
+    pub command: S3Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum S3Command {
+    /// Bring back every object under a prefix deleted within a window, by
+    /// removing its delete markers. The bucket is the (global) `--bucket B`.
+    Undelete {
+        /// Only keys starting with this prefix [default: the whole bucket].
+        #[arg(
+            long,
+            value_name = "PREFIX",
+            default_value = "",
+            hide_default_value = true
+        )]
+        prefix: String,
+        /// Only objects deleted within this long before now (e.g. 30m, 2h, 7d)
+        /// [default: any time].
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        since: Option<std::time::Duration>,
+        /// List what would be restored; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// How many objects are restored at once.
+        #[arg(long, value_name = "N", default_value_t = 16)]
+        concurrency: usize,
+    },
 }

@@ -2,9 +2,11 @@
 
 pub mod args;
 mod diff;
+mod drill;
 mod lock;
 mod pull;
 mod restore;
+mod s3;
 mod show;
 mod snapshot;
 mod versions;
@@ -79,6 +81,8 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Digest(a) => lock::run_digest(&ctx, a.command, printer).await,
         Command::Restore(a) => restore::run(&ctx, a, printer).await,
         Command::Snapshot(a) => snapshot::run(&ctx, a, printer).await,
+        Command::Drill(a) => drill::run(&ctx, a, printer).await,
+        Command::S3(a) => s3::run(&ctx, a, printer).await,
     }
 }
 

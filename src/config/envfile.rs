@@ -30,6 +30,7 @@ use serde::Serialize;
 
 use crate::config::error::ValueType;
 use crate::config::error::{ConfigError, ConfigErrorKind};
+use crate::config::objectives::Objectives;
 use crate::config::source::{SeenKeys, Source};
 use crate::config::{
     validate_state_key, validate_workspace_key_prefix, validate_workspace_name, BackendSettings,
@@ -39,7 +40,7 @@ use crate::config::{
 /// Attributes known at the top level of an environment file.
 pub const TOP_LEVEL_KEYS: &[&str] = &["description"];
 /// Blocks known at the top level of an environment file.
-pub const TOP_LEVEL_BLOCKS: &[&str] = &["backend", "snapshots", "retention"];
+pub const TOP_LEVEL_BLOCKS: &[&str] = &["backend", "snapshots", "retention", "objectives"];
 /// Keys of the `backend` block (the same names as [`BackendSettings`]'s fields).
 pub const BACKEND_KEYS: &[&str] = &BackendSettings::FIELDS;
 
@@ -55,6 +56,8 @@ pub struct EnvFile {
     pub snapshots: Option<SnapshotSettings>,
     /// The `retention` block, if any.
     pub retention: Option<RetentionSettings>,
+    /// The `objectives` block (RPO, RTO, retention), when present.
+    pub objectives: Option<Objectives>,
 }
 
 /// The `snapshots` block: where `stateward snapshot` keeps its copies.
@@ -179,6 +182,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
     let mut backend: Option<BackendSettings> = None;
     let mut snapshots: Option<SnapshotSettings> = None;
     let mut retention: Option<RetentionSettings> = None;
+    let mut objectives: Option<Objectives> = None;
 
     for structure in body.iter() {
         match structure {
@@ -206,6 +210,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
                     "backend" => backend = Some(read_section::<BackendSettings>(src, block)?),
                     "snapshots" => snapshots = Some(read_section::<SnapshotSettings>(src, block)?),
                     "retention" => retention = Some(read_section::<RetentionSettings>(src, block)?),
+                    "objectives" => objectives = Some(read_section::<Objectives>(src, block)?),
                     _ => return Err(unknown_top_level(src, name, span)),
                 }
             }
@@ -227,6 +232,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
         backend,
         snapshots,
         retention,
+        objectives,
     })
 }
 
@@ -435,16 +441,14 @@ impl<'a> Field<'a> {
         }
     }
 
-    /// A whole number from 0 to 2^32-1 (a count of snapshots).
+    /// A whole number from 0 to 2^32-1 (a count of snapshots, of days).
     pub fn count(&self) -> Result<u32, ConfigError> {
         match &self.value {
             hcl::Value::Number(n) => {
                 n.as_u64()
                     .and_then(|n| u32::try_from(n).ok())
                     .ok_or_else(|| {
-                        self.invalid(format!(
-                            "{n} is not a whole number of snapshots (0 or more)"
-                        ))
+                        self.invalid(format!("{n} is not a whole number from 0 to 4294967295"))
                     })
             }
             _ => Err(self.wrong_type(ValueType::Number)),
@@ -665,7 +669,7 @@ backend {
             "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretension {\n  keep_last = 3\n}\n",
             5,
             1,
-            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention)",
+            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention, objectives)",
         ),
         (
             "unknown key in retention",
@@ -891,6 +895,18 @@ backend {
                 target.source
             );
         }
+        for (name, rpo, rto) in [
+            ("local", 3600, 4 * 3600),
+            ("dev", 900, 3600),
+            ("prod", 900, 3600),
+        ] {
+            let o = load_env_file_with(name, base, &no_env)
+                .unwrap()
+                .objectives
+                .unwrap();
+            assert_eq!(o.rpo().as_secs(), rpo, "{name}");
+            assert_eq!(o.rto().as_secs(), rto, "{name}");
+        }
         let local = load_env_file_with("local", base, &no_env).unwrap();
         let b = &local.backend;
         assert_eq!(b.bucket.as_deref(), Some("stateward-demo"));
@@ -966,6 +982,11 @@ backend {
                 RETENTION_KEYS,
                 <RetentionSettings as Section>::REQUIRED,
             ),
+            (
+                "objectives",
+                Objectives::KEYS,
+                <Objectives as Section>::REQUIRED,
+            ),
         ] {
             assert_eq!(top[def]["$ref"], format!("#/$defs/{def}"), "{def}");
             let block = &schema["$defs"][def];
@@ -1004,5 +1025,45 @@ backend {
         assert_eq!(r.keep_within.as_deref(), Some("30d"));
         let env = parse(GOOD).unwrap();
         assert_eq!((env.snapshots, env.retention), (None, None));
+    }
+
+    #[test]
+    fn reads_objectives_with_defaults() {
+        let env = parse(&format!(
+            "{GOOD}objectives {{\n  rpo = \"15m\"\n  rto = \"1h\"\n  noncurrent_retention_days = 30\n}}\n"
+        ))
+        .unwrap();
+        let o = env.objectives.unwrap();
+        assert_eq!(o.rpo(), std::time::Duration::from_secs(900));
+        assert_eq!(o.rto(), std::time::Duration::from_secs(3600));
+        assert_eq!(o.min_backup_retention_days(), 7);
+        assert_eq!(o.noncurrent_retention_days(), 30);
+        let none = parse(GOOD).unwrap();
+        assert!(none.objectives.is_none());
+        let d = Objectives::default();
+        assert_eq!(d.rpo(), std::time::Duration::from_secs(3600));
+        assert_eq!(d.rto(), std::time::Duration::from_secs(4 * 3600));
+        assert_eq!(d.noncurrent_retention_days(), 90);
+
+        for (text, msg) in [
+            ("objectives {\n  rto = \"soon\"\n}\n", "is not a duration"),
+            ("objectives {\n  rto = \"0s\"\n}\n", "more than zero"),
+            ("objectives {\n  rto = 3600\n}\n", "rto"),
+            (
+                "objectives {\n  noncurrent_retention_days = -1\n}\n",
+                "whole number",
+            ),
+            (
+                "objectives {\n  min_backup_retention_days = \"7\"\n}\n",
+                "min_backup_retention_days",
+            ),
+            (
+                "objectives {\n  rtoo = \"1h\"\n}\n",
+                "unknown key \"rtoo\" in block \"objectives\"",
+            ),
+        ] {
+            let err = parse(&format!("{GOOD}{text}")).expect_err(text);
+            assert!(err.to_string().contains(msg), "{text}: {err}");
+        }
     }
 }

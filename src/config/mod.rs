@@ -13,6 +13,7 @@
 mod backend_dir;
 mod envfile;
 mod error;
+pub mod objectives;
 mod source;
 mod target;
 
@@ -22,6 +23,7 @@ pub use envfile::{
     SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
 };
 pub use error::{ConfigError, ConfigErrorKind, ValueType};
+pub use objectives::Objectives;
 pub use target::{resolve, Target};
 
 use serde::Serialize;

@@ -257,6 +257,7 @@ mod tests {
             backend,
             snapshots: None,
             retention: None,
+            objectives: None,
         }
     }
 

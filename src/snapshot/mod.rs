@@ -332,10 +332,11 @@ impl SnapshotStore {
                     .copy_from(
                         &manifest.source_bucket,
                         &manifest.source_key,
-                        &manifest.source_version_id,
+                        Some(&manifest.source_version_id),
                         &key,
                     )
-                    .await?;
+                    .await?
+                    .etag;
                 if let Some(etag) = etag.filter(|e| !e.contains('-')) {
                     if !etag.eq_ignore_ascii_case(&manifest.md5) {
                         return Err(Error::Snapshot(format!(

@@ -24,6 +24,14 @@ pub struct ObjectVersion {
     pub delete_marker: bool,
 }
 
+/// One entry of a ListObjectVersions over a prefix: which key, and the version.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KeyVersion {
+    pub key: String,
+    #[serde(flatten)]
+    pub version: ObjectVersion,
+}
+
 /// Bytes read from S3.
 #[derive(Debug, Clone)]
 pub struct Fetched {

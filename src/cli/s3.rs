@@ -1,0 +1,148 @@
+//! `stateward s3 undelete --bucket B [--prefix P] [--since DURATION] [--dry-run] [--yes]`.
+//!
+//! `--bucket` is the global flag (clap allows one `--bucket`): here it names
+//! the bucket to undelete in, not the state. Region, endpoint and profile
+//! come from the usual flags or `--env`.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cli::{confirm, out_err, Context};
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::output::{Printer, Render};
+use crate::undelete::{self, Skip};
+
+use super::args::{S3Args, S3Command};
+
+pub async fn run<W: Write>(ctx: &Context, args: S3Args, printer: &mut Printer<W>) -> Result<u8> {
+    match args.command {
+        S3Command::Undelete {
+            prefix,
+            since,
+            dry_run,
+            yes,
+            concurrency,
+        } => run_undelete(ctx, &prefix, since, dry_run, yes, concurrency, printer).await,
+    }
+}
+
+async fn run_undelete<W: Write>(
+    ctx: &Context,
+    prefix: &str,
+    since: Option<std::time::Duration>,
+    dry_run: bool,
+    yes: bool,
+    concurrency: usize,
+    printer: &mut Printer<W>,
+) -> Result<u8> {
+    let Some(bucket_name) = ctx.global.bucket.clone() else {
+        return Err(Error::Usage(
+            "s3 undelete needs --bucket B, the bucket to undelete in (it is never taken from an environment file or backend)".into(),
+        ));
+    };
+    // Only the AWS settings matter here (region, endpoints, profile): the state
+    // key is not used, so a placeholder stands in when none is configured.
+    let mut global = ctx.global.clone();
+    if global.key.is_none() && global.env.is_none() && global.backend_dir.is_none() {
+        global.key = Some("unused".into());
+    }
+    let target = Context::new(global).target()?;
+    let aws = ctx.aws(&target).await?;
+    let bucket = aws.bucket(&bucket_name);
+    let tty = io::stderr().is_terminal();
+    // The window ends when the command starts, not when the listing ends.
+    let now = OffsetDateTime::now_utc();
+
+    let mut on_page = |n: usize| {
+        if tty {
+            eprint!("\rlisted {n} versions and delete markers");
+        }
+    };
+    let listing = bucket.list_prefix_versions(prefix, &mut on_page).await?;
+    if tty {
+        eprintln!();
+    }
+    let decision = undelete::decide(&listing, now, since);
+    drop(listing);
+    let n = decision.restore.len();
+    let markers: usize = decision.restore.iter().map(|u| u.markers.len()).sum();
+    let mut report = UndeleteReport {
+        restored: n,
+        skipped: decision.skipped.len(),
+        keys: decision.restore.iter().map(|u| u.key.clone()).collect(),
+        dry_run,
+        skipped_keys: decision.skipped.clone(),
+    };
+    let place = format!("s3://{bucket_name}/{prefix}");
+    if dry_run || n == 0 {
+        printer.emit(&report).map_err(out_err)?;
+        return Ok(exit::SUCCESS);
+    }
+    confirm(
+        &format!(
+            "Restore {n} deleted object(s) under {place} by removing {markers} delete marker(s) ({} deleted object(s) left alone)?",
+            report.skipped
+        ),
+        yes,
+    )?;
+    let mut progress = |done: usize| {
+        if tty {
+            eprint!("\rrestored {done}/{n}");
+        }
+    };
+    let (restored, failed) =
+        undelete::execute(&bucket, &decision.restore, concurrency, &mut progress).await;
+    if tty {
+        eprintln!();
+    }
+    if let Some((_, first)) = failed.first() {
+        return Err(Error::Refused(format!(
+            "{} of {n} objects could not be restored (first: {first}); {} were restored; run the same command again to retry the rest",
+            failed.len(),
+            restored.len()
+        )));
+    }
+    report.restored = restored.len();
+    report.keys = restored;
+    printer.emit(&report).map_err(out_err)?;
+    Ok(exit::SUCCESS)
+}
+
+/// `{"restored","skipped","keys","dry_run"}`; in a dry run, `restored` and
+/// `keys` are what would be restored.
+#[derive(Serialize)]
+struct UndeleteReport {
+    restored: usize,
+    skipped: usize,
+    keys: Vec<String>,
+    dry_run: bool,
+    #[serde(skip)]
+    skipped_keys: Vec<Skip>,
+}
+
+impl Render for UndeleteReport {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let verb = if self.dry_run {
+            "Would restore"
+        } else {
+            "Restored"
+        };
+        writeln!(out, "{verb} {} deleted object(s):", self.restored)?;
+        for k in &self.keys {
+            writeln!(out, "  {k}")?;
+        }
+        if !self.skipped_keys.is_empty() {
+            writeln!(out, "Left deleted ({}):", self.skipped)?;
+            for s in &self.skipped_keys {
+                writeln!(out, "  {}: {}", s.key, s.reason)?;
+            }
+        }
+        if self.dry_run {
+            writeln!(out, "Dry run: nothing was changed.")?;
+        }
+        Ok(())
+    }
+}
