@@ -11,6 +11,7 @@ pub mod config;
 pub mod diff;
 pub mod error;
 pub mod exit;
+pub mod live;
 pub mod lock;
 pub mod output;
 pub mod state;

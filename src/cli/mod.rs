@@ -2,6 +2,7 @@
 
 pub mod args;
 mod diff;
+mod drift;
 mod lock;
 mod pull;
 mod show;
@@ -75,6 +76,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Diff(a) => diff::run(&ctx, a, printer).await,
         Command::Lock(a) => lock::run_lock(&ctx, a.command, printer).await,
         Command::Digest(a) => lock::run_digest(&ctx, a.command, printer).await,
+        Command::Drift(a) => drift::run(&ctx, a, printer).await,
     }
 }
 

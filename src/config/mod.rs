@@ -18,8 +18,8 @@ mod target;
 
 pub use backend_dir::{load_backend_dir, S3_BACKEND_ATTRIBUTES};
 pub use envfile::{
-    env_file_path_candidates, load_env_file, load_env_file_with, EnvFile, BACKEND_KEYS,
-    TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
+    env_file_path_candidates, load_env_file, load_env_file_with, DriftSettings, EnvFile,
+    BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
 };
 pub use error::{ConfigError, ConfigErrorKind, ValueType};
 pub use target::{resolve, Target};

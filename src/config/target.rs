@@ -255,6 +255,7 @@ mod tests {
             path: PathBuf::from("environments/prod.hcl"),
             description: None,
             backend,
+            drift: None,
         }
     }
 
