@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod drill;
 pub mod error;
 pub mod exit;
+pub mod live;
 pub mod lock;
 pub mod output;
 pub mod restore;

@@ -157,3 +157,186 @@ impl Table {
         })
     }
 }
+
+/// A table as DescribeTable reports it, as far as drift compares it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableInfo {
+    pub name: String,
+    pub arn: String,
+    /// `PAY_PER_REQUEST` or `PROVISIONED`.
+    pub billing_mode: String,
+    pub hash_key: Option<String>,
+    pub range_key: Option<String>,
+    /// `(name, type)` pairs, e.g. `("LockID", "S")`.
+    pub attributes: Vec<(String, String)>,
+    pub global_secondary_indexes: Vec<IndexInfo>,
+    pub read_capacity: Option<i64>,
+    pub write_capacity: Option<i64>,
+    pub status: Option<String>,
+}
+
+/// One global secondary index.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IndexInfo {
+    pub name: String,
+    pub hash_key: Option<String>,
+    pub range_key: Option<String>,
+    pub projection_type: Option<String>,
+}
+
+/// Account-wide DynamoDB calls.
+#[derive(Clone, Debug)]
+pub struct Tables {
+    client: aws_sdk_dynamodb::Client,
+}
+
+fn keys_of(
+    schema: &[aws_sdk_dynamodb::types::KeySchemaElement],
+) -> (Option<String>, Option<String>) {
+    let find = |t: KeyType| {
+        schema
+            .iter()
+            .find(|k| k.key_type() == &t)
+            .map(|k| k.attribute_name().to_owned())
+    };
+    (find(KeyType::Hash), find(KeyType::Range))
+}
+
+impl Tables {
+    pub(super) fn new(client: aws_sdk_dynamodb::Client) -> Self {
+        Tables { client }
+    }
+
+    /// Every table name (ListTables, one call per page of 100).
+    pub async fn list(&self) -> Result<Vec<String>, AwsError> {
+        let mut out = Vec::new();
+        let mut start: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_tables()
+                .set_exclusive_start_table_name(start.take())
+                .limit(100)
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk("ListTables", "the account's DynamoDB tables", e)
+                })?;
+            out.extend(page.table_names().iter().cloned());
+            match page.last_evaluated_table_name() {
+                Some(t) => start = Some(t.to_owned()),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// DescribeTable; `None` when the table does not exist.
+    pub async fn describe(&self, name: &str) -> Result<Option<TableInfo>, AwsError> {
+        let resp = match self.client.describe_table().table_name(name).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = AwsError::from_sdk("DescribeTable", format!("DynamoDB table {name}"), e);
+                return if e.kind == super::AwsErrorKind::NotFound {
+                    Ok(None)
+                } else {
+                    Err(e)
+                };
+            }
+        };
+        let Some(t) = resp.table else {
+            return Ok(None);
+        };
+        let (hash_key, range_key) = keys_of(t.key_schema());
+        Ok(Some(TableInfo {
+            name: t.table_name().unwrap_or(name).to_owned(),
+            arn: t.table_arn().unwrap_or_default().to_owned(),
+            billing_mode: t
+                .billing_mode_summary()
+                .and_then(|b| b.billing_mode())
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_else(|| "PROVISIONED".to_owned()),
+            hash_key,
+            range_key,
+            attributes: t
+                .attribute_definitions()
+                .iter()
+                .map(|a| {
+                    (
+                        a.attribute_name().to_owned(),
+                        a.attribute_type().as_str().to_owned(),
+                    )
+                })
+                .collect(),
+            global_secondary_indexes: t
+                .global_secondary_indexes()
+                .iter()
+                .map(|g| {
+                    let (hash_key, range_key) = keys_of(g.key_schema());
+                    IndexInfo {
+                        name: g.index_name().unwrap_or_default().to_owned(),
+                        hash_key,
+                        range_key,
+                        projection_type: g
+                            .projection()
+                            .and_then(|p| p.projection_type())
+                            .map(|p| p.as_str().to_owned()),
+                    }
+                })
+                .collect(),
+            read_capacity: t
+                .provisioned_throughput()
+                .and_then(|p| p.read_capacity_units()),
+            write_capacity: t
+                .provisioned_throughput()
+                .and_then(|p| p.write_capacity_units()),
+            status: t.table_status().map(|s| s.as_str().to_owned()),
+        }))
+    }
+
+    /// Whether point-in-time recovery is enabled (DescribeContinuousBackups).
+    pub async fn point_in_time_recovery(&self, name: &str) -> Result<bool, AwsError> {
+        let resp = self
+            .client
+            .describe_continuous_backups()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DescribeContinuousBackups",
+                    format!("DynamoDB table {name}"),
+                    e,
+                )
+            })?;
+        Ok(resp
+            .continuous_backups_description()
+            .and_then(|c| c.point_in_time_recovery_description())
+            .and_then(|p| p.point_in_time_recovery_status())
+            .is_some_and(|s| s.as_str() == "ENABLED"))
+    }
+
+    /// The tags of a table (ListTagsOfResource, all pages).
+    pub async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut out = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_tags_of_resource()
+                .resource_arn(arn)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ListTagsOfResource", arn.to_owned(), e))?;
+            for t in page.tags() {
+                out.insert(t.key().to_owned(), t.value().to_owned());
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}

@@ -5,9 +5,13 @@
 //! maps SDK errors to [`AwsError`].
 
 pub mod dynamodb;
+pub mod eks;
+pub mod rds;
 pub mod s3;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -37,6 +41,9 @@ pub struct AwsSettings {
     /// Endpoint for every other service (EKS, RDS, ...).
     pub endpoint_url: Option<String>,
     pub force_path_style: bool,
+    /// Use the SDK's adaptive retry mode (client-side rate limiting and
+    /// backoff on throttling), for scans that make many calls (`drift`).
+    pub adaptive_retry: bool,
 }
 
 impl AwsSettings {
@@ -51,6 +58,7 @@ impl AwsSettings {
                 .or(target.endpoint_url.clone()),
             endpoint_url: target.endpoint_url.clone(),
             force_path_style: target.force_path_style,
+            adaptive_retry: false,
         }
     }
 }
@@ -60,6 +68,30 @@ impl AwsSettings {
 pub struct Aws {
     s3: aws_sdk_s3::Client,
     dynamodb: aws_sdk_dynamodb::Client,
+    eks: aws_sdk_eks::Client,
+    rds: aws_sdk_rds::Client,
+    calls: CallCounter,
+}
+
+/// Counts every HTTP request the clients send (retries included): the
+/// figure `drift --stats` and the benchmark report.
+#[derive(Clone, Debug, Default)]
+struct CallCounter(Arc<AtomicU64>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "stateward-call-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 impl Aws {
@@ -78,6 +110,10 @@ impl Aws {
         }
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
+        }
+        if settings.adaptive_retry {
+            loader = loader
+                .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(6));
         }
         let sdk = loader.load().await;
         if sdk.region().is_none() {
@@ -100,10 +136,48 @@ impl Aws {
         if let Some(url) = &settings.dynamodb_endpoint {
             ddb = ddb.endpoint_url(url);
         }
+        let calls = CallCounter::default();
+        let s3 = s3.interceptor(calls.clone());
+        let ddb = ddb.interceptor(calls.clone());
+        let eks = aws_sdk_eks::config::Builder::from(&sdk).interceptor(calls.clone());
+        let rds = aws_sdk_rds::config::Builder::from(&sdk).interceptor(calls.clone());
         Ok(Aws {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+            eks: aws_sdk_eks::Client::from_conf(eks.build()),
+            rds: aws_sdk_rds::Client::from_conf(rds.build()),
+            calls,
         })
+    }
+
+    /// How many HTTP requests the clients have sent so far (retries included).
+    pub fn calls(&self) -> u64 {
+        self.calls.0.load(Ordering::Relaxed)
+    }
+
+    /// The region the clients talk to.
+    pub fn region(&self) -> Option<String> {
+        self.s3.config().region().map(|r| r.to_string())
+    }
+
+    /// Account-wide S3 calls (ListBuckets).
+    pub fn s3_account(&self) -> s3::S3Account {
+        s3::S3Account::new(self.s3.clone())
+    }
+
+    /// Account-wide DynamoDB calls (ListTables, DescribeTable, ...).
+    pub fn dynamodb_tables(&self) -> dynamodb::Tables {
+        dynamodb::Tables::new(self.dynamodb.clone())
+    }
+
+    /// The EKS adapter.
+    pub fn eks(&self) -> eks::Eks {
+        eks::Eks::new(self.eks.clone())
+    }
+
+    /// The RDS adapter.
+    pub fn rds(&self) -> rds::Rds {
+        rds::Rds::new(self.rds.clone())
     }
 
     /// The DynamoDB adapter for one lock table.
@@ -257,11 +331,19 @@ pub(crate) fn classify(code: Option<&str>, status: Option<u16>) -> AwsErrorKind 
         | "NotFound"
         | "ResourceNotFoundException"
         | "DBInstanceNotFound"
-        | "DBClusterNotFoundFault" => AwsErrorKind::NotFound,
+        | "DBInstanceNotFoundFault"
+        | "DBClusterNotFoundFault"
+        | "DBSubnetGroupNotFoundFault"
+        | "NoSuchTagSet"
+        | "NoSuchTagSetError"
+        | "NoSuchLifecycleConfiguration"
+        | "ServerSideEncryptionConfigurationNotFoundError"
+        | "NoSuchPublicAccessBlockConfiguration" => AwsErrorKind::NotFound,
         "AccessDenied"
         | "AccessDeniedException"
         | "UnauthorizedOperation"
         | "AllAccessDisabled"
+        | "AuthorizationError"
         | "Forbidden" => AwsErrorKind::AccessDenied,
         "InvalidAccessKeyId"
         | "SignatureDoesNotMatch"

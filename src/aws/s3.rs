@@ -1,5 +1,7 @@
 //! S3 adapter: versions of one key, reads (whole or first bytes), versioning status.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_s3::types::BucketVersioningStatus;
 use time::OffsetDateTime;
 
@@ -422,6 +424,201 @@ fn to_time(t: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
         .ok()
     })
     .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// One bucket as ListBuckets reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketEntry {
+    pub name: String,
+    /// `BucketRegion`, when the service returns it (AWS does; some emulators do not).
+    pub region: Option<String>,
+}
+
+/// One lifecycle rule, as far as drift compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleRule {
+    pub id: String,
+    /// `Enabled` or `Disabled`.
+    pub status: String,
+    pub expiration_days: Option<i32>,
+}
+
+/// The default encryption of a bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encryption {
+    pub sse_algorithm: String,
+    pub kms_master_key_id: Option<String>,
+    pub bucket_key_enabled: Option<bool>,
+}
+
+/// A bucket's public access block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub block_public_policy: bool,
+    pub ignore_public_acls: bool,
+    pub restrict_public_buckets: bool,
+}
+
+/// Account-wide S3 calls.
+#[derive(Clone, Debug)]
+pub struct S3Account {
+    client: aws_sdk_s3::Client,
+}
+
+impl S3Account {
+    pub(super) fn new(client: aws_sdk_s3::Client) -> Self {
+        S3Account { client }
+    }
+
+    /// Every bucket of the account (ListBuckets, one call per page).
+    pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_buckets()
+                .max_buckets(1000)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ListBuckets", "the account's S3 buckets", e))?;
+            for b in page.buckets() {
+                if let Some(name) = b.name() {
+                    out.push(BucketEntry {
+                        name: name.to_owned(),
+                        region: b.bucket_region().map(str::to_owned),
+                    });
+                }
+            }
+            match page.continuation_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// A bucket adapter on the same client.
+    pub fn bucket(&self, name: &str) -> Bucket {
+        Bucket::new(self.client.clone(), name)
+    }
+}
+
+fn absent_is_none<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == AwsErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl Bucket {
+    fn arn_like(&self) -> String {
+        format!("s3://{}", self.name)
+    }
+
+    /// The bucket's region (GetBucketLocation; an empty constraint is us-east-1).
+    pub async fn location(&self) -> Result<String, AwsError> {
+        let resp = self
+            .client
+            .get_bucket_location()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketLocation", self.arn_like(), e))?;
+        Ok(match resp.location_constraint() {
+            Some(c) if !c.as_str().is_empty() => match c.as_str() {
+                "EU" => "eu-west-1".to_owned(),
+                other => other.to_owned(),
+            },
+            _ => "us-east-1".to_owned(),
+        })
+    }
+
+    /// The bucket's tags (GetBucketTagging); no tag set is an empty map.
+    pub async fn tags(&self) -> Result<BTreeMap<String, String>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_tagging()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketTagging", self.arn_like(), e));
+        Ok(absent_is_none(r)?
+            .map(|resp| {
+                resp.tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Lifecycle rules (GetBucketLifecycleConfiguration); `None` without a configuration.
+    pub async fn lifecycle(&self) -> Result<Option<Vec<LifecycleRule>>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_lifecycle_configuration()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketLifecycleConfiguration", self.arn_like(), e));
+        Ok(absent_is_none(r)?.map(|resp| {
+            resp.rules()
+                .iter()
+                .map(|rule| LifecycleRule {
+                    id: rule.id().unwrap_or_default().to_owned(),
+                    status: rule.status().as_str().to_owned(),
+                    expiration_days: rule.expiration().and_then(|e| e.days()),
+                })
+                .collect()
+        }))
+    }
+
+    /// Default encryption (GetBucketEncryption); `None` without a configuration.
+    pub async fn encryption(&self) -> Result<Option<Encryption>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_encryption()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketEncryption", self.arn_like(), e));
+        Ok(absent_is_none(r)?.and_then(|resp| {
+            let rule = resp
+                .server_side_encryption_configuration()?
+                .rules()
+                .first()?;
+            let default = rule.apply_server_side_encryption_by_default()?;
+            Some(Encryption {
+                sse_algorithm: default.sse_algorithm().as_str().to_owned(),
+                kms_master_key_id: default.kms_master_key_id().map(str::to_owned),
+                bucket_key_enabled: rule.bucket_key_enabled(),
+            })
+        }))
+    }
+
+    /// The public access block (GetPublicAccessBlock); `None` without one.
+    pub async fn public_access_block(&self) -> Result<Option<PublicAccessBlock>, AwsError> {
+        let r = self
+            .client
+            .get_public_access_block()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetPublicAccessBlock", self.arn_like(), e));
+        Ok(absent_is_none(r)?.and_then(|resp| {
+            let c = resp.public_access_block_configuration()?;
+            Some(PublicAccessBlock {
+                block_public_acls: c.block_public_acls().unwrap_or(false),
+                block_public_policy: c.block_public_policy().unwrap_or(false),
+                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+            })
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -136,6 +136,32 @@ pub enum Command {
     Drill(DrillArgs),
     /// Whole-bucket operations (bulk undelete).
     S3(S3Args),
+    /// Compare a state version with live AWS: missing, changed, unmanaged, not checked.
+    Drift(DriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Version: id, latest, latest~N, serial:N, file:PATH.
+    #[arg(value_name = "REF", default_value = "latest")]
+    pub reference: String,
+    /// Ignore file (driftctl .driftignore syntax) [default: the environment
+    /// file's drift.ignore_file, else .statewardignore when present].
+    #[arg(long, value_name = "FILE")]
+    pub ignore: Option<PathBuf>,
+    /// Also report AWS objects of supported types that no resource of this
+    /// state describes (scoped by the environment file's drift block).
+    #[arg(long)]
+    pub unmanaged: bool,
+    /// Individual describe calls in flight at once, per service.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_concurrency: u16,
+    /// Print API calls made and wall time on stderr (benchmarks).
+    #[arg(long, hide = true)]
+    pub stats: bool,
+    /// Benchmark baseline: no list calls, one describe per resource, sequential.
+    #[arg(long, hide = true)]
+    pub naive: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod diff;
+mod drift;
 mod drill;
 mod lock;
 mod pull;
@@ -83,6 +84,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Snapshot(a) => snapshot::run(&ctx, a, printer).await,
         Command::Drill(a) => drill::run(&ctx, a, printer).await,
         Command::S3(a) => s3::run(&ctx, a, printer).await,
+        Command::Drift(a) => drift::run(&ctx, a, printer).await,
     }
 }
 

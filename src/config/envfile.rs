@@ -40,7 +40,7 @@ use crate::config::{
 /// Attributes known at the top level of an environment file.
 pub const TOP_LEVEL_KEYS: &[&str] = &["description"];
 /// Blocks known at the top level of an environment file.
-pub const TOP_LEVEL_BLOCKS: &[&str] = &["backend", "snapshots", "retention", "objectives"];
+pub const TOP_LEVEL_BLOCKS: &[&str] = &["backend", "snapshots", "retention", "objectives", "drift"];
 /// Keys of the `backend` block (the same names as [`BackendSettings`]'s fields).
 pub const BACKEND_KEYS: &[&str] = &BackendSettings::FIELDS;
 
@@ -58,6 +58,44 @@ pub struct EnvFile {
     pub retention: Option<RetentionSettings>,
     /// The `objectives` block (RPO, RTO, retention), when present.
     pub objectives: Option<Objectives>,
+    /// The optional `drift` block (settings of `stateward drift`).
+    pub drift: Option<DriftSettings>,
+}
+
+/// The `drift { ... }` block: how `stateward drift` scopes and ignores.
+///
+/// ```hcl
+/// drift {
+///   unmanaged_name_prefixes = ["mlops-platform-prod-"]
+///   unmanaged_tags          = { Project = "mlops-platform" }
+///   ignore_file             = ".statewardignore"
+/// }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DriftSettings {
+    /// `--unmanaged` reports only objects whose name starts with one of these.
+    pub unmanaged_name_prefixes: Vec<String>,
+    /// `--unmanaged` reports only objects carrying all these tags.
+    pub unmanaged_tags: std::collections::BTreeMap<String, String>,
+    /// The ignore file (relative to the current directory), unless `--ignore` is given.
+    pub ignore_file: Option<String>,
+}
+
+impl Section for DriftSettings {
+    const NAME: &'static str = "drift";
+    const KEYS: &'static [&'static str] =
+        &["unmanaged_name_prefixes", "unmanaged_tags", "ignore_file"];
+    const REQUIRED: &'static [&'static str] = &[];
+
+    fn set(&mut self, f: &Field<'_>) -> Result<(), ConfigError> {
+        match f.key() {
+            "unmanaged_name_prefixes" => self.unmanaged_name_prefixes = f.string_list()?,
+            "unmanaged_tags" => self.unmanaged_tags = f.string_map()?,
+            "ignore_file" => self.ignore_file = Some(f.non_empty_string()?),
+            other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
+        }
+        Ok(())
+    }
 }
 
 /// The `snapshots` block: where `stateward snapshot` keeps its copies.
@@ -183,6 +221,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
     let mut snapshots: Option<SnapshotSettings> = None;
     let mut retention: Option<RetentionSettings> = None;
     let mut objectives: Option<Objectives> = None;
+    let mut drift: Option<DriftSettings> = None;
 
     for structure in body.iter() {
         match structure {
@@ -211,6 +250,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
                     "snapshots" => snapshots = Some(read_section::<SnapshotSettings>(src, block)?),
                     "retention" => retention = Some(read_section::<RetentionSettings>(src, block)?),
                     "objectives" => objectives = Some(read_section::<Objectives>(src, block)?),
+                    "drift" => drift = Some(read_section::<DriftSettings>(src, block)?),
                     _ => return Err(unknown_top_level(src, name, span)),
                 }
             }
@@ -233,6 +273,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
         snapshots,
         retention,
         objectives,
+        drift,
     })
 }
 
@@ -432,6 +473,34 @@ impl<'a> Field<'a> {
             )));
         }
         Ok(s)
+    }
+
+    /// A list of strings.
+    pub fn string_list(&self) -> Result<Vec<String>, ConfigError> {
+        match &self.value {
+            hcl::Value::Array(items) => items
+                .iter()
+                .map(|v| match v {
+                    hcl::Value::String(s) => Ok(s.clone()),
+                    _ => Err(self.invalid("every element must be a string")),
+                })
+                .collect(),
+            _ => Err(self.wrong_type(ValueType::List)),
+        }
+    }
+
+    /// An object of string values (`{ Key = "value" }`).
+    pub fn string_map(&self) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+        match &self.value {
+            hcl::Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| match v {
+                    hcl::Value::String(s) => Ok((k.clone(), s.clone())),
+                    _ => Err(self.invalid(format!("the value of \"{k}\" must be a string"))),
+                })
+                .collect(),
+            _ => Err(self.wrong_type(ValueType::Object)),
+        }
     }
 
     pub fn bool(&self) -> Result<bool, ConfigError> {
@@ -669,7 +738,7 @@ backend {
             "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretension {\n  keep_last = 3\n}\n",
             5,
             1,
-            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention, objectives)",
+            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention, objectives, drift)",
         ),
         (
             "unknown key in retention",
@@ -932,6 +1001,34 @@ backend {
     }
 
     #[test]
+    fn parses_the_drift_block() {
+        let env = parse(
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\ndrift {\n  unmanaged_name_prefixes = [\"mlops-\"]\n  unmanaged_tags = { Project = \"mlops\" }\n  ignore_file = \".statewardignore\"\n}\n",
+        )
+        .unwrap();
+        let d = env.drift.unwrap();
+        assert_eq!(d.unmanaged_name_prefixes, ["mlops-"]);
+        assert_eq!(d.unmanaged_tags["Project"], "mlops");
+        assert_eq!(d.ignore_file.as_deref(), Some(".statewardignore"));
+        let e = parse("backend {\n  bucket = \"b\"\n  key = \"k\"\n}\ndrift {\n  unmanaged_tags = [\"x\"]\n}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":6:"), "{e}");
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schemas/environment.schema.json")).unwrap();
+        let mut keys: Vec<&str> = schema["$defs"]["drift"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        let mut want = <DriftSettings as Section>::KEYS.to_vec();
+        want.sort();
+        assert_eq!(keys, want);
+    }
+
+    #[test]
     fn schema_lists_every_accepted_key() {
         let schema: serde_json::Value =
             serde_json::from_str(include_str!("../../schemas/environment.schema.json")).unwrap();
@@ -986,6 +1083,11 @@ backend {
                 "objectives",
                 Objectives::KEYS,
                 <Objectives as Section>::REQUIRED,
+            ),
+            (
+                "drift",
+                <DriftSettings as Section>::KEYS,
+                <DriftSettings as Section>::REQUIRED,
             ),
         ] {
             assert_eq!(top[def]["$ref"], format!("#/$defs/{def}"), "{def}");

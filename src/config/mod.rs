@@ -19,8 +19,8 @@ mod target;
 
 pub use backend_dir::{load_backend_dir, S3_BACKEND_ATTRIBUTES};
 pub use envfile::{
-    env_file_path_candidates, load_env_file, load_env_file_with, EnvFile, RetentionSettings,
-    SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
+    env_file_path_candidates, load_env_file, load_env_file_with, DriftSettings, EnvFile,
+    RetentionSettings, SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
 };
 pub use error::{ConfigError, ConfigErrorKind, ValueType};
 pub use objectives::Objectives;

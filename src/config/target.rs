@@ -258,6 +258,7 @@ mod tests {
             snapshots: None,
             retention: None,
             objectives: None,
+            drift: None,
         }
     }
 

@@ -13,11 +13,20 @@ pub enum Format {
     Text,
     /// One JSON document on stdout.
     Json,
+    /// Markdown, for a pull-request comment or a CI job summary.
+    Markdown,
 }
 
 /// A command's result: serialisable for JSON, renderable as text.
 pub trait Render: Serialize {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()>;
+
+    /// Markdown; by default the text rendering inside a code fence.
+    fn render_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "```")?;
+        self.render_text(out)?;
+        writeln!(out, "```")
+    }
 }
 
 /// Writes reports in the chosen format.
@@ -39,6 +48,7 @@ impl<W: Write> Printer<W> {
     pub fn emit<R: Render + ?Sized>(&mut self, report: &R) -> io::Result<()> {
         match self.format {
             Format::Text => report.render_text(&mut self.out)?,
+            Format::Markdown => report.render_markdown(&mut self.out)?,
             Format::Json => {
                 serde_json::to_writer_pretty(&mut self.out, report).map_err(io::Error::other)?;
                 self.out.write_all(b"\n")?;
@@ -111,6 +121,16 @@ mod tests {
         assert_eq!(
             String::from_utf8(p.into_inner()).unwrap(),
             "{\n  \"n\": 3\n}\n"
+        );
+    }
+
+    #[test]
+    fn markdown_falls_back_to_fenced_text() {
+        let mut p = Printer::new(Format::Markdown, Vec::new());
+        p.emit(&Demo { n: 3 }).unwrap();
+        assert_eq!(
+            String::from_utf8(p.into_inner()).unwrap(),
+            "```\nn is 3\n```\n"
         );
     }
 

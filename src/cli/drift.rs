@@ -1,0 +1,306 @@
+//! `stateward drift [REF]`: compare a state version with live AWS.
+
+use std::collections::BTreeSet;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::aws::{Aws, AwsSettings};
+use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
+use crate::config::{self, DriftSettings};
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::live::{
+    self, Comparison, Finding, IgnoreRules, Kind, NotChecked, ScanOptions, UnmanagedScope,
+};
+use crate::output::{Format, Printer, Render};
+
+use super::args::DriftArgs;
+
+/// The ignore file read when neither `--ignore` nor the environment file names one.
+pub const DEFAULT_IGNORE_FILE: &str = ".statewardignore";
+
+pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer<W>) -> Result<u8> {
+    let started = Instant::now();
+    let resolved = resolve_refs(ctx, &[&args.reference]).await?;
+    let r = &resolved[0];
+    let state = parse_resolved(r)?;
+    let resources = live::state_resources(&state);
+
+    let drift_settings = match &ctx.global.env {
+        Some(name) => config::load_env_file(name, Path::new("."))?
+            .drift
+            .unwrap_or_default(),
+        None => DriftSettings::default(),
+    };
+    let ignore = load_ignore(args.ignore.as_deref(), &drift_settings)?;
+
+    let (mut settings, never_unmanaged) = if ctx.has_target() {
+        let target = ctx.target()?;
+        let mut never = BTreeSet::new();
+        never.insert(("aws_s3_bucket".to_owned(), target.bucket.clone()));
+        if let Some(t) = &target.dynamodb_table {
+            never.insert(("aws_dynamodb_table".to_owned(), t.clone()));
+        }
+        (AwsSettings::from_target(&target), never)
+    } else {
+        let g = &ctx.global;
+        let settings = AwsSettings {
+            region: g.region.clone(),
+            s3_endpoint: g.endpoint_url.clone(),
+            dynamodb_endpoint: g.endpoint_url.clone(),
+            endpoint_url: g.endpoint_url.clone(),
+            ..AwsSettings::default()
+        };
+        (settings, BTreeSet::new())
+    };
+    settings.adaptive_retry = true;
+    let aws = Aws::connect(&settings).await?;
+
+    let show_progress = printer.format() == Format::Text && io::stderr().is_terminal();
+    let progress: Option<live::Progress> = if show_progress {
+        eprintln!("checking {} resources against live AWS...", resources.len());
+        Some(Box::new(|line: &str| eprintln!("  {line}")))
+    } else {
+        None
+    };
+    let opts = ScanOptions {
+        unmanaged: args.unmanaged,
+        scope: UnmanagedScope {
+            name_prefixes: drift_settings.unmanaged_name_prefixes.clone(),
+            tags: drift_settings.unmanaged_tags.clone(),
+        },
+        concurrency: args.max_concurrency as usize,
+        naive: args.naive,
+        ignore,
+        never_unmanaged,
+        progress,
+    };
+    let scan_started = Instant::now();
+    let comparison = live::scan(&aws, &resources, &opts).await?;
+    if args.stats {
+        eprintln!(
+            "stats: resources={} api_calls={} scan_ms={} total_ms={}",
+            comparison.resources,
+            aws.calls(),
+            scan_started.elapsed().as_millis(),
+            started.elapsed().as_millis()
+        );
+    }
+    let code = if comparison.has_drift() {
+        exit::DIFFERENCES
+    } else {
+        exit::SUCCESS
+    };
+    let report = DriftReport::new(
+        StateInfo {
+            serial: state.serial,
+            lineage: state.lineage.to_string(),
+            version_id: r.version_id.clone(),
+        },
+        r.label.clone(),
+        comparison,
+    );
+    printer.emit(&report).map_err(out_err)?;
+    Ok(code)
+}
+
+fn load_ignore(flag: Option<&Path>, settings: &DriftSettings) -> Result<IgnoreRules> {
+    let (path, required) = match (flag, &settings.ignore_file) {
+        (Some(p), _) => (p.to_path_buf(), true),
+        (None, Some(p)) => (PathBuf::from(p), true),
+        (None, None) => (PathBuf::from(DEFAULT_IGNORE_FILE), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if !required && e.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => return Err(Error::ReadFile { path, source }),
+    };
+    IgnoreRules::parse(text.as_deref())
+        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+}
+
+#[derive(Serialize)]
+struct StateInfo {
+    serial: u64,
+    lineage: String,
+    version_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    resources: usize,
+    checked: usize,
+    missing: usize,
+    changed: usize,
+    unmanaged: usize,
+    not_checked: usize,
+    /// Checked / managed resources, in percent.
+    coverage: f64,
+}
+
+/// `{"state","summary","findings","not_checked"}` (schemas/drift.schema.json).
+#[derive(Serialize)]
+struct DriftReport {
+    state: StateInfo,
+    summary: Summary,
+    findings: Vec<Finding>,
+    not_checked: Vec<NotChecked>,
+    #[serde(skip)]
+    label: String,
+}
+
+impl DriftReport {
+    fn new(state: StateInfo, label: String, c: Comparison) -> Self {
+        DriftReport {
+            state,
+            summary: Summary {
+                resources: c.resources,
+                checked: c.checked,
+                missing: c.count(Kind::Missing),
+                changed: c.count(Kind::Changed),
+                unmanaged: c.count(Kind::Unmanaged),
+                not_checked: c.not_checked.len(),
+                coverage: c.coverage(),
+            },
+            findings: c.findings,
+            not_checked: c.not_checked,
+            label,
+        }
+    }
+
+    fn in_sync(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    fn summary_line(&self) -> String {
+        let s = &self.summary;
+        format!(
+            "{} resources, {} checked ({}% coverage): {} missing, {} changed, {} unmanaged, {} not checked",
+            s.resources, s.checked, s.coverage, s.missing, s.changed, s.unmanaged, s.not_checked
+        )
+    }
+}
+
+fn compact(v: &serde_json::Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn display_name(f: &Finding) -> String {
+    match &f.address {
+        Some(a) => format!("{a} ({})", f.id),
+        None => format!("{} {}", f.type_, f.id),
+    }
+}
+
+impl Render for DriftReport {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "Drift of {}: serial {}, lineage {}",
+            self.label, self.state.serial, self.state.lineage
+        )?;
+        for f in &self.findings {
+            let kind = f.kind.as_str().to_uppercase();
+            writeln!(out, "{kind:<10} {}", display_name(f))?;
+            for a in &f.attributes {
+                writeln!(
+                    out,
+                    "           {}: state {} / live {}",
+                    a.path,
+                    compact(&a.state),
+                    compact(&a.live)
+                )?;
+            }
+        }
+        if !self.not_checked.is_empty() {
+            writeln!(out, "Not checked:")?;
+            for n in &self.not_checked {
+                writeln!(
+                    out,
+                    "  {}: {}",
+                    n.address.as_deref().unwrap_or(&n.type_),
+                    n.reason
+                )?;
+            }
+        }
+        writeln!(out, "{}", self.summary_line())?;
+        writeln!(
+            out,
+            "{}",
+            if self.in_sync() {
+                "In sync with live AWS."
+            } else {
+                "DRIFT: live AWS no longer matches this state."
+            }
+        )
+    }
+
+    fn render_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        let title = if self.in_sync() {
+            "in sync"
+        } else {
+            "drift found"
+        };
+        writeln!(out, "### stateward drift: {title}\n")?;
+        writeln!(
+            out,
+            "State serial {}, lineage `{}`{}.\n",
+            self.state.serial,
+            self.state.lineage,
+            self.state
+                .version_id
+                .as_deref()
+                .map(|v| format!(", S3 version `{v}`"))
+                .unwrap_or_default()
+        )?;
+        if !self.findings.is_empty() {
+            writeln!(
+                out,
+                "| finding | resource | id | attribute | state | live |"
+            )?;
+            writeln!(out, "|---|---|---|---|---|---|")?;
+            for f in &self.findings {
+                let resource = f.address.clone().unwrap_or_else(|| f.type_.clone());
+                if f.attributes.is_empty() {
+                    writeln!(
+                        out,
+                        "| {} | `{}` | `{}` | | | |",
+                        f.kind.as_str(),
+                        cell(&resource),
+                        cell(&f.id)
+                    )?;
+                }
+                for a in &f.attributes {
+                    writeln!(
+                        out,
+                        "| {} | `{}` | `{}` | `{}` | `{}` | `{}` |",
+                        f.kind.as_str(),
+                        cell(&resource),
+                        cell(&f.id),
+                        cell(&a.path),
+                        cell(&compact(&a.state)),
+                        cell(&compact(&a.live))
+                    )?;
+                }
+            }
+            writeln!(out)?;
+        }
+        if !self.not_checked.is_empty() {
+            writeln!(out, "**Not checked**\n")?;
+            for n in &self.not_checked {
+                writeln!(
+                    out,
+                    "- `{}`: {}",
+                    cell(n.address.as_deref().unwrap_or(&n.type_)),
+                    cell(&n.reason)
+                )?;
+            }
+            writeln!(out)?;
+        }
+        writeln!(out, "**Summary:** {}", self.summary_line())
+    }
+}

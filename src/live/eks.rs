@@ -1,0 +1,353 @@
+//! EKS: ListClusters (shared by every EKS type), DescribeCluster for the
+//! clusters the state has, ListNodegroups/ListAddons/ListFargateProfiles per
+//! cluster that needs them, and describes only for objects the state has.
+//! Identifiers: the cluster name; `cluster:name` for node groups, add-ons
+//! and Fargate profiles (as the AWS provider's IDs).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::{attr_str, each, joined, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
+use crate::aws::eks::{AddonInfo, ClusterInfo, FargateProfileInfo, NodegroupInfo};
+use crate::aws::{Aws, AwsError, AwsErrorKind};
+
+pub const CLUSTER: &str = "aws_eks_cluster";
+pub const NODE_GROUP: &str = "aws_eks_node_group";
+pub const ADDON: &str = "aws_eks_addon";
+pub const FARGATE_PROFILE: &str = "aws_eks_fargate_profile";
+
+fn cluster_key(a: &Value) -> Option<String> {
+    attr_str(a, "name")
+        .or_else(|| attr_str(a, "id"))
+        .map(str::to_owned)
+}
+fn node_group_key(a: &Value) -> Option<String> {
+    joined(a, "cluster_name", "node_group_name").or_else(|| attr_str(a, "id").map(str::to_owned))
+}
+fn addon_key(a: &Value) -> Option<String> {
+    joined(a, "cluster_name", "addon_name").or_else(|| attr_str(a, "id").map(str::to_owned))
+}
+fn fargate_key(a: &Value) -> Option<String> {
+    joined(a, "cluster_name", "fargate_profile_name")
+        .or_else(|| attr_str(a, "id").map(str::to_owned))
+}
+
+pub const TYPES: &[TypeSpec] = &[
+    TypeSpec {
+        name: CLUSTER,
+        key: cluster_key,
+        unmanaged: true,
+    },
+    TypeSpec {
+        name: NODE_GROUP,
+        key: node_group_key,
+        unmanaged: true,
+    },
+    TypeSpec {
+        name: ADDON,
+        key: addon_key,
+        unmanaged: false,
+    },
+    TypeSpec {
+        name: FARGATE_PROFILE,
+        key: fargate_key,
+        unmanaged: false,
+    },
+];
+
+/// `aws_eks_cluster`: version, role, subnets, endpoint access, status, tags.
+pub fn cluster_attrs(c: &ClusterInfo) -> Vec<(String, Value)> {
+    vec![
+        ("version".into(), json!(c.version)),
+        ("role_arn".into(), json!(c.role_arn)),
+        ("status".into(), json!(c.status)),
+        ("vpc_config.0.subnet_ids".into(), json!(c.subnet_ids)),
+        (
+            "vpc_config.0.endpoint_private_access".into(),
+            json!(c.endpoint_private_access),
+        ),
+        (
+            "vpc_config.0.endpoint_public_access".into(),
+            json!(c.endpoint_public_access),
+        ),
+        ("tags".into(), json!(c.tags)),
+    ]
+}
+
+/// `aws_eks_node_group`: scaling (desired size is compared but ignored by
+/// a built-in rule), instance types, AMI and capacity type, labels, taints,
+/// role, subnets, status, tags.
+pub fn node_group_attrs(n: &NodegroupInfo) -> Vec<(String, Value)> {
+    vec![
+        ("scaling_config.0.min_size".into(), json!(n.min_size)),
+        ("scaling_config.0.max_size".into(), json!(n.max_size)),
+        (
+            "scaling_config.0.desired_size".into(),
+            json!(n.desired_size),
+        ),
+        ("instance_types".into(), json!(n.instance_types)),
+        ("ami_type".into(), json!(n.ami_type)),
+        ("capacity_type".into(), json!(n.capacity_type)),
+        ("labels".into(), json!(n.labels)),
+        (
+            "taint".into(),
+            Value::Array(
+                n.taints
+                    .iter()
+                    .map(|(k, v, e)| json!({"key": k, "value": v, "effect": e}))
+                    .collect(),
+            ),
+        ),
+        ("node_role_arn".into(), json!(n.node_role_arn)),
+        ("subnet_ids".into(), json!(n.subnet_ids)),
+        ("status".into(), json!(n.status)),
+        ("tags".into(), json!(n.tags)),
+    ]
+}
+
+/// `aws_eks_addon`: version, service account role, tags.
+pub fn addon_attrs(a: &AddonInfo) -> Vec<(String, Value)> {
+    vec![
+        ("addon_version".into(), json!(a.version)),
+        (
+            "service_account_role_arn".into(),
+            json!(a.service_account_role_arn),
+        ),
+        ("tags".into(), json!(a.tags)),
+    ]
+}
+
+/// `aws_eks_fargate_profile`: role, subnets, selectors, status, tags.
+pub fn fargate_attrs(p: &FargateProfileInfo) -> Vec<(String, Value)> {
+    vec![
+        (
+            "pod_execution_role_arn".into(),
+            json!(p.pod_execution_role_arn),
+        ),
+        ("subnet_ids".into(), json!(p.subnet_ids)),
+        (
+            "selector".into(),
+            Value::Array(
+                p.selectors
+                    .iter()
+                    .map(|(ns, labels)| json!({"namespace": ns, "labels": labels}))
+                    .collect(),
+            ),
+        ),
+        ("status".into(), json!(p.status)),
+        ("tags".into(), json!(p.tags)),
+    ]
+}
+
+/// Enumerates the wanted EKS types.
+pub async fn scan(aws: &Aws, req: &ScanRequest) -> Vec<(&'static str, TypeScan)> {
+    let mut out = Vec::new();
+    let all: Vec<&'static str> = TYPES.iter().map(|t| t.name).collect();
+    let r = scan_inner(aws, req, &mut out).await;
+    put_all(&mut out, &all, req, &r);
+    out
+}
+
+fn split(id: &str) -> Option<(String, String)> {
+    let (c, n) = id.split_once(':')?;
+    Some((c.to_owned(), n.to_owned()))
+}
+
+fn absent_is_empty(r: Result<Vec<String>, AwsError>) -> Result<Vec<String>, AwsError> {
+    match r {
+        Err(e) if e.kind == AwsErrorKind::NotFound => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+async fn scan_inner(
+    aws: &Aws,
+    req: &ScanRequest,
+    out: &mut Vec<(&'static str, TypeScan)>,
+) -> Result<(), AwsError> {
+    let eks = aws.eks();
+    let tag_scope = req.unmanaged && !req.scope.tags.is_empty();
+    let managed_clusters = req.managed(CLUSTER);
+    let children = |t: &str| -> BTreeMap<String, BTreeSet<String>> {
+        let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for id in req.managed(t) {
+            if let Some((c, _)) = split(&id) {
+                m.entry(c).or_default().insert(id);
+            }
+        }
+        m
+    };
+
+    // Clusters.
+    let clusters: Vec<String> = if req.naive {
+        managed_clusters.iter().cloned().collect()
+    } else {
+        eks.list_clusters().await?
+    };
+    if req.wants(CLUSTER) {
+        let mut objs = Vec::new();
+        let mut todo = Vec::new();
+        for c in &clusters {
+            if managed_clusters.contains(c) {
+                todo.push((c.clone(), true));
+            } else if req.unmanaged && req.scope.name_matches(c) {
+                if tag_scope {
+                    todo.push((c.clone(), false));
+                } else {
+                    objs.push(LiveObject::named(c, c));
+                }
+            }
+        }
+        let described = each(req, todo, |(name, is_managed)| {
+            let eks = eks.clone();
+            async move {
+                Ok(eks.describe_cluster(&name).await?.map(|info| LiveObject {
+                    attrs: if is_managed {
+                        cluster_attrs(&info)
+                    } else {
+                        Vec::new()
+                    },
+                    tags: Some(info.tags.clone()),
+                    ..LiveObject::named(&name, &name)
+                }))
+            }
+        })
+        .await?;
+        objs.extend(described.into_iter().flatten());
+        out.push((CLUSTER, TypeScan::Listed(objs)));
+    }
+
+    // Node groups, add-ons and Fargate profiles: list per cluster, describe managed ones.
+    for type_ in [NODE_GROUP, ADDON, FARGATE_PROFILE] {
+        if !req.wants(type_) {
+            continue;
+        }
+        let managed = req.managed(type_);
+        let by_cluster = children(type_);
+        let list_clusters: Vec<String> = if req.unmanaged && type_ == NODE_GROUP {
+            clusters.clone()
+        } else {
+            by_cluster
+                .keys()
+                .filter(|c| req.naive || clusters.contains(c))
+                .cloned()
+                .collect()
+        };
+        // (cluster, name) pairs that exist.
+        let existing: Vec<(String, String)> = if req.naive {
+            managed.iter().filter_map(|id| split(id)).collect()
+        } else {
+            let lists = each(req, list_clusters, |c| {
+                let eks = eks.clone();
+                async move {
+                    let names = match type_ {
+                        NODE_GROUP => absent_is_empty(eks.list_nodegroups(&c).await)?,
+                        ADDON => absent_is_empty(eks.list_addons(&c).await)?,
+                        _ => absent_is_empty(eks.list_fargate_profiles(&c).await)?,
+                    };
+                    Ok(names
+                        .into_iter()
+                        .map(|n| (c.clone(), n))
+                        .collect::<Vec<_>>())
+                }
+            })
+            .await?;
+            lists.into_iter().flatten().collect()
+        };
+        let mut objs = Vec::new();
+        let mut todo = Vec::new();
+        for (c, n) in existing {
+            let id = format!("{c}:{n}");
+            if managed.contains(&id) {
+                todo.push((c, n));
+            } else if req.unmanaged
+                && type_ == NODE_GROUP
+                && req.scope.name_matches(&n)
+                && !tag_scope
+            {
+                objs.push(LiveObject::named(&id, &n));
+            } else if req.unmanaged && type_ == NODE_GROUP && req.scope.name_matches(&n) {
+                todo.push((c, n));
+            }
+        }
+        let described = each(req, todo, |(c, n)| {
+            let eks = eks.clone();
+            let id = format!("{c}:{n}");
+            let is_managed = managed.contains(&id);
+            async move {
+                let (attrs, tags) = match type_ {
+                    NODE_GROUP => match eks.describe_nodegroup(&c, &n).await? {
+                        Some(i) => (node_group_attrs(&i), i.tags),
+                        None => return Ok(None),
+                    },
+                    ADDON => match eks.describe_addon(&c, &n).await? {
+                        Some(i) => (addon_attrs(&i), i.tags),
+                        None => return Ok(None),
+                    },
+                    _ => match eks.describe_fargate_profile(&c, &n).await? {
+                        Some(i) => (fargate_attrs(&i), i.tags),
+                        None => return Ok(None),
+                    },
+                };
+                Ok(Some(LiveObject {
+                    attrs: if is_managed { attrs } else { Vec::new() },
+                    tags: Some(tags),
+                    ..LiveObject::named(&id, &n)
+                }))
+            }
+        })
+        .await?;
+        objs.extend(described.into_iter().flatten());
+        out.push((type_, TypeScan::Listed(objs)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_follow_the_provider_ids() {
+        let ng =
+            json!({"id": "prod:workers", "cluster_name": "prod", "node_group_name": "workers"});
+        assert_eq!(node_group_key(&ng), Some("prod:workers".into()));
+        assert_eq!(
+            addon_key(&json!({"cluster_name": "prod", "addon_name": "vpc-cni"})),
+            Some("prod:vpc-cni".into())
+        );
+        assert_eq!(
+            fargate_key(&json!({"id": "prod:default"})),
+            Some("prod:default".into())
+        );
+        assert_eq!(cluster_key(&json!({"name": "prod"})), Some("prod".into()));
+    }
+
+    #[test]
+    fn node_group_mapping_has_the_autoscaler_field_and_taints() {
+        let n = NodegroupInfo {
+            min_size: Some(1),
+            max_size: Some(5),
+            desired_size: Some(3),
+            instance_types: vec!["m6i.large".into()],
+            taints: vec![("gpu".into(), Some("true".into()), "NO_SCHEDULE".into())],
+            ..NodegroupInfo::default()
+        };
+        let attrs: BTreeMap<String, Value> = node_group_attrs(&n).into_iter().collect();
+        assert_eq!(attrs["scaling_config.0.max_size"], 5);
+        assert_eq!(attrs["scaling_config.0.desired_size"], 3);
+        assert_eq!(
+            attrs["taint"],
+            json!([{"key": "gpu", "value": "true", "effect": "NO_SCHEDULE"}])
+        );
+        let c = ClusterInfo {
+            version: Some("1.29".into()),
+            endpoint_public_access: true,
+            ..ClusterInfo::default()
+        };
+        let attrs: BTreeMap<String, Value> = cluster_attrs(&c).into_iter().collect();
+        assert_eq!(attrs["version"], "1.29");
+        assert_eq!(attrs["vpc_config.0.endpoint_public_access"], true);
+    }
+}

@@ -1,0 +1,288 @@
+//! The ignore file (`.statewardignore`, or `--ignore FILE`), with driftctl's
+//! `.driftignore` semantics:
+//!
+//! ```text
+//! # a comment
+//! aws_s3_bucket.my-logs               # one resource: TYPE.ID
+//! aws_dynamodb_table.*                # every resource of a type
+//! aws_db_instance.*.tags.CostCenter   # one attribute path (TYPE.ID.path)
+//! *.*.tags                            # `*` matches any run of characters
+//! !aws_s3_bucket.prod-artifacts       # negation: re-include
+//! aws_s3_bucket.logs\.example\.com    # `\.` is a literal dot in an ID
+//! ```
+//!
+//! The last matching rule decides (a `!` rule un-ignores). A rule without an
+//! attribute path covers the whole resource (it is not checked and never
+//! reported unmanaged); a rule with one covers that attribute and everything
+//! beneath it. Attribute paths are dotted with list indices as numbers
+//! (`vpc_config.0.subnet_ids`). Built-in rules come first, so a user's `!`
+//! rule can undo them: the autoscaler-owned node-group desired size,
+//! `aws_eks_node_group.*.scaling_config.0.desired_size`.
+
+/// Rules applied before the user's.
+pub const DEFAULT_RULES: &[&str] = &["aws_eks_node_group.*.scaling_config.0.desired_size"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rule {
+    negated: bool,
+    type_: String,
+    id: String,
+    attr: Option<String>,
+    text: String,
+}
+
+/// A parsed ignore file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IgnoreRules {
+    rules: Vec<Rule>,
+}
+
+/// Splits on unescaped dots, unescaping `\.`.
+fn split_unescaped(s: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                chars.next();
+                if let Some(p) = parts.last_mut() {
+                    p.push('.');
+                }
+            }
+            '.' => parts.push(String::new()),
+            c => {
+                if let Some(p) = parts.last_mut() {
+                    p.push(c)
+                }
+            }
+        }
+    }
+    parts
+}
+
+/// `*` matches any run of characters (dots included).
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && p[pi] != '*' && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+impl IgnoreRules {
+    /// Parses an ignore file; `None` text means no file. The built-in rules
+    /// are always included first. An error names the line.
+    pub fn parse(text: Option<&str>) -> Result<IgnoreRules, String> {
+        let mut rules = Vec::new();
+        for line in DEFAULT_RULES {
+            rules.push(Self::rule(line).map_err(|e| format!("built-in rule {line}: {e}"))?);
+        }
+        for (n, raw) in text.unwrap_or_default().lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let line = match line.find(" #") {
+                Some(i) => line[..i].trim_end(),
+                None => line,
+            };
+            rules.push(Self::rule(line).map_err(|e| format!("line {}: {e}", n + 1))?);
+        }
+        Ok(IgnoreRules { rules })
+    }
+
+    fn rule(line: &str) -> Result<Rule, String> {
+        let (negated, body) = match line.strip_prefix('!') {
+            Some(rest) => (true, rest.trim_start()),
+            None => (false, line),
+        };
+        if body.is_empty() {
+            return Err(format!(
+                "`{line}` names nothing; write TYPE.ID, TYPE.* or TYPE.ID.attribute.path"
+            ));
+        }
+        if body.contains(char::is_whitespace) {
+            return Err(format!(
+                "`{line}` contains spaces; write TYPE.ID, TYPE.* or TYPE.ID.attribute.path"
+            ));
+        }
+        let mut parts = split_unescaped(body);
+        let type_ = parts.remove(0);
+        let id = if parts.is_empty() {
+            "*".to_owned()
+        } else {
+            parts.remove(0)
+        };
+        if type_.is_empty() || id.is_empty() {
+            return Err(format!("`{line}` has an empty type or ID"));
+        }
+        let attr = (!parts.is_empty()).then(|| parts.join("."));
+        Ok(Rule {
+            negated,
+            type_,
+            id,
+            attr,
+            text: line.to_owned(),
+        })
+    }
+
+    /// The rule that makes a whole resource ignored, if the last matching
+    /// resource-level rule is not a negation.
+    pub fn resource_rule(&self, type_: &str, id: &str) -> Option<&str> {
+        self.rules
+            .iter()
+            .rev()
+            .find(|r| r.attr.is_none() && glob(&r.type_, type_) && glob(&r.id, id))
+            .filter(|r| !r.negated)
+            .map(|r| r.text.as_str())
+    }
+
+    /// Whether a differing attribute (dotted path) is ignored.
+    pub fn attribute_ignored(&self, type_: &str, id: &str, path: &str) -> bool {
+        self.rules
+            .iter()
+            .rev()
+            .find(|r| {
+                glob(&r.type_, type_)
+                    && glob(&r.id, id)
+                    && match &r.attr {
+                        None => true,
+                        Some(a) => {
+                            glob(a, path) || {
+                                // A rule on a path covers everything beneath it.
+                                let mut prefix = String::new();
+                                path.split('.').any(|seg| {
+                                    if !prefix.is_empty() {
+                                        prefix.push('.');
+                                    }
+                                    prefix.push_str(seg);
+                                    glob(a, &prefix)
+                                })
+                            }
+                        }
+                    }
+            })
+            .is_some_and(|r| !r.negated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_table() {
+        let cases = [
+            ("*", "", true),
+            ("*", "anything.at.all", true),
+            ("abc", "abc", true),
+            ("abc", "abcd", false),
+            ("a*c", "abbbc", true),
+            ("a*c", "abbb", false),
+            ("*-logs", "prod-logs", true),
+            ("prod-*", "dev-logs", false),
+            ("a*b*c", "axxbyyc", true),
+        ];
+        for (p, t, want) in cases {
+            assert_eq!(glob(p, t), want, "{p} vs {t}");
+        }
+    }
+
+    #[test]
+    fn resource_and_attribute_rules_table() {
+        let file = "\
+# comment
+aws_s3_bucket.logs
+aws_dynamodb_table.*
+!aws_dynamodb_table.keep-me
+aws_db_instance.*.tags.CostCenter
+aws_eks_cluster.main.vpc_config   # trailing comment
+aws_s3_bucket.www\\.example\\.com
+";
+        let r = IgnoreRules::parse(Some(file)).unwrap();
+        // (type, id, attribute or None, ignored?)
+        let cases: &[(&str, &str, Option<&str>, bool)] = &[
+            ("aws_s3_bucket", "logs", None, true),
+            ("aws_s3_bucket", "logs", Some("tags.Name"), true),
+            ("aws_s3_bucket", "data", None, false),
+            ("aws_s3_bucket", "www.example.com", None, true),
+            ("aws_s3_bucket", "wwwxexample.com", None, false),
+            ("aws_dynamodb_table", "anything", None, true),
+            ("aws_dynamodb_table", "keep-me", None, false),
+            ("aws_dynamodb_table", "keep-me", Some("billing_mode"), false),
+            ("aws_db_instance", "db1", None, false),
+            ("aws_db_instance", "db1", Some("tags.CostCenter"), true),
+            ("aws_db_instance", "db1", Some("tags.Owner"), false),
+            (
+                "aws_eks_cluster",
+                "main",
+                Some("vpc_config.0.subnet_ids"),
+                true,
+            ),
+            ("aws_eks_cluster", "main", Some("version"), false),
+            (
+                "aws_eks_node_group",
+                "c:ng",
+                Some("scaling_config.0.desired_size"),
+                true,
+            ),
+            (
+                "aws_eks_node_group",
+                "c:ng",
+                Some("scaling_config.0.max_size"),
+                false,
+            ),
+        ];
+        for (t, id, attr, want) in cases {
+            let got = match attr {
+                None => r.resource_rule(t, id).is_some(),
+                Some(a) => r.attribute_ignored(t, id, a),
+            };
+            assert_eq!(got, *want, "{t}.{id} {attr:?}");
+        }
+    }
+
+    #[test]
+    fn negation_undoes_the_built_in_desired_size_rule() {
+        let r = IgnoreRules::parse(Some("!aws_eks_node_group.*.scaling_config.0.desired_size"))
+            .unwrap();
+        assert!(!r.attribute_ignored(
+            "aws_eks_node_group",
+            "c:ng",
+            "scaling_config.0.desired_size"
+        ));
+        let none = IgnoreRules::parse(None).unwrap();
+        assert!(none.attribute_ignored(
+            "aws_eks_node_group",
+            "c:ng",
+            "scaling_config.0.desired_size"
+        ));
+    }
+
+    #[test]
+    fn bad_lines_name_their_line() {
+        let e = IgnoreRules::parse(Some("# ok\n\n!\n")).unwrap_err();
+        assert!(e.starts_with("line 3:"), "{e}");
+        let e = IgnoreRules::parse(Some("aws_s3_bucket..x")).unwrap_err();
+        assert!(e.contains("empty type or ID"), "{e}");
+        // TYPE alone means every resource of the type.
+        let r = IgnoreRules::parse(Some("aws_s3_bucket")).unwrap();
+        assert!(r.resource_rule("aws_s3_bucket", "x").is_some());
+    }
+}

@@ -1,0 +1,333 @@
+//! `stateward drift` against the emulator: a small platform (state bucket,
+//! lock table, an EKS cluster with two node groups, an RDS instance, an
+//! artifacts bucket) with a state that describes it exactly, then drift.
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+
+use support::*;
+
+/// Creates the platform with boto3 and prints a Terraform v4 state that
+/// describes it exactly (ids, ARNs and values as the emulator returns them).
+const PLATFORM_PY: &str = r#"
+eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)
+rds = boto3.client('rds', endpoint_url=ENDPOINT, region_name=REGION)
+P = PREFIX
+cluster = eks.create_cluster(name=P + '-eks', version='1.29', roleArn='arn:aws:iam::123456789012:role/eks',
+                             resourcesVpcConfig={'subnetIds': ['subnet-0a', 'subnet-0b']})['cluster']
+ngs = {}
+for n in ['ng-a', 'ng-b']:
+    ngs[n] = eks.create_nodegroup(clusterName=P + '-eks', nodegroupName=n, nodeRole='arn:aws:iam::123456789012:role/node',
+                                  subnets=['subnet-0a'], scalingConfig={'minSize': 1, 'maxSize': 3, 'desiredSize': 2},
+                                  instanceTypes=['m5.large'], labels={'pool': n})['nodegroup']
+db = rds.create_db_instance(DBInstanceIdentifier=P + '-db', DBInstanceClass='db.t3.micro', Engine='postgres',
+                            AllocatedStorage=20, MasterUsername='mlflow', MasterUserPassword='hunter2hunter2')['DBInstance']
+s3.create_bucket(Bucket=P + '-artifacts', CreateBucketConfiguration={'LocationConstraint': REGION})
+s3.put_bucket_versioning(Bucket=P + '-artifacts', VersioningConfiguration={'Status': 'Enabled'})
+
+def res(type_, name, attrs, sensitive=()):
+    return {'mode': 'managed', 'type': type_, 'name': name,
+            'provider': 'provider["registry.terraform.io/hashicorp/aws"]',
+            'instances': [{'schema_version': 0, 'attributes': attrs,
+                           'sensitive_attributes': [[{'type': 'get_attr', 'value': s}] for s in sensitive]}]}
+
+vpc = cluster['resourcesVpcConfig']
+resources = [
+    res('aws_db_instance', 'mlflow', {
+        'id': P + '-db', 'identifier': P + '-db', 'arn': db['DBInstanceArn'],
+        'instance_class': 'db.t3.micro', 'engine': 'postgres', 'engine_version': db['EngineVersion'],
+        'allocated_storage': 20, 'storage_type': db['StorageType'], 'multi_az': db['MultiAZ'],
+        'backup_retention_period': db['BackupRetentionPeriod'], 'deletion_protection': False,
+        'storage_encrypted': db['StorageEncrypted'], 'publicly_accessible': bool(db.get('PubliclyAccessible')),
+        'status': 'available', 'password': 'hunter2hunter2', 'tags': {}, 'tags_all': {}}, sensitive=['password']),
+    res('aws_eks_cluster', 'main', {
+        'id': P + '-eks', 'name': P + '-eks', 'arn': cluster['arn'], 'version': '1.29',
+        'role_arn': cluster['roleArn'], 'status': cluster['status'],
+        'vpc_config': [{'subnet_ids': ['subnet-0b', 'subnet-0a'],
+                        'endpoint_private_access': vpc.get('endpointPrivateAccess', False),
+                        'endpoint_public_access': vpc.get('endpointPublicAccess', False),
+                        'security_group_ids': [], 'public_access_cidrs': []}],
+        'tags': {}, 'tags_all': {}}),
+]
+for n, ng in ngs.items():
+    resources.append(res('aws_eks_node_group', n.replace('-', '_'), {
+        'id': P + '-eks:' + n, 'cluster_name': P + '-eks', 'node_group_name': n, 'arn': ng['nodegroupArn'],
+        'scaling_config': [{'min_size': 1, 'max_size': 3, 'desired_size': 2}],
+        'instance_types': ['m5.large'], 'ami_type': ng['amiType'], 'capacity_type': ng['capacityType'],
+        'labels': {'pool': n}, 'taint': [], 'node_role_arn': ng['nodeRole'], 'subnet_ids': ['subnet-0a'],
+        'status': ng['status'], 'tags': None, 'tags_all': {}}))
+resources += [
+    res('aws_s3_bucket', 'artifacts', {'id': P + '-artifacts', 'bucket': P + '-artifacts',
+        'arn': 'arn:aws:s3:::' + P + '-artifacts', 'region': REGION, 'tags': {}, 'tags_all': {}}),
+    res('aws_s3_bucket_versioning', 'artifacts', {'id': P + '-artifacts', 'bucket': P + '-artifacts',
+        'versioning_configuration': [{'status': 'Enabled', 'mfa_delete': ''}]}),
+]
+print(json.dumps({'version': 4, 'terraform_version': '1.9.5', 'serial': 7, 'lineage': 'drift-test-lineage',
+                  'outputs': {}, 'resources': resources}, indent=2))
+"#;
+
+struct Platform {
+    backend: Backend,
+    prefix: String,
+    version_id: String,
+}
+
+fn platform() -> Platform {
+    let backend = Backend::new("drift-state");
+    let prefix = unique("plat");
+    let state = boto(&format!("PREFIX = {prefix:?}\n{PLATFORM_PY}"));
+    let version_id = backend.put(&backend.key, state.as_bytes());
+    Platform {
+        backend,
+        prefix,
+        version_id,
+    }
+}
+
+fn drift(p: &Platform, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+    aws_env(&mut cmd)
+        .arg("drift")
+        .args(extra)
+        .args(p.backend.flags())
+        .envs(env.iter().copied())
+        .current_dir(root())
+        .stdin(Stdio::null());
+    cmd.output().expect("run stateward")
+}
+
+fn drift_json(p: &Platform, extra: &[&str], env: &[(&str, &str)], code: i32) -> serde_json::Value {
+    let mut args = vec!["--format", "json"];
+    args.extend_from_slice(extra);
+    let o = drift(p, &args, env);
+    assert_exit(&o, code);
+    let doc = json(&o);
+    assert_schema("drift", &doc);
+    doc
+}
+
+/// `(kind, type, id, [attribute paths])` of every finding.
+fn findings(doc: &serde_json::Value) -> Vec<(String, String, String, Vec<String>)> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_owned(),
+                f["type"].as_str().unwrap().to_owned(),
+                f["id"].as_str().unwrap().to_owned(),
+                f["attributes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a["path"].as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn f(kind: &str, type_: &str, id: &str, paths: &[&str]) -> (String, String, String, Vec<String>) {
+    (
+        kind.into(),
+        type_.into(),
+        id.into(),
+        paths.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
+#[test]
+fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
+    let p = platform();
+    let pre = &p.prefix;
+
+    // 1. The state describes the platform exactly: in sync.
+    let doc = drift_json(&p, &[], &[], 0);
+    assert_eq!(findings(&doc), vec![], "{doc:#}");
+    assert_eq!(doc["state"]["serial"], 7);
+    assert_eq!(doc["state"]["lineage"], "drift-test-lineage");
+    assert_eq!(doc["state"]["version_id"], p.version_id.as_str());
+    let s = &doc["summary"];
+    assert_eq!(
+        (s["resources"].as_u64(), s["checked"].as_u64()),
+        (Some(6), Some(6)),
+        "{doc:#}"
+    );
+    assert_eq!(s["coverage"], 100.0);
+    assert_eq!(doc["not_checked"], serde_json::json!([]));
+
+    // A denied list call: that type is not checked, the rest still is.
+    let doc = drift_json(
+        &p,
+        &[],
+        &[("STATEWARD_TEST_DENY_TYPES", "aws_db_instance")],
+        0,
+    );
+    let nc = doc["not_checked"].as_array().unwrap();
+    assert_eq!(nc.len(), 1, "{doc:#}");
+    assert_eq!(nc[0]["type"], "aws_db_instance");
+    assert_eq!(nc[0]["address"], "aws_db_instance.mlflow");
+    assert!(
+        nc[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("access denied"),
+        "{doc:#}"
+    );
+    assert_eq!(doc["summary"]["checked"], 5);
+
+    // 2. Drift: a node group deleted, the DB class changed, versioning
+    //    suspended on the artifacts bucket, an extra bucket created.
+    boto(&format!(
+        "eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)\n\
+         rds = boto3.client('rds', endpoint_url=ENDPOINT, region_name=REGION)\n\
+         eks.delete_nodegroup(clusterName='{pre}-eks', nodegroupName='ng-b')\n\
+         rds.modify_db_instance(DBInstanceIdentifier='{pre}-db', DBInstanceClass='db.t3.large', ApplyImmediately=True)\n\
+         s3.put_bucket_versioning(Bucket='{pre}-artifacts', VersioningConfiguration={{'Status': 'Suspended'}})\n\
+         s3.create_bucket(Bucket='{pre}-extra', CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
+    ));
+    let doc = drift_json(&p, &[], &[], 2);
+    let want = vec![
+        f(
+            "missing",
+            "aws_eks_node_group",
+            &format!("{pre}-eks:ng-b"),
+            &[],
+        ),
+        f(
+            "changed",
+            "aws_db_instance",
+            &format!("{pre}-db"),
+            &["instance_class"],
+        ),
+        f(
+            "changed",
+            "aws_s3_bucket_versioning",
+            &format!("{pre}-artifacts"),
+            &["versioning_configuration[0].status"],
+        ),
+    ];
+    assert_eq!(findings(&doc), want, "{doc:#}");
+    let changed = &doc["findings"][1]["attributes"][0];
+    assert_eq!(changed["state"], "db.t3.micro");
+    assert_eq!(changed["live"], "db.t3.large");
+    assert_eq!(doc["findings"][0]["address"], "aws_eks_node_group.ng_b");
+    assert_eq!(doc["findings"][2]["attributes"][0]["live"], "Suspended");
+    let s = &doc["summary"];
+    assert_eq!(
+        (
+            s["missing"].as_u64(),
+            s["changed"].as_u64(),
+            s["unmanaged"].as_u64()
+        ),
+        (Some(1), Some(2), Some(0))
+    );
+    assert!(
+        !String::from_utf8_lossy(&drift(&p, &["--format", "json"], &[]).stdout).contains("hunter2")
+    );
+
+    // 3. --unmanaged, scoped by the environment file's drift block: the extra bucket too.
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("drift.hcl");
+    std::fs::write(
+        &env_file,
+        format!(
+            "backend {{\n  bucket = \"{}\"\n  key = \"{}\"\n  region = \"{REGION}\"\n  endpoint_url = \"{}\"\n  dynamodb_table = \"{}\"\n}}\n\
+             drift {{\n  unmanaged_name_prefixes = [\"{pre}-\"]\n}}\n",
+            p.backend.bucket,
+            p.backend.key,
+            endpoint(),
+            p.backend.table
+        ),
+    )
+    .unwrap();
+    let env_arg = env_file.display().to_string();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+    aws_env(&mut cmd)
+        .args([
+            "drift",
+            "--unmanaged",
+            "--format",
+            "json",
+            "--env",
+            &env_arg,
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::null());
+    let o = cmd.output().unwrap();
+    assert_exit(&o, 2);
+    let doc = json(&o);
+    assert_schema("drift", &doc);
+    let mut with_extra = want.clone();
+    with_extra.push(f(
+        "unmanaged",
+        "aws_s3_bucket",
+        &format!("{pre}-extra"),
+        &[],
+    ));
+    assert_eq!(findings(&doc), with_extra, "{doc:#}");
+    assert_eq!(doc["findings"][3]["address"], serde_json::Value::Null);
+
+    // 4. An ignore rule hides one finding; the resource is listed as not checked.
+    let ignore = dir.path().join("ignore");
+    std::fs::write(
+        &ignore,
+        format!("# versioning is being migrated\naws_s3_bucket_versioning.{pre}-artifacts\n"),
+    )
+    .unwrap();
+    let ignore_arg = ignore.display().to_string();
+    let doc = drift_json(&p, &["--ignore", &ignore_arg], &[], 2);
+    assert_eq!(findings(&doc), want[..2].to_vec(), "{doc:#}");
+    assert!(
+        doc["not_checked"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ignored by rule"),
+        "{doc:#}"
+    );
+
+    // 5. Text and markdown.
+    let o = drift(&p, &[], &[]);
+    assert_exit(&o, 2);
+    let text = stdout(&o);
+    assert!(
+        text.contains("MISSING")
+            && text.contains("instance_class: state \"db.t3.micro\" / live \"db.t3.large\""),
+        "{text}"
+    );
+    assert!(
+        stderr(&o).is_empty(),
+        "no progress without a terminal: {}",
+        stderr(&o)
+    );
+    let o = drift(&p, &["--format", "markdown"], &[]);
+    assert_exit(&o, 2);
+    let md = stdout(&o);
+    assert!(md.starts_with("### stateward drift: drift found"), "{md}");
+    assert!(
+        md.contains("| changed | `aws_db_instance.mlflow` |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn drift_errors_are_one_sentence_and_exit_1() {
+    let p = platform();
+    let dir = tempfile::tempdir().unwrap();
+    let ignore = dir.path().join("bad");
+    std::fs::write(&ignore, "ok.rule\n!\n").unwrap();
+    let arg = ignore.display().to_string();
+    let o = drift(&p, &["--ignore", &arg], &[]);
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains("line 2:") && err.lines().count() == 1, "{err}");
+    let o = drift(&p, &["--ignore", "/nonexistent/ignore"], &[]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("cannot read /nonexistent/ignore"),
+        "{}",
+        stderr(&o)
+    );
+}
