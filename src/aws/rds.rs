@@ -101,6 +101,70 @@ impl Rds {
         Rds { client }
     }
 
+    /// When the newest snapshot (automated or manual) of a DB instance was
+    /// taken (DescribeDBSnapshots, all pages); `None` when it has none.
+    pub async fn latest_instance_snapshot(
+        &self,
+        instance: &str,
+    ) -> Result<Option<time::OffsetDateTime>, AwsError> {
+        let mut newest = None;
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_db_snapshots()
+                .db_instance_identifier(instance)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk("DescribeDBSnapshots", format!("RDS instance {instance}"), e)
+                })?;
+            for s in page.db_snapshots() {
+                newest = newest.max(s.snapshot_create_time().and_then(to_time));
+            }
+            match page.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(newest)
+    }
+
+    /// When the newest snapshot of a DB cluster was taken
+    /// (DescribeDBClusterSnapshots, all pages); `None` when it has none.
+    pub async fn latest_cluster_snapshot(
+        &self,
+        cluster: &str,
+    ) -> Result<Option<time::OffsetDateTime>, AwsError> {
+        let mut newest = None;
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_db_cluster_snapshots()
+                .db_cluster_identifier(cluster)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk(
+                        "DescribeDBClusterSnapshots",
+                        format!("RDS cluster {cluster}"),
+                        e,
+                    )
+                })?;
+            for s in page.db_cluster_snapshots() {
+                newest = newest.max(s.snapshot_create_time().and_then(to_time));
+            }
+            match page.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(newest)
+    }
+
     /// Every DB instance (DescribeDBInstances, pages of 100).
     pub async fn describe_db_instances(&self) -> Result<Vec<DbInstanceInfo>, AwsError> {
         let mut out = Vec::new();
@@ -217,4 +281,11 @@ impl Rds {
         }
         Ok(out)
     }
+}
+
+fn to_time(t: &aws_smithy_types::DateTime) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(
+        t.secs() as i128 * 1_000_000_000 + t.subsec_nanos() as i128,
+    )
+    .ok()
 }

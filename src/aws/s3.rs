@@ -440,7 +440,13 @@ pub struct LifecycleRule {
     pub id: String,
     /// `Enabled` or `Disabled`.
     pub status: String,
+    /// `Expiration.Days`: current versions expire.
     pub expiration_days: Option<i32>,
+    /// `NoncurrentVersionExpiration.NoncurrentDays`.
+    pub noncurrent_expiration_days: Option<i32>,
+    /// The key prefix the rule is limited to (`Filter.Prefix`, `Filter.And.Prefix`
+    /// or the legacy `Prefix`); `None` for the whole bucket.
+    pub prefix: Option<String>,
 }
 
 /// The default encryption of a bucket.
@@ -568,10 +574,25 @@ impl Bucket {
         Ok(absent_is_none(r)?.map(|resp| {
             resp.rules()
                 .iter()
-                .map(|rule| LifecycleRule {
-                    id: rule.id().unwrap_or_default().to_owned(),
-                    status: rule.status().as_str().to_owned(),
-                    expiration_days: rule.expiration().and_then(|e| e.days()),
+                .map(|rule| {
+                    #[allow(deprecated)]
+                    let legacy_prefix = rule.prefix();
+                    let filter = rule.filter();
+                    let prefix = filter
+                        .and_then(|f| f.prefix())
+                        .or_else(|| filter.and_then(|f| f.and()).and_then(|a| a.prefix()))
+                        .or(legacy_prefix)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned);
+                    LifecycleRule {
+                        id: rule.id().unwrap_or_default().to_owned(),
+                        status: rule.status().as_str().to_owned(),
+                        expiration_days: rule.expiration().and_then(|e| e.days()),
+                        noncurrent_expiration_days: rule
+                            .noncurrent_version_expiration()
+                            .and_then(|n| n.noncurrent_days()),
+                        prefix,
+                    }
                 })
                 .collect()
         }))

@@ -138,6 +138,8 @@ pub enum Command {
     S3(S3Args),
     /// Compare a state version with live AWS: missing, changed, unmanaged, not checked.
     Drift(DriftArgs),
+    /// Disaster-recovery readiness: pass/warn/fail checks of bucket, locks, state, snapshots, RDS, EKS.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -352,4 +354,23 @@ pub enum S3Command {
         #[arg(long, value_name = "N", default_value_t = 16)]
         concurrency: usize,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Recovery point objective [default: the environment file's, else 1h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub rpo: Option<std::time::Duration>,
+    /// Recovery time objective [default: the environment file's, else 4h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub rto: Option<std::time::Duration>,
+    /// Minimum days RDS automated backups must be kept [default: file, else 7].
+    #[arg(long, value_name = "DAYS")]
+    pub min_backup_retention_days: Option<u32>,
+    /// Minimum days the state bucket keeps noncurrent versions [default: file, else 90].
+    #[arg(long, value_name = "DAYS")]
+    pub noncurrent_retention_days: Option<u32>,
+    /// A lock older than this fails the check (a younger one warns).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
+    pub stale_lock_after: std::time::Duration,
 }

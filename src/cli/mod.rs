@@ -2,6 +2,7 @@
 
 pub mod args;
 mod diff;
+mod doctor;
 mod drift;
 mod drill;
 mod lock;
@@ -85,6 +86,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Drill(a) => drill::run(&ctx, a, printer).await,
         Command::S3(a) => s3::run(&ctx, a, printer).await,
         Command::Drift(a) => drift::run(&ctx, a, printer).await,
+        Command::Doctor(a) => doctor::run(&ctx, a, printer).await,
     }
 }
 

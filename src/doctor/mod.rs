@@ -4,6 +4,8 @@
 //! this module's pure function [`checks`], of the facts, the objectives and
 //! `now`, table-tested below.
 
+pub mod gather;
+
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,17 +25,31 @@ pub struct Objectives {
     pub stale_lock_after: Duration,
 }
 
+/// A lock older than this is stale unless `--stale-lock-after` says otherwise.
+pub const DEFAULT_STALE_LOCK_AFTER: Duration = Duration::from_secs(3600);
+
+impl Objectives {
+    /// The environment file's objectives (its documented defaults for keys it
+    /// does not set), with the stale-lock threshold.
+    pub fn from_config(o: &crate::config::Objectives, stale_lock_after: Duration) -> Objectives {
+        Objectives {
+            rpo: o.rpo(),
+            rto: o.rto(),
+            min_backup_retention_days: o.min_backup_retention_days(),
+            noncurrent_retention_days: o.noncurrent_retention_days(),
+            stale_lock_after,
+        }
+    }
+}
+
 impl Default for Objectives {
     /// RPO 1h, RTO 4h, 7 days of backups, 90 days of noncurrent versions,
     /// locks stale after 1h.
     fn default() -> Self {
-        Objectives {
-            rpo: Duration::from_secs(3600),
-            rto: Duration::from_secs(4 * 3600),
-            min_backup_retention_days: 7,
-            noncurrent_retention_days: 90,
-            stale_lock_after: Duration::from_secs(3600),
-        }
+        Objectives::from_config(
+            &crate::config::Objectives::default(),
+            DEFAULT_STALE_LOCK_AFTER,
+        )
     }
 }
 

@@ -258,6 +258,8 @@ mod tests {
             id: "expire".into(),
             status: "Enabled".into(),
             expiration_days: Some(30),
+            noncurrent_expiration_days: None,
+            prefix: None,
         }];
         assert_eq!(
             lifecycle_attrs(&rules)[0].1,

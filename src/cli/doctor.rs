@@ -1,0 +1,123 @@
+//! `stateward doctor`: one report of disaster-recovery readiness checks.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cli::{out_err, Context};
+use crate::config;
+use crate::doctor::{self, gather::gather, Check, CheckStatus, Objectives, Summary};
+use crate::error::Result;
+use crate::exit;
+use crate::output::{Printer, Render};
+
+use super::args::DoctorArgs;
+
+pub async fn run<W: Write>(
+    ctx: &Context,
+    args: DoctorArgs,
+    printer: &mut Printer<W>,
+) -> Result<u8> {
+    let env = match &ctx.global.env {
+        Some(name) => Some(config::load_env_file(name, Path::new("."))?),
+        None => None,
+    };
+    let from_file = env
+        .as_ref()
+        .and_then(|e| e.objectives.clone())
+        .unwrap_or_default();
+    let mut objectives = Objectives::from_config(&from_file, args.stale_lock_after);
+    objectives.rpo = args.rpo.unwrap_or(objectives.rpo);
+    objectives.rto = args.rto.unwrap_or(objectives.rto);
+    objectives.min_backup_retention_days = args
+        .min_backup_retention_days
+        .unwrap_or(objectives.min_backup_retention_days);
+    objectives.noncurrent_retention_days = args
+        .noncurrent_retention_days
+        .unwrap_or(objectives.noncurrent_retention_days);
+
+    let target = ctx.target()?;
+    let aws = ctx.aws(&target).await?;
+    let store_configured =
+        ctx.global.snapshot_store.is_some() || env.as_ref().is_some_and(|e| e.snapshots.is_some());
+    let store = if store_configured {
+        Some(super::snapshot::open_store(ctx).await?)
+    } else {
+        None
+    };
+    let now = OffsetDateTime::now_utc();
+    let facts = gather(&aws, &target, store.as_ref(), now).await;
+    let checks = doctor::checks(&facts, &objectives, now);
+    let summary = doctor::summarise(&checks);
+    let code = if summary.fail > 0 {
+        exit::DIFFERENCES
+    } else {
+        exit::SUCCESS
+    };
+    printer
+        .emit(&Report {
+            state: format!("s3://{}/{}", target.bucket, target.state_key()),
+            checks,
+            summary,
+        })
+        .map_err(out_err)?;
+    Ok(code)
+}
+
+#[derive(Serialize)]
+struct Report {
+    #[serde(skip)]
+    state: String,
+    checks: Vec<Check>,
+    summary: Summary,
+}
+
+fn mark(s: CheckStatus) -> &'static str {
+    match s {
+        CheckStatus::Pass => "PASS",
+        CheckStatus::Warn => "WARN",
+        CheckStatus::Fail => "FAIL",
+    }
+}
+
+impl Render for Report {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "Disaster-recovery readiness of {}", self.state)?;
+        for c in &self.checks {
+            writeln!(out, "{}  {:<28} {}", mark(c.status), c.id, c.detail)?;
+        }
+        let s = &self.summary;
+        writeln!(
+            out,
+            "{} passed, {} warnings, {} failed",
+            s.pass, s.warn, s.fail
+        )
+    }
+
+    fn render_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "### Disaster-recovery readiness of `{}`\n", self.state)?;
+        writeln!(out, "| | check | detail |")?;
+        writeln!(out, "|---|---|---|")?;
+        for c in &self.checks {
+            let icon = match c.status {
+                CheckStatus::Pass => "✅",
+                CheckStatus::Warn => "⚠️",
+                CheckStatus::Fail => "❌",
+            };
+            writeln!(
+                out,
+                "| {icon} | `{}` | {} |",
+                c.id,
+                c.detail.replace('|', "\\|")
+            )?;
+        }
+        let s = &self.summary;
+        writeln!(
+            out,
+            "\n**{} passed, {} warnings, {} failed**",
+            s.pass, s.warn, s.fail
+        )
+    }
+}

@@ -1,0 +1,184 @@
+//! `stateward doctor` on an emulator platform: all pass when well kept; each
+//! broken safeguard fails exactly its check.
+
+mod support;
+
+use std::process::Output;
+
+use support::*;
+
+fn platform_state(db: &str, cluster: &str) -> String {
+    format!(
+        r#"{{
+  "version": 4,
+  "terraform_version": "1.0.3",
+  "serial": 7,
+  "lineage": "doctor-lineage",
+  "outputs": {{}},
+  "resources": [
+    {{
+      "mode": "managed",
+      "type": "aws_db_instance",
+      "name": "mlflow",
+      "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+      "instances": [{{ "schema_version": 1, "attributes": {{ "id": "{db}", "identifier": "{db}", "password": "hunter2" }}, "sensitive_attributes": [] }}]
+    }},
+    {{
+      "mode": "managed",
+      "type": "aws_eks_cluster",
+      "name": "this",
+      "module": "module.eks",
+      "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+      "instances": [{{ "schema_version": 0, "attributes": {{ "id": "{cluster}", "name": "{cluster}" }}, "sensitive_attributes": [] }}]
+    }}
+  ]
+}}
+"#
+    )
+}
+
+fn doctor(backend: &Backend, store: &str) -> (Output, serde_json::Value) {
+    let mut args: Vec<String> = vec![
+        "doctor".into(),
+        "--format".into(),
+        "json".into(),
+        "--snapshot-store".into(),
+        store.into(),
+    ];
+    args.extend(backend.flags());
+    let o = stateward(args);
+    let doc = json(&o);
+    assert_schema("doctor", &doc);
+    (o, doc)
+}
+
+fn failing(doc: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_well_kept_platform_passes_and_each_broken_safeguard_fails_its_check() {
+    let backend = Backend::new("doctor");
+    let db = format!("{}-mlflow", backend.bucket);
+    let cluster = format!("{}-eks", backend.bucket);
+    boto(&format!(
+        r#"
+s3.put_bucket_lifecycle_configuration(Bucket={bucket:?}, LifecycleConfiguration={{"Rules": [{{
+    "ID": "keep-noncurrent-90d", "Status": "Enabled", "Filter": {{"Prefix": ""}},
+    "NoncurrentVersionExpiration": {{"NoncurrentDays": 90}}}}]}})
+rds = boto3.client("rds", endpoint_url=ENDPOINT, region_name=REGION)
+rds.create_db_instance(DBInstanceIdentifier={db:?}, Engine="postgres", DBInstanceClass="db.t3.micro",
+    AllocatedStorage=20, MasterUsername="mlflow", MasterUserPassword="hunter2hunter2", BackupRetentionPeriod=7)
+rds.create_db_snapshot(DBInstanceIdentifier={db:?}, DBSnapshotIdentifier={db:?} + "-manual")
+eks = boto3.client("eks", endpoint_url=ENDPOINT, region_name=REGION)
+eks.create_cluster(name={cluster:?}, roleArn="arn:aws:iam::123456789012:role/eks",
+    resourcesVpcConfig={{"subnetIds": ["subnet-1", "subnet-2"]}})
+eks.create_nodegroup(clusterName={cluster:?}, nodegroupName="general", nodeRole="arn:aws:iam::123456789012:role/node",
+    subnets=["subnet-1"], scalingConfig={{"minSize": 1, "maxSize": 3, "desiredSize": 2}})
+"#,
+        bucket = backend.bucket
+    ));
+    backend.put(&backend.key, platform_state(&db, &cluster).as_bytes());
+    // The hand upload left no digest item: nothing to mismatch. Take a snapshot.
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap().to_owned();
+    let mut snap: Vec<String> = vec![
+        "snapshot".into(),
+        "create".into(),
+        "--snapshot-store".into(),
+        store.clone(),
+    ];
+    snap.extend(backend.flags());
+    assert_exit(&stateward(snap), 0);
+
+    let (o, doc) = doctor(&backend, &store);
+    assert_exit(&o, 0);
+    assert_eq!(failing(&doc), Vec::<String>::new(), "{doc:#}");
+    let ids: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "state-bucket-versioning",
+        "state-bucket-lifecycle",
+        "lock-table",
+        "stale-lock",
+        "digest",
+        "latest-state",
+        "snapshot",
+        "rds-backups:aws_db_instance.mlflow",
+        "eks:module.eks.aws_eks_cluster.this",
+    ] {
+        assert!(ids.contains(&id), "missing check {id}: {doc:#}");
+    }
+    assert_eq!(doc["summary"]["fail"], 0);
+    assert!(!serde_json::to_string(&doc).unwrap().contains("hunter2"));
+
+    // Break four safeguards.
+    let lock_id = format!("{}/{}", backend.bucket, backend.key);
+    boto(&format!(
+        r#"
+s3.put_bucket_versioning(Bucket={bucket:?}, VersioningConfiguration={{"Status": "Suspended"}})
+s3.delete_bucket_lifecycle(Bucket={bucket:?})
+info = json.dumps({{"ID": "5e1f0c1a-0000-4000-8000-000000000001", "Operation": "OperationTypeApply", "Info": "",
+    "Who": "runner@ci-7", "Version": "1.0.3", "Created": "2026-01-01T00:00:00Z", "Path": {lock_id:?}}}, separators=(",", ":"))
+ddb.put_item(TableName={table:?}, Item={{"LockID": {{"S": {lock_id:?}}}, "Info": {{"S": info}}}})
+rds = boto3.client("rds", endpoint_url=ENDPOINT, region_name=REGION)
+rds.modify_db_instance(DBInstanceIdentifier={db:?}, BackupRetentionPeriod=0, ApplyImmediately=True)
+"#,
+        bucket = backend.bucket,
+        table = backend.table,
+    ));
+    let (o, doc) = doctor(&backend, &store);
+    assert_exit(&o, 2);
+    assert_eq!(
+        failing(&doc),
+        [
+            "rds-backups:aws_db_instance.mlflow",
+            "stale-lock",
+            "state-bucket-lifecycle",
+            "state-bucket-versioning",
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(doc["summary"]["fail"], 4);
+
+    // Text and markdown say the same.
+    let mut args: Vec<String> = vec!["doctor".into(), "--snapshot-store".into(), store.clone()];
+    args.extend(backend.flags());
+    let o = stateward(&args);
+    assert_exit(&o, 2);
+    assert!(stdout(&o).contains("FAIL  stale-lock"), "{}", stdout(&o));
+    args.extend(["--format".into(), "markdown".into()]);
+    let o = stateward(&args);
+    assert!(
+        stdout(&o).contains("| ❌ | `state-bucket-versioning` |"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Objectives from flags: an RPO of one second makes the snapshot too old.
+    let mut args: Vec<String> = vec![
+        "doctor".into(),
+        "--format".into(),
+        "json".into(),
+        "--snapshot-store".into(),
+        store,
+        "--rpo".into(),
+        "1s".into(),
+    ];
+    args.extend(backend.flags());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let doc = json(&stateward(&args));
+    assert!(failing(&doc).contains(&"snapshot".to_owned()), "{doc:#}");
+}
