@@ -45,28 +45,9 @@ fn applied(name: &str) -> (Backend, TfProject) {
 #[test]
 fn a_terraform_lock_stops_stateward_and_shows_its_holder() {
     let (backend, project) = applied("tfholds");
-    // `terraform console` holds the state lock while it reads stdin.
-    let mut cmd = Command::new(terraform_bin());
-    aws_env(&mut cmd)
-        .current_dir(project.path())
-        .env("CHECKPOINT_DISABLE", "1")
-        .args(["console", "-no-color"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut console = cmd.spawn().expect("start terraform console");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let doc = loop {
-        let doc = status_json(&backend);
-        if doc["locked"] == true {
-            break doc;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "terraform console never took the lock"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let console = ConsoleLock::hold(&project, &backend);
+    let doc = status_json(&backend);
+    assert_eq!(doc["locked"], true);
     assert_eq!(doc["backends"], serde_json::json!(["dynamodb"]));
     let lock = &doc["lock"];
     assert_eq!(lock["Operation"], "OperationTypeInvalid");
@@ -100,8 +81,7 @@ fn a_terraform_lock_stops_stateward_and_shows_its_holder() {
     assert!(started.elapsed() >= Duration::from_secs(2));
 
     // The console ends: Terraform releases, and stateward can lock.
-    drop(console.stdin.take());
-    console.wait().unwrap();
+    console.release();
     assert_eq!(status_json(&backend)["locked"], false);
 }
 

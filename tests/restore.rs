@@ -4,7 +4,6 @@
 mod support;
 
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use support::*;
 
@@ -262,21 +261,7 @@ fn refuses_what_is_unsafe() {
 #[test]
 fn a_restore_while_terraform_holds_the_lock_exits_3_and_writes_nothing() {
     let (backend, project) = history();
-    // `terraform console` holds the state lock while it reads stdin.
-    let mut cmd = Command::new(terraform_bin());
-    aws_env(&mut cmd)
-        .current_dir(project.path())
-        .env("CHECKPOINT_DISABLE", "1")
-        .args(["console", "-no-color"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut console = cmd.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"] != true {
-        assert!(Instant::now() < deadline, "terraform console never locked");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let console = ConsoleLock::hold(&project, &backend);
     // Meanwhile the state object is broken.
     backend.put(&backend.key, b"garbage");
     let before = ids(&versions(&backend));
@@ -288,8 +273,7 @@ fn a_restore_while_terraform_holds_the_lock_exits_3_and_writes_nothing() {
         stderr(&o)
     );
     assert_eq!(ids(&versions(&backend)), before, "nothing written");
-    drop(console.stdin.take());
-    console.wait().unwrap();
+    console.release();
     // Terraform released: the restore goes through.
     restore_last_good(&backend);
 }

@@ -25,6 +25,9 @@ use crate::config::Target;
 pub mod env {
     /// General endpoint override, honoured by the SDK for every service.
     pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+    /// When set (to anything), every command ends by printing the number of
+    /// AWS API requests it sent on stderr: a diagnostic for benchmarks.
+    pub const STATEWARD_API_STATS: &str = "STATEWARD_API_STATS";
     /// S3 endpoint override, honoured by the SDK; implies path-style addressing here.
     pub const AWS_ENDPOINT_URL_S3: &str = "AWS_ENDPOINT_URL_S3";
     /// DynamoDB endpoint override, honoured by the SDK.
@@ -90,8 +93,17 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallCounter {
         _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         self.0.fetch_add(1, Ordering::Relaxed);
+        PROCESS_CALLS.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// Every AWS request this process sent, across all [`Aws`] instances.
+static PROCESS_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// How many AWS requests this process has sent so far (retries included).
+pub fn calls_made() -> u64 {
+    PROCESS_CALLS.load(Ordering::Relaxed)
 }
 
 impl Aws {

@@ -107,28 +107,25 @@ impl Rds {
         &self,
         instance: &str,
     ) -> Result<Option<time::OffsetDateTime>, AwsError> {
-        let mut newest = None;
-        let mut marker: Option<String> = None;
-        loop {
+        newest_over_pages(|marker| async move {
             let page = self
                 .client
                 .describe_db_snapshots()
                 .db_instance_identifier(instance)
-                .set_marker(marker.take())
+                .set_marker(marker)
                 .send()
                 .await
                 .map_err(|e| {
                     AwsError::from_sdk("DescribeDBSnapshots", format!("RDS instance {instance}"), e)
                 })?;
-            for s in page.db_snapshots() {
-                newest = newest.max(s.snapshot_create_time().and_then(to_time));
-            }
-            match page.marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-                _ => break,
-            }
-        }
-        Ok(newest)
+            let times = page
+                .db_snapshots()
+                .iter()
+                .filter_map(|s| s.snapshot_create_time().and_then(to_time))
+                .collect();
+            Ok((times, page.marker().map(str::to_owned)))
+        })
+        .await
     }
 
     /// When the newest snapshot of a DB cluster was taken
@@ -137,14 +134,12 @@ impl Rds {
         &self,
         cluster: &str,
     ) -> Result<Option<time::OffsetDateTime>, AwsError> {
-        let mut newest = None;
-        let mut marker: Option<String> = None;
-        loop {
+        newest_over_pages(|marker| async move {
             let page = self
                 .client
                 .describe_db_cluster_snapshots()
                 .db_cluster_identifier(cluster)
-                .set_marker(marker.take())
+                .set_marker(marker)
                 .send()
                 .await
                 .map_err(|e| {
@@ -154,15 +149,14 @@ impl Rds {
                         e,
                     )
                 })?;
-            for s in page.db_cluster_snapshots() {
-                newest = newest.max(s.snapshot_create_time().and_then(to_time));
-            }
-            match page.marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-                _ => break,
-            }
-        }
-        Ok(newest)
+            let times = page
+                .db_cluster_snapshots()
+                .iter()
+                .filter_map(|s| s.snapshot_create_time().and_then(to_time))
+                .collect();
+            Ok((times, page.marker().map(str::to_owned)))
+        })
+        .await
     }
 
     /// Every DB instance (DescribeDBInstances, pages of 100).
@@ -288,4 +282,23 @@ fn to_time(t: &aws_smithy_types::DateTime) -> Option<time::OffsetDateTime> {
         t.secs() as i128 * 1_000_000_000 + t.subsec_nanos() as i128,
     )
     .ok()
+}
+
+/// Follows `Marker` pagination; returns the newest time any page held.
+async fn newest_over_pages<F, Fut>(mut page: F) -> Result<Option<time::OffsetDateTime>, AwsError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut:
+        std::future::Future<Output = Result<(Vec<time::OffsetDateTime>, Option<String>), AwsError>>,
+{
+    let mut newest = None;
+    let mut marker = None;
+    loop {
+        let (times, next) = page(marker.take()).await?;
+        newest = newest.max(times.into_iter().max());
+        match next {
+            Some(m) if !m.is_empty() => marker = Some(m),
+            _ => return Ok(newest),
+        }
+    }
 }

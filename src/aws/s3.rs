@@ -41,56 +41,15 @@ impl Bucket {
     }
 
     /// Every version and delete marker of exactly `key`, newest first
-    /// (ListObjectVersions, all pages).
+    /// (ListObjectVersions, all pages up to the key).
     pub async fn list_versions(&self, key: &str) -> Result<Vec<ObjectVersion>, AwsError> {
-        let mut out = Vec::new();
-        let mut key_marker: Option<String> = None;
-        let mut version_marker: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_object_versions()
-                .bucket(&self.name)
-                .prefix(key)
-                .set_key_marker(key_marker.take())
-                .set_version_id_marker(version_marker.take())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("ListObjectVersions", self.uri(key), e))?;
-            for v in page.versions() {
-                if v.key() != Some(key) {
-                    continue;
-                }
-                out.push(ObjectVersion {
-                    version_id: v.version_id().unwrap_or("null").to_owned(),
-                    last_modified: to_time(v.last_modified()),
-                    size: v.size().unwrap_or(0).max(0) as u64,
-                    is_latest: v.is_latest().unwrap_or(false),
-                    delete_marker: false,
-                });
-            }
-            for m in page.delete_markers() {
-                if m.key() != Some(key) {
-                    continue;
-                }
-                out.push(ObjectVersion {
-                    version_id: m.version_id().unwrap_or("null").to_owned(),
-                    last_modified: to_time(m.last_modified()),
-                    size: 0,
-                    is_latest: m.is_latest().unwrap_or(false),
-                    delete_marker: true,
-                });
-            }
-            if page.is_truncated() != Some(true) {
-                break;
-            }
-            key_marker = page.next_key_marker().map(str::to_owned);
-            version_marker = page.next_version_id_marker().map(str::to_owned);
-            // Past our key there is nothing more of ours to read.
-            if key_marker.as_deref().is_some_and(|k| k > key) || key_marker.is_none() {
-                break;
-            }
-        }
+        let mut out: Vec<ObjectVersion> = self
+            .list_object_versions(key, Some(key), &mut |_| {})
+            .await?
+            .into_iter()
+            .filter(|kv| kv.key == key)
+            .map(|kv| kv.version)
+            .collect();
         crate::store::sort_newest_first(&mut out);
         Ok(out)
     }
@@ -297,6 +256,17 @@ impl Bucket {
         prefix: &str,
         on_page: &mut (dyn FnMut(usize) + Send),
     ) -> Result<Vec<KeyVersion>, AwsError> {
+        self.list_object_versions(prefix, None, on_page).await
+    }
+
+    /// ListObjectVersions under `prefix`, page after page, in listing order;
+    /// stops early once the listing has passed `last_key`.
+    async fn list_object_versions(
+        &self,
+        prefix: &str,
+        last_key: Option<&str>,
+        on_page: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<KeyVersion>, AwsError> {
         let mut out = Vec::new();
         let mut key_marker: Option<String> = None;
         let mut version_marker: Option<String> = None;
@@ -341,7 +311,9 @@ impl Bucket {
             }
             key_marker = page.next_key_marker().map(str::to_owned);
             version_marker = page.next_version_id_marker().map(str::to_owned);
-            if key_marker.is_none() {
+            let past_last =
+                matches!((&key_marker, last_key), (Some(k), Some(last)) if k.as_str() > last);
+            if key_marker.is_none() || past_last {
                 break;
             }
         }

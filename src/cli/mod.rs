@@ -59,6 +59,9 @@ pub fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut printer = Printer::new(format, stdout.lock());
     let outcome = runtime.block_on(run(cli, &mut printer));
+    if std::env::var_os(crate::aws::env::STATEWARD_API_STATS).is_some() {
+        eprintln!("stateward: {} AWS API requests", crate::aws::calls_made());
+    }
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {

@@ -156,6 +156,17 @@ impl<'a> Resolver<'a> {
         Ok(self.listing.as_deref().unwrap_or_default())
     }
 
+    /// The versions that are not delete markers, newest first.
+    async fn readable_versions(&mut self) -> Result<Vec<ObjectVersion>> {
+        Ok(self
+            .listing()
+            .await?
+            .iter()
+            .filter(|v| !v.delete_marker)
+            .cloned()
+            .collect())
+    }
+
     /// Reads the content a reference names.
     pub async fn resolve(&mut self, r: &VersionRef) -> Result<Resolved> {
         match r {
@@ -215,13 +226,7 @@ impl<'a> Resolver<'a> {
                 let n = *n;
                 let key = self.key;
                 let bucket = self.bucket()?;
-                let live: Vec<ObjectVersion> = self
-                    .listing()
-                    .await?
-                    .iter()
-                    .filter(|v| !v.delete_marker)
-                    .cloned()
-                    .collect();
+                let live = self.readable_versions().await?;
                 let v = live.get(n).ok_or_else(|| {
                     Error::BadRef(format!(
                         "`latest~{n}` does not exist: s3://{}/{key} has {} readable version(s)",
@@ -245,13 +250,7 @@ impl<'a> Resolver<'a> {
                 let serial = *serial;
                 let key = self.key;
                 let bucket = self.bucket()?;
-                let live: Vec<ObjectVersion> = self
-                    .listing()
-                    .await?
-                    .iter()
-                    .filter(|v| !v.delete_marker)
-                    .cloned()
-                    .collect();
+                let live = self.readable_versions().await?;
                 // Read headers newest first, a few at a time, until one matches.
                 let mut headers = stream::iter(live.iter())
                     .map(|v| async move {

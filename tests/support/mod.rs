@@ -399,3 +399,60 @@ pub fn platform_project(backend: &Backend) -> TfProject {
     std::fs::write(p.path().join("network.tfstate"), NETWORK_STATE).unwrap();
     p
 }
+
+/// `terraform console` in `project`, which holds the state lock while it
+/// waits on stdin. Returns once the lock item exists; dropping the returned
+/// handle's stdin (see [`ConsoleLock::release`]) makes Terraform unlock and exit.
+pub struct ConsoleLock {
+    child: std::process::Child,
+}
+
+impl ConsoleLock {
+    // The child is handed to `ConsoleLock`, which waits on it in `release`
+    // (or kills and waits on drop).
+    #[allow(clippy::zombie_processes)]
+    pub fn hold(project: &TfProject, backend: &Backend) -> ConsoleLock {
+        let mut cmd = Command::new(terraform_bin());
+        aws_env(&mut cmd)
+            .current_dir(project.path())
+            .env("CHECKPOINT_DISABLE", "1")
+            .args(["console", "-no-color"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("start terraform console");
+        let lock_id = format!("{}/{}", backend.bucket, backend.key);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let found = boto(&format!(
+                "print('Item' in ddb.get_item(TableName={:?}, Key={{'LockID': {{'S': {lock_id:?}}}}}, ConsistentRead=True))",
+                backend.table
+            ));
+            if found.trim() == "True" {
+                return ConsoleLock { child };
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("terraform console never took the lock");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// Ends the console: Terraform releases its lock.
+    pub fn release(mut self) {
+        drop(self.child.stdin.take());
+        self.child.wait().expect("terraform console exits");
+    }
+}
+
+impl Drop for ConsoleLock {
+    /// A test that fails while the console runs leaves no Terraform behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
