@@ -372,3 +372,48 @@ fn a_truncated_write_still_counts_its_serial() {
     assert_eq!(doc["serial"], 51);
     assert_terraform_accepts(&project, &backend, 51);
 }
+
+#[test]
+fn ctrl_c_under_the_lock_releases_it_and_writes_nothing() {
+    let (backend, _project) = history();
+    backend.put(&backend.key, b"garbage");
+    let before = ids(&versions(&backend));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+    aws_env(&mut cmd)
+        .env("STATEWARD_TEST_PAUSE_UNDER_LOCK_MS", "30000")
+        .args(["restore", "--last-good", "--yes"])
+        .args(backend.flags())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let lock = json(&sw(&backend, &["lock", "status", "--format", "json"]));
+        if lock["locked"] == true {
+            assert_eq!(lock["lock"]["Operation"], "stateward-restore");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Ctrl-C.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    assert_eq!(
+        json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"],
+        false
+    );
+    assert_eq!(ids(&versions(&backend)), before, "nothing written");
+    // And the same restore then goes through.
+    restore_last_good(&backend);
+}

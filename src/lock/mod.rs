@@ -490,6 +490,10 @@ impl LockGuard<'_> {
     }
 }
 
+/// Test-only: milliseconds to wait after taking the lock and before the work,
+/// so a test can interrupt a command while it holds the lock.
+pub const PAUSE_UNDER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_UNDER_LOCK_MS";
+
 /// Runs `work` holding the lock, and releases it on every exit path: when
 /// `work` succeeds, fails, or the user presses Ctrl-C.
 pub async fn with_lock<T>(
@@ -503,9 +507,21 @@ pub async fn with_lock<T>(
     locker.acquire(&info, timeout).await?;
     tracing::debug!(id = %info.id, "lock acquired");
     let guard = LockGuard { locker, info };
+    let pause = std::env::var(PAUSE_UNDER_LOCK_ENV)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis);
+    let work = async {
+        if let Some(pause) = pause {
+            tokio::time::sleep(pause).await;
+        }
+        work(&guard).await
+    };
     let outcome = tokio::select! {
-        r = work(&guard) => r,
-        _ = tokio::signal::ctrl_c() => Err(Error::Refused("interrupted (Ctrl-C); the lock was released and nothing more was written".into())),
+        r = work => r,
+        _ = tokio::signal::ctrl_c() => Err(Error::Refused(
+            "interrupted (Ctrl-C): the lock was released; whatever was written before the interrupt stays, so check `stateward versions` and `stateward digest status` before running the command again".into(),
+        )),
     };
     let id = guard.info.id.clone();
     match locker.release(&id).await {
