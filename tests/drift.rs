@@ -331,3 +331,73 @@ fn drift_errors_are_one_sentence_and_exit_1() {
         stderr(&o)
     );
 }
+
+fn bucket_state(serial: u64, buckets: &[String]) -> String {
+    let resources: Vec<String> = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            format!(
+                r#"{{"mode":"managed","type":"aws_s3_bucket","name":"b{i}","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{{"schema_version":0,"attributes":{{"id":"{b}","bucket":"{b}","arn":"arn:aws:s3:::{b}","region":"{REGION}","tags":{{}}}},"sensitive_attributes":[]}}]}}"#
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": {serial},\n  \"lineage\": \"live-lineage\",\n  \"outputs\": {{}},\n  \"resources\": [{}]\n}}\n",
+        resources.join(",")
+    )
+}
+
+#[test]
+fn versions_against_live_says_which_version_matches_reality() {
+    let backend = Backend::new("against");
+    let (a, b, c) = (
+        format!("{}-a", backend.bucket),
+        format!("{}-b", backend.bucket),
+        format!("{}-c", backend.bucket),
+    );
+    boto(&format!(
+        "for b in [{a:?}, {b:?}]:\n    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
+    ));
+    // v1 describes reality; v2 adds a bucket that does not exist; v3 is corrupt.
+    backend.put(
+        &backend.key,
+        bucket_state(1, &[a.clone(), b.clone()]).as_bytes(),
+    );
+    backend.put(&backend.key, bucket_state(2, &[a, b, c]).as_bytes());
+    backend.put(&backend.key, b"{\"version\": 4, \"seri");
+    let mut args: Vec<String> = vec![
+        "versions".into(),
+        "--against-live".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(backend.flags());
+    let o = stateward(&args);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("versions", &doc);
+    let v = doc["versions"].as_array().unwrap();
+    assert!(v[0]["live"].is_null(), "corrupt version: {doc:#}");
+    assert_eq!(
+        v[1]["live"],
+        serde_json::json!({"resources": 3, "checked": 3, "matching": 2, "missing": 1, "changed": 0})
+    );
+    assert_eq!(
+        v[2]["live"],
+        serde_json::json!({"resources": 2, "checked": 2, "matching": 2, "missing": 0, "changed": 0})
+    );
+    // Without the flag there is no `live` field at all.
+    let mut args: Vec<String> = vec!["versions".into(), "--format".into(), "json".into()];
+    args.extend(backend.flags());
+    let doc = json(&stateward(&args));
+    assert!(doc["versions"][0].get("live").is_none());
+    // Text: a LIVE column.
+    let mut args: Vec<String> = vec!["versions".into(), "--against-live".into()];
+    args.extend(backend.flags());
+    let text = stdout(&stateward(&args));
+    assert!(
+        text.contains("LIVE") && text.contains("2/2 match") && text.contains("2/3 match"),
+        "{text}"
+    );
+}

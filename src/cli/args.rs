@@ -178,6 +178,10 @@ pub struct VersionsArgs {
     /// How many versions are read at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
+    /// For each version, how many of its resources exist and match live AWS
+    /// (one shared enumeration, as `drift` does): which version matches reality.
+    #[arg(long, conflicts_with = "header_only")]
+    pub against_live: bool,
 }
 
 #[derive(Debug, Args)]

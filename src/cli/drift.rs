@@ -107,7 +107,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     Ok(code)
 }
 
-fn load_ignore(flag: Option<&Path>, settings: &DriftSettings) -> Result<IgnoreRules> {
+pub(crate) fn load_ignore(flag: Option<&Path>, settings: &DriftSettings) -> Result<IgnoreRules> {
     let (path, required) = match (flag, &settings.ignore_file) {
         (Some(p), _) => (p.to_path_buf(), true),
         (None, Some(p)) => (PathBuf::from(p), true),

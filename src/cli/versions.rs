@@ -6,7 +6,14 @@ use crate::cli::{out_err, Context};
 use crate::error::Result;
 use crate::exit;
 use crate::output::{table, Printer, Render};
-use crate::store::{history, History, HistoryOptions, ReadDepth};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::aws::s3::Bucket;
+use crate::aws::Aws;
+use crate::config::{self, DriftSettings, Target};
+use crate::live::{self, Kind, ScanOptions, UnmanagedScope};
+use crate::store::{history, History, HistoryOptions, LiveField, LiveMatch, ReadDepth};
 
 use super::args::VersionsArgs;
 
@@ -27,9 +34,74 @@ pub async fn run<W: Write>(
         },
         concurrency: args.concurrency,
     };
-    let history = history(&bucket, &target.state_key(), opts).await?;
+    let mut history = history(&bucket, &target.state_key(), opts).await?;
+    if args.against_live {
+        against_live(ctx, &target, &aws, &bucket, &mut history).await?;
+    }
     printer.emit(&history).map_err(out_err)?;
     Ok(exit::SUCCESS)
+}
+
+/// Compares every listed version with one shared live inventory.
+async fn against_live(
+    ctx: &Context,
+    target: &Target,
+    aws: &Aws,
+    bucket: &Bucket,
+    history: &mut History,
+) -> Result<()> {
+    let drift_settings = match &ctx.global.env {
+        Some(name) => config::load_env_file(name, Path::new("."))?
+            .drift
+            .unwrap_or_default(),
+        None => DriftSettings::default(),
+    };
+    let ignore = super::drift::load_ignore(None, &drift_settings)?;
+    // Each readable version's resources (read one at a time: only one body held).
+    let mut per_version: Vec<Option<Vec<live::StateResource>>> = Vec::new();
+    for v in &history.versions {
+        if v.version.delete_marker {
+            per_version.push(None);
+            continue;
+        }
+        let bytes = bucket
+            .get(&history.key, Some(&v.version.version_id), None)
+            .await?
+            .bytes;
+        per_version.push(
+            crate::state::parse(&bytes)
+                .ok()
+                .map(|s| live::state_resources(&s)),
+        );
+    }
+    let all: Vec<live::StateResource> = per_version.iter().flatten().flatten().cloned().collect();
+    let mut never = BTreeSet::new();
+    never.insert(("aws_s3_bucket".to_owned(), target.bucket.clone()));
+    let opts = ScanOptions {
+        unmanaged: false,
+        scope: UnmanagedScope::default(),
+        concurrency: 8,
+        naive: false,
+        ignore,
+        never_unmanaged: never,
+        progress: None,
+    };
+    let inventory = live::inventory(aws, &all, &opts).await?;
+    let copts = live::compare_options(aws, &opts);
+    for (entry, resources) in history.versions.iter_mut().zip(per_version) {
+        entry.live = LiveField::Value(resources.map(|r| {
+            let c = live::compare(&r, &inventory, &opts.ignore, &copts);
+            let (missing, changed) = (c.count(Kind::Missing), c.count(Kind::Changed));
+            LiveMatch {
+                resources: c.resources,
+                checked: c.checked,
+                matching: c.checked.saturating_sub(missing + changed),
+                missing,
+                changed,
+            }
+        }));
+    }
+    Ok(())
 }
 
 impl Render for History {
@@ -63,21 +135,30 @@ impl Render for History {
                     v.resource_count.map_or_else(dash, |n| n.to_string()),
                     v.health.status.as_str().to_owned(),
                 ]
+                .into_iter()
+                .chain(match v.live {
+                    LiveField::Absent => None,
+                    LiveField::Value(None) => Some(dash()),
+                    LiveField::Value(Some(m)) => {
+                        Some(format!("{}/{} match", m.matching, m.resources))
+                    }
+                })
+                .collect()
             })
             .collect();
-        table(
-            out,
-            &[
-                "VERSION",
-                "LAST MODIFIED",
-                "SIZE",
-                "SERIAL",
-                "LINEAGE",
-                "RESOURCES",
-                "STATUS",
-            ],
-            &rows,
-        )?;
+        let mut header = vec![
+            "VERSION",
+            "LAST MODIFIED",
+            "SIZE",
+            "SERIAL",
+            "LINEAGE",
+            "RESOURCES",
+            "STATUS",
+        ];
+        if self.versions.iter().any(|v| !v.live.is_absent()) {
+            header.push("LIVE");
+        }
+        table(out, &header, &rows)?;
         let troubled: Vec<_> = self
             .versions
             .iter()

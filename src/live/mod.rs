@@ -739,6 +739,32 @@ pub async fn scan(
     resources: &[StateResource],
     opts: &ScanOptions,
 ) -> Result<Comparison, AwsError> {
+    let inventory = inventory(aws, resources, opts).await?;
+    Ok(compare(
+        resources,
+        &inventory,
+        &opts.ignore,
+        &compare_options(aws, opts),
+    ))
+}
+
+/// The comparison options a scan with `opts` uses.
+pub fn compare_options(aws: &Aws, opts: &ScanOptions) -> CompareOptions {
+    CompareOptions {
+        unmanaged: opts.unmanaged,
+        scope: opts.scope.clone(),
+        region: aws.region(),
+        never_unmanaged: opts.never_unmanaged.clone(),
+    }
+}
+
+/// Enumerates the live objects `resources` need (list calls, shared), for
+/// one or several [`compare`]s (e.g. every version of a history).
+pub async fn inventory(
+    aws: &Aws,
+    resources: &[StateResource],
+    opts: &ScanOptions,
+) -> Result<Inventory, AwsError> {
     let region = aws.region();
     let mut req = ScanRequest {
         unmanaged: opts.unmanaged,
@@ -839,13 +865,7 @@ pub async fn scan(
         }
         inventory.insert(t.to_owned(), s);
     }
-    let copts = CompareOptions {
-        unmanaged: opts.unmanaged,
-        scope: opts.scope.clone(),
-        region,
-        never_unmanaged: opts.never_unmanaged.clone(),
-    };
-    Ok(compare(resources, &inventory, &opts.ignore, &copts))
+    Ok(inventory)
 }
 
 #[cfg(test)]

@@ -95,6 +95,38 @@ pub struct VersionEntry {
     pub resource_count: Option<usize>,
     #[serde(flatten)]
     pub health: Health,
+    /// With `versions --against-live`: how the version matches live AWS.
+    #[serde(skip_serializing_if = "LiveField::is_absent")]
+    pub live: LiveField,
+}
+
+/// `versions --against-live`'s per-version figures.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct LiveMatch {
+    /// Managed resource instances in the version.
+    pub resources: usize,
+    /// Those stateward could compare with live AWS.
+    pub checked: usize,
+    /// Checked, exist, and match.
+    pub matching: usize,
+    pub missing: usize,
+    pub changed: usize,
+}
+
+/// The `live` field of a version: absent unless asked for; `null` for a
+/// version that cannot be read.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[serde(untagged)]
+pub enum LiveField {
+    #[default]
+    Absent,
+    Value(Option<LiveMatch>),
+}
+
+impl LiveField {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, LiveField::Absent)
+    }
 }
 
 /// The history of one state key.
@@ -161,6 +193,7 @@ pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result
                 terraform_version: l.terraform_version,
                 resource_count,
                 health: h,
+                live: LiveField::Absent,
             }
         })
         .collect();
