@@ -86,11 +86,13 @@ impl Bucket {
             None => resp.content_length().map(|n| n.max(0) as u64),
         };
         let version_id = resp.version_id().map(str::to_owned);
-        let bytes = resp
-            .body
-            .collect()
-            .await
-            .map_err(|e| {
+        // Stream the body into one buffer of the announced size: a 50 MB state
+        // is held once, not once per aggregation step.
+        let expected = resp.content_length().unwrap_or(0).max(0) as usize;
+        let mut bytes = Vec::with_capacity(expected);
+        let mut body = resp.body;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
                 AwsError::new(
                     "GetObject",
                     resource.clone(),
@@ -98,9 +100,9 @@ impl Bucket {
                     None,
                     Some(e.to_string()),
                 )
-            })?
-            .into_bytes()
-            .to_vec();
+            })?;
+            bytes.extend_from_slice(&chunk);
+        }
         Ok(Fetched {
             bytes,
             version_id,
