@@ -1,13 +1,11 @@
 //! `stateward doctor`: one report of disaster-recovery readiness checks.
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cli::{out_err, Context};
-use crate::config;
 use crate::doctor::{self, gather::gather, Check, CheckStatus, Objectives, Summary};
 use crate::error::Result;
 use crate::exit;
@@ -20,10 +18,7 @@ pub async fn run<W: Write>(
     args: DoctorArgs,
     printer: &mut Printer<W>,
 ) -> Result<u8> {
-    let env = match &ctx.global.env {
-        Some(name) => Some(config::load_env_file(name, Path::new("."))?),
-        None => None,
-    };
+    let env = ctx.env_file()?;
     let from_file = env
         .as_ref()
         .and_then(|e| e.objectives.clone())

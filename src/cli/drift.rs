@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::aws::{Aws, AwsSettings};
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
-use crate::config::{self, DriftSettings};
+use crate::config::DriftSettings;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::live::{
@@ -29,12 +29,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     let state = parse_resolved(r)?;
     let resources = live::state_resources(&state);
 
-    let drift_settings = match &ctx.global.env {
-        Some(name) => config::load_env_file(name, Path::new("."))?
-            .drift
-            .unwrap_or_default(),
-        None => DriftSettings::default(),
-    };
+    let drift_settings = ctx.env_file()?.and_then(|e| e.drift).unwrap_or_default();
     let ignore = load_ignore(args.ignore.as_deref(), &drift_settings)?;
 
     let (mut settings, never_unmanaged) = if ctx.has_target() {

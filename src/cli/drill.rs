@@ -1,12 +1,10 @@
 //! `stateward drill [--scenario S] [--rto DURATION]`.
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use serde::Serialize;
 
 use crate::cli::{out_err, Context};
-use crate::config::{self, Objectives};
 use crate::drill::{self, fmt_seconds, Report, Scenario};
 use crate::error::Result;
 use crate::exit;
@@ -16,12 +14,10 @@ use super::args::DrillArgs;
 
 pub async fn run<W: Write>(ctx: &Context, args: DrillArgs, printer: &mut Printer<W>) -> Result<u8> {
     let target = ctx.target()?;
-    let objectives = match &ctx.global.env {
-        Some(name) => config::load_env_file(name, Path::new("."))?
-            .objectives
-            .unwrap_or_default(),
-        None => Objectives::default(),
-    };
+    let objectives = ctx
+        .env_file()?
+        .and_then(|e| e.objectives)
+        .unwrap_or_default();
     let rto = args.rto.unwrap_or(objectives.rto());
     let aws = ctx.aws(&target).await?;
     let mut progress = |line: String| eprintln!("{line}");

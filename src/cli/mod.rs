@@ -156,6 +156,14 @@ impl Context {
         g.bucket.is_some() || g.key.is_some() || g.env.is_some() || g.backend_dir.is_some()
     }
 
+    /// The environment file named by `--env`, if any.
+    pub fn env_file(&self) -> Result<Option<config::EnvFile>> {
+        Ok(match &self.global.env {
+            Some(name) => Some(config::load_env_file(name, Path::new("."))?),
+            None => None,
+        })
+    }
+
     /// Resolves flags, environment file and backend dir into one target.
     pub fn target(&self) -> Result<Target> {
         let g = &self.global;
@@ -171,10 +179,7 @@ impl Context {
             use_lockfile: g.use_lockfile.then_some(true),
             ..BackendSettings::default()
         };
-        let env_file = match &g.env {
-            Some(name) => Some(config::load_env_file(name, Path::new("."))?),
-            None => None,
-        };
+        let env_file = self.env_file()?;
         let dir = match &g.backend_dir {
             Some(dir) => Some(config::load_backend_dir(dir, &g.backend_config, &lookup)?),
             None => {

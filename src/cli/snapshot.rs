@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::path::Path;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -11,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::aws::{Aws, AwsSettings};
 use crate::cli::{confirm, out_err, Context};
-use crate::config::{self, EnvFile};
+use crate::config;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::output::{table, Format, Printer, Render};
@@ -86,19 +85,12 @@ pub async fn run<W: Write>(
     }
 }
 
-fn env_file(ctx: &Context) -> Result<Option<EnvFile>> {
-    Ok(match &ctx.global.env {
-        Some(name) => Some(config::load_env_file(name, Path::new("."))?),
-        None => None,
-    })
-}
-
 /// Opens the snapshot store: `--snapshot-store`, else the environment file's
 /// `snapshots { store }`. An S3 store uses the state's AWS settings (endpoint,
 /// profile), with the `snapshots { region }` of the environment file when the
 /// store comes from there.
 pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
-    let env = env_file(ctx)?;
+    let env = ctx.env_file()?;
     let from_file = env.as_ref().and_then(|e| e.snapshots.clone());
     let (url, region) = match (&ctx.global.snapshot_store, from_file) {
         (Some(flag), _) => (flag.clone(), None),
@@ -398,7 +390,7 @@ fn policy_of(file: Option<&config::RetentionSettings>, a: &PruneArgs) -> Result<
 }
 
 async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) -> Result<u8> {
-    let env = env_file(ctx)?;
+    let env = ctx.env_file()?;
     let policy = policy_of(env.as_ref().and_then(|e| e.retention.as_ref()), &a)?;
     let store = open_store(ctx).await?;
     let listing = store.list().await?;

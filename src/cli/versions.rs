@@ -7,11 +7,10 @@ use crate::error::Result;
 use crate::exit;
 use crate::output::{table, Printer, Render};
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use crate::aws::s3::Bucket;
 use crate::aws::Aws;
-use crate::config::{self, DriftSettings, Target};
+use crate::config::{DriftSettings, Target};
 use crate::live::{self, Kind, ScanOptions, UnmanagedScope};
 use crate::store::{history, History, HistoryOptions, LiveField, LiveMatch, ReadDepth};
 
@@ -50,12 +49,7 @@ async fn against_live(
     bucket: &Bucket,
     history: &mut History,
 ) -> Result<()> {
-    let drift_settings = match &ctx.global.env {
-        Some(name) => config::load_env_file(name, Path::new("."))?
-            .drift
-            .unwrap_or_default(),
-        None => DriftSettings::default(),
-    };
+    let drift_settings: DriftSettings = ctx.env_file()?.and_then(|e| e.drift).unwrap_or_default();
     let ignore = super::drift::load_ignore(None, &drift_settings)?;
     // Each readable version's resources (read one at a time: only one body held).
     let mut per_version: Vec<Option<Vec<live::StateResource>>> = Vec::new();
