@@ -46,6 +46,9 @@ pub enum Error {
     /// A snapshot store holds something that is not a complete, intact snapshot.
     #[error("{0}")]
     Snapshot(String),
+    /// The rebuild cannot be ordered (a cycle, a dependency on a later wave).
+    #[error(transparent)]
+    Rebuild(#[from] crate::rebuild::PlanError),
     #[error("cannot write output: {0}")]
     Output(#[source] std::io::Error),
 }
@@ -72,6 +75,7 @@ impl Error {
             Error::Refused(_) => "refused",
             Error::Locked(_) => "locked",
             Error::Snapshot(_) => "snapshot",
+            Error::Rebuild(_) => "rebuild-plan",
             Error::Output(_) => "output",
         }
     }

@@ -17,6 +17,7 @@ pub mod exit;
 pub mod live;
 pub mod lock;
 pub mod output;
+pub mod rebuild;
 pub mod restore;
 pub mod snapshot;
 pub mod state;

@@ -140,6 +140,8 @@ pub enum Command {
     Drift(DriftArgs),
     /// Disaster-recovery readiness: pass/warn/fail checks of bucket, locks, state, snapshots, RDS, EKS.
     Doctor(DoctorArgs),
+    /// Ordered rebuild of a lost cluster: control plane, node groups, workloads.
+    Rebuild(RebuildArgs),
 }
 
 #[derive(Debug, Args)]
@@ -377,4 +379,29 @@ pub struct DoctorArgs {
     /// A lock older than this fails the check (a younger one warns).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
     pub stale_lock_after: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    #[command(subcommand)]
+    pub command: RebuildCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RebuildCommand {
+    /// Plan the ordered rebuild of what live AWS lacks (or everything with --all).
+    Plan {
+        /// Version: id, latest, latest~N, serial:N, file:PATH, snapshot:ID.
+        #[arg(value_name = "REF", default_value = "latest")]
+        reference: String,
+        /// Only what live AWS lacks, and what depends on it (the default).
+        #[arg(long, conflicts_with = "all")]
+        missing_only: bool,
+        /// The full sequence, for a cluster rebuilt from nothing.
+        #[arg(long)]
+        all: bool,
+        /// The Terraform command the plan's commands use.
+        #[arg(long, value_name = "PATH", default_value = "terraform")]
+        terraform: String,
+    },
 }

@@ -7,6 +7,7 @@ mod drift;
 mod drill;
 mod lock;
 mod pull;
+mod rebuild;
 mod restore;
 mod s3;
 mod show;
@@ -90,6 +91,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::S3(a) => s3::run(&ctx, a, printer).await,
         Command::Drift(a) => drift::run(&ctx, a, printer).await,
         Command::Doctor(a) => doctor::run(&ctx, a, printer).await,
+        Command::Rebuild(a) => rebuild::run(&ctx, a.command, printer).await,
     }
 }
 
