@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::aws::{Aws, AwsSettings};
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
-use crate::config::DriftSettings;
+use crate::config::{DriftSettings, Target};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::live::{
@@ -100,6 +100,24 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     );
     printer.emit(&report).map_err(out_err)?;
     Ok(code)
+}
+
+/// Scan options for checking a state's managed resources only (no unmanaged
+/// listing), with the environment file's ignore rules: `versions
+/// --against-live` and `rebuild plan` use them.
+pub(crate) fn managed_check_options(ctx: &Context, target: &Target) -> Result<ScanOptions> {
+    let drift_settings = ctx.env_file()?.and_then(|e| e.drift).unwrap_or_default();
+    let mut never = BTreeSet::new();
+    never.insert(("aws_s3_bucket".to_owned(), target.bucket.clone()));
+    Ok(ScanOptions {
+        unmanaged: false,
+        scope: UnmanagedScope::default(),
+        concurrency: 8,
+        naive: false,
+        ignore: load_ignore(None, &drift_settings)?,
+        never_unmanaged: never,
+        progress: None,
+    })
 }
 
 pub(crate) fn load_ignore(flag: Option<&Path>, settings: &DriftSettings) -> Result<IgnoreRules> {

@@ -10,7 +10,7 @@ use crate::aws::{Aws, AwsSettings};
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
 use crate::error::Result;
 use crate::exit;
-use crate::live::{self, Kind, ScanOptions, UnmanagedScope};
+use crate::live::{self, Kind};
 use crate::lock::human_age;
 use crate::output::{Printer, Render};
 use crate::rebuild::{self, shell_line, Input, Node, Plan, Scope};
@@ -37,17 +37,7 @@ pub async fn run<W: Write>(
 
     // What live AWS lacks, from the drift engine.
     let resources = live::state_resources(&state);
-    let mut never = BTreeSet::new();
-    never.insert(("aws_s3_bucket".to_owned(), target.bucket.clone()));
-    let opts = ScanOptions {
-        unmanaged: false,
-        scope: UnmanagedScope::default(),
-        concurrency: 8,
-        naive: false,
-        ignore: super::drift::load_ignore(None, &Default::default())?,
-        never_unmanaged: never,
-        progress: None,
-    };
+    let opts = super::drift::managed_check_options(ctx, &target)?;
     let comparison = live::scan(&aws, &resources, &opts).await?;
     let missing: BTreeSet<String> = comparison
         .findings

@@ -6,12 +6,11 @@ use crate::cli::{out_err, Context};
 use crate::error::Result;
 use crate::exit;
 use crate::output::{table, Printer, Render};
-use std::collections::BTreeSet;
 
 use crate::aws::s3::Bucket;
 use crate::aws::Aws;
-use crate::config::{DriftSettings, Target};
-use crate::live::{self, Kind, ScanOptions, UnmanagedScope};
+use crate::config::Target;
+use crate::live::{self, Kind};
 use crate::store::{history, History, HistoryOptions, LiveField, LiveMatch, ReadDepth};
 
 use super::args::VersionsArgs;
@@ -49,8 +48,6 @@ async fn against_live(
     bucket: &Bucket,
     history: &mut History,
 ) -> Result<()> {
-    let drift_settings: DriftSettings = ctx.env_file()?.and_then(|e| e.drift).unwrap_or_default();
-    let ignore = super::drift::load_ignore(None, &drift_settings)?;
     // Each readable version's resources (read one at a time: only one body held).
     let mut per_version: Vec<Option<Vec<live::StateResource>>> = Vec::new();
     for v in &history.versions {
@@ -69,17 +66,7 @@ async fn against_live(
         );
     }
     let all: Vec<live::StateResource> = per_version.iter().flatten().flatten().cloned().collect();
-    let mut never = BTreeSet::new();
-    never.insert(("aws_s3_bucket".to_owned(), target.bucket.clone()));
-    let opts = ScanOptions {
-        unmanaged: false,
-        scope: UnmanagedScope::default(),
-        concurrency: 8,
-        naive: false,
-        ignore,
-        never_unmanaged: never,
-        progress: None,
-    };
+    let opts = super::drift::managed_check_options(ctx, target)?;
     let inventory = live::inventory(aws, &all, &opts).await?;
     let copts = live::compare_options(aws, &opts);
     for (entry, resources) in history.versions.iter_mut().zip(per_version) {
