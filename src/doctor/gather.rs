@@ -7,6 +7,7 @@ use super::{CurrentFact, EksFact, Facts, LifecycleRule, RdsFact, SnapshotFact, T
 use crate::aws::{Aws, AwsErrorKind};
 use crate::config::Target;
 use crate::error::Error;
+use crate::live::StateResource;
 use crate::lock::Locker;
 use crate::restore::select::{pick_last_good, Pick};
 use crate::snapshot::SnapshotStore;
@@ -70,7 +71,13 @@ pub async fn gather(
     };
     let (rds, eks) = match &state_bytes {
         Some(bytes) => match crate::state::parse(bytes) {
-            Ok(state) => (rds_facts(aws, &state).await, eks_facts(aws, &state).await),
+            Ok(state) => {
+                let resources = crate::live::state_resources(&state);
+                (
+                    rds_facts(aws, &resources).await,
+                    eks_facts(aws, &resources).await,
+                )
+            }
             Err(e) => {
                 let msg = format!("the current state cannot be read ({e})");
                 (Err(msg.clone()), Err(msg))
@@ -153,108 +160,90 @@ async fn snapshot_fact(store: &SnapshotStore) -> Result<SnapshotFact, String> {
     })
 }
 
-fn attr(attrs: Option<&serde_json::value::RawValue>, name: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(attrs?.get()).ok()?;
-    v.get(name)?.as_str().map(str::to_owned)
+/// The managed instances of `type_` in the state, with their live identifiers
+/// (the drift engine's key of each type: `identifier`, `cluster_identifier`, `name`).
+fn of_type<'r>(
+    resources: &'r [StateResource],
+    type_: &'r str,
+) -> impl Iterator<Item = (&'r str, &'r str)> {
+    resources
+        .iter()
+        .filter(move |r| r.type_ == type_)
+        .filter_map(|r| Some((r.address.as_str(), r.id.as_deref()?)))
 }
 
-async fn rds_facts(aws: &Aws, state: &crate::state::State<'_>) -> Result<Vec<RdsFact>, String> {
+async fn rds_facts(aws: &Aws, resources: &[StateResource]) -> Result<Vec<RdsFact>, String> {
     let rds = aws.rds();
     let mut out = Vec::new();
-    for r in state
-        .resources
-        .iter()
-        .filter(|r| r.mode == crate::state::Mode::Managed)
-    {
-        let is_cluster = match r.type_.as_ref() {
-            "aws_db_instance" => false,
-            "aws_rds_cluster" => true,
-            _ => continue,
+    for (address, identifier) in of_type(resources, "aws_db_instance") {
+        let fact = match rds.describe_db_instance(identifier).await.map_err(why)? {
+            None => (false, None, None),
+            Some(i) => (
+                true,
+                i.backup_retention_period,
+                rds.latest_instance_snapshot(identifier)
+                    .await
+                    .map_err(why)?,
+            ),
         };
-        for inst in r.instances.iter().filter(|i| i.deposed.is_none()) {
-            let address =
-                crate::state::address::instance_address(&r.address(), inst.index_key.as_ref());
-            let id_attr = if is_cluster {
-                "cluster_identifier"
-            } else {
-                "identifier"
+        out.push(rds_fact(address, identifier, fact));
+    }
+    let mut clusters = of_type(resources, "aws_rds_cluster").peekable();
+    if clusters.peek().is_some() {
+        // One listing serves every cluster of the state.
+        let live = rds.describe_db_clusters().await.map_err(why)?;
+        for (address, identifier) in clusters {
+            let fact = match live.iter().find(|c| c.identifier == identifier) {
+                None => (false, None, None),
+                Some(c) => (
+                    true,
+                    c.backup_retention_period,
+                    rds.latest_cluster_snapshot(identifier).await.map_err(why)?,
+                ),
             };
-            let Some(identifier) =
-                attr(inst.attributes, id_attr).or_else(|| attr(inst.attributes, "id"))
-            else {
-                continue;
-            };
-            let (found, retention, latest) = if is_cluster {
-                let clusters = rds.describe_db_clusters().await.map_err(why)?;
-                match clusters.into_iter().find(|c| c.identifier == identifier) {
-                    None => (false, None, None),
-                    Some(c) => (
-                        true,
-                        c.backup_retention_period,
-                        rds.latest_cluster_snapshot(&identifier)
-                            .await
-                            .map_err(why)?,
-                    ),
-                }
-            } else {
-                match rds.describe_db_instance(&identifier).await.map_err(why)? {
-                    None => (false, None, None),
-                    Some(i) => (
-                        true,
-                        i.backup_retention_period,
-                        rds.latest_instance_snapshot(&identifier)
-                            .await
-                            .map_err(why)?,
-                    ),
-                }
-            };
-            out.push(RdsFact {
-                address,
-                identifier,
-                backup_retention_days: retention.map(|d| d.max(0) as u32),
-                latest_snapshot: latest,
-                found,
-            });
+            out.push(rds_fact(address, identifier, fact));
         }
     }
     Ok(out)
 }
 
-async fn eks_facts(aws: &Aws, state: &crate::state::State<'_>) -> Result<Vec<EksFact>, String> {
+fn rds_fact(
+    address: &str,
+    identifier: &str,
+    (found, retention, latest): (bool, Option<i32>, Option<OffsetDateTime>),
+) -> RdsFact {
+    RdsFact {
+        address: address.to_owned(),
+        identifier: identifier.to_owned(),
+        backup_retention_days: retention.map(|d| d.max(0) as u32),
+        latest_snapshot: latest,
+        found,
+    }
+}
+
+async fn eks_facts(aws: &Aws, resources: &[StateResource]) -> Result<Vec<EksFact>, String> {
     let eks = aws.eks();
     let mut out = Vec::new();
-    for r in state
-        .resources
-        .iter()
-        .filter(|r| r.mode == crate::state::Mode::Managed && r.type_ == "aws_eks_cluster")
-    {
-        for inst in r.instances.iter().filter(|i| i.deposed.is_none()) {
-            let address =
-                crate::state::address::instance_address(&r.address(), inst.index_key.as_ref());
-            let Some(name) = attr(inst.attributes, "name").or_else(|| attr(inst.attributes, "id"))
-            else {
-                continue;
-            };
-            let cluster = eks.describe_cluster(&name).await.map_err(why)?;
-            let mut nodegroups = Vec::new();
-            if cluster.is_some() {
-                for ng in eks.list_nodegroups(&name).await.map_err(why)? {
-                    let status = eks
-                        .describe_nodegroup(&name, &ng)
-                        .await
-                        .map_err(why)?
-                        .and_then(|n| n.status)
-                        .unwrap_or_else(|| "MISSING".into());
-                    nodegroups.push((ng, status));
-                }
+    for (address, name) in of_type(resources, "aws_eks_cluster") {
+        let cluster = eks.describe_cluster(name).await.map_err(why)?;
+        let mut nodegroups = Vec::new();
+        if cluster.is_some() {
+            for ng in eks.list_nodegroups(name).await.map_err(why)? {
+                let status = eks
+                    .describe_nodegroup(name, &ng)
+                    .await
+                    .map_err(why)?
+                    .and_then(|n| n.status)
+                    .unwrap_or_else(|| "MISSING".into());
+                nodegroups.push((ng, status));
             }
-            out.push(EksFact {
-                address,
-                name,
-                status: cluster.map(|c| c.status.unwrap_or_else(|| "UNKNOWN".into())),
-                nodegroups,
-            });
         }
+        out.push(EksFact {
+            address: address.to_owned(),
+            name: name.to_owned(),
+            status: cluster.map(|c| c.status.unwrap_or_else(|| "UNKNOWN".into())),
+            nodegroups,
+        });
     }
     Ok(out)
 }
