@@ -203,6 +203,14 @@ impl Aws {
     }
 }
 
+/// An SDK timestamp as the project's time type (`None` if out of range).
+pub(crate) fn to_time(t: &aws_smithy_types::DateTime) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(
+        t.secs() as i128 * 1_000_000_000 + t.subsec_nanos() as i128,
+    )
+    .ok()
+}
+
 /// What kind of failure an AWS call ended in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AwsErrorKind {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{AwsError, AwsErrorKind};
+use super::{to_time, AwsError, AwsErrorKind};
 
 /// A DB instance (standalone or a cluster member), as drift compares it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -275,13 +275,6 @@ impl Rds {
         }
         Ok(out)
     }
-}
-
-fn to_time(t: &aws_smithy_types::DateTime) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::from_unix_timestamp_nanos(
-        t.secs() as i128 * 1_000_000_000 + t.subsec_nanos() as i128,
-    )
-    .ok()
 }
 
 /// Follows `Marker` pagination; returns the newest time any page held.

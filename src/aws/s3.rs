@@ -288,7 +288,7 @@ impl Bucket {
                     key: v.key().unwrap_or_default().to_owned(),
                     version: ObjectVersion {
                         version_id: v.version_id().unwrap_or("null").to_owned(),
-                        last_modified: to_time(v.last_modified()),
+                        last_modified: to_time_or_epoch(v.last_modified()),
                         size: v.size().unwrap_or(0).max(0) as u64,
                         is_latest: v.is_latest().unwrap_or(false),
                         delete_marker: false,
@@ -300,7 +300,7 @@ impl Bucket {
                     key: m.key().unwrap_or_default().to_owned(),
                     version: ObjectVersion {
                         version_id: m.version_id().unwrap_or("null").to_owned(),
-                        last_modified: to_time(m.last_modified()),
+                        last_modified: to_time_or_epoch(m.last_modified()),
                         size: 0,
                         is_latest: m.is_latest().unwrap_or(false),
                         delete_marker: true,
@@ -388,16 +388,6 @@ fn is_invalid_range<R>(
     e.as_service_error()
         .and_then(|s| s.code())
         .is_some_and(|c| c == "InvalidRange")
-}
-
-fn to_time(t: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
-    t.and_then(|t| {
-        OffsetDateTime::from_unix_timestamp_nanos(
-            t.secs() as i128 * 1_000_000_000 + t.subsec_nanos() as i128,
-        )
-        .ok()
-    })
-    .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// One bucket as ListBuckets reports it.
@@ -614,6 +604,12 @@ impl Bucket {
             })
         }))
     }
+}
+
+/// S3 always sends LastModified; a missing one sorts as the oldest.
+fn to_time_or_epoch(t: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
+    t.and_then(super::to_time)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::aws::{Aws, AwsSettings};
+use crate::aws::Aws;
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
 use crate::config::{DriftSettings, Target};
 use crate::error::{Error, Result};
@@ -32,25 +32,15 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     let drift_settings = ctx.env_file()?.and_then(|e| e.drift).unwrap_or_default();
     let ignore = load_ignore(args.ignore.as_deref(), &drift_settings)?;
 
-    let (mut settings, never_unmanaged) = if ctx.has_target() {
+    let mut never_unmanaged = BTreeSet::new();
+    if ctx.has_target() {
         let target = ctx.target()?;
-        let mut never = BTreeSet::new();
-        never.insert(("aws_s3_bucket".to_owned(), target.bucket.clone()));
+        never_unmanaged.insert(("aws_s3_bucket".to_owned(), target.bucket.clone()));
         if let Some(t) = &target.dynamodb_table {
-            never.insert(("aws_dynamodb_table".to_owned(), t.clone()));
+            never_unmanaged.insert(("aws_dynamodb_table".to_owned(), t.clone()));
         }
-        (AwsSettings::from_target(&target), never)
-    } else {
-        let g = &ctx.global;
-        let settings = AwsSettings {
-            region: g.region.clone(),
-            s3_endpoint: g.endpoint_url.clone(),
-            dynamodb_endpoint: g.endpoint_url.clone(),
-            endpoint_url: g.endpoint_url.clone(),
-            ..AwsSettings::default()
-        };
-        (settings, BTreeSet::new())
-    };
+    }
+    let mut settings = ctx.aws_settings()?;
     settings.adaptive_retry = true;
     let aws = Aws::connect(&settings).await?;
 

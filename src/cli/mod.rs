@@ -198,6 +198,24 @@ impl Context {
         Ok(target)
     }
 
+    /// AWS settings: the target's when the state is named, else only the
+    /// region and endpoint flags (for commands that can run without a state,
+    /// e.g. `drift file:PATH` or a snapshot store alone).
+    pub fn aws_settings(&self) -> Result<AwsSettings> {
+        if self.has_target() {
+            return Ok(AwsSettings::from_target(&self.target()?));
+        }
+        let g = &self.global;
+        Ok(AwsSettings {
+            region: g.region.clone(),
+            s3_endpoint: g.endpoint_url.clone(),
+            dynamodb_endpoint: g.endpoint_url.clone(),
+            endpoint_url: g.endpoint_url.clone(),
+            force_path_style: g.endpoint_url.is_some(),
+            ..AwsSettings::default()
+        })
+    }
+
     /// Connects to AWS for a target.
     pub async fn aws(&self, target: &Target) -> Result<Aws> {
         Ok(Aws::connect(&AwsSettings::from_target(target)).await?)

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::aws::{Aws, AwsSettings};
+use crate::aws::Aws;
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
 use crate::error::Result;
 use crate::exit;
@@ -33,7 +33,7 @@ pub async fn run<W: Write>(
     let state = parse_resolved(&resolved[0])?;
     let nodes = nodes_of(&state);
     let target = ctx.target()?;
-    let aws = Aws::connect(&AwsSettings::from_target(&target)).await?;
+    let aws = ctx.aws(&target).await?;
 
     // What live AWS lacks, from the drift engine.
     let resources = live::state_resources(&state);

@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::aws::{Aws, AwsSettings};
+use crate::aws::Aws;
 use crate::cli::{confirm, out_err, Context};
 use crate::config;
 use crate::error::{Error, Result};
@@ -103,19 +103,7 @@ pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
     match StoreUrl::parse(&url)? {
         StoreUrl::Local(dir) => Ok(SnapshotStore::local(&dir)),
         StoreUrl::S3 { bucket, prefix } => {
-            let g = &ctx.global;
-            let mut settings = if ctx.has_target() {
-                AwsSettings::from_target(&ctx.target()?)
-            } else {
-                AwsSettings {
-                    region: g.region.clone(),
-                    s3_endpoint: g.endpoint_url.clone(),
-                    dynamodb_endpoint: g.endpoint_url.clone(),
-                    endpoint_url: g.endpoint_url.clone(),
-                    force_path_style: g.endpoint_url.is_some(),
-                    ..AwsSettings::default()
-                }
-            };
+            let mut settings = ctx.aws_settings()?;
             if region.is_some() {
                 settings.region = region;
             }
