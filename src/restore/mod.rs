@@ -218,16 +218,15 @@ pub async fn plan(
             )));
         }
     }
-    // Every serial the lineage has used, corrupt bodies included (the listing
-    // keeps a corrupt version's header): a truncated write still used its serial.
-    let listed_max = hist
+    // Every serial the lineage has used: the listing keeps a corrupt
+    // version's header serial (a truncated write still used its serial), and
+    // full reads may have revealed serials a header did not.
+    let listed = hist
         .versions
         .iter()
-        .filter(|v| v.lineage.as_deref() == Some(lineage.as_str()))
-        .filter_map(|v| v.serial)
-        .max();
-    let new_serial = listed_max
-        .max(select::max_serial(&facts, &lineage))
+        .filter_map(|v| Some((v.serial?, v.lineage.as_deref()?)));
+    let read = facts.iter().filter_map(|f| f.content.serial_lineage());
+    let new_serial = select::max_serial(listed.chain(read), &lineage)
         .unwrap_or(0)
         .max(chosen.serial)
         + 1;

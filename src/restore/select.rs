@@ -101,20 +101,15 @@ pub fn passed_over(facts: &[VersionFacts], health: &[Health], chosen: usize) -> 
         .collect()
 }
 
-/// The highest serial any version of `lineage` has used (header or full read).
-pub fn max_serial(facts: &[VersionFacts], lineage: &str) -> Option<u64> {
-    facts
-        .iter()
-        .filter_map(|f| match &f.content {
-            Content::Parsed {
-                serial, lineage: l, ..
-            } if l == lineage => Some(*serial),
-            Content::Encrypted {
-                serial: Some(s),
-                lineage: Some(l),
-            } if l == lineage => Some(*s),
-            _ => None,
-        })
+/// The highest serial among `(serial, lineage)` pairs of `lineage`: every
+/// serial the lineage has used, whatever read revealed it.
+pub fn max_serial<'a>(
+    seen: impl IntoIterator<Item = (u64, &'a str)>,
+    lineage: &str,
+) -> Option<u64> {
+    seen.into_iter()
+        .filter(|(_, l)| *l == lineage)
+        .map(|(s, _)| s)
         .max()
 }
 
@@ -250,13 +245,14 @@ mod tests {
 
     #[test]
     fn max_serial_spans_the_lineage_only() {
-        let facts = vec![
+        let facts = [
             parsed("x", 99, "OTHER", None),
             parsed("b", 7, "L", None),
             corrupt("c"),
             parsed("a", 4, "L", Some(1)),
         ];
-        assert_eq!(max_serial(&facts, "L"), Some(7));
-        assert_eq!(max_serial(&facts, "NONE"), None);
+        let seen = || facts.iter().filter_map(|f| f.content.serial_lineage());
+        assert_eq!(max_serial(seen(), "L"), Some(7));
+        assert_eq!(max_serial(seen(), "NONE"), None);
     }
 }

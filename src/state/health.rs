@@ -74,7 +74,9 @@ pub enum Content {
 }
 
 impl Content {
-    fn serial_lineage(&self) -> Option<(u64, &str)> {
+    /// `(serial, lineage)` when both are known (parsed, or plaintext in an
+    /// encrypted state).
+    pub fn serial_lineage(&self) -> Option<(u64, &str)> {
         match self {
             Content::Parsed {
                 serial, lineage, ..
