@@ -401,3 +401,114 @@ fn versions_against_live_says_which_version_matches_reality() {
         "{text}"
     );
 }
+
+/// Tags come from one tagging pass (GetResources) instead of a call per
+/// bucket and per table, and tag drift is still seen; a bucket that is not
+/// where the state says is found through GetBucketLocation.
+#[test]
+fn tags_come_from_one_pass_and_tag_drift_is_still_seen() {
+    let backend = Backend::new("tagpass");
+    let pre = unique("tags");
+    let state = boto(&format!(
+        r#"
+P = {pre:?}
+def res(type_, name, attrs):
+    return {{'mode': 'managed', 'type': type_, 'name': name,
+            'provider': 'provider["registry.terraform.io/hashicorp/aws"]',
+            'instances': [{{'schema_version': 0, 'attributes': attrs, 'sensitive_attributes': []}}]}}
+resources = []
+for i in range(20):
+    b = f'{{P}}-b{{i}}'
+    tags = {{'team': 'ml', 'n': str(i)}}
+    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})
+    s3.put_bucket_tagging(Bucket=b, Tagging={{'TagSet': [{{'Key': k, 'Value': v}} for k, v in tags.items()]}})
+    resources.append(res('aws_s3_bucket', f'b{{i}}', {{'id': b, 'bucket': b, 'arn': 'arn:aws:s3:::' + b,
+                                                   'region': REGION, 'tags': tags, 'tags_all': tags}}))
+for i in range(3):
+    t = f'{{P}}-t{{i}}'
+    tags = {{'team': 'ml'}}
+    ddb.create_table(TableName=t, KeySchema=[{{'AttributeName': 'pk', 'KeyType': 'HASH'}}],
+                     AttributeDefinitions=[{{'AttributeName': 'pk', 'AttributeType': 'S'}}],
+                     BillingMode='PAY_PER_REQUEST', Tags=[{{'Key': 'team', 'Value': 'ml'}}])
+    resources.append(res('aws_dynamodb_table', f't{{i}}', {{'id': t, 'name': t, 'billing_mode': 'PAY_PER_REQUEST',
+        'hash_key': 'pk', 'range_key': None, 'attribute': [{{'name': 'pk', 'type': 'S'}}],
+        'global_secondary_index': [], 'point_in_time_recovery': [{{'enabled': False}}],
+        'tags': tags, 'tags_all': tags}}))
+# The state says this region; the bucket lives in another.
+moved = P + '-moved'
+boto3.client('s3', endpoint_url=ENDPOINT, region_name='us-east-1').create_bucket(Bucket=moved)
+resources.append(res('aws_s3_bucket', 'moved', {{'id': moved, 'bucket': moved, 'arn': 'arn:aws:s3:::' + moved,
+                                               'region': REGION, 'tags': {{}}, 'tags_all': {{}}}}))
+print(json.dumps({{'version': 4, 'terraform_version': '1.9.5', 'serial': 3, 'lineage': 'tags-lineage',
+                  'outputs': {{}}, 'resources': resources}}))
+"#
+    ));
+    backend.put(&backend.key, state.as_bytes());
+    let run = || {
+        let mut args: Vec<String> = vec!["drift".into(), "--format".into(), "json".into()];
+        args.extend(backend.flags());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+        aws_env(&mut cmd)
+            .args(&args)
+            .env("STATEWARD_API_STATS", "1")
+            .current_dir(root())
+            .stdin(Stdio::null());
+        let o = cmd.output().expect("run stateward");
+        let calls: u64 = stderr(&o)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("stateward: ")?
+                    .strip_suffix(" AWS API requests")?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("no API count on stderr: {}", stderr(&o)));
+        (o, calls)
+    };
+
+    let (o, calls) = run();
+    assert_exit(&o, 2);
+    let doc = json(&o);
+    assert_schema("drift", &doc);
+    assert_eq!(
+        findings(&doc),
+        vec![f(
+            "changed",
+            "aws_s3_bucket",
+            &format!("{pre}-moved"),
+            &["region"]
+        )],
+        "{doc:#}"
+    );
+    assert_eq!(doc["findings"][0]["attributes"][0]["live"], "us-east-1");
+    // 24 resources. One tag call per bucket and per table would alone be 23;
+    // the whole run (state read, listings, one tagging pass, DescribeTable and
+    // DescribeContinuousBackups per table, the moved bucket's location and
+    // tags) stays well under that.
+    assert!(calls <= 18, "{calls} API calls for 24 resources");
+
+    // Tag drift on a bucket and a table is seen through the tagging pass.
+    boto(&format!(
+        "s3.put_bucket_tagging(Bucket='{pre}-b7', Tagging={{'TagSet': [{{'Key': 'team', 'Value': 'web'}}, {{'Key': 'n', 'Value': '7'}}]}})\n\
+         arn = ddb.describe_table(TableName='{pre}-t1')['Table']['TableArn']\n\
+         ddb.tag_resource(ResourceArn=arn, Tags=[{{'Key': 'owner', 'Value': 'someone'}}])\n"
+    ));
+    let (o, _) = run();
+    assert_exit(&o, 2);
+    let doc = json(&o);
+    let got = findings(&doc);
+    assert!(
+        got.contains(&f(
+            "changed",
+            "aws_s3_bucket",
+            &format!("{pre}-b7"),
+            &["tags.team"]
+        )) && got.contains(&f(
+            "changed",
+            "aws_dynamodb_table",
+            &format!("{pre}-t1"),
+            &["tags.owner"]
+        )) && got.len() == 3,
+        "{doc:#}"
+    );
+}

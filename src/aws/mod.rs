@@ -1,13 +1,14 @@
 //! The AWS adapters: the only place `aws_sdk_*` types are used.
 //!
 //! [`Aws::connect`] builds every client from one [`AwsSettings`]; each adapter
-//! (`s3`, later `dynamodb`, `eks`, `rds`) returns the project's own types and
+//! (`s3`, `dynamodb`, `eks`, `rds`, `tagging`) returns the project's own types and
 //! maps SDK errors to [`AwsError`].
 
 pub mod dynamodb;
 pub mod eks;
 pub mod rds;
 pub mod s3;
+pub mod tagging;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,6 +74,7 @@ pub struct Aws {
     dynamodb: aws_sdk_dynamodb::Client,
     eks: aws_sdk_eks::Client,
     rds: aws_sdk_rds::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
     calls: CallCounter,
 }
 
@@ -153,11 +155,14 @@ impl Aws {
         let ddb = ddb.interceptor(calls.clone());
         let eks = aws_sdk_eks::config::Builder::from(&sdk).interceptor(calls.clone());
         let rds = aws_sdk_rds::config::Builder::from(&sdk).interceptor(calls.clone());
+        let tagging =
+            aws_sdk_resourcegroupstagging::config::Builder::from(&sdk).interceptor(calls.clone());
         Ok(Aws {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
             eks: aws_sdk_eks::Client::from_conf(eks.build()),
             rds: aws_sdk_rds::Client::from_conf(rds.build()),
+            tagging: aws_sdk_resourcegroupstagging::Client::from_conf(tagging.build()),
             calls,
         })
     }
@@ -190,6 +195,11 @@ impl Aws {
     /// The RDS adapter.
     pub fn rds(&self) -> rds::Rds {
         rds::Rds::new(self.rds.clone())
+    }
+
+    /// The Resource Groups Tagging adapter (tags of many resources per call).
+    pub fn tagging(&self) -> tagging::Tagging {
+        tagging::Tagging::new(self.tagging.clone())
     }
 
     /// The DynamoDB adapter for one lock table.

@@ -441,8 +441,10 @@ impl S3Account {
         S3Account { client }
     }
 
-    /// Every bucket of the account (ListBuckets, one call per page).
-    pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>, AwsError> {
+    /// Every bucket of the account (ListBuckets, one call per page), or with
+    /// `region` only the buckets located there (ListBuckets' `BucketRegion`
+    /// filter).
+    pub async fn list_buckets(&self, region: Option<&str>) -> Result<Vec<BucketEntry>, AwsError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -450,6 +452,7 @@ impl S3Account {
                 .client
                 .list_buckets()
                 .max_buckets(1000)
+                .set_bucket_region(region.map(str::to_owned))
                 .set_continuation_token(token.take())
                 .send()
                 .await
@@ -458,7 +461,11 @@ impl S3Account {
                 if let Some(name) = b.name() {
                     out.push(BucketEntry {
                         name: name.to_owned(),
-                        region: b.bucket_region().map(str::to_owned),
+                        region: b
+                            .bucket_region()
+                            .or(region)
+                            .filter(|r| !r.is_empty())
+                            .map(str::to_owned),
                     });
                 }
             }

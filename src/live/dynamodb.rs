@@ -1,6 +1,7 @@
 //! DynamoDB tables: ListTables (one call per 100 tables), then for tables
-//! the state has, DescribeTable, DescribeContinuousBackups and
-//! ListTagsOfResource (the list gives names only).
+//! the state has, DescribeTable and DescribeContinuousBackups (the list gives
+//! names only); tags come from the scan's shared tag index (GetResources),
+//! else ListTagsOfResource per table.
 
 use serde_json::{json, Value};
 
@@ -101,11 +102,20 @@ async fn scan_inner(
     }
     let described = each(req, todo, |(name, is_managed)| {
         let tables = tables.clone();
+        let index = req.tags.clone();
         async move {
             let Some(info) = tables.describe(&name).await? else {
                 return Ok(None);
             };
-            let tags = tables.tags(&info.arn).await?;
+            let indexed = match &index {
+                Some(t) => t.get().await,
+                None => None,
+            };
+            // Tables are listed in the client's region, the tag index's region.
+            let tags = match indexed {
+                Some(i) => i.tables.get(&name).cloned().unwrap_or_default(),
+                None => tables.tags(&info.arn).await?,
+            };
             let mut o = LiveObject::named(&name, &name);
             if is_managed {
                 let pitr = tables.point_in_time_recovery(&name).await?;

@@ -29,11 +29,14 @@ pub mod s3;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::future::{BoxFuture, Shared};
+use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::aws::tagging::TagIndex;
 use crate::aws::{Aws, AwsError, AwsErrorKind};
 use crate::state::sensitive::{render_path, shown_value, AttrPath, PathStep};
 use crate::state::{Mode, State};
@@ -229,6 +232,48 @@ pub struct ScanRequest {
     /// The naive strategy (benchmark baseline): no list calls, one describe
     /// per managed resource, sequentially.
     pub naive: bool,
+    /// Tags of the region's buckets and tables from one GetResources pass,
+    /// read while the families list; `None` (naive) means one tag call per
+    /// resource.
+    pub tags: Option<SharedTags>,
+}
+
+/// The scan's tag index, read once (GetResources) and awaited by every
+/// describe that needs tags, so reading it overlaps the listings.
+#[derive(Clone)]
+pub struct SharedTags(Shared<BoxFuture<'static, Option<Arc<TagIndex>>>>);
+
+impl SharedTags {
+    /// Starts nothing yet: the read runs when first awaited.
+    fn new(aws: &Aws) -> Self {
+        let tagging = aws.tagging();
+        SharedTags(
+            async move {
+                match tagging.buckets_and_tables().await {
+                    Ok(index) => Some(Arc::new(index)),
+                    Err(e) => {
+                        // For example no `tag:GetResources` permission: not an
+                        // error, the scan reads tags one resource at a time.
+                        tracing::info!("reading tags one resource at a time: {e}");
+                        None
+                    }
+                }
+            }
+            .boxed()
+            .shared(),
+        )
+    }
+
+    /// The index; `None` if the tagging API refused.
+    pub async fn get(&self) -> Option<Arc<TagIndex>> {
+        self.0.clone().await
+    }
+}
+
+impl std::fmt::Debug for SharedTags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedTags")
+    }
 }
 
 impl ScanRequest {
@@ -811,7 +856,13 @@ pub async fn inventory(
         }
     }
     let wants = |types: &[TypeSpec]| types.iter().any(|t| req.wants(t.name));
+    let started = std::time::Instant::now();
     let report = |family: &str, part: &[(&'static str, TypeScan)]| {
+        tracing::debug!(
+            family,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "scan finished"
+        );
         if let Some(p) = &opts.progress {
             let counts: Vec<String> = part
                 .iter()
@@ -823,22 +874,49 @@ pub async fn inventory(
             p(&format!("{family}: {}", counts.join(", ")));
         }
     };
-    let (a, b, c, d) = tokio::join!(
+    let ((a, b), c, d) = tokio::join!(
         async {
-            if !wants(s3::TYPES) {
-                return Vec::new();
+            let wants_s3 = wants(s3::TYPES);
+            let wants_ddb = wants(dynamodb::TYPES);
+            if !wants_s3 && !wants_ddb {
+                return (Vec::new(), Vec::new());
             }
-            let r = s3::scan(aws, &req).await;
-            report("S3", &r);
-            r
-        },
-        async {
-            if !wants(dynamodb::TYPES) {
-                return Vec::new();
-            }
-            let r = dynamodb::scan(aws, &req).await;
-            report("DynamoDB", &r);
-            r
+            // The tags S3 and DynamoDB both need, in one paginated pass that
+            // runs while they list and describe.
+            let tags = (!req.naive && (req.wants(s3::BUCKET) || req.wants(dynamodb::TABLE)))
+                .then(|| SharedTags::new(aws));
+            let req = ScanRequest {
+                tags: tags.clone(),
+                ..req.clone()
+            };
+            let (_, s3_part, ddb_part) = tokio::join!(
+                async {
+                    if let Some(t) = &tags {
+                        t.get().await;
+                        tracing::debug!(
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "tag index read"
+                        );
+                    }
+                },
+                async {
+                    if !wants_s3 {
+                        return Vec::new();
+                    }
+                    let r = s3::scan(aws, &req).await;
+                    report("S3", &r);
+                    r
+                },
+                async {
+                    if !wants_ddb {
+                        return Vec::new();
+                    }
+                    let r = dynamodb::scan(aws, &req).await;
+                    report("DynamoDB", &r);
+                    r
+                },
+            );
+            (s3_part, ddb_part)
         },
         async {
             if !wants(eks::TYPES) {

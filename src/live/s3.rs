@@ -1,5 +1,7 @@
-//! S3: buckets (one ListBuckets call shared by every S3 type), and the
-//! per-bucket configuration resources, read only for buckets the state has.
+//! S3: buckets (one ListBuckets call shared by every S3 type, plus one
+//! region-filtered listing where the listing omits regions; tags from the
+//! scan's shared tag index), and the per-bucket configuration resources,
+//! read only for buckets the state has.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -145,8 +147,20 @@ async fn scan_inner(
         .await?;
         existing.extend(found.into_iter().flatten());
     } else {
-        for b in account.list_buckets().await? {
+        for b in account.list_buckets(None).await? {
             existing.insert(b.name, b.region);
+        }
+        // AWS's ListBuckets gives each bucket's region; where it does not (older
+        // S3 APIs, emulators), one listing filtered on the client's region
+        // places the buckets there, and only the rest need GetBucketLocation.
+        if existing.values().any(Option::is_none) {
+            if let Some(region) = aws.region() {
+                for b in account.list_buckets(Some(&region)).await? {
+                    if let Some(slot @ None) = existing.get_mut(&b.name) {
+                        *slot = Some(region.clone());
+                    }
+                }
+            }
         }
     }
 
@@ -168,8 +182,17 @@ async fn scan_inner(
         }
         let described = each(req, todo, |(name, region, is_managed)| {
             let b = account.bucket(&name);
+            let index = req.tags.clone();
             async move {
-                let tags = b.tags().await?;
+                let indexed = match &index {
+                    Some(t) => t.get().await,
+                    None => None,
+                };
+                // The tag index covers its own region's buckets only.
+                let tags = match indexed.filter(|i| region.as_deref() == Some(i.region.as_str())) {
+                    Some(i) => i.buckets.get(&name).cloned().unwrap_or_default(),
+                    None => b.tags().await?,
+                };
                 let mut o = LiveObject::named(&name, &name);
                 if is_managed {
                     let region = match region {
