@@ -288,6 +288,24 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
         "{doc:#}"
     );
 
+    // 4b. The Terraform configuration's lifecycle.ignore_changes
+    //     (`--backend-dir`) hides the instance class, and only that.
+    let tf = dir.path().join("tf");
+    std::fs::create_dir_all(&tf).unwrap();
+    std::fs::write(
+        tf.join("main.tf"),
+        "terraform {\n  backend \"s3\" {}\n}\n\
+         resource \"aws_db_instance\" \"mlflow\" {\n  instance_class = \"db.t3.micro\"\n  lifecycle {\n    ignore_changes = [instance_class, tags[\"Team\"]]\n  }\n}\n",
+    )
+    .unwrap();
+    let tf_arg = tf.display().to_string();
+    let doc = drift_json(&p, &["--backend-dir", &tf_arg], &[], 2);
+    assert_eq!(
+        findings(&doc),
+        vec![want[0].clone(), want[2].clone()],
+        "{doc:#}"
+    );
+
     // 5. Text and markdown.
     let o = drift(&p, &[], &[]);
     assert_exit(&o, 2);
@@ -511,4 +529,98 @@ print(json.dumps({{'version': 4, 'terraform_version': '1.9.5', 'serial': 3, 'lin
         )) && got.len() == 3,
         "{doc:#}"
     );
+}
+
+/// `restore --last-good` prefers, among healthy versions, the newest one
+/// that best matches live AWS, and says so.
+#[test]
+fn restore_last_good_prefers_the_version_matching_live_aws() {
+    let backend = Backend::new("prefer");
+    let (a, b, c) = (
+        format!("{}-a", backend.bucket),
+        format!("{}-b", backend.bucket),
+        format!("{}-c", backend.bucket),
+    );
+    boto(&format!(
+        "for b in [{a:?}, {b:?}]:\n    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
+    ));
+    // v1 describes reality; v2 also records bucket c, which is gone; v3 is corrupt.
+    let v1 = backend.put(
+        &backend.key,
+        bucket_state(1, &[a.clone(), b.clone()]).as_bytes(),
+    );
+    let v2 = backend.put(
+        &backend.key,
+        bucket_state(2, &[a.clone(), b.clone(), c.clone()]).as_bytes(),
+    );
+    backend.put(&backend.key, b"{\"version\": 4, \"seri");
+    let restore = |extra: &[&str]| {
+        let mut args: Vec<String> = vec!["restore".into(), "--last-good".into()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(backend.flags());
+        stateward(&args)
+    };
+
+    let o = restore(&["--dry-run", "--format", "json"]);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("restore", &doc);
+    assert_eq!(doc["restored_from"], v1.as_str(), "{doc:#}");
+    let cands = doc["live"]["candidates"].as_array().unwrap();
+    assert_eq!(cands.len(), 2, "{doc:#}");
+    assert_eq!(
+        (
+            cands[0]["version_id"].as_str(),
+            cands[0]["missing"].as_u64()
+        ),
+        (Some(v2.as_str()), Some(1))
+    );
+    assert_eq!(
+        (
+            cands[1]["version_id"].as_str(),
+            cands[1]["matching"].as_u64()
+        ),
+        (Some(v1.as_str()), Some(2))
+    );
+    let passed = doc["passed_over"].as_array().unwrap();
+    let v2_reason = passed
+        .iter()
+        .find(|p| p["version_id"] == v2.as_str())
+        .map(|p| p["reason"].as_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(v2_reason.contains("matches live AWS less"), "{doc:#}");
+
+    // Text says so.
+    let text = stdout(&restore(&["--dry-run"]));
+    assert!(
+        text.contains("live AWS:") && text.contains("matches live AWS better"),
+        "{text}"
+    );
+
+    // --no-live: the newest healthy version, as before.
+    let doc = json(&restore(&["--dry-run", "--no-live", "--format", "json"]));
+    assert_eq!(doc["restored_from"], v2.as_str(), "{doc:#}");
+    assert!(doc.get("live").is_none(), "{doc:#}");
+
+    // Bucket c comes back: the newest healthy version matches, and is chosen
+    // after one comparison.
+    boto(&format!(
+        "s3.create_bucket(Bucket={c:?}, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
+    ));
+    let doc = json(&restore(&["--dry-run", "--format", "json"]));
+    assert_eq!(doc["restored_from"], v2.as_str(), "{doc:#}");
+    assert_eq!(doc["live"]["candidates"].as_array().unwrap().len(), 1);
+    assert!(doc["live"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("the newest healthy version matches live AWS"));
+
+    // And the restore itself goes through: serial one above the highest used.
+    boto(&format!("s3.delete_bucket(Bucket={c:?})\n"));
+    let o = restore(&["--yes", "--format", "json"]);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("restore", &doc);
+    assert_eq!(doc["restored_from"], v1.as_str());
+    assert_eq!(doc["serial"], 3);
 }

@@ -296,9 +296,14 @@ pub struct RestoreArgs {
         conflicts_with = "last_good"
     )]
     pub reference: Option<String>,
-    /// Restore the newest healthy version of the history's lineage.
+    /// Restore the newest healthy version of the history's lineage that best
+    /// matches live AWS.
     #[arg(long)]
     pub last_good: bool,
+    /// With --last-good: do not compare healthy versions with live AWS; take
+    /// the newest healthy one.
+    #[arg(long, requires = "last_good")]
+    pub no_live: bool,
     /// Show what would be restored and the changes; write nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -30,7 +30,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     let resources = live::state_resources(&state);
 
     let drift_settings = ctx.env_file()?.and_then(|e| e.drift).unwrap_or_default();
-    let ignore = load_ignore(args.ignore.as_deref(), &drift_settings)?;
+    let ignore = load_ignore(ctx, args.ignore.as_deref(), &drift_settings)?;
 
     let mut never_unmanaged = BTreeSet::new();
     if ctx.has_target() {
@@ -104,13 +104,19 @@ pub(crate) fn managed_check_options(ctx: &Context, target: &Target) -> Result<Sc
         scope: UnmanagedScope::default(),
         concurrency: 8,
         naive: false,
-        ignore: load_ignore(None, &drift_settings)?,
+        ignore: load_ignore(ctx, None, &drift_settings)?,
         never_unmanaged: never,
         progress: None,
     })
 }
 
-pub(crate) fn load_ignore(flag: Option<&Path>, settings: &DriftSettings) -> Result<IgnoreRules> {
+/// The ignore file's rules, plus `lifecycle.ignore_changes` of the Terraform
+/// configuration when `--backend-dir` names it.
+pub(crate) fn load_ignore(
+    ctx: &Context,
+    flag: Option<&Path>,
+    settings: &DriftSettings,
+) -> Result<IgnoreRules> {
     let (path, required) = match (flag, &settings.ignore_file) {
         (Some(p), _) => (p.to_path_buf(), true),
         (None, Some(p)) => (PathBuf::from(p), true),
@@ -121,8 +127,12 @@ pub(crate) fn load_ignore(flag: Option<&Path>, settings: &DriftSettings) -> Resu
         Err(e) if !required && e.kind() == io::ErrorKind::NotFound => None,
         Err(source) => return Err(Error::ReadFile { path, source }),
     };
-    IgnoreRules::parse(text.as_deref())
-        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+    let rules = IgnoreRules::parse(text.as_deref())
+        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    Ok(match &ctx.global.backend_dir {
+        Some(dir) => rules.with_ignore_changes(crate::config::read_ignore_changes(dir)?),
+        None => rules,
+    })
 }
 
 #[derive(Serialize)]

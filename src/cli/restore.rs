@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::exit;
 use crate::lock::Locker;
 use crate::output::{Format, Printer, Render};
-use crate::restore::{self, Current, Outcome, PassedOver, Plan, Source};
+use crate::restore::{self, Current, LiveCheck, LiveChoice, Outcome, PassedOver, Plan, Source};
 use crate::store::refs::VersionRef;
 
 use super::args::RestoreArgs;
@@ -35,12 +35,19 @@ pub async fn run<W: Write>(
     let aws = ctx.aws(&target).await?;
     let bucket = aws.bucket(&target.bucket);
     let locker = Locker::new(&aws, &target)?;
+    // --last-good weighs healthy versions against live AWS (the drift engine).
+    let live_opts = match (&source, args.no_live) {
+        (Source::LastGood, false) => Some(super::drift::managed_check_options(ctx, &target)?),
+        _ => None,
+    };
+    let live = live_opts.as_ref().map(|opts| LiveCheck { aws: &aws, opts });
     let plan = restore::plan(
         &bucket,
         &target.state_key(),
         &source,
         args.allow_lineage_change,
         args.show_sensitive,
+        live.as_ref(),
     )
     .await?;
 
@@ -72,6 +79,7 @@ pub async fn run<W: Write>(
         args.yes,
     )?;
     let passed_over = plan.passed_over.clone();
+    let live = plan.live.clone();
     let json = printer.format() == Format::Json;
     let mut progress = |line: String| {
         if json {
@@ -86,6 +94,7 @@ pub async fn run<W: Write>(
             outcome,
             dry_run: false,
             passed_over,
+            live,
             current: None,
             changes: None,
         })
@@ -120,6 +129,9 @@ fn explain(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         "  chosen:     {} (serial {}, lineage {})",
         plan.chosen_label, plan.chosen_serial, plan.lineage
     )?;
+    if let Some(live) = &plan.live {
+        writeln!(out, "  live AWS:   {}", live.reason)?;
+    }
     if !plan.passed_over.is_empty() {
         writeln!(out, "  passed over (newer versions):")?;
         for p in &plan.passed_over {
@@ -160,6 +172,8 @@ struct Report {
     dry_run: bool,
     passed_over: Vec<PassedOver>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    live: Option<LiveChoice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     current: Option<Current>,
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<StateDiff>,
@@ -184,6 +198,7 @@ impl Report {
             },
             dry_run: true,
             passed_over: plan.passed_over.clone(),
+            live: plan.live.clone(),
             current: Some(plan.current.clone()),
             changes: plan.diff.clone(),
         }

@@ -10,8 +10,8 @@ use crate::output::{table, Printer, Render};
 use crate::aws::s3::Bucket;
 use crate::aws::Aws;
 use crate::config::Target;
-use crate::live::{self, Kind};
-use crate::store::{history, History, HistoryOptions, LiveField, LiveMatch, ReadDepth};
+use crate::live;
+use crate::store::{history, History, HistoryOptions, LiveField, ReadDepth};
 
 use super::args::VersionsArgs;
 
@@ -65,22 +65,10 @@ async fn against_live(
                 .map(|s| live::state_resources(&s)),
         );
     }
-    let all: Vec<live::StateResource> = per_version.iter().flatten().flatten().cloned().collect();
     let opts = super::drift::managed_check_options(ctx, target)?;
-    let inventory = live::inventory(aws, &all, &opts).await?;
-    let copts = live::compare_options(aws, &opts);
-    for (entry, resources) in history.versions.iter_mut().zip(per_version) {
-        entry.live = LiveField::Value(resources.map(|r| {
-            let c = live::compare(&r, &inventory, &opts.ignore, &copts);
-            let (missing, changed) = (c.count(Kind::Missing), c.count(Kind::Changed));
-            LiveMatch {
-                resources: c.resources,
-                checked: c.checked,
-                matching: c.checked.saturating_sub(missing + changed),
-                missing,
-                changed,
-            }
-        }));
+    let matches = live::match_versions(aws, &per_version, &opts).await?;
+    for (entry, m) in history.versions.iter_mut().zip(matches) {
+        entry.live = LiveField::Value(m);
     }
     Ok(())
 }

@@ -215,6 +215,19 @@ fn list_tf_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), ConfigError
     Ok((full(primary), full(overrides)))
 }
 
+/// Every `.tf` file of a module directory, primary files then overrides,
+/// each group in name order (no `.tf` file is not an error here).
+pub(crate) fn tf_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    match list_tf_files(dir) {
+        Ok((mut primary, overrides)) => {
+            primary.extend(overrides);
+            Ok(primary)
+        }
+        Err(e) if matches!(*e.kind, ConfigErrorKind::NoTfFiles { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Files Terraform skips when loading a module (editor backups and hidden files).
 fn terraform_ignores(name: &str) -> bool {
     name.starts_with('.') || name.ends_with('~') || (name.starts_with('#') && name.ends_with('#'))

@@ -13,6 +13,7 @@
 mod backend_dir;
 mod envfile;
 mod error;
+mod ignore_changes;
 pub mod objectives;
 mod source;
 mod target;
@@ -23,6 +24,7 @@ pub use envfile::{
     RetentionSettings, SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
 };
 pub use error::{ConfigError, ConfigErrorKind, ValueType};
+pub use ignore_changes::{read_ignore_changes, IgnoreChanges, IgnoreChangesMap};
 pub use objectives::Objectives;
 pub use target::{resolve, Target};
 

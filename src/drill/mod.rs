@@ -357,7 +357,8 @@ async fn drill_phases(
 
     let outcome = timer
         .run("restore", async {
-            let plan = restore::plan(bucket, scratch, &Source::LastGood, false, false).await?;
+            let plan =
+                restore::plan(bucket, scratch, &Source::LastGood, false, false, None).await?;
             restore::execute(plan, bucket, locker, "stateward drill", &mut |_| {}).await
         })
         .await?;

@@ -19,6 +19,8 @@
 //! rule can undo them: the autoscaler-owned node-group desired size,
 //! `aws_eks_node_group.*.scaling_config.0.desired_size`.
 
+use crate::config::{IgnoreChanges, IgnoreChangesMap};
+
 /// Rules applied before the user's.
 pub const DEFAULT_RULES: &[&str] = &["aws_eks_node_group.*.scaling_config.0.desired_size"];
 
@@ -31,10 +33,37 @@ struct Rule {
     text: String,
 }
 
-/// A parsed ignore file.
+/// A parsed ignore file, plus the Terraform configuration's
+/// `lifecycle.ignore_changes` when it was read (`--backend-dir`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IgnoreRules {
     rules: Vec<Rule>,
+    /// By resource address without instance keys.
+    ignore_changes: IgnoreChangesMap,
+}
+
+/// `module.a["x"].aws_b.c[0]` -> `module.a.aws_b.c`: the configuration
+/// address of an instance address (quoted keys may contain brackets).
+pub fn config_address(instance: &str) -> String {
+    let mut out = String::with_capacity(instance.len());
+    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
+    for c in instance.chars() {
+        if depth > 0 {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                ']' if !quoted => depth -= 1,
+                '[' if !quoted => depth += 1,
+                _ => {}
+            }
+        } else if c == '[' {
+            depth = 1;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Splits on unescaped dots, unescaping `\.`.
@@ -104,7 +133,31 @@ impl IgnoreRules {
             };
             rules.push(Self::rule(line).map_err(|e| format!("line {}: {e}", n + 1))?);
         }
-        Ok(IgnoreRules { rules })
+        Ok(IgnoreRules {
+            rules,
+            ignore_changes: IgnoreChangesMap::new(),
+        })
+    }
+
+    /// Adds the configuration's `lifecycle.ignore_changes`.
+    pub fn with_ignore_changes(mut self, map: IgnoreChangesMap) -> Self {
+        self.ignore_changes = map;
+        self
+    }
+
+    /// Whether the configuration's `ignore_changes` of the resource at
+    /// `instance_address` covers a differing attribute (dotted path).
+    pub fn ignore_changes_covers(&self, instance_address: &str, path: &str) -> bool {
+        match self.ignore_changes.get(&config_address(instance_address)) {
+            Some(IgnoreChanges::All) => true,
+            Some(IgnoreChanges::Paths(paths)) => paths.iter().any(|p| {
+                path == p
+                    || path
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|r| r.starts_with('.'))
+            }),
+            None => false,
+        }
     }
 
     fn rule(line: &str) -> Result<Rule, String> {
@@ -185,6 +238,43 @@ impl IgnoreRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_addresses_drop_instance_keys() {
+        let cases = [
+            ("aws_s3_bucket.logs", "aws_s3_bucket.logs"),
+            ("aws_s3_bucket.logs[0]", "aws_s3_bucket.logs"),
+            (
+                r#"module.eks["blue"].aws_eks_node_group.this["a[1]"]"#,
+                "module.eks.aws_eks_node_group.this",
+            ),
+            (r#"aws_x.y["q\"]"]"#, "aws_x.y"),
+        ];
+        for (instance, want) in cases {
+            assert_eq!(config_address(instance), want, "{instance}");
+        }
+    }
+
+    #[test]
+    fn ignore_changes_cover_paths_beneath_them() {
+        let rules = IgnoreRules::parse(None)
+            .unwrap()
+            .with_ignore_changes(IgnoreChangesMap::from([
+                (
+                    "module.eks.aws_eks_node_group.this".to_owned(),
+                    IgnoreChanges::Paths(vec!["labels".into(), "scaling_config.0.max_size".into()]),
+                ),
+                ("aws_db_instance.db".to_owned(), IgnoreChanges::All),
+            ]));
+        let ng = r#"module.eks.aws_eks_node_group.this["blue"]"#;
+        assert!(rules.ignore_changes_covers(ng, "labels"));
+        assert!(rules.ignore_changes_covers(ng, "labels.pool"));
+        assert!(rules.ignore_changes_covers(ng, "scaling_config.0.max_size"));
+        assert!(!rules.ignore_changes_covers(ng, "scaling_config.0.min_size"));
+        assert!(!rules.ignore_changes_covers(ng, "labelsx"));
+        assert!(rules.ignore_changes_covers("aws_db_instance.db", "instance_class"));
+        assert!(!rules.ignore_changes_covers("aws_db_instance.other", "instance_class"));
+    }
 
     #[test]
     fn glob_table() {

@@ -95,7 +95,7 @@ pub struct StateResource {
     /// The live identifier ([`TypeSpec::key`]); `None` for unsupported
     /// types or when the attributes do not give it.
     pub id: Option<String>,
-    /// The instance's attributes.
+    /// The instance's attributes (`null` for types stateward does not check).
     pub attributes: Value,
     /// Its declared `sensitive_attributes`.
     pub sensitive: Vec<AttrPath>,
@@ -116,11 +116,14 @@ pub fn state_resources(state: &State<'_>) -> Vec<StateResource> {
             if inst.deposed.is_some() {
                 continue;
             }
-            let attributes: Value = inst
-                .attributes
+            // Attributes are parsed only for types stateward checks: the
+            // rest is counted and listed as not checked, never compared.
+            let spec = spec(&r.type_);
+            let attributes: Value = spec
+                .and(inst.attributes)
                 .and_then(|raw| serde_json::from_str(raw.get()).ok())
                 .unwrap_or(Value::Null);
-            let id = spec(&r.type_).and_then(|s| (s.key)(&attributes));
+            let id = spec.and_then(|s| (s.key)(&attributes));
             let region = region_of(&attributes);
             out.push(StateResource {
                 address: crate::state::address::instance_address(&ra, inst.index_key.as_ref()),
@@ -535,7 +538,9 @@ pub fn compare(
             );
         }
         attributes.retain(|a: &(AttrPath, AttributeDrift)| {
-            !ignore.attribute_ignored(&r.type_, id, &dotted_of(&a.0))
+            let dotted = dotted_of(&a.0);
+            !ignore.attribute_ignored(&r.type_, id, &dotted)
+                && !ignore.ignore_changes_covers(&r.address, &dotted)
         });
         if !attributes.is_empty() {
             out.findings.push(Finding {
@@ -774,6 +779,53 @@ pub struct ScanOptions {
     pub never_unmanaged: BTreeSet<(String, String)>,
     /// Called with one line per finished type family (progress display).
     pub progress: Option<Progress>,
+}
+
+/// How one state version matches live AWS (`versions --against-live`, and
+/// `restore --last-good` choosing among healthy versions).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+pub struct LiveMatch {
+    /// Managed resource instances in the version.
+    pub resources: usize,
+    /// Those stateward could compare with live AWS.
+    pub checked: usize,
+    /// Checked, exist, and match.
+    pub matching: usize,
+    pub missing: usize,
+    pub changed: usize,
+}
+
+impl LiveMatch {
+    /// The figures of one comparison.
+    pub fn of(c: &Comparison) -> LiveMatch {
+        let (missing, changed) = (c.count(Kind::Missing), c.count(Kind::Changed));
+        LiveMatch {
+            resources: c.resources,
+            checked: c.checked,
+            matching: c.checked.saturating_sub(missing + changed),
+            missing,
+            changed,
+        }
+    }
+}
+
+/// Compares several versions' resources (`None`: an unreadable version) with
+/// live AWS through one shared enumeration.
+pub async fn match_versions(
+    aws: &Aws,
+    versions: &[Option<Vec<StateResource>>],
+    opts: &ScanOptions,
+) -> Result<Vec<Option<LiveMatch>>, AwsError> {
+    let all: Vec<StateResource> = versions.iter().flatten().flatten().cloned().collect();
+    let inventory = inventory(aws, &all, opts).await?;
+    let copts = compare_options(aws, opts);
+    Ok(versions
+        .iter()
+        .map(|r| {
+            r.as_ref()
+                .map(|r| LiveMatch::of(&compare(r, &inventory, &opts.ignore, &copts)))
+        })
+        .collect())
 }
 
 /// Enumerates what the state needs (and, with `unmanaged`, every type that

@@ -11,14 +11,44 @@ pub mod select;
 use serde::Serialize;
 
 use crate::aws::s3::Bucket;
+use crate::aws::Aws;
 use crate::diff::{diff, DiffOptions, StateDiff};
 use crate::error::{Error, Result};
+use crate::live::{self, LiveMatch, ScanOptions};
 use crate::lock::{self, md5_hex, Locker};
 use crate::state::health::{assess, Content, VersionFacts};
 use crate::store::refs::{Resolved, Resolver, VersionRef};
 use crate::store::{content_of, history, HistoryOptions, ReadDepth, Versioning};
 
 pub use select::{PassedOver, Pick};
+
+/// How many healthy versions `--last-good` compares with live AWS at most
+/// (the newest healthy one and older ones), when the newest does not match.
+pub const LIVE_CANDIDATES: usize = 5;
+
+/// Comparing `--last-good` candidates with live AWS (the drift engine).
+pub struct LiveCheck<'a> {
+    pub aws: &'a Aws,
+    pub opts: &'a ScanOptions,
+}
+
+/// How `--last-good` used live AWS to choose.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LiveChoice {
+    /// Healthy versions compared, newest first (empty when AWS could not be used).
+    pub candidates: Vec<LiveCandidate>,
+    /// Why the chosen version, in one sentence.
+    pub reason: String,
+}
+
+/// One compared version.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LiveCandidate {
+    pub version_id: String,
+    pub serial: u64,
+    #[serde(flatten)]
+    pub live: LiveMatch,
+}
 
 /// Environment variable that stops a restore right after one of its steps,
 /// leaving everything as a crash would (the lock held, nothing cleaned up).
@@ -86,6 +116,8 @@ pub struct Plan {
     pub reference_lineage: Option<String>,
     /// Why newer versions were passed over (`--last-good`).
     pub passed_over: Vec<PassedOver>,
+    /// How live AWS weighed in (`--last-good` with a live check).
+    pub live: Option<LiveChoice>,
     /// From the current state to the chosen one, redacted (`None` when the
     /// current object is deleted or corrupt).
     pub diff: Option<StateDiff>,
@@ -100,6 +132,7 @@ pub async fn plan(
     source: &Source,
     allow_lineage_change: bool,
     show_sensitive: bool,
+    live: Option<&LiveCheck<'_>>,
 ) -> Result<Plan> {
     if bucket.versioning().await? != Versioning::Enabled {
         return Err(Error::Refused(format!(
@@ -153,7 +186,7 @@ pub async fn plan(
         (current, Some(bytes))
     };
 
-    let (chosen_label, chosen_version, chosen_bytes, passed_over) = match source {
+    let (chosen_label, chosen_version, chosen_bytes, passed_over, live) = match source {
         Source::LastGood => {
             // Versions judged on a full read are read, assessed and dropped:
             // at most the current object and the chosen one are held.
@@ -173,7 +206,41 @@ pub async fn plan(
                     }
                 }
             };
-            let (i, passed) = chosen;
+            let (mut i, mut passed) = chosen;
+            let mut live_choice = None;
+            if let Some(check) = live {
+                match choose_by_live(bucket, key, &mut facts, i, current_bytes.as_deref(), check)
+                    .await
+                {
+                    Ok(Some((j, choice))) => {
+                        if j != i {
+                            passed = select::passed_over(&facts, &assess(&facts), j);
+                            for p in &mut passed {
+                                if let Some(c) =
+                                    choice.candidates.iter().find(|c| c.version_id == p.version_id)
+                                {
+                                    p.reason = format!(
+                                        "healthy, but matches live AWS less ({})",
+                                        figures(&c.live)
+                                    );
+                                }
+                            }
+                            i = j;
+                        }
+                        live_choice = Some(choice);
+                    }
+                    Ok(None) => {}
+                    // Never block a restore on the live check.
+                    Err(e) => {
+                        live_choice = Some(LiveChoice {
+                            candidates: Vec::new(),
+                            reason: format!(
+                                "live AWS could not be compared ({e}); the newest healthy version was chosen"
+                            ),
+                        })
+                    }
+                }
+            }
             let bytes = match (i, &current_bytes) {
                 (0, Some(b)) => b.clone(),
                 _ => {
@@ -184,7 +251,13 @@ pub async fn plan(
                 }
             };
             let id = facts[i].version_id.clone();
-            (format!("version {id}"), Some(id), bytes, passed)
+            (
+                format!("version {id}"),
+                Some(id),
+                bytes,
+                passed,
+                live_choice,
+            )
         }
         Source::Ref(r) => {
             let mut resolver = Resolver::new(Some(bucket), key);
@@ -194,6 +267,7 @@ pub async fn plan(
                 resolved.version_id,
                 resolved.bytes,
                 Vec::new(),
+                None,
             )
         }
         Source::Resolved(resolved) => (
@@ -201,6 +275,7 @@ pub async fn plan(
             resolved.version_id.clone(),
             resolved.bytes.clone(),
             Vec::new(),
+            None,
         ),
     };
 
@@ -256,6 +331,7 @@ pub async fn plan(
         new_serial,
         reference_lineage,
         passed_over,
+        live,
         diff,
         already_current,
     })
@@ -371,4 +447,129 @@ pub async fn execute(
     // (4) The lock was released by `with_lock`.
     fault_point("release");
     Ok(outcome)
+}
+
+/// `8/10 match, 2 missing, 0 changed`.
+fn figures(m: &LiveMatch) -> String {
+    format!(
+        "{}/{} checked resources match, {} missing, {} changed",
+        m.matching, m.checked, m.missing, m.changed
+    )
+}
+
+/// Among healthy versions, the newest one that best matches live AWS.
+///
+/// The newest healthy version (`newest`) is compared first; when all its
+/// checked resources exist and match, or nothing in it can be checked, it
+/// stays. Otherwise up to [`LIVE_CANDIDATES`] healthy versions (it and older
+/// ones) are compared through one shared enumeration and
+/// [`select::best_live`] decides. Each candidate is read once and only its
+/// resource list is kept. `Ok(None)`: live AWS cannot tell.
+async fn choose_by_live(
+    bucket: &Bucket,
+    key: &str,
+    facts: &mut [VersionFacts],
+    newest: usize,
+    current_bytes: Option<&[u8]>,
+    check: &LiveCheck<'_>,
+) -> Result<Option<(usize, LiveChoice)>> {
+    let read = |i: usize, facts: &[VersionFacts]| {
+        let id = facts[i].version_id.clone();
+        async move {
+            match (i, current_bytes) {
+                (0, Some(b)) => Ok::<_, Error>(b.to_vec()),
+                _ => Ok(bucket.get(key, Some(&id), None).await?.bytes),
+            }
+        }
+    };
+    let resources_of = |bytes: &[u8]| {
+        crate::state::parse(bytes)
+            .ok()
+            .map(|s| live::state_resources(&s))
+    };
+    let candidate = |i: usize, m: LiveMatch, facts: &[VersionFacts]| LiveCandidate {
+        version_id: facts[i].version_id.clone(),
+        serial: facts[i].content.serial_lineage().map_or(0, |(s, _)| s),
+        live: m,
+    };
+
+    let mut chosen = vec![newest];
+    let mut resources = vec![resources_of(&read(newest, facts).await?)];
+    let first =
+        live::match_versions(check.aws, &resources, check.opts).await?[0].unwrap_or_default();
+    if first.checked == 0 {
+        return Ok(None);
+    }
+    if first.missing + first.changed == 0 {
+        return Ok(Some((
+            newest,
+            LiveChoice {
+                candidates: vec![candidate(newest, first, facts)],
+                reason: format!(
+                    "the newest healthy version matches live AWS ({})",
+                    figures(&first)
+                ),
+            },
+        )));
+    }
+
+    // Older healthy versions, read one at a time.
+    let mut health = assess(facts);
+    let mut start = newest + 1;
+    let mut last_read: Option<(usize, Vec<u8>)> = None;
+    while chosen.len() < LIVE_CANDIDATES {
+        match select::pick_last_good_from(facts, &health, start) {
+            Pick::Chosen(j) => {
+                let bytes = match last_read.take() {
+                    Some((k, b)) if k == j => b,
+                    _ => read(j, facts).await?,
+                };
+                resources.push(resources_of(&bytes));
+                chosen.push(j);
+                start = j + 1;
+            }
+            Pick::NeedsFullRead(j) => {
+                let bytes = read(j, facts).await?;
+                facts[j].content = content_of(&bytes).0;
+                health = assess(facts);
+                last_read = Some((j, bytes));
+            }
+            Pick::NoneGood => break,
+        }
+    }
+    let matches: Vec<LiveMatch> = if chosen.len() == 1 {
+        vec![first]
+    } else {
+        live::match_versions(check.aws, &resources, check.opts)
+            .await?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect()
+    };
+    let best = select::best_live(&matches).unwrap_or(0);
+    let candidates: Vec<LiveCandidate> = chosen
+        .iter()
+        .zip(&matches)
+        .map(|(&i, m)| candidate(i, *m, facts))
+        .collect();
+    let reason = if chosen.len() == 1 {
+        format!(
+            "the newest healthy version does not fully match live AWS ({}), but no older healthy version exists to prefer",
+            figures(&first)
+        )
+    } else if best == 0 {
+        format!(
+            "the newest healthy version matches live AWS best of the {} newest healthy versions ({})",
+            chosen.len(),
+            figures(&matches[0])
+        )
+    } else {
+        format!(
+            "it matches live AWS better ({}) than the newer healthy version {} ({})",
+            figures(&matches[best]),
+            candidates[0].version_id,
+            figures(&matches[0])
+        )
+    };
+    Ok(Some((chosen[best], LiveChoice { candidates, reason })))
 }

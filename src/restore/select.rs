@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::live::LiveMatch;
 use crate::state::health::{reference_lineage, Content, Health, Status, VersionFacts};
 
 /// A newer version that `--last-good` did not choose, and why.
@@ -40,8 +41,14 @@ fn fully_read(c: &Content) -> bool {
 /// suspicious shrink. A candidate whose health depends on content not yet
 /// read yields [`Pick::NeedsFullRead`] for the version to read next.
 pub fn pick_last_good(facts: &[VersionFacts], health: &[Health]) -> Pick {
+    pick_last_good_from(facts, health, 0)
+}
+
+/// [`pick_last_good`] among the versions at `start` and older (the next
+/// healthy candidate after one already found).
+pub fn pick_last_good_from(facts: &[VersionFacts], health: &[Health], start: usize) -> Pick {
     let reference = reference_lineage(facts).map(str::to_owned);
-    for (i, (f, h)) in facts.iter().zip(health).enumerate() {
+    for (i, (f, h)) in facts.iter().zip(health).enumerate().skip(start) {
         if f.delete_marker || h.status != Status::Ok {
             continue;
         }
@@ -101,6 +108,25 @@ pub fn passed_over(facts: &[VersionFacts], health: &[Health], chosen: usize) -> 
         .collect()
 }
 
+/// Among healthy candidates (newest first) with how each matches live AWS,
+/// the index of the one that matches best: the most resources that exist and
+/// match, then the fewest missing or changed, then the newest. `None` when
+/// live AWS cannot tell them apart because nothing in any was checked.
+pub fn best_live(candidates: &[LiveMatch]) -> Option<usize> {
+    if candidates.iter().all(|c| c.checked == 0) {
+        return None;
+    }
+    let key = |c: &LiveMatch| (c.matching, std::cmp::Reverse(c.missing + c.changed));
+    let mut best = 0;
+    for (i, c) in candidates.iter().enumerate().skip(1) {
+        // Strictly better only: on a tie the newer one stays.
+        if key(c) > key(&candidates[best]) {
+            best = i;
+        }
+    }
+    Some(best)
+}
+
 /// The highest serial among `(serial, lineage)` pairs of `lineage`: every
 /// serial the lineage has used, whatever read revealed it.
 pub fn max_serial<'a>(
@@ -117,6 +143,64 @@ pub fn max_serial<'a>(
 mod tests {
     use super::*;
     use crate::state::health::assess;
+
+    fn m(checked: usize, matching: usize, missing: usize, changed: usize) -> LiveMatch {
+        LiveMatch {
+            resources: checked,
+            checked,
+            matching,
+            missing,
+            changed,
+        }
+    }
+
+    #[test]
+    fn best_live_match_table() {
+        let cases: &[(&str, Vec<LiveMatch>, Option<usize>)] = &[
+            (
+                "nothing checkable anywhere",
+                vec![m(0, 0, 0, 0), m(0, 0, 0, 0)],
+                None,
+            ),
+            (
+                "newest matches fully",
+                vec![m(10, 10, 0, 0), m(8, 8, 0, 0)],
+                Some(0),
+            ),
+            (
+                "tie on everything: newest",
+                vec![m(5, 5, 0, 0), m(5, 5, 0, 0)],
+                Some(0),
+            ),
+            // The newer version records a bucket destroyed since: the older matches exactly.
+            (
+                "same matches, fewer missing",
+                vec![m(3, 2, 1, 0), m(2, 2, 0, 0)],
+                Some(1),
+            ),
+            // An older version that lacks 50 resources live AWS has is worse
+            // than a newer one with one changed tag.
+            (
+                "more matching beats fewer mismatches",
+                vec![m(100, 99, 0, 1), m(50, 50, 0, 0)],
+                Some(0),
+            ),
+            (
+                "older matches more",
+                vec![m(10, 4, 6, 0), m(10, 9, 0, 1), m(10, 9, 1, 0)],
+                Some(1),
+            ),
+            (
+                "only an older one checkable",
+                vec![m(0, 0, 0, 0), m(2, 1, 1, 0)],
+                Some(1),
+            ),
+        ];
+        for (name, cands, want) in cases {
+            assert_eq!(best_live(cands), *want, "{name}");
+        }
+        assert_eq!(best_live(&[]), None);
+    }
 
     fn parsed(id: &str, serial: u64, lineage: &str, count: Option<usize>) -> VersionFacts {
         VersionFacts {

@@ -100,18 +100,7 @@ pub struct VersionEntry {
     pub live: LiveField,
 }
 
-/// `versions --against-live`'s per-version figures.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub struct LiveMatch {
-    /// Managed resource instances in the version.
-    pub resources: usize,
-    /// Those stateward could compare with live AWS.
-    pub checked: usize,
-    /// Checked, exist, and match.
-    pub matching: usize,
-    pub missing: usize,
-    pub changed: usize,
-}
+pub use crate::live::LiveMatch;
 
 /// The `live` field of a version: absent unless asked for; `null` for a
 /// version that cannot be read.
