@@ -665,7 +665,7 @@ fn a_second_run_gets_exit_3_while_the_first_holds_the_rebuild_lock() {
     p.delete_nodegroups(&["gpu"], false);
     let fake = fake_terraform();
     let flags = p.backend.flags();
-    let mut first = p
+    let first = p
         .run_cmd(&["--execute", "--terraform", &fake], &flags)
         .env("STATEWARD_TEST_PAUSE_UNDER_LOCK_MS", "4000")
         .stdout(std::process::Stdio::piped())
