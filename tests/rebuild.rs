@@ -532,6 +532,14 @@ fn run_executes_the_waves_with_real_gates_and_resumes_after_a_kill_without_repea
     assert_eq!(doc["waves"][0]["attempts"], 1);
     assert_eq!(doc["waves"][1]["attempts"], 2);
     assert_eq!(doc["waves"][1]["gate_result"]["detail"], "2 of 2 ready");
+    // Wave 1 was last run by the killed run (1), the others by this one (2).
+    let runs: Vec<&serde_json::Value> = doc["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| &w["run"])
+        .collect();
+    assert_eq!(runs, [1, 2, 2, 2]);
     assert_eq!(
         p.nodegroups(),
         "[('blue', 'ACTIVE'), ('gpu', 'ACTIVE')]",
@@ -580,7 +588,7 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
     let err = stderr(&o);
     assert!(
         err.contains(&format!(
-            "error: wave 1 (node groups and add-ons) stopped: `{fake} apply -input=false -auto-approve '-target={GPU}'` exited with code 3 in {tf}; fix the cause and rerun `stateward rebuild run --execute --resume --dir {tf} --terraform {fake}"
+            "error: wave 1 (node groups and add-ons) stopped: `{fake} apply -input=false -auto-approve '-target={GPU}'` exited with code 3 in {tf}; fix the cause and rerun `stateward rebuild run --execute --format json --terraform {fake} --dir {tf}"
         )),
         "{err}"
     );

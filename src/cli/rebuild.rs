@@ -278,21 +278,16 @@ async fn run_command<W: Write>(
         serial: state.serial,
         lineage: state.lineage.to_string(),
     };
-    let mut hint = vec!["stateward".to_owned(), "rebuild".into(), "run".into()];
-    if args.reference != "latest" {
-        hint.push(args.reference.clone());
+    // The command to rerun: this one, with --execute --resume.
+    let mut hint: Vec<String> = std::iter::once("stateward".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect();
+    for flag in ["--execute", "--resume"] {
+        if !hint.iter().any(|a| a == flag) {
+            hint.push(flag.into());
+        }
     }
-    hint.extend(["--execute".into(), "--resume".into()]);
-    if args.dir != Path::new(".") {
-        hint.extend(["--dir".into(), dir.display().to_string()]);
-    }
-    if args.terraform != "terraform" {
-        hint.extend(["--terraform".into(), args.terraform.clone()]);
-    }
-    if args.all {
-        hint.push("--all".into());
-    }
-    let resume_hint = format!("{} (with the same state options)", shell_line(&hint));
+    let resume_hint = shell_line(&hint);
 
     if !args.execute {
         let existing = store.load().await?;
@@ -348,6 +343,7 @@ async fn run_command<W: Write>(
             data_recovery: planned.plan.data_recovery,
             total_seconds: secs(started.elapsed()),
             notes,
+            run: 0,
         };
         printer.emit(&report).map_err(out_err)?;
         return Ok(exit::SUCCESS);
@@ -446,6 +442,7 @@ async fn run_command<W: Write>(
             data_recovery: vec![],
             total_seconds: secs(started.elapsed()),
             notes: vec![],
+            run: 0,
         },
         Some((j, data_recovery)) => {
             let mut r = RunReport::from_journal(
@@ -636,6 +633,9 @@ struct RunReport {
     data_recovery: Vec<DataRecovery>,
     total_seconds: f64,
     notes: Vec<String>,
+    /// This run's number in the journal (0 when nothing was executed).
+    #[serde(skip)]
+    run: usize,
 }
 
 impl RunReport {
@@ -675,6 +675,7 @@ impl RunReport {
             data_recovery,
             total_seconds: secs(started.elapsed()),
             notes,
+            run: if executed { j.runs.len() } else { 0 },
         }
     }
 }
@@ -712,11 +713,7 @@ impl Render for RunReport {
                     .waves
                     .iter()
                     .map(|w| {
-                        let earlier = self.resumed
-                            && w.gate_result.as_ref().is_some_and(|g| g.recheck)
-                            || (w.status == journal::WaveStatus::Completed
-                                && w.commands_run.is_empty()
-                                && !w.commands.is_empty());
+                        let earlier = w.run.is_some_and(|r| r < self.run);
                         vec![
                             w.index.to_string(),
                             w.name.clone(),

@@ -108,6 +108,8 @@ pub struct WaveEntry {
     pub status: WaveStatus,
     /// How many times its commands were started.
     pub attempts: u32,
+    /// Which run of the journal (1-based, see [`Journal::runs`]) last started it.
+    pub run: Option<usize>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     /// The commands of the last attempt.
@@ -132,6 +134,7 @@ impl WaveEntry {
             checks,
             status: WaveStatus::Pending,
             attempts: 0,
+            run: None,
             started_at: None,
             finished_at: None,
             commands_run: vec![],

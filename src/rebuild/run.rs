@@ -255,9 +255,11 @@ async fn steps<R: Runner, P: Probe, S: Store>(
     let Some(from) = from else {
         return Ok(());
     };
+    let run = journal.runs.len();
     for i in from..total {
         {
             let w = &mut journal.waves[i];
+            w.run = Some(run);
             w.status = WaveStatus::Running;
             w.attempts += 1;
             w.started_at = Some(now_rfc3339());
