@@ -573,7 +573,14 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
     let flags = p.backend.flags();
     let o = p
         .run_cmd(
-            &["--execute", "--format", "json", "--terraform", &fake],
+            &[
+                "--execute",
+                "--s3-journal",
+                "--format",
+                "json",
+                "--terraform",
+                &fake,
+            ],
             &flags,
         )
         .env("FAKE_TF_FAIL", "aws_eks_node_group")
@@ -588,7 +595,7 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
     let err = stderr(&o);
     assert!(
         err.contains(&format!(
-            "error: wave 1 (node groups and add-ons) stopped: `{fake} apply -input=false -auto-approve '-target={GPU}'` exited with code 3 in {tf}; fix the cause and rerun `stateward rebuild run --execute --format json --terraform {fake} --dir {tf}"
+            "error: wave 1 (node groups and add-ons) stopped: `{fake} apply -input=false -auto-approve '-target={GPU}'` exited with code 3 in {tf}; fix the cause and rerun `stateward rebuild run --execute --s3-journal --format json --terraform {fake} --dir {tf}"
         )),
         "{err}"
     );
@@ -609,6 +616,14 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
         .unwrap()
         .contains("exited with code 3"));
     assert_eq!(j["waves"][1]["status"], "pending");
+    // --s3-journal: the same journal next to the state.
+    let copy = boto(&format!(
+        "print(s3.get_object(Bucket={:?}, Key={:?})['Body'].read().decode())",
+        p.backend.bucket,
+        format!("{}.rebuild-journal.json", p.backend.key)
+    ));
+    let copy: serde_json::Value = serde_json::from_str(&copy).unwrap();
+    assert_eq!(copy, j, "the S3 copy equals the local journal");
 
     // Fixed: --resume runs that wave again, then the rest.
     let o = p

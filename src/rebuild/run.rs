@@ -187,7 +187,13 @@ async fn steps<R: Runner, P: Probe, S: Store>(
     let (recheck, from) = next_step(journal);
     let total = journal.waves.len();
     let hint = &opts.resume_hint;
-    let base_interrupts = interrupts.count();
+    // A Ctrl-C at any time since the listener started counts, planning included.
+    let base_interrupts = 0;
+    if interrupts.count() > base_interrupts {
+        return Err(Error::Refused(
+            "interrupted (Ctrl-C) before any wave ran: nothing was executed and the rebuild lock was released".into(),
+        ));
+    }
     let interrupted_in = |label: &str| {
         Error::Refused(format!(
             "interrupted (Ctrl-C) during {label}: the rebuild lock was released and the journal marks the wave unfinished; rerun `{hint}` to continue"

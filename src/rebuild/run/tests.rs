@@ -10,7 +10,8 @@ use crate::rebuild::{Gate, Wave};
 #[derive(Default)]
 struct FakeRunner {
     exit: BTreeMap<String, i32>,
-    interrupt_on: Option<String>,
+    /// Ctrl-C is pressed while this command runs.
+    interrupt_on: Option<(String, Interrupts)>,
     calls: Vec<String>,
 }
 
@@ -19,10 +20,17 @@ impl Runner for FakeRunner {
         let last = argv.last().cloned().unwrap_or_default();
         self.calls.push(last.clone());
         let code = self.exit.get(&last).copied().unwrap_or(0);
+        let interrupted = match &self.interrupt_on {
+            Some((on, i)) if *on == last => {
+                i.press();
+                true
+            }
+            _ => false,
+        };
         Finished {
             exit_code: Some(code),
             outcome: format!("exited with code {code}"),
-            interrupted: self.interrupt_on.as_deref() == Some(last.as_str()),
+            interrupted,
         }
     }
 }
@@ -366,14 +374,13 @@ async fn a_completed_wave_whose_gate_no_longer_passes_is_run_again() {
 #[tokio::test]
 async fn ctrl_c_during_a_command_marks_the_wave_interrupted() {
     let mut j = journal();
+    let interrupts = Interrupts::default();
     let mut runner = FakeRunner {
-        interrupt_on: Some("-target=aws_eks_cluster.this".into()),
+        interrupt_on: Some(("-target=aws_eks_cluster.this".into(), interrupts.clone())),
         ..FakeRunner::default()
     };
     let probe = FakeProbe::default();
     let mut store = MemStore::default();
-    let interrupts = Interrupts::default();
-    interrupts.press();
     let err = execute(
         &mut j,
         Path::new("/tf"),
@@ -412,4 +419,30 @@ fn relative_programs_with_a_slash_run_from_the_terraform_directory() {
         program_path("/usr/bin/kubectl", dir),
         PathBuf::from("/usr/bin/kubectl")
     );
+}
+
+#[tokio::test]
+async fn ctrl_c_before_the_first_wave_runs_nothing() {
+    let mut j = journal();
+    let mut runner = FakeRunner::default();
+    let probe = FakeProbe::default();
+    let mut store = MemStore::default();
+    let interrupts = Interrupts::default();
+    interrupts.press(); // e.g. during the drift scan that made the plan
+    let err = execute(
+        &mut j,
+        Path::new("/tf"),
+        &mut runner,
+        &probe,
+        &mut store,
+        &opts(false),
+        &interrupts,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("before any wave ran"), "{err}");
+    assert!(runner.calls.is_empty());
+    assert_eq!(j.status, JournalStatus::Interrupted);
+    assert_eq!(statuses(&j), [WaveStatus::Pending; 3]);
 }
