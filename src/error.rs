@@ -49,6 +49,12 @@ pub enum Error {
     /// The rebuild cannot be ordered (a cycle, a dependency on a later wave).
     #[error(transparent)]
     Rebuild(#[from] crate::rebuild::PlanError),
+    /// `rebuild run`: a wave's command failed (non-zero exit, could not start).
+    #[error("{0}")]
+    RebuildCommand(String),
+    /// `rebuild run`: a wave's readiness gate did not pass (a failed check).
+    #[error("{0}")]
+    RebuildGate(String),
     #[error("cannot write output: {0}")]
     Output(#[source] std::io::Error),
 }
@@ -58,6 +64,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Locked(_) => exit::LOCKED,
+            Error::RebuildGate(_) => exit::DIFFERENCES,
             _ => exit::ERROR,
         }
     }
@@ -76,6 +83,8 @@ impl Error {
             Error::Locked(_) => "locked",
             Error::Snapshot(_) => "snapshot",
             Error::Rebuild(_) => "rebuild-plan",
+            Error::RebuildCommand(_) => "rebuild-command-failed",
+            Error::RebuildGate(_) => "rebuild-gate-failed",
             Error::Output(_) => "output",
         }
     }

@@ -194,3 +194,633 @@ rds.delete_db_instance(DBInstanceIdentifier={db:?}, SkipFinalSnapshot=True)
     );
     assert!(text.contains("DATA STORES MISSING"), "{text}");
 }
+
+// ---- rebuild run ----------------------------------------------------------
+
+const CLUSTER: &str = "module.eks.aws_eks_cluster.this";
+const BLUE: &str = "module.eks.aws_eks_node_group.this[\"blue\"]";
+const GPU: &str = "module.eks.aws_eks_node_group.this[\"gpu\"]";
+
+/// A cluster, two node groups (min_size 1) and a workload on it.
+fn cluster_state(cluster: &str) -> String {
+    format!(
+        r#"{{
+  "version": 4, "terraform_version": "1.5.7", "serial": 7, "lineage": "run-lineage", "outputs": {{}},
+  "resources": [
+    {{ "module": "module.eks", "mode": "managed", "type": "aws_eks_cluster", "name": "this", "provider": "{AWS}",
+       "instances": [{{ "schema_version": 0, "attributes": {{ "id": "{cluster}", "name": "{cluster}" }} }}] }},
+    {{ "module": "module.eks", "mode": "managed", "type": "aws_eks_node_group", "name": "this", "each": "map", "provider": "{AWS}",
+       "instances": [
+         {{ "index_key": "blue", "schema_version": 0, "attributes": {{ "id": "{cluster}:blue", "cluster_name": "{cluster}", "node_group_name": "blue",
+              "scaling_config": [{{ "min_size": 1, "max_size": 3, "desired_size": 2 }}] }},
+           "dependencies": ["module.eks.aws_eks_cluster.this"] }},
+         {{ "index_key": "gpu", "schema_version": 0, "attributes": {{ "id": "{cluster}:gpu", "cluster_name": "{cluster}", "node_group_name": "gpu",
+              "scaling_config": [{{ "min_size": 1, "max_size": 3, "desired_size": 2 }}] }},
+           "dependencies": ["module.eks.aws_eks_cluster.this"] }}
+       ] }},
+    {{ "mode": "managed", "type": "helm_release", "name": "mlflow", "provider": "provider[\"registry.terraform.io/hashicorp/helm\"]",
+       "instances": [{{ "schema_version": 1, "attributes": {{ "id": "mlflow", "name": "mlflow" }},
+         "dependencies": ["module.eks.aws_eks_cluster.this"] }}] }}
+  ]
+}}
+"#
+    )
+}
+
+/// A backend whose state describes a live cluster with two node groups.
+struct Platform {
+    backend: Backend,
+    cluster: String,
+    /// The Terraform directory (commands run here; the journal lives here).
+    tf: tempfile::TempDir,
+    /// Logs, resources file and environment files.
+    work: tempfile::TempDir,
+}
+
+impl Platform {
+    fn new(name: &str) -> Platform {
+        let backend = Backend::new(name);
+        let cluster = format!("{}-eks", backend.bucket);
+        boto(&format!(
+            r#"
+eks = boto3.client("eks", endpoint_url=ENDPOINT, region_name=REGION)
+eks.create_cluster(name={cluster:?}, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={{"subnetIds": ["subnet-1"]}})
+for ng in ["blue", "gpu"]:
+    eks.create_nodegroup(clusterName={cluster:?}, nodegroupName=ng, nodeRole="arn:aws:iam::123456789012:role/node",
+        subnets=["subnet-1"], scalingConfig={{"minSize": 1, "maxSize": 3, "desiredSize": 2}})
+"#
+        ));
+        backend.put(&backend.key, cluster_state(&cluster).as_bytes());
+        let work = tempfile::tempdir().unwrap();
+        let resources = serde_json::json!({
+            CLUSTER: {"type": "aws_eks_cluster", "name": cluster},
+            BLUE: {"type": "aws_eks_node_group", "cluster": cluster, "name": "blue"},
+            GPU: {"type": "aws_eks_node_group", "cluster": cluster, "name": "gpu"},
+        });
+        std::fs::write(work.path().join("resources.json"), resources.to_string()).unwrap();
+        Platform {
+            backend,
+            cluster,
+            tf: tempfile::tempdir().unwrap(),
+            work,
+        }
+    }
+
+    fn delete_nodegroups(&self, names: &[&str], cluster_too: bool) {
+        boto(&format!(
+            "eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)\nfor ng in {names:?}:\n    eks.delete_nodegroup(clusterName={c:?}, nodegroupName=ng)\nif {cl}:\n    eks.delete_cluster(name={c:?})\n",
+            c = self.cluster,
+            cl = if cluster_too { "True" } else { "False" },
+        ));
+    }
+
+    fn nodegroups(&self) -> String {
+        boto(&format!(
+            "eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)\nprint(sorted((n, eks.describe_nodegroup(clusterName={c:?}, nodegroupName=n)['nodegroup']['status']) for n in eks.list_nodegroups(clusterName={c:?})['nodegroups']))",
+            c = self.cluster
+        ))
+        .trim()
+        .to_owned()
+    }
+
+    fn log(&self) -> std::path::PathBuf {
+        self.work.path().join("argv.log")
+    }
+
+    /// Every recorded call of the test double: (argv, cwd).
+    fn calls(&self) -> Vec<(Vec<String>, String)> {
+        std::fs::read_to_string(self.log())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    v["argv"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a.as_str().unwrap().to_owned())
+                        .collect(),
+                    v["cwd"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn calls_with(&self, arg: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|(argv, _)| argv.iter().any(|a| a == arg))
+            .count()
+    }
+
+    fn journal(&self) -> serde_json::Value {
+        let path = self.tf.path().join(".stateward/rebuild-journal.json");
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+    }
+
+    /// An environment file for this backend with a `rebuild` block.
+    fn env_file(&self, rebuild: &str) -> String {
+        let path = self.work.path().join("test.hcl");
+        std::fs::write(
+            &path,
+            format!(
+                "backend {{\n  bucket = {:?}\n  key = {:?}\n  region = {REGION:?}\n  dynamodb_table = {:?}\n  endpoint_url = {:?}\n}}\n{rebuild}",
+                self.backend.bucket,
+                self.backend.key,
+                self.backend.table,
+                endpoint()
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    }
+
+    /// `stateward rebuild run ARGS --dir TF` with the test double's environment.
+    fn run_cmd(&self, args: &[&str], state: &[String]) -> std::process::Command {
+        let mut all: Vec<String> = vec!["rebuild".into(), "run".into()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        all.extend(["--dir".into(), self.tf.path().display().to_string()]);
+        all.extend(state.iter().cloned());
+        let mut cmd = stateward_cmd(&root(), &all);
+        cmd.env("FAKE_TF_LOG", self.log())
+            .env("FAKE_TF_ENDPOINT", endpoint())
+            .env("FAKE_TF_RESOURCES", self.work.path().join("resources.json"))
+            .env("CHECKPOINT_DISABLE", "1");
+        cmd
+    }
+}
+
+fn fake_terraform() -> String {
+    root()
+        .join("tests/fixtures/fake-terraform")
+        .display()
+        .to_string()
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn run_executes_the_waves_with_real_gates_and_resumes_after_a_kill_without_repeating_waves() {
+    let p = Platform::new("rbrun");
+    let fake = fake_terraform();
+    let env = p.env_file(&format!(
+        r#"rebuild {{
+  tier "control plane" {{
+    types        = ["aws_eks_cluster"]
+    gate         = "eks-cluster-active"
+    gate_timeout = "1m"
+  }}
+  tier "node groups" {{
+    types        = ["aws_eks_node_group", "aws_eks_addon"]
+    gate         = "eks-nodegroups-active"
+    gate_timeout = "1m"
+  }}
+  tier "workloads" {{
+    types    = ["helm_release", "kubernetes_*"]
+    commands = [[{fake:?}, "kubectl", "apply", "-k", "infrastructure/kubernetes/"]]
+  }}
+}}
+"#
+    ));
+    let state = vec!["--env".to_owned(), env];
+    // The whole cluster is lost.
+    p.delete_nodegroups(&["blue", "gpu"], true);
+
+    // Without --execute: the plan and what would run; nothing runs.
+    let o = p
+        .run_cmd(&["--format", "json", "--terraform", &fake], &state)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("rebuild-run", &doc);
+    assert_eq!(doc["executed"], false);
+    assert_eq!(doc["status"], "dry-run");
+    let names: Vec<&str> = doc["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "control plane",
+            "node groups",
+            "workloads",
+            "everything else"
+        ]
+    );
+    assert_eq!(
+        doc["waves"][0]["commands"][0],
+        serde_json::json!([
+            fake,
+            "apply",
+            "-input=false",
+            "-auto-approve",
+            format!("-target={CLUSTER}")
+        ])
+    );
+    assert_eq!(
+        doc["waves"][2]["commands"][1],
+        serde_json::json!([fake, "kubectl", "apply", "-k", "infrastructure/kubernetes/"])
+    );
+    assert_eq!(doc["waves"][1]["checks"]["checks"][1]["name"], "gpu");
+    assert!(p.calls().is_empty(), "nothing may run without --execute");
+    assert!(!p.tf.path().join(".stateward").exists());
+
+    // --execute; the double blocks in wave 2, and the run is killed there.
+    let marker = p.work.path().join("release");
+    let mut child = p
+        .run_cmd(&["--execute", "--terraform", &fake], &state)
+        .env("FAKE_TF_BLOCK", "aws_eks_node_group")
+        .env("FAKE_TF_MARKER", &marker)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("wave 2's command", || p.calls().len() == 2);
+    let j = p.journal();
+    assert_eq!(j["waves"][0]["status"], "completed", "{j:#}");
+    assert_eq!(j["waves"][0]["gate_result"]["passed"], true);
+    assert_eq!(j["waves"][1]["status"], "running");
+    child.kill().unwrap(); // SIGKILL: no cleanup at all
+    child.wait().unwrap();
+    std::fs::write(&marker, b"").unwrap(); // the orphaned double exits
+    assert!(p.nodegroups().contains("[]"), "{}", p.nodegroups());
+
+    // A new run refuses to silently redo an unfinished journal.
+    let o = p
+        .run_cmd(&["--execute", "--terraform", &fake], &state)
+        .output()
+        .unwrap();
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("an unfinished rebuild journal exists at"),
+        "{err}"
+    );
+    assert!(
+        err.contains("wave 2 (node groups) of 4 is running"),
+        "{err}"
+    );
+    assert!(err.contains("pass --resume to continue it"), "{err}");
+    // The killed run's lock (same user and host, dead process) was taken over.
+    assert!(err.contains("taking over the rebuild lock"), "{err}");
+
+    // --resume: wave 1's gate is re-checked, not its command; wave 2 runs again.
+    let o = p
+        .run_cmd(
+            &[
+                "--execute",
+                "--resume",
+                "--format",
+                "json",
+                "--terraform",
+                &fake,
+            ],
+            &state,
+        )
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("rebuild-run", &doc);
+    assert_eq!(
+        (doc["status"].as_str(), doc["resumed"].as_bool()),
+        (Some("completed"), Some(true))
+    );
+    assert!(
+        stderr(&o).contains("fake: created EKS node group"),
+        "the double's output goes to stderr"
+    );
+    assert_eq!(
+        p.calls_with(&format!("-target={CLUSTER}")),
+        1,
+        "wave 1 ran once: {:?}",
+        p.calls()
+    );
+    assert_eq!(
+        p.calls_with(&format!("-target={BLUE}")),
+        2,
+        "wave 2: killed, then rerun"
+    );
+    assert_eq!(p.calls_with("infrastructure/kubernetes/"), 1);
+    let calls = p.calls();
+    let (last, _) = calls.last().unwrap();
+    assert_eq!(
+        last,
+        &["apply", "-input=false", "-auto-approve"],
+        "the final full apply comes last"
+    );
+    let tf = std::fs::canonicalize(p.tf.path())
+        .unwrap()
+        .display()
+        .to_string();
+    assert!(calls.iter().all(|(_, cwd)| *cwd == tf), "{calls:?}");
+    assert_eq!(doc["waves"][0]["gate_result"]["recheck"], true);
+    assert_eq!(doc["waves"][0]["attempts"], 1);
+    assert_eq!(doc["waves"][1]["attempts"], 2);
+    assert_eq!(doc["waves"][1]["gate_result"]["detail"], "2 of 2 ready");
+    // Wave 1 was last run by the killed run (1), the others by this one (2).
+    let runs: Vec<&serde_json::Value> = doc["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| &w["run"])
+        .collect();
+    assert_eq!(runs, [1, 2, 2, 2]);
+    assert_eq!(
+        p.nodegroups(),
+        "[('blue', 'ACTIVE'), ('gpu', 'ACTIVE')]",
+        "the real gate saw them"
+    );
+    let j = p.journal();
+    assert_eq!(j["status"], "completed");
+    assert_eq!(j["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        j["runs"][0]["outcome"],
+        serde_json::Value::Null,
+        "the killed run never finished"
+    );
+
+    // The rebuild lock is free again; the state's own lock was never taken.
+    for extra in [&["--rebuild"][..], &[][..]] {
+        let mut args = vec!["lock", "status", "--format", "json"];
+        args.extend(extra);
+        args.extend(["--env", &state[1]]);
+        let o = stateward(&args);
+        assert_exit(&o, 0);
+        assert_eq!(json(&o)["locked"], false, "{extra:?}");
+    }
+}
+
+#[test]
+fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
+    let p = Platform::new("rbfail");
+    p.delete_nodegroups(&["gpu"], false);
+    let fake = fake_terraform();
+    let flags = p.backend.flags();
+    let o = p
+        .run_cmd(
+            &[
+                "--execute",
+                "--s3-journal",
+                "--format",
+                "json",
+                "--terraform",
+                &fake,
+            ],
+            &flags,
+        )
+        .env("FAKE_TF_FAIL", "aws_eks_node_group")
+        .env("FAKE_TF_FAIL_CODE", "3")
+        .output()
+        .unwrap();
+    assert_exit(&o, 1);
+    let tf = std::fs::canonicalize(p.tf.path())
+        .unwrap()
+        .display()
+        .to_string();
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "error: wave 1 (node groups and add-ons) stopped: `{fake} apply -input=false -auto-approve '-target={GPU}'` exited with code 3 in {tf}; fix the cause and rerun `stateward rebuild run --execute --s3-journal --format json --terraform {fake} --dir {tf}"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("Error: simulated failure"),
+        "the command's own stderr is shown"
+    );
+    let doc = json(&o);
+    assert_schema("error", &doc);
+    assert_eq!(doc["error"]["kind"], "rebuild-command-failed");
+    assert_eq!(doc["error"]["exit_code"], 1);
+    let j = p.journal();
+    assert_eq!(j["status"], "failed");
+    assert_eq!(j["waves"][0]["status"], "failed");
+    assert_eq!(j["waves"][0]["commands_run"][0]["exit_code"], 3);
+    assert!(j["waves"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("exited with code 3"));
+    assert_eq!(j["waves"][1]["status"], "pending");
+    // --s3-journal: the same journal next to the state.
+    let copy = boto(&format!(
+        "print(s3.get_object(Bucket={:?}, Key={:?})['Body'].read().decode())",
+        p.backend.bucket,
+        format!("{}.rebuild-journal.json", p.backend.key)
+    ));
+    let copy: serde_json::Value = serde_json::from_str(&copy).unwrap();
+    assert_eq!(copy, j, "the S3 copy equals the local journal");
+
+    // Fixed: --resume runs that wave again, then the rest.
+    let o = p
+        .run_cmd(&["--execute", "--resume", "--terraform", &fake], &flags)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("completed"), "{out}");
+    assert!(out.contains("Total:"), "{out}");
+    assert_eq!(p.calls_with(&format!("-target={GPU}")), 2);
+    assert_eq!(p.calls().len(), 3, "{:?}", p.calls());
+    assert!(p.nodegroups().contains("('gpu', 'ACTIVE')"));
+    assert_eq!(p.journal()["waves"][0]["attempts"], 2);
+
+    // The journal is completed: --resume only re-checks; a new run plans afresh
+    // (and finds nothing missing).
+    let o = p
+        .run_cmd(
+            &["--execute", "--format", "json", "--terraform", &fake],
+            &flags,
+        )
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["status"], "nothing-to-do");
+}
+
+#[test]
+fn a_gate_that_never_passes_stops_the_run_with_exit_2() {
+    let p = Platform::new("rbgate");
+    p.delete_nodegroups(&["gpu"], false);
+    let env = p.env_file(
+        "rebuild {\n  tier \"node groups\" {\n    types = [\"aws_eks_node_group\"]\n    gate = \"eks-nodegroups-active\"\n    gate_timeout = \"2s\"\n  }\n}\n",
+    );
+    let o = p
+        .run_cmd(
+            &["--execute", "--terraform", &fake_terraform()],
+            &["--env".into(), env],
+        )
+        .env("FAKE_TF_NOOP", "1")
+        .output()
+        .unwrap();
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "error: wave 1 (node groups) stopped: its gate eks-nodegroups-active did not pass (0 of 1 ready within 2s: EKS node group {}:gpu does not exist yet); fix that and rerun",
+            p.cluster
+        )),
+        "{err}"
+    );
+    let j = p.journal();
+    assert_eq!(j["waves"][0]["gate_result"]["passed"], false);
+    assert!(j["waves"][0]["gate_seconds"].as_f64().unwrap() >= 2.0);
+    assert_eq!(p.calls().len(), 1, "the final apply never ran");
+}
+
+#[test]
+fn a_second_run_gets_exit_3_while_the_first_holds_the_rebuild_lock() {
+    let p = Platform::new("rbconc");
+    p.delete_nodegroups(&["gpu"], false);
+    let fake = fake_terraform();
+    let flags = p.backend.flags();
+    let first = p
+        .run_cmd(&["--execute", "--terraform", &fake], &flags)
+        .env("STATEWARD_TEST_PAUSE_UNDER_LOCK_MS", "4000")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock_id = format!("{}/{}.rebuild", p.backend.bucket, p.backend.key);
+    wait_for("the rebuild lock", || {
+        boto(&format!(
+            "print('Item' in ddb.get_item(TableName={:?}, Key={{'LockID': {{'S': {lock_id:?}}}}}, ConsistentRead=True))",
+            p.backend.table
+        ))
+        .trim()
+            == "True"
+    });
+    let o = p
+        .run_cmd(&["--execute", "--terraform", &fake], &flags)
+        .output()
+        .unwrap();
+    assert_exit(&o, 3);
+    let err = stderr(&o);
+    assert!(
+        err.contains("another rebuild holds the rebuild lock"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&lock_id) && err.contains("OperationTypeRebuild"),
+        "{err}"
+    );
+    // Only the rebuild lock: the state's own lock stays free for Terraform.
+    let mut args = vec![
+        "lock".to_owned(),
+        "status".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(flags.clone());
+    assert_eq!(json(&stateward(&args))["locked"], false);
+    let o = first.wait_with_output().unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(
+        p.calls_with(&format!("-target={GPU}")),
+        1,
+        "the second run ran nothing"
+    );
+}
+
+#[test]
+fn real_terraform_runs_in_the_directory_and_its_failure_stops_the_run() {
+    let p = Platform::new("rbtf");
+    p.delete_nodegroups(&["gpu"], false);
+    // No gates: real Terraform has no AWS provider here, it only applies outputs.
+    let env = p.env_file(
+        "rebuild {\n  tier \"node groups\" {\n    types = [\"aws_eks_node_group\"]\n  }\n}\n",
+    );
+    let state = vec!["--env".to_owned(), env];
+    std::fs::write(
+        p.tf.path().join("main.tf"),
+        "output \"rebuilt\" {\n  value = \"yes\"\n}\n",
+    )
+    .unwrap();
+    // A relative --terraform is taken from the current directory (the repository here).
+    let o = p
+        .run_cmd(
+            &[
+                "--execute",
+                "--format",
+                "json",
+                "--terraform",
+                ".venv/bin/terraform-1.0.3",
+            ],
+            &state,
+        )
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("rebuild-run", &doc);
+    let tf_bin = terraform_bin().display().to_string();
+    let ran: Vec<serde_json::Value> = doc["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["commands_run"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(ran.len(), 2);
+    assert_eq!(
+        ran[0]["argv"],
+        serde_json::json!([
+            tf_bin,
+            "apply",
+            "-input=false",
+            "-auto-approve",
+            format!("-target={GPU}")
+        ])
+    );
+    assert_eq!(
+        ran[1]["argv"],
+        serde_json::json!([tf_bin, "apply", "-input=false", "-auto-approve"])
+    );
+    assert!(ran.iter().all(|c| c["exit_code"] == 0), "{ran:?}");
+    // Terraform really ran there: its local state holds the output.
+    let tfstate: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.tf.path().join("terraform.tfstate")).unwrap())
+            .unwrap();
+    assert_eq!(tfstate["outputs"]["rebuilt"]["value"], "yes");
+    assert!(
+        stderr(&o).contains("Apply complete!"),
+        "Terraform's output is streamed to stderr"
+    );
+
+    // A broken configuration: Terraform exits 1 and the run stops there.
+    std::fs::write(
+        p.tf.path().join("main.tf"),
+        "output \"rebuilt\" {\n  value =\n}\n",
+    )
+    .unwrap();
+    let o = p
+        .run_cmd(&["--execute", "--terraform", &tf_bin], &state)
+        .output()
+        .unwrap();
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("Error: "),
+        "Terraform's own error is shown: {err}"
+    );
+    assert!(
+        err.contains(&format!("error: wave 1 (node groups) stopped: `{tf_bin} apply -input=false -auto-approve '-target={GPU}'` exited with code 1")),
+        "{err}"
+    );
+    let j = p.journal();
+    assert_eq!(j["waves"][0]["commands_run"][0]["exit_code"], 1);
+    assert_eq!(j["waves"][1]["status"], "pending");
+}

@@ -42,6 +42,8 @@ pub struct NodegroupInfo {
     pub taints: Vec<(String, Option<String>, String)>,
     pub version: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// Codes of the node group's health issues (`NodeCreationFailure`, ...).
+    pub health_issues: Vec<String>,
 }
 
 /// An add-on.
@@ -242,6 +244,19 @@ impl Eks {
                     .collect(),
                 version: n.version().map(str::to_owned),
                 tags: sorted(n.tags()),
+                health_issues: n
+                    .health()
+                    .map(|h| {
+                        h.issues()
+                            .iter()
+                            .map(|i| {
+                                i.code()
+                                    .map(|c| c.as_str().to_owned())
+                                    .unwrap_or_else(|| "unknown".into())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })
         }))
     }

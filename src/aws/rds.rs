@@ -96,6 +96,22 @@ fn instance(i: &aws_sdk_rds::types::DbInstance) -> DbInstanceInfo {
     }
 }
 
+fn cluster(c: &aws_sdk_rds::types::DbCluster) -> DbClusterInfo {
+    DbClusterInfo {
+        identifier: c.db_cluster_identifier().unwrap_or_default().to_owned(),
+        arn: c.db_cluster_arn().unwrap_or_default().to_owned(),
+        engine: c.engine().map(str::to_owned),
+        engine_version: c.engine_version().map(str::to_owned),
+        engine_mode: c.engine_mode().map(str::to_owned),
+        status: c.status().map(str::to_owned),
+        backup_retention_period: c.backup_retention_period(),
+        deletion_protection: c.deletion_protection(),
+        storage_encrypted: c.storage_encrypted(),
+        subnet_group: c.db_subnet_group().map(str::to_owned),
+        tags: tags(c.tag_list()),
+    }
+}
+
 impl Rds {
     pub(super) fn new(client: aws_sdk_rds::Client) -> Self {
         Rds { client }
@@ -199,6 +215,22 @@ impl Rds {
         }
     }
 
+    /// One DB cluster (DescribeDBClusters with an identifier); `None` when absent.
+    pub async fn describe_db_cluster(&self, id: &str) -> Result<Option<DbClusterInfo>, AwsError> {
+        let r = self
+            .client
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeDBClusters", format!("DB cluster {id}"), e));
+        match r {
+            Ok(page) => Ok(page.db_clusters().first().map(cluster)),
+            Err(e) if e.kind == AwsErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Every DB cluster (DescribeDBClusters, pages of 100).
     pub async fn describe_db_clusters(&self) -> Result<Vec<DbClusterInfo>, AwsError> {
         let mut out = Vec::new();
@@ -214,19 +246,7 @@ impl Rds {
                 .map_err(|e| {
                     AwsError::from_sdk("DescribeDBClusters", "the account's DB clusters", e)
                 })?;
-            out.extend(page.db_clusters().iter().map(|c| DbClusterInfo {
-                identifier: c.db_cluster_identifier().unwrap_or_default().to_owned(),
-                arn: c.db_cluster_arn().unwrap_or_default().to_owned(),
-                engine: c.engine().map(str::to_owned),
-                engine_version: c.engine_version().map(str::to_owned),
-                engine_mode: c.engine_mode().map(str::to_owned),
-                status: c.status().map(str::to_owned),
-                backup_retention_period: c.backup_retention_period(),
-                deletion_protection: c.deletion_protection(),
-                storage_encrypted: c.storage_encrypted(),
-                subnet_group: c.db_subnet_group().map(str::to_owned),
-                tags: tags(c.tag_list()),
-            }));
+            out.extend(page.db_clusters().iter().map(cluster));
             match page.marker() {
                 Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
                 _ => break,

@@ -25,9 +25,16 @@ async fn locker(ctx: &Context) -> Result<Locker> {
 pub async fn run_lock<W: Write>(
     ctx: &Context,
     cmd: LockCommand,
+    rebuild: bool,
     printer: &mut Printer<W>,
 ) -> Result<u8> {
-    let locker = locker(ctx).await?;
+    let locker = if rebuild {
+        let target = ctx.target()?;
+        let aws = ctx.aws(&target).await?;
+        Locker::for_rebuild(&aws, &target)?
+    } else {
+        locker(ctx).await?
+    };
     match cmd {
         LockCommand::Status => {
             let status = locker.status(OffsetDateTime::now_utc()).await?;

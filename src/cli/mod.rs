@@ -83,7 +83,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Show(a) => show::run(&ctx, a, printer).await,
         Command::Pull(a) => pull::run(&ctx, a, printer).await,
         Command::Diff(a) => diff::run(&ctx, a, printer).await,
-        Command::Lock(a) => lock::run_lock(&ctx, a.command, printer).await,
+        Command::Lock(a) => lock::run_lock(&ctx, a.command, a.rebuild, printer).await,
         Command::Digest(a) => lock::run_digest(&ctx, a.command, printer).await,
         Command::Restore(a) => restore::run(&ctx, a, printer).await,
         Command::Snapshot(a) => snapshot::run(&ctx, a, printer).await,

@@ -1,71 +1,797 @@
-//! `stateward rebuild plan`: ordered waves from a state and live AWS.
+//! `stateward rebuild plan` (ordered waves from a state and live AWS) and
+//! `stateward rebuild run` (execute them: gates, journal, resume, lock).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::aws::Aws;
+use crate::aws::s3::Bucket;
+use crate::aws::{Aws, AwsErrorKind};
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
-use crate::error::Result;
+use crate::config::Target;
+use crate::error::{Error, Result};
 use crate::exit;
 use crate::live::{self, Kind};
-use crate::lock::human_age;
-use crate::output::{Printer, Render};
-use crate::rebuild::{self, shell_line, Input, Node, Plan, Scope};
+use crate::lock::{self, human_age, Locker, OnInterrupt};
+use crate::output::{table, Format, Printer, Render};
+use crate::rebuild::journal::{self, Journal, JournalStatus, Start, StateIdentity, WaveEntry};
+use crate::rebuild::run::{self as executor, AwsProbe, Event, Interrupts, ProcessRunner, Store};
+use crate::rebuild::{self, gate, shell_line, DataRecovery, Input, Node, Plan, Scope, Tier};
 use crate::state::{Mode, State};
 
 use super::args::RebuildCommand;
+
+/// The lock operation `rebuild run --execute` records.
+pub const REBUILD_OPERATION: &str = "OperationTypeRebuild";
 
 pub async fn run<W: Write>(
     ctx: &Context,
     cmd: RebuildCommand,
     printer: &mut Printer<W>,
 ) -> Result<u8> {
-    let RebuildCommand::Plan {
-        reference,
-        all,
-        terraform,
-        ..
-    } = cmd;
-    let resolved = resolve_refs(ctx, &[&reference]).await?;
-    let state = parse_resolved(&resolved[0])?;
-    let nodes = nodes_of(&state);
-    let target = ctx.target()?;
-    let aws = ctx.aws(&target).await?;
+    match cmd {
+        RebuildCommand::Plan {
+            reference,
+            all,
+            terraform,
+            ..
+        } => plan_command(ctx, &reference, all, terraform, printer).await,
+        RebuildCommand::Run {
+            reference,
+            execute,
+            resume,
+            all,
+            terraform,
+            dir,
+            s3_journal,
+            allow_empty_data_stores,
+        } => {
+            let args = RunArgs {
+                reference,
+                execute,
+                resume,
+                all,
+                terraform,
+                dir,
+                s3_journal,
+                allow_empty_data_stores,
+            };
+            run_command(ctx, args, printer).await
+        }
+    }
+}
 
+/// The tiers (the environment file's, else the defaults) and whether the
+/// environment file asks for the S3 journal.
+fn settings(ctx: &Context) -> Result<(Vec<Tier>, bool)> {
+    let block = ctx.env_file()?.and_then(|e| e.rebuild);
+    let s3 = block.as_ref().and_then(|b| b.s3_journal).unwrap_or(false);
+    let tiers = match block {
+        Some(b) if !b.tiers.is_empty() => b.tiers,
+        _ => rebuild::default_tiers(),
+    };
+    Ok((tiers, s3))
+}
+
+/// A plan from the state and what live AWS lacks.
+struct Planned {
+    plan: Plan,
+    not_checked: usize,
+    resources: Vec<live::StateResource>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn make_plan(
+    ctx: &Context,
+    target: &Target,
+    aws: &Aws,
+    state: &State<'_>,
+    tiers: Vec<Tier>,
+    all: bool,
+    terraform: String,
+    apply_args: Vec<String>,
+) -> Result<Planned> {
+    let nodes = nodes_of(state);
     // What live AWS lacks, from the drift engine.
-    let resources = live::state_resources(&state);
-    let opts = super::drift::managed_check_options(ctx, &target)?;
-    let comparison = live::scan(&aws, &resources, &opts).await?;
+    let resources = live::state_resources(state);
+    let opts = super::drift::managed_check_options(ctx, target)?;
+    let comparison = live::scan(aws, &resources, &opts).await?;
     let missing: BTreeSet<String> = comparison
         .findings
         .iter()
         .filter(|f| f.kind == Kind::Missing)
         .filter_map(|f| f.address.clone())
         .collect();
-    let recovery_sources = recovery_sources(&aws, &resources, &missing).await;
+    let recovery_sources = recovery_sources(aws, &resources, &missing).await;
     let input = Input {
         nodes,
         missing,
-        tiers: rebuild::default_tiers(),
+        tiers,
         scope: if all { Scope::All } else { Scope::MissingOnly },
         recovery_sources,
         terraform,
+        apply_args,
     };
     let plan = rebuild::plan(&input)?;
+    Ok(Planned {
+        plan,
+        not_checked: comparison.not_checked.len(),
+        resources,
+    })
+}
+
+async fn plan_command<W: Write>(
+    ctx: &Context,
+    reference: &str,
+    all: bool,
+    terraform: String,
+    printer: &mut Printer<W>,
+) -> Result<u8> {
+    let (tiers, _) = settings(ctx)?;
+    let resolved = resolve_refs(ctx, &[reference]).await?;
+    let state = parse_resolved(&resolved[0])?;
+    let target = ctx.target()?;
+    let aws = ctx.aws(&target).await?;
+    let planned = make_plan(ctx, &target, &aws, &state, tiers, all, terraform, vec![]).await?;
     printer
         .emit(&Report {
             state: StateInfo {
                 serial: state.serial,
                 lineage: state.lineage.to_string(),
             },
-            not_checked: comparison.not_checked.len(),
-            plan,
+            not_checked: planned.not_checked,
+            plan: planned.plan,
         })
         .map_err(out_err)?;
     Ok(exit::SUCCESS)
+}
+
+struct RunArgs {
+    reference: String,
+    execute: bool,
+    resume: bool,
+    all: bool,
+    terraform: String,
+    dir: PathBuf,
+    s3_journal: bool,
+    allow_empty_data_stores: bool,
+}
+
+/// A relative `--terraform` path with a `/` is taken from the current
+/// directory (commands run in the Terraform directory).
+fn terraform_command(t: &str) -> Result<String> {
+    let p = Path::new(t);
+    if t.is_empty() {
+        return Err(Error::Usage("--terraform must name a program".into()));
+    }
+    if p.is_relative() && t.contains('/') {
+        let cwd = std::env::current_dir().map_err(|e| {
+            Error::Usage(format!(
+                "cannot read the current directory ({e}) to resolve --terraform {t}"
+            ))
+        })?;
+        return Ok(cwd.join(p).to_string_lossy().into_owned());
+    }
+    Ok(t.to_owned())
+}
+
+/// Where the journal is kept.
+struct JournalStore {
+    local: PathBuf,
+    s3: Option<(Bucket, String)>,
+    s3_warned: bool,
+}
+
+impl JournalStore {
+    fn describe(&self) -> String {
+        self.local.display().to_string()
+    }
+
+    /// The newest journal found (local, or the S3 copy when enabled).
+    async fn load(&self) -> Result<Option<Journal>> {
+        let local = journal::load(&self.local)?;
+        let remote = match &self.s3 {
+            Some((bucket, key)) => match bucket.get(key, None, None).await {
+                Ok(f) => Some(journal::parse(
+                    &f.bytes,
+                    &format!("s3://{}/{key}", bucket.name()),
+                )?),
+                Err(e) if e.kind == AwsErrorKind::NotFound => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        Ok(match (local, remote) {
+            (Some(l), Some(r)) => Some(if r.seq > l.seq { r } else { l }),
+            (l, r) => l.or(r),
+        })
+    }
+}
+
+impl Store for JournalStore {
+    async fn save(&mut self, journal: &mut Journal) -> Result<()> {
+        journal.seq += 1;
+        journal.updated_at = executor::now_rfc3339();
+        journal::save_atomic(&self.local, journal)?;
+        if let Some((bucket, key)) = &self.s3 {
+            // The local journal is authoritative: an S3 failure is reported, not fatal.
+            if let Err(e) = bucket.put(key, journal::to_bytes(journal), false).await {
+                if !self.s3_warned {
+                    eprintln!("stateward: warning: could not write the S3 copy of the rebuild journal s3://{}/{key} ({e}); the local journal {} is up to date", bucket.name(), self.local.display());
+                    self.s3_warned = true;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn run_command<W: Write>(
+    ctx: &Context,
+    args: RunArgs,
+    printer: &mut Printer<W>,
+) -> Result<u8> {
+    let started = Instant::now();
+    let (tiers, s3_from_env) = settings(ctx)?;
+    let dir = std::fs::canonicalize(&args.dir)
+        .ok()
+        .filter(|d| d.is_dir())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "the Terraform directory {} does not exist or is not a directory: pass --dir TERRAFORM_DIR",
+                args.dir.display()
+            ))
+        })?;
+    let terraform = terraform_command(&args.terraform)?;
+    let apply_args: Vec<String> = vec!["-input=false".into(), "-auto-approve".into()];
+    let resolved = resolve_refs(ctx, &[&args.reference]).await?;
+    let state = parse_resolved(&resolved[0])?;
+    let target = ctx.target()?;
+    let aws = ctx.aws(&target).await?;
+    let identity = StateIdentity {
+        bucket: target.bucket.clone(),
+        key: target.state_key(),
+        serial: state.serial,
+        lineage: state.lineage.to_string(),
+    };
+    let fingerprint = journal::fingerprint(&tiers, args.all, &terraform, &apply_args);
+    let s3 = (args.s3_journal || s3_from_env).then(|| {
+        (
+            aws.bucket(&target.bucket),
+            journal::s3_key(&target.state_key()),
+        )
+    });
+    let s3_url = s3
+        .as_ref()
+        .map(|(_, key)| format!("s3://{}/{key}", target.bucket));
+    let mut store = JournalStore {
+        local: journal::local_path(&dir),
+        s3,
+        s3_warned: false,
+    };
+    let where_ = store.describe();
+    let state_info = StateInfo {
+        serial: state.serial,
+        lineage: state.lineage.to_string(),
+    };
+    // The command to rerun: this one, with --execute --resume.
+    let mut hint: Vec<String> = std::iter::once("stateward".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect();
+    for flag in ["--execute", "--resume"] {
+        if !hint.iter().any(|a| a == flag) {
+            hint.push(flag.into());
+        }
+    }
+    let resume_hint = shell_line(&hint);
+
+    if !args.execute {
+        let existing = store.load().await?;
+        if args.resume {
+            journal::decide(existing.as_ref(), true, &identity, &fingerprint, &where_)
+                .map_err(Error::Refused)?;
+            let j = existing.unwrap_or_else(|| unreachable_journal(&identity));
+            let report = RunReport::from_journal(
+                &j,
+                state_info,
+                false,
+                true,
+                "would-resume",
+                &where_,
+                s3_url,
+                started,
+                vec![],
+            );
+            printer.emit(&report).map_err(out_err)?;
+            return Ok(exit::SUCCESS);
+        }
+        let planned = make_plan(
+            ctx, &target, &aws, &state, tiers, args.all, terraform, apply_args,
+        )
+        .await?;
+        let mut notes = Vec::new();
+        if let Some(j) = existing
+            .as_ref()
+            .filter(|j| j.status != JournalStatus::Completed)
+        {
+            notes.push(format!(
+                "an unfinished rebuild journal exists at {where_} ({}): `--execute` alone will refuse; `--execute --resume` continues it",
+                j.position()
+            ));
+        }
+        if !planned.plan.data_recovery.is_empty() && !args.allow_empty_data_stores {
+            notes.push(data_store_refusal(&planned.plan.data_recovery));
+        }
+        let waves = entries(&planned.plan, &planned.resources);
+        let report = RunReport {
+            state: state_info,
+            executed: false,
+            resumed: false,
+            status: if waves.is_empty() {
+                "nothing-to-do"
+            } else {
+                "dry-run"
+            }
+            .into(),
+            journal: where_,
+            s3_journal: s3_url,
+            waves,
+            data_recovery: planned.plan.data_recovery,
+            total_seconds: secs(started.elapsed()),
+            notes,
+            run: 0,
+        };
+        printer.emit(&report).map_err(out_err)?;
+        return Ok(exit::SUCCESS);
+    }
+
+    let locker = Locker::for_rebuild(&aws, &target)?;
+    take_over_stale_lock(&locker).await?;
+    let interrupts = Interrupts::listen();
+    let progress_display = printer.format() == Format::Text && io::stderr().is_terminal();
+    let lock_info = format!(
+        "stateward rebuild run pid={} dir={}",
+        std::process::id(),
+        dir.display()
+    );
+    let outcome = lock::with_lock_opts(
+        &locker,
+        REBUILD_OPERATION,
+        &lock_info,
+        Duration::ZERO,
+        OnInterrupt::WorkHandlesIt,
+        async |_guard| {
+            // Read the journal under the lock: another run may just have finished.
+            let existing = store.load().await?;
+            let start = journal::decide(existing.as_ref(), args.resume, &identity, &fingerprint, &where_)
+                .map_err(Error::Refused)?;
+            let (mut j, data_recovery) = match (start, existing) {
+                (Start::Resume, Some(j)) => (j, vec![]),
+                _ => {
+                    let planned = make_plan(ctx, &target, &aws, &state, tiers, args.all, terraform, apply_args).await?;
+                    if planned.plan.waves.is_empty() {
+                        return Ok(None);
+                    }
+                    if !planned.plan.data_recovery.is_empty() && !args.allow_empty_data_stores {
+                        return Err(Error::Refused(data_store_refusal(&planned.plan.data_recovery)));
+                    }
+                    let now = executor::now_rfc3339();
+                    let j = Journal {
+                        format: journal::FORMAT,
+                        seq: 0,
+                        state: identity.clone(),
+                        plan_fingerprint: fingerprint.clone(),
+                        terraform_dir: dir.display().to_string(),
+                        status: JournalStatus::Running,
+                        created_at: now.clone(),
+                        updated_at: now,
+                        runs: vec![],
+                        waves: entries(&planned.plan, &planned.resources),
+                    };
+                    (j, planned.plan.data_recovery)
+                }
+            };
+            let resumed = args.resume;
+            let opts = executor::Options {
+                poll: Duration::from_secs(5),
+                resumed,
+                resume_hint: resume_hint.clone(),
+            };
+            let mut runner = ProcessRunner {
+                interrupts: interrupts.clone(),
+            };
+            let probe = AwsProbe { aws: aws.clone() };
+            let mut show = Progress {
+                display: progress_display,
+                waiting_shown: false,
+            };
+            executor::execute(
+                &mut j,
+                &dir,
+                &mut runner,
+                &probe,
+                &mut store,
+                &opts,
+                &interrupts,
+                &mut |e| show.event(e),
+            )
+            .await?;
+            Ok(Some((j, data_recovery)))
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        Error::Locked(msg) => Error::Locked(format!(
+            "another rebuild holds the rebuild lock: {msg}; wait for it to finish, or if its process is gone run `stateward lock release ID --rebuild`"
+        )),
+        other => other,
+    })?;
+    let report = match outcome {
+        None => RunReport {
+            state: state_info,
+            executed: true,
+            resumed: false,
+            status: "nothing-to-do".into(),
+            journal: where_,
+            s3_journal: s3_url,
+            waves: vec![],
+            data_recovery: vec![],
+            total_seconds: secs(started.elapsed()),
+            notes: vec![],
+            run: 0,
+        },
+        Some((j, data_recovery)) => {
+            let mut r = RunReport::from_journal(
+                &j,
+                state_info,
+                true,
+                args.resume,
+                "completed",
+                &where_,
+                s3_url,
+                started,
+                data_recovery,
+            );
+            r.notes = vec![];
+            r
+        }
+    };
+    printer.emit(&report).map_err(out_err)?;
+    Ok(exit::SUCCESS)
+}
+
+/// Only reached when `decide` accepted a resume, which needs a journal.
+fn unreachable_journal(identity: &StateIdentity) -> Journal {
+    Journal {
+        format: journal::FORMAT,
+        seq: 0,
+        state: identity.clone(),
+        plan_fingerprint: String::new(),
+        terraform_dir: String::new(),
+        status: JournalStatus::Completed,
+        created_at: String::new(),
+        updated_at: String::new(),
+        runs: vec![],
+        waves: vec![],
+    }
+}
+
+fn data_store_refusal(d: &[DataRecovery]) -> String {
+    let list: Vec<String> = d
+        .iter()
+        .map(|d| format!("{} ({}: {})", d.address, d.source, d.detail))
+        .collect();
+    format!(
+        "{} missing data store(s) would be recreated EMPTY by the final apply: {}; recover their data first and run again, or pass --allow-empty-data-stores to accept the loss",
+        d.len(),
+        list.join("; ")
+    )
+}
+
+/// The plan's waves with each gate's checks resolved from the state.
+fn entries(plan: &Plan, resources: &[live::StateResource]) -> Vec<WaveEntry> {
+    let by_address: BTreeMap<&str, &live::StateResource> =
+        resources.iter().map(|r| (r.address.as_str(), r)).collect();
+    let lookup = |a: &str| {
+        by_address
+            .get(a)
+            .map(|r| (r.type_.clone(), r.attributes.clone()))
+    };
+    plan.waves
+        .iter()
+        .map(|w| {
+            let checks = match &w.gate {
+                Some(g) => gate::resolve(&g.kind, &w.targets, &lookup),
+                None => gate::Checks::default(),
+            };
+            WaveEntry::new(w.clone(), checks)
+        })
+        .collect()
+}
+
+/// A rebuild lock left by a `rebuild run` of this user on this host whose
+/// process is gone (killed, machine crashed mid-run) is taken over; any other
+/// holder stops the run with exit 3.
+async fn take_over_stale_lock(locker: &Locker) -> Result<()> {
+    let status = locker.status(OffsetDateTime::now_utc()).await?;
+    let Some(info) = status.lock else {
+        return Ok(());
+    };
+    if info.operation != REBUILD_OPERATION || info.who != lock::info::who() {
+        return Ok(());
+    }
+    let Some(pid) = info
+        .info
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("pid="))
+        .and_then(|p| p.parse::<u32>().ok())
+    else {
+        return Ok(());
+    };
+    if pid == std::process::id() || process_alive(pid) {
+        return Ok(());
+    }
+    eprintln!(
+        "stateward: taking over the rebuild lock {} left by process {pid} of this user on this host, which is no longer running",
+        info.id
+    );
+    locker.release(&info.id).await?;
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn process_alive(pid: u32) -> bool {
+    Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Without /proc, a holder cannot be proven gone: never taken over.
+#[cfg(not(target_os = "linux"))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
+fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// Progress lines on stderr; the gate's waiting line is redrawn in place on a
+/// terminal in text mode and not shown otherwise.
+struct Progress {
+    display: bool,
+    waiting_shown: bool,
+}
+
+impl Progress {
+    fn event(&mut self, e: Event) {
+        let mut err = io::stderr().lock();
+        if self.waiting_shown && !matches!(e, Event::GateWaiting { .. }) {
+            let _ = write!(err, "\r\x1b[2K");
+            self.waiting_shown = false;
+        }
+        let _ = match e {
+            Event::Recheck { wave, name } => {
+                writeln!(
+                    err,
+                    "stateward: re-checking the gate of wave {wave} ({name}), completed earlier"
+                )
+            }
+            Event::WaveStarted { wave, of, name } => {
+                writeln!(err, "stateward: wave {wave} of {of}: {name}")
+            }
+            Event::CommandStarted { argv } => writeln!(err, "stateward: $ {}", shell_line(&argv)),
+            Event::CommandFinished { outcome, seconds } => {
+                writeln!(err, "stateward: {outcome} after {seconds:.1}s")
+            }
+            Event::GateWaiting {
+                kind,
+                ready,
+                total,
+                elapsed,
+                timeout,
+                detail,
+            } => {
+                if self.display {
+                    self.waiting_shown = true;
+                    write!(
+                        err,
+                        "\r\x1b[2Kstateward: waiting on {kind}: {ready}/{total} ready, {:.0}s of {timeout}s ({detail})",
+                        elapsed
+                    )
+                } else {
+                    Ok(())
+                }
+            }
+            Event::GateDone {
+                kind,
+                passed,
+                seconds,
+                detail,
+            } => writeln!(
+                err,
+                "stateward: gate {kind} {} after {seconds:.1}s: {detail}",
+                if passed { "passed" } else { "FAILED" }
+            ),
+        };
+        let _ = err.flush();
+    }
+}
+
+#[derive(Serialize)]
+struct RunReport {
+    state: StateInfo,
+    executed: bool,
+    resumed: bool,
+    /// `dry-run`, `would-resume`, `completed`, `nothing-to-do`.
+    status: String,
+    journal: String,
+    s3_journal: Option<String>,
+    waves: Vec<WaveEntry>,
+    data_recovery: Vec<DataRecovery>,
+    total_seconds: f64,
+    notes: Vec<String>,
+    /// This run's number in the journal (0 when nothing was executed).
+    #[serde(skip)]
+    run: usize,
+}
+
+impl RunReport {
+    #[allow(clippy::too_many_arguments)]
+    fn from_journal(
+        j: &Journal,
+        state: StateInfo,
+        executed: bool,
+        resumed: bool,
+        status: &str,
+        journal: &str,
+        s3_journal: Option<String>,
+        started: Instant,
+        data_recovery: Vec<DataRecovery>,
+    ) -> RunReport {
+        let mut notes = Vec::new();
+        if !executed {
+            let (recheck, from) = journal::next_step(j);
+            notes.push(match from {
+                Some(i) => format!(
+                    "`--execute --resume` re-checks the gates of {} completed wave(s), then runs from wave {} ({})",
+                    recheck.len(),
+                    j.waves[i].index,
+                    j.waves[i].name
+                ),
+                None => "every wave is completed: `--execute --resume` only re-checks their gates".into(),
+            });
+        }
+        RunReport {
+            state,
+            executed,
+            resumed,
+            status: status.into(),
+            journal: journal.into(),
+            s3_journal,
+            waves: j.waves.clone(),
+            data_recovery,
+            total_seconds: secs(started.elapsed()),
+            notes,
+            run: if executed { j.runs.len() } else { 0 },
+        }
+    }
+}
+
+impl Render for RunReport {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "Rebuild run from serial {} (lineage {}): {}",
+            self.state.serial,
+            self.state.lineage,
+            match self.status.as_str() {
+                "dry-run" => "dry run, nothing executed (add --execute to run it)",
+                "would-resume" =>
+                    "the journal's rebuild, nothing executed (add --execute to resume it)",
+                "nothing-to-do" => "nothing to rebuild: every checked resource exists in AWS",
+                "completed" => "completed",
+                other => other,
+            }
+        )?;
+        if !self.data_recovery.is_empty() {
+            writeln!(out, "\nDATA STORES MISSING: recover their data first")?;
+            for d in &self.data_recovery {
+                writeln!(
+                    out,
+                    "  {} ({}): {} — {}",
+                    d.address, d.type_, d.source, d.detail
+                )?;
+            }
+        }
+        if self.executed {
+            if !self.waves.is_empty() {
+                writeln!(out)?;
+                let rows: Vec<Vec<String>> = self
+                    .waves
+                    .iter()
+                    .map(|w| {
+                        let earlier = w.run.is_some_and(|r| r < self.run);
+                        vec![
+                            w.index.to_string(),
+                            w.name.clone(),
+                            if earlier {
+                                "completed earlier".into()
+                            } else {
+                                w.status.as_str().into()
+                            },
+                            format!("{:.1}s", w.command_seconds),
+                            match &w.gate_result {
+                                Some(g) => format!(
+                                    "{} {} {:.1}s",
+                                    g.kind,
+                                    if g.recheck {
+                                        "re-checked"
+                                    } else if g.passed {
+                                        "passed"
+                                    } else {
+                                        "failed"
+                                    },
+                                    g.seconds
+                                ),
+                                None => "-".into(),
+                            },
+                        ]
+                    })
+                    .collect();
+                table(out, &["WAVE", "NAME", "STATUS", "COMMANDS", "GATE"], &rows)?;
+            }
+            writeln!(
+                out,
+                "\nTotal: {:.1}s. Journal: {}",
+                self.total_seconds, self.journal
+            )?;
+        } else {
+            for w in &self.waves {
+                writeln!(
+                    out,
+                    "\nWave {}: {}{}",
+                    w.index,
+                    w.name,
+                    match w.status {
+                        journal::WaveStatus::Pending => String::new(),
+                        s => format!(" [{}]", s.as_str()),
+                    }
+                )?;
+                for t in &w.targets {
+                    writeln!(
+                        out,
+                        "  {t}  ({})",
+                        w.reasons.get(t).map(String::as_str).unwrap_or("")
+                    )?;
+                }
+                for c in &w.commands {
+                    writeln!(out, "  would run: {}", shell_line(c))?;
+                }
+                if let Some(g) = &w.gate {
+                    let n = w.checks.checks.len();
+                    writeln!(
+                        out,
+                        "  then wait: {} ({} resource{} to check, {} s at most)",
+                        g.kind,
+                        n,
+                        if n == 1 { "" } else { "s" },
+                        g.timeout_seconds
+                    )?;
+                }
+            }
+            writeln!(out, "\nJournal: {}", self.journal)?;
+        }
+        if let Some(s3) = &self.s3_journal {
+            writeln!(out, "S3 copy of the journal: {s3}")?;
+        }
+        for n in &self.notes {
+            writeln!(out, "Note: {n}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The state's managed, current resource instances with their dependencies.

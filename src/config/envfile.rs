@@ -40,7 +40,14 @@ use crate::config::{
 /// Attributes known at the top level of an environment file.
 pub const TOP_LEVEL_KEYS: &[&str] = &["description"];
 /// Blocks known at the top level of an environment file.
-pub const TOP_LEVEL_BLOCKS: &[&str] = &["backend", "snapshots", "retention", "objectives", "drift"];
+pub const TOP_LEVEL_BLOCKS: &[&str] = &[
+    "backend",
+    "snapshots",
+    "retention",
+    "objectives",
+    "drift",
+    "rebuild",
+];
 /// Keys of the `backend` block (the same names as [`BackendSettings`]'s fields).
 pub const BACKEND_KEYS: &[&str] = &BackendSettings::FIELDS;
 
@@ -60,6 +67,8 @@ pub struct EnvFile {
     pub objectives: Option<Objectives>,
     /// The optional `drift` block (settings of `stateward drift`).
     pub drift: Option<DriftSettings>,
+    /// The optional `rebuild` block (tiers and journal of `stateward rebuild`).
+    pub rebuild: Option<RebuildSettings>,
 }
 
 /// The `drift { ... }` block: how `stateward drift` scopes and ignores.
@@ -222,6 +231,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
     let mut retention: Option<RetentionSettings> = None;
     let mut objectives: Option<Objectives> = None;
     let mut drift: Option<DriftSettings> = None;
+    let mut rebuild: Option<RebuildSettings> = None;
 
     for structure in body.iter() {
         match structure {
@@ -251,6 +261,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
                     "retention" => retention = Some(read_section::<RetentionSettings>(src, block)?),
                     "objectives" => objectives = Some(read_section::<Objectives>(src, block)?),
                     "drift" => drift = Some(read_section::<DriftSettings>(src, block)?),
+                    "rebuild" => rebuild = Some(read_rebuild(src, block)?),
                     _ => return Err(unknown_top_level(src, name, span)),
                 }
             }
@@ -274,6 +285,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
         retention,
         objectives,
         drift,
+        rebuild,
     })
 }
 
@@ -347,6 +359,11 @@ pub(crate) fn read_section<S: Section>(src: &Source, block: &Block) -> Result<S,
             },
         ));
     }
+    read_attributes(src, block)
+}
+
+/// Reads the attributes of a block (its labels are the caller's business).
+fn read_attributes<S: Section>(src: &Source, block: &Block) -> Result<S, ConfigError> {
     let mut out = S::default();
     let mut seen = SeenKeys::default();
     let mut present: Vec<&str> = Vec::new();
@@ -473,6 +490,28 @@ impl<'a> Field<'a> {
             )));
         }
         Ok(s)
+    }
+
+    /// A list of lists of strings (`[["kubectl", "apply"], ["velero", "restore"]]`).
+    pub fn string_lists(&self) -> Result<Vec<Vec<String>>, ConfigError> {
+        match &self.value {
+            hcl::Value::Array(items) => items
+                .iter()
+                .map(|item| match item {
+                    hcl::Value::Array(inner) => inner
+                        .iter()
+                        .map(|v| match v {
+                            hcl::Value::String(s) => Ok(s.clone()),
+                            _ => Err(self.invalid("every element of every inner list must be a string")),
+                        })
+                        .collect(),
+                    _ => Err(self.invalid(
+                        "every element must be a list of strings (one command: program and arguments)",
+                    )),
+                })
+                .collect(),
+            _ => Err(self.wrong_type(ValueType::List)),
+        }
     }
 
     /// A list of strings.
@@ -623,6 +662,230 @@ impl Section for RetentionSettings {
     }
 }
 
+/// The `rebuild { ... }` block: the waves of `stateward rebuild` and where
+/// its journal is kept.
+///
+/// ```hcl
+/// rebuild {
+///   s3_journal = true   # also keep the journal next to the state in S3
+///   tier "control plane" {
+///     types        = ["aws_eks_cluster"]
+///     gate         = "eks-cluster-active"
+///     gate_timeout = "30m"
+///   }
+///   tier "workloads" {
+///     types    = ["helm_release", "kubernetes_*", "kubectl_manifest"]
+///     commands = [["kubectl", "apply", "-k", "infrastructure/kubernetes/"]]
+///   }
+/// }
+/// ```
+///
+/// Any `tier` block replaces the default tiers as a whole, in file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RebuildSettings {
+    /// Keep a copy of the journal at `<state key>.rebuild-journal.json`.
+    pub s3_journal: Option<bool>,
+    /// The tiers, in order; empty means the defaults.
+    pub tiers: Vec<crate::rebuild::Tier>,
+}
+
+/// Attributes of the `rebuild` block.
+pub const REBUILD_KEYS: &[&str] = &["s3_journal"];
+/// Blocks inside the `rebuild` block.
+pub const REBUILD_BLOCKS: &[&str] = &["tier"];
+/// Default `gate_timeout` of a tier with a gate: 30 minutes.
+pub const DEFAULT_GATE_TIMEOUT_SECONDS: u64 = 1800;
+
+/// One `tier "NAME" { ... }` block, as written.
+#[derive(Debug, Clone, Default)]
+struct TierSettings {
+    types: Vec<String>,
+    commands: Vec<Vec<String>>,
+    gate: Option<String>,
+    gate_timeout_seconds: Option<u64>,
+}
+
+impl Section for TierSettings {
+    const NAME: &'static str = "tier";
+    const KEYS: &'static [&'static str] = &["types", "commands", "gate", "gate_timeout"];
+    const REQUIRED: &'static [&'static str] = &["types"];
+
+    fn set(&mut self, f: &Field<'_>) -> Result<(), ConfigError> {
+        match f.key() {
+            "types" => {
+                let types = f.string_list()?;
+                if types.is_empty() {
+                    return Err(f.invalid(
+                        "a tier needs at least one resource type, e.g. [\"aws_eks_cluster\"]",
+                    ));
+                }
+                for t in &types {
+                    let prefix = t.strip_suffix('*').unwrap_or(t);
+                    if prefix.is_empty()
+                        || !prefix
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        return Err(f.invalid(format!(
+                            "\"{t}\" is not a resource type or a prefix pattern; write e.g. \"aws_eks_node_group\" or \"kubernetes_*\" (`*` only at the end)"
+                        )));
+                    }
+                }
+                self.types = types;
+            }
+            "commands" => {
+                let commands = f.string_lists()?;
+                if commands
+                    .iter()
+                    .any(|c| c.first().is_none_or(|p| p.trim().is_empty()))
+                {
+                    return Err(f.invalid(
+                        "every command must be a non-empty list starting with the program, e.g. [\"kubectl\", \"apply\", \"-k\", \"infrastructure/kubernetes/\"]",
+                    ));
+                }
+                self.commands = commands;
+            }
+            "gate" => {
+                let g = f.non_empty_string()?;
+                if !crate::rebuild::gate::is_kind(&g) {
+                    let kinds: Vec<&str> = crate::rebuild::gate::KINDS
+                        .iter()
+                        .map(|(k, _)| *k)
+                        .collect();
+                    return Err(f.invalid(format!(
+                        "\"{g}\" is not a gate; use one of: {}",
+                        kinds.join(", ")
+                    )));
+                }
+                self.gate = Some(g);
+            }
+            "gate_timeout" => {
+                let s = f.non_empty_string()?;
+                let d = crate::config::objectives::parse_objective_duration(&s)
+                    .map_err(|e| f.invalid(e))?;
+                self.gate_timeout_seconds = Some(d.as_secs().max(1));
+            }
+            other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
+        }
+        Ok(())
+    }
+}
+
+fn read_rebuild(src: &Source, block: &Block) -> Result<RebuildSettings, ConfigError> {
+    const NAME: &str = "rebuild";
+    if let Some(label) = block.labels.first() {
+        return Err(src.error(
+            label.span(),
+            ConfigErrorKind::UnexpectedLabels {
+                block: NAME.to_string(),
+            },
+        ));
+    }
+    let expected: Vec<&'static str> = REBUILD_KEYS.iter().chain(REBUILD_BLOCKS).copied().collect();
+    let unknown = |key: &str, span| {
+        src.error(
+            span,
+            ConfigErrorKind::UnknownKey {
+                key: key.to_string(),
+                block: Some(NAME.to_string()),
+                expected: expected.clone(),
+            },
+        )
+    };
+    let mut out = RebuildSettings::default();
+    let mut seen = SeenKeys::default();
+    // Where each type pattern was first listed: (tier name).
+    let mut owner: std::collections::BTreeMap<String, String> = Default::default();
+    // Tier names, with the line of each.
+    let mut names: std::collections::BTreeMap<String, usize> = Default::default();
+    for structure in block.body.iter() {
+        match structure {
+            Structure::Attribute(attr) => {
+                let key = attr.key.as_str();
+                let span = attr.key.span();
+                if REBUILD_BLOCKS.contains(&key) {
+                    return Err(wrong_form_block(src, key, Some(NAME), span));
+                }
+                if !REBUILD_KEYS.contains(&key) {
+                    return Err(unknown(key, span));
+                }
+                seen.check(src, key, span, Some(NAME))?;
+                let field = Field::new(src, attr, Some(NAME))?;
+                if key == "s3_journal" {
+                    out.s3_journal = Some(field.bool()?);
+                }
+            }
+            Structure::Block(inner) => {
+                let key = inner.ident.as_str();
+                let span = inner.ident.span();
+                if REBUILD_KEYS.contains(&key) {
+                    return Err(wrong_form_attribute(src, key, Some(NAME), span));
+                }
+                if !REBUILD_BLOCKS.contains(&key) {
+                    return Err(unknown(key, span));
+                }
+                let name = match inner.labels.as_slice() {
+                    [label] => label.as_str().trim().to_owned(),
+                    _ => String::new(),
+                };
+                let label_span = inner.labels.first().and_then(|l| l.span()).or(span.clone());
+                let bad_label = |reason: String| {
+                    src.error(
+                        label_span.clone(),
+                        ConfigErrorKind::InvalidValue {
+                            key: "tier".into(),
+                            block: Some(NAME.to_string()),
+                            reason,
+                        },
+                    )
+                };
+                if name.is_empty() {
+                    return Err(bad_label(
+                        "a tier needs exactly one non-empty label, its name: `tier \"control plane\" { ... }`".into(),
+                    ));
+                }
+                if name == crate::rebuild::FINAL_WAVE {
+                    return Err(bad_label(format!(
+                        "\"{name}\" is the name of the final full apply; give the tier another name"
+                    )));
+                }
+                let line = label_span.as_ref().map_or(0, |r| src.line_col(r.start).0);
+                if let Some(first) = names.insert(name.clone(), line) {
+                    return Err(bad_label(format!(
+                        "there are two tiers named \"{name}\" (the first on line {first}); give each tier its own name"
+                    )));
+                }
+                let t: TierSettings = read_attributes(src, inner)?;
+                if t.gate_timeout_seconds.is_some() && t.gate.is_none() {
+                    return Err(bad_label(format!(
+                        "tier \"{name}\" sets gate_timeout without a gate; add `gate = \"...\"` or remove gate_timeout"
+                    )));
+                }
+                for ty in &t.types {
+                    if let Some(first) = owner.insert(ty.clone(), name.clone()) {
+                        return Err(bad_label(format!(
+                            "\"{ty}\" is listed in tier \"{first}\" and in tier \"{name}\"; a type belongs to one tier"
+                        )));
+                    }
+                }
+                out.tiers.push(crate::rebuild::Tier {
+                    name,
+                    types: t.types,
+                    commands: t.commands,
+                    gate_timeout_seconds: match &t.gate {
+                        Some(_) => t
+                            .gate_timeout_seconds
+                            .unwrap_or(DEFAULT_GATE_TIMEOUT_SECONDS),
+                        None => 0,
+                    },
+                    gate: t.gate,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -738,7 +1001,7 @@ backend {
             "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretension {\n  keep_last = 3\n}\n",
             5,
             1,
-            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention, objectives, drift)",
+            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention, objectives, drift, rebuild)",
         ),
         (
             "unknown key in retention",
@@ -1167,5 +1430,134 @@ backend {
             let err = parse(&format!("{GOOD}{text}")).expect_err(text);
             assert!(err.to_string().contains(msg), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn parses_the_rebuild_block() {
+        let env = parse(&format!(
+            "{GOOD}rebuild {{\n  s3_journal = true\n  tier \"control plane\" {{\n    types = [\"aws_eks_cluster\"]\n    gate = \"eks-cluster-active\"\n    gate_timeout = \"20m\"\n  }}\n  tier \"nodes\" {{\n    types = [\"aws_eks_node_group\", \"aws_eks_addon\"]\n    gate = \"eks-nodegroups-active\"\n  }}\n  tier \"workloads\" {{\n    types = [\"helm_release\", \"kubernetes_*\"]\n    commands = [[\"kubectl\", \"apply\", \"-k\", \"infrastructure/kubernetes/\"], [\"velero\", \"restore\", \"create\", \"--from-backup\", \"nightly\"]]\n  }}\n}}\n"
+        ))
+        .unwrap();
+        let r = env.rebuild.unwrap();
+        assert_eq!(r.s3_journal, Some(true));
+        let shape: Vec<(&str, usize, Option<&str>, u64, usize)> = r
+            .tiers
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.types.len(),
+                    t.gate.as_deref(),
+                    t.gate_timeout_seconds,
+                    t.commands.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("control plane", 1, Some("eks-cluster-active"), 1200, 0),
+                ("nodes", 2, Some("eks-nodegroups-active"), 1800, 0),
+                ("workloads", 2, None, 0, 2),
+            ]
+        );
+        assert_eq!(
+            r.tiers[2].commands[0],
+            ["kubectl", "apply", "-k", "infrastructure/kubernetes/"]
+        );
+        // A block without tiers keeps the default tiers (an empty list here).
+        let env = parse(&format!("{GOOD}rebuild {{\n  s3_journal = false\n}}\n")).unwrap();
+        assert_eq!(
+            env.rebuild,
+            Some(RebuildSettings {
+                s3_journal: Some(false),
+                tiers: vec![]
+            })
+        );
+        assert_eq!(parse(GOOD).unwrap().rebuild, None);
+    }
+
+    #[test]
+    fn rebuild_block_errors_name_file_line_and_column() {
+        // GOOD has 6 lines; the rebuild block starts on line 7.
+        let base = GOOD.lines().count();
+        let cases: &[(&str, &str, usize, usize, &str)] = &[
+            ("unknown attribute", "rebuild {\n  journal = true\n}\n", 2, 3, "unknown key \"journal\" in block \"rebuild\" (expected one of: s3_journal, tier)"),
+            ("s3_journal not bool", "rebuild {\n  s3_journal = \"yes\"\n}\n", 2, 16, "must be a bool"),
+            ("tier without label", "rebuild {\n  tier {\n    types = [\"a\"]\n  }\n}\n", 2, 3, "needs exactly one non-empty label"),
+            ("tier with two labels", "rebuild {\n  tier \"a\" \"b\" {\n    types = [\"a\"]\n  }\n}\n", 2, 8, "needs exactly one non-empty label"),
+            ("reserved name", "rebuild {\n  tier \"everything else\" {\n    types = [\"a\"]\n  }\n}\n", 2, 8, "name of the final full apply"),
+            ("duplicate tier", "rebuild {\n  tier \"a\" {\n    types = [\"x\"]\n  }\n  tier \"a\" {\n    types = [\"y\"]\n  }\n}\n", 5, 8, "there are two tiers named \"a\" (the first on line 10)"),
+            ("type in two tiers", "rebuild {\n  tier \"a\" {\n    types = [\"x\"]\n  }\n  tier \"b\" {\n    types = [\"x\"]\n  }\n}\n", 5, 8, "\"x\" is listed in tier \"a\" and in tier \"b\""),
+            ("missing types", "rebuild {\n  tier \"a\" {\n    gate = \"eks-cluster-active\"\n  }\n}\n", 2, 3, "missing required key \"types\" in block \"tier\""),
+            ("empty types", "rebuild {\n  tier \"a\" {\n    types = []\n  }\n}\n", 3, 13, "at least one resource type"),
+            ("star in the middle", "rebuild {\n  tier \"a\" {\n    types = [\"kube*netes\"]\n  }\n}\n", 3, 13, "`*` only at the end"),
+            ("lone star", "rebuild {\n  tier \"a\" {\n    types = [\"*\"]\n  }\n}\n", 3, 13, "not a resource type"),
+            ("unknown gate", "rebuild {\n  tier \"a\" {\n    types = [\"x\"]\n    gate = \"eks-active\"\n  }\n}\n", 4, 12, "\"eks-active\" is not a gate; use one of: eks-cluster-active, eks-nodegroups-active, rds-available, all-ready"),
+            ("bad timeout", "rebuild {\n  tier \"a\" {\n    types = [\"x\"]\n    gate = \"rds-available\"\n    gate_timeout = \"soon\"\n  }\n}\n", 5, 20, "is not a duration"),
+            ("timeout without gate", "rebuild {\n  tier \"a\" {\n    types = [\"x\"]\n    gate_timeout = \"5m\"\n  }\n}\n", 2, 8, "gate_timeout without a gate"),
+            ("command not a list", "rebuild {\n  tier \"a\" {\n    types = [\"x\"]\n    commands = [\"kubectl apply -k .\"]\n  }\n}\n", 4, 16, "must be a list of strings"),
+            ("empty command", "rebuild {\n  tier \"a\" {\n    types = [\"x\"]\n    commands = [[]]\n  }\n}\n", 4, 16, "non-empty list starting with the program"),
+            ("commands not a list", "rebuild {\n  tier \"a\" {\n    types = [\"x\"]\n    commands = \"kubectl\"\n  }\n}\n", 4, 16, "must be a list"),
+            ("unknown tier key", "rebuild {\n  tier \"a\" {\n    types = [\"x\"]\n    wait = 1\n  }\n}\n", 4, 5, "unknown key \"wait\" in block \"tier\""),
+            ("nested block in tier", "rebuild {\n  tier \"a\" {\n    types = [\"x\"]\n    gate {\n    }\n  }\n}\n", 4, 5, "must be written as an attribute"),
+            ("tier as attribute", "rebuild {\n  tier = {}\n}\n", 2, 3, "must be written as a block"),
+            ("labelled rebuild", "rebuild \"x\" {\n}\n", 1, 9, "takes no labels"),
+            ("rebuild as attribute", "rebuild = {}\n", 1, 1, "must be written as a block"),
+        ];
+        for (name, text, line, col, msg) in cases {
+            let err = parse(&format!("{GOOD}{text}")).expect_err(name);
+            let rendered = err.to_string();
+            assert_eq!(
+                (err.line, err.column),
+                (Some(base + line), Some(*col)),
+                "{name}: {rendered}"
+            );
+            assert!(
+                rendered.starts_with(&format!("environments/test.hcl:{}:{col}: ", base + line)),
+                "{name}: {rendered}"
+            );
+            assert!(rendered.contains(msg), "{name}: {rendered}");
+        }
+    }
+
+    #[test]
+    fn schema_describes_the_rebuild_block() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schemas/environment.schema.json")).unwrap();
+        let block = &schema["$defs"]["rebuild"];
+        let mut keys: Vec<&str> = block["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        let mut want: Vec<&str> = REBUILD_KEYS.iter().chain(REBUILD_BLOCKS).copied().collect();
+        want.sort();
+        assert_eq!(keys, want);
+        let tier = &schema["$defs"]["rebuildTier"];
+        let mut keys: Vec<&str> = tier["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        let mut want = <TierSettings as Section>::KEYS.to_vec();
+        want.sort();
+        assert_eq!(keys, want);
+        let gates: Vec<&str> = tier["properties"]["gate"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let kinds: Vec<&str> = crate::rebuild::gate::KINDS
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(gates, kinds);
+        assert_eq!(schema["properties"]["rebuild"]["$ref"], "#/$defs/rebuild");
     }
 }

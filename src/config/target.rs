@@ -259,6 +259,7 @@ mod tests {
             retention: None,
             objectives: None,
             drift: None,
+            rebuild: None,
         }
     }
 

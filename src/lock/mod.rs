@@ -21,6 +21,9 @@ use crate::error::{Error, Result};
 
 pub use info::LockInfo;
 
+/// What the rebuild lock adds to the state key (see [`Locker::for_rebuild`]).
+pub const REBUILD_SUFFIX: &str = ".rebuild";
+
 /// Where a lock lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -59,7 +62,9 @@ pub struct Locker {
     pub path: String,
     table: Option<Table>,
     lockfile: Option<(Bucket, String)>,
-    state: (Bucket, String),
+    /// The state object this lock guards; `None` for a lock that guards an
+    /// operation rather than the state (the rebuild lock).
+    state: Option<(Bucket, String)>,
 }
 
 /// Lock state as `lock status` reports it.
@@ -96,8 +101,24 @@ impl Locker {
             path: format!("{}/{}", target.bucket, state_key),
             table,
             lockfile,
-            state: (bucket, state_key),
+            state: Some((bucket, state_key)),
         })
+    }
+
+    /// The lock that keeps two `rebuild run --execute` apart, beside the
+    /// state's own lock and never it: the DynamoDB item `LockID =
+    /// <bucket>/<state key>.rebuild` and/or the S3 object
+    /// `<state key>.rebuild.tflock`, on the backends the state uses. Terraform
+    /// still takes the state lock itself during each apply.
+    pub fn for_rebuild(aws: &Aws, target: &Target) -> Result<Locker> {
+        let mut l = Locker::new(aws, target)?;
+        let key = format!("{}{REBUILD_SUFFIX}", target.state_key());
+        l.path = format!("{}/{key}", target.bucket);
+        if let Some((bucket, _)) = l.lockfile.take() {
+            l.lockfile = Some((bucket, format!("{key}.tflock")));
+        }
+        l.state = None;
+        Ok(l)
     }
 
     pub fn configured(&self) -> Vec<LockBackend> {
@@ -332,7 +353,12 @@ impl Locker {
                 .filter(|d| !d.is_empty()),
             None => None,
         };
-        let (bucket, key) = &self.state;
+        let Some((bucket, key)) = &self.state else {
+            return Err(Error::Usage(format!(
+                "{} is not a state lock and has no digest",
+                self.path
+            )));
+        };
         let actual = match bucket.get(key, None, None).await {
             Ok(f) => Some(md5_hex(&f.bytes)),
             Err(e) if e.kind == AwsErrorKind::NotFound => None,
@@ -460,15 +486,29 @@ impl LockGuard<'_> {
         &self.info
     }
 
+    fn guards_state(&self) -> Result<()> {
+        match self.locker.state {
+            Some(_) => Ok(()),
+            None => Err(Error::Refused(format!(
+                "the lock {} does not guard the state: nothing was written",
+                self.locker.path
+            ))),
+        }
+    }
+
     /// Writes the state object (a new S3 version). Returns the new version id.
     pub async fn put_state(&self, bytes: Vec<u8>) -> Result<Option<String>> {
-        let (bucket, key) = &self.locker.state;
+        self.guards_state()?;
+        let Some((bucket, key)) = &self.locker.state else {
+            return Ok(None);
+        };
         Ok(bucket.put(key, bytes, false).await?)
     }
 
     /// Sets the digest item to `md5` (DynamoDB mode; a no-op otherwise).
     /// Returns whether a digest was written.
     pub async fn put_digest(&self, md5: &str) -> Result<bool> {
+        self.guards_state()?;
         match &self.locker.table {
             Some(table) => {
                 table.put(&self.locker.digest_id(), "Digest", md5).await?;
@@ -480,6 +520,7 @@ impl LockGuard<'_> {
 
     /// Deletes the digest item (when the state object is gone).
     pub async fn delete_digest(&self) -> Result<bool> {
+        self.guards_state()?;
         match &self.locker.table {
             Some(table) => {
                 table.delete(&self.locker.digest_id()).await?;
@@ -503,6 +544,28 @@ pub async fn with_lock<T>(
     timeout: Duration,
     work: impl AsyncFnOnce(&LockGuard<'_>) -> Result<T>,
 ) -> Result<T> {
+    with_lock_opts(locker, operation, reason, timeout, OnInterrupt::Abort, work).await
+}
+
+/// What Ctrl-C does to the work under the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// Drop the work at once and fail (state writes: nothing half-done follows).
+    Abort,
+    /// The work watches for Ctrl-C itself (it has a child process to let
+    /// finish and a journal to write) and returns; the lock is released then.
+    WorkHandlesIt,
+}
+
+/// [`with_lock`], choosing what Ctrl-C does.
+pub async fn with_lock_opts<T>(
+    locker: &Locker,
+    operation: &str,
+    reason: &str,
+    timeout: Duration,
+    on_interrupt: OnInterrupt,
+    work: impl AsyncFnOnce(&LockGuard<'_>) -> Result<T>,
+) -> Result<T> {
     let info = LockInfo::new(&locker.path, operation, reason, OffsetDateTime::now_utc());
     locker.acquire(&info, timeout).await?;
     tracing::debug!(id = %info.id, "lock acquired");
@@ -519,7 +582,7 @@ pub async fn with_lock<T>(
     };
     let outcome = tokio::select! {
         r = work => r,
-        _ = tokio::signal::ctrl_c() => Err(Error::Refused(
+        _ = tokio::signal::ctrl_c(), if on_interrupt == OnInterrupt::Abort => Err(Error::Refused(
             "interrupted (Ctrl-C): the lock was released; whatever was written before the interrupt stays, so check `stateward versions` and `stateward digest status` before running the command again".into(),
         )),
     };

@@ -1,11 +1,16 @@
 //! Rebuild sequencing: from a known-good state and what live AWS lacks to
 //! ordered waves (EKS control plane, then node groups and add-ons, then
 //! workloads, then a final full apply). [`plan`] is a pure function of its
-//! inputs and is table-tested.
+//! inputs and is table-tested. [`run`] executes a plan wave by wave (gates,
+//! journal, resume) over traits, so its decisions are unit-tested too.
+
+pub mod gate;
+pub mod journal;
+pub mod run;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One managed resource instance of the state, as the planner sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,12 +25,15 @@ pub struct Node {
 }
 
 /// A wave definition: which resource types it rebuilds and how to wait.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tier {
     pub name: String,
     /// Resource types; a trailing `*` matches a prefix (`kubernetes_*`).
     pub types: Vec<String>,
     /// Extra commands run after the targeted apply (e.g. `kubectl apply -k ...`).
+    /// A tier with commands gets a wave (only its commands) even when none of
+    /// its types is rebuilt, as long as an earlier wave rebuilds something:
+    /// workloads deployed outside Terraform go back onto a rebuilt cluster.
     pub commands: Vec<Vec<String>>,
     /// The readiness gate after the wave, by kind.
     pub gate: Option<String>,
@@ -40,6 +48,9 @@ impl Tier {
         })
     }
 }
+
+/// The name of the last wave: what no tier takes, and the full apply.
+pub const FINAL_WAVE: &str = "everything else";
 
 /// The default tiers (used when the environment file gives none).
 pub fn default_tiers() -> Vec<Tier> {
@@ -103,16 +114,19 @@ pub struct Input {
     pub recovery_sources: BTreeMap<String, (String, String)>,
     /// The Terraform command (argv[0]).
     pub terraform: String,
+    /// Arguments after `apply` in every Terraform command (`rebuild run`
+    /// passes `-input=false -auto-approve`; `rebuild plan` none).
+    pub apply_args: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {
     pub kind: String,
     pub resources: Vec<String>,
     pub timeout_seconds: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wave {
     pub index: usize,
     pub name: String,
@@ -253,7 +267,7 @@ pub fn plan(input: &Input) -> Result<Plan, PlanError> {
             .tiers
             .get(t)
             .map(|x| x.name.clone())
-            .unwrap_or_else(|| "everything else".into())
+            .unwrap_or_else(|| FINAL_WAVE.into())
     };
     // Cycles among the selected nodes.
     if let Some(cycle) = find_cycle(&selected, &deps_of) {
@@ -273,26 +287,40 @@ pub fn plan(input: &Input) -> Result<Plan, PlanError> {
         }
     }
     // Waves, in tier order, targets in dependency order.
-    let mut waves = Vec::new();
+    let mut waves: Vec<Wave> = Vec::new();
+    let apply = |targets: &[String]| {
+        let mut argv = vec![input.terraform.clone(), "apply".into()];
+        argv.extend(input.apply_args.iter().cloned());
+        argv.extend(targets.iter().map(|a| format!("-target={a}")));
+        argv
+    };
     for t in 0..=final_tier {
         let targets: Vec<String> = topo(&selected, &deps_of)
             .into_iter()
             .filter(|a| tier_of(a) == t)
             .collect();
         let is_final = t == final_tier;
-        // The final full apply runs whenever anything is rebuilt.
+        // The final full apply runs whenever anything is rebuilt; a tier's own
+        // commands run after any earlier wave.
         let final_apply = is_final && !selected.is_empty();
-        if targets.is_empty() && !final_apply {
+        let extra = input
+            .tiers
+            .get(t)
+            .map(|x| x.commands.as_slice())
+            .unwrap_or(&[]);
+        let commands_only = targets.is_empty() && !extra.is_empty() && !waves.is_empty();
+        if targets.is_empty() && !final_apply && !commands_only {
             continue;
         }
         let mut commands = Vec::new();
         if is_final {
-            commands.push(vec![input.terraform.clone(), "apply".into()]);
+            commands.push(apply(&[]));
         } else {
-            let mut argv = vec![input.terraform.clone(), "apply".into()];
-            argv.extend(targets.iter().map(|a| format!("-target={a}")));
-            commands.push(argv);
-            commands.extend(input.tiers[t].commands.iter().cloned());
+            // Never an untargeted apply before the final wave.
+            if !targets.is_empty() {
+                commands.push(apply(&targets));
+            }
+            commands.extend(extra.iter().cloned());
         }
         let gate = input.tiers.get(t).and_then(|tier| {
             tier.gate.as_ref().map(|kind| Gate {

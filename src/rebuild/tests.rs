@@ -59,6 +59,7 @@ fn input(missing: &[&str], scope: Scope) -> Input {
         scope,
         recovery_sources: BTreeMap::new(),
         terraform: "terraform".into(),
+        apply_args: vec![],
     }
 }
 
@@ -223,4 +224,66 @@ fn missing_data_stores_are_called_out_with_their_source() {
         ]
     );
     assert!(p.waves[0].reasons["aws_db_instance.mlflow"].contains("needed by helm_release.mlflow"));
+}
+
+#[test]
+fn configured_commands_run_after_a_rebuild_even_without_targets_of_their_tier() {
+    let kubectl = s(&["kubectl", "apply", "-k", "infrastructure/kubernetes/"]);
+    let mut inp = input(
+        &["module.eks.aws_eks_node_group.this[\"gpu\"]"],
+        Scope::MissingOnly,
+    );
+    inp.tiers[2].commands = vec![kubectl.clone()];
+    inp.apply_args = s(&["-input=false", "-auto-approve"]);
+    let p = plan(&inp).unwrap();
+    assert_eq!(
+        shape(&p),
+        vec![
+            (
+                "node groups and add-ons".to_owned(),
+                s(&[
+                    "module.eks.aws_eks_node_group.this[\"gpu\"]",
+                    "module.eks.aws_eks_addon.coredns"
+                ])
+            ),
+            ("workloads".to_owned(), vec![]),
+            ("everything else".to_owned(), vec![]),
+        ]
+    );
+    assert_eq!(
+        p.waves[0].commands[0][..4],
+        s(&["terraform", "apply", "-input=false", "-auto-approve"])[..]
+    );
+    // The workloads wave has no targets: only its commands, never an
+    // untargeted apply before the final wave.
+    assert_eq!(p.waves[1].commands, vec![kubectl.clone()]);
+    assert!(p.waves[1].gate.is_none());
+    assert_eq!(
+        p.waves[2].commands,
+        vec![s(&["terraform", "apply", "-input=false", "-auto-approve"])]
+    );
+
+    // With workloads to rebuild, the commands follow the targeted apply.
+    let mut inp = input(&["module.eks.aws_eks_cluster.this"], Scope::MissingOnly);
+    inp.tiers[2].commands = vec![kubectl.clone()];
+    let p = plan(&inp).unwrap();
+    assert_eq!(
+        p.waves[2].commands,
+        vec![
+            s(&["terraform", "apply", "-target=helm_release.mlflow"]),
+            kubectl.clone()
+        ]
+    );
+
+    // Nothing rebuilt before it (or at all): the commands do not run.
+    let mut inp = input(&["aws_s3_bucket.artifacts"], Scope::MissingOnly);
+    inp.tiers[2].commands = vec![kubectl];
+    let p = plan(&inp).unwrap();
+    assert_eq!(
+        shape(&p),
+        vec![(
+            "everything else".to_owned(),
+            s(&["aws_s3_bucket.artifacts"])
+        )]
+    );
 }

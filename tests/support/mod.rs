@@ -212,6 +212,21 @@ where
     cmd.output().expect("run stateward")
 }
 
+/// The stateward command with the emulator's credentials, in `dir`, not yet
+/// run: add environment variables, then `.output()` or `.spawn()`.
+pub fn stateward_cmd<I, S>(dir: &Path, args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+    aws_env(&mut cmd)
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null());
+    cmd
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
