@@ -350,12 +350,18 @@ async fn run_command<W: Write>(
     }
 
     let locker = Locker::for_rebuild(&aws, &target)?;
-    take_over_stale_lock(&locker).await?;
+    // A lock left by a killed run of this user on this host is taken over;
+    // any other holder stops the run with exit 3.
+    if let Some(id) = locker.release_if_abandoned(REBUILD_OPERATION).await? {
+        eprintln!(
+            "stateward: taking over the rebuild lock {id} left by a `rebuild run` of this user on this host that is no longer running"
+        );
+    }
     let interrupts = Interrupts::listen();
     let progress_display = printer.format() == Format::Text && io::stderr().is_terminal();
     let lock_info = format!(
-        "stateward rebuild run pid={} dir={}",
-        std::process::id(),
+        "stateward rebuild run {} dir={}",
+        lock::pid_tag(),
         dir.display()
     );
     let outcome = lock::with_lock_opts(
@@ -511,47 +517,6 @@ fn entries(plan: &Plan, resources: &[live::StateResource]) -> Vec<WaveEntry> {
             WaveEntry::new(w.clone(), checks)
         })
         .collect()
-}
-
-/// A rebuild lock left by a `rebuild run` of this user on this host whose
-/// process is gone (killed, machine crashed mid-run) is taken over; any other
-/// holder stops the run with exit 3.
-async fn take_over_stale_lock(locker: &Locker) -> Result<()> {
-    let status = locker.status(OffsetDateTime::now_utc()).await?;
-    let Some(info) = status.lock else {
-        return Ok(());
-    };
-    if info.operation != REBUILD_OPERATION || info.who != lock::info::who() {
-        return Ok(());
-    }
-    let Some(pid) = info
-        .info
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("pid="))
-        .and_then(|p| p.parse::<u32>().ok())
-    else {
-        return Ok(());
-    };
-    if pid == std::process::id() || process_alive(pid) {
-        return Ok(());
-    }
-    eprintln!(
-        "stateward: taking over the rebuild lock {} left by process {pid} of this user on this host, which is no longer running",
-        info.id
-    );
-    locker.release(&info.id).await?;
-    Ok(())
-}
-
-#[cfg(target_os = "linux")]
-fn process_alive(pid: u32) -> bool {
-    Path::new("/proc").join(pid.to_string()).exists()
-}
-
-/// Without /proc, a holder cannot be proven gone: never taken over.
-#[cfg(not(target_os = "linux"))]
-fn process_alive(_pid: u32) -> bool {
-    true
 }
 
 fn secs(d: Duration) -> f64 {

@@ -907,6 +907,11 @@ pub async fn inventory(
             }
         }
     }
+    // The tags S3 and DynamoDB both need, in one paginated pass that runs
+    // while they list and describe.
+    let tags = (!req.naive && (req.wants(s3::BUCKET) || req.wants(dynamodb::TABLE)))
+        .then(|| SharedTags::new(aws));
+    req.tags = tags.clone();
     let wants = |types: &[TypeSpec]| types.iter().any(|t| req.wants(t.name));
     let started = std::time::Instant::now();
     let report = |family: &str, part: &[(&'static str, TypeScan)]| {
@@ -926,68 +931,73 @@ pub async fn inventory(
             p(&format!("{family}: {}", counts.join(", ")));
         }
     };
-    let ((a, b), c, d) = tokio::join!(
-        async {
-            let wants_s3 = wants(s3::TYPES);
-            let wants_ddb = wants(dynamodb::TYPES);
-            if !wants_s3 && !wants_ddb {
-                return (Vec::new(), Vec::new());
+    type Part = Vec<(&'static str, TypeScan)>;
+    let mut families: Vec<BoxFuture<'_, Part>> = Vec::new();
+    if let Some(t) = &tags {
+        families.push(
+            async {
+                t.get().await;
+                tracing::debug!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "tag index read"
+                );
+                Part::new()
             }
-            // The tags S3 and DynamoDB both need, in one paginated pass that
-            // runs while they list and describe.
-            let tags = (!req.naive && (req.wants(s3::BUCKET) || req.wants(dynamodb::TABLE)))
-                .then(|| SharedTags::new(aws));
-            let req = ScanRequest {
-                tags: tags.clone(),
-                ..req.clone()
-            };
-            let (_, s3_part, ddb_part) = tokio::join!(
-                async {
-                    if let Some(t) = &tags {
-                        t.get().await;
-                        tracing::debug!(
-                            elapsed_ms = started.elapsed().as_millis() as u64,
-                            "tag index read"
-                        );
-                    }
-                },
-                async {
-                    if !wants_s3 {
-                        return Vec::new();
-                    }
-                    let r = s3::scan(aws, &req).await;
-                    report("S3", &r);
-                    r
-                },
-                async {
-                    if !wants_ddb {
-                        return Vec::new();
-                    }
-                    let r = dynamodb::scan(aws, &req).await;
-                    report("DynamoDB", &r);
-                    r
-                },
-            );
-            (s3_part, ddb_part)
-        },
-        async {
-            if !wants(eks::TYPES) {
-                return Vec::new();
+            .boxed(),
+        );
+    }
+    if wants(s3::TYPES) {
+        families.push(
+            async {
+                let r = s3::scan(aws, &req).await;
+                report("S3", &r);
+                r
             }
-            let r = eks::scan(aws, &req).await;
-            report("EKS", &r);
-            r
-        },
-        async {
-            if !wants(rds::TYPES) {
-                return Vec::new();
+            .boxed(),
+        );
+    }
+    if wants(dynamodb::TYPES) {
+        families.push(
+            async {
+                let r = dynamodb::scan(aws, &req).await;
+                report("DynamoDB", &r);
+                r
             }
-            let r = rds::scan(aws, &req).await;
-            report("RDS", &r);
-            r
-        },
-    );
-    for (t, s) in a.into_iter().chain(b).chain(c).chain(d) {
+            .boxed(),
+        );
+    }
+    if wants(eks::TYPES) {
+        families.push(
+            async {
+                let r = eks::scan(aws, &req).await;
+                report("EKS", &r);
+                r
+            }
+            .boxed(),
+        );
+    }
+    if wants(rds::TYPES) {
+        families.push(
+            async {
+                let r = rds::scan(aws, &req).await;
+                report("RDS", &r);
+                r
+            }
+            .boxed(),
+        );
+    }
+    // The services are scanned at once; the naive baseline scans one after
+    // the other, as it makes one call at a time.
+    let parts: Vec<Part> = if req.naive {
+        let mut parts = Vec::new();
+        for f in families {
+            parts.push(f.await);
+        }
+        parts
+    } else {
+        futures::future::join_all(families).await
+    };
+    for (t, s) in parts.into_iter().flatten() {
         if let TypeScan::Failed(e) = &s {
             if matches!(e.kind, AwsErrorKind::Credentials | AwsErrorKind::Config) {
                 return Err(e.clone());

@@ -378,6 +378,52 @@ impl Locker {
     }
 }
 
+/// `pid=N` of this process, for a lock's Info: lets
+/// [`Locker::release_if_abandoned`] prove the holder gone.
+pub fn pid_tag() -> String {
+    format!("pid={}", std::process::id())
+}
+
+impl Locker {
+    /// Releases a lock of `operation` that this user on this host took (its
+    /// Info carries [`pid_tag`]) from a process that is no longer running (a
+    /// killed run, a crashed machine). Returns the released lock's ID. Any
+    /// other holder is left alone, so acquiring then fails with exit 3.
+    pub async fn release_if_abandoned(&self, operation: &str) -> Result<Option<String>> {
+        let status = self.status(OffsetDateTime::now_utc()).await?;
+        let Some(held) = status.lock else {
+            return Ok(None);
+        };
+        if held.operation != operation || held.who != info::who() {
+            return Ok(None);
+        }
+        let Some(pid) = held
+            .info
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("pid="))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            return Ok(None);
+        };
+        if pid == std::process::id() || process_alive(pid) {
+            return Ok(None);
+        }
+        self.release(&held.id).await?;
+        Ok(Some(held.id))
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn process_alive(pid: u32) -> bool {
+    std::path::Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Without /proc, a holder cannot be proven gone: never taken over.
+#[cfg(not(target_os = "linux"))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
 /// The md5 digest of state bytes, as Terraform stores it (lowercase hex).
 pub fn md5_hex(bytes: &[u8]) -> String {
     hex::encode(Md5::digest(bytes))
