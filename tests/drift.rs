@@ -366,9 +366,8 @@ fn bucket_state(serial: u64, buckets: &[String]) -> String {
     )
 }
 
-#[test]
-fn versions_against_live_says_which_version_matches_reality() {
-    let backend = Backend::new("against");
+/// Three bucket names beside the backend's; `a` and `b` exist live, `c` does not.
+fn buckets_a_b_live(backend: &Backend) -> (String, String, String) {
     let (a, b, c) = (
         format!("{}-a", backend.bucket),
         format!("{}-b", backend.bucket),
@@ -377,6 +376,13 @@ fn versions_against_live_says_which_version_matches_reality() {
     boto(&format!(
         "for b in [{a:?}, {b:?}]:\n    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
     ));
+    (a, b, c)
+}
+
+#[test]
+fn versions_against_live_says_which_version_matches_reality() {
+    let backend = Backend::new("against");
+    let (a, b, c) = buckets_a_b_live(&backend);
     // v1 describes reality; v2 adds a bucket that does not exist; v3 is corrupt.
     backend.put(
         &backend.key,
@@ -536,14 +542,7 @@ print(json.dumps({{'version': 4, 'terraform_version': '1.9.5', 'serial': 3, 'lin
 #[test]
 fn restore_last_good_prefers_the_version_matching_live_aws() {
     let backend = Backend::new("prefer");
-    let (a, b, c) = (
-        format!("{}-a", backend.bucket),
-        format!("{}-b", backend.bucket),
-        format!("{}-c", backend.bucket),
-    );
-    boto(&format!(
-        "for b in [{a:?}, {b:?}]:\n    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
-    ));
+    let (a, b, c) = buckets_a_b_live(&backend);
     // v1 describes reality; v2 also records bucket c, which is gone; v3 is corrupt.
     let v1 = backend.put(
         &backend.key,

@@ -349,6 +349,13 @@ for ng in ["blue", "gpu"]:
             .env("CHECKPOINT_DISABLE", "1");
         cmd
     }
+
+    /// Runs `rebuild run ARGS` and checks its exit code.
+    fn run(&self, args: &[&str], state: &[String], code: i32) -> std::process::Output {
+        let o = self.run_cmd(args, state).output().unwrap();
+        assert_exit(&o, code);
+        o
+    }
 }
 
 fn fake_terraform() -> String {
@@ -397,11 +404,7 @@ fn run_executes_the_waves_with_real_gates_and_resumes_after_a_kill_without_repea
     p.delete_nodegroups(&["blue", "gpu"], true);
 
     // Without --execute: the plan and what would run; nothing runs.
-    let o = p
-        .run_cmd(&["--format", "json", "--terraform", &fake], &state)
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
+    let o = p.run(&["--format", "json", "--terraform", &fake], &state, 0);
     let doc = json(&o);
     assert_schema("rebuild-run", &doc);
     assert_eq!(doc["executed"], false);
@@ -460,11 +463,7 @@ fn run_executes_the_waves_with_real_gates_and_resumes_after_a_kill_without_repea
     assert!(p.nodegroups().contains("[]"), "{}", p.nodegroups());
 
     // A new run refuses to silently redo an unfinished journal.
-    let o = p
-        .run_cmd(&["--execute", "--terraform", &fake], &state)
-        .output()
-        .unwrap();
-    assert_exit(&o, 1);
+    let o = p.run(&["--execute", "--terraform", &fake], &state, 1);
     let err = stderr(&o);
     assert!(
         err.contains("an unfinished rebuild journal exists at"),
@@ -479,21 +478,18 @@ fn run_executes_the_waves_with_real_gates_and_resumes_after_a_kill_without_repea
     assert!(err.contains("taking over the rebuild lock"), "{err}");
 
     // --resume: wave 1's gate is re-checked, not its command; wave 2 runs again.
-    let o = p
-        .run_cmd(
-            &[
-                "--execute",
-                "--resume",
-                "--format",
-                "json",
-                "--terraform",
-                &fake,
-            ],
-            &state,
-        )
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
+    let o = p.run(
+        &[
+            "--execute",
+            "--resume",
+            "--format",
+            "json",
+            "--terraform",
+            &fake,
+        ],
+        &state,
+        0,
+    );
     let doc = json(&o);
     assert_schema("rebuild-run", &doc);
     assert_eq!(
@@ -626,11 +622,7 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
     assert_eq!(copy, j, "the S3 copy equals the local journal");
 
     // Fixed: --resume runs that wave again, then the rest.
-    let o = p
-        .run_cmd(&["--execute", "--resume", "--terraform", &fake], &flags)
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
+    let o = p.run(&["--execute", "--resume", "--terraform", &fake], &flags, 0);
     let out = stdout(&o);
     assert!(out.contains("completed"), "{out}");
     assert!(out.contains("Total:"), "{out}");
@@ -641,14 +633,11 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
 
     // The journal is completed: --resume only re-checks; a new run plans afresh
     // (and finds nothing missing).
-    let o = p
-        .run_cmd(
-            &["--execute", "--format", "json", "--terraform", &fake],
-            &flags,
-        )
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
+    let o = p.run(
+        &["--execute", "--format", "json", "--terraform", &fake],
+        &flags,
+        0,
+    );
     assert_eq!(json(&o)["status"], "nothing-to-do");
 }
 
@@ -704,11 +693,7 @@ fn a_second_run_gets_exit_3_while_the_first_holds_the_rebuild_lock() {
         .trim()
             == "True"
     });
-    let o = p
-        .run_cmd(&["--execute", "--terraform", &fake], &flags)
-        .output()
-        .unwrap();
-    assert_exit(&o, 3);
+    let o = p.run(&["--execute", "--terraform", &fake], &flags, 3);
     let err = stderr(&o);
     assert!(
         err.contains("another rebuild holds the rebuild lock"),
@@ -751,20 +736,17 @@ fn real_terraform_runs_in_the_directory_and_its_failure_stops_the_run() {
     )
     .unwrap();
     // A relative --terraform is taken from the current directory (the repository here).
-    let o = p
-        .run_cmd(
-            &[
-                "--execute",
-                "--format",
-                "json",
-                "--terraform",
-                ".venv/bin/terraform-1.0.3",
-            ],
-            &state,
-        )
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
+    let o = p.run(
+        &[
+            "--execute",
+            "--format",
+            "json",
+            "--terraform",
+            ".venv/bin/terraform-1.0.3",
+        ],
+        &state,
+        0,
+    );
     let doc = json(&o);
     assert_schema("rebuild-run", &doc);
     let tf_bin = terraform_bin().display().to_string();
@@ -806,11 +788,7 @@ fn real_terraform_runs_in_the_directory_and_its_failure_stops_the_run() {
         "output \"rebuilt\" {\n  value =\n}\n",
     )
     .unwrap();
-    let o = p
-        .run_cmd(&["--execute", "--terraform", &tf_bin], &state)
-        .output()
-        .unwrap();
-    assert_exit(&o, 1);
+    let o = p.run(&["--execute", "--terraform", &tf_bin], &state, 1);
     let err = stderr(&o);
     assert!(
         err.contains("Error: "),

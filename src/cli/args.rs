@@ -415,37 +415,40 @@ pub enum RebuildCommand {
     },
     /// Run the rebuild plan wave by wave: commands, readiness gates, a
     /// journal, `--resume`. Without --execute, only shows what would run.
-    Run {
-        /// Version: id, latest, latest~N, serial:N, file:PATH, snapshot:ID.
-        #[arg(value_name = "REF", default_value = "latest")]
-        reference: String,
-        /// Run the commands and wait on the gates (otherwise nothing is executed).
-        #[arg(long)]
-        execute: bool,
-        /// Continue the journal's rebuild: re-check the gates of completed
-        /// waves, then run from the first wave not completed.
-        #[arg(long)]
-        resume: bool,
-        /// The full sequence, for a cluster rebuilt from nothing (default:
-        /// only what live AWS lacks, and what depends on it).
-        #[arg(long)]
-        all: bool,
-        /// The Terraform command (a relative path with `/` is taken from the
-        /// current directory).
-        #[arg(long, value_name = "PATH", default_value = "terraform")]
-        terraform: String,
-        /// The Terraform directory: commands run there and the journal is
-        /// kept in its `.stateward/rebuild-journal.json`.
-        #[arg(long = "dir", value_name = "TERRAFORM_DIR", default_value = ".")]
-        dir: PathBuf,
-        /// Also keep the journal in S3 next to the state
-        /// (`<state key>.rebuild-journal.json`); same as `s3_journal = true`
-        /// in the environment file's `rebuild` block.
-        #[arg(long)]
-        s3_journal: bool,
-        /// Run even though data stores (RDS, DynamoDB, S3) are missing: the
-        /// final apply then creates them EMPTY.
-        #[arg(long)]
-        allow_empty_data_stores: bool,
-    },
+    Run(RebuildRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildRunArgs {
+    /// Version: id, latest, latest~N, serial:N, file:PATH, snapshot:ID.
+    #[arg(value_name = "REF", default_value = "latest")]
+    pub reference: String,
+    /// Run the commands and wait on the gates (otherwise nothing is executed).
+    #[arg(long)]
+    pub execute: bool,
+    /// Continue the journal's rebuild: re-check the gates of completed
+    /// waves, then run from the first wave not completed.
+    #[arg(long)]
+    pub resume: bool,
+    /// The full sequence, for a cluster rebuilt from nothing (default:
+    /// only what live AWS lacks, and what depends on it).
+    #[arg(long)]
+    pub all: bool,
+    /// The Terraform command (a relative path with `/` is taken from the
+    /// current directory).
+    #[arg(long, value_name = "PATH", default_value = "terraform")]
+    pub terraform: String,
+    /// The Terraform directory: commands run there and the journal is
+    /// kept in its `.stateward/rebuild-journal.json`.
+    #[arg(long = "dir", value_name = "TERRAFORM_DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Also keep the journal in S3 next to the state
+    /// (`<state key>.rebuild-journal.json`); same as `s3_journal = true`
+    /// in the environment file's `rebuild` block.
+    #[arg(long)]
+    pub s3_journal: bool,
+    /// Run even though data stores (RDS, DynamoDB, S3) are missing: the
+    /// final apply then creates them EMPTY.
+    #[arg(long)]
+    pub allow_empty_data_stores: bool,
 }

@@ -23,7 +23,7 @@ use crate::rebuild::run::{self as executor, AwsProbe, Event, Interrupts, Process
 use crate::rebuild::{self, gate, shell_line, DataRecovery, Input, Node, Plan, Scope, Tier};
 use crate::state::{Mode, State};
 
-use super::args::RebuildCommand;
+use super::args::{RebuildCommand, RebuildRunArgs};
 
 /// The lock operation `rebuild run --execute` records.
 pub const REBUILD_OPERATION: &str = "OperationTypeRebuild";
@@ -40,28 +40,7 @@ pub async fn run<W: Write>(
             terraform,
             ..
         } => plan_command(ctx, &reference, all, terraform, printer).await,
-        RebuildCommand::Run {
-            reference,
-            execute,
-            resume,
-            all,
-            terraform,
-            dir,
-            s3_journal,
-            allow_empty_data_stores,
-        } => {
-            let args = RunArgs {
-                reference,
-                execute,
-                resume,
-                all,
-                terraform,
-                dir,
-                s3_journal,
-                allow_empty_data_stores,
-            };
-            run_command(ctx, args, printer).await
-        }
+        RebuildCommand::Run(args) => run_command(ctx, args, printer).await,
     }
 }
 
@@ -150,17 +129,6 @@ async fn plan_command<W: Write>(
     Ok(exit::SUCCESS)
 }
 
-struct RunArgs {
-    reference: String,
-    execute: bool,
-    resume: bool,
-    all: bool,
-    terraform: String,
-    dir: PathBuf,
-    s3_journal: bool,
-    allow_empty_data_stores: bool,
-}
-
 /// A relative `--terraform` path with a `/` is taken from the current
 /// directory (commands run in the Terraform directory).
 fn terraform_command(t: &str) -> Result<String> {
@@ -232,7 +200,7 @@ impl Store for JournalStore {
 
 async fn run_command<W: Write>(
     ctx: &Context,
-    args: RunArgs,
+    args: RebuildRunArgs,
     printer: &mut Printer<W>,
 ) -> Result<u8> {
     let started = Instant::now();
@@ -519,6 +487,22 @@ fn entries(plan: &Plan, resources: &[live::StateResource]) -> Vec<WaveEntry> {
         .collect()
 }
 
+/// A wave's targets, each with the reason it is rebuilt.
+fn write_targets(
+    out: &mut dyn Write,
+    targets: &[String],
+    reasons: &BTreeMap<String, String>,
+) -> io::Result<()> {
+    for t in targets {
+        writeln!(
+            out,
+            "  {t}  ({})",
+            reasons.get(t).map(String::as_str).unwrap_or("")
+        )?;
+    }
+    Ok(())
+}
+
 fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
@@ -725,13 +709,7 @@ impl Render for RunReport {
                         s => format!(" [{}]", s.as_str()),
                     }
                 )?;
-                for t in &w.targets {
-                    writeln!(
-                        out,
-                        "  {t}  ({})",
-                        w.reasons.get(t).map(String::as_str).unwrap_or("")
-                    )?;
-                }
+                write_targets(out, &w.targets, &w.reasons)?;
                 for c in &w.commands {
                     writeln!(out, "  would run: {}", shell_line(c))?;
                 }
@@ -864,13 +842,7 @@ impl Render for Report {
         }
         for w in &self.plan.waves {
             writeln!(out, "\nWave {}: {}", w.index, w.name)?;
-            for t in &w.targets {
-                writeln!(
-                    out,
-                    "  {t}  ({})",
-                    w.reasons.get(t).map(String::as_str).unwrap_or("")
-                )?;
-            }
+            write_targets(out, &w.targets, &w.reasons)?;
             for c in &w.commands {
                 writeln!(out, "  $ {}", shell_line(c))?;
             }

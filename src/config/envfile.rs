@@ -889,6 +889,18 @@ fn read_rebuild(src: &Source, block: &Block) -> Result<RebuildSettings, ConfigEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keys of a JSON object, sorted.
+    fn sorted_keys(v: &serde_json::Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = v
+            .as_object()
+            .expect("a JSON object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        keys
+    }
     use crate::config::target::resolve;
 
     fn parse(text: &str) -> Result<EnvFile, ConfigError> {
@@ -1279,13 +1291,7 @@ backend {
         assert!(e.contains(":6:"), "{e}");
         let schema: serde_json::Value =
             serde_json::from_str(include_str!("../../schemas/environment.schema.json")).unwrap();
-        let mut keys: Vec<&str> = schema["$defs"]["drift"]["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort();
+        let keys = sorted_keys(&schema["$defs"]["drift"]["properties"]);
         let mut want = <DriftSettings as Section>::KEYS.to_vec();
         want.sort();
         assert_eq!(keys, want);
@@ -1526,24 +1532,12 @@ backend {
         let schema: serde_json::Value =
             serde_json::from_str(include_str!("../../schemas/environment.schema.json")).unwrap();
         let block = &schema["$defs"]["rebuild"];
-        let mut keys: Vec<&str> = block["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort();
+        let keys = sorted_keys(&block["properties"]);
         let mut want: Vec<&str> = REBUILD_KEYS.iter().chain(REBUILD_BLOCKS).copied().collect();
         want.sort();
         assert_eq!(keys, want);
         let tier = &schema["$defs"]["rebuildTier"];
-        let mut keys: Vec<&str> = tier["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort();
+        let keys = sorted_keys(&tier["properties"]);
         let mut want = <TierSettings as Section>::KEYS.to_vec();
         want.sort();
         assert_eq!(keys, want);

@@ -946,45 +946,27 @@ pub async fn inventory(
             .boxed(),
         );
     }
-    if wants(s3::TYPES) {
-        families.push(
-            async {
-                let r = s3::scan(aws, &req).await;
-                report("S3", &r);
-                r
-            }
-            .boxed(),
-        );
-    }
-    if wants(dynamodb::TYPES) {
-        families.push(
-            async {
-                let r = dynamodb::scan(aws, &req).await;
-                report("DynamoDB", &r);
-                r
-            }
-            .boxed(),
-        );
-    }
-    if wants(eks::TYPES) {
-        families.push(
-            async {
-                let r = eks::scan(aws, &req).await;
-                report("EKS", &r);
-                r
-            }
-            .boxed(),
-        );
-    }
-    if wants(rds::TYPES) {
-        families.push(
-            async {
-                let r = rds::scan(aws, &req).await;
-                report("RDS", &r);
-                r
-            }
-            .boxed(),
-        );
+    let report = &report;
+    let scans: [(&[TypeSpec], &'static str, BoxFuture<'_, Part>); 4] = [
+        (s3::TYPES, "S3", s3::scan(aws, &req).boxed()),
+        (
+            dynamodb::TYPES,
+            "DynamoDB",
+            dynamodb::scan(aws, &req).boxed(),
+        ),
+        (eks::TYPES, "EKS", eks::scan(aws, &req).boxed()),
+        (rds::TYPES, "RDS", rds::scan(aws, &req).boxed()),
+    ];
+    for (types, name, scan) in scans {
+        if wants(types) {
+            families.push(
+                scan.map(move |r| {
+                    report(name, &r);
+                    r
+                })
+                .boxed(),
+            );
+        }
     }
     // The services are scanned at once; the naive baseline scans one after
     // the other, as it makes one call at a time.

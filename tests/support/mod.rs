@@ -204,12 +204,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
-    aws_env(&mut cmd)
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::null());
-    cmd.output().expect("run stateward")
+    stateward_cmd(dir, args).output().expect("run stateward")
 }
 
 /// The stateward command with the emulator's credentials, in `dir`, not yet
