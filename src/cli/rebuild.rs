@@ -471,9 +471,10 @@ fn entries(plan: &Plan, resources: &[live::StateResource]) -> Vec<WaveEntry> {
     let by_address: BTreeMap<&str, &live::StateResource> =
         resources.iter().map(|r| (r.address.as_str(), r)).collect();
     let lookup = |a: &str| {
-        by_address
-            .get(a)
-            .map(|r| (r.type_.clone(), r.attributes.clone()))
+        by_address.get(a).map(|r| {
+            let attrs = serde_json::from_str(r.attributes.get()).unwrap_or_default();
+            (r.type_.clone(), attrs)
+        })
     };
     plan.waves
         .iter()

@@ -34,6 +34,7 @@ use std::sync::Arc;
 use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, StreamExt};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::aws::tagging::TagIndex;
@@ -87,7 +88,7 @@ pub(crate) fn joined(attrs: &Value, a: &str, b: &str) -> Option<String> {
 }
 
 /// One managed resource instance of a state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct StateResource {
     /// Instance address (`module.x.aws_s3_bucket.a["k"]`).
     pub address: String,
@@ -95,8 +96,11 @@ pub struct StateResource {
     /// The live identifier ([`TypeSpec::key`]); `None` for unsupported
     /// types or when the attributes do not give it.
     pub id: Option<String>,
-    /// The instance's attributes (`null` for types stateward does not check).
-    pub attributes: Value,
+    /// The instance's attributes as raw JSON (`null` for types stateward
+    /// does not check), parsed again only while compared: the resources of
+    /// several versions can be held at once (`restore --last-good`) at about
+    /// the size of their JSON.
+    pub attributes: Box<RawValue>,
     /// Its declared `sensitive_attributes`.
     pub sensitive: Vec<AttrPath>,
     /// Region from the ARN, else the `region` attribute, else `None` (the
@@ -116,15 +120,19 @@ pub fn state_resources(state: &State<'_>) -> Vec<StateResource> {
             if inst.deposed.is_some() {
                 continue;
             }
-            // Attributes are parsed only for types stateward checks: the
-            // rest is counted and listed as not checked, never compared.
+            // Attributes are kept only for types stateward checks: the rest
+            // is counted and listed as not checked, never compared.
             let spec = spec(&r.type_);
-            let attributes: Value = spec
-                .and(inst.attributes)
+            let raw = spec.and(inst.attributes);
+            let parsed: Value = raw
                 .and_then(|raw| serde_json::from_str(raw.get()).ok())
                 .unwrap_or(Value::Null);
-            let id = spec.and_then(|s| (s.key)(&attributes));
-            let region = region_of(&attributes);
+            let id = spec.and_then(|s| (s.key)(&parsed));
+            let region = region_of(&parsed);
+            let attributes = match raw {
+                Some(raw) if !parsed.is_null() => raw.to_owned(),
+                _ => null_raw(),
+            };
             out.push(StateResource {
                 address: crate::state::address::instance_address(&ra, inst.index_key.as_ref()),
                 type_: r.type_.to_string(),
@@ -136,6 +144,11 @@ pub fn state_resources(state: &State<'_>) -> Vec<StateResource> {
         }
     }
     out
+}
+
+/// A raw JSON `null`.
+pub fn null_raw() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("`null` is JSON")
 }
 
 /// The region of a resource: the ARN's region field when it has one, else
@@ -523,9 +536,10 @@ pub fn compare(
             continue;
         };
         let mut attributes = Vec::new();
+        let state_attrs: Value = serde_json::from_str(r.attributes.get()).unwrap_or(Value::Null);
         for (dotted, live_value) in &obj.attrs {
             let path = parse_dotted(dotted);
-            let Some(state_value) = state_value_at(&r.attributes, &path) else {
+            let Some(state_value) = state_value_at(&state_attrs, &path) else {
                 continue;
             };
             let mut p = path.clone();

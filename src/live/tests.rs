@@ -10,7 +10,7 @@ fn res(type_: &str, name: &str, attrs: Value) -> StateResource {
         type_: type_.to_owned(),
         id: spec(type_).and_then(|s| (s.key)(&attrs)),
         region: region_of(&attrs),
-        attributes: attrs,
+        attributes: serde_json::value::to_raw_value(&attrs).unwrap(),
         sensitive: Vec::new(),
     }
 }
