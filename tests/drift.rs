@@ -596,6 +596,13 @@ fn restore_last_good_prefers_the_version_matching_live_aws() {
         "{text}"
     );
 
+    // --no-live goes with --last-good only.
+    let mut args: Vec<String> = vec!["restore".into(), "latest".into(), "--no-live".into()];
+    args.extend(backend.flags());
+    let o = stateward(&args);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("--no-live"), "{}", stderr(&o));
+
     // --no-live: the newest healthy version, as before.
     let doc = json(&restore(&["--dry-run", "--no-live", "--format", "json"]));
     assert_eq!(doc["restored_from"], v2.as_str(), "{doc:#}");

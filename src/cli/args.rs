@@ -306,7 +306,7 @@ pub struct RestoreArgs {
     pub last_good: bool,
     /// With --last-good: do not compare healthy versions with live AWS; take
     /// the newest healthy one.
-    #[arg(long, requires = "last_good")]
+    #[arg(long, conflicts_with = "reference")]
     pub no_live: bool,
     /// Show what would be restored and the changes; write nothing.
     #[arg(long)]
