@@ -143,6 +143,7 @@ pub fn max_serial<'a>(
 mod tests {
     use super::*;
     use crate::state::health::assess;
+    use crate::state::health::fixtures::{corrupt, deleted, ok};
 
     fn m(checked: usize, matching: usize, missing: usize, changed: usize) -> LiveMatch {
         LiveMatch {
@@ -202,34 +203,6 @@ mod tests {
         assert_eq!(best_live(&[]), None);
     }
 
-    fn parsed(id: &str, serial: u64, lineage: &str, count: Option<usize>) -> VersionFacts {
-        VersionFacts {
-            version_id: id.into(),
-            delete_marker: false,
-            content: Content::Parsed {
-                serial,
-                lineage: lineage.into(),
-                resource_count: count,
-            },
-        }
-    }
-    fn marker(id: &str) -> VersionFacts {
-        VersionFacts {
-            version_id: id.into(),
-            delete_marker: true,
-            content: Content::Unknown,
-        }
-    }
-    fn corrupt(id: &str) -> VersionFacts {
-        VersionFacts {
-            version_id: id.into(),
-            delete_marker: false,
-            content: Content::Corrupt {
-                problem: "truncated".into(),
-            },
-        }
-    }
-
     fn pick(facts: &[VersionFacts]) -> Pick {
         pick_last_good(facts, &assess(facts))
     }
@@ -240,63 +213,63 @@ mod tests {
         let cases: Vec<(&str, Vec<VersionFacts>, Pick)> = vec![
             (
                 "healthy latest",
-                vec![parsed("v3", 3, l, Some(5)), parsed("v2", 2, l, Some(5))],
+                vec![ok("v3", 3, l, Some(5)), ok("v2", 2, l, Some(5))],
                 Pick::Chosen(0),
             ),
             (
                 "corrupt latest",
                 vec![
                     corrupt("v3"),
-                    parsed("v2", 2, l, Some(5)),
-                    parsed("v1", 1, l, Some(5)),
+                    ok("v2", 2, l, Some(5)),
+                    ok("v1", 1, l, Some(5)),
                 ],
                 Pick::Chosen(1),
             ),
             (
                 "deleted",
                 vec![
-                    marker("d"),
-                    parsed("v2", 2, l, Some(5)),
-                    parsed("v1", 1, l, Some(5)),
+                    deleted("d"),
+                    ok("v2", 2, l, Some(5)),
+                    ok("v1", 1, l, Some(5)),
                 ],
                 Pick::Chosen(1),
             ),
             (
                 "foreign lineage on top",
                 vec![
-                    parsed("x", 9, "OTHER", Some(5)),
-                    parsed("v2", 2, l, Some(5)),
-                    parsed("v1", 1, l, Some(5)),
+                    ok("x", 9, "OTHER", Some(5)),
+                    ok("v2", 2, l, Some(5)),
+                    ok("v1", 1, l, Some(5)),
                 ],
                 Pick::Chosen(1),
             ),
             (
                 "shrink is passed over",
                 vec![
-                    parsed("v3", 3, l, Some(1)),
-                    parsed("v2", 2, l, Some(10)),
-                    parsed("v1", 1, l, Some(10)),
+                    ok("v3", 3, l, Some(1)),
+                    ok("v2", 2, l, Some(10)),
+                    ok("v1", 1, l, Some(10)),
                 ],
                 Pick::Chosen(1),
             ),
             (
                 "header only: read it",
-                vec![parsed("v2", 2, l, None), parsed("v1", 1, l, None)],
+                vec![ok("v2", 2, l, None), ok("v1", 1, l, None)],
                 Pick::NeedsFullRead(0),
             ),
             (
                 "neighbour unknown: read it",
-                vec![parsed("v2", 2, l, Some(4)), parsed("v1", 1, l, None)],
+                vec![ok("v2", 2, l, Some(4)), ok("v1", 1, l, None)],
                 Pick::NeedsFullRead(1),
             ),
             (
                 "oldest alone",
-                vec![corrupt("v2"), parsed("v1", 1, l, Some(3))],
+                vec![corrupt("v2"), ok("v1", 1, l, Some(3))],
                 Pick::Chosen(1),
             ),
             (
                 "nothing good",
-                vec![corrupt("v2"), marker("d")],
+                vec![corrupt("v2"), deleted("d")],
                 Pick::NoneGood,
             ),
         ];
@@ -308,11 +281,11 @@ mod tests {
     #[test]
     fn explains_every_newer_version() {
         let facts = vec![
-            marker("d"),
+            deleted("d"),
             corrupt("c"),
-            parsed("x", 9, "OTHER", Some(5)),
-            parsed("v2", 2, "L", Some(5)),
-            parsed("v1", 1, "L", Some(5)),
+            ok("x", 9, "OTHER", Some(5)),
+            ok("v2", 2, "L", Some(5)),
+            ok("v1", 1, "L", Some(5)),
         ];
         let health = assess(&facts);
         assert_eq!(pick_last_good(&facts, &health), Pick::Chosen(3));
@@ -330,10 +303,10 @@ mod tests {
     #[test]
     fn max_serial_spans_the_lineage_only() {
         let facts = [
-            parsed("x", 99, "OTHER", None),
-            parsed("b", 7, "L", None),
+            ok("x", 99, "OTHER", None),
+            ok("b", 7, "L", None),
             corrupt("c"),
-            parsed("a", 4, "L", Some(1)),
+            ok("a", 4, "L", Some(1)),
         ];
         let seen = || facts.iter().filter_map(|f| f.content.serial_lineage());
         assert_eq!(max_serial(seen(), "L"), Some(7));

@@ -265,11 +265,12 @@ fn precedence(s: Status) -> u8 {
     }
 }
 
+/// Version facts for table tests (here and in `restore::select`).
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
 
-    fn ok(id: &str, serial: u64, lineage: &str, count: Option<usize>) -> VersionFacts {
+    pub(crate) fn ok(id: &str, serial: u64, lineage: &str, count: Option<usize>) -> VersionFacts {
         VersionFacts {
             version_id: id.into(),
             delete_marker: false,
@@ -280,7 +281,7 @@ mod tests {
             },
         }
     }
-    fn corrupt(id: &str) -> VersionFacts {
+    pub(crate) fn corrupt(id: &str) -> VersionFacts {
         VersionFacts {
             version_id: id.into(),
             delete_marker: false,
@@ -289,14 +290,14 @@ mod tests {
             },
         }
     }
-    fn deleted(id: &str) -> VersionFacts {
+    pub(crate) fn deleted(id: &str) -> VersionFacts {
         VersionFacts {
             version_id: id.into(),
             delete_marker: true,
             content: Content::Unknown,
         }
     }
-    fn enc(id: &str, serial: Option<u64>, lineage: Option<&str>) -> VersionFacts {
+    pub(crate) fn enc(id: &str, serial: Option<u64>, lineage: Option<&str>) -> VersionFacts {
         VersionFacts {
             version_id: id.into(),
             delete_marker: false,
@@ -306,13 +307,19 @@ mod tests {
             },
         }
     }
-    fn unknown(id: &str) -> VersionFacts {
+    pub(crate) fn unknown(id: &str) -> VersionFacts {
         VersionFacts {
             version_id: id.into(),
             delete_marker: false,
             content: Content::Unknown,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
 
     use Status::*;
 
