@@ -176,6 +176,18 @@ async fn go(
     store: &mut MemStore,
     resumed: bool,
 ) -> Result<()> {
+    go_with(j, runner, probe, store, resumed, &Interrupts::default()).await
+}
+
+/// [`go`] with the run's Ctrl-C listener.
+async fn go_with(
+    j: &mut Journal,
+    runner: &mut FakeRunner,
+    probe: &FakeProbe,
+    store: &mut MemStore,
+    resumed: bool,
+    interrupts: &Interrupts,
+) -> Result<()> {
     execute(
         j,
         Path::new("/tf"),
@@ -183,7 +195,7 @@ async fn go(
         probe,
         store,
         &opts(resumed),
-        &Interrupts::default(),
+        interrupts,
         &mut |_| {},
     )
     .await
@@ -381,18 +393,9 @@ async fn ctrl_c_during_a_command_marks_the_wave_interrupted() {
     };
     let probe = FakeProbe::default();
     let mut store = MemStore::default();
-    let err = execute(
-        &mut j,
-        Path::new("/tf"),
-        &mut runner,
-        &probe,
-        &mut store,
-        &opts(false),
-        &interrupts,
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = go_with(&mut j, &mut runner, &probe, &mut store, false, &interrupts)
+        .await
+        .unwrap_err();
     assert!(
         err.to_string()
             .starts_with("interrupted (Ctrl-C) during wave 1 (control plane)"),
@@ -429,18 +432,9 @@ async fn ctrl_c_before_the_first_wave_runs_nothing() {
     let mut store = MemStore::default();
     let interrupts = Interrupts::default();
     interrupts.press(); // e.g. during the drift scan that made the plan
-    let err = execute(
-        &mut j,
-        Path::new("/tf"),
-        &mut runner,
-        &probe,
-        &mut store,
-        &opts(false),
-        &interrupts,
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = go_with(&mut j, &mut runner, &probe, &mut store, false, &interrupts)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("before any wave ran"), "{err}");
     assert!(runner.calls.is_empty());
     assert_eq!(j.status, JournalStatus::Interrupted);
