@@ -73,22 +73,31 @@ fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
 
-#[test]
-fn plans_exactly_what_live_aws_lacks_in_the_right_waves() {
-    let backend = Backend::new("rebuild");
-    let cluster = format!("{}-eks", backend.bucket);
-    let db = format!("{}-db", backend.bucket);
-    boto(&format!(
+/// Python creating the EKS cluster with node groups `blue` and `gpu`.
+fn cluster_py(cluster: &str) -> String {
+    format!(
         r#"
 eks = boto3.client("eks", endpoint_url=ENDPOINT, region_name=REGION)
 eks.create_cluster(name={cluster:?}, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={{"subnetIds": ["subnet-1"]}})
 for ng in ["blue", "gpu"]:
     eks.create_nodegroup(clusterName={cluster:?}, nodegroupName=ng, nodeRole="arn:aws:iam::123456789012:role/node",
         subnets=["subnet-1"], scalingConfig={{"minSize": 1, "maxSize": 3, "desiredSize": 2}})
+"#
+    )
+}
+
+#[test]
+fn plans_exactly_what_live_aws_lacks_in_the_right_waves() {
+    let backend = Backend::new("rebuild");
+    let cluster = format!("{}-eks", backend.bucket);
+    let db = format!("{}-db", backend.bucket);
+    boto(&format!(
+        r#"{}
 rds = boto3.client("rds", endpoint_url=ENDPOINT, region_name=REGION)
 rds.create_db_instance(DBInstanceIdentifier={db:?}, Engine="postgres", DBInstanceClass="db.t3.micro",
     AllocatedStorage=20, MasterUsername="mlflow", MasterUserPassword="hunter2hunter2", BackupRetentionPeriod=7)
-"#
+"#,
+        cluster_py(&cluster)
     ));
     backend.put(&backend.key, state(&cluster, &db).as_bytes());
 
@@ -241,15 +250,7 @@ impl Platform {
     fn new(name: &str) -> Platform {
         let backend = Backend::new(name);
         let cluster = format!("{}-eks", backend.bucket);
-        boto(&format!(
-            r#"
-eks = boto3.client("eks", endpoint_url=ENDPOINT, region_name=REGION)
-eks.create_cluster(name={cluster:?}, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={{"subnetIds": ["subnet-1"]}})
-for ng in ["blue", "gpu"]:
-    eks.create_nodegroup(clusterName={cluster:?}, nodegroupName=ng, nodeRole="arn:aws:iam::123456789012:role/node",
-        subnets=["subnet-1"], scalingConfig={{"minSize": 1, "maxSize": 3, "desiredSize": 2}})
-"#
-        ));
+        boto(&cluster_py(&cluster));
         backend.put(&backend.key, cluster_state(&cluster).as_bytes());
         let work = tempfile::tempdir().unwrap();
         let resources = serde_json::json!({
