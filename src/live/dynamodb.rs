@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{attr_str, each, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
+use super::{attr_or_id, each, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
 use crate::aws::dynamodb::TableInfo;
 use crate::aws::{Aws, AwsError};
 use std::collections::BTreeMap;
@@ -13,9 +13,7 @@ use std::collections::BTreeMap;
 pub const TABLE: &str = "aws_dynamodb_table";
 
 fn table_key(a: &Value) -> Option<String> {
-    attr_str(a, "name")
-        .or_else(|| attr_str(a, "id"))
-        .map(str::to_owned)
+    attr_or_id(a, "name")
 }
 
 pub const TYPES: &[TypeSpec] = &[TypeSpec {

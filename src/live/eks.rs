@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::{attr_str, each, joined, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
+use super::{attr_or_id, each, joined_or_id, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
 use crate::aws::eks::{AddonInfo, ClusterInfo, FargateProfileInfo, NodegroupInfo};
 use crate::aws::{Aws, AwsError, AwsErrorKind};
 
@@ -18,19 +18,16 @@ pub const ADDON: &str = "aws_eks_addon";
 pub const FARGATE_PROFILE: &str = "aws_eks_fargate_profile";
 
 fn cluster_key(a: &Value) -> Option<String> {
-    attr_str(a, "name")
-        .or_else(|| attr_str(a, "id"))
-        .map(str::to_owned)
+    attr_or_id(a, "name")
 }
 fn node_group_key(a: &Value) -> Option<String> {
-    joined(a, "cluster_name", "node_group_name").or_else(|| attr_str(a, "id").map(str::to_owned))
+    joined_or_id(a, "cluster_name", "node_group_name")
 }
 fn addon_key(a: &Value) -> Option<String> {
-    joined(a, "cluster_name", "addon_name").or_else(|| attr_str(a, "id").map(str::to_owned))
+    joined_or_id(a, "cluster_name", "addon_name")
 }
 fn fargate_key(a: &Value) -> Option<String> {
-    joined(a, "cluster_name", "fargate_profile_name")
-        .or_else(|| attr_str(a, "id").map(str::to_owned))
+    joined_or_id(a, "cluster_name", "fargate_profile_name")
 }
 
 pub const TYPES: &[TypeSpec] = &[

@@ -82,9 +82,19 @@ pub(crate) fn attr_str<'v>(attrs: &'v Value, name: &str) -> Option<&'v str> {
     attrs.get(name)?.as_str().filter(|s| !s.is_empty())
 }
 
-/// `a:b` from two string attributes (EKS node groups, add-ons, profiles).
-pub(crate) fn joined(attrs: &Value, a: &str, b: &str) -> Option<String> {
-    Some(format!("{}:{}", attr_str(attrs, a)?, attr_str(attrs, b)?))
+/// `attrs[key]`, else `attrs.id`: the live identifier of most types.
+pub(crate) fn attr_or_id(attrs: &Value, key: &str) -> Option<String> {
+    attr_str(attrs, key)
+        .or_else(|| attr_str(attrs, "id"))
+        .map(str::to_owned)
+}
+
+/// `A:B` of two attributes (EKS child objects: `cluster:name`), else `attrs.id`.
+pub(crate) fn joined_or_id(attrs: &Value, a: &str, b: &str) -> Option<String> {
+    match (attr_str(attrs, a), attr_str(attrs, b)) {
+        (Some(x), Some(y)) => Some(format!("{x}:{y}")),
+        _ => attr_str(attrs, "id").map(str::to_owned),
+    }
 }
 
 /// One managed resource instance of a state.

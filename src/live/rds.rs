@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{attr_str, each, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
+use super::{attr_or_id, each, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
 use crate::aws::rds::{DbClusterInfo, DbInstanceInfo, SubnetGroupInfo};
 use crate::aws::{Aws, AwsError};
 
@@ -15,19 +15,13 @@ pub const CLUSTER_INSTANCE: &str = "aws_rds_cluster_instance";
 pub const SUBNET_GROUP: &str = "aws_db_subnet_group";
 
 fn instance_key(a: &Value) -> Option<String> {
-    attr_str(a, "identifier")
-        .or_else(|| attr_str(a, "id"))
-        .map(str::to_owned)
+    attr_or_id(a, "identifier")
 }
 fn cluster_key(a: &Value) -> Option<String> {
-    attr_str(a, "cluster_identifier")
-        .or_else(|| attr_str(a, "id"))
-        .map(str::to_owned)
+    attr_or_id(a, "cluster_identifier")
 }
 fn subnet_group_key(a: &Value) -> Option<String> {
-    attr_str(a, "name")
-        .or_else(|| attr_str(a, "id"))
-        .map(str::to_owned)
+    attr_or_id(a, "name")
 }
 
 pub const TYPES: &[TypeSpec] = &[

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::{attr_str, each, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
+use super::{attr_or_id, each, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
 use crate::aws::s3::{Encryption, LifecycleRule, PublicAccessBlock};
 use crate::aws::{Aws, AwsError};
 use crate::store::Versioning;
@@ -19,9 +19,7 @@ pub const ENCRYPTION: &str = "aws_s3_bucket_server_side_encryption_configuration
 pub const PUBLIC_ACCESS_BLOCK: &str = "aws_s3_bucket_public_access_block";
 
 fn bucket_key(a: &Value) -> Option<String> {
-    attr_str(a, "bucket")
-        .or_else(|| attr_str(a, "id"))
-        .map(str::to_owned)
+    attr_or_id(a, "bucket")
 }
 
 pub const TYPES: &[TypeSpec] = &[
