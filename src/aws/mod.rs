@@ -4,10 +4,26 @@
 //! (`s3`, `dynamodb`, `eks`, `rds`, `tagging`) returns the project's own types and
 //! maps SDK errors to [`AwsError`].
 
+pub mod acm;
+pub mod apigatewayv2;
+pub mod autoscaling;
 pub mod dynamodb;
+pub mod ec2;
+pub mod ecr;
+pub mod ecs;
 pub mod eks;
+pub mod elbv2;
+pub mod events;
+pub mod iam;
+pub mod kms;
+pub mod lambda;
+pub mod logs;
 pub mod rds;
+pub mod route53;
 pub mod s3;
+pub mod secretsmanager;
+pub mod sns;
+pub mod sqs;
 pub mod tagging;
 
 use std::fmt;
@@ -68,14 +84,28 @@ impl AwsSettings {
 }
 
 /// The AWS clients of one run.
+///
+/// S3 and DynamoDB clients are built once (they carry their own endpoint
+/// overrides); every other service's client is built from the shared
+/// configuration when asked for, which costs no request.
 #[derive(Clone, Debug)]
 pub struct Aws {
+    sdk: aws_config::SdkConfig,
+    settings: AwsSettings,
     s3: aws_sdk_s3::Client,
     dynamodb: aws_sdk_dynamodb::Client,
-    eks: aws_sdk_eks::Client,
-    rds: aws_sdk_rds::Client,
-    tagging: aws_sdk_resourcegroupstagging::Client,
     calls: CallCounter,
+}
+
+/// Builds a service client from the shared configuration, counting its requests.
+macro_rules! service_client {
+    ($aws:expr, $sdk:ident) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from(&$aws.sdk)
+                .interceptor($aws.calls.clone())
+                .build(),
+        )
+    };
 }
 
 /// Counts every HTTP request the clients send (retries included): the
@@ -139,6 +169,10 @@ impl Aws {
                 Some("no AWS region is configured: pass --region, set `region` in the environment file or backend, or set AWS_REGION".into()),
             ));
         }
+        Ok(Aws::build(sdk, settings.clone(), CallCounter::default()))
+    }
+
+    fn build(sdk: aws_config::SdkConfig, settings: AwsSettings, calls: CallCounter) -> Aws {
         let mut s3 = aws_sdk_s3::config::Builder::from(&sdk);
         if let Some(url) = &settings.s3_endpoint {
             s3 = s3.endpoint_url(url);
@@ -150,21 +184,29 @@ impl Aws {
         if let Some(url) = &settings.dynamodb_endpoint {
             ddb = ddb.endpoint_url(url);
         }
-        let calls = CallCounter::default();
         let s3 = s3.interceptor(calls.clone());
         let ddb = ddb.interceptor(calls.clone());
-        let eks = aws_sdk_eks::config::Builder::from(&sdk).interceptor(calls.clone());
-        let rds = aws_sdk_rds::config::Builder::from(&sdk).interceptor(calls.clone());
-        let tagging =
-            aws_sdk_resourcegroupstagging::config::Builder::from(&sdk).interceptor(calls.clone());
-        Ok(Aws {
+        Aws {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
-            eks: aws_sdk_eks::Client::from_conf(eks.build()),
-            rds: aws_sdk_rds::Client::from_conf(rds.build()),
-            tagging: aws_sdk_resourcegroupstagging::Client::from_conf(tagging.build()),
+            sdk,
+            settings,
             calls,
-        })
+        }
+    }
+
+    /// The same credentials and settings in another region (requests are
+    /// counted together).
+    pub fn in_region(&self, region: &str) -> Aws {
+        if self.region().as_deref() == Some(region) {
+            return self.clone();
+        }
+        let sdk = self
+            .sdk
+            .to_builder()
+            .region(aws_config::Region::new(region.to_owned()))
+            .build();
+        Aws::build(sdk, self.settings.clone(), self.calls.clone())
     }
 
     /// How many HTTP requests the clients have sent so far (retries included).
@@ -174,7 +216,7 @@ impl Aws {
 
     /// The region the clients talk to.
     pub fn region(&self) -> Option<String> {
-        self.s3.config().region().map(|r| r.to_string())
+        self.sdk.region().map(|r| r.to_string())
     }
 
     /// Account-wide S3 calls (ListBuckets).
@@ -189,17 +231,97 @@ impl Aws {
 
     /// The EKS adapter.
     pub fn eks(&self) -> eks::Eks {
-        eks::Eks::new(self.eks.clone())
+        eks::Eks::new(service_client!(self, aws_sdk_eks))
     }
 
     /// The RDS adapter.
     pub fn rds(&self) -> rds::Rds {
-        rds::Rds::new(self.rds.clone())
+        rds::Rds::new(service_client!(self, aws_sdk_rds))
     }
 
     /// The Resource Groups Tagging adapter (tags of many resources per call).
     pub fn tagging(&self) -> tagging::Tagging {
-        tagging::Tagging::new(self.tagging.clone())
+        tagging::Tagging::new(service_client!(self, aws_sdk_resourcegroupstagging))
+    }
+
+    /// The EC2 adapter (VPC networking, instances, launch templates).
+    pub fn ec2(&self) -> ec2::Ec2 {
+        ec2::Ec2::new(service_client!(self, aws_sdk_ec2))
+    }
+
+    /// The IAM adapter (global: any region's client reaches it).
+    pub fn iam(&self) -> iam::Iam {
+        iam::Iam::new(service_client!(self, aws_sdk_iam))
+    }
+
+    /// The KMS adapter.
+    pub fn kms(&self) -> kms::Kms {
+        kms::Kms::new(service_client!(self, aws_sdk_kms))
+    }
+
+    /// The CloudWatch Logs adapter.
+    pub fn logs(&self) -> logs::Logs {
+        logs::Logs::new(service_client!(self, aws_sdk_cloudwatchlogs))
+    }
+
+    /// The Lambda adapter.
+    pub fn lambda(&self) -> lambda::Lambda {
+        lambda::Lambda::new(service_client!(self, aws_sdk_lambda))
+    }
+
+    /// The ECR adapter.
+    pub fn ecr(&self) -> ecr::Ecr {
+        ecr::Ecr::new(service_client!(self, aws_sdk_ecr))
+    }
+
+    /// The Auto Scaling adapter.
+    pub fn autoscaling(&self) -> autoscaling::AutoScaling {
+        autoscaling::AutoScaling::new(service_client!(self, aws_sdk_autoscaling))
+    }
+
+    /// The Elastic Load Balancing v2 adapter.
+    pub fn elbv2(&self) -> elbv2::Elbv2 {
+        elbv2::Elbv2::new(service_client!(self, aws_sdk_elasticloadbalancingv2))
+    }
+
+    /// The API Gateway v2 adapter.
+    pub fn apigatewayv2(&self) -> apigatewayv2::ApiGatewayV2 {
+        apigatewayv2::ApiGatewayV2::new(service_client!(self, aws_sdk_apigatewayv2))
+    }
+
+    /// The ECS adapter.
+    pub fn ecs(&self) -> ecs::Ecs {
+        ecs::Ecs::new(service_client!(self, aws_sdk_ecs))
+    }
+
+    /// The SQS adapter.
+    pub fn sqs(&self) -> sqs::Sqs {
+        sqs::Sqs::new(service_client!(self, aws_sdk_sqs))
+    }
+
+    /// The Route 53 adapter (global).
+    pub fn route53(&self) -> route53::Route53 {
+        route53::Route53::new(service_client!(self, aws_sdk_route53))
+    }
+
+    /// The Secrets Manager adapter.
+    pub fn secretsmanager(&self) -> secretsmanager::SecretsManager {
+        secretsmanager::SecretsManager::new(service_client!(self, aws_sdk_secretsmanager))
+    }
+
+    /// The ACM adapter.
+    pub fn acm(&self) -> acm::Acm {
+        acm::Acm::new(service_client!(self, aws_sdk_acm))
+    }
+
+    /// The SNS adapter.
+    pub fn sns(&self) -> sns::Sns {
+        sns::Sns::new(service_client!(self, aws_sdk_sns))
+    }
+
+    /// The EventBridge (CloudWatch Events) adapter.
+    pub fn events(&self) -> events::Events {
+        events::Events::new(service_client!(self, aws_sdk_eventbridge))
     }
 
     /// The DynamoDB adapter for one lock table.
@@ -390,6 +512,19 @@ pub(crate) fn classify(code: Option<&str>, status: Option<u16>) -> AwsErrorKind 
         "PreconditionFailed" | "ConditionalCheckFailedException" | "ConditionalRequestConflict" => {
             AwsErrorKind::PreconditionFailed
         }
+        // EC2's `InvalidVpcID.NotFound`, IAM's `NoSuchEntity`, KMS's
+        // `NotFoundException`, ECS's `ClusterNotFoundException`, ...
+        c if c.ends_with(".NotFound")
+            || c.ends_with("NotFound")
+            || c.ends_with("NotFoundException")
+            || c.ends_with("NotFoundFault")
+            || c.starts_with("NoSuch") =>
+        {
+            AwsErrorKind::NotFound
+        }
+        c if c.starts_with("AccessDenied") || c.ends_with("AccessDeniedException") => {
+            AwsErrorKind::AccessDenied
+        }
         _ => match status {
             Some(404) => AwsErrorKind::NotFound,
             Some(403) => AwsErrorKind::AccessDenied,
@@ -464,6 +599,18 @@ mod tests {
             (None, Some(412), AwsErrorKind::PreconditionFailed),
             (None, Some(404), AwsErrorKind::NotFound),
             (Some("Weird"), Some(500), AwsErrorKind::Other),
+            (
+                Some("InvalidVpcID.NotFound"),
+                Some(400),
+                AwsErrorKind::NotFound,
+            ),
+            (Some("NoSuchEntity"), Some(404), AwsErrorKind::NotFound),
+            (
+                Some("ClusterNotFoundException"),
+                Some(400),
+                AwsErrorKind::NotFound,
+            ),
+            (Some("NoSuchHostedZone"), Some(404), AwsErrorKind::NotFound),
         ];
         for (code, status, want) in cases {
             assert_eq!(classify(*code, *status), *want, "{code:?} {status:?}");

@@ -61,6 +61,8 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
         naive: args.naive,
         ignore,
         never_unmanaged,
+        // An explicit --region limits the scan to that region.
+        only_region: ctx.global.region.clone(),
         progress,
     };
     let scan_started = Instant::now();
@@ -106,6 +108,7 @@ pub(crate) fn managed_check_options(ctx: &Context, target: &Target) -> Result<Sc
         naive: false,
         ignore: load_ignore(ctx, None, &drift_settings)?,
         never_unmanaged: never,
+        only_region: None,
         progress: None,
     })
 }

@@ -16,11 +16,7 @@ fn table_key(a: &Value) -> Option<String> {
     attr_or_id(a, "name")
 }
 
-pub const TYPES: &[TypeSpec] = &[TypeSpec {
-    name: TABLE,
-    key: table_key,
-    unmanaged: true,
-}];
+pub const TYPES: &[TypeSpec] = &[TypeSpec::new(TABLE, table_key).unmanaged()];
 
 /// `aws_dynamodb_table`: billing mode, keys, attribute definitions, GSIs,
 /// capacity (provisioned tables), point-in-time recovery and tags.
@@ -63,6 +59,8 @@ pub fn table_attrs(
     }
     v
 }
+
+super::family!("DynamoDB");
 
 /// Enumerates DynamoDB tables.
 pub async fn scan(aws: &Aws, req: &ScanRequest) -> Vec<(&'static str, TypeScan)> {

@@ -31,26 +31,10 @@ fn fargate_key(a: &Value) -> Option<String> {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec {
-        name: CLUSTER,
-        key: cluster_key,
-        unmanaged: true,
-    },
-    TypeSpec {
-        name: NODE_GROUP,
-        key: node_group_key,
-        unmanaged: true,
-    },
-    TypeSpec {
-        name: ADDON,
-        key: addon_key,
-        unmanaged: false,
-    },
-    TypeSpec {
-        name: FARGATE_PROFILE,
-        key: fargate_key,
-        unmanaged: false,
-    },
+    TypeSpec::new(CLUSTER, cluster_key).unmanaged(),
+    TypeSpec::new(NODE_GROUP, node_group_key).unmanaged(),
+    TypeSpec::new(ADDON, addon_key),
+    TypeSpec::new(FARGATE_PROFILE, fargate_key),
 ];
 
 /// `aws_eks_cluster`: version, role, subnets, endpoint access, status, tags.
@@ -136,6 +120,8 @@ pub fn fargate_attrs(p: &FargateProfileInfo) -> Vec<(String, Value)> {
         ("tags".into(), json!(p.tags)),
     ]
 }
+
+super::family!("EKS");
 
 /// Enumerates the wanted EKS types.
 pub async fn scan(aws: &Aws, req: &ScanRequest) -> Vec<(&'static str, TypeScan)> {

@@ -20,12 +20,35 @@
 //!
 //! Adding a type: one [`TypeSpec`] in its family's `TYPES`, its enumeration
 //! in that family's `scan`, its mapping function and a unit test.
+//!
+//! Regions: every resource is looked up in the region it lives in (its
+//! ARN's region, its `region` attribute, its availability zone's region,
+//! else the region most resources of its provider configuration are in),
+//! and each region the state uses is scanned at once. Global types (IAM,
+//! Route 53) are scanned once, in the [`GLOBAL`] scope.
 
+pub mod acm;
+pub mod apigatewayv2;
+pub mod autoscaling;
 pub mod dynamodb;
+pub mod ec2;
+pub mod ecr;
+pub mod ecs;
 pub mod eks;
+pub mod elbv2;
+pub mod events;
+pub mod iam;
 pub mod ignore;
+pub mod kms;
+pub mod lambda;
+pub mod logs;
+pub mod policy;
 pub mod rds;
+pub mod route53;
 pub mod s3;
+pub mod secretsmanager;
+pub mod sns;
+pub mod sqs;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -50,7 +73,7 @@ pub use ignore::IgnoreRules;
 /// emulator without IAM; never set it in production.
 pub const TEST_DENY_TYPES_VAR: &str = "STATEWARD_TEST_DENY_TYPES";
 
-/// How a supported type is identified and whether it can be unmanaged.
+/// How a supported type is identified, where it lives and how it compares.
 #[derive(Debug, Clone, Copy)]
 pub struct TypeSpec {
     /// Terraform resource type.
@@ -61,16 +84,125 @@ pub struct TypeSpec {
     /// Whether `--unmanaged` reports live objects of this type that no
     /// state resource describes.
     pub unmanaged: bool,
+    /// Not regional (IAM, Route 53): enumerated once, in the [`GLOBAL`] scope.
+    pub global: bool,
+    /// Top-level attributes that hold a JSON policy document: both sides
+    /// are compared as [normalised](policy::normalize) documents.
+    pub documents: &'static [&'static str],
+    /// List attributes to which other resources add live elements (a
+    /// group's rules, a table's routes, a role's attached policies): only
+    /// state elements missing live are drift.
+    pub subset: &'static [&'static str],
+    /// Rewrites a state instance's attributes into the form its family's
+    /// live attributes take (rules and routes as strings), before comparing.
+    pub prepare: Option<fn(&mut Value)>,
+}
+
+impl TypeSpec {
+    /// A regional type with plain attributes, not listed as unmanaged.
+    pub const fn new(name: &'static str, key: fn(&Value) -> Option<String>) -> Self {
+        TypeSpec {
+            name,
+            key,
+            unmanaged: false,
+            global: false,
+            documents: &[],
+            subset: &[],
+            prepare: None,
+        }
+    }
+
+    /// `--unmanaged` lists this type's live objects that no state resource describes.
+    pub const fn unmanaged(mut self) -> Self {
+        self.unmanaged = true;
+        self
+    }
+
+    /// The type is global (IAM, Route 53).
+    pub const fn global(mut self) -> Self {
+        self.global = true;
+        self
+    }
+
+    /// These attributes hold policy documents.
+    pub const fn documents(mut self, attrs: &'static [&'static str]) -> Self {
+        self.documents = attrs;
+        self
+    }
+
+    /// These list attributes may hold more live than in state.
+    pub const fn subset(mut self, attrs: &'static [&'static str]) -> Self {
+        self.subset = attrs;
+        self
+    }
+
+    /// The state's attributes are rewritten by `f` before comparing.
+    pub const fn prepare(mut self, f: fn(&mut Value)) -> Self {
+        self.prepare = Some(f);
+        self
+    }
+}
+
+/// The scan's results of one family, per type.
+pub type Part = Vec<(&'static str, TypeScan)>;
+
+/// A family of types enumerated together (one AWS service, or one set of
+/// shared list calls).
+pub struct Family {
+    /// Shown in progress lines (`EC2`, `IAM`, ...).
+    pub name: &'static str,
+    pub types: &'static [TypeSpec],
+    /// Enumerates the wanted types of the family in the client's region.
+    pub scan: for<'a> fn(&'a Aws, &'a ScanRequest) -> BoxFuture<'a, Part>,
+}
+
+/// Defines a family's `FAMILY` from its `TYPES` and `async fn scan`.
+macro_rules! family {
+    ($name:literal) => {
+        /// This family, as [`super::families`] lists it.
+        pub const FAMILY: super::Family = super::Family {
+            name: $name,
+            types: TYPES,
+            scan: |aws, req| futures::FutureExt::boxed(scan(aws, req)),
+        };
+    };
+}
+pub(crate) use family;
+
+/// Every family, in the order their progress lines are shown.
+pub fn families() -> &'static [Family] {
+    const ALL: &[Family] = &[
+        ec2::FAMILY,
+        iam::FAMILY,
+        s3::FAMILY,
+        dynamodb::FAMILY,
+        eks::FAMILY,
+        rds::FAMILY,
+        kms::FAMILY,
+        logs::FAMILY,
+        lambda::FAMILY,
+        ecr::FAMILY,
+        autoscaling::FAMILY,
+        elbv2::FAMILY,
+        apigatewayv2::FAMILY,
+        ecs::FAMILY,
+        sqs::FAMILY,
+        route53::FAMILY,
+        secretsmanager::FAMILY,
+        acm::FAMILY,
+        sns::FAMILY,
+        events::FAMILY,
+    ];
+    ALL
 }
 
 /// Every supported type.
 pub fn supported_types() -> impl Iterator<Item = &'static TypeSpec> {
-    s3::TYPES
-        .iter()
-        .chain(dynamodb::TYPES)
-        .chain(eks::TYPES)
-        .chain(rds::TYPES)
+    families().iter().flat_map(|f| f.types.iter())
 }
+
+/// The scope of global types in an [`Inventory`].
+pub const GLOBAL: &str = "global";
 
 /// The spec of a supported type.
 pub fn spec(type_: &str) -> Option<&'static TypeSpec> {
@@ -113,14 +245,19 @@ pub struct StateResource {
     pub attributes: Box<RawValue>,
     /// Its declared `sensitive_attributes`.
     pub sensitive: Vec<AttrPath>,
-    /// Region from the ARN, else the `region` attribute, else `None` (the
-    /// scan's region).
+    /// Region from the ARN, else the `region` attribute, else the
+    /// availability zone's region, else the region most resources of the
+    /// same provider configuration are in, else `None` (the scan's default
+    /// region).
     pub region: Option<String>,
 }
 
 /// The managed, current (not deposed) resource instances of a state.
 pub fn state_resources(state: &State<'_>) -> Vec<StateResource> {
     let mut out = Vec::new();
+    // Per provider configuration: how many of its resources are in each region.
+    let mut provider_regions: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut providers: Vec<String> = Vec::new();
     for r in &state.resources {
         if r.mode != Mode::Managed {
             continue;
@@ -139,6 +276,14 @@ pub fn state_resources(state: &State<'_>) -> Vec<StateResource> {
                 .unwrap_or(Value::Null);
             let id = spec.and_then(|s| (s.key)(&parsed));
             let region = region_of(&parsed);
+            if let Some(region) = &region {
+                *provider_regions
+                    .entry(r.provider.to_string())
+                    .or_default()
+                    .entry(region.clone())
+                    .or_default() += 1;
+            }
+            providers.push(r.provider.to_string());
             let attributes = match raw {
                 Some(raw) if !parsed.is_null() => raw.to_owned(),
                 _ => null_raw(),
@@ -153,6 +298,22 @@ pub fn state_resources(state: &State<'_>) -> Vec<StateResource> {
             });
         }
     }
+    // Resources that carry no region of their own (security group rules,
+    // route table associations, ...) are where their provider's others are.
+    let majority: BTreeMap<&str, &str> = provider_regions
+        .iter()
+        .filter_map(|(p, counts)| {
+            let (region, _) = counts
+                .iter()
+                .max_by_key(|(r, n)| (**n, std::cmp::Reverse(*r)))?;
+            Some((p.as_str(), region.as_str()))
+        })
+        .collect();
+    for (r, provider) in out.iter_mut().zip(&providers) {
+        if r.region.is_none() {
+            r.region = majority.get(provider.as_str()).map(|s| (*s).to_owned());
+        }
+    }
     out
 }
 
@@ -162,7 +323,8 @@ pub fn null_raw() -> Box<RawValue> {
 }
 
 /// The region of a resource: the ARN's region field when it has one, else
-/// its `region` attribute.
+/// its `region` attribute (AWS provider 6 stores it on every regional
+/// resource), else its availability zone's region.
 pub fn region_of(attrs: &Value) -> Option<String> {
     if let Some(arn) = attr_str(attrs, "arn") {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -170,7 +332,29 @@ pub fn region_of(attrs: &Value) -> Option<String> {
             return Some(parts[3].to_owned());
         }
     }
-    attr_str(attrs, "region").map(str::to_owned)
+    attr_str(attrs, "region")
+        .map(str::to_owned)
+        .or_else(|| attr_str(attrs, "availability_zone").and_then(zone_region))
+}
+
+/// The region of an availability zone name (`eu-west-1a` -> `eu-west-1`,
+/// `us-west-2-lax-1a` -> `us-west-2`, `us-gov-west-1b` -> `us-gov-west-1`).
+pub fn zone_region(zone: &str) -> Option<String> {
+    let parts: Vec<&str> = zone.split('-').collect();
+    // The region ends at the first part that starts with a digit.
+    let end = parts
+        .iter()
+        .position(|p| p.starts_with(|c: char| c.is_ascii_digit()))?;
+    if end < 2 {
+        return None;
+    }
+    let number: String = parts[end]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let mut region: Vec<&str> = parts[..end].to_vec();
+    region.push(&number);
+    Some(region.join("-"))
 }
 
 /// One live object of a supported type.
@@ -206,8 +390,34 @@ pub enum TypeScan {
     Failed(AwsError),
 }
 
-/// Live objects per type.
-pub type Inventory = BTreeMap<String, TypeScan>;
+/// Live objects per scope (a region's name, or [`GLOBAL`]) and type.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub scopes: BTreeMap<String, BTreeMap<String, TypeScan>>,
+}
+
+impl Inventory {
+    /// What the scan of `type_` in `scope` gave.
+    pub fn get(&self, scope: &str, type_: &str) -> Option<&TypeScan> {
+        self.scopes.get(scope)?.get(type_)
+    }
+
+    pub fn insert(&mut self, scope: &str, type_: &str, scan: TypeScan) {
+        self.scopes
+            .entry(scope.to_owned())
+            .or_default()
+            .insert(type_.to_owned(), scan);
+    }
+
+    /// Every type's scan in every scope.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &TypeScan)> {
+        self.scopes.iter().flat_map(|(scope, types)| {
+            types
+                .iter()
+                .map(move |(t, s)| (scope.as_str(), t.as_str(), s))
+        })
+    }
+}
 
 /// Which unmanaged objects count: by name prefix and by tags (from the
 /// environment file's `drift` block). Empty means everything.
@@ -444,10 +654,26 @@ pub struct CompareOptions {
     /// Report unmanaged objects.
     pub unmanaged: bool,
     pub scope: UnmanagedScope,
-    /// The region the scan covers; resources elsewhere are not checked.
-    pub region: Option<String>,
+    /// The region of resources that give none (the clients' region).
+    pub default_region: Option<String>,
+    /// `--region`: the one region scanned; resources elsewhere are not checked.
+    pub only_region: Option<String>,
     /// `(type, id)` never reported as unmanaged (the state's own bucket and lock table).
     pub never_unmanaged: BTreeSet<(String, String)>,
+}
+
+/// The [`Inventory`] scope a resource of `spec` is looked up in: [`GLOBAL`]
+/// for global types, else its region, else `default_region`.
+pub fn scope_of(
+    spec: &TypeSpec,
+    region: Option<&str>,
+    default_region: Option<&str>,
+) -> Option<String> {
+    if spec.global {
+        Some(GLOBAL.to_owned())
+    } else {
+        region.or(default_region).map(str::to_owned)
+    }
 }
 
 /// One sentence on why a type could not be enumerated.
@@ -496,13 +722,13 @@ pub fn compare(
             address: Some(r.address.clone()),
             reason,
         };
-        if spec(&r.type_).is_none() {
+        let Some(spec) = spec(&r.type_) else {
             out.not_checked.push(not_checked(format!(
                 "stateward does not check {} resources",
                 r.type_
             )));
             continue;
-        }
+        };
         let Some(id) = &r.id else {
             out.not_checked.push(not_checked(
                 "its attributes do not give its identifier".into(),
@@ -514,15 +740,22 @@ pub fn compare(
                 .push(not_checked(format!("ignored by rule `{rule}`")));
             continue;
         }
-        if let (Some(rr), Some(scan)) = (&r.region, &opts.region) {
-            if rr != scan {
+        let Some(scope) = scope_of(spec, r.region.as_deref(), opts.default_region.as_deref())
+        else {
+            out.not_checked.push(not_checked(
+                "neither it nor the AWS configuration gives its region".into(),
+            ));
+            continue;
+        };
+        if let Some(only) = &opts.only_region {
+            if scope != GLOBAL && &scope != only {
                 out.not_checked.push(not_checked(format!(
-                    "it is in region {rr}; this scan covers {scan}"
+                    "it is in region {scope}; --region limits this scan to {only}"
                 )));
                 continue;
             }
         }
-        let live = match inventory.get(&r.type_) {
+        let live = match inventory.get(&scope, &r.type_) {
             Some(TypeScan::Listed(objs)) => objs,
             Some(TypeScan::Failed(e)) => {
                 out.not_checked.push(not_checked(failure_reason(e)));
@@ -546,12 +779,25 @@ pub fn compare(
             continue;
         };
         let mut attributes = Vec::new();
-        let state_attrs: Value = serde_json::from_str(r.attributes.get()).unwrap_or(Value::Null);
+        let mut state_attrs: Value =
+            serde_json::from_str(r.attributes.get()).unwrap_or(Value::Null);
+        if let Some(prepare) = spec.prepare {
+            prepare(&mut state_attrs);
+        }
         for (dotted, live_value) in &obj.attrs {
             let path = parse_dotted(dotted);
-            let Some(state_value) = state_value_at(&state_attrs, &path) else {
+            let Some(mut state_value) = state_value_at(&state_attrs, &path) else {
                 continue;
             };
+            let mut live_value = std::borrow::Cow::Borrowed(live_value);
+            if spec.documents.contains(&dotted.as_str()) {
+                state_value = policy::normalize_value(&state_value);
+                live_value = std::borrow::Cow::Owned(policy::normalize_value(&live_value));
+            }
+            if spec.subset.contains(&dotted.as_str()) {
+                live_value = std::borrow::Cow::Owned(only_in(&live_value, &state_value));
+            }
+            let live_value = live_value.as_ref();
             let mut p = path.clone();
             walk(
                 &mut p,
@@ -577,19 +823,20 @@ pub fn compare(
         }
     }
     if opts.unmanaged {
-        for (type_, scan) in inventory {
+        let mut failed_types: BTreeSet<&str> = BTreeSet::new();
+        for (_scope, type_, scan) in inventory.iter() {
             let Some(spec) = spec(type_) else { continue };
             if !spec.unmanaged {
                 continue;
             }
             match scan {
                 TypeScan::Listed(objs) => {
-                    let known = state_ids.get(type_.as_str());
+                    let known = state_ids.get(type_);
                     for o in objs {
                         if known.is_some_and(|k| k.contains(o.id.as_str()))
                             || opts
                                 .never_unmanaged
-                                .contains(&(type_.clone(), o.id.clone()))
+                                .contains(&(type_.to_owned(), o.id.clone()))
                             || !opts.scope.contains(o)
                             || ignore.resource_rule(type_, &o.id).is_some()
                         {
@@ -598,16 +845,16 @@ pub fn compare(
                         out.findings.push(Finding {
                             kind: Kind::Unmanaged,
                             address: None,
-                            type_: type_.clone(),
+                            type_: type_.to_owned(),
                             id: o.id.clone(),
                             attributes: Vec::new(),
                         });
                     }
                 }
                 TypeScan::Failed(e) => {
-                    if !resources.iter().any(|r| &r.type_ == type_) {
+                    if !resources.iter().any(|r| r.type_ == type_) && failed_types.insert(type_) {
                         out.not_checked.push(NotChecked {
-                            type_: type_.clone(),
+                            type_: type_.to_owned(),
                             address: None,
                             reason: failure_reason(e),
                         });
@@ -619,6 +866,22 @@ pub fn compare(
     out.findings
         .sort_by(|a, b| (a.kind, &a.type_, &a.id).cmp(&(b.kind, &b.type_, &b.id)));
     out
+}
+
+/// The elements of the list `live` that the list `state` also holds (as
+/// sets of scalars): a subset attribute's live value, so that elements other
+/// resources added are not drift. Non-lists are returned unchanged.
+fn only_in(live: &Value, state: &Value) -> Value {
+    match (live, state) {
+        (Value::Array(l), Value::Array(s)) => Value::Array(
+            l.iter()
+                .filter(|x| s.iter().any(|y| scalar_eq(x, y)))
+                .cloned()
+                .collect(),
+        ),
+        (Value::Array(_), s) if is_empty(s) => Value::Array(Vec::new()),
+        _ => live.clone(),
+    }
 }
 
 /// `vpc_config.0.subnet_ids` -> steps (all-digit segments are indices).
@@ -801,6 +1064,8 @@ pub struct ScanOptions {
     pub naive: bool,
     pub ignore: IgnoreRules,
     pub never_unmanaged: BTreeSet<(String, String)>,
+    /// `--region`: scan this region only (and the global types).
+    pub only_region: Option<String>,
     /// Called with one line per finished type family (progress display).
     pub progress: Option<Progress>,
 }
@@ -874,38 +1139,72 @@ pub fn compare_options(aws: &Aws, opts: &ScanOptions) -> CompareOptions {
     CompareOptions {
         unmanaged: opts.unmanaged,
         scope: opts.scope.clone(),
-        region: aws.region(),
+        default_region: aws.region(),
+        only_region: opts.only_region.clone(),
         never_unmanaged: opts.never_unmanaged.clone(),
     }
 }
 
 /// Enumerates the live objects `resources` need (list calls, shared), for
-/// one or several [`compare`]s (e.g. every version of a history).
+/// one or several [`compare`]s (e.g. every version of a history): every
+/// region the resources are in at once, global types once.
 pub async fn inventory(
     aws: &Aws,
     resources: &[StateResource],
     opts: &ScanOptions,
 ) -> Result<Inventory, AwsError> {
-    let region = aws.region();
-    let mut req = ScanRequest {
+    let default_region = aws.region();
+    let mut requests: BTreeMap<String, ScanRequest> = BTreeMap::new();
+    let new_request = || ScanRequest {
         unmanaged: opts.unmanaged,
         scope: opts.scope.clone(),
         concurrency: opts.concurrency,
         naive: opts.naive,
         ..ScanRequest::default()
     };
+    let in_limit = |scope: &str| {
+        scope == GLOBAL || opts.only_region.as_deref().is_none_or(|only| only == scope)
+    };
     for r in resources {
         let Some(spec) = spec(&r.type_) else { continue };
         let Some(id) = &r.id else { continue };
-        if r.region.is_some() && region.is_some() && r.region != region {
+        let Some(scope) = scope_of(spec, r.region.as_deref(), default_region.as_deref()) else {
+            continue;
+        };
+        if !in_limit(&scope) {
             continue;
         }
+        let req = requests.entry(scope).or_insert_with(new_request);
         req.wanted.insert(spec.name);
         req.managed.entry(spec.name).or_default().insert(id.clone());
     }
     if opts.unmanaged {
-        req.wanted
-            .extend(supported_types().filter(|s| s.unmanaged).map(|s| s.name));
+        // Unmanaged objects are looked for in every region the state uses
+        // (the clients' region when it uses none) and in the global scope.
+        let mut regions: Vec<String> = requests
+            .keys()
+            .filter(|s| s.as_str() != GLOBAL)
+            .cloned()
+            .collect();
+        if regions.is_empty() {
+            regions.extend(opts.only_region.clone().or(default_region.clone()));
+        }
+        for region in regions {
+            let req = requests.entry(region).or_insert_with(new_request);
+            req.wanted.extend(
+                supported_types()
+                    .filter(|s| s.unmanaged && !s.global)
+                    .map(|s| s.name),
+            );
+        }
+        let req = requests
+            .entry(GLOBAL.to_owned())
+            .or_insert_with(new_request);
+        req.wanted.extend(
+            supported_types()
+                .filter(|s| s.unmanaged && s.global)
+                .map(|s| s.name),
+        );
     }
     // The one place the test hook is read.
     let denied: BTreeSet<String> = std::env::var(TEST_DENY_TYPES_VAR)
@@ -914,32 +1213,31 @@ pub async fn inventory(
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect();
-    let mut inventory = Inventory::new();
-    for t in &denied {
-        if let Some(spec) = spec(t) {
-            if req.wanted.remove(spec.name) {
-                inventory.insert(
-                    t.clone(),
-                    TypeScan::Failed(AwsError::new(
-                        "List",
-                        format!("{t} (denied by {TEST_DENY_TYPES_VAR})"),
-                        AwsErrorKind::AccessDenied,
-                        Some("AccessDenied".into()),
-                        None,
-                    )),
-                );
+    let mut inventory = Inventory::default();
+    for (scope, req) in &mut requests {
+        for t in &denied {
+            if let Some(spec) = spec(t) {
+                if req.wanted.remove(spec.name) {
+                    inventory.insert(
+                        scope,
+                        t,
+                        TypeScan::Failed(AwsError::new(
+                            "List",
+                            format!("{t} (denied by {TEST_DENY_TYPES_VAR})"),
+                            AwsErrorKind::AccessDenied,
+                            Some("AccessDenied".into()),
+                            None,
+                        )),
+                    );
+                }
             }
         }
     }
-    // The tags S3 and DynamoDB both need, in one paginated pass that runs
-    // while they list and describe.
-    let tags = (!req.naive && (req.wants(s3::BUCKET) || req.wants(dynamodb::TABLE)))
-        .then(|| SharedTags::new(aws));
-    req.tags = tags.clone();
-    let wants = |types: &[TypeSpec]| types.iter().any(|t| req.wants(t.name));
     let started = std::time::Instant::now();
-    let report = |family: &str, part: &[(&'static str, TypeScan)]| {
+    let several = requests.len() > 1;
+    let report = |scope: &str, family: &str, part: &[(&'static str, TypeScan)]| {
         tracing::debug!(
+            scope,
             family,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "scan finished"
@@ -952,64 +1250,88 @@ pub async fn inventory(
                     TypeScan::Failed(_) => format!("{t}: failed"),
                 })
                 .collect();
-            p(&format!("{family}: {}", counts.join(", ")));
+            let place = if several {
+                format!("{scope} ")
+            } else {
+                String::new()
+            };
+            p(&format!("{place}{family}: {}", counts.join(", ")));
         }
     };
-    type Part = Vec<(&'static str, TypeScan)>;
-    let mut families: Vec<BoxFuture<'_, Part>> = Vec::new();
-    if let Some(t) = &tags {
-        families.push(
-            async {
-                t.get().await;
-                tracing::debug!(
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "tag index read"
-                );
-                Part::new()
-            }
-            .boxed(),
-        );
-    }
     let report = &report;
-    let scans: [(&[TypeSpec], &'static str, BoxFuture<'_, Part>); 4] = [
-        (s3::TYPES, "S3", s3::scan(aws, &req).boxed()),
-        (
-            dynamodb::TYPES,
-            "DynamoDB",
-            dynamodb::scan(aws, &req).boxed(),
-        ),
-        (eks::TYPES, "EKS", eks::scan(aws, &req).boxed()),
-        (rds::TYPES, "RDS", rds::scan(aws, &req).boxed()),
-    ];
-    for (types, name, scan) in scans {
-        if wants(types) {
-            families.push(
-                scan.map(move |r| {
-                    report(name, &r);
-                    r
-                })
+    // One client set per region; the requests are built before any runs.
+    let clients: BTreeMap<&str, Aws> = requests
+        .keys()
+        .map(|scope| {
+            let client = match scope.as_str() {
+                GLOBAL => aws.clone(),
+                region => aws.in_region(region),
+            };
+            (scope.as_str(), client)
+        })
+        .collect();
+    let mut requests: Vec<(&str, ScanRequest)> = requests
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    for (scope, req) in &mut requests {
+        // The tags S3 and DynamoDB both need, in one paginated pass that
+        // runs while they list and describe.
+        if !req.naive && (req.wants(s3::BUCKET) || req.wants(dynamodb::TABLE)) {
+            req.tags = Some(SharedTags::new(&clients[scope]));
+        }
+    }
+    let mut tasks: Vec<BoxFuture<'_, (&str, Part)>> = Vec::new();
+    for (scope, req) in &requests {
+        let aws = &clients[scope];
+        if let Some(t) = &req.tags {
+            tasks.push(
+                async move {
+                    t.get().await;
+                    tracing::debug!(
+                        scope,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "tag index read"
+                    );
+                    (*scope, Part::new())
+                }
                 .boxed(),
             );
         }
+        for family in families() {
+            if !family.types.iter().any(|t| req.wants(t.name)) {
+                continue;
+            }
+            tasks.push(
+                (family.scan)(aws, req)
+                    .map(move |part| {
+                        report(scope, family.name, &part);
+                        (*scope, part)
+                    })
+                    .boxed(),
+            );
+        }
     }
-    // The services are scanned at once; the naive baseline scans one after
-    // the other, as it makes one call at a time.
-    let parts: Vec<Part> = if req.naive {
+    // The services and regions are scanned at once; the naive baseline
+    // scans one after the other, as it makes one call at a time.
+    let parts: Vec<(&str, Part)> = if opts.naive {
         let mut parts = Vec::new();
-        for f in families {
-            parts.push(f.await);
+        for t in tasks {
+            parts.push(t.await);
         }
         parts
     } else {
-        futures::future::join_all(families).await
+        futures::future::join_all(tasks).await
     };
-    for (t, s) in parts.into_iter().flatten() {
-        if let TypeScan::Failed(e) = &s {
-            if matches!(e.kind, AwsErrorKind::Credentials | AwsErrorKind::Config) {
-                return Err(e.clone());
+    for (scope, part) in parts {
+        for (t, s) in part {
+            if let TypeScan::Failed(e) = &s {
+                if matches!(e.kind, AwsErrorKind::Credentials | AwsErrorKind::Config) {
+                    return Err(e.clone());
+                }
             }
+            inventory.insert(scope, t, s);
         }
-        inventory.insert(t.to_owned(), s);
     }
     Ok(inventory)
 }

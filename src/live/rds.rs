@@ -25,26 +25,10 @@ fn subnet_group_key(a: &Value) -> Option<String> {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec {
-        name: INSTANCE,
-        key: instance_key,
-        unmanaged: true,
-    },
-    TypeSpec {
-        name: CLUSTER,
-        key: cluster_key,
-        unmanaged: true,
-    },
-    TypeSpec {
-        name: CLUSTER_INSTANCE,
-        key: instance_key,
-        unmanaged: false,
-    },
-    TypeSpec {
-        name: SUBNET_GROUP,
-        key: subnet_group_key,
-        unmanaged: true,
-    },
+    TypeSpec::new(INSTANCE, instance_key).unmanaged(),
+    TypeSpec::new(CLUSTER, cluster_key).unmanaged(),
+    TypeSpec::new(CLUSTER_INSTANCE, instance_key),
+    TypeSpec::new(SUBNET_GROUP, subnet_group_key).unmanaged(),
 ];
 
 /// `aws_db_instance`: class, engine and version, storage, multi-AZ, backup
@@ -124,6 +108,8 @@ pub fn subnet_group_attrs(g: &SubnetGroupInfo) -> Vec<(String, Value)> {
         ("subnet_ids".into(), json!(g.subnet_ids)),
     ]
 }
+
+super::family!("RDS");
 
 /// Enumerates the wanted RDS types.
 pub async fn scan(aws: &Aws, req: &ScanRequest) -> Vec<(&'static str, TypeScan)> {

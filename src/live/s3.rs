@@ -23,31 +23,11 @@ fn bucket_key(a: &Value) -> Option<String> {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec {
-        name: BUCKET,
-        key: bucket_key,
-        unmanaged: true,
-    },
-    TypeSpec {
-        name: VERSIONING,
-        key: bucket_key,
-        unmanaged: false,
-    },
-    TypeSpec {
-        name: LIFECYCLE,
-        key: bucket_key,
-        unmanaged: false,
-    },
-    TypeSpec {
-        name: ENCRYPTION,
-        key: bucket_key,
-        unmanaged: false,
-    },
-    TypeSpec {
-        name: PUBLIC_ACCESS_BLOCK,
-        key: bucket_key,
-        unmanaged: false,
-    },
+    TypeSpec::new(BUCKET, bucket_key).unmanaged(),
+    TypeSpec::new(VERSIONING, bucket_key),
+    TypeSpec::new(LIFECYCLE, bucket_key),
+    TypeSpec::new(ENCRYPTION, bucket_key),
+    TypeSpec::new(PUBLIC_ACCESS_BLOCK, bucket_key),
 ];
 
 /// `aws_s3_bucket`: region and tags.
@@ -108,6 +88,8 @@ pub fn public_access_block_attrs(p: &PublicAccessBlock) -> Vec<(String, Value)> 
         ),
     ]
 }
+
+super::family!("S3");
 
 /// Enumerates the wanted S3 types.
 pub async fn scan(aws: &Aws, req: &ScanRequest) -> Vec<(&'static str, TypeScan)> {
@@ -170,7 +152,12 @@ async fn scan_inner(
         for (name, region) in &existing {
             if managed.contains(name) {
                 todo.push((name.clone(), region.clone(), true));
-            } else if req.unmanaged && req.scope.name_matches(name) {
+            } else if req.unmanaged
+                && req.scope.name_matches(name)
+                // Buckets are listed account-wide; each region's scan
+                // reports its own.
+                && region.as_deref().is_none_or(|r| Some(r) == aws.region().as_deref())
+            {
                 if tag_scope {
                     todo.push((name.clone(), region.clone(), false));
                 } else {

@@ -26,16 +26,23 @@ fn live(id: &str, attrs: &[(&str, Value)]) -> LiveObject {
     }
 }
 
+/// An inventory of eu-west-1 (global types in the global scope).
 fn inv(entries: Vec<(&str, Vec<LiveObject>)>) -> Inventory {
-    entries
-        .into_iter()
-        .map(|(t, o)| (t.to_owned(), TypeScan::Listed(o)))
-        .collect()
+    let mut inventory = Inventory::default();
+    for (t, o) in entries {
+        let scope = if spec(t).is_some_and(|s| s.global) {
+            GLOBAL
+        } else {
+            "eu-west-1"
+        };
+        inventory.insert(scope, t, TypeScan::Listed(o));
+    }
+    inventory
 }
 
 fn opts() -> CompareOptions {
     CompareOptions {
-        region: Some("eu-west-1".into()),
+        default_region: Some("eu-west-1".into()),
         ..CompareOptions::default()
     }
 }
@@ -197,7 +204,7 @@ fn missing_changed_unmanaged_and_not_checked() {
             "aurora",
             json!({"cluster_identifier": "p-aurora"}),
         ),
-        res("aws_iam_role", "r", json!({"name": "r"})),
+        res("aws_imagebuilder_image", "r", json!({"name": "r"})),
         res(
             "aws_s3_bucket",
             "far",
@@ -223,7 +230,8 @@ fn missing_changed_unmanaged_and_not_checked() {
         ),
     ]);
     inventory.insert(
-        "aws_rds_cluster".into(),
+        "eu-west-1",
+        "aws_rds_cluster",
         TypeScan::Failed(AwsError::new(
             "DescribeDBClusters",
             "x",
@@ -238,6 +246,7 @@ fn missing_changed_unmanaged_and_not_checked() {
             name_prefixes: vec!["p-".into()],
             tags: BTreeMap::new(),
         },
+        only_region: Some("eu-west-1".into()),
         ..opts()
     };
     let c = compare(
@@ -273,10 +282,15 @@ fn missing_changed_unmanaged_and_not_checked() {
         "{reasons:?}"
     );
     assert!(
-        reasons[1].1.contains("does not check aws_iam_role"),
+        reasons[1]
+            .1
+            .contains("does not check aws_imagebuilder_image"),
         "{reasons:?}"
     );
-    assert!(reasons[2].1.contains("region us-east-1"), "{reasons:?}");
+    assert_eq!(
+        reasons[2].1,
+        "it is in region us-east-1; --region limits this scan to eu-west-1"
+    );
     assert_eq!((c.resources, c.checked), (7, 4));
     assert_eq!(c.coverage(), 57.1);
 
@@ -329,4 +343,88 @@ fn region_comes_from_the_arn_first() {
         region_of(&json!({"region": "eu-west-1"})),
         Some("eu-west-1".into())
     );
+    assert_eq!(
+        region_of(&json!({"availability_zone": "eu-central-1b"})),
+        Some("eu-central-1".into())
+    );
+}
+
+#[test]
+fn zone_names_give_their_region() {
+    let cases = [
+        ("eu-west-1a", Some("eu-west-1")),
+        ("us-west-2-lax-1a", Some("us-west-2")),
+        ("us-gov-west-1b", Some("us-gov-west-1")),
+        ("ap-southeast-2c", Some("ap-southeast-2")),
+        ("cn-north-1a", Some("cn-north-1")),
+        ("nonsense", None),
+        ("1a", None),
+    ];
+    for (zone, want) in cases {
+        assert_eq!(zone_region(zone).as_deref(), want, "{zone}");
+    }
+}
+
+/// A state with two provider configurations: resources without a region
+/// of their own take the region of their provider's other resources.
+#[test]
+fn resources_without_a_region_take_their_providers_region() {
+    let text = r#"{"version": 4, "terraform_version": "1.9.5", "serial": 1, "lineage": "l", "outputs": {},
+      "resources": [
+        {"mode": "managed", "type": "aws_subnet", "name": "a", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+         "instances": [{"schema_version": 1, "attributes": {"id": "subnet-1", "arn": "arn:aws:ec2:eu-west-1:1:subnet/subnet-1"}}]},
+        {"mode": "managed", "type": "aws_subnet", "name": "b", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"].west",
+         "instances": [{"schema_version": 1, "attributes": {"id": "subnet-2", "availability_zone": "us-west-2a"}}]},
+        {"mode": "managed", "type": "aws_route_table_association", "name": "a", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+         "instances": [{"schema_version": 0, "attributes": {"id": "rtbassoc-1"}}]},
+        {"mode": "managed", "type": "aws_route_table_association", "name": "b", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"].west",
+         "instances": [{"schema_version": 0, "attributes": {"id": "rtbassoc-2"}}]},
+        {"mode": "managed", "type": "aws_security_group_rule", "name": "c", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"].east",
+         "instances": [{"schema_version": 2, "attributes": {"id": "sgrule-3"}}]}
+      ]}"#;
+    let state = crate::state::parse(text.as_bytes()).unwrap();
+    let regions: Vec<Option<String>> = state_resources(&state)
+        .into_iter()
+        .map(|r| r.region)
+        .collect();
+    assert_eq!(
+        regions,
+        vec![
+            Some("eu-west-1".into()),
+            Some("us-west-2".into()),
+            Some("eu-west-1".into()),
+            Some("us-west-2".into()),
+            None
+        ]
+    );
+}
+
+#[test]
+fn every_region_is_looked_up_in_its_own_scope() {
+    let resources = vec![
+        res(
+            "aws_dynamodb_table",
+            "a",
+            json!({"name": "t", "arn": "arn:aws:dynamodb:eu-west-1:1:table/t"}),
+        ),
+        res(
+            "aws_dynamodb_table",
+            "b",
+            json!({"name": "t", "arn": "arn:aws:dynamodb:us-east-1:1:table/t"}),
+        ),
+    ];
+    let mut inventory = inv(vec![("aws_dynamodb_table", vec![live("t", &[])])]);
+    inventory.insert(
+        "us-east-1",
+        "aws_dynamodb_table",
+        TypeScan::Listed(Vec::new()),
+    );
+    let c = compare(&resources, &inventory, &IgnoreRules::default(), &opts());
+    assert_eq!(c.checked, 2);
+    let missing: Vec<&str> = c
+        .findings
+        .iter()
+        .map(|f| f.address.as_deref().unwrap())
+        .collect();
+    assert_eq!(missing, vec!["aws_dynamodb_table.b"]);
 }

@@ -1,0 +1,16 @@
+//! ACM: certificates.
+//!
+//! Not written yet: no types.
+
+use super::{Part, ScanRequest, TypeSpec};
+use crate::aws::Aws;
+
+pub const TYPES: &[TypeSpec] = &[];
+
+super::family!("ACM");
+
+/// Enumerates the wanted ACM types.
+pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
+    let _ = (aws, req);
+    Vec::new()
+}

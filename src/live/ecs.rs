@@ -1,0 +1,16 @@
+//! ECS: clusters, services, task definitions.
+//!
+//! Not written yet: no types.
+
+use super::{Part, ScanRequest, TypeSpec};
+use crate::aws::Aws;
+
+pub const TYPES: &[TypeSpec] = &[];
+
+super::family!("ECS");
+
+/// Enumerates the wanted ECS types.
+pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
+    let _ = (aws, req);
+    Vec::new()
+}

@@ -1,0 +1,16 @@
+//! KMS: keys and aliases.
+//!
+//! Not written yet: no types.
+
+use super::{Part, ScanRequest, TypeSpec};
+use crate::aws::Aws;
+
+pub const TYPES: &[TypeSpec] = &[];
+
+super::family!("KMS");
+
+/// Enumerates the wanted KMS types.
+pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
+    let _ = (aws, req);
+    Vec::new()
+}

@@ -1,0 +1,16 @@
+//! Secrets Manager: secrets.
+//!
+//! Not written yet: no types.
+
+use super::{Part, ScanRequest, TypeSpec};
+use crate::aws::Aws;
+
+pub const TYPES: &[TypeSpec] = &[];
+
+super::family!("Secrets Manager");
+
+/// Enumerates the wanted Secrets Manager types.
+pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
+    let _ = (aws, req);
+    Vec::new()
+}
