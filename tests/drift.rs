@@ -630,3 +630,131 @@ fn restore_last_good_prefers_the_version_matching_live_aws() {
     assert_eq!(doc["restored_from"], v1.as_str());
     assert_eq!(doc["serial"], 3);
 }
+
+/// The realistic platform of `tests/fixtures/platform` (every family, a
+/// second region): its state, stored in a fresh backend, and the
+/// environment file that targets it (no `--region`: every region the state
+/// uses is scanned) with `--unmanaged` scoped to the platform's names.
+struct FullPlatform {
+    prefix: String,
+    dir: tempfile::TempDir,
+    env_file: String,
+}
+
+fn full_platform() -> FullPlatform {
+    let backend = Backend::new("platform-state");
+    let prefix = unique("pf");
+    let script = root().join("tests/fixtures/platform/build.py");
+    let mut cmd = Command::new(venv_python());
+    let out = aws_env(&mut cmd)
+        .arg(&script)
+        .args([&endpoint(), REGION, &prefix])
+        .output()
+        .expect("run the platform fixture");
+    assert!(
+        out.status.success(),
+        "platform fixture failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    backend.put(&backend.key, &out.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("platform.hcl");
+    std::fs::write(
+        &env_file,
+        format!(
+            "backend {{\n  bucket = \"{}\"\n  key = \"{}\"\n  region = \"{REGION}\"\n  endpoint_url = \"{}\"\n  dynamodb_table = \"{}\"\n}}\n\
+             drift {{\n  unmanaged_name_prefixes = [\"{prefix}\"]\n}}\n",
+            backend.bucket,
+            backend.key,
+            endpoint(),
+            backend.table
+        ),
+    )
+    .unwrap();
+    FullPlatform {
+        env_file: env_file.display().to_string(),
+        prefix,
+        dir,
+    }
+}
+
+fn platform_drift(p: &FullPlatform, extra: &[&str], code: i32) -> serde_json::Value {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+    aws_env(&mut cmd)
+        .args(["drift", "--format", "json", "--env", &p.env_file])
+        .args(extra)
+        .current_dir(p.dir.path())
+        .stdin(Stdio::null());
+    let o = cmd.output().unwrap();
+    assert_exit(&o, code);
+    let doc = json(&o);
+    assert_schema("drift", &doc);
+    doc
+}
+
+/// The issue's proof: a platform created exactly as its state describes is
+/// in sync with every resource checked, in both regions; then each kind of
+/// drift made to it is reported, and nothing else.
+#[test]
+fn whole_platform_is_checked_in_every_region_and_each_drift_is_reported() {
+    let p = full_platform();
+    let pre = &p.prefix;
+    let doc = platform_drift(&p, &[], 0);
+    let s = &doc["summary"];
+    assert!(s["resources"].as_u64().unwrap() >= 35, "{s}");
+    assert_eq!(s["checked"], s["resources"], "{doc:#}");
+    assert_eq!(doc["not_checked"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(doc["findings"], serde_json::json!([]), "{doc:#}");
+
+    // Drift it, through the APIs, as people and other tools do.
+    let ids = boto(&format!(
+        r#"
+ec2 = boto3.client('ec2', endpoint_url=ENDPOINT, region_name=REGION)
+def by_name(kind, name):
+    f = [{{'Name': 'tag:Name', 'Values': [name]}}]
+    return getattr(ec2, 'describe_' + kind)(Filters=f)
+sub = by_name('subnets', '{pre}-private-' + REGION + 'b')['Subnets'][0]['SubnetId']
+rt = ec2.describe_route_tables(Filters=[{{'Name': 'association.subnet-id', 'Values': [sub]}}])['RouteTables'][0]
+assoc = [a for a in rt['Associations'] if a.get('SubnetId') == sub][0]['RouteTableAssociationId']
+ec2.disassociate_route_table(AssociationId=assoc)
+ec2.delete_subnet(SubnetId=sub)
+node = ec2.describe_security_groups(Filters=[{{'Name': 'group-name', 'Values': ['{pre}-node']}}])['SecurityGroups'][0]['GroupId']
+ec2.revoke_security_group_ingress(GroupId=node, IpPermissions=[
+    {{'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22, 'IpRanges': [{{'CidrIp': '10.1.0.0/16'}}]}}])
+vpc = by_name('vpcs', '{pre}')['Vpcs'][0]['VpcId']
+extra = ec2.create_security_group(GroupName='{pre}-extra', Description='made by hand', VpcId=vpc)['GroupId']
+west = boto3.client('ec2', endpoint_url=ENDPOINT, region_name='us-west-2')
+dr = west.describe_subnets(Filters=[{{'Name': 'tag:Name', 'Values': ['{pre}-dr-a']}}])['Subnets'][0]['SubnetId']
+west.delete_subnet(SubnetId=dr)
+print(json.dumps({{'subnet': sub, 'assoc': assoc, 'node': node, 'extra': extra, 'dr': dr}}))
+"#
+    ));
+    let ids: serde_json::Value = serde_json::from_str(ids.trim()).unwrap();
+    let id = |k: &str| ids[k].as_str().unwrap().to_owned();
+    let doc = platform_drift(&p, &["--unmanaged"], 2);
+    let mut got = findings(&doc);
+    got.sort();
+    let mut want = vec![
+        f("missing", "aws_subnet", &id("subnet"), &[]),
+        f("missing", "aws_route_table_association", &id("assoc"), &[]),
+        f(
+            "missing",
+            "aws_security_group_rule",
+            &format!("{}_ingress_tcp_22_22_10.1.0.0/16", id("node")),
+            &[],
+        ),
+        f("missing", "aws_subnet", &id("dr"), &[]),
+        f("unmanaged", "aws_security_group", &id("extra"), &[]),
+    ];
+    want.sort();
+    assert_eq!(got, want, "{doc:#}");
+    assert_eq!(doc["not_checked"], serde_json::json!([]), "{doc:#}");
+
+    // --region limits the scan: the second region's resources are not
+    // checked, and say why.
+    let doc = platform_drift(&p, &["--region", REGION], 2);
+    let west: Vec<&serde_json::Value> = doc["not_checked"].as_array().unwrap().iter().collect();
+    assert_eq!(west.len(), 3, "{doc:#}");
+    assert!(west.iter().all(|n| n["reason"]
+        == format!("it is in region us-west-2; --region limits this scan to {REGION}")));
+}

@@ -739,7 +739,10 @@ async fn nat_gateways(ec2: &Ec2, req: &ScanRequest) -> Result<Part, AwsError> {
                 attrs: vec![
                     ("subnet_id".into(), opt(&g.subnet_id)),
                     ("allocation_id".into(), opt(&g.allocation_id)),
-                    ("connectivity_type".into(), opt(&g.connectivity_type)),
+                    (
+                        "connectivity_type".into(),
+                        json!(g.connectivity_type.as_deref().unwrap_or("public")),
+                    ),
                     ("tags".into(), json!(g.tags)),
                 ],
                 tags: Some(g.tags.clone()),

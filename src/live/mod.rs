@@ -716,6 +716,14 @@ pub fn compare(
                 .insert(id.as_str());
         }
     }
+    // Tags set on a resource by `aws_ec2_tag`s of the same state: live on
+    // the resource, but not its own configuration's.
+    let mut external_tags: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for r in resources.iter().filter(|r| r.type_ == ec2::EC2_TAG) {
+        if let Some((id, key)) = r.id.as_deref().and_then(|i| i.split_once(',')) {
+            external_tags.entry(id).or_default().insert(key);
+        }
+    }
     for r in resources {
         let not_checked = |reason: String| NotChecked {
             type_: r.type_.clone(),
@@ -796,6 +804,15 @@ pub fn compare(
             }
             if spec.subset.contains(&dotted.as_str()) {
                 live_value = std::borrow::Cow::Owned(only_in(&live_value, &state_value));
+            }
+            if let (Some(keys), "tags", Value::Object(m)) = (
+                external_tags.get(id.as_str()),
+                dotted.as_str(),
+                live_value.as_ref(),
+            ) {
+                let mut m = m.clone();
+                m.retain(|k, _| !keys.contains(k.as_str()));
+                live_value = std::borrow::Cow::Owned(Value::Object(m));
             }
             let live_value = live_value.as_ref();
             let mut p = path.clone();
