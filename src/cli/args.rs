@@ -166,6 +166,10 @@ pub struct DriftArgs {
     /// Benchmark baseline: no list calls, one describe per resource, sequential.
     #[arg(long, hide = true)]
     pub naive: bool,
+    /// List the resource types drift checks (what it compares, whether
+    /// --unmanaged covers them) and exit; reads no state.
+    #[arg(long)]
+    pub list_types: bool,
 }
 
 #[derive(Debug, Args)]

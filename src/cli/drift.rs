@@ -23,6 +23,10 @@ use super::args::DriftArgs;
 pub const DEFAULT_IGNORE_FILE: &str = ".statewardignore";
 
 pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer<W>) -> Result<u8> {
+    if args.list_types {
+        printer.emit(&TypeList::supported()).map_err(out_err)?;
+        return Ok(exit::SUCCESS);
+    }
     let started = Instant::now();
     let resolved = resolve_refs(ctx, &[&args.reference]).await?;
     let r = &resolved[0];
@@ -136,6 +140,86 @@ pub(crate) fn load_ignore(
         Some(dir) => rules.with_ignore_changes(crate::config::read_ignore_changes(dir)?),
         None => rules,
     })
+}
+
+/// `drift --list-types`: `[{"type","service","compares","unmanaged","global"}]`.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct TypeList(Vec<TypeRow>);
+
+#[derive(Serialize)]
+pub struct TypeRow {
+    #[serde(rename = "type")]
+    type_: &'static str,
+    /// The family (AWS service) that enumerates it.
+    service: &'static str,
+    /// What is compared besides existence.
+    compares: &'static str,
+    /// Whether `--unmanaged` reports live objects of it that no resource describes.
+    unmanaged: bool,
+    /// Global (IAM, Route 53) rather than regional.
+    global: bool,
+}
+
+impl TypeList {
+    pub fn supported() -> TypeList {
+        let mut rows: Vec<TypeRow> = live::families()
+            .iter()
+            .flat_map(|f| {
+                f.types.iter().map(|t| TypeRow {
+                    type_: t.name,
+                    service: f.name,
+                    compares: if t.compares.is_empty() {
+                        "existence"
+                    } else {
+                        t.compares
+                    },
+                    unmanaged: t.unmanaged,
+                    global: t.global,
+                })
+            })
+            .collect();
+        rows.sort_by_key(|r| r.type_);
+        TypeList(rows)
+    }
+}
+
+impl Render for TypeList {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let rows: Vec<Vec<String>> = self
+            .0
+            .iter()
+            .map(|r| {
+                vec![
+                    r.type_.to_owned(),
+                    r.service.to_owned(),
+                    if r.unmanaged { "yes" } else { "" }.to_owned(),
+                    r.compares.to_owned(),
+                ]
+            })
+            .collect();
+        crate::output::table(out, &["TYPE", "SERVICE", "UNMANAGED", "COMPARES"], &rows)?;
+        writeln!(out, "{} types.", self.0.len())
+    }
+
+    fn render_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "| type | service | compared (besides existence) | `--unmanaged` |"
+        )?;
+        writeln!(out, "|---|---|---|---|")?;
+        for r in &self.0 {
+            writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                r.type_,
+                r.service,
+                r.compares.replace('|', "\\|"),
+                if r.unmanaged { "yes" } else { "no" }
+            )?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Serialize)]

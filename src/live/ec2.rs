@@ -91,41 +91,49 @@ fn route_key(a: &Value) -> Option<String> {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(VPC, id_key).unmanaged(),
-    TypeSpec::new(DEFAULT_VPC, id_key),
-    TypeSpec::new(SUBNET, id_key).unmanaged(),
-    TypeSpec::new(DEFAULT_SUBNET, id_key),
+    TypeSpec::new(VPC, id_key).unmanaged().compares("cidr_block, instance_tenancy, tags"),
+    TypeSpec::new(DEFAULT_VPC, id_key).compares("cidr_block, instance_tenancy, tags"),
+    TypeSpec::new(SUBNET, id_key).unmanaged().compares("vpc_id, cidr_block, availability_zone, map_public_ip_on_launch, tags"),
+    TypeSpec::new(DEFAULT_SUBNET, id_key).compares("vpc_id, cidr_block, availability_zone, map_public_ip_on_launch, tags"),
     TypeSpec::new(ROUTE_TABLE, id_key)
+        .compares("vpc_id, tags, inline routes (routes of other resources are theirs)")
         .subset(&["route"])
         .prepare(prepare_routes),
     TypeSpec::new(DEFAULT_ROUTE_TABLE, route_table_key)
+        .compares("tags, inline routes (routes of other resources are theirs)")
         .subset(&["route"])
         .prepare(prepare_routes),
-    TypeSpec::new(ROUTE, route_key).prepare(prepare_route),
-    TypeSpec::new(ROUTE_TABLE_ASSOCIATION, id_key),
-    TypeSpec::new(MAIN_ROUTE_TABLE_ASSOCIATION, id_key),
-    TypeSpec::new(INTERNET_GATEWAY, id_key).unmanaged(),
-    TypeSpec::new(INTERNET_GATEWAY_ATTACHMENT, igw_attachment_key),
-    TypeSpec::new(NAT_GATEWAY, id_key).unmanaged(),
-    TypeSpec::new(EIP, eip_key),
-    TypeSpec::new(EIP_ASSOCIATION, id_key),
+    TypeSpec::new(ROUTE, route_key)
+        .compares("its target (gateway, NAT gateway, transit gateway, peering, endpoint, interface)")
+        .prepare(prepare_route),
+    TypeSpec::new(ROUTE_TABLE_ASSOCIATION, id_key).compares("route_table_id, subnet_id, gateway_id"),
+    TypeSpec::new(MAIN_ROUTE_TABLE_ASSOCIATION, id_key).compares("route_table_id"),
+    TypeSpec::new(INTERNET_GATEWAY, id_key).unmanaged().compares("vpc_id, tags"),
+    TypeSpec::new(INTERNET_GATEWAY_ATTACHMENT, igw_attachment_key).compares("existence"),
+    TypeSpec::new(NAT_GATEWAY, id_key).unmanaged().compares("subnet_id, allocation_id, connectivity_type, tags"),
+    TypeSpec::new(EIP, eip_key).compares("public_ip, domain, tags (not its association: another resource's)"),
+    TypeSpec::new(EIP_ASSOCIATION, id_key).compares("allocation_id, instance_id, network_interface_id"),
     TypeSpec::new(SECURITY_GROUP, id_key)
+        .compares("name, description, vpc_id, tags, inline ingress/egress rules (rules of other resources are theirs)")
         .unmanaged()
         .subset(&["ingress", "egress"])
         .prepare(prepare_group_rules),
     TypeSpec::new(DEFAULT_SECURITY_GROUP, default_sg_key)
+        .compares("tags, inline ingress/egress rules")
         .subset(&["ingress", "egress"])
         .prepare(prepare_group_rules),
-    TypeSpec::new(SECURITY_GROUP_RULE, rule_key),
-    TypeSpec::new(INGRESS_RULE, id_key).prepare(prepare_vpc_rule),
-    TypeSpec::new(EGRESS_RULE, id_key).prepare(prepare_vpc_rule),
-    TypeSpec::new(INSTANCE, id_key),
-    TypeSpec::new(LAUNCH_TEMPLATE, id_key),
-    TypeSpec::new(KEY_PAIR, key_pair_key),
-    TypeSpec::new(VPC_ENDPOINT, id_key),
-    TypeSpec::new(NETWORK_ACL, id_key),
-    TypeSpec::new(DEFAULT_NETWORK_ACL, id_key),
-    TypeSpec::new(EC2_TAG, ec2_tag_key),
+    TypeSpec::new(SECURITY_GROUP_RULE, rule_key).compares("every source it names is live with its protocol and ports"),
+    TypeSpec::new(INGRESS_RULE, id_key)
+        .compares("security_group_id, ip_protocol, ports, source (CIDR, prefix list, group), description, tags").prepare(prepare_vpc_rule),
+    TypeSpec::new(EGRESS_RULE, id_key)
+        .compares("security_group_id, ip_protocol, ports, destination (CIDR, prefix list, group), description, tags").prepare(prepare_vpc_rule),
+    TypeSpec::new(INSTANCE, id_key).compares("instance_type, ami, subnet_id, key_name, availability_zone, vpc_security_group_ids, tags"),
+    TypeSpec::new(LAUNCH_TEMPLATE, id_key).compares("name, tags (not version numbers, which move)"),
+    TypeSpec::new(KEY_PAIR, key_pair_key).compares("tags"),
+    TypeSpec::new(VPC_ENDPOINT, id_key).compares("vpc_id, service_name, vpc_endpoint_type, tags"),
+    TypeSpec::new(NETWORK_ACL, id_key).compares("vpc_id, tags"),
+    TypeSpec::new(DEFAULT_NETWORK_ACL, id_key).compares("vpc_id, tags"),
+    TypeSpec::new(EC2_TAG, ec2_tag_key).compares("value"),
 ];
 
 super::family!("EC2");

@@ -96,6 +96,8 @@ pub struct TypeSpec {
     /// Rewrites a state instance's attributes into the form its family's
     /// live attributes take (rules and routes as strings), before comparing.
     pub prepare: Option<fn(&mut Value)>,
+    /// What is compared besides existence, for people (`drift --list-types`).
+    pub compares: &'static str,
 }
 
 impl TypeSpec {
@@ -109,7 +111,14 @@ impl TypeSpec {
             documents: &[],
             subset: &[],
             prepare: None,
+            compares: "",
         }
+    }
+
+    /// Describes what is compared besides existence.
+    pub const fn compares(mut self, what: &'static str) -> Self {
+        self.compares = what;
+        self
     }
 
     /// `--unmanaged` lists this type's live objects that no state resource describes.
