@@ -77,6 +77,9 @@ fn s(v: &[&str]) -> Vec<String> {
 fn cluster_py(cluster: &str) -> String {
     format!(
         r#"
+iam = boto3.client("iam", endpoint_url=ENDPOINT, region_name=REGION)
+iam.create_role(RoleName={cluster:?} + "-role", AssumeRolePolicyDocument=json.dumps({{"Version": "2012-10-17",
+    "Statement": [{{"Effect": "Allow", "Principal": {{"Service": "eks.amazonaws.com"}}, "Action": "sts:AssumeRole"}}]}}))
 eks = boto3.client("eks", endpoint_url=ENDPOINT, region_name=REGION)
 eks.create_cluster(name={cluster:?}, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={{"subnetIds": ["subnet-1"]}})
 for ng in ["blue", "gpu"]:
@@ -178,14 +181,20 @@ rds.delete_db_instance(DBInstanceIdentifier={db:?}, SkipFinalSnapshot=True)
         "depends on module.eks.aws_eks_cluster.this, which is rebuilt"
     );
 
-    // --all: the full sequence; the IAM role (unchecked type) joins the control plane.
+    // --all: the full sequence; the IAM role the cluster needs comes first.
     let doc = plan(&backend, &["--all"]);
     assert_eq!(
-        waves(&doc)[0].1,
-        s(&[
-            "module.eks.aws_iam_role.cluster",
-            "module.eks.aws_eks_cluster.this"
-        ])
+        waves(&doc)[..2],
+        [
+            (
+                "network and IAM".to_owned(),
+                s(&["module.eks.aws_iam_role.cluster"])
+            ),
+            (
+                "control plane".to_owned(),
+                s(&["module.eks.aws_eks_cluster.this"])
+            )
+        ]
     );
     assert_eq!(
         waves(&doc).last().unwrap().1,

@@ -879,6 +879,7 @@ fn read_rebuild(src: &Source, block: &Block) -> Result<RebuildSettings, ConfigEr
                         None => 0,
                     },
                     gate: t.gate,
+                    needed_only: false,
                 });
             }
         }

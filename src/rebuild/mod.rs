@@ -38,6 +38,11 @@ pub struct Tier {
     /// The readiness gate after the wave, by kind.
     pub gate: Option<String>,
     pub gate_timeout_seconds: u64,
+    /// A resource of these types joins this tier only when a later tier's
+    /// resource needs it and it needs nothing of a later tier (the network
+    /// and IAM a cluster sits on); otherwise it goes where it would without
+    /// this tier.
+    pub needed_only: bool,
 }
 
 impl Tier {
@@ -52,15 +57,48 @@ impl Tier {
 /// The name of the last wave: what no tier takes, and the full apply.
 pub const FINAL_WAVE: &str = "everything else";
 
+/// The network and IAM types a control plane sits on.
+pub const FOUNDATION_TYPES: &[&str] = &[
+    "aws_vpc",
+    "aws_vpc_ipv4_cidr_block_association",
+    "aws_subnet",
+    "aws_route_table",
+    "aws_route",
+    "aws_route_table_association",
+    "aws_main_route_table_association",
+    "aws_internet_gateway",
+    "aws_internet_gateway_attachment",
+    "aws_nat_gateway",
+    "aws_eip",
+    "aws_security_group",
+    "aws_security_group_rule",
+    "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule",
+    "aws_vpc_endpoint",
+    "aws_network_acl",
+    "aws_iam_*",
+    "aws_kms_key",
+    "aws_kms_alias",
+];
+
 /// The default tiers (used when the environment file gives none).
 pub fn default_tiers() -> Vec<Tier> {
     vec![
+        Tier {
+            name: "network and IAM".into(),
+            types: FOUNDATION_TYPES.iter().map(|t| t.to_string()).collect(),
+            commands: vec![],
+            gate: None,
+            gate_timeout_seconds: 0,
+            needed_only: true,
+        },
         Tier {
             name: "control plane".into(),
             types: vec!["aws_eks_cluster".into()],
             commands: vec![],
             gate: Some("eks-cluster-active".into()),
             gate_timeout_seconds: 1800,
+            needed_only: false,
         },
         Tier {
             name: "node groups and add-ons".into(),
@@ -72,6 +110,7 @@ pub fn default_tiers() -> Vec<Tier> {
             commands: vec![],
             gate: Some("eks-nodegroups-active".into()),
             gate_timeout_seconds: 1800,
+            needed_only: false,
         },
         Tier {
             name: "workloads".into(),
@@ -83,6 +122,7 @@ pub fn default_tiers() -> Vec<Tier> {
             commands: vec![],
             gate: None,
             gate_timeout_seconds: 0,
+            needed_only: false,
         },
     ]
 }
@@ -223,9 +263,16 @@ pub fn plan(input: &Input) -> Result<Plan, PlanError> {
     let final_tier = input.tiers.len();
     // Tier of each selected node: its type's tier; an untiered dependency of a
     // tiered node joins the earliest tier that needs it; the rest: final apply.
+    // Tiers that take their types only when needed are assigned last.
+    let typed = |type_: &str| {
+        input
+            .tiers
+            .iter()
+            .position(|t| !t.needed_only && t.matches(type_))
+    };
     let mut tier: BTreeMap<&str, usize> = BTreeMap::new();
     for n in &selected {
-        if let Some(t) = input.tiers.iter().position(|t| t.matches(&n.type_)) {
+        if let Some(t) = typed(&n.type_) {
             tier.insert(&n.address, t);
         }
     }
@@ -243,7 +290,7 @@ pub fn plan(input: &Input) -> Result<Plan, PlanError> {
                     .nodes
                     .iter()
                     .find(|x| x.address == d)
-                    .is_some_and(|x| input.tiers.iter().any(|tt| tt.matches(&x.type_)));
+                    .is_some_and(|x| typed(&x.type_).is_some());
                 if dep_typed {
                     continue;
                 }
@@ -259,6 +306,33 @@ pub fn plan(input: &Input) -> Result<Plan, PlanError> {
         }
         if !changed {
             break;
+        }
+    }
+    // A needed-only tier takes the resources of its types that an earlier
+    // step placed in a later tier (a later tier needs them), unless they
+    // need something of a tier after it. Dependencies first, so a subnet
+    // and its VPC move together.
+    for (f, needed_tier) in input.tiers.iter().enumerate() {
+        if !needed_tier.needed_only {
+            continue;
+        }
+        for a in topo(&selected, &deps_of) {
+            let Some(n) = selected.iter().find(|n| n.address == a) else {
+                continue;
+            };
+            let Some(&t) = tier.get(a.as_str()) else {
+                continue;
+            };
+            if t <= f || !needed_tier.matches(&n.type_) {
+                continue;
+            }
+            let deps_fit = deps_of(n)
+                .into_iter()
+                .filter(|d| reasons.contains_key(*d))
+                .all(|d| tier.get(d).is_some_and(|&dt| dt <= f));
+            if deps_fit {
+                tier.insert(&n.address, f);
+            }
         }
     }
     let tier_of = |a: &str| tier.get(a).copied().unwrap_or(final_tier);

@@ -63,6 +63,43 @@ fn input(missing: &[&str], scope: Scope) -> Input {
     }
 }
 
+/// The platform on a VPC: the cluster needs a private subnet (which needs
+/// the VPC); an IRSA role needs the cluster; a spare subnet nothing needs.
+fn network() -> Vec<Node> {
+    let mut nodes = vec![
+        node("module.vpc.aws_vpc.this", "aws_vpc", &[]),
+        node(
+            "module.vpc.aws_subnet.private[0]",
+            "aws_subnet",
+            &["module.vpc.aws_vpc.this"],
+        ),
+        node(
+            "module.vpc.aws_subnet.spare",
+            "aws_subnet",
+            &["module.vpc.aws_vpc.this"],
+        ),
+    ];
+    for mut n in platform() {
+        if n.type_ == "aws_eks_cluster" {
+            n.dependencies.push("module.vpc.aws_subnet.private".into());
+        }
+        nodes.push(n);
+    }
+    nodes.push(node(
+        "module.eks.aws_iam_role.irsa",
+        "aws_iam_role",
+        &["module.eks.aws_eks_cluster.this"],
+    ));
+    nodes
+}
+
+fn input_with(nodes: Vec<Node>, missing: &[&str]) -> Input {
+    Input {
+        nodes,
+        ..input(missing, Scope::MissingOnly)
+    }
+}
+
 /// `(wave name, targets)` of each wave.
 type Shape = Vec<(String, Vec<String>)>;
 
@@ -81,10 +118,11 @@ fn s(v: &[&str]) -> Vec<String> {
 fn table() {
     let cases: Vec<(&str, Input, Shape)> = vec![
         (
-            "cluster lost: cluster with its missing role, then node groups and add-on, then workloads, then the rest",
+            "cluster lost: its missing role first, then the cluster, node groups and add-on, workloads, the rest",
             input(&["module.eks.aws_eks_cluster.this", "module.eks.aws_iam_role.cluster", "module.eks.aws_eks_node_group.this[\"blue\"]", "module.eks.aws_eks_node_group.this[\"gpu\"]"], Scope::MissingOnly),
             vec![
-                ("control plane".into(), s(&["module.eks.aws_iam_role.cluster", "module.eks.aws_eks_cluster.this"])),
+                ("network and IAM".into(), s(&["module.eks.aws_iam_role.cluster"])),
+                ("control plane".into(), s(&["module.eks.aws_eks_cluster.this"])),
                 ("node groups and add-ons".into(), s(&["module.eks.aws_eks_node_group.this[\"blue\"]", "module.eks.aws_eks_node_group.this[\"gpu\"]", "module.eks.aws_eks_addon.coredns"])),
                 ("workloads".into(), s(&["helm_release.mlflow"])),
                 ("everything else".into(), vec![]),
@@ -100,10 +138,33 @@ fn table() {
         ),
         ("nothing missing: no waves", input(&[], Scope::MissingOnly), vec![]),
         (
+            "cluster and its network lost: the network and IAM it sits on first, in their own wave",
+            input_with(
+                network(),
+                &["module.eks.aws_eks_cluster.this", "module.vpc.aws_subnet.private[0]", "module.vpc.aws_vpc.this", "module.eks.aws_iam_role.cluster", "module.eks.aws_iam_role.irsa"],
+            ),
+            vec![
+                ("network and IAM".into(), s(&["module.vpc.aws_vpc.this", "module.vpc.aws_subnet.private[0]", "module.eks.aws_iam_role.cluster"])),
+                ("control plane".into(), s(&["module.eks.aws_eks_cluster.this"])),
+                ("node groups and add-ons".into(), s(&["module.eks.aws_eks_node_group.this[\"blue\"]", "module.eks.aws_eks_node_group.this[\"gpu\"]", "module.eks.aws_eks_addon.coredns"])),
+                ("workloads".into(), s(&["helm_release.mlflow"])),
+                // The spare subnet sits on the rebuilt VPC but no tier needs
+                // it; the IRSA role needs the cluster's OIDC issuer: both
+                // with the final apply, after everything they need.
+                ("everything else".into(), s(&["module.vpc.aws_subnet.spare", "module.eks.aws_iam_role.irsa"])),
+            ],
+        ),
+        (
+            "a lone subnet lost that no tier needs: the final apply, not a wave of its own",
+            input_with(network(), &["module.vpc.aws_subnet.spare"]),
+            vec![("everything else".into(), s(&["module.vpc.aws_subnet.spare"]))],
+        ),
+        (
             "--all: every tier; an untiered dependency joins the first wave that needs it, the rest the final apply",
             input(&[], Scope::All),
             vec![
-                ("control plane".into(), s(&["module.eks.aws_iam_role.cluster", "module.eks.aws_eks_cluster.this"])),
+                ("network and IAM".into(), s(&["module.eks.aws_iam_role.cluster"])),
+                ("control plane".into(), s(&["module.eks.aws_eks_cluster.this"])),
                 ("node groups and add-ons".into(), s(&["module.eks.aws_eks_node_group.this[\"blue\"]", "module.eks.aws_eks_node_group.this[\"gpu\"]", "module.eks.aws_eks_addon.coredns"])),
                 ("workloads".into(), s(&["aws_db_instance.mlflow", "helm_release.mlflow"])),
                 ("everything else".into(), s(&["aws_s3_bucket.artifacts"])),
@@ -233,7 +294,7 @@ fn configured_commands_run_after_a_rebuild_even_without_targets_of_their_tier() 
         &["module.eks.aws_eks_node_group.this[\"gpu\"]"],
         Scope::MissingOnly,
     );
-    inp.tiers[2].commands = vec![kubectl.clone()];
+    inp.tiers[3].commands = vec![kubectl.clone()];
     inp.apply_args = s(&["-input=false", "-auto-approve"]);
     let p = plan(&inp).unwrap();
     assert_eq!(
@@ -265,7 +326,7 @@ fn configured_commands_run_after_a_rebuild_even_without_targets_of_their_tier() 
 
     // With workloads to rebuild, the commands follow the targeted apply.
     let mut inp = input(&["module.eks.aws_eks_cluster.this"], Scope::MissingOnly);
-    inp.tiers[2].commands = vec![kubectl.clone()];
+    inp.tiers[3].commands = vec![kubectl.clone()];
     let p = plan(&inp).unwrap();
     assert_eq!(
         p.waves[2].commands,
