@@ -192,6 +192,49 @@ macro_rules! pages {
     }};
 }
 
+/// A `ListAttached{Role,User,Group}Policies` read: the attached policy
+/// ARNs, `None` if the entity is absent.
+macro_rules! attached_of {
+    ($fn:ident, $call:ident, $param:ident, $op:literal, $doc:literal) => {
+        #[doc = $doc]
+        pub async fn $fn(&self, entity: &str) -> Result<Option<Vec<String>>, AwsError> {
+            let r: Result<Vec<String>, AwsError> = async {
+                let mut out = Vec::new();
+                pages!(
+                    $op,
+                    entity,
+                    self.client.$call().$param(entity).max_items(1000),
+                    |page| {
+                        out.extend(attached(page.attached_policies()));
+                    }
+                );
+                Ok(out)
+            }
+            .await;
+            absent_is_none(r)
+        }
+    };
+}
+
+/// A `Get{Role,User,Group}Policy` read: the inline policy's document,
+/// `None` if it (or its entity) is absent.
+macro_rules! inline_of {
+    ($fn:ident, $call:ident, $param:ident, $op:literal, $doc:literal) => {
+        #[doc = $doc]
+        pub async fn $fn(&self, entity: &str, name: &str) -> Result<Option<String>, AwsError> {
+            let r = self
+                .client
+                .$call()
+                .$param(entity)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk($op, format!("{entity}:{name}"), e));
+            Ok(absent_is_none(r)?.map(|o| o.policy_document().to_owned()))
+        }
+    };
+}
+
 fn inline(list: &[aws_sdk_iam::types::PolicyDetail]) -> Vec<InlinePolicy> {
     list.iter()
         .map(|p| InlinePolicy {
@@ -452,23 +495,85 @@ impl Iam {
         Ok(absent_is_none(r)?.and_then(|o| o.role().map(role_of)))
     }
 
-    /// The ARNs of a role's attached managed policies
-    /// (ListAttachedRolePolicies); `None` if the role is absent.
-    pub async fn attached_role_policies(
-        &self,
-        role: &str,
-    ) -> Result<Option<Vec<String>>, AwsError> {
-        let r: Result<Vec<String>, AwsError> = async {
-            let mut out = Vec::new();
+    attached_of!(
+        attached_role_policies,
+        list_attached_role_policies,
+        role_name,
+        "ListAttachedRolePolicies",
+        "A role's attached managed policies (ListAttachedRolePolicies)."
+    );
+    attached_of!(
+        attached_user_policies,
+        list_attached_user_policies,
+        user_name,
+        "ListAttachedUserPolicies",
+        "A user's attached managed policies (ListAttachedUserPolicies)."
+    );
+    attached_of!(
+        attached_group_policies,
+        list_attached_group_policies,
+        group_name,
+        "ListAttachedGroupPolicies",
+        "A group's attached managed policies (ListAttachedGroupPolicies)."
+    );
+    inline_of!(
+        role_policy,
+        get_role_policy,
+        role_name,
+        "GetRolePolicy",
+        "A role's inline policy document (GetRolePolicy)."
+    );
+    inline_of!(
+        user_policy,
+        get_user_policy,
+        user_name,
+        "GetUserPolicy",
+        "A user's inline policy document (GetUserPolicy)."
+    );
+    inline_of!(
+        group_policy,
+        get_group_policy,
+        group_name,
+        "GetGroupPolicy",
+        "A group's inline policy document (GetGroupPolicy)."
+    );
+
+    /// One user (GetUser); `None` if absent. Policies and groups not read.
+    pub async fn user(&self, name: &str) -> Result<Option<User>, AwsError> {
+        let r = self
+            .client
+            .get_user()
+            .user_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetUser", name, e));
+        Ok(absent_is_none(r)?.and_then(|o| {
+            let u = o.user()?;
+            Some(User {
+                name: u.user_name().to_owned(),
+                path: u.path().to_owned(),
+                permissions_boundary: boundary(u.permissions_boundary()),
+                tags: tags(u.tags()),
+                ..User::default()
+            })
+        }))
+    }
+
+    /// One group and its users (GetGroup); `None` if absent.
+    pub async fn group(&self, name: &str) -> Result<Option<GroupWithUsers>, AwsError> {
+        let r: Result<GroupWithUsers, AwsError> = async {
+            let mut out = GroupWithUsers::default();
             pages!(
-                "ListAttachedRolePolicies",
-                role,
-                self.client
-                    .list_attached_role_policies()
-                    .role_name(role)
-                    .max_items(1000),
+                "GetGroup",
+                name,
+                self.client.get_group().group_name(name).max_items(1000),
                 |page| {
-                    out.extend(attached(page.attached_policies()));
+                    if let Some(g) = page.group() {
+                        out.group.name = g.group_name().to_owned();
+                        out.group.path = g.path().to_owned();
+                    }
+                    out.users
+                        .extend(page.users().iter().map(|u| u.user_name().to_owned()));
                 }
             );
             Ok(out)
@@ -477,17 +582,34 @@ impl Iam {
         absent_is_none(r)
     }
 
-    /// A role's inline policy document (GetRolePolicy); `None` if absent.
-    pub async fn role_policy(&self, role: &str, name: &str) -> Result<Option<String>, AwsError> {
-        let r = self
-            .client
-            .get_role_policy()
-            .role_name(role)
-            .policy_name(name)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("GetRolePolicy", format!("{role}:{name}"), e));
-        Ok(absent_is_none(r)?.map(|o| o.policy_document().to_owned()))
+    /// The roles, users and groups a managed policy is attached to
+    /// (ListEntitiesForPolicy); `None` if the policy is absent.
+    pub async fn policy_entities(&self, arn: &str) -> Result<Option<PolicyEntities>, AwsError> {
+        let r: Result<PolicyEntities, AwsError> = async {
+            let mut out = PolicyEntities::default();
+            pages!(
+                "ListEntitiesForPolicy",
+                arn,
+                self.client
+                    .list_entities_for_policy()
+                    .policy_arn(arn)
+                    .max_items(1000),
+                |page| {
+                    out.roles
+                        .extend(page.policy_roles().iter().filter_map(|r| s(r.role_name())));
+                    out.users
+                        .extend(page.policy_users().iter().filter_map(|u| s(u.user_name())));
+                    out.groups.extend(
+                        page.policy_groups()
+                            .iter()
+                            .filter_map(|g| s(g.group_name())),
+                    );
+                }
+            );
+            Ok(out)
+        }
+        .await;
+        absent_is_none(r)
     }
 
     /// One customer-managed policy with its default version's document and

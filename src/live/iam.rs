@@ -19,10 +19,11 @@
 //! `aws_iam_group_membership` by its group, `aws_iam_access_key` as
 //! `user/key_id` (the key's user tells which user's keys to list).
 //!
-//! The naive baseline reads roles, role attachments, role inline policies
-//! and managed policies one by one (GetRole + ListAttachedRolePolicies,
-//! ListAttachedRolePolicies, GetRolePolicy, GetPolicy + GetPolicyVersion);
-//! the other types have no cheaper per-resource read than the list.
+//! The naive baseline reads each resource on its own: GetRole (+
+//! ListAttachedRolePolicies), GetPolicy + GetPolicyVersion,
+//! ListAttached{Role,User,Group}Policies per attachment,
+//! Get{Role,User,Group}Policy, GetUser, GetGroup, ListEntitiesForPolicy;
+//! roles and policies come from the list when unmanaged objects are asked for.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -719,91 +720,154 @@ async fn access_keys(iam: &Iam, req: &ScanRequest) -> Result<(&'static str, Type
 
 // ---- The naive baseline ------------------------------------------------------
 
-/// Reads roles, role attachments, role inline policies and managed policies
-/// one resource at a time; records them in `done`.
+/// Naive: one read per identifier the state has of `type_` (when wanted).
+async fn one_by_one<F, Fut>(
+    req: &ScanRequest,
+    type_: &'static str,
+    out: &mut Part,
+    done: &mut BTreeSet<&'static str>,
+    f: F,
+) where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<LiveObject>, AwsError>>,
+{
+    if !req.wants(type_) {
+        return;
+    }
+    done.insert(type_);
+    let ids: Vec<String> = req.managed(type_).into_iter().collect();
+    out.push(match each(req, ids, f).await {
+        Ok(objs) => (
+            type_,
+            TypeScan::Listed(objs.into_iter().flatten().collect()),
+        ),
+        Err(e) => (type_, TypeScan::Failed(e)),
+    });
+}
+
+/// An attachment object `k` (`entity/policy_arn`) when `attached` holds its policy.
+fn attachment_if(k: String, attached: Option<Vec<String>>) -> Option<LiveObject> {
+    let (_, arn) = k.split_once('/')?;
+    attached?
+        .iter()
+        .any(|a| a == arn)
+        .then(|| LiveObject::named(k.clone(), ""))
+}
+
+/// An inline policy object `k` (`entity:name`) with its document.
+fn inline_if(k: String, document: Option<String>) -> Option<LiveObject> {
+    let name = k.split_once(':').map(|(_, n)| n.to_owned())?;
+    let d = document?;
+    Some(LiveObject {
+        attrs: vec![("policy".into(), json!(d))],
+        ..LiveObject::named(k, name)
+    })
+}
+
+fn entity_of(k: &str, sep: char) -> (String, String) {
+    match k.split_once(sep) {
+        Some((a, b)) => (a.to_owned(), b.to_owned()),
+        None => (k.to_owned(), String::new()),
+    }
+}
+
+/// The naive baseline: every type read one resource at a time (roles and
+/// policies by the list when unmanaged objects are asked for too).
 async fn naive(iam: &Iam, req: &ScanRequest, out: &mut Part, done: &mut BTreeSet<&'static str>) {
-    if req.wants(ROLE) && !req.unmanaged {
-        done.insert(ROLE);
-        let names: Vec<String> = req.managed(ROLE).into_iter().collect();
-        let r = each(req, names, |n| async move {
+    if !req.unmanaged {
+        one_by_one(req, ROLE, out, done, |n| async move {
             let Some(mut role) = iam.role(&n).await? else {
                 return Ok(None);
             };
             role.attached = iam.attached_role_policies(&n).await?.unwrap_or_default();
-            Ok(Some(role))
-        })
-        .await;
-        match r {
-            Ok(roles) => {
-                let roles: Vec<Role> = roles.into_iter().flatten().collect();
-                out.extend(role_parts(req, &roles, &[ROLE]));
-            }
-            Err(e) => put_all(out, &[ROLE], req, &Err(e)),
-        }
-    }
-    if req.wants(ROLE_POLICY_ATTACHMENT) {
-        done.insert(ROLE_POLICY_ATTACHMENT);
-        let keys: Vec<String> = req.managed(ROLE_POLICY_ATTACHMENT).into_iter().collect();
-        let r = each(req, keys, |k| async move {
-            let Some((role, arn)) = k.split_once('/') else {
-                return Ok(None);
-            };
-            let attached = iam.attached_role_policies(role).await?.unwrap_or_default();
-            Ok(attached
-                .iter()
-                .any(|a| a == arn)
-                .then(|| LiveObject::named(k.clone(), "")))
-        })
-        .await;
-        match r {
-            Ok(objs) => out.push((
-                ROLE_POLICY_ATTACHMENT,
-                TypeScan::Listed(objs.into_iter().flatten().collect()),
-            )),
-            Err(e) => put_all(out, &[ROLE_POLICY_ATTACHMENT], req, &Err(e)),
-        }
-    }
-    if req.wants(ROLE_POLICY) {
-        done.insert(ROLE_POLICY);
-        let keys: Vec<String> = req.managed(ROLE_POLICY).into_iter().collect();
-        let r = each(req, keys, |k| async move {
-            let Some((role, name)) = k.split_once(':') else {
-                return Ok(None);
-            };
-            let doc = iam.role_policy(role, name).await?;
-            Ok(doc.map(|d| LiveObject {
-                attrs: vec![("policy".into(), json!(d))],
-                ..LiveObject::named(k.clone(), name)
+            Ok(Some(LiveObject {
+                attrs: role_attrs(&role),
+                ..LiveObject::named(&role.name, &role.name)
             }))
         })
         .await;
-        match r {
-            Ok(objs) => out.push((
-                ROLE_POLICY,
-                TypeScan::Listed(objs.into_iter().flatten().collect()),
-            )),
-            Err(e) => put_all(out, &[ROLE_POLICY], req, &Err(e)),
-        }
+        one_by_one(req, POLICY, out, done, |a| async move {
+            Ok(iam.policy(&a).await?.map(|p| LiveObject {
+                attrs: policy_attrs(&p),
+                ..LiveObject::named(&p.arn, &p.name)
+            }))
+        })
+        .await;
     }
-    if req.wants(POLICY) && !req.unmanaged {
-        done.insert(POLICY);
-        let arns: Vec<String> = req.managed(POLICY).into_iter().collect();
-        let r = each(req, arns, |a| async move { iam.policy(&a).await }).await;
-        match r {
-            Ok(policies) => {
-                let objs = policies
-                    .into_iter()
-                    .flatten()
-                    .map(|p| LiveObject {
-                        attrs: policy_attrs(&p),
-                        ..LiveObject::named(&p.arn, &p.name)
-                    })
-                    .collect();
-                out.push((POLICY, TypeScan::Listed(objs)));
-            }
-            Err(e) => put_all(out, &[POLICY], req, &Err(e)),
-        }
-    }
+    one_by_one(req, SERVICE_LINKED_ROLE, out, done, |arn| async move {
+        let name = arn.rsplit('/').next().unwrap_or_default().to_owned();
+        Ok(iam.role(&name).await?.map(|r| LiveObject {
+            attrs: service_linked_role_attrs(&r),
+            ..LiveObject::named(&r.arn, &r.name)
+        }))
+    })
+    .await;
+    one_by_one(req, ROLE_POLICY_ATTACHMENT, out, done, |k| async move {
+        let (e, _) = entity_of(&k, '/');
+        Ok(attachment_if(k, iam.attached_role_policies(&e).await?))
+    })
+    .await;
+    one_by_one(req, USER_POLICY_ATTACHMENT, out, done, |k| async move {
+        let (e, _) = entity_of(&k, '/');
+        Ok(attachment_if(k, iam.attached_user_policies(&e).await?))
+    })
+    .await;
+    one_by_one(req, GROUP_POLICY_ATTACHMENT, out, done, |k| async move {
+        let (e, _) = entity_of(&k, '/');
+        Ok(attachment_if(k, iam.attached_group_policies(&e).await?))
+    })
+    .await;
+    one_by_one(req, ROLE_POLICY, out, done, |k| async move {
+        let (e, n) = entity_of(&k, ':');
+        Ok(inline_if(k, iam.role_policy(&e, &n).await?))
+    })
+    .await;
+    one_by_one(req, USER_POLICY, out, done, |k| async move {
+        let (e, n) = entity_of(&k, ':');
+        Ok(inline_if(k, iam.user_policy(&e, &n).await?))
+    })
+    .await;
+    one_by_one(req, GROUP_POLICY, out, done, |k| async move {
+        let (e, n) = entity_of(&k, ':');
+        Ok(inline_if(k, iam.group_policy(&e, &n).await?))
+    })
+    .await;
+    one_by_one(req, USER, out, done, |n| async move {
+        Ok(iam.user(&n).await?.map(|u| LiveObject {
+            attrs: user_attrs(&u),
+            ..LiveObject::named(&u.name, &u.name)
+        }))
+    })
+    .await;
+    one_by_one(req, GROUP, out, done, |n| async move {
+        Ok(iam.group(&n).await?.map(|g| LiveObject {
+            attrs: group_attrs(&g.group),
+            ..LiveObject::named(&g.group.name, &g.group.name)
+        }))
+    })
+    .await;
+    one_by_one(req, GROUP_MEMBERSHIP, out, done, |n| async move {
+        Ok(iam.group(&n).await?.map(|g| LiveObject {
+            attrs: vec![("users".into(), json!(g.users))],
+            ..LiveObject::named(&g.group.name, &g.group.name)
+        }))
+    })
+    .await;
+    one_by_one(req, POLICY_ATTACHMENT, out, done, |a| async move {
+        Ok(iam.policy_entities(&a).await?.and_then(|e| {
+            let e = Entities {
+                roles: e.roles.into_iter().collect(),
+                users: e.users.into_iter().collect(),
+                groups: e.groups.into_iter().collect(),
+            };
+            let attached = !(e.roles.is_empty() && e.users.is_empty() && e.groups.is_empty());
+            attached.then(|| LiveObject {
+                attrs: policy_attachment_attrs(&e),
+                ..LiveObject::named(a, "")
+            })
+        }))
+    })
+    .await;
 }
 
 #[cfg(test)]
@@ -1138,6 +1202,33 @@ mod tests {
         assert_eq!(ids(POLICY_ATTACHMENT), vec!["arn:a"]);
         // Not in the state: not returned.
         assert!(ids(USER).is_empty());
+    }
+
+    #[test]
+    fn naive_reads_become_objects_of_the_key() {
+        let arn = "arn:aws:iam::1:policy/app/p";
+        let k = format!("node/{arn}");
+        assert_eq!(entity_of(&k, '/'), ("node".into(), arn.to_owned()));
+        assert_eq!(
+            attachment_if(k.clone(), Some(vec!["arn:x".into(), arn.into()])).map(|o| o.id),
+            Some(k.clone())
+        );
+        assert_eq!(attachment_if(k.clone(), Some(vec!["arn:x".into()])), None);
+        assert_eq!(attachment_if(k, None), None);
+        assert_eq!(
+            entity_of("lambda:logs", ':'),
+            ("lambda".into(), "logs".into())
+        );
+        let o = inline_if("lambda:logs".into(), Some("%7B%7D".into()));
+        assert_eq!(
+            o.map(|o| (o.id, o.name, o.attrs)),
+            Some((
+                "lambda:logs".into(),
+                "logs".into(),
+                vec![("policy".into(), json!("%7B%7D"))]
+            ))
+        );
+        assert_eq!(inline_if("lambda:logs".into(), None), None);
     }
 
     #[test]
