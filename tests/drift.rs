@@ -726,7 +726,18 @@ extra = ec2.create_security_group(GroupName='{pre}-extra', Description='made by 
 west = boto3.client('ec2', endpoint_url=ENDPOINT, region_name='us-west-2')
 dr = west.describe_subnets(Filters=[{{'Name': 'tag:Name', 'Values': ['{pre}-dr-a']}}])['Subnets'][0]['SubnetId']
 west.delete_subnet(SubnetId=dr)
-print(json.dumps({{'subnet': sub, 'assoc': assoc, 'node': node, 'extra': extra, 'dr': dr}}))
+iam = boto3.client('iam', endpoint_url=ENDPOINT, region_name=REGION)
+pol = [x for x in iam.list_policies(Scope='Local', PathPrefix='/app/')['Policies']
+       if x['PolicyName'] == '{pre}-lambda-data'][0]['Arn']
+iam.detach_role_policy(RoleName='{pre}-lambda', PolicyArn=pol)
+doc = json.loads(iam.get_policy_version(PolicyArn=pol, VersionId='v1')['PolicyVersion']['Document']) \
+    if isinstance(iam.get_policy_version(PolicyArn=pol, VersionId='v1')['PolicyVersion']['Document'], str) \
+    else iam.get_policy_version(PolicyArn=pol, VersionId='v1')['PolicyVersion']['Document']
+for st in doc['Statement']:
+    if st['Action'] == 'sqs:SendMessage':
+        st['Action'] = 'sqs:*'
+iam.create_policy_version(PolicyArn=pol, PolicyDocument=json.dumps(doc), SetAsDefault=True)
+print(json.dumps({{'subnet': sub, 'assoc': assoc, 'node': node, 'extra': extra, 'dr': dr, 'policy': pol}}))
 "#
     ));
     let ids: serde_json::Value = serde_json::from_str(ids.trim()).unwrap();
@@ -745,6 +756,18 @@ print(json.dumps({{'subnet': sub, 'assoc': assoc, 'node': node, 'extra': extra, 
         ),
         f("missing", "aws_subnet", &id("dr"), &[]),
         f("unmanaged", "aws_security_group", &id("extra"), &[]),
+        f(
+            "missing",
+            "aws_iam_role_policy_attachment",
+            &format!("{pre}-lambda/{}", id("policy")),
+            &[],
+        ),
+        f(
+            "changed",
+            "aws_iam_policy",
+            &id("policy"),
+            &["policy.Statement[1].Action"],
+        ),
     ];
     want.sort();
     assert_eq!(got, want, "{doc:#}");
