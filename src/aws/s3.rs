@@ -643,6 +643,22 @@ pub struct CorsRule {
     pub max_age_seconds: Option<i32>,
 }
 
+/// Where a bucket's access logs go.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Logging {
+    pub target_bucket: String,
+    pub target_prefix: String,
+}
+
+/// A bucket's static website configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Website {
+    pub index_suffix: Option<String>,
+    pub error_key: Option<String>,
+    /// `(host name, protocol)` when every request is redirected.
+    pub redirect_all_to: Option<(String, Option<String>)>,
+}
+
 /// What HeadObject tells of an object.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ObjectHead {
@@ -741,6 +757,44 @@ impl Bucket {
                     max_age_seconds: c.max_age_seconds(),
                 })
                 .collect()
+        }))
+    }
+
+    /// Access logging (GetBucketLogging); `None` when logging is off.
+    pub async fn logging(&self) -> Result<Option<Logging>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_logging()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketLogging", self.arn_like(), e));
+        Ok(absent_is_none(r)?.and_then(|resp| {
+            resp.logging_enabled().map(|l| Logging {
+                target_bucket: l.target_bucket().to_owned(),
+                target_prefix: l.target_prefix().to_owned(),
+            })
+        }))
+    }
+
+    /// The website configuration (GetBucketWebsite); `None` without one.
+    pub async fn website(&self) -> Result<Option<Website>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_website()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketWebsite", self.arn_like(), e));
+        Ok(absent_is_none(r)?.map(|resp| Website {
+            index_suffix: resp.index_document().map(|d| d.suffix().to_owned()),
+            error_key: resp.error_document().map(|d| d.key().to_owned()),
+            redirect_all_to: resp.redirect_all_requests_to().map(|r| {
+                (
+                    r.host_name().to_owned(),
+                    r.protocol().map(|p| p.as_str().to_owned()),
+                )
+            }),
         }))
     }
 

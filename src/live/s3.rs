@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::{attr_or_id, attr_str, each, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
 use crate::aws::s3::{
-    BucketAcl, CorsRule, Encryption, LifecycleRule, ObjectHead, PublicAccessBlock,
+    BucketAcl, CorsRule, Encryption, LifecycleRule, Logging, ObjectHead, PublicAccessBlock, Website,
 };
 use crate::aws::{Aws, AwsError};
 use crate::store::Versioning;
@@ -24,9 +24,11 @@ pub const ACL: &str = "aws_s3_bucket_acl";
 pub const OWNERSHIP: &str = "aws_s3_bucket_ownership_controls";
 pub const CORS: &str = "aws_s3_bucket_cors_configuration";
 pub const OBJECT: &str = "aws_s3_object";
+pub const LOGGING: &str = "aws_s3_bucket_logging";
+pub const WEBSITE: &str = "aws_s3_bucket_website_configuration";
 
 /// The per-bucket configuration types: one Get call per managed bucket.
-const CONFIGURATIONS: [&str; 8] = [
+const CONFIGURATIONS: [&str; 10] = [
     VERSIONING,
     LIFECYCLE,
     ENCRYPTION,
@@ -35,6 +37,8 @@ const CONFIGURATIONS: [&str; 8] = [
     ACL,
     OWNERSHIP,
     CORS,
+    LOGGING,
+    WEBSITE,
 ];
 
 fn bucket_key(a: &Value) -> Option<String> {
@@ -147,12 +151,19 @@ fn prepare_cors(a: &mut Value) {
     }
 }
 
-/// An object's `etag` is compared only when the state holds one.
+/// An object's `etag` is compared only when the state holds one and the
+/// object is not encrypted with KMS (whose ETags are not the content's MD5,
+/// while a configured `etag` is).
 fn prepare_object(a: &mut Value) {
     if let Value::Object(m) = a {
-        if m.get("etag")
+        let kms = m
+            .get("server_side_encryption")
             .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
+            .is_some_and(|s| s.starts_with("aws:kms"));
+        if kms
+            || m.get("etag")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
         {
             m.remove("etag");
         }
@@ -170,6 +181,8 @@ pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(OWNERSHIP, bucket_key),
     TypeSpec::new(CORS, bucket_key).prepare(prepare_cors),
     TypeSpec::new(OBJECT, object_key).prepare(prepare_object),
+    TypeSpec::new(LOGGING, bucket_key),
+    TypeSpec::new(WEBSITE, bucket_key),
 ];
 
 /// `aws_s3_bucket`: region and tags.
@@ -277,6 +290,32 @@ pub fn cors_attrs(rules: &[CorsRule]) -> Vec<(String, Value)> {
         })
         .collect();
     vec![("cors_rule".into(), Value::Array(rules))]
+}
+
+/// `aws_s3_bucket_logging`: target bucket and prefix.
+pub fn logging_attrs(l: &Logging) -> Vec<(String, Value)> {
+    vec![
+        ("target_bucket".into(), json!(l.target_bucket)),
+        ("target_prefix".into(), json!(l.target_prefix)),
+    ]
+}
+
+/// `aws_s3_bucket_website_configuration`: index and error documents, or
+/// the redirect of every request.
+pub fn website_attrs(w: &Website) -> Vec<(String, Value)> {
+    let block = |v: &Option<String>, k: &str| -> Value {
+        Value::Array(v.iter().map(|x| json!({ k: x })).collect())
+    };
+    let redirect: Vec<Value> = w
+        .redirect_all_to
+        .iter()
+        .map(|(host, protocol)| json!({"host_name": host, "protocol": protocol.clone().unwrap_or_default()}))
+        .collect();
+    vec![
+        ("index_document".into(), block(&w.index_suffix, "suffix")),
+        ("error_document".into(), block(&w.error_key, "key")),
+        ("redirect_all_requests_to".into(), Value::Array(redirect)),
+    ]
 }
 
 /// `aws_s3_object`: content type, and the ETag when it is a plain MD5 (a
@@ -425,6 +464,8 @@ async fn scan_inner(
                     ACL => b.acl().await?.map(|a| acl_attrs(&a)),
                     OWNERSHIP => b.ownership().await?.map(|o| ownership_attrs(&o)),
                     CORS => b.cors().await?.map(|c| cors_attrs(&c)),
+                    LOGGING => b.logging().await?.map(|l| logging_attrs(&l)),
+                    WEBSITE => b.website().await?.map(|w| website_attrs(&w)),
                     _ => b
                         .public_access_block()
                         .await?
@@ -664,5 +705,42 @@ mod tests {
         let mut state = json!({"etag": "abc"});
         prepare_object(&mut state);
         assert_eq!(state["etag"], "abc");
+        let mut state = json!({"etag": "abc", "server_side_encryption": "aws:kms"});
+        prepare_object(&mut state);
+        assert!(state.get("etag").is_none());
+    }
+
+    #[test]
+    fn logging_and_website_mappings() {
+        let l = Logging {
+            target_bucket: "logs".into(),
+            target_prefix: "s3/data/".into(),
+        };
+        assert_eq!(
+            logging_attrs(&l),
+            vec![
+                ("target_bucket".to_owned(), json!("logs")),
+                ("target_prefix".to_owned(), json!("s3/data/"))
+            ]
+        );
+        let w = Website {
+            index_suffix: Some("index.html".into()),
+            error_key: Some("404.html".into()),
+            redirect_all_to: None,
+        };
+        let attrs: BTreeMap<String, Value> = website_attrs(&w).into_iter().collect();
+        assert_eq!(attrs["index_document"], json!([{"suffix": "index.html"}]));
+        assert_eq!(attrs["error_document"], json!([{"key": "404.html"}]));
+        assert_eq!(attrs["redirect_all_requests_to"], json!([]));
+        let r = Website {
+            redirect_all_to: Some(("example.com".into(), Some("https".into()))),
+            ..Website::default()
+        };
+        let attrs: BTreeMap<String, Value> = website_attrs(&r).into_iter().collect();
+        assert_eq!(
+            attrs["redirect_all_requests_to"],
+            json!([{"host_name": "example.com", "protocol": "https"}])
+        );
+        assert_eq!(attrs["index_document"], json!([]));
     }
 }
