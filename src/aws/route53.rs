@@ -27,6 +27,8 @@ pub struct RecordSetInfo {
     /// `A`, `CNAME`, ...
     pub type_: String,
     pub set_identifier: Option<String>,
+    /// The weight of a weighted record.
+    pub weight: Option<i64>,
     pub ttl: Option<i64>,
     /// The values of `ResourceRecords` (TXT values in their quotes).
     pub records: Vec<String>,
@@ -180,6 +182,7 @@ impl Route53 {
                     name: r.name().to_owned(),
                     type_: r.r#type().as_str().to_owned(),
                     set_identifier: r.set_identifier().map(str::to_owned),
+                    weight: r.weight(),
                     ttl: r.ttl(),
                     records: r
                         .resource_records()

@@ -147,7 +147,8 @@ pub fn zone_attrs(
     attrs
 }
 
-/// `aws_route53_record`: type, TTL, values (a set) and alias target.
+/// `aws_route53_record`: type, TTL, values (a set), alias target and the
+/// weight of a weighted record.
 pub fn record_attrs(r: &RecordSetInfo) -> Vec<(String, Value)> {
     let records: Vec<String> = r
         .records
@@ -166,6 +167,7 @@ pub fn record_attrs(r: &RecordSetInfo) -> Vec<(String, Value)> {
         ("ttl".into(), json!(r.ttl)),
         ("records".into(), json!(records)),
         ("alias".into(), Value::Array(alias)),
+        ("weighted_routing_policy.0.weight".into(), json!(r.weight)),
     ]
 }
 
@@ -331,6 +333,14 @@ mod tests {
         assert_eq!(attrs["ttl"], 300);
         assert_eq!(attrs["records"], json!(["a b"]));
         assert_eq!(attrs["alias"], json!([]));
+        assert!(attrs["weighted_routing_policy.0.weight"].is_null());
+        let weighted = RecordSetInfo {
+            set_identifier: Some("blue".into()),
+            weight: Some(90),
+            ..r.clone()
+        };
+        let attrs: BTreeMap<String, Value> = record_attrs(&weighted).into_iter().collect();
+        assert_eq!(attrs["weighted_routing_policy.0.weight"], 90);
         let alias = RecordSetInfo {
             name: "app.example.com.".into(),
             type_: "A".into(),
