@@ -72,6 +72,37 @@ pub struct FargateProfileInfo {
     pub tags: BTreeMap<String, String>,
 }
 
+/// An access entry.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessEntryInfo {
+    pub cluster: String,
+    pub principal_arn: String,
+    /// `STANDARD`, `EC2_LINUX`, ...
+    pub type_: Option<String>,
+    pub kubernetes_groups: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An access policy associated with a principal.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessPolicyInfo {
+    pub policy_arn: String,
+    /// `cluster` or `namespace`.
+    pub scope_type: Option<String>,
+    pub namespaces: Vec<String>,
+}
+
+/// A pod identity association.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PodIdentityInfo {
+    pub cluster: String,
+    pub association_id: String,
+    pub namespace: Option<String>,
+    pub service_account: Option<String>,
+    pub role_arn: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
 /// The EKS client.
 #[derive(Clone, Debug)]
 pub struct Eks {
@@ -331,6 +362,119 @@ impl Eks {
                     .collect(),
                 status: p.status().map(|s| s.as_str().to_owned()),
                 tags: sorted(p.tags()),
+            })
+        }))
+    }
+
+    /// DescribeAccessEntry; `None` when it (or its cluster) does not exist.
+    pub async fn describe_access_entry(
+        &self,
+        cluster: &str,
+        principal_arn: &str,
+    ) -> Result<Option<AccessEntryInfo>, AwsError> {
+        let r = self
+            .client
+            .describe_access_entry()
+            .cluster_name(cluster)
+            .principal_arn(principal_arn)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DescribeAccessEntry",
+                    format!("EKS access entry {cluster}:{principal_arn}"),
+                    e,
+                )
+            });
+        Ok(none_if_absent(r)?.and_then(|resp| {
+            let a = resp.access_entry?;
+            Some(AccessEntryInfo {
+                cluster: cluster.to_owned(),
+                principal_arn: a.principal_arn().unwrap_or(principal_arn).to_owned(),
+                type_: a.r#type().map(str::to_owned),
+                kubernetes_groups: a.kubernetes_groups().to_vec(),
+                tags: sorted(a.tags()),
+            })
+        }))
+    }
+
+    /// The access policies associated with a principal
+    /// (ListAssociatedAccessPolicies, pages of 100); `None` when the access
+    /// entry (or its cluster) does not exist.
+    pub async fn list_associated_access_policies(
+        &self,
+        cluster: &str,
+        principal_arn: &str,
+    ) -> Result<Option<Vec<AccessPolicyInfo>>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let r = self
+                .client
+                .list_associated_access_policies()
+                .cluster_name(cluster)
+                .principal_arn(principal_arn)
+                .max_results(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk(
+                        "ListAssociatedAccessPolicies",
+                        format!("EKS access entry {cluster}:{principal_arn}"),
+                        e,
+                    )
+                });
+            let Some(page) = none_if_absent(r)? else {
+                return Ok(None);
+            };
+            out.extend(page.associated_access_policies().iter().map(|p| {
+                let scope = p.access_scope();
+                AccessPolicyInfo {
+                    policy_arn: p.policy_arn().unwrap_or_default().to_owned(),
+                    scope_type: scope
+                        .and_then(|s| s.r#type())
+                        .map(|t| t.as_str().to_owned()),
+                    namespaces: scope.map(|s| s.namespaces().to_vec()).unwrap_or_default(),
+                }
+            }));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// DescribePodIdentityAssociation; `None` when it does not exist.
+    pub async fn describe_pod_identity_association(
+        &self,
+        cluster: &str,
+        association_id: &str,
+    ) -> Result<Option<PodIdentityInfo>, AwsError> {
+        let r = self
+            .client
+            .describe_pod_identity_association()
+            .cluster_name(cluster)
+            .association_id(association_id)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DescribePodIdentityAssociation",
+                    format!("EKS pod identity association {cluster},{association_id}"),
+                    e,
+                )
+            });
+        Ok(none_if_absent(r)?.and_then(|resp| {
+            let a = resp.association?;
+            Some(PodIdentityInfo {
+                cluster: cluster.to_owned(),
+                association_id: a.association_id().unwrap_or(association_id).to_owned(),
+                namespace: a.namespace().map(str::to_owned),
+                service_account: a.service_account().map(str::to_owned),
+                role_arn: a.role_arn().map(str::to_owned),
+                tags: sorted(a.tags()),
             })
         }))
     }

@@ -54,6 +54,62 @@ pub struct SubnetGroupInfo {
     pub tags: BTreeMap<String, String>,
 }
 
+/// A DB or DB cluster parameter group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParameterGroupInfo {
+    pub name: String,
+    pub family: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A parameter set to a value other than its default (source `user`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParameterInfo {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// A DB option group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OptionGroupInfo {
+    pub name: String,
+    pub engine_name: Option<String>,
+    pub major_engine_version: Option<String>,
+    pub description: Option<String>,
+    /// The names of its options.
+    pub options: Vec<String>,
+}
+
+/// Runs a `Marker`-paginated RDS describe call (pages of 100): `$call` is a
+/// request builder, `$items` maps a page to an iterator of results.
+macro_rules! describe_all {
+    ($op:literal, $what:expr, $call:expr, |$page:ident| $items:expr) => {{
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let $page = $call
+                .max_records(100)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk($op, $what, e))?;
+            out.extend($items);
+            match $page.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }};
+}
+
+fn parameter(p: &aws_sdk_rds::types::Parameter) -> Option<ParameterInfo> {
+    Some(ParameterInfo {
+        name: p.parameter_name()?.to_owned(),
+        value: p.parameter_value().map(str::to_owned),
+    })
+}
+
 /// The RDS client.
 #[derive(Clone, Debug)]
 pub struct Rds {
@@ -294,6 +350,109 @@ impl Rds {
             }
         }
         Ok(out)
+    }
+    /// Every DB parameter group (DescribeDBParameterGroups, pages of 100).
+    pub async fn describe_db_parameter_groups(&self) -> Result<Vec<ParameterGroupInfo>, AwsError> {
+        describe_all!(
+            "DescribeDBParameterGroups",
+            "the account's DB parameter groups",
+            self.client.describe_db_parameter_groups(),
+            |page| page
+                .db_parameter_groups()
+                .iter()
+                .map(|g| ParameterGroupInfo {
+                    name: g.db_parameter_group_name().unwrap_or_default().to_owned(),
+                    family: g.db_parameter_group_family().map(str::to_owned),
+                    description: g.description().map(str::to_owned),
+                })
+        )
+    }
+
+    /// Every DB cluster parameter group (DescribeDBClusterParameterGroups, pages of 100).
+    pub async fn describe_db_cluster_parameter_groups(
+        &self,
+    ) -> Result<Vec<ParameterGroupInfo>, AwsError> {
+        describe_all!(
+            "DescribeDBClusterParameterGroups",
+            "the account's DB cluster parameter groups",
+            self.client.describe_db_cluster_parameter_groups(),
+            |page| page
+                .db_cluster_parameter_groups()
+                .iter()
+                .map(|g| ParameterGroupInfo {
+                    name: g
+                        .db_cluster_parameter_group_name()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    family: g.db_parameter_group_family().map(str::to_owned),
+                    description: g.description().map(str::to_owned),
+                })
+        )
+    }
+
+    /// The user-set parameters of a DB parameter group (DescribeDBParameters
+    /// with source `user`, pages of 100); `None` when the group does not exist.
+    pub async fn describe_db_parameters(
+        &self,
+        group: &str,
+    ) -> Result<Option<Vec<ParameterInfo>>, AwsError> {
+        let r: Result<Vec<ParameterInfo>, AwsError> = describe_all!(
+            "DescribeDBParameters",
+            format!("DB parameter group {group}"),
+            self.client
+                .describe_db_parameters()
+                .db_parameter_group_name(group)
+                .source("user"),
+            |page| page.parameters().iter().filter_map(parameter)
+        );
+        absent_is_none(r)
+    }
+
+    /// The user-set parameters of a DB cluster parameter group
+    /// (DescribeDBClusterParameters with source `user`, pages of 100);
+    /// `None` when the group does not exist.
+    pub async fn describe_db_cluster_parameters(
+        &self,
+        group: &str,
+    ) -> Result<Option<Vec<ParameterInfo>>, AwsError> {
+        let r: Result<Vec<ParameterInfo>, AwsError> = describe_all!(
+            "DescribeDBClusterParameters",
+            format!("DB cluster parameter group {group}"),
+            self.client
+                .describe_db_cluster_parameters()
+                .db_cluster_parameter_group_name(group)
+                .source("user"),
+            |page| page.parameters().iter().filter_map(parameter)
+        );
+        absent_is_none(r)
+    }
+
+    /// Every option group (DescribeOptionGroups, pages of 100).
+    pub async fn describe_option_groups(&self) -> Result<Vec<OptionGroupInfo>, AwsError> {
+        describe_all!(
+            "DescribeOptionGroups",
+            "the account's DB option groups",
+            self.client.describe_option_groups(),
+            |page| page.option_groups_list().iter().map(|g| OptionGroupInfo {
+                name: g.option_group_name().unwrap_or_default().to_owned(),
+                engine_name: g.engine_name().map(str::to_owned),
+                major_engine_version: g.major_engine_version().map(str::to_owned),
+                description: g.option_group_description().map(str::to_owned),
+                options: g
+                    .options()
+                    .iter()
+                    .filter_map(|o| o.option_name().map(str::to_owned))
+                    .collect(),
+            })
+        )
+    }
+}
+
+fn absent_is_none<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == AwsErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

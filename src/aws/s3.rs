@@ -613,6 +613,209 @@ impl Bucket {
     }
 }
 
+/// One grant of a bucket ACL.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AclGrant {
+    /// `CanonicalUser`, `Group` or `AmazonCustomerByEmail`.
+    pub grantee_type: String,
+    pub id: Option<String>,
+    pub uri: Option<String>,
+    pub email_address: Option<String>,
+    /// `FULL_CONTROL`, `READ`, ...
+    pub permission: String,
+}
+
+/// A bucket's ACL.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BucketAcl {
+    pub owner_id: Option<String>,
+    pub grants: Vec<AclGrant>,
+}
+
+/// One CORS rule.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CorsRule {
+    pub id: Option<String>,
+    pub allowed_headers: Vec<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: Option<i32>,
+}
+
+/// Where a bucket's access logs go.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Logging {
+    pub target_bucket: String,
+    pub target_prefix: String,
+}
+
+/// A bucket's static website configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Website {
+    pub index_suffix: Option<String>,
+    pub error_key: Option<String>,
+    /// `(host name, protocol)` when every request is redirected.
+    pub redirect_all_to: Option<(String, Option<String>)>,
+}
+
+/// What HeadObject tells of an object.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObjectHead {
+    /// The ETag, quotes removed.
+    pub etag: Option<String>,
+    pub content_type: Option<String>,
+    pub size: Option<i64>,
+}
+
+impl Bucket {
+    /// The bucket policy document (GetBucketPolicy); `None` without one.
+    pub async fn policy(&self) -> Result<Option<String>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_policy()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketPolicy", self.arn_like(), e));
+        Ok(absent_is_none(r)?.and_then(|resp| resp.policy().map(str::to_owned)))
+    }
+
+    /// The bucket ACL (GetBucketAcl); `None` when the bucket is gone.
+    pub async fn acl(&self) -> Result<Option<BucketAcl>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_acl()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketAcl", self.arn_like(), e));
+        Ok(absent_is_none(r)?.map(|resp| BucketAcl {
+            owner_id: resp.owner().and_then(|o| o.id()).map(str::to_owned),
+            grants: resp
+                .grants()
+                .iter()
+                .map(|g| {
+                    let grantee = g.grantee();
+                    AclGrant {
+                        grantee_type: grantee
+                            .map(|x| x.r#type().as_str().to_owned())
+                            .unwrap_or_default(),
+                        id: grantee.and_then(|x| x.id()).map(str::to_owned),
+                        uri: grantee.and_then(|x| x.uri()).map(str::to_owned),
+                        email_address: grantee.and_then(|x| x.email_address()).map(str::to_owned),
+                        permission: g
+                            .permission()
+                            .map(|p| p.as_str().to_owned())
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect(),
+        }))
+    }
+
+    /// The object ownership setting (GetBucketOwnershipControls); `None`
+    /// without ownership controls.
+    pub async fn ownership(&self) -> Result<Option<String>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_ownership_controls()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketOwnershipControls", self.arn_like(), e));
+        let r = match r {
+            Err(e) if e.code.as_deref() == Some("OwnershipControlsNotFoundError") => Ok(None),
+            other => absent_is_none(other),
+        };
+        Ok(r?.and_then(|resp| {
+            resp.ownership_controls()?
+                .rules()
+                .first()
+                .map(|rule| rule.object_ownership().as_str().to_owned())
+        }))
+    }
+
+    /// CORS rules (GetBucketCors); `None` without a configuration.
+    pub async fn cors(&self) -> Result<Option<Vec<CorsRule>>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_cors()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketCors", self.arn_like(), e));
+        Ok(absent_is_none(r)?.map(|resp| {
+            resp.cors_rules()
+                .iter()
+                .map(|c| CorsRule {
+                    id: c.id().map(str::to_owned),
+                    allowed_headers: c.allowed_headers().to_vec(),
+                    allowed_methods: c.allowed_methods().to_vec(),
+                    allowed_origins: c.allowed_origins().to_vec(),
+                    expose_headers: c.expose_headers().to_vec(),
+                    max_age_seconds: c.max_age_seconds(),
+                })
+                .collect()
+        }))
+    }
+
+    /// Access logging (GetBucketLogging); `None` when logging is off.
+    pub async fn logging(&self) -> Result<Option<Logging>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_logging()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketLogging", self.arn_like(), e));
+        Ok(absent_is_none(r)?.and_then(|resp| {
+            resp.logging_enabled().map(|l| Logging {
+                target_bucket: l.target_bucket().to_owned(),
+                target_prefix: l.target_prefix().to_owned(),
+            })
+        }))
+    }
+
+    /// The website configuration (GetBucketWebsite); `None` without one.
+    pub async fn website(&self) -> Result<Option<Website>, AwsError> {
+        let r = self
+            .client
+            .get_bucket_website()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetBucketWebsite", self.arn_like(), e));
+        Ok(absent_is_none(r)?.map(|resp| Website {
+            index_suffix: resp.index_document().map(|d| d.suffix().to_owned()),
+            error_key: resp.error_document().map(|d| d.key().to_owned()),
+            redirect_all_to: resp.redirect_all_requests_to().map(|r| {
+                (
+                    r.host_name().to_owned(),
+                    r.protocol().map(|p| p.as_str().to_owned()),
+                )
+            }),
+        }))
+    }
+
+    /// HeadObject of the current version of `key`; `None` when absent.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectHead>, AwsError> {
+        let r = self
+            .client
+            .head_object()
+            .bucket(&self.name)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("HeadObject", self.uri(key), e));
+        Ok(absent_is_none(r)?.map(|resp| ObjectHead {
+            etag: resp.e_tag().map(|t| t.trim_matches('"').to_owned()),
+            content_type: resp.content_type().map(str::to_owned),
+            size: resp.content_length(),
+        }))
+    }
+}
+
 /// S3 always sends LastModified; a missing one sorts as the oldest.
 fn to_time_or_epoch(t: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
     t.and_then(super::to_time)

@@ -8,14 +8,22 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::{attr_or_id, each, joined_or_id, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
-use crate::aws::eks::{AddonInfo, ClusterInfo, FargateProfileInfo, NodegroupInfo};
+use super::{
+    attr_or_id, attr_str, each, joined_or_id, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec,
+};
+use crate::aws::eks::{
+    AccessEntryInfo, AccessPolicyInfo, AddonInfo, ClusterInfo, Eks, FargateProfileInfo,
+    NodegroupInfo, PodIdentityInfo,
+};
 use crate::aws::{Aws, AwsError, AwsErrorKind};
 
 pub const CLUSTER: &str = "aws_eks_cluster";
 pub const NODE_GROUP: &str = "aws_eks_node_group";
 pub const ADDON: &str = "aws_eks_addon";
 pub const FARGATE_PROFILE: &str = "aws_eks_fargate_profile";
+pub const ACCESS_ENTRY: &str = "aws_eks_access_entry";
+pub const ACCESS_POLICY_ASSOCIATION: &str = "aws_eks_access_policy_association";
+pub const POD_IDENTITY_ASSOCIATION: &str = "aws_eks_pod_identity_association";
 
 fn cluster_key(a: &Value) -> Option<String> {
     attr_or_id(a, "name")
@@ -30,11 +38,40 @@ fn fargate_key(a: &Value) -> Option<String> {
     joined_or_id(a, "cluster_name", "fargate_profile_name")
 }
 
+/// The provider's ID: `cluster:principal_arn`.
+fn access_entry_key(a: &Value) -> Option<String> {
+    joined_or_id(a, "cluster_name", "principal_arn")
+}
+/// The provider's ID: `cluster#principal_arn#policy_arn`.
+fn access_policy_key(a: &Value) -> Option<String> {
+    match (
+        attr_str(a, "cluster_name"),
+        attr_str(a, "principal_arn"),
+        attr_str(a, "policy_arn"),
+    ) {
+        (Some(c), Some(p), Some(arn)) => Some(format!("{c}#{p}#{arn}")),
+        _ => attr_str(a, "id").map(str::to_owned),
+    }
+}
+/// The provider's ID: `cluster,association_id`.
+fn pod_identity_key(a: &Value) -> Option<String> {
+    match (attr_str(a, "cluster_name"), attr_str(a, "association_id")) {
+        (Some(c), Some(id)) => Some(format!("{c},{id}")),
+        _ => attr_str(a, "id").map(str::to_owned),
+    }
+}
+
+/// The types enumerated from the cluster listing (one failure fails them all).
+const LISTED: [&str; 4] = [CLUSTER, NODE_GROUP, ADDON, FARGATE_PROFILE];
+
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(CLUSTER, cluster_key).unmanaged(),
     TypeSpec::new(NODE_GROUP, node_group_key).unmanaged(),
     TypeSpec::new(ADDON, addon_key),
     TypeSpec::new(FARGATE_PROFILE, fargate_key),
+    TypeSpec::new(ACCESS_ENTRY, access_entry_key),
+    TypeSpec::new(ACCESS_POLICY_ASSOCIATION, access_policy_key),
+    TypeSpec::new(POD_IDENTITY_ASSOCIATION, pod_identity_key),
 ];
 
 /// `aws_eks_cluster`: version, role, subnets, endpoint access, status, tags.
@@ -121,15 +158,163 @@ pub fn fargate_attrs(p: &FargateProfileInfo) -> Vec<(String, Value)> {
     ]
 }
 
+/// `aws_eks_access_entry`: type, Kubernetes groups (a set), tags.
+pub fn access_entry_attrs(e: &AccessEntryInfo) -> Vec<(String, Value)> {
+    vec![
+        ("type".into(), json!(e.type_)),
+        ("kubernetes_groups".into(), json!(e.kubernetes_groups)),
+        ("tags".into(), json!(e.tags)),
+    ]
+}
+
+/// `aws_eks_access_policy_association`: the access scope.
+pub fn access_policy_attrs(p: &AccessPolicyInfo) -> Vec<(String, Value)> {
+    vec![
+        ("access_scope.0.type".into(), json!(p.scope_type)),
+        ("access_scope.0.namespaces".into(), json!(p.namespaces)),
+    ]
+}
+
+/// `aws_eks_pod_identity_association`: namespace, service account, role, tags.
+pub fn pod_identity_attrs(p: &PodIdentityInfo) -> Vec<(String, Value)> {
+    vec![
+        ("namespace".into(), json!(p.namespace)),
+        ("service_account".into(), json!(p.service_account)),
+        ("role_arn".into(), json!(p.role_arn)),
+        ("tags".into(), json!(p.tags)),
+    ]
+}
+
 super::family!("EKS");
 
 /// Enumerates the wanted EKS types.
 pub async fn scan(aws: &Aws, req: &ScanRequest) -> Vec<(&'static str, TypeScan)> {
     let mut out = Vec::new();
-    let all: Vec<&'static str> = TYPES.iter().map(|t| t.name).collect();
-    let r = scan_inner(aws, req, &mut out).await;
-    put_all(&mut out, &all, req, &r);
+    if LISTED.iter().any(|t| req.wants(t)) {
+        let r = scan_inner(aws, req, &mut out).await;
+        put_all(&mut out, &LISTED, req, &r);
+    }
+    let eks = aws.eks();
+    if req.wants(ACCESS_ENTRY) {
+        out.push((ACCESS_ENTRY, listed(access_entries(&eks, req).await)));
+    }
+    if req.wants(ACCESS_POLICY_ASSOCIATION) {
+        out.push((
+            ACCESS_POLICY_ASSOCIATION,
+            listed(access_policies(&eks, req).await),
+        ));
+    }
+    if req.wants(POD_IDENTITY_ASSOCIATION) {
+        out.push((
+            POD_IDENTITY_ASSOCIATION,
+            listed(pod_identities(&eks, req).await),
+        ));
+    }
     out
+}
+
+fn listed(r: Result<Vec<LiveObject>, AwsError>) -> TypeScan {
+    match r {
+        Ok(objs) => TypeScan::Listed(objs),
+        Err(e) => TypeScan::Failed(e),
+    }
+}
+
+/// DescribeAccessEntry per managed entry: it carries the type, groups and
+/// tags that the listing (principal ARNs only) does not, and answers
+/// NotFound for a missing entry, so no listing is needed.
+async fn access_entries(eks: &Eks, req: &ScanRequest) -> Result<Vec<LiveObject>, AwsError> {
+    let todo: Vec<(String, String)> = req
+        .managed(ACCESS_ENTRY)
+        .iter()
+        .filter_map(|id| split(id))
+        .collect();
+    let found = each(req, todo, |(c, p)| {
+        let eks = eks.clone();
+        async move {
+            Ok(eks
+                .describe_access_entry(&c, &p)
+                .await?
+                .map(|e| LiveObject {
+                    attrs: access_entry_attrs(&e),
+                    tags: Some(e.tags.clone()),
+                    ..LiveObject::named(format!("{c}:{p}"), &p)
+                }))
+        }
+    })
+    .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// `cluster#principal#policy` -> its three parts.
+fn split_policy_id(id: &str) -> Option<(String, String, String)> {
+    let mut parts = id.splitn(3, '#');
+    Some((
+        parts.next()?.to_owned(),
+        parts.next()?.to_owned(),
+        parts.next()?.to_owned(),
+    ))
+}
+
+/// ListAssociatedAccessPolicies once per principal the state's associations name.
+async fn access_policies(eks: &Eks, req: &ScanRequest) -> Result<Vec<LiveObject>, AwsError> {
+    let managed = req.managed(ACCESS_POLICY_ASSOCIATION);
+    let principals: BTreeSet<(String, String)> = managed
+        .iter()
+        .filter_map(|id| split_policy_id(id).map(|(c, p, _)| (c, p)))
+        .collect();
+    let lists = each(req, principals.into_iter().collect(), |(c, p)| {
+        let eks = eks.clone();
+        async move {
+            let policies = eks
+                .list_associated_access_policies(&c, &p)
+                .await?
+                .unwrap_or_default();
+            Ok((c, p, policies))
+        }
+    })
+    .await?;
+    let mut objs = Vec::new();
+    for (c, p, policies) in lists {
+        for policy in policies {
+            let id = format!("{c}#{p}#{}", policy.policy_arn);
+            if managed.contains(&id) {
+                objs.push(LiveObject {
+                    attrs: access_policy_attrs(&policy),
+                    ..LiveObject::named(&id, &policy.policy_arn)
+                });
+            }
+        }
+    }
+    Ok(objs)
+}
+
+/// DescribePodIdentityAssociation per managed association: the listing
+/// does not carry the role, and the describe answers NotFound for a missing one.
+async fn pod_identities(eks: &Eks, req: &ScanRequest) -> Result<Vec<LiveObject>, AwsError> {
+    let todo: Vec<(String, String)> = req
+        .managed(POD_IDENTITY_ASSOCIATION)
+        .iter()
+        .filter_map(|id| {
+            let (c, a) = id.split_once(',')?;
+            Some((c.to_owned(), a.to_owned()))
+        })
+        .collect();
+    let found = each(req, todo, |(c, a)| {
+        let eks = eks.clone();
+        async move {
+            Ok(eks
+                .describe_pod_identity_association(&c, &a)
+                .await?
+                .map(|p| LiveObject {
+                    attrs: pod_identity_attrs(&p),
+                    tags: Some(p.tags.clone()),
+                    ..LiveObject::named(format!("{c},{a}"), &a)
+                }))
+        }
+    })
+    .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 fn split(id: &str) -> Option<(String, String)> {
@@ -291,6 +476,9 @@ async fn scan_inner(
 mod tests {
     use super::*;
 
+    /// A key function, a state instance's attributes and the identifier expected.
+    type KeyCase = (fn(&Value) -> Option<String>, Value, Option<String>);
+
     #[test]
     fn identifiers_follow_the_provider_ids() {
         let ng =
@@ -305,6 +493,82 @@ mod tests {
             Some("prod:default".into())
         );
         assert_eq!(cluster_key(&json!({"name": "prod"})), Some("prod".into()));
+    }
+
+    #[test]
+    fn access_and_pod_identity_identifiers() {
+        let role = "arn:aws:iam::123456789012:role/admin";
+        let policy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+        let cases: [KeyCase; 7] = [
+            (
+                access_entry_key,
+                json!({"id": format!("prod:{role}"), "cluster_name": "prod", "principal_arn": role}),
+                Some(format!("prod:{role}")),
+            ),
+            (
+                access_entry_key,
+                json!({"id": "prod:x"}),
+                Some("prod:x".into()),
+            ),
+            (
+                access_policy_key,
+                json!({"cluster_name": "prod", "principal_arn": role, "policy_arn": policy}),
+                Some(format!("prod#{role}#{policy}")),
+            ),
+            (access_policy_key, json!({"cluster_name": "prod"}), None),
+            (
+                pod_identity_key,
+                json!({"id": "prod,a-1", "cluster_name": "prod", "association_id": "a-1"}),
+                Some("prod,a-1".into()),
+            ),
+            (
+                pod_identity_key,
+                json!({"id": "prod,a-2"}),
+                Some("prod,a-2".into()),
+            ),
+            (pod_identity_key, json!({}), None),
+        ];
+        for (key, attrs, want) in cases {
+            assert_eq!(key(&attrs), want, "{attrs}");
+        }
+        assert_eq!(
+            split_policy_id(&format!("prod#{role}#{policy}")),
+            Some(("prod".into(), role.into(), policy.into()))
+        );
+        assert_eq!(split_policy_id("prod#x"), None);
+    }
+
+    #[test]
+    fn access_and_pod_identity_mappings() {
+        let e = AccessEntryInfo {
+            cluster: "prod".into(),
+            principal_arn: "arn:aws:iam::1:role/dev".into(),
+            type_: Some("STANDARD".into()),
+            kubernetes_groups: vec!["dev".into(), "view".into()],
+            tags: BTreeMap::from([("team".to_owned(), "ml".to_owned())]),
+        };
+        let attrs: BTreeMap<String, Value> = access_entry_attrs(&e).into_iter().collect();
+        assert_eq!(attrs["type"], "STANDARD");
+        assert_eq!(attrs["kubernetes_groups"], json!(["dev", "view"]));
+        assert_eq!(attrs["tags"], json!({"team": "ml"}));
+        let p = AccessPolicyInfo {
+            policy_arn: "arn:p".into(),
+            scope_type: Some("namespace".into()),
+            namespaces: vec!["apps".into()],
+        };
+        let attrs: BTreeMap<String, Value> = access_policy_attrs(&p).into_iter().collect();
+        assert_eq!(attrs["access_scope.0.type"], "namespace");
+        assert_eq!(attrs["access_scope.0.namespaces"], json!(["apps"]));
+        let i = PodIdentityInfo {
+            namespace: Some("apps".into()),
+            service_account: Some("api".into()),
+            role_arn: Some("arn:aws:iam::1:role/api".into()),
+            ..PodIdentityInfo::default()
+        };
+        let attrs: BTreeMap<String, Value> = pod_identity_attrs(&i).into_iter().collect();
+        assert_eq!(attrs["namespace"], "apps");
+        assert_eq!(attrs["service_account"], "api");
+        assert_eq!(attrs["role_arn"], "arn:aws:iam::1:role/api");
     }
 
     #[test]

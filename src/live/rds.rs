@@ -6,13 +6,19 @@
 use serde_json::{json, Value};
 
 use super::{attr_or_id, each, put_all, LiveObject, ScanRequest, TypeScan, TypeSpec};
-use crate::aws::rds::{DbClusterInfo, DbInstanceInfo, SubnetGroupInfo};
+use crate::aws::rds::{
+    DbClusterInfo, DbInstanceInfo, OptionGroupInfo, ParameterGroupInfo, ParameterInfo, Rds,
+    SubnetGroupInfo,
+};
 use crate::aws::{Aws, AwsError};
 
 pub const INSTANCE: &str = "aws_db_instance";
 pub const CLUSTER: &str = "aws_rds_cluster";
 pub const CLUSTER_INSTANCE: &str = "aws_rds_cluster_instance";
 pub const SUBNET_GROUP: &str = "aws_db_subnet_group";
+pub const PARAMETER_GROUP: &str = "aws_db_parameter_group";
+pub const CLUSTER_PARAMETER_GROUP: &str = "aws_rds_cluster_parameter_group";
+pub const OPTION_GROUP: &str = "aws_db_option_group";
 
 fn instance_key(a: &Value) -> Option<String> {
     attr_or_id(a, "identifier")
@@ -24,12 +30,83 @@ fn subnet_group_key(a: &Value) -> Option<String> {
     attr_or_id(a, "name")
 }
 
+fn name_key(a: &Value) -> Option<String> {
+    attr_or_id(a, "name")
+}
+
+/// A parameter as compared: `name=value`, the name in lower case (RDS
+/// parameter names are case-insensitive).
+pub fn parameter_string(name: &str, value: &str) -> String {
+    format!("{}={value}", name.to_lowercase())
+}
+
+/// The state's `parameter` set as [`parameter_string`]s.
+fn prepare_parameters(a: &mut Value) {
+    if let Some(Value::Array(params)) = a.get_mut("parameter") {
+        for p in params.iter_mut() {
+            let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
+            let value = p.get("value").and_then(Value::as_str).unwrap_or_default();
+            *p = json!(parameter_string(name, value));
+        }
+    }
+}
+
+/// The state's `option` set as option names.
+fn prepare_options(a: &mut Value) {
+    if let Some(Value::Array(options)) = a.get_mut("option") {
+        for o in options.iter_mut() {
+            let name = o
+                .get("option_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            *o = json!(name);
+        }
+    }
+}
+
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(INSTANCE, instance_key).unmanaged(),
     TypeSpec::new(CLUSTER, cluster_key).unmanaged(),
     TypeSpec::new(CLUSTER_INSTANCE, instance_key),
     TypeSpec::new(SUBNET_GROUP, subnet_group_key).unmanaged(),
+    // The state lists the parameters it sets; live, the group may hold
+    // others set outside Terraform (only the state's are compared).
+    TypeSpec::new(PARAMETER_GROUP, name_key)
+        .subset(&["parameter"])
+        .prepare(prepare_parameters),
+    TypeSpec::new(CLUSTER_PARAMETER_GROUP, name_key)
+        .subset(&["parameter"])
+        .prepare(prepare_parameters),
+    TypeSpec::new(OPTION_GROUP, name_key).prepare(prepare_options),
 ];
+
+/// `aws_db_parameter_group` and `aws_rds_cluster_parameter_group`: family,
+/// description and the user-set parameters as [`parameter_string`]s.
+pub fn parameter_group_attrs(
+    g: &ParameterGroupInfo,
+    params: &[ParameterInfo],
+) -> Vec<(String, Value)> {
+    let params: Vec<String> = params
+        .iter()
+        .map(|p| parameter_string(&p.name, p.value.as_deref().unwrap_or_default()))
+        .collect();
+    vec![
+        ("family".into(), json!(g.family)),
+        ("description".into(), json!(g.description)),
+        ("parameter".into(), json!(params)),
+    ]
+}
+
+/// `aws_db_option_group`: engine, major version, description, option names.
+pub fn option_group_attrs(g: &OptionGroupInfo) -> Vec<(String, Value)> {
+    vec![
+        ("engine_name".into(), json!(g.engine_name)),
+        ("major_engine_version".into(), json!(g.major_engine_version)),
+        ("option_group_description".into(), json!(g.description)),
+        ("option".into(), json!(g.options)),
+    ]
+}
 
 /// `aws_db_instance`: class, engine and version, storage, multi-AZ, backup
 /// retention, deletion protection, encryption, public access, status, tags.
@@ -185,7 +262,83 @@ pub async fn scan(aws: &Aws, req: &ScanRequest) -> Vec<(&'static str, TypeScan)>
         });
         push(&mut out, SUBNET_GROUP, r);
     }
+    for (type_, cluster) in [(PARAMETER_GROUP, false), (CLUSTER_PARAMETER_GROUP, true)] {
+        if req.wants(type_) {
+            push(
+                &mut out,
+                type_,
+                parameter_groups(&rds, req, type_, cluster).await,
+            );
+        }
+    }
+    if req.wants(OPTION_GROUP) {
+        let managed = req.managed(OPTION_GROUP);
+        let r = rds.describe_option_groups().await.map(|all| {
+            all.iter()
+                .filter(|g| managed.contains(&g.name))
+                .map(|g| LiveObject {
+                    attrs: option_group_attrs(g),
+                    ..LiveObject::named(&g.name, &g.name)
+                })
+                .collect()
+        });
+        push(&mut out, OPTION_GROUP, r);
+    }
     out
+}
+
+/// Parameter groups: the describe-all call (naive: none, each group's
+/// parameters answer whether it exists), then the user-set parameters of
+/// each managed group (no listing carries them).
+async fn parameter_groups(
+    rds: &Rds,
+    req: &ScanRequest,
+    type_: &'static str,
+    cluster: bool,
+) -> Result<Vec<LiveObject>, AwsError> {
+    let managed = req.managed(type_);
+    let groups: Vec<ParameterGroupInfo> = if req.naive {
+        managed
+            .iter()
+            .map(|name| ParameterGroupInfo {
+                name: name.clone(),
+                ..ParameterGroupInfo::default()
+            })
+            .collect()
+    } else {
+        let all = if cluster {
+            rds.describe_db_cluster_parameter_groups().await?
+        } else {
+            rds.describe_db_parameter_groups().await?
+        };
+        all.into_iter()
+            .filter(|g| managed.contains(&g.name))
+            .collect()
+    };
+    let naive = req.naive;
+    let found = each(req, groups, |g| {
+        let rds = rds.clone();
+        async move {
+            let params = if cluster {
+                rds.describe_db_cluster_parameters(&g.name).await?
+            } else {
+                rds.describe_db_parameters(&g.name).await?
+            };
+            Ok(params.map(|params| {
+                let mut attrs = parameter_group_attrs(&g, &params);
+                if naive {
+                    // Family and description come from the listing only.
+                    attrs.retain(|(k, _)| k == "parameter");
+                }
+                LiveObject {
+                    attrs,
+                    ..LiveObject::named(&g.name, &g.name)
+                }
+            }))
+        }
+    })
+    .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 fn push(
@@ -235,5 +388,53 @@ mod tests {
             ..SubnetGroupInfo::default()
         };
         assert_eq!(subnet_group_attrs(&g)[1].1, json!(["subnet-1"]));
+    }
+
+    #[test]
+    fn parameter_and_option_groups() {
+        assert_eq!(
+            name_key(&json!({"id": "pg", "name": "pg"})),
+            Some("pg".into())
+        );
+        assert_eq!(name_key(&json!({"id": "og"})), Some("og".into()));
+        assert_eq!(name_key(&json!({})), None);
+        let mut a = json!({"parameter": [
+            {"name": "Log_Statement", "value": "all", "apply_method": "immediate"},
+            {"name": "work_mem", "value": "4096", "apply_method": "pending-reboot"}
+        ]});
+        prepare_parameters(&mut a);
+        assert_eq!(
+            a["parameter"],
+            json!(["log_statement=all", "work_mem=4096"])
+        );
+        let g = ParameterGroupInfo {
+            name: "pg".into(),
+            family: Some("postgres16".into()),
+            description: Some("Managed by Terraform".into()),
+        };
+        let params = [ParameterInfo {
+            name: "log_statement".into(),
+            value: Some("all".into()),
+        }];
+        let attrs: BTreeMap<String, Value> =
+            parameter_group_attrs(&g, &params).into_iter().collect();
+        assert_eq!(attrs["family"], "postgres16");
+        assert_eq!(attrs["description"], "Managed by Terraform");
+        assert_eq!(attrs["parameter"], json!(["log_statement=all"]));
+        let mut o = json!({"option": [{"option_name": "TIMEZONE", "option_settings": []}]});
+        prepare_options(&mut o);
+        assert_eq!(o["option"], json!(["TIMEZONE"]));
+        let og = OptionGroupInfo {
+            name: "og".into(),
+            engine_name: Some("mysql".into()),
+            major_engine_version: Some("8.0".into()),
+            description: Some("d".into()),
+            options: vec!["TIMEZONE".into()],
+        };
+        let attrs: BTreeMap<String, Value> = option_group_attrs(&og).into_iter().collect();
+        assert_eq!(attrs["engine_name"], "mysql");
+        assert_eq!(attrs["major_engine_version"], "8.0");
+        assert_eq!(attrs["option_group_description"], "d");
+        assert_eq!(attrs["option"], json!(["TIMEZONE"]));
     }
 }
