@@ -178,8 +178,21 @@ impl ApiGatewayV2 {
 
     /// The children of one kind of one API; none if the API is gone.
     pub async fn children(&self, api: &str, kind: Child) -> Result<Children, AwsError> {
+        match self.children_of(api, kind).await {
+            Err(e) if e.kind == AwsErrorKind::NotFound => Ok(match kind {
+                Child::Routes => Children::Routes(Vec::new()),
+                Child::Integrations => Children::Integrations(Vec::new()),
+                Child::Stages => Children::Stages(Vec::new()),
+                Child::Deployments => Children::Deployments(Vec::new()),
+                Child::Authorizers => Children::Authorizers(Vec::new()),
+            }),
+            other => other,
+        }
+    }
+
+    async fn children_of(&self, api: &str, kind: Child) -> Result<Children, AwsError> {
         let c = &self.client;
-        let r = match kind {
+        match kind {
             Child::Routes => get_all!(
                 "GetRoutes",
                 api,
@@ -243,16 +256,6 @@ impl ApiGatewayV2 {
                 }
             )
             .map(Children::Authorizers),
-        };
-        match r {
-            Err(e) if e.kind == AwsErrorKind::NotFound => Ok(match kind {
-                Child::Routes => Children::Routes(Vec::new()),
-                Child::Integrations => Children::Integrations(Vec::new()),
-                Child::Stages => Children::Stages(Vec::new()),
-                Child::Deployments => Children::Deployments(Vec::new()),
-                Child::Authorizers => Children::Authorizers(Vec::new()),
-            }),
-            other => other,
         }
     }
 

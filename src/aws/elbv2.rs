@@ -133,7 +133,7 @@ fn action(a: &SdkAction) -> Action {
     }
 }
 
-/// A not-found error means there is nothing under that parent.
+/// A not-found error means the object, or everything under that parent, is gone.
 fn none_if_absent<T>(r: Result<Vec<T>, AwsError>) -> Result<Vec<T>, AwsError> {
     match r {
         Err(e) if e.kind == AwsErrorKind::NotFound => Ok(Vec::new()),
@@ -157,29 +157,34 @@ impl Elbv2 {
         } else {
             call
         };
-        none_if_absent(describe_all!(
-            "DescribeLoadBalancers",
-            "the region's load balancers",
-            call.clone(),
-            load_balancers,
-            |l| LoadBalancer {
-                arn: l.load_balancer_arn().unwrap_or_default().to_owned(),
-                name: l.load_balancer_name().unwrap_or_default().to_owned(),
-                scheme: l.scheme().map(|v| v.as_str().to_owned()),
-                type_: l.r#type().map(|v| v.as_str().to_owned()),
-                subnet_ids: l
-                    .availability_zones()
-                    .iter()
-                    .filter_map(|z| s(z.subnet_id()))
-                    .collect(),
-                security_groups: l.security_groups().to_vec(),
-                ip_address_type: l.ip_address_type().map(|v| v.as_str().to_owned()),
-                state: l
-                    .state()
-                    .and_then(|st| st.code())
-                    .map(|c| c.as_str().to_owned()),
+        none_if_absent(
+            async {
+                describe_all!(
+                    "DescribeLoadBalancers",
+                    "the region's load balancers",
+                    call.clone(),
+                    load_balancers,
+                    |l| LoadBalancer {
+                        arn: l.load_balancer_arn().unwrap_or_default().to_owned(),
+                        name: l.load_balancer_name().unwrap_or_default().to_owned(),
+                        scheme: l.scheme().map(|v| v.as_str().to_owned()),
+                        type_: l.r#type().map(|v| v.as_str().to_owned()),
+                        subnet_ids: l
+                            .availability_zones()
+                            .iter()
+                            .filter_map(|z| s(z.subnet_id()))
+                            .collect(),
+                        security_groups: l.security_groups().to_vec(),
+                        ip_address_type: l.ip_address_type().map(|v| v.as_str().to_owned()),
+                        state: l
+                            .state()
+                            .and_then(|st| st.code())
+                            .map(|c| c.as_str().to_owned()),
+                    }
+                )
             }
-        ))
+            .await,
+        )
     }
 
     /// Every target group, or the one with this ARN (DescribeTargetGroups).
@@ -193,26 +198,33 @@ impl Elbv2 {
         } else {
             call
         };
-        none_if_absent(describe_all!(
-            "DescribeTargetGroups",
-            "the region's target groups",
-            call.clone(),
-            target_groups,
-            |g| TargetGroup {
-                arn: g.target_group_arn().unwrap_or_default().to_owned(),
-                name: g.target_group_name().unwrap_or_default().to_owned(),
-                port: g.port(),
-                protocol: g.protocol().map(|v| v.as_str().to_owned()),
-                vpc_id: s(g.vpc_id()),
-                target_type: g.target_type().map(|v| v.as_str().to_owned()),
-                health_check_path: s(g.health_check_path()),
-                health_check_port: s(g.health_check_port()),
-                health_check_protocol: g.health_check_protocol().map(|v| v.as_str().to_owned()),
-                matcher: g
-                    .matcher()
-                    .and_then(|m| s(m.http_code()).or_else(|| s(m.grpc_code()))),
+        none_if_absent(
+            async {
+                describe_all!(
+                    "DescribeTargetGroups",
+                    "the region's target groups",
+                    call.clone(),
+                    target_groups,
+                    |g| TargetGroup {
+                        arn: g.target_group_arn().unwrap_or_default().to_owned(),
+                        name: g.target_group_name().unwrap_or_default().to_owned(),
+                        port: g.port(),
+                        protocol: g.protocol().map(|v| v.as_str().to_owned()),
+                        vpc_id: s(g.vpc_id()),
+                        target_type: g.target_type().map(|v| v.as_str().to_owned()),
+                        health_check_path: s(g.health_check_path()),
+                        health_check_port: s(g.health_check_port()),
+                        health_check_protocol: g
+                            .health_check_protocol()
+                            .map(|v| v.as_str().to_owned()),
+                        matcher: g
+                            .matcher()
+                            .and_then(|m| s(m.http_code()).or_else(|| s(m.grpc_code()))),
+                    }
+                )
             }
-        ))
+            .await,
+        )
     }
 
     /// The listeners of one load balancer (none if it is gone), or the one
@@ -233,25 +245,30 @@ impl Elbv2 {
         } else {
             call
         };
-        none_if_absent(describe_all!(
-            "DescribeListeners",
-            what.clone(),
-            call.clone(),
-            listeners,
-            |l| Listener {
-                arn: l.listener_arn().unwrap_or_default().to_owned(),
-                load_balancer_arn: s(l.load_balancer_arn()),
-                port: l.port(),
-                protocol: l.protocol().map(|v| v.as_str().to_owned()),
-                ssl_policy: s(l.ssl_policy()),
-                certificate_arn: l
-                    .certificates()
-                    .iter()
-                    .find(|c| c.is_default() != Some(false))
-                    .and_then(|c| s(c.certificate_arn())),
-                default_actions: l.default_actions().iter().map(action).collect(),
+        none_if_absent(
+            async {
+                describe_all!(
+                    "DescribeListeners",
+                    what.clone(),
+                    call.clone(),
+                    listeners,
+                    |l| Listener {
+                        arn: l.listener_arn().unwrap_or_default().to_owned(),
+                        load_balancer_arn: s(l.load_balancer_arn()),
+                        port: l.port(),
+                        protocol: l.protocol().map(|v| v.as_str().to_owned()),
+                        ssl_policy: s(l.ssl_policy()),
+                        certificate_arn: l
+                            .certificates()
+                            .iter()
+                            .find(|c| c.is_default() != Some(false))
+                            .and_then(|c| s(c.certificate_arn())),
+                        default_actions: l.default_actions().iter().map(action).collect(),
+                    }
+                )
             }
-        ))
+            .await,
+        )
     }
 
     /// The rules of one listener (none if it is gone), or the one rule with
@@ -272,17 +289,18 @@ impl Elbv2 {
         } else {
             call
         };
-        none_if_absent(describe_all!(
-            "DescribeRules",
-            what.clone(),
-            call.clone(),
-            rules,
-            |r| Rule {
-                arn: r.rule_arn().unwrap_or_default().to_owned(),
-                priority: s(r.priority()),
-                actions: r.actions().iter().map(action).collect(),
+        none_if_absent(
+            async {
+                describe_all!("DescribeRules", what.clone(), call.clone(), rules, |r| {
+                    Rule {
+                        arn: r.rule_arn().unwrap_or_default().to_owned(),
+                        priority: s(r.priority()),
+                        actions: r.actions().iter().map(action).collect(),
+                    }
+                })
             }
-        ))
+            .await,
+        )
     }
 
     /// The targets registered with one target group (none if it is gone)

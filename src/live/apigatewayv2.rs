@@ -98,7 +98,11 @@ pub fn integration_attrs(i: &Integration) -> Vec<(String, Value)> {
             "payload_format_version".into(),
             json!(i.payload_format_version),
         ),
-        ("connection_type".into(), json!(i.connection_type)),
+        // `INTERNET` unless it says otherwise (the API's default).
+        (
+            "connection_type".into(),
+            json!(i.connection_type.as_deref().unwrap_or("INTERNET")),
+        ),
     ]
 }
 
@@ -386,6 +390,14 @@ mod tests {
         assert_eq!(m["integration_type"], "HTTP_PROXY");
         assert_eq!(m["payload_format_version"], "1.0");
         assert_eq!(m["integration_method"], "GET");
+        let unsaid = Integration {
+            connection_type: None,
+            ..i
+        };
+        assert_eq!(
+            map(integration_attrs(&unsaid))["connection_type"],
+            "INTERNET"
+        );
 
         let st = Stage {
             name: "$default".into(),

@@ -217,19 +217,23 @@ pub fn target_group_attrs(
     attrs
 }
 
-/// `aws_lb_listener`: port, protocol, load balancer, TLS policy and
-/// default certificate, default actions.
+/// `aws_lb_listener`: port, protocol, load balancer, default certificate,
+/// default actions, and the TLS policy of HTTPS and TLS listeners.
 pub fn listener_attrs(l: &Listener) -> Vec<(String, Value)> {
     let mut attrs = vec![
         ("protocol".into(), json!(l.protocol)),
         ("load_balancer_arn".into(), json!(l.load_balancer_arn)),
-        ("ssl_policy".into(), json!(l.ssl_policy)),
         ("certificate_arn".into(), json!(l.certificate_arn)),
         (
             "default_action".into(),
             json!(live_actions(&l.default_actions)),
         ),
     ];
+    // A TLS policy means something on HTTPS and TLS listeners only (the
+    // provider stores none for the others).
+    if matches!(l.protocol.as_deref(), Some("HTTPS" | "TLS")) {
+        attrs.push(("ssl_policy".into(), json!(l.ssl_policy)));
+    }
     if let Some(p) = l.port {
         attrs.push(("port".into(), json!(p)));
     }
@@ -597,6 +601,12 @@ mod tests {
         let a = attrs_map(listener_attrs(&l));
         assert_eq!(a["port"], 443);
         assert_eq!(a["certificate_arn"], "arn:cert");
+        assert_eq!(a["ssl_policy"], "ELBSecurityPolicy-2016-08");
+        let http = Listener {
+            protocol: Some("HTTP".into()),
+            ..l.clone()
+        };
+        assert!(!attrs_map(listener_attrs(&http)).contains_key("ssl_policy"));
         assert_eq!(
             a["default_action"],
             json!(["forward>arn:a,arn:b", "authenticate-oidc"])
