@@ -54,7 +54,6 @@ pub struct Policy {
     pub policy_type: Option<String>,
     pub adjustment_type: Option<String>,
     pub scaling_adjustment: Option<i32>,
-    pub cooldown: Option<i32>,
     /// Target tracking policies: the target value, as the API gives it.
     pub target_value: Option<String>,
     pub enabled: Option<bool>,
@@ -178,7 +177,6 @@ impl AutoScaling {
                 policy_type: s(p.policy_type()),
                 adjustment_type: s(p.adjustment_type()),
                 scaling_adjustment: p.scaling_adjustment(),
-                cooldown: p.cooldown(),
                 target_value: p
                     .target_tracking_configuration()
                     .and_then(|t| t.target_value())

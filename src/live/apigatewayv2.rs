@@ -90,20 +90,21 @@ pub fn route_attrs(r: &Route) -> Vec<(String, Value)> {
 
 /// `aws_apigatewayv2_integration`: type, URI, method, payload format, connection.
 pub fn integration_attrs(i: &Integration) -> Vec<(String, Value)> {
-    vec![
+    let mut attrs = vec![
         ("integration_type".into(), json!(i.integration_type)),
         ("integration_uri".into(), json!(i.integration_uri)),
         ("integration_method".into(), json!(i.integration_method)),
-        (
-            "payload_format_version".into(),
-            json!(i.payload_format_version),
-        ),
         // `INTERNET` unless it says otherwise (the API's default).
         (
             "connection_type".into(),
             json!(i.connection_type.as_deref().unwrap_or("INTERNET")),
         ),
-    ]
+    ];
+    // The provider stores `1.0` where a WebSocket API's integration may say nothing.
+    if let Some(v) = &i.payload_format_version {
+        attrs.push(("payload_format_version".into(), json!(v)));
+    }
+    attrs
 }
 
 /// `aws_apigatewayv2_stage`: auto deploy, description, tags; the deployment

@@ -126,9 +126,10 @@ pub fn launch_configuration_attrs(c: &LaunchConfiguration) -> Vec<(String, Value
     ]
 }
 
-/// `aws_autoscaling_policy`: its group and type; the adjustment, cooldown
-/// and target value where the policy type has them (the provider stores
-/// zeros for the others).
+/// `aws_autoscaling_policy`: its group and type; the adjustment and target
+/// value where the policy type has them (the provider stores zeros for the
+/// others). The cooldown is not compared: the provider stores 0 where AWS
+/// may report its default.
 pub fn policy_attrs(p: &Policy) -> Vec<(String, Value)> {
     let mut attrs = vec![
         ("autoscaling_group_name".into(), json!(p.group)),
@@ -137,9 +138,6 @@ pub fn policy_attrs(p: &Policy) -> Vec<(String, Value)> {
     ];
     if let Some(n) = p.scaling_adjustment {
         attrs.push(("scaling_adjustment".into(), json!(n)));
-    }
-    if let Some(n) = p.cooldown {
-        attrs.push(("cooldown".into(), json!(n)));
     }
     if let Some(v) = &p.target_value {
         attrs.push((
