@@ -737,7 +737,11 @@ for st in doc['Statement']:
     if st['Action'] == 'sqs:SendMessage':
         st['Action'] = 'sqs:*'
 iam.create_policy_version(PolicyArn=pol, PolicyDocument=json.dumps(doc), SetAsDefault=True)
-print(json.dumps({{'subnet': sub, 'assoc': assoc, 'node': node, 'extra': extra, 'dr': dr, 'policy': pol}}))
+kms = boto3.client('kms', endpoint_url=ENDPOINT, region_name=REGION)
+key = [a for a in kms.list_aliases()['Aliases'] if a['AliasName'] == 'alias/eks/{pre}'][0]['TargetKeyId']
+kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+print(json.dumps({{'subnet': sub, 'assoc': assoc, 'node': node, 'extra': extra, 'dr': dr, 'policy': pol,
+                  'key': key}}))
 "#
     ));
     let ids: serde_json::Value = serde_json::from_str(ids.trim()).unwrap();
@@ -768,6 +772,8 @@ print(json.dumps({{'subnet': sub, 'assoc': assoc, 'node': node, 'extra': extra, 
             &id("policy"),
             &["policy.Statement[1].Action"],
         ),
+        // A key pending deletion is gone; its alias still points at it.
+        f("missing", "aws_kms_key", &id("key"), &[]),
     ];
     want.sort();
     assert_eq!(got, want, "{doc:#}");
