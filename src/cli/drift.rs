@@ -404,3 +404,25 @@ impl Render for DriftReport {
         writeln!(out, "**Summary:** {}", self.summary_line())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// README's table of checked types is `drift --list-types --format
+    /// markdown`, so the two never disagree.
+    #[test]
+    fn readme_lists_the_checked_types_as_list_types_does() {
+        let readme = include_str!("../../README.md");
+        let (begin, end) = ("<!-- drift-types:begin -->\n", "<!-- drift-types:end -->");
+        let i = readme.find(begin).expect("README has the types table") + begin.len();
+        let j = readme.find(end).expect("README's types table ends");
+        let mut out = Vec::new();
+        TypeList::supported().render_markdown(&mut out).unwrap();
+        assert_eq!(
+            &readme[i..j],
+            String::from_utf8(out).unwrap(),
+            "README's checked types differ from `stateward drift --list-types --format markdown`: paste its output between the markers"
+        );
+    }
+}
