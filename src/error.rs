@@ -48,7 +48,7 @@ pub enum Error {
     Snapshot(String),
     /// The rebuild cannot be ordered (a cycle, a dependency on a later wave).
     #[error(transparent)]
-    Rebuild(#[from] crate::rebuild::PlanError),
+    Rebuild(#[from] crate::model::tier::PlanError),
     /// `rebuild run`: a wave's command failed (non-zero exit, could not start).
     #[error("{0}")]
     RebuildCommand(String),

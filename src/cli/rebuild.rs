@@ -782,7 +782,7 @@ async fn recovery_sources(
                 format!("rds-snapshot:{id}"),
                 format!(
                     "latest snapshot of {id} taken {} ({} ago): restore it instead of creating an empty database",
-                    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                    crate::util::time::rfc3339(t),
                     human_age((now - t).whole_seconds().max(0))
                 ),
             ),

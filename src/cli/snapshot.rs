@@ -5,7 +5,6 @@ use std::io::{self, Write};
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::aws::Aws;
@@ -126,9 +125,7 @@ fn warn_broken(listing: &Listing, store: &SnapshotStore) {
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
+use crate::util::time::rfc3339;
 
 // ---- create ----
 

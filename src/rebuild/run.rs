@@ -12,8 +12,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use time::OffsetDateTime;
-
 use super::gate::{verdict, Check, Observed, Verdict};
 use super::journal::{
     next_step, CommandRecord, GateRecord, Journal, JournalStatus, RunRecord, WaveStatus,
@@ -120,11 +118,7 @@ pub struct Options {
     pub resume_hint: String,
 }
 
-pub fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub use crate::util::time::now_rfc3339;
 
 fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
@@ -465,7 +459,7 @@ pub async fn wait_gate<P: Probe>(
             } else {
                 format!(
                     " within {}",
-                    humantime::format_duration(Duration::from_secs(timeout_seconds))
+                    crate::util::duration::format(Duration::from_secs(timeout_seconds))
                 )
             };
             let o = done(

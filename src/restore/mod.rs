@@ -16,9 +16,10 @@ use crate::diff::{diff, DiffOptions, StateDiff};
 use crate::error::{Error, Result};
 use crate::live::{self, LiveMatch, ScanOptions};
 use crate::lock::{self, md5_hex, Locker};
+use crate::state::health::content_of;
 use crate::state::health::{assess, Content, VersionFacts};
 use crate::store::refs::{Resolved, Resolver, VersionRef};
-use crate::store::{content_of, history, HistoryOptions, ReadDepth, Versioning};
+use crate::store::{history, HistoryOptions, ReadDepth, Versioning};
 
 pub use select::{PassedOver, Pick};
 
