@@ -128,7 +128,7 @@ fn secs(d: Duration) -> f64 {
 /// waves completed earlier, then runs every wave from the first one not
 /// completed. Saves the journal after every step. Stops at the first failed
 /// command ([`Error::RebuildCommand`]), failed gate ([`Error::RebuildGate`]),
-/// or Ctrl-C ([`Error::Refused`]), with the journal saying so.
+/// or Ctrl-C ([`Error::Interrupted`]), with the journal saying so.
 #[allow(clippy::too_many_arguments)]
 pub async fn execute<R: Runner, P: Probe, S: Store>(
     journal: &mut Journal,
@@ -152,9 +152,7 @@ pub async fn execute<R: Runner, P: Probe, S: Store>(
     let outcome = steps(journal, dir, runner, probe, store, opts, interrupts, events).await;
     let (status, word) = match &outcome {
         Ok(()) => (JournalStatus::Completed, "completed"),
-        Err(Error::Refused(_)) if interrupts.count() > 0 => {
-            (JournalStatus::Interrupted, "interrupted")
-        }
+        Err(Error::Interrupted(_)) => (JournalStatus::Interrupted, "interrupted"),
         Err(_) => (JournalStatus::Failed, "failed"),
     };
     journal.status = status;
@@ -184,12 +182,12 @@ async fn steps<R: Runner, P: Probe, S: Store>(
     // A Ctrl-C at any time since the listener started counts, planning included.
     let base_interrupts = 0;
     if interrupts.count() > base_interrupts {
-        return Err(Error::Refused(
+        return Err(Error::Interrupted(
             "interrupted (Ctrl-C) before any wave ran: nothing was executed and the rebuild lock was released".into(),
         ));
     }
     let interrupted_in = |label: &str| {
-        Error::Refused(format!(
+        Error::Interrupted(format!(
             "interrupted (Ctrl-C) during {label}: the rebuild lock was released and the journal marks the wave unfinished; rerun `{hint}` to continue"
         ))
     };
@@ -239,7 +237,10 @@ async fn steps<R: Runner, P: Probe, S: Store>(
                     w.status = WaveStatus::Failed;
                     w.error = Some(msg.clone());
                     store.save(journal).await?;
-                    return Err(Error::RebuildGate(msg));
+                    return Err(Error::RebuildGate {
+                        wave: label.clone(),
+                        message: msg,
+                    });
                 }
                 store.save(journal).await?;
             }
@@ -315,7 +316,10 @@ async fn steps<R: Runner, P: Probe, S: Store>(
                 w.error = Some(msg.clone());
                 w.finished_at = Some(now_rfc3339());
                 store.save(journal).await?;
-                return Err(Error::RebuildCommand(msg));
+                return Err(Error::RebuildCommand {
+                    wave: label.clone(),
+                    message: msg,
+                });
             }
             store.save(journal).await?;
         }
@@ -360,7 +364,10 @@ async fn steps<R: Runner, P: Probe, S: Store>(
                         w.error = Some(msg.clone());
                         w.finished_at = Some(now_rfc3339());
                         store.save(journal).await?;
-                        return Err(Error::RebuildGate(msg));
+                        return Err(Error::RebuildGate {
+                            wave: label.clone(),
+                            message: msg,
+                        });
                     }
                 }
                 Err(e) => {
