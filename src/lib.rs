@@ -11,6 +11,20 @@
 //! The module graph has no cycles and nothing depends on `cli`;
 //! `tests/architecture.rs` derives the graph from the source and keeps it so.
 
+// Output only through the printer (`output::Printer` and its `Stderr`), and
+// no unwrap/expect: denied in the library's non-test code. Set here rather
+// than in Cargo.toml's `[lints]`, which would also hold the test and example
+// crates, where a panic is the way to fail and printing is the point.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::print_stdout,
+        clippy::print_stderr,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 pub mod aws;
 pub mod cli;
 pub mod config;
@@ -19,6 +33,13 @@ pub mod doctor;
 pub mod drill;
 pub mod error;
 pub mod exit;
+// `live::null_raw` still calls `expect` (the drift families' files are being
+// reworked in parallel); this lifts only that lint for `live`, and fails as
+// soon as nothing there needs it, so it gets removed.
+#[expect(
+    clippy::expect_used,
+    reason = "live::null_raw; remove when it no longer expects"
+)]
 pub mod live;
 pub mod lock;
 pub mod model;

@@ -46,8 +46,14 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
 
     let show_progress = printer.format() == Format::Text && io::stderr().is_terminal();
     let progress: Option<live::Progress> = if show_progress {
-        eprintln!("checking {} resources against live AWS...", resources.len());
-        Some(Box::new(|line: &str| eprintln!("  {line}")))
+        let err = printer.stderr();
+        err.line(format_args!(
+            "checking {} resources against live AWS...",
+            resources.len()
+        ));
+        Some(Box::new(move |line: &str| {
+            err.line(format_args!("  {line}"))
+        }))
     } else {
         None
     };
@@ -68,13 +74,13 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     let scan_started = Instant::now();
     let comparison = live::scan(&aws, &resources, &opts).await?;
     if args.stats {
-        eprintln!(
+        printer.stderr().line(format_args!(
             "stats: resources={} api_calls={} scan_ms={} total_ms={}",
             comparison.resources,
             aws.calls(),
             scan_started.elapsed().as_millis(),
             started.elapsed().as_millis()
-        );
+        ));
     }
     let code = if comparison.has_drift() {
         exit::DIFFERENCES

@@ -5,7 +5,7 @@
 //! resume, skip and stop logic is unit-tested without processes or AWS.
 
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +19,7 @@ use super::journal::{
 use super::shell_line;
 use crate::aws::Aws;
 use crate::error::{Error, Result};
+use crate::output::Stderr;
 
 /// How one command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -501,6 +502,8 @@ pub async fn wait_gate<P: Probe>(
 /// stderr (so `--format json` keeps stdout clean), stderr inherited.
 pub struct ProcessRunner {
     pub interrupts: Interrupts,
+    /// Where the children's stdout and our notes go.
+    pub err: Stderr,
 }
 
 /// A relative program path with a `/` (`./scripts/x.sh`) is resolved
@@ -540,17 +543,15 @@ impl Runner for ProcessRunner {
                 }
             }
         };
+        let err = self.err.clone();
         let copier = child.stdout.take().map(|mut out| {
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
-                let stderr = io::stderr();
                 while let Ok(n) = out.read(&mut buf) {
                     if n == 0 {
                         break;
                     }
-                    let mut e = stderr.lock();
-                    let _ = e.write_all(&buf[..n]);
-                    let _ = e.flush();
+                    err.bytes(&buf[..n]);
                 }
             })
         });
@@ -566,9 +567,9 @@ impl Runner for ProcessRunner {
             // (Terraform releases its state lock); a second Ctrl-C kills it.
             let pressed = self.interrupts.count() - base;
             if pressed == 1 && !killed {
-                eprintln!(
+                self.err.line(format_args!(
                     "stateward: interrupt: waiting for `{program}` to stop (Ctrl-C again kills it)"
-                );
+                ));
                 killed = true; // announce once
             } else if pressed >= 2 {
                 let _ = child.kill();

@@ -356,7 +356,9 @@ pub struct Outcome {
 /// Stops the process here when fault injection asks for `point`.
 pub fn fault_point(point: &str) {
     if std::env::var(FAULT_ENV).is_ok_and(|v| v == point) {
-        eprintln!("fault injection ({FAULT_ENV}={point}): stopping now, as a crash would");
+        crate::output::Stderr::default().line(format_args!(
+            "fault injection ({FAULT_ENV}={point}): stopping now, as a crash would"
+        ));
         std::process::exit(crate::exit::ERROR as i32);
     }
 }
