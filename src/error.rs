@@ -40,6 +40,10 @@ pub enum Error {
     /// A destructive command was refused (no terminal, no --yes, a safety check).
     #[error("{0}")]
     Refused(String),
+    /// Ctrl-C: the work stopped, what it held was released; the message says
+    /// what was left and how to continue.
+    #[error("{0}")]
+    Interrupted(String),
     /// The state is locked by someone else; the message names the holder.
     #[error("{0}")]
     Locked(String),
@@ -48,13 +52,13 @@ pub enum Error {
     Snapshot(String),
     /// The rebuild cannot be ordered (a cycle, a dependency on a later wave).
     #[error(transparent)]
-    Rebuild(#[from] crate::rebuild::PlanError),
-    /// `rebuild run`: a wave's command failed (non-zero exit, could not start).
-    #[error("{0}")]
-    RebuildCommand(String),
-    /// `rebuild run`: a wave's readiness gate did not pass (a failed check).
-    #[error("{0}")]
-    RebuildGate(String),
+    Rebuild(#[from] crate::model::tier::PlanError),
+    /// `rebuild run`: a command of `wave` failed (non-zero exit, could not start).
+    #[error("{message}")]
+    RebuildCommand { wave: String, message: String },
+    /// `rebuild run`: the readiness gate of `wave` did not pass (a failed check).
+    #[error("{message}")]
+    RebuildGate { wave: String, message: String },
     #[error("cannot write output: {0}")]
     Output(#[source] std::io::Error),
 }
@@ -64,7 +68,8 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Locked(_) => exit::LOCKED,
-            Error::RebuildGate(_) => exit::DIFFERENCES,
+            Error::Interrupted(_) => exit::INTERRUPTED,
+            Error::RebuildGate { .. } => exit::DIFFERENCES,
             _ => exit::ERROR,
         }
     }
@@ -80,11 +85,12 @@ impl Error {
             Error::ReadFile { .. } | Error::WriteFile { .. } => "io",
             Error::Usage(_) => "usage",
             Error::Refused(_) => "refused",
+            Error::Interrupted(_) => "interrupted",
             Error::Locked(_) => "locked",
             Error::Snapshot(_) => "snapshot",
             Error::Rebuild(_) => "rebuild-plan",
-            Error::RebuildCommand(_) => "rebuild-command-failed",
-            Error::RebuildGate(_) => "rebuild-gate-failed",
+            Error::RebuildCommand { .. } => "rebuild-command-failed",
+            Error::RebuildGate { .. } => "rebuild-gate-failed",
             Error::Output(_) => "output",
         }
     }

@@ -8,3 +8,5 @@ pub const ERROR: u8 = 1;
 pub const DIFFERENCES: u8 = 2;
 /// The state is locked by another holder.
 pub const LOCKED: u8 = 3;
+/// Interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
+pub const INTERRUPTED: u8 = 130;

@@ -4,7 +4,26 @@
 //! `config` (where the state is), `state` (the v4 model, health), `diff`,
 //! `store` (versions in S3, references), `snapshot` (copies outside the
 //! state bucket, retention), `aws` (the only place SDK types live),
-//! `output` (the printer), `cli` (arguments and commands).
+//! `output` (the printer), `cli` (arguments and commands), and two leaves
+//! every layer may use: `model` (value types shared by configuration and the
+//! domain) and `util` (durations, time formatting).
+//!
+//! The module graph has no cycles and nothing depends on `cli`;
+//! `tests/architecture.rs` derives the graph from the source and keeps it so.
+
+// Output only through the printer (`output::Printer` and its `Stderr`), and
+// no unwrap/expect: denied in the library's non-test code. Set here rather
+// than in Cargo.toml's `[lints]`, which would also hold the test and example
+// crates, where a panic is the way to fail and printing is the point.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::print_stdout,
+        clippy::print_stderr,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
 
 pub mod aws;
 pub mod cli;
@@ -16,6 +35,7 @@ pub mod error;
 pub mod exit;
 pub mod live;
 pub mod lock;
+pub mod model;
 pub mod output;
 pub mod rebuild;
 pub mod restore;
@@ -23,3 +43,4 @@ pub mod snapshot;
 pub mod state;
 pub mod store;
 pub mod undelete;
+pub mod util;

@@ -158,17 +158,15 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
     assert_eq!(s["coverage"], 100.0);
     assert_eq!(doc["not_checked"], serde_json::json!([]));
 
-    // A denied list call: that type is not checked, the rest still is.
-    let doc = drift_json(
-        &p,
-        &[],
-        &[("STATEWARD_TEST_DENY_TYPES", "aws_db_instance")],
-        0,
-    );
+    // A denied list call: that type is not checked, the rest still is, and
+    // the result is incomplete (exit 1), never "in sync".
+    let deny = [("STATEWARD_TEST_DENY_TYPES", "aws_db_instance")];
+    let doc = drift_json(&p, &[], &deny, 1);
     let nc = doc["not_checked"].as_array().unwrap();
     assert_eq!(nc.len(), 1, "{doc:#}");
     assert_eq!(nc[0]["type"], "aws_db_instance");
     assert_eq!(nc[0]["address"], "aws_db_instance.mlflow");
+    assert_eq!(nc[0]["cause"], "error");
     assert!(
         nc[0]["reason"]
             .as_str()
@@ -177,6 +175,36 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
         "{doc:#}"
     );
     assert_eq!(doc["summary"]["checked"], 5);
+    assert_eq!(
+        (&doc["summary"]["errors"], &doc["summary"]["complete"]),
+        (&serde_json::json!(1), &serde_json::json!(false))
+    );
+    let o = drift(&p, &[], &deny);
+    assert_exit(&o, 1);
+    let text = stdout(&o);
+    assert!(!text.contains("In sync"), "{text}");
+    assert!(
+        text.contains("INCOMPLETE: 1 not checked because AWS refused or failed the calls"),
+        "{text}"
+    );
+    // Accepted on purpose: exit 0, and says so.
+    let doc = drift_json(&p, &["--allow-incomplete"], &deny, 0);
+    assert_eq!(doc["summary"]["complete"], true);
+    // Every type denied: 0% checked is never a pass.
+    let all = [(
+        "STATEWARD_TEST_DENY_TYPES",
+        "aws_db_instance,aws_eks_cluster,aws_eks_node_group,aws_s3_bucket,aws_s3_bucket_versioning",
+    )];
+    let doc = drift_json(&p, &[], &all, 1);
+    assert_eq!(doc["summary"]["checked"], 0, "{doc:#}");
+    // A pipeline can require coverage: 5 of 6 is below 90%.
+    let doc = drift_json(
+        &p,
+        &["--allow-incomplete", "--min-coverage", "90"],
+        &deny,
+        1,
+    );
+    assert_eq!(doc["summary"]["complete"], false);
 
     // 2. Drift: a node group deleted, the DB class changed, versioning
     //    suspended on the artifacts bucket, an extra bucket created.

@@ -407,7 +407,7 @@ fn ctrl_c_under_the_lock_releases_it_and_writes_nothing() {
         .unwrap();
     assert!(status.success());
     let o = child.wait_with_output().unwrap();
-    assert_exit(&o, 1);
+    assert_exit(&o, 130);
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
     assert_eq!(
         json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"],

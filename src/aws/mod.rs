@@ -18,6 +18,7 @@ pub mod iam;
 pub mod kms;
 pub mod lambda;
 pub mod logs;
+pub mod object;
 pub mod rds;
 pub mod route53;
 pub mod s3;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use aws_sdk_s3::types::BucketVersioningStatus;
 use time::OffsetDateTime;
 
+use super::object::{sort_newest_first, Fetched, KeyVersion, ObjectVersion, Versioning};
 use super::{AwsError, AwsErrorKind};
-use crate::store::{Fetched, KeyVersion, ObjectVersion, Versioning};
 
 /// What a server-side copy produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +50,7 @@ impl Bucket {
             .filter(|kv| kv.key == key)
             .map(|kv| kv.version)
             .collect();
-        crate::store::sort_newest_first(&mut out);
+        sort_newest_first(&mut out);
         Ok(out)
     }
 

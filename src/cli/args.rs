@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::output::Format;
+use crate::util::duration::parse_flag;
 
 /// Recover, inspect and validate Terraform state kept in S3.
 #[derive(Debug, Parser)]
@@ -170,6 +171,27 @@ pub struct DriftArgs {
     /// --unmanaged covers them) and exit; reads no state.
     #[arg(long)]
     pub list_types: bool,
+    /// Accept a result where AWS errors (access denied, throttling,
+    /// unreachable) left resources unchecked: exit 0 instead of 1 when the
+    /// rest is in sync.
+    #[arg(long)]
+    pub allow_incomplete: bool,
+    /// Fail (exit 1) unless at least PERCENT of the state's managed
+    /// resources were checked.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub min_coverage: Option<f64>,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage (0 to 100)"))?;
+    if (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is not a percentage (0 to 100)"))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -243,7 +265,7 @@ pub enum LockCommand {
         #[arg(long, value_name = "TEXT", default_value = "")]
         reason: String,
         /// Keep retrying with backoff for this long (e.g. 30s, 5m), as `-lock-timeout`.
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
         timeout: Option<std::time::Duration>,
     },
     /// Remove the lock with this ID, whoever took it (like `terraform force-unlock`).
@@ -282,17 +304,9 @@ pub enum DigestCommand {
         #[arg(long)]
         dry_run: bool,
         /// Keep retrying for the lock this long (e.g. 30s).
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
         lock_timeout: Option<std::time::Duration>,
     },
-}
-
-/// Parses `30s`, `5m`, `1h30m`, `500ms`; a bare number is seconds.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok(std::time::Duration::from_secs(secs));
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (use e.g. 30s, 5m, 1h)"))
 }
 
 #[derive(Debug, Args)]
@@ -336,7 +350,7 @@ pub struct DrillArgs {
     pub scenario: Option<crate::drill::Scenario>,
     /// Recovery time objective to hold the drill to (e.g. 30m, 4h); overrides
     /// the environment file's `objectives { rto }` [default: 4h].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
     pub rto: Option<std::time::Duration>,
 }
 
@@ -361,7 +375,7 @@ pub enum S3Command {
         prefix: String,
         /// Only objects deleted within this long before now (e.g. 30m, 2h, 7d)
         /// [default: any time].
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
         since: Option<std::time::Duration>,
         /// List what would be restored; change nothing.
         #[arg(long)]
@@ -378,10 +392,10 @@ pub enum S3Command {
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Recovery point objective [default: the environment file's, else 1h].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
     pub rpo: Option<std::time::Duration>,
     /// Recovery time objective [default: the environment file's, else 4h].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
     pub rto: Option<std::time::Duration>,
     /// Minimum days RDS automated backups must be kept [default: file, else 7].
     #[arg(long, value_name = "DAYS")]
@@ -390,7 +404,7 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "DAYS")]
     pub noncurrent_retention_days: Option<u32>,
     /// A lock older than this fails the check (a younger one warns).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_flag, default_value = "1h")]
     pub stale_lock_after: std::time::Duration,
 }
 

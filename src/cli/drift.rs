@@ -50,8 +50,14 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
 
     let show_progress = printer.format() == Format::Text && io::stderr().is_terminal();
     let progress: Option<live::Progress> = if show_progress {
-        eprintln!("checking {} resources against live AWS...", resources.len());
-        Some(Box::new(|line: &str| eprintln!("  {line}")))
+        let err = printer.stderr();
+        err.line(format_args!(
+            "checking {} resources against live AWS...",
+            resources.len()
+        ));
+        Some(Box::new(move |line: &str| {
+            err.line(format_args!("  {line}"))
+        }))
     } else {
         None
     };
@@ -72,16 +78,19 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     let scan_started = Instant::now();
     let comparison = live::scan(&aws, &resources, &opts).await?;
     if args.stats {
-        eprintln!(
+        printer.stderr().line(format_args!(
             "stats: resources={} api_calls={} scan_ms={} total_ms={}",
             comparison.resources,
             aws.calls(),
             scan_started.elapsed().as_millis(),
             started.elapsed().as_millis()
-        );
+        ));
     }
+    let gate = Completeness::judge(&comparison, args.allow_incomplete, args.min_coverage);
     let code = if comparison.has_drift() {
         exit::DIFFERENCES
+    } else if gate.incomplete.is_some() {
+        exit::ERROR
     } else {
         exit::SUCCESS
     };
@@ -93,9 +102,48 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
         },
         r.label.clone(),
         comparison,
+        gate,
     );
     printer.emit(&report).map_err(out_err)?;
     Ok(code)
+}
+
+/// Whether a drift result may pass a gate: never when AWS refused or failed
+/// calls (unless accepted) or coverage is below the required minimum.
+#[derive(Debug, Clone, PartialEq)]
+struct Completeness {
+    /// Why the result is incomplete, in one sentence; `None` when complete.
+    incomplete: Option<String>,
+    /// Not checked because of errors, accepted by `--allow-incomplete`.
+    accepted_errors: usize,
+}
+
+impl Completeness {
+    /// Pure: the comparison, `--allow-incomplete` and `--min-coverage`.
+    fn judge(c: &Comparison, allow_incomplete: bool, min_coverage: Option<f64>) -> Completeness {
+        let errors = c.errors();
+        if let Some(min) = min_coverage.filter(|m| c.coverage() < *m) {
+            return Completeness {
+                incomplete: Some(format!(
+                    "coverage {}% is below --min-coverage {min}%: not a pass",
+                    c.coverage()
+                )),
+                accepted_errors: 0,
+            };
+        }
+        if errors > 0 && !allow_incomplete {
+            return Completeness {
+                incomplete: Some(format!(
+                    "{errors} not checked because AWS refused or failed the calls (see Not checked): not a pass; fix the access, or pass --allow-incomplete to accept it"
+                )),
+                accepted_errors: 0,
+            };
+        }
+        Completeness {
+            incomplete: None,
+            accepted_errors: errors,
+        }
+    }
 }
 
 /// Scan options for checking a state's managed resources only (no unmanaged
@@ -239,6 +287,11 @@ struct Summary {
     not_checked: usize,
     /// Checked / managed resources, in percent.
     coverage: f64,
+    /// Entries of not_checked caused by AWS errors (access denied, throttled, unreachable).
+    errors: usize,
+    /// False when errors left resources unchecked (without --allow-incomplete)
+    /// or coverage is below --min-coverage: the result is not a pass.
+    complete: bool,
 }
 
 /// `{"state","summary","findings","not_checked"}` (schemas/drift.schema.json).
@@ -250,10 +303,12 @@ struct DriftReport {
     not_checked: Vec<NotChecked>,
     #[serde(skip)]
     label: String,
+    #[serde(skip)]
+    gate: Completeness,
 }
 
 impl DriftReport {
-    fn new(state: StateInfo, label: String, c: Comparison) -> Self {
+    fn new(state: StateInfo, label: String, c: Comparison, gate: Completeness) -> Self {
         DriftReport {
             state,
             summary: Summary {
@@ -264,15 +319,35 @@ impl DriftReport {
                 unmanaged: c.count(Kind::Unmanaged),
                 not_checked: c.not_checked.len(),
                 coverage: c.coverage(),
+                errors: c.errors(),
+                complete: gate.incomplete.is_none(),
             },
             findings: c.findings,
             not_checked: c.not_checked,
             label,
+            gate,
         }
     }
 
     fn in_sync(&self) -> bool {
         self.findings.is_empty()
+    }
+
+    /// The verdict line: drift, incomplete, or in sync (never when incomplete).
+    fn verdict(&self) -> String {
+        let mut lines = Vec::new();
+        if !self.in_sync() {
+            lines.push("DRIFT: live AWS no longer matches this state.".to_owned());
+        }
+        if let Some(why) = &self.gate.incomplete {
+            lines.push(format!("INCOMPLETE: {why}."));
+        } else if self.in_sync() {
+            lines.push(match self.gate.accepted_errors {
+                0 => "In sync with live AWS.".to_owned(),
+                n => format!("In sync with live AWS where checked; {n} not checked because of AWS errors (accepted by --allow-incomplete)."),
+            });
+        }
+        lines.join("\n")
     }
 
     fn summary_line(&self) -> String {
@@ -327,23 +402,15 @@ impl Render for DriftReport {
             }
         }
         writeln!(out, "{}", self.summary_line())?;
-        writeln!(
-            out,
-            "{}",
-            if self.in_sync() {
-                "In sync with live AWS."
-            } else {
-                "DRIFT: live AWS no longer matches this state."
-            }
-        )
+        writeln!(out, "{}", self.verdict())
     }
 
     fn render_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
         let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-        let title = if self.in_sync() {
-            "in sync"
-        } else {
-            "drift found"
+        let title = match (self.in_sync(), self.gate.incomplete.is_some()) {
+            (false, _) => "drift found",
+            (true, true) => "incomplete",
+            (true, false) => "in sync",
         };
         writeln!(out, "### stateward drift: {title}\n")?;
         writeln!(
@@ -401,13 +468,86 @@ impl Render for DriftReport {
             }
             writeln!(out)?;
         }
-        writeln!(out, "**Summary:** {}", self.summary_line())
+        writeln!(
+            out,
+            "**Summary:** {}\n\n{}",
+            self.summary_line(),
+            self.verdict()
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::{Cause, NotChecked};
+
+    fn comparison(resources: usize, checked: usize, causes: &[Cause]) -> Comparison {
+        Comparison {
+            resources,
+            checked,
+            findings: Vec::new(),
+            not_checked: causes
+                .iter()
+                .map(|c| NotChecked {
+                    type_: "aws_x".into(),
+                    address: None,
+                    reason: "r".into(),
+                    cause: *c,
+                })
+                .collect(),
+        }
+    }
+
+    /// An unchecked drift gate never passes silently.
+    #[test]
+    fn completeness_table() {
+        use Cause::*;
+        // (comparison, --allow-incomplete, --min-coverage, incomplete?, accepted errors)
+        let cases = [
+            (comparison(10, 10, &[]), false, None, false, 0),
+            // Unsupported or ignored types are not errors.
+            (
+                comparison(10, 8, &[Unsupported, Ignored]),
+                false,
+                None,
+                false,
+                0,
+            ),
+            (comparison(10, 9, &[OtherRegion]), false, None, false, 0),
+            // Every call refused: 0% checked is not "in sync".
+            (
+                comparison(3, 0, &[Error, Error, Error]),
+                false,
+                None,
+                true,
+                0,
+            ),
+            (comparison(10, 9, &[Error]), false, None, true, 0),
+            (comparison(10, 9, &[Error]), true, None, false, 1),
+            // Coverage below the minimum, whatever the cause.
+            (
+                comparison(10, 8, &[Unsupported, Unsupported]),
+                false,
+                Some(90.0),
+                true,
+                0,
+            ),
+            (comparison(10, 9, &[Error]), true, Some(95.0), true, 0),
+            (
+                comparison(10, 9, &[Unsupported]),
+                false,
+                Some(90.0),
+                false,
+                0,
+            ),
+        ];
+        for (i, (c, allow, min, incomplete, accepted)) in cases.into_iter().enumerate() {
+            let g = Completeness::judge(&c, allow, min);
+            assert_eq!(g.incomplete.is_some(), incomplete, "case {i}: {g:?}");
+            assert_eq!(g.accepted_errors, accepted, "case {i}");
+        }
+    }
 
     /// README's table of checked types is `drift --list-types --format
     /// markdown`, so the two never disagree.

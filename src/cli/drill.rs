@@ -20,7 +20,8 @@ pub async fn run<W: Write>(ctx: &Context, args: DrillArgs, printer: &mut Printer
         .unwrap_or_default();
     let rto = args.rto.unwrap_or(objectives.rto());
     let aws = ctx.aws(&target).await?;
-    let mut progress = |line: String| eprintln!("{line}");
+    let err = printer.stderr();
+    let mut progress = |line: String| err.line(&line);
     let scenarios: Vec<Scenario> = match args.scenario {
         Some(s) => vec![s],
         None => Scenario::ALL.to_vec(),
@@ -29,7 +30,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DrillArgs, printer: &mut Printer
     for s in &scenarios {
         let report = drill::run(&aws, &target, *s, rto, &mut progress).await?;
         if let Some(why) = &report.failure {
-            eprintln!("drill {} FAILED: {why}", s.as_str());
+            err.line(format_args!("drill {} FAILED: {why}", s.as_str()));
         }
         reports.push(report);
     }

@@ -91,9 +91,13 @@ async fn release<W: Write>(
                 locker.path
             )));
         }
-        eprintln!("About to remove the broken lock on {}:", locker.path);
+        let err = printer.stderr();
+        err.line(format_args!(
+            "About to remove the broken lock on {}:",
+            locker.path
+        ));
         for p in &status.problems {
-            eprintln!("  {p}");
+            err.line(format_args!("  {p}"));
         }
         if dry_run {
             printer
@@ -105,7 +109,7 @@ async fn release<W: Write>(
                 .map_err(out_err)?;
             return Ok(exit::SUCCESS);
         }
-        confirm("Remove it?", yes)?;
+        confirm(&printer.stderr(), "Remove it?", yes)?;
         let removed = locker.release_broken().await?;
         let report = Released {
             released: None,
@@ -136,8 +140,12 @@ async fn release<W: Write>(
             describe_holder(current, now)
         )));
     }
-    eprintln!("About to remove this lock on {}:", locker.path);
-    eprintln!("  {}", describe_holder(current, now));
+    let err = printer.stderr();
+    err.line(format_args!(
+        "About to remove this lock on {}:",
+        locker.path
+    ));
+    err.line(format_args!("  {}", describe_holder(current, now)));
     if dry_run {
         printer
             .emit(&Released {
@@ -149,6 +157,7 @@ async fn release<W: Write>(
         return Ok(exit::SUCCESS);
     }
     confirm(
+        &printer.stderr(),
         "Remove it? Whoever holds it may still be writing state.",
         yes,
     )?;
@@ -201,6 +210,7 @@ pub async fn run_digest<W: Write>(
                 return Ok(exit::SUCCESS);
             }
             confirm(
+                &printer.stderr(),
                 &format!(
                     "Set the stored digest of {} from {} to {}?",
                     locker.path,

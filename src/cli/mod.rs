@@ -27,7 +27,7 @@ use crate::aws::{Aws, AwsSettings};
 use crate::config::{self, BackendSettings, Target};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::output::{Format, Printer};
+use crate::output::{Format, Printer, Stderr};
 use crate::store::refs::{Resolved, Resolver, VersionRef};
 
 /// Parses the process arguments, runs the command, returns the exit code.
@@ -47,21 +47,26 @@ pub fn main() -> ExitCode {
     };
     init_tracing(cli.global.verbose);
     let format = cli.global.format;
+    let stdout = io::stdout();
+    let mut printer = Printer::new(format, stdout.lock());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            printer
+                .stderr()
+                .line(format_args!("error: cannot start the async runtime: {e}"));
             return ExitCode::from(exit::ERROR);
         }
     };
-    let stdout = io::stdout();
-    let mut printer = Printer::new(format, stdout.lock());
     let outcome = runtime.block_on(run(cli, &mut printer));
     if std::env::var_os(crate::aws::env::STATEWARD_API_STATS).is_some() {
-        eprintln!("stateward: {} AWS API requests", crate::aws::calls_made());
+        printer.stderr().line(format_args!(
+            "stateward: {} AWS API requests",
+            crate::aws::calls_made()
+        ));
     }
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -111,7 +116,7 @@ struct ErrorBody<'a> {
 /// `{"error":{"kind","message","exit_code"}}` so pipelines can parse it.
 fn report_error<W: Write>(printer: &mut Printer<W>, e: &Error) {
     let message = e.to_string();
-    eprintln!("error: {message}");
+    printer.stderr().line(format_args!("error: {message}"));
     if printer.format() == Format::Json {
         let report = ErrorReport {
             error: ErrorBody {
@@ -251,8 +256,9 @@ pub(crate) async fn resolve_refs(ctx: &Context, refs: &[&str]) -> Result<Vec<Res
 }
 
 /// Asks `question` on the terminal; `yes` answers it in advance. Without a
-/// terminal (CI, pipes) and without `--yes`, refuses.
-pub(crate) fn confirm(question: &str, yes: bool) -> Result<()> {
+/// terminal (CI, pipes) and without `--yes`, refuses. The question goes to
+/// `err`.
+pub(crate) fn confirm(err: &Stderr, question: &str, yes: bool) -> Result<()> {
     if yes {
         return Ok(());
     }
@@ -261,8 +267,7 @@ pub(crate) fn confirm(question: &str, yes: bool) -> Result<()> {
             "{question} — refusing without a terminal to confirm on; pass --yes to proceed (or --dry-run to only look)"
         )));
     }
-    eprint!("{question} [y/N] ");
-    let _ = io::stderr().flush();
+    err.part(format_args!("{question} [y/N] "));
     let mut answer = String::new();
     io::stdin().read_line(&mut answer).map_err(Error::Output)?;
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {

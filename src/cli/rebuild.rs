@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::exit;
 use crate::live::{self, Kind};
 use crate::lock::{self, human_age, Locker, OnInterrupt};
+use crate::output::Stderr;
 use crate::output::{table, Format, Printer, Render};
 use crate::rebuild::journal::{self, Journal, JournalStatus, Start, StateIdentity, WaveEntry};
 use crate::rebuild::run::{self as executor, AwsProbe, Event, Interrupts, ProcessRunner, Store};
@@ -152,6 +153,7 @@ struct JournalStore {
     local: PathBuf,
     s3: Option<(Bucket, String)>,
     s3_warned: bool,
+    err: Stderr,
 }
 
 impl JournalStore {
@@ -189,7 +191,7 @@ impl Store for JournalStore {
             // The local journal is authoritative: an S3 failure is reported, not fatal.
             if let Err(e) = bucket.put(key, journal::to_bytes(journal), false).await {
                 if !self.s3_warned {
-                    eprintln!("stateward: warning: could not write the S3 copy of the rebuild journal s3://{}/{key} ({e}); the local journal {} is up to date", bucket.name(), self.local.display());
+                    self.err.line(format_args!("stateward: warning: could not write the S3 copy of the rebuild journal s3://{}/{key} ({e}); the local journal {} is up to date", bucket.name(), self.local.display()));
                     self.s3_warned = true;
                 }
             }
@@ -240,6 +242,7 @@ async fn run_command<W: Write>(
         local: journal::local_path(&dir),
         s3,
         s3_warned: false,
+        err: printer.stderr(),
     };
     let where_ = store.describe();
     let state_info = StateInfo {
@@ -321,9 +324,9 @@ async fn run_command<W: Write>(
     // A lock left by a killed run of this user on this host is taken over;
     // any other holder stops the run with exit 3.
     if let Some(id) = locker.release_if_abandoned(REBUILD_OPERATION).await? {
-        eprintln!(
+        printer.stderr().line(format_args!(
             "stateward: taking over the rebuild lock {id} left by a `rebuild run` of this user on this host that is no longer running"
-        );
+        ));
     }
     let interrupts = Interrupts::listen();
     let progress_display = printer.format() == Format::Text && io::stderr().is_terminal();
@@ -377,6 +380,7 @@ async fn run_command<W: Write>(
             };
             let mut runner = ProcessRunner {
                 interrupts: interrupts.clone(),
+                err: printer.stderr(),
             };
             let probe = AwsProbe { aws: aws.clone() };
             let mut show = Progress {
@@ -782,7 +786,7 @@ async fn recovery_sources(
                 format!("rds-snapshot:{id}"),
                 format!(
                     "latest snapshot of {id} taken {} ({} ago): restore it instead of creating an empty database",
-                    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                    crate::util::time::rfc3339(t),
                     human_age((now - t).whole_seconds().max(0))
                 ),
             ),

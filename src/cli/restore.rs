@@ -72,6 +72,7 @@ pub async fn run<W: Write>(
         return Ok(exit::SUCCESS);
     }
     confirm(
+        &printer.stderr(),
         &format!(
             "Restore {} over s3://{}/{} as serial {}?",
             plan.chosen_label, plan.bucket, plan.key, plan.new_serial
@@ -81,11 +82,14 @@ pub async fn run<W: Write>(
     let passed_over = plan.passed_over.clone();
     let live = plan.live.clone();
     let json = printer.format() == Format::Json;
+    let err = printer.stderr();
+    // Progress goes with the report in text mode, to stderr in JSON mode. A
+    // closed stdout is noticed when the report is written (and exits 0).
     let mut progress = |line: String| {
         if json {
-            eprintln!("{line}");
+            err.line(&line);
         } else {
-            println!("{line}");
+            let _ = printer.line(&line);
         }
     };
     let outcome = restore::execute(plan, &bucket, &locker, &args.reason, &mut progress).await?;

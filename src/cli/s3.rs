@@ -56,14 +56,15 @@ async fn run_undelete<W: Write>(
     // The window ends when the command starts, not when the listing ends.
     let now = OffsetDateTime::now_utc();
 
+    let err = printer.stderr();
     let mut on_page = |n: usize| {
         if tty {
-            eprint!("\rlisted {n} versions and delete markers");
+            err.part(format_args!("\rlisted {n} versions and delete markers"));
         }
     };
     let listing = bucket.list_prefix_versions(prefix, &mut on_page).await?;
     if tty {
-        eprintln!();
+        err.line("");
     }
     let decision = undelete::decide(&listing, now, since);
     drop(listing);
@@ -82,6 +83,7 @@ async fn run_undelete<W: Write>(
         return Ok(exit::SUCCESS);
     }
     confirm(
+        &printer.stderr(),
         &format!(
             "Restore {n} deleted object(s) under {place} by removing {markers} delete marker(s) ({} deleted object(s) left alone)?",
             report.skipped
@@ -90,13 +92,13 @@ async fn run_undelete<W: Write>(
     )?;
     let mut progress = |done: usize| {
         if tty {
-            eprint!("\rrestored {done}/{n}");
+            err.part(format_args!("\rrestored {done}/{n}"));
         }
     };
     let (restored, failed) =
         undelete::execute(&bucket, &decision.restore, concurrency, &mut progress).await;
     if tty {
-        eprintln!();
+        err.line("");
     }
     if let Some((_, first)) = failed.first() {
         return Err(Error::Refused(format!(

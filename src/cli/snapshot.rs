@@ -5,7 +5,6 @@ use std::io::{self, Write};
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::aws::Aws;
@@ -13,6 +12,7 @@ use crate::cli::{confirm, out_err, Context};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::exit;
+use crate::output::Stderr;
 use crate::output::{table, Format, Printer, Render};
 use crate::snapshot::retention::{self, Item, Kept, Policy, Within};
 use crate::snapshot::{self, Created, Listing, Manifest, SnapshotStore, StoreUrl, Verified};
@@ -117,18 +117,16 @@ fn no_store() -> Error {
     Error::Usage("no snapshot store is configured: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or add `snapshots { store = \"...\" }` to the environment file".into())
 }
 
-fn warn_broken(listing: &Listing, store: &SnapshotStore) {
+fn warn_broken(err: &Stderr, listing: &Listing, store: &SnapshotStore) {
     for (id, problem) in &listing.broken {
-        eprintln!(
+        err.line(format_args!(
             "warning: {id} in {} is not a complete snapshot ({problem}); it is left alone",
             store.url()
-        );
+        ));
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
+use crate::util::time::rfc3339;
 
 // ---- create ----
 
@@ -198,7 +196,7 @@ struct ListReport {
 async fn list<W: Write>(ctx: &Context, printer: &mut Printer<W>) -> Result<u8> {
     let store = open_store(ctx).await?;
     let listing = store.list().await?;
-    warn_broken(&listing, &store);
+    warn_broken(&printer.stderr(), &listing, &store);
     let report = ListReport {
         store: store.url().to_string(),
         snapshots: listing
@@ -382,7 +380,7 @@ async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) 
     let policy = policy_of(env.as_ref().and_then(|e| e.retention.as_ref()), &a)?;
     let store = open_store(ctx).await?;
     let listing = store.list().await?;
-    warn_broken(&listing, &store);
+    warn_broken(&printer.stderr(), &listing, &store);
 
     // Health matters only for the newest healthy snapshot: verify newest
     // first until one passes; older ones are not read (and count as healthy,
@@ -391,11 +389,11 @@ async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) 
     for m in listing.snapshots.iter().rev() {
         let v = snapshot::verify(&store, m).await;
         if !v.ok {
-            eprintln!(
+            printer.stderr().line(format_args!(
                 "warning: snapshot {} fails verification: {}",
                 m.id,
                 v.problems.join("; ")
-            );
+            ));
         }
         health.insert(m.id.clone(), v.ok);
         if v.ok {
@@ -436,6 +434,7 @@ async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) 
 
     if !report.forget.is_empty() && !a.dry_run {
         confirm(
+            &printer.stderr(),
             &format!(
                 "Delete {} snapshot(s) from {}?",
                 report.forget.len(),

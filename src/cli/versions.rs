@@ -2,6 +2,8 @@
 
 use std::io::{self, Write};
 
+use serde::Serialize;
+
 use crate::cli::{out_err, Context};
 use crate::error::Result;
 use crate::exit;
@@ -11,7 +13,8 @@ use crate::aws::s3::Bucket;
 use crate::aws::Aws;
 use crate::config::Target;
 use crate::live;
-use crate::store::{history, History, HistoryOptions, LiveField, ReadDepth};
+use crate::live::LiveMatch;
+use crate::store::{history, History, HistoryOptions, ReadDepth, VersionEntry};
 
 use super::args::VersionsArgs;
 
@@ -32,12 +35,68 @@ pub async fn run<W: Write>(
         },
         concurrency: args.concurrency,
     };
-    let mut history = history(&bucket, &target.state_key(), opts).await?;
+    let history = history(&bucket, &target.state_key(), opts).await?;
+    let mut report = Report::from(history);
     if args.against_live {
-        against_live(ctx, &target, &aws, &bucket, &mut history).await?;
+        against_live(ctx, &target, &aws, &bucket, &mut report).await?;
     }
-    printer.emit(&history).map_err(out_err)?;
+    printer.emit(&report).map_err(out_err)?;
     Ok(exit::SUCCESS)
+}
+
+/// `versions`' report: the history, each version with its `live` column
+/// when asked for. Serialises exactly as [`History`] plus `live`.
+#[derive(Debug, Serialize)]
+struct Report {
+    bucket: String,
+    key: String,
+    versions: Vec<Row>,
+    total_versions: usize,
+    downloaded_bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    #[serde(flatten)]
+    entry: VersionEntry,
+    /// With `versions --against-live`: how the version matches live AWS.
+    #[serde(skip_serializing_if = "LiveField::is_absent")]
+    live: LiveField,
+}
+
+/// The `live` field of a version: absent unless asked for; `null` for a
+/// version that cannot be read.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[serde(untagged)]
+enum LiveField {
+    #[default]
+    Absent,
+    Value(Option<LiveMatch>),
+}
+
+impl LiveField {
+    fn is_absent(&self) -> bool {
+        matches!(self, LiveField::Absent)
+    }
+}
+
+impl From<History> for Report {
+    fn from(h: History) -> Report {
+        Report {
+            bucket: h.bucket,
+            key: h.key,
+            versions: h
+                .versions
+                .into_iter()
+                .map(|entry| Row {
+                    entry,
+                    live: LiveField::Absent,
+                })
+                .collect(),
+            total_versions: h.total_versions,
+            downloaded_bytes: h.downloaded_bytes,
+        }
+    }
 }
 
 /// Compares every listed version with one shared live inventory.
@@ -46,11 +105,11 @@ async fn against_live(
     target: &Target,
     aws: &Aws,
     bucket: &Bucket,
-    history: &mut History,
+    history: &mut Report,
 ) -> Result<()> {
     // Each readable version's resources (read one at a time: only one body held).
     let mut per_version: Vec<Option<Vec<live::StateResource>>> = Vec::new();
-    for v in &history.versions {
+    for Row { entry: v, .. } in &history.versions {
         if v.version.delete_marker {
             per_version.push(None);
             continue;
@@ -73,24 +132,21 @@ async fn against_live(
     Ok(())
 }
 
-impl Render for History {
+impl Render for Report {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "s3://{}/{}", self.bucket, self.key)?;
         let dash = || "-".to_owned();
         let rows: Vec<Vec<String>> = self
             .versions
             .iter()
-            .map(|v| {
+            .map(|row| {
+                let v = &row.entry;
                 let id = if v.version.is_latest {
                     format!("{} *", v.version.version_id)
                 } else {
                     v.version.version_id.clone()
                 };
-                let when = v
-                    .version
-                    .last_modified
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default();
+                let when = crate::util::time::rfc3339(v.version.last_modified);
                 vec![
                     id,
                     when,
@@ -105,7 +161,7 @@ impl Render for History {
                     v.health.status.as_str().to_owned(),
                 ]
                 .into_iter()
-                .chain(match v.live {
+                .chain(match row.live {
                     LiveField::Absent => None,
                     LiveField::Value(None) => Some(dash()),
                     LiveField::Value(Some(m)) => {
@@ -131,6 +187,7 @@ impl Render for History {
         let troubled: Vec<_> = self
             .versions
             .iter()
+            .map(|row| &row.entry)
             .filter(|v| !v.health.problems.is_empty())
             .collect();
         if !troubled.is_empty() {

@@ -28,9 +28,12 @@ use hcl_edit::structure::{Block, Structure};
 use hcl_edit::Span;
 use serde::Serialize;
 
-use crate::config::error::ValueType;
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::objectives::Objectives;
+use crate::config::section::{
+    read_attributes, read_section, unknown_in, wrong_form_attribute, wrong_form_block, Field,
+    Section,
+};
 use crate::config::source::{SeenKeys, Source};
 use crate::config::{
     validate_state_key, validate_workspace_key_prefix, validate_workspace_name, BackendSettings,
@@ -304,276 +307,6 @@ fn unknown_top_level(src: &Source, key: &str, span: Option<Range<usize>>) -> Con
     )
 }
 
-fn wrong_form_block(
-    src: &Source,
-    key: &str,
-    block: Option<&str>,
-    span: Option<Range<usize>>,
-) -> ConfigError {
-    src.error(
-        span,
-        ConfigErrorKind::WrongForm {
-            key: key.to_string(),
-            block: block.map(str::to_string),
-            expected: format!("a block: `{key} {{ ... }}` (no `=`)"),
-        },
-    )
-}
-
-fn wrong_form_attribute(
-    src: &Source,
-    key: &str,
-    block: Option<&str>,
-    span: Option<Range<usize>>,
-) -> ConfigError {
-    src.error(
-        span,
-        ConfigErrorKind::WrongForm {
-            key: key.to_string(),
-            block: block.map(str::to_string),
-            expected: format!("an attribute: `{key} = value`"),
-        },
-    )
-}
-
-/// A block of an environment file holding only attributes.
-pub(crate) trait Section: Default {
-    /// The block's name, e.g. `backend`.
-    const NAME: &'static str;
-    /// Every key the block accepts.
-    const KEYS: &'static [&'static str];
-    /// Keys that must be present.
-    const REQUIRED: &'static [&'static str];
-    /// Stores one attribute; `field.key()` is one of `KEYS`.
-    fn set(&mut self, field: &Field<'_>) -> Result<(), ConfigError>;
-}
-
-/// Reads a label-less block of attributes into `S`, rejecting unknown keys,
-/// nested blocks, duplicates and missing required keys.
-pub(crate) fn read_section<S: Section>(src: &Source, block: &Block) -> Result<S, ConfigError> {
-    if let Some(label) = block.labels.first() {
-        return Err(src.error(
-            label.span(),
-            ConfigErrorKind::UnexpectedLabels {
-                block: S::NAME.to_string(),
-            },
-        ));
-    }
-    read_attributes(src, block)
-}
-
-/// Reads the attributes of a block (its labels are the caller's business).
-fn read_attributes<S: Section>(src: &Source, block: &Block) -> Result<S, ConfigError> {
-    let mut out = S::default();
-    let mut seen = SeenKeys::default();
-    let mut present: Vec<&str> = Vec::new();
-    for structure in block.body.iter() {
-        match structure {
-            Structure::Attribute(attr) => {
-                let key = attr.key.as_str();
-                let span = attr.key.span();
-                if !S::KEYS.contains(&key) {
-                    return Err(unknown_in::<S>(src, key, span));
-                }
-                seen.check(src, key, span, Some(S::NAME))?;
-                present.push(key);
-                out.set(&Field::new(src, attr, Some(S::NAME))?)?;
-            }
-            Structure::Block(inner) => {
-                let key = inner.ident.as_str();
-                let span = inner.ident.span();
-                if S::KEYS.contains(&key) {
-                    return Err(wrong_form_attribute(src, key, Some(S::NAME), span));
-                }
-                return Err(unknown_in::<S>(src, key, span));
-            }
-        }
-    }
-    if let Some(missing) = S::REQUIRED.iter().find(|k| !present.contains(k)) {
-        return Err(src.error(
-            block.ident.span(),
-            ConfigErrorKind::MissingKey {
-                key: missing.to_string(),
-                block: Some(S::NAME.to_string()),
-            },
-        ));
-    }
-    Ok(out)
-}
-
-fn unknown_in<S: Section>(src: &Source, key: &str, span: Option<Range<usize>>) -> ConfigError {
-    src.error(
-        span,
-        ConfigErrorKind::UnknownKey {
-            key: key.to_string(),
-            block: Some(S::NAME.to_string()),
-            expected: S::KEYS.to_vec(),
-        },
-    )
-}
-
-/// One evaluated attribute with its position, with typed accessors whose
-/// errors point at the value.
-pub(crate) struct Field<'a> {
-    src: &'a Source,
-    key: &'a str,
-    block: Option<&'static str>,
-    value: hcl::Value,
-    span: Option<Range<usize>>,
-}
-
-impl<'a> Field<'a> {
-    fn new(
-        src: &'a Source,
-        attr: &'a hcl_edit::structure::Attribute,
-        block: Option<&'static str>,
-    ) -> Result<Field<'a>, ConfigError> {
-        let key = attr.key.as_str();
-        let value = src.literal(&attr.value, key, block)?;
-        Ok(Field {
-            src,
-            key,
-            block,
-            value,
-            span: attr.value.span(),
-        })
-    }
-
-    pub fn key(&self) -> &str {
-        self.key
-    }
-
-    fn wrong_type(&self, expected: ValueType) -> ConfigError {
-        self.src.error(
-            self.span.clone(),
-            ConfigErrorKind::WrongType {
-                key: self.key.to_string(),
-                block: self.block.map(str::to_string),
-                expected,
-                found: ValueType::of(&self.value),
-            },
-        )
-    }
-
-    /// An `InvalidValue` error at this field's value.
-    pub fn invalid(&self, reason: impl Into<String>) -> ConfigError {
-        self.src.error(
-            self.span.clone(),
-            ConfigErrorKind::InvalidValue {
-                key: self.key.to_string(),
-                block: self.block.map(str::to_string),
-                reason: reason.into(),
-            },
-        )
-    }
-
-    pub fn string(&self) -> Result<String, ConfigError> {
-        match &self.value {
-            hcl::Value::String(s) => Ok(s.clone()),
-            _ => Err(self.wrong_type(ValueType::String)),
-        }
-    }
-
-    pub fn non_empty_string(&self) -> Result<String, ConfigError> {
-        let s = self.string()?;
-        if s.is_empty() {
-            return Err(self.invalid("it must not be empty; remove the line to leave it unset"));
-        }
-        Ok(s)
-    }
-
-    pub fn url(&self) -> Result<String, ConfigError> {
-        let s = self.non_empty_string()?;
-        if !(s.starts_with("http://") || s.starts_with("https://")) {
-            return Err(self.invalid(format!(
-                "\"{s}\" is not a URL; write it with its scheme, e.g. \"http://127.0.0.1:5055\""
-            )));
-        }
-        Ok(s)
-    }
-
-    /// A list of lists of strings (`[["kubectl", "apply"], ["velero", "restore"]]`).
-    pub fn string_lists(&self) -> Result<Vec<Vec<String>>, ConfigError> {
-        match &self.value {
-            hcl::Value::Array(items) => items
-                .iter()
-                .map(|item| match item {
-                    hcl::Value::Array(inner) => inner
-                        .iter()
-                        .map(|v| match v {
-                            hcl::Value::String(s) => Ok(s.clone()),
-                            _ => Err(self.invalid("every element of every inner list must be a string")),
-                        })
-                        .collect(),
-                    _ => Err(self.invalid(
-                        "every element must be a list of strings (one command: program and arguments)",
-                    )),
-                })
-                .collect(),
-            _ => Err(self.wrong_type(ValueType::List)),
-        }
-    }
-
-    /// A list of strings.
-    pub fn string_list(&self) -> Result<Vec<String>, ConfigError> {
-        match &self.value {
-            hcl::Value::Array(items) => items
-                .iter()
-                .map(|v| match v {
-                    hcl::Value::String(s) => Ok(s.clone()),
-                    _ => Err(self.invalid("every element must be a string")),
-                })
-                .collect(),
-            _ => Err(self.wrong_type(ValueType::List)),
-        }
-    }
-
-    /// An object of string values (`{ Key = "value" }`).
-    pub fn string_map(&self) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
-        match &self.value {
-            hcl::Value::Object(m) => m
-                .iter()
-                .map(|(k, v)| match v {
-                    hcl::Value::String(s) => Ok((k.clone(), s.clone())),
-                    _ => Err(self.invalid(format!("the value of \"{k}\" must be a string"))),
-                })
-                .collect(),
-            _ => Err(self.wrong_type(ValueType::Object)),
-        }
-    }
-
-    pub fn bool(&self) -> Result<bool, ConfigError> {
-        match &self.value {
-            hcl::Value::Bool(b) => Ok(*b),
-            _ => Err(self.wrong_type(ValueType::Bool)),
-        }
-    }
-
-    /// A whole number from 0 to 2^32-1 (a count of snapshots, of days).
-    pub fn count(&self) -> Result<u32, ConfigError> {
-        match &self.value {
-            hcl::Value::Number(n) => {
-                n.as_u64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(|| {
-                        self.invalid(format!("{n} is not a whole number from 0 to 4294967295"))
-                    })
-            }
-            _ => Err(self.wrong_type(ValueType::Number)),
-        }
-    }
-
-    /// Applies a validator returning `Err(reason)`.
-    pub fn validated(
-        &self,
-        value: String,
-        check: fn(&str) -> Result<(), String>,
-    ) -> Result<String, ConfigError> {
-        check(&value).map_err(|reason| self.invalid(reason))?;
-        Ok(value)
-    }
-}
-
 impl Section for BackendSettings {
     const NAME: &'static str = "backend";
     const KEYS: &'static [&'static str] = BACKEND_KEYS;
@@ -653,7 +386,7 @@ impl Section for RetentionSettings {
             "keep_monthly" => self.keep_monthly = Some(f.count()?),
             "keep_within" => {
                 let s = f.non_empty_string()?;
-                crate::snapshot::retention::Within::parse(&s).map_err(|e| f.invalid(e))?;
+                crate::util::duration::parse_flag(s.trim()).map_err(|e| f.invalid(e))?;
                 self.keep_within = Some(s);
             }
             other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
@@ -686,7 +419,7 @@ pub struct RebuildSettings {
     /// Keep a copy of the journal at `<state key>.rebuild-journal.json`.
     pub s3_journal: Option<bool>,
     /// The tiers, in order; empty means the defaults.
-    pub tiers: Vec<crate::rebuild::Tier>,
+    pub tiers: Vec<crate::model::tier::Tier>,
 }
 
 /// Attributes of the `rebuild` block.
@@ -747,8 +480,8 @@ impl Section for TierSettings {
             }
             "gate" => {
                 let g = f.non_empty_string()?;
-                if !crate::rebuild::gate::is_kind(&g) {
-                    let kinds: Vec<&str> = crate::rebuild::gate::KINDS
+                if !crate::model::tier::is_gate_kind(&g) {
+                    let kinds: Vec<&str> = crate::model::tier::GATE_KINDS
                         .iter()
                         .map(|(k, _)| *k)
                         .collect();
@@ -761,8 +494,7 @@ impl Section for TierSettings {
             }
             "gate_timeout" => {
                 let s = f.non_empty_string()?;
-                let d = crate::config::objectives::parse_objective_duration(&s)
-                    .map_err(|e| f.invalid(e))?;
+                let d = crate::util::duration::parse_positive(&s).map_err(|e| f.invalid(e))?;
                 self.gate_timeout_seconds = Some(d.as_secs().max(1));
             }
             other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
@@ -844,7 +576,7 @@ fn read_rebuild(src: &Source, block: &Block) -> Result<RebuildSettings, ConfigEr
                         "a tier needs exactly one non-empty label, its name: `tier \"control plane\" { ... }`".into(),
                     ));
                 }
-                if name == crate::rebuild::FINAL_WAVE {
+                if name == crate::model::tier::FINAL_WAVE {
                     return Err(bad_label(format!(
                         "\"{name}\" is the name of the final full apply; give the tier another name"
                     )));
@@ -868,7 +600,7 @@ fn read_rebuild(src: &Source, block: &Block) -> Result<RebuildSettings, ConfigEr
                         )));
                     }
                 }
-                out.tiers.push(crate::rebuild::Tier {
+                out.tiers.push(crate::model::tier::Tier {
                     name,
                     types: t.types,
                     commands: t.commands,
@@ -902,7 +634,7 @@ mod tests {
         keys.sort();
         keys
     }
-    use crate::config::target::resolve;
+    use crate::config::resolve;
 
     fn parse(text: &str) -> Result<EnvFile, ConfigError> {
         parse_env_file(&Source::new("environments/test.hcl".into(), text.into()))
@@ -1548,7 +1280,7 @@ backend {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        let kinds: Vec<&str> = crate::rebuild::gate::KINDS
+        let kinds: Vec<&str> = crate::model::tier::GATE_KINDS
             .iter()
             .map(|(k, _)| *k)
             .collect();

@@ -15,6 +15,7 @@ mod envfile;
 mod error;
 mod ignore_changes;
 pub mod objectives;
+mod section;
 mod source;
 mod target;
 

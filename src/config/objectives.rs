@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::envfile::{Field, Section};
+use crate::config::section::{Field, Section};
 use crate::config::ConfigError;
 
 /// Default recovery point objective: 1 hour.
@@ -65,17 +65,6 @@ impl Objectives {
     }
 }
 
-/// Parses `15m`, `1h`, `4h30m`, `90s` (humantime); must be more than zero.
-pub fn parse_objective_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| {
-        format!("\"{s}\" is not a duration ({e}); write e.g. \"15m\", \"1h\", \"4h\"")
-    })?;
-    if d.is_zero() {
-        return Err(format!("\"{s}\" must be more than zero"));
-    }
-    Ok(d)
-}
-
 impl Section for Objectives {
     const NAME: &'static str = "objectives";
     const KEYS: &'static [&'static str] = Objectives::KEYS;
@@ -83,7 +72,7 @@ impl Section for Objectives {
 
     fn set(&mut self, f: &Field<'_>) -> Result<(), ConfigError> {
         let duration = |f: &Field<'_>| -> Result<Duration, ConfigError> {
-            parse_objective_duration(&f.string()?).map_err(|reason| f.invalid(reason))
+            crate::util::duration::parse_positive(&f.string()?).map_err(|reason| f.invalid(reason))
         };
         match f.key() {
             "rpo" => self.rpo = Some(duration(f)?),

@@ -170,7 +170,7 @@ fn unreadable(id: &str, e: &str) -> Check {
 }
 
 fn days(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
+    crate::util::duration::format(d)
 }
 
 /// Judges the facts. Pure.

@@ -279,7 +279,11 @@ async fn drill_phases(
     progress(format!("damaged the scratch copy ({})", scenario.as_str()));
 
     if scenario == Scenario::StuckLock {
-        let planted = planted.expect("stuck-lock plants a lock");
+        let Some(planted) = planted else {
+            return Err(Error::Refused(
+                "the stuck-lock scenario planted no lock to detect".into(),
+            ));
+        };
         // Detect: a lock older than the stale threshold.
         let id = timer
             .run("detect", async {

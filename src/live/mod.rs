@@ -328,7 +328,7 @@ pub fn state_resources(state: &State<'_>) -> Vec<StateResource> {
 
 /// A raw JSON `null`.
 pub fn null_raw() -> Box<RawValue> {
-    RawValue::from_string("null".to_owned()).expect("`null` is JSON")
+    RawValue::NULL.to_owned()
 }
 
 /// The region of a resource: the ARN's region field when it has one, else
@@ -617,6 +617,23 @@ pub struct Finding {
     pub attributes: Vec<AttributeDrift>,
 }
 
+/// Why a resource or type was not checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cause {
+    /// stateward does not check the type.
+    Unsupported,
+    /// An ignore rule covers it.
+    Ignored,
+    /// Its attributes give no identifier, or nothing gives its region.
+    Unidentified,
+    /// `--region` limits the scan to another region.
+    OtherRegion,
+    /// AWS refused or failed the calls that would have checked it: the
+    /// result is incomplete.
+    Error,
+}
+
 /// A resource or type that was not checked, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotChecked {
@@ -625,6 +642,7 @@ pub struct NotChecked {
     /// Instance address; `null` for a type that failed with no resource of it in the state.
     pub address: Option<String>,
     pub reason: String,
+    pub cause: Cause,
 }
 
 /// The outcome of [`compare`].
@@ -654,6 +672,14 @@ impl Comparison {
 
     pub fn has_drift(&self) -> bool {
         !self.findings.is_empty()
+    }
+
+    /// Entries not checked because AWS refused or failed the calls.
+    pub fn errors(&self) -> usize {
+        self.not_checked
+            .iter()
+            .filter(|n| n.cause == Cause::Error)
+            .count()
     }
 }
 
@@ -734,53 +760,62 @@ pub fn compare(
         }
     }
     for r in resources {
-        let not_checked = |reason: String| NotChecked {
+        let not_checked = |cause: Cause, reason: String| NotChecked {
             type_: r.type_.clone(),
             address: Some(r.address.clone()),
             reason,
+            cause,
         };
         let Some(spec) = spec(&r.type_) else {
-            out.not_checked.push(not_checked(format!(
-                "stateward does not check {} resources",
-                r.type_
-            )));
+            out.not_checked.push(not_checked(
+                Cause::Unsupported,
+                format!("stateward does not check {} resources", r.type_),
+            ));
             continue;
         };
         let Some(id) = &r.id else {
             out.not_checked.push(not_checked(
+                Cause::Unidentified,
                 "its attributes do not give its identifier".into(),
             ));
             continue;
         };
         if let Some(rule) = ignore.resource_rule(&r.type_, id) {
-            out.not_checked
-                .push(not_checked(format!("ignored by rule `{rule}`")));
+            out.not_checked.push(not_checked(
+                Cause::Ignored,
+                format!("ignored by rule `{rule}`"),
+            ));
             continue;
         }
         let Some(scope) = scope_of(spec, r.region.as_deref(), opts.default_region.as_deref())
         else {
             out.not_checked.push(not_checked(
+                Cause::Unidentified,
                 "neither it nor the AWS configuration gives its region".into(),
             ));
             continue;
         };
         if let Some(only) = &opts.only_region {
             if scope != GLOBAL && &scope != only {
-                out.not_checked.push(not_checked(format!(
-                    "it is in region {scope}; --region limits this scan to {only}"
-                )));
+                out.not_checked.push(not_checked(
+                    Cause::OtherRegion,
+                    format!("it is in region {scope}; --region limits this scan to {only}"),
+                ));
                 continue;
             }
         }
         let live = match inventory.get(&scope, &r.type_) {
             Some(TypeScan::Listed(objs)) => objs,
             Some(TypeScan::Failed(e)) => {
-                out.not_checked.push(not_checked(failure_reason(e)));
+                out.not_checked
+                    .push(not_checked(Cause::Error, failure_reason(e)));
                 continue;
             }
             None => {
-                out.not_checked
-                    .push(not_checked("its type was not enumerated".into()));
+                out.not_checked.push(not_checked(
+                    Cause::Error,
+                    "its type was not enumerated".into(),
+                ));
                 continue;
             }
         };
@@ -883,6 +918,7 @@ pub fn compare(
                             type_: type_.to_owned(),
                             address: None,
                             reason: failure_reason(e),
+                            cause: Cause::Error,
                         });
                     }
                 }

@@ -45,7 +45,8 @@ impl LockInfo {
 
     /// Go's `json.Marshal(info)`, byte for byte.
     pub fn to_go_json(&self) -> String {
-        let compact = serde_json::to_string(self).expect("LockInfo always serialises");
+        // Only strings: serialising cannot fail.
+        let compact = serde_json::to_string(self).unwrap_or_default();
         go_escape(&compact)
     }
 

@@ -628,7 +628,7 @@ pub async fn with_lock_opts<T>(
     };
     let outcome = tokio::select! {
         r = work => r,
-        _ = tokio::signal::ctrl_c(), if on_interrupt == OnInterrupt::Abort => Err(Error::Refused(
+        _ = tokio::signal::ctrl_c(), if on_interrupt == OnInterrupt::Abort => Err(Error::Interrupted(
             "interrupted (Ctrl-C): the lock was released; whatever was written before the interrupt stays, so check `stateward versions` and `stateward digest status` before running the command again".into(),
         )),
     };
@@ -641,6 +641,10 @@ pub async fn with_lock_opts<T>(
             );
             return Err(match outcome {
                 Ok(_) => Error::Refused(msg),
+                // An interrupt stays an interrupt (exit 130), with the lock named.
+                Err(first @ Error::Interrupted(_)) => {
+                    Error::Interrupted(format!("{first}; also {msg}"))
+                }
                 Err(first) => Error::Refused(format!("{first}; also {msg}")),
             });
         }

@@ -1,7 +1,11 @@
 //! The one printer every command writes through, so every command has
-//! `--format json` and text rendering is testable into a `Vec<u8>`.
+//! `--format json` and text rendering is testable into a `Vec<u8>`. Human
+//! messages and progress on stderr go through its [`Stderr`] handle. The
+//! print macros are denied everywhere else (`[lints.clippy]` in Cargo.toml).
 
+use std::fmt::Display;
 use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -29,19 +33,41 @@ pub trait Render: Serialize {
     }
 }
 
-/// Writes reports in the chosen format.
+/// Writes reports in the chosen format (stdout), and messages to stderr.
 pub struct Printer<W: Write> {
     format: Format,
     out: W,
+    err: Stderr,
 }
 
 impl<W: Write> Printer<W> {
     pub fn new(format: Format, out: W) -> Self {
-        Printer { format, out }
+        Printer {
+            format,
+            out,
+            err: Stderr::default(),
+        }
+    }
+
+    /// Messages into `err` instead of the process's stderr (tests).
+    pub fn with_stderr(mut self, err: Stderr) -> Self {
+        self.err = err;
+        self
     }
 
     pub fn format(&self) -> Format {
         self.format
+    }
+
+    /// The handle for human messages and progress on stderr.
+    pub fn stderr(&self) -> Stderr {
+        self.err.clone()
+    }
+
+    /// One line of text on stdout (progress that belongs with the report).
+    pub fn line(&mut self, text: impl Display) -> io::Result<()> {
+        writeln!(self.out, "{text}")?;
+        self.out.flush()
     }
 
     /// Prints a report.
@@ -65,6 +91,61 @@ impl<W: Write> Printer<W> {
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+}
+
+/// Human messages and progress on stderr. Every command writes them through
+/// this one handle (from [`Printer::stderr`]), so nothing else prints and
+/// tests can capture them. Write errors are ignored: a closed stderr must
+/// neither stop nor panic a command.
+#[derive(Clone)]
+pub struct Stderr {
+    out: Arc<Mutex<Box<dyn Write + Send>>>,
+}
+
+impl Default for Stderr {
+    fn default() -> Self {
+        Stderr::to(io::stderr())
+    }
+}
+
+impl std::fmt::Debug for Stderr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stderr")
+    }
+}
+
+impl Stderr {
+    /// Messages into `out` instead of the process's stderr (tests).
+    pub fn to(out: impl Write + Send + 'static) -> Self {
+        Stderr {
+            out: Arc::new(Mutex::new(Box::new(out))),
+        }
+    }
+
+    /// One line.
+    pub fn line(&self, text: impl Display) {
+        self.write(format_args!("{text}\n"));
+    }
+
+    /// Text without a newline (a prompt, or a `\r` progress counter).
+    pub fn part(&self, text: impl Display) {
+        self.write(format_args!("{text}"));
+    }
+
+    /// Bytes as they are (a child process's output).
+    pub fn bytes(&self, bytes: &[u8]) {
+        if let Ok(mut out) = self.out.lock() {
+            let _ = out.write_all(bytes);
+            let _ = out.flush();
+        }
+    }
+
+    fn write(&self, args: std::fmt::Arguments<'_>) {
+        if let Ok(mut out) = self.out.lock() {
+            let _ = out.write_fmt(args);
+            let _ = out.flush();
+        }
     }
 }
 
@@ -132,6 +213,29 @@ mod tests {
             String::from_utf8(p.into_inner()).unwrap(),
             "```\nn is 3\n```\n"
         );
+    }
+
+    #[test]
+    fn messages_go_to_the_stderr_handle() {
+        #[derive(Clone, Default)]
+        struct Shared(Arc<Mutex<Vec<u8>>>);
+        impl Write for Shared {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Shared::default();
+        let mut p =
+            Printer::new(Format::Text, Vec::new()).with_stderr(Stderr::to(captured.clone()));
+        p.stderr().part("a ");
+        p.stderr().line(format_args!("b{}", 1));
+        p.line("out").unwrap();
+        assert_eq!(captured.0.lock().unwrap().as_slice(), b"a b1\n");
+        assert_eq!(p.into_inner(), b"out\n");
     }
 
     #[test]

@@ -5,27 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The gate kinds an environment file may name, with what each checks.
-pub const KINDS: &[(&str, &str)] = &[
-    ("eks-cluster-active", "every EKS cluster of the wave is ACTIVE"),
-    (
-        "eks-nodegroups-active",
-        "every EKS node group of the wave is ACTIVE with no health issues and a desired size of at least the state's scaling_config min_size; every add-on and Fargate profile is ACTIVE",
-    ),
-    (
-        "rds-available",
-        "every RDS DB instance and cluster of the wave is available",
-    ),
-    (
-        "all-ready",
-        "all of the above, for whichever of those types the wave rebuilds",
-    ),
-];
-
-/// Whether `kind` is a known gate kind.
-pub fn is_kind(kind: &str) -> bool {
-    KINDS.iter().any(|(k, _)| *k == kind)
-}
+pub use crate::model::tier::{is_gate_kind as is_kind, GATE_KINDS as KINDS};
 
 /// One live check of a gate, with the identifiers taken from the state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,38 +24,7 @@ pub struct Node {
     pub dependencies: Vec<String>,
 }
 
-/// A wave definition: which resource types it rebuilds and how to wait.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Tier {
-    pub name: String,
-    /// Resource types; a trailing `*` matches a prefix (`kubernetes_*`).
-    pub types: Vec<String>,
-    /// Extra commands run after the targeted apply (e.g. `kubectl apply -k ...`).
-    /// A tier with commands gets a wave (only its commands) even when none of
-    /// its types is rebuilt, as long as an earlier wave rebuilds something:
-    /// workloads deployed outside Terraform go back onto a rebuilt cluster.
-    pub commands: Vec<Vec<String>>,
-    /// The readiness gate after the wave, by kind.
-    pub gate: Option<String>,
-    pub gate_timeout_seconds: u64,
-    /// A resource of these types joins this tier only when a later tier's
-    /// resource needs it and it needs nothing of a later tier (the network
-    /// and IAM a cluster sits on); otherwise it goes where it would without
-    /// this tier.
-    pub needed_only: bool,
-}
-
-impl Tier {
-    fn matches(&self, type_: &str) -> bool {
-        self.types.iter().any(|t| match t.strip_suffix('*') {
-            Some(prefix) => type_.starts_with(prefix),
-            None => t == type_,
-        })
-    }
-}
-
-/// The name of the last wave: what no tier takes, and the full apply.
-pub const FINAL_WAVE: &str = "everything else";
+pub use crate::model::tier::{PlanError, Tier, FINAL_WAVE};
 
 /// The network and IAM types a control plane sits on.
 pub const FOUNDATION_TYPES: &[&str] = &[
@@ -189,20 +158,6 @@ pub struct DataRecovery {
 pub struct Plan {
     pub waves: Vec<Wave>,
     pub data_recovery: Vec<DataRecovery>,
-}
-
-/// Why no plan can be made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
-    #[error("dependency cycle among {}: Terraform cannot order these; fix the configuration", .0.join(", "))]
-    Cycle(Vec<String>),
-    #[error("{from} (wave {from_wave}) depends on {to} (wave {to_wave}), which comes later: change the tiers so {to} is rebuilt first")]
-    Backwards {
-        from: String,
-        from_wave: String,
-        to: String,
-        to_wave: String,
-    },
 }
 
 /// Plans the waves. Pure.

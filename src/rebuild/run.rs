@@ -5,14 +5,12 @@
 //! resume, skip and stop logic is unit-tested without processes or AWS.
 
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use time::OffsetDateTime;
 
 use super::gate::{verdict, Check, Observed, Verdict};
 use super::journal::{
@@ -21,6 +19,7 @@ use super::journal::{
 use super::shell_line;
 use crate::aws::Aws;
 use crate::error::{Error, Result};
+use crate::output::Stderr;
 
 /// How one command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,11 +119,7 @@ pub struct Options {
     pub resume_hint: String,
 }
 
-pub fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub use crate::util::time::now_rfc3339;
 
 fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
@@ -134,7 +129,7 @@ fn secs(d: Duration) -> f64 {
 /// waves completed earlier, then runs every wave from the first one not
 /// completed. Saves the journal after every step. Stops at the first failed
 /// command ([`Error::RebuildCommand`]), failed gate ([`Error::RebuildGate`]),
-/// or Ctrl-C ([`Error::Refused`]), with the journal saying so.
+/// or Ctrl-C ([`Error::Interrupted`]), with the journal saying so.
 #[allow(clippy::too_many_arguments)]
 pub async fn execute<R: Runner, P: Probe, S: Store>(
     journal: &mut Journal,
@@ -158,9 +153,7 @@ pub async fn execute<R: Runner, P: Probe, S: Store>(
     let outcome = steps(journal, dir, runner, probe, store, opts, interrupts, events).await;
     let (status, word) = match &outcome {
         Ok(()) => (JournalStatus::Completed, "completed"),
-        Err(Error::Refused(_)) if interrupts.count() > 0 => {
-            (JournalStatus::Interrupted, "interrupted")
-        }
+        Err(Error::Interrupted(_)) => (JournalStatus::Interrupted, "interrupted"),
         Err(_) => (JournalStatus::Failed, "failed"),
     };
     journal.status = status;
@@ -190,12 +183,12 @@ async fn steps<R: Runner, P: Probe, S: Store>(
     // A Ctrl-C at any time since the listener started counts, planning included.
     let base_interrupts = 0;
     if interrupts.count() > base_interrupts {
-        return Err(Error::Refused(
+        return Err(Error::Interrupted(
             "interrupted (Ctrl-C) before any wave ran: nothing was executed and the rebuild lock was released".into(),
         ));
     }
     let interrupted_in = |label: &str| {
-        Error::Refused(format!(
+        Error::Interrupted(format!(
             "interrupted (Ctrl-C) during {label}: the rebuild lock was released and the journal marks the wave unfinished; rerun `{hint}` to continue"
         ))
     };
@@ -245,7 +238,10 @@ async fn steps<R: Runner, P: Probe, S: Store>(
                     w.status = WaveStatus::Failed;
                     w.error = Some(msg.clone());
                     store.save(journal).await?;
-                    return Err(Error::RebuildGate(msg));
+                    return Err(Error::RebuildGate {
+                        wave: label.clone(),
+                        message: msg,
+                    });
                 }
                 store.save(journal).await?;
             }
@@ -321,7 +317,10 @@ async fn steps<R: Runner, P: Probe, S: Store>(
                 w.error = Some(msg.clone());
                 w.finished_at = Some(now_rfc3339());
                 store.save(journal).await?;
-                return Err(Error::RebuildCommand(msg));
+                return Err(Error::RebuildCommand {
+                    wave: label.clone(),
+                    message: msg,
+                });
             }
             store.save(journal).await?;
         }
@@ -366,7 +365,10 @@ async fn steps<R: Runner, P: Probe, S: Store>(
                         w.error = Some(msg.clone());
                         w.finished_at = Some(now_rfc3339());
                         store.save(journal).await?;
-                        return Err(Error::RebuildGate(msg));
+                        return Err(Error::RebuildGate {
+                            wave: label.clone(),
+                            message: msg,
+                        });
                     }
                 }
                 Err(e) => {
@@ -465,7 +467,7 @@ pub async fn wait_gate<P: Probe>(
             } else {
                 format!(
                     " within {}",
-                    humantime::format_duration(Duration::from_secs(timeout_seconds))
+                    crate::util::duration::format(Duration::from_secs(timeout_seconds))
                 )
             };
             let o = done(
@@ -500,6 +502,8 @@ pub async fn wait_gate<P: Probe>(
 /// stderr (so `--format json` keeps stdout clean), stderr inherited.
 pub struct ProcessRunner {
     pub interrupts: Interrupts,
+    /// Where the children's stdout and our notes go.
+    pub err: Stderr,
 }
 
 /// A relative program path with a `/` (`./scripts/x.sh`) is resolved
@@ -539,17 +543,15 @@ impl Runner for ProcessRunner {
                 }
             }
         };
+        let err = self.err.clone();
         let copier = child.stdout.take().map(|mut out| {
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
-                let stderr = io::stderr();
                 while let Ok(n) = out.read(&mut buf) {
                     if n == 0 {
                         break;
                     }
-                    let mut e = stderr.lock();
-                    let _ = e.write_all(&buf[..n]);
-                    let _ = e.flush();
+                    err.bytes(&buf[..n]);
                 }
             })
         });
@@ -565,9 +567,9 @@ impl Runner for ProcessRunner {
             // (Terraform releases its state lock); a second Ctrl-C kills it.
             let pressed = self.interrupts.count() - base;
             if pressed == 1 && !killed {
-                eprintln!(
+                self.err.line(format_args!(
                     "stateward: interrupt: waiting for `{program}` to stop (Ctrl-C again kills it)"
-                );
+                ));
                 killed = true; // announce once
             } else if pressed >= 2 {
                 let _ = child.kill();

@@ -16,9 +16,10 @@ use crate::diff::{diff, DiffOptions, StateDiff};
 use crate::error::{Error, Result};
 use crate::live::{self, LiveMatch, ScanOptions};
 use crate::lock::{self, md5_hex, Locker};
+use crate::state::health::content_of;
 use crate::state::health::{assess, Content, VersionFacts};
 use crate::store::refs::{Resolved, Resolver, VersionRef};
-use crate::store::{content_of, history, HistoryOptions, ReadDepth, Versioning};
+use crate::store::{history, HistoryOptions, ReadDepth, Versioning};
 
 pub use select::{PassedOver, Pick};
 
@@ -355,7 +356,9 @@ pub struct Outcome {
 /// Stops the process here when fault injection asks for `point`.
 pub fn fault_point(point: &str) {
     if std::env::var(FAULT_ENV).is_ok_and(|v| v == point) {
-        eprintln!("fault injection ({FAULT_ENV}={point}): stopping now, as a crash would");
+        crate::output::Stderr::default().line(format_args!(
+            "fault injection ({FAULT_ENV}={point}): stopping now, as a crash would"
+        ));
         std::process::exit(crate::exit::ERROR as i32);
     }
 }

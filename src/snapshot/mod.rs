@@ -26,8 +26,8 @@ use crate::aws::s3::Bucket;
 use crate::aws::AwsErrorKind;
 use crate::error::{Error, Result};
 use crate::state::fingerprint::digests;
+use crate::state::health::content_of;
 use crate::state::health::Content;
-use crate::store::content_of;
 
 /// The name of a snapshot's state file.
 pub const STATE_FILE: &str = "terraform.tfstate";

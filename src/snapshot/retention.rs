@@ -50,7 +50,7 @@ pub struct Within {
 impl Within {
     /// Parses `30d`, `12h`, `2w`, `1h30m` (`m` is minutes); a bare number is seconds.
     pub fn parse(text: &str) -> Result<Within, String> {
-        let duration = crate::cli::args::parse_duration(text.trim())?;
+        let duration = crate::util::duration::parse_flag(text.trim())?;
         Ok(Within {
             duration,
             text: text.trim().to_owned(),

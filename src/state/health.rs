@@ -34,6 +34,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::state::header::{read_header, Header, HEADER_PREFIX_BYTES};
+use crate::state::ParseError;
+
 /// What is known about one object version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionFacts {
@@ -266,6 +269,62 @@ fn precedence(s: Status) -> u8 {
 }
 
 /// Version facts for table tests (here and in `restore::select`).
+/// What a whole object says about itself, for the health assessment.
+pub fn content_of(bytes: &[u8]) -> (Content, Option<String>) {
+    match crate::state::parse(bytes) {
+        Ok(state) => (
+            Content::Parsed {
+                serial: state.serial,
+                lineage: state.lineage.to_string(),
+                resource_count: Some(state.resource_count()),
+            },
+            Some(state.terraform_version.to_string()),
+        ),
+        Err(ParseError::Encrypted { serial, lineage }) => {
+            (Content::Encrypted { serial, lineage }, None)
+        }
+        Err(e) => (
+            Content::Corrupt {
+                problem: e.to_string(),
+            },
+            read_header(bytes).terraform_version,
+        ),
+    }
+}
+
+/// What the first bytes of an object say about it (no resource count; a
+/// truncated body cannot be told from a header alone).
+pub fn content_of_header(h: &Header) -> (Content, Option<String>) {
+    let content = if h.encrypted {
+        Content::Encrypted {
+            serial: h.serial,
+            lineage: h.lineage.clone(),
+        }
+    } else {
+        match (h.version, h.serial, &h.lineage) {
+            (Some(4), Some(serial), Some(lineage)) => Content::Parsed {
+                serial,
+                lineage: lineage.clone(),
+                resource_count: None,
+            },
+            (Some(v), _, _) if v != 4 => Content::Corrupt {
+                problem: format!(
+                    "state format version {v} is not supported (stateward reads version 4)"
+                ),
+            },
+            _ if h.complete => Content::Corrupt {
+                problem: "the header lacks version, serial or lineage".into(),
+            },
+            _ => Content::Corrupt {
+                problem: format!(
+                    "the first {HEADER_PREFIX_BYTES} bytes do not start a Terraform state"
+                ),
+            },
+        }
+    };
+    (content, h.terraform_version.clone())
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;

@@ -5,61 +5,13 @@ pub mod refs;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use crate::aws::s3::Bucket;
 use crate::error::{Error, Result};
 use crate::state::header::{read_header, Header, HEADER_PREFIX_BYTES};
-use crate::state::health::{assess, Content, Health, VersionFacts};
-use crate::state::ParseError;
+use crate::state::health::{assess, content_of, content_of_header, Content, Health, VersionFacts};
 
-/// One entry of ListObjectVersions for the state key.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ObjectVersion {
-    pub version_id: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub last_modified: OffsetDateTime,
-    pub size: u64,
-    pub is_latest: bool,
-    pub delete_marker: bool,
-}
-
-/// One entry of a ListObjectVersions over a prefix: which key, and the version.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct KeyVersion {
-    pub key: String,
-    #[serde(flatten)]
-    pub version: ObjectVersion,
-}
-
-/// Bytes read from S3.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub bytes: Vec<u8>,
-    /// The version id S3 reported for what was read.
-    pub version_id: Option<String>,
-    /// The whole object's size (known even for a ranged read).
-    pub total_size: Option<u64>,
-}
-
-/// A bucket's versioning status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Versioning {
-    Enabled,
-    Suspended,
-    Disabled,
-}
-
-/// Orders versions newest first: the current one first, then by time.
-/// The sort is stable, so S3's own order breaks ties.
-pub fn sort_newest_first(versions: &mut [ObjectVersion]) {
-    versions.sort_by(|a, b| {
-        b.is_latest
-            .cmp(&a.is_latest)
-            .then(b.last_modified.cmp(&a.last_modified))
-    });
-}
+pub use crate::aws::object::{sort_newest_first, Fetched, KeyVersion, ObjectVersion, Versioning};
 
 /// How much of each version `history` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,27 +47,6 @@ pub struct VersionEntry {
     pub resource_count: Option<usize>,
     #[serde(flatten)]
     pub health: Health,
-    /// With `versions --against-live`: how the version matches live AWS.
-    #[serde(skip_serializing_if = "LiveField::is_absent")]
-    pub live: LiveField,
-}
-
-pub use crate::live::LiveMatch;
-
-/// The `live` field of a version: absent unless asked for; `null` for a
-/// version that cannot be read.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
-#[serde(untagged)]
-pub enum LiveField {
-    #[default]
-    Absent,
-    Value(Option<LiveMatch>),
-}
-
-impl LiveField {
-    pub fn is_absent(&self) -> bool {
-        matches!(self, LiveField::Absent)
-    }
 }
 
 /// The history of one state key.
@@ -182,7 +113,6 @@ pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result
                 terraform_version: l.terraform_version,
                 resource_count,
                 health: h,
-                live: LiveField::Absent,
             }
         })
         .collect();
@@ -237,62 +167,6 @@ async fn read_version(
         header,
         downloaded,
     })
-}
-
-/// What a whole object says about itself, for the health assessment.
-pub fn content_of(bytes: &[u8]) -> (Content, Option<String>) {
-    match crate::state::parse(bytes) {
-        Ok(state) => (
-            Content::Parsed {
-                serial: state.serial,
-                lineage: state.lineage.to_string(),
-                resource_count: Some(state.resource_count()),
-            },
-            Some(state.terraform_version.to_string()),
-        ),
-        Err(ParseError::Encrypted { serial, lineage }) => {
-            (Content::Encrypted { serial, lineage }, None)
-        }
-        Err(e) => (
-            Content::Corrupt {
-                problem: e.to_string(),
-            },
-            read_header(bytes).terraform_version,
-        ),
-    }
-}
-
-/// What the first bytes of an object say about it (no resource count; a
-/// truncated body cannot be told from a header alone).
-pub fn content_of_header(h: &Header) -> (Content, Option<String>) {
-    let content = if h.encrypted {
-        Content::Encrypted {
-            serial: h.serial,
-            lineage: h.lineage.clone(),
-        }
-    } else {
-        match (h.version, h.serial, &h.lineage) {
-            (Some(4), Some(serial), Some(lineage)) => Content::Parsed {
-                serial,
-                lineage: lineage.clone(),
-                resource_count: None,
-            },
-            (Some(v), _, _) if v != 4 => Content::Corrupt {
-                problem: format!(
-                    "state format version {v} is not supported (stateward reads version 4)"
-                ),
-            },
-            _ if h.complete => Content::Corrupt {
-                problem: "the header lacks version, serial or lineage".into(),
-            },
-            _ => Content::Corrupt {
-                problem: format!(
-                    "the first {HEADER_PREFIX_BYTES} bytes do not start a Terraform state"
-                ),
-            },
-        }
-    };
-    (content, h.terraform_version.clone())
 }
 
 fn summary(c: &Content) -> (Option<u64>, Option<String>, Option<usize>) {

@@ -94,9 +94,7 @@ pub fn decide(listing: &[KeyVersion], now: OffsetDateTime, since: Option<Duratio
                     key: key.to_owned(),
                     reason: format!(
                         "deleted at {}, before the window",
-                        deleted_at
-                            .format(&time::format_description::well_known::Rfc3339)
-                            .unwrap_or_default()
+                        crate::util::time::rfc3339(deleted_at)
                     ),
                 });
                 continue;

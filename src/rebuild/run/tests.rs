@@ -266,7 +266,7 @@ async fn a_failed_command_stops_the_run_and_resume_retries_that_wave_only() {
     let err = go(&mut j, &mut runner, &probe, &mut store, false)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::RebuildCommand(_)), "{err:?}");
+    assert!(matches!(err, Error::RebuildCommand { .. }), "{err:?}");
     assert_eq!(err.exit_code(), crate::exit::ERROR);
     assert_eq!(
         err.to_string(),

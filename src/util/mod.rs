@@ -1,0 +1,4 @@
+//! Small utilities every layer may use; they depend on nothing in the crate.
+
+pub mod duration;
+pub mod time;
