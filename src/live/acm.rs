@@ -16,7 +16,8 @@ fn certificate_key(a: &Value) -> Option<String> {
     attr_or_id(a, "arn")
 }
 
-pub const TYPES: &[TypeSpec] = &[TypeSpec::new(CERTIFICATE, certificate_key)];
+pub const TYPES: &[TypeSpec] = &[TypeSpec::new(CERTIFICATE, certificate_key)
+    .compares("domain_name, subject_alternative_names (as a set; status not compared)")];
 
 super::family!("ACM");
 

@@ -46,13 +46,19 @@ fn domain_key(a: &Value) -> Option<String> {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(API, id_key),
-    TypeSpec::new(ROUTE, child_key),
-    TypeSpec::new(INTEGRATION, child_key),
-    TypeSpec::new(STAGE, stage_key),
-    TypeSpec::new(DEPLOYMENT, child_key),
-    TypeSpec::new(AUTHORIZER, child_key),
-    TypeSpec::new(DOMAIN_NAME, domain_key),
+    TypeSpec::new(API, id_key)
+        .compares("name, protocol_type, route_selection_expression, description, tags"),
+    TypeSpec::new(ROUTE, child_key)
+        .compares("route_key, target, authorization_type, authorizer_id"),
+    TypeSpec::new(INTEGRATION, child_key)
+        .compares("integration_type, integration_uri, integration_method, connection_type, payload_format_version"),
+    TypeSpec::new(STAGE, stage_key)
+        .compares("auto_deploy, description, tags, deployment_id (unless auto-deployed)"),
+    TypeSpec::new(DEPLOYMENT, child_key).compares("description"),
+    TypeSpec::new(AUTHORIZER, child_key)
+        .compares("name, authorizer_type, authorizer_uri, identity_sources"),
+    TypeSpec::new(DOMAIN_NAME, domain_key)
+        .compares("domain_name_configuration (certificate_arn, endpoint_type, security_policy), tags"),
 ];
 
 super::family!("API Gateway v2");

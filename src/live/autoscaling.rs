@@ -56,10 +56,13 @@ fn group_of_policy(key: &str) -> &str {
 
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(GROUP, name_key)
+        .compares("sizes (desired too), subnets, launch template/config, health_check_type, tag, target_group_arns (declared ones)")
         .subset(&["target_group_arns"])
         .prepare(prepare_group),
-    TypeSpec::new(LAUNCH_CONFIGURATION, name_key),
-    TypeSpec::new(POLICY, policy_key),
+    TypeSpec::new(LAUNCH_CONFIGURATION, name_key)
+        .compares("image_id, instance_type, key_name, security_groups"),
+    TypeSpec::new(POLICY, policy_key)
+        .compares("autoscaling_group_name, policy_type, adjustment_type, scaling_adjustment, target_value, enabled (not cooldown)"),
     TypeSpec::new(ATTACHMENT, attachment_key),
 ];
 

@@ -16,7 +16,9 @@ fn table_key(a: &Value) -> Option<String> {
     attr_or_id(a, "name")
 }
 
-pub const TYPES: &[TypeSpec] = &[TypeSpec::new(TABLE, table_key).unmanaged()];
+pub const TYPES: &[TypeSpec] = &[TypeSpec::new(TABLE, table_key)
+    .compares("billing_mode, keys, attribute, GSIs (keys, projection), point_in_time_recovery, tags, provisioned capacity")
+    .unmanaged()];
 
 /// `aws_dynamodb_table`: billing mode, keys, attribute definitions, GSIs,
 /// capacity (provisioned tables), point-in-time recovery and tags.

@@ -28,9 +28,15 @@ fn policy_key(a: &Value) -> Option<String> {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(REPOSITORY, repository_key).unmanaged(),
-    TypeSpec::new(LIFECYCLE_POLICY, policy_key).documents(&["policy"]),
-    TypeSpec::new(REPOSITORY_POLICY, policy_key).documents(&["policy"]),
+    TypeSpec::new(REPOSITORY, repository_key)
+        .compares("image_tag_mutability, scan_on_push, encryption_configuration (not tags)")
+        .unmanaged(),
+    TypeSpec::new(LIFECYCLE_POLICY, policy_key)
+        .compares("policy (as a document)")
+        .documents(&["policy"]),
+    TypeSpec::new(REPOSITORY_POLICY, policy_key)
+        .compares("policy (as a document)")
+        .documents(&["policy"]),
 ];
 
 super::family!("ECR");

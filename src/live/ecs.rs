@@ -41,11 +41,18 @@ fn capacity_providers_key(a: &Value) -> Option<String> {
 
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(CLUSTER, arn_key)
+        .compares("name, tags, setting (only those declared)")
         .subset(&["setting"])
         .prepare(prepare_cluster),
-    TypeSpec::new(CAPACITY_PROVIDERS, capacity_providers_key).prepare(prepare_capacity_providers),
-    TypeSpec::new(SERVICE, service_key).prepare(prepare_service),
-    TypeSpec::new(TASK_DEFINITION, arn_key).prepare(prepare_task_definition),
+    TypeSpec::new(CAPACITY_PROVIDERS, capacity_providers_key)
+        .compares("capacity_providers, default_capacity_provider_strategy")
+        .prepare(prepare_capacity_providers),
+    TypeSpec::new(SERVICE, service_key)
+        .compares("name, cluster, task_definition (unless a bare family), desired_count, launch_type, load_balancer, tags")
+        .prepare(prepare_service),
+    TypeSpec::new(TASK_DEFINITION, arn_key)
+        .compares("family, cpu, memory, network_mode, requires_compatibilities, both roles, container names and images, tags")
+        .prepare(prepare_task_definition),
 ];
 
 super::family!("ECS");

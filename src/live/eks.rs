@@ -65,13 +65,20 @@ fn pod_identity_key(a: &Value) -> Option<String> {
 const LISTED: [&str; 4] = [CLUSTER, NODE_GROUP, ADDON, FARGATE_PROFILE];
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(CLUSTER, cluster_key).unmanaged(),
-    TypeSpec::new(NODE_GROUP, node_group_key).unmanaged(),
-    TypeSpec::new(ADDON, addon_key),
-    TypeSpec::new(FARGATE_PROFILE, fargate_key),
-    TypeSpec::new(ACCESS_ENTRY, access_entry_key),
-    TypeSpec::new(ACCESS_POLICY_ASSOCIATION, access_policy_key),
-    TypeSpec::new(POD_IDENTITY_ASSOCIATION, pod_identity_key),
+    TypeSpec::new(CLUSTER, cluster_key)
+        .compares("version, role_arn, status, vpc_config (subnet_ids, endpoint access), tags")
+        .unmanaged(),
+    TypeSpec::new(NODE_GROUP, node_group_key)
+        .compares("scaling_config (desired ignored by default), instance/AMI/capacity type, labels, taint, role, subnets, status, tags")
+        .unmanaged(),
+    TypeSpec::new(ADDON, addon_key).compares("addon_version, service_account_role_arn, tags"),
+    TypeSpec::new(FARGATE_PROFILE, fargate_key)
+        .compares("pod_execution_role_arn, subnet_ids, selector, status, tags"),
+    TypeSpec::new(ACCESS_ENTRY, access_entry_key).compares("type, kubernetes_groups, tags"),
+    TypeSpec::new(ACCESS_POLICY_ASSOCIATION, access_policy_key)
+        .compares("access_scope (type, namespaces)"),
+    TypeSpec::new(POD_IDENTITY_ASSOCIATION, pod_identity_key)
+        .compares("namespace, service_account, role_arn, tags"),
 ];
 
 /// `aws_eks_cluster`: version, role, subnets, endpoint access, status, tags.

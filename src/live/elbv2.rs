@@ -62,14 +62,26 @@ fn attachment_key(a: &Value) -> Option<String> {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(LB, arn_key),
-    TypeSpec::new(ALB, arn_key),
-    TypeSpec::new(TARGET_GROUP, arn_key),
-    TypeSpec::new(ALB_TARGET_GROUP, arn_key),
-    TypeSpec::new(LISTENER, arn_key).prepare(prepare_listener),
-    TypeSpec::new(ALB_LISTENER, arn_key).prepare(prepare_listener),
-    TypeSpec::new(LISTENER_RULE, arn_key).prepare(prepare_rule),
-    TypeSpec::new(ALB_LISTENER_RULE, arn_key).prepare(prepare_rule),
+    TypeSpec::new(LB, arn_key)
+        .compares("name, internal, load_balancer_type, subnets, security_groups, ip_address_type, tags"),
+    TypeSpec::new(ALB, arn_key)
+        .compares("name, internal, load_balancer_type, subnets, security_groups, ip_address_type, tags"),
+    TypeSpec::new(TARGET_GROUP, arn_key)
+        .compares("name, port, protocol, vpc_id (not for Lambda), target_type, health_check (path, port, protocol, matcher), tags"),
+    TypeSpec::new(ALB_TARGET_GROUP, arn_key)
+        .compares("name, port, protocol, vpc_id (not for Lambda), target_type, health_check (path, port, protocol, matcher), tags"),
+    TypeSpec::new(LISTENER, arn_key)
+        .compares("port, protocol, load balancer, certificate_arn, default_action (types, target groups), ssl_policy on HTTPS/TLS")
+        .prepare(prepare_listener),
+    TypeSpec::new(ALB_LISTENER, arn_key)
+        .compares("port, protocol, load balancer, certificate_arn, default_action (types, target groups), ssl_policy on HTTPS/TLS")
+        .prepare(prepare_listener),
+    TypeSpec::new(LISTENER_RULE, arn_key)
+        .compares("priority, action (types, target groups); not conditions")
+        .prepare(prepare_rule),
+    TypeSpec::new(ALB_LISTENER_RULE, arn_key)
+        .compares("priority, action (types, target groups); not conditions")
+        .prepare(prepare_rule),
     TypeSpec::new(ATTACHMENT, attachment_key),
     TypeSpec::new(ALB_ATTACHMENT, attachment_key),
 ];

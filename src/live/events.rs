@@ -87,8 +87,12 @@ fn prepare_target(a: &mut Value) {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(RULE, rule_key).prepare(prepare_rule),
-    TypeSpec::new(TARGET, target_key).prepare(prepare_target),
+    TypeSpec::new(RULE, rule_key)
+        .compares("schedule_expression, event_pattern (as JSON), state, is_enabled, description, role_arn")
+        .prepare(prepare_rule),
+    TypeSpec::new(TARGET, target_key)
+        .compares("arn, role_arn, input (as JSON), input_path")
+        .prepare(prepare_target),
 ];
 
 /// `aws_cloudwatch_event_rule`: schedule, pattern, state (and the older

@@ -122,36 +122,48 @@ fn prepare_oidc(attrs: &mut Value) {
 
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(ROLE, name_key)
+        .compares("assume_role_policy (document), path, description, max session, boundary, tags, managed_policy_arns (declared ones)")
         .global()
         .unmanaged()
         .documents(&["assume_role_policy"])
         .subset(&["managed_policy_arns"]),
-    TypeSpec::new(SERVICE_LINKED_ROLE, arn_key).global(),
+    TypeSpec::new(SERVICE_LINKED_ROLE, arn_key)
+        .compares("aws_service_name, path, description, tags")
+        .global(),
     TypeSpec::new(POLICY, arn_key)
+        .compares("policy (default version, as a document), name, path, description, tags")
         .global()
         .unmanaged()
         .documents(&["policy"]),
     TypeSpec::new(ROLE_POLICY_ATTACHMENT, role_attachment_key).global(),
     TypeSpec::new(ROLE_POLICY, role_policy_key)
+        .compares("policy (as a document)")
         .global()
         .documents(&["policy"]),
-    TypeSpec::new(USER, name_key).global(),
+    TypeSpec::new(USER, name_key).compares("path, permissions_boundary, tags").global(),
     TypeSpec::new(USER_POLICY, user_policy_key)
+        .compares("policy (as a document)")
         .global()
         .documents(&["policy"]),
     TypeSpec::new(USER_POLICY_ATTACHMENT, user_attachment_key).global(),
-    TypeSpec::new(GROUP, name_key).global(),
+    TypeSpec::new(GROUP, name_key).compares("path").global(),
     TypeSpec::new(GROUP_POLICY, group_policy_key)
+        .compares("policy (as a document)")
         .global()
         .documents(&["policy"]),
     TypeSpec::new(GROUP_POLICY_ATTACHMENT, group_attachment_key).global(),
-    TypeSpec::new(GROUP_MEMBERSHIP, group_membership_key).global(),
-    TypeSpec::new(POLICY_ATTACHMENT, policy_attachment_key).global(),
-    TypeSpec::new(INSTANCE_PROFILE, name_key).global(),
+    TypeSpec::new(GROUP_MEMBERSHIP, group_membership_key)
+        .compares("users (the group's whole membership)")
+        .global(),
+    TypeSpec::new(POLICY_ATTACHMENT, policy_attachment_key)
+        .compares("roles, users, groups (every entity the policy is attached to)")
+        .global(),
+    TypeSpec::new(INSTANCE_PROFILE, name_key).compares("role, path, tags").global(),
     TypeSpec::new(OIDC_PROVIDER, arn_key)
+        .compares("url, client_id_list, thumbprint_list, tags")
         .global()
         .prepare(prepare_oidc),
-    TypeSpec::new(ACCESS_KEY, access_key_key).global(),
+    TypeSpec::new(ACCESS_KEY, access_key_key).compares("status").global(),
 ];
 
 super::family!("IAM");

@@ -29,9 +29,10 @@ fn alias_key(a: &Value) -> Option<String> {
 
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(KEY, key_key)
+        .compares("description, key_usage, key_spec, is_enabled, multi_region, rotation (and period), policy (document), tags")
         .unmanaged()
         .documents(&["policy"]),
-    TypeSpec::new(ALIAS, alias_key).prepare(prepare_alias),
+    TypeSpec::new(ALIAS, alias_key).compares("target_key_id").prepare(prepare_alias),
 ];
 
 super::family!("KMS");

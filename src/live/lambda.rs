@@ -72,9 +72,12 @@ fn policy_target(key: &str) -> Option<(String, Option<String>)> {
 
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(FUNCTION, function_key)
+        .compares("runtime, handler, role, memory, timeout, architectures, package, layers, VPC, env, tracing, DLQ, KMS key")
         .unmanaged()
         .prepare(prepare_function),
-    TypeSpec::new(PERMISSION, permission_key).prepare(prepare_permission),
+    TypeSpec::new(PERMISSION, permission_key)
+        .compares("action, principal, source_arn, source_account, principal_org_id, function_url_auth_type")
+        .prepare(prepare_permission),
 ];
 
 super::family!("Lambda");

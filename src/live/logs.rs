@@ -20,7 +20,11 @@ fn log_group_key(a: &Value) -> Option<String> {
     attr_or_id(a, "name")
 }
 
-pub const TYPES: &[TypeSpec] = &[TypeSpec::new(LOG_GROUP, log_group_key).unmanaged()];
+pub const TYPES: &[TypeSpec] = &[TypeSpec::new(LOG_GROUP, log_group_key)
+    .compares(
+        "retention_in_days, kms_key_id, log_group_class, deletion_protection_enabled (not tags)",
+    )
+    .unmanaged()];
 
 super::family!("Logs");
 

@@ -66,19 +66,30 @@ fn prepare_options(a: &mut Value) {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(INSTANCE, instance_key).unmanaged(),
-    TypeSpec::new(CLUSTER, cluster_key).unmanaged(),
-    TypeSpec::new(CLUSTER_INSTANCE, instance_key),
-    TypeSpec::new(SUBNET_GROUP, subnet_group_key).unmanaged(),
+    TypeSpec::new(INSTANCE, instance_key)
+        .compares("class, engine and version, storage (size, type, encryption), multi_az, backups, deletion/public flags, status, tags")
+        .unmanaged(),
+    TypeSpec::new(CLUSTER, cluster_key)
+        .compares("engine, engine_version, engine_mode, backup retention, deletion_protection, encryption, subnet group, tags")
+        .unmanaged(),
+    TypeSpec::new(CLUSTER_INSTANCE, instance_key)
+        .compares("instance_class, engine, engine_version, cluster_identifier, publicly_accessible, tags"),
+    TypeSpec::new(SUBNET_GROUP, subnet_group_key)
+        .compares("description, subnet_ids (not tags)")
+        .unmanaged(),
     // The state lists the parameters it sets; live, the group may hold
     // others set outside Terraform (only the state's are compared).
     TypeSpec::new(PARAMETER_GROUP, name_key)
+        .compares("family, description, parameter (those declared, by name and value; others live ignored)")
         .subset(&["parameter"])
         .prepare(prepare_parameters),
     TypeSpec::new(CLUSTER_PARAMETER_GROUP, name_key)
+        .compares("family, description, parameter (those declared, by name and value; others live ignored)")
         .subset(&["parameter"])
         .prepare(prepare_parameters),
-    TypeSpec::new(OPTION_GROUP, name_key).prepare(prepare_options),
+    TypeSpec::new(OPTION_GROUP, name_key)
+        .compares("engine_name, major_engine_version, option_group_description, option (names)")
+        .prepare(prepare_options),
 ];
 
 /// `aws_db_parameter_group` and `aws_rds_cluster_parameter_group`: family,

@@ -123,8 +123,12 @@ fn prepare_zone(a: &mut Value) {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(ZONE, zone_key).global().prepare(prepare_zone),
+    TypeSpec::new(ZONE, zone_key)
+        .compares("name, comment, tags")
+        .global()
+        .prepare(prepare_zone),
     TypeSpec::new(RECORD, record_key)
+        .compares("type, ttl, records (as a set), alias, weighted_routing_policy weight")
         .global()
         .prepare(prepare_record),
 ];

@@ -171,18 +171,32 @@ fn prepare_object(a: &mut Value) {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(BUCKET, bucket_key).unmanaged(),
-    TypeSpec::new(VERSIONING, bucket_key),
-    TypeSpec::new(LIFECYCLE, bucket_key),
-    TypeSpec::new(ENCRYPTION, bucket_key),
-    TypeSpec::new(PUBLIC_ACCESS_BLOCK, bucket_key),
-    TypeSpec::new(POLICY, bucket_key).documents(&["policy"]),
-    TypeSpec::new(ACL, acl_key).prepare(prepare_acl),
-    TypeSpec::new(OWNERSHIP, bucket_key),
-    TypeSpec::new(CORS, bucket_key).prepare(prepare_cors),
-    TypeSpec::new(OBJECT, object_key).prepare(prepare_object),
-    TypeSpec::new(LOGGING, bucket_key),
-    TypeSpec::new(WEBSITE, bucket_key),
+    TypeSpec::new(BUCKET, bucket_key)
+        .compares("region, tags")
+        .unmanaged(),
+    TypeSpec::new(VERSIONING, bucket_key).compares("versioning_configuration status"),
+    TypeSpec::new(LIFECYCLE, bucket_key).compares("rule (id, status, expiration days)"),
+    TypeSpec::new(ENCRYPTION, bucket_key)
+        .compares("rule (sse_algorithm, kms_master_key_id, bucket_key_enabled)"),
+    TypeSpec::new(PUBLIC_ACCESS_BLOCK, bucket_key).compares(
+        "block_public_acls, block_public_policy, ignore_public_acls, restrict_public_buckets",
+    ),
+    TypeSpec::new(POLICY, bucket_key)
+        .compares("policy (as a document)")
+        .documents(&["policy"]),
+    TypeSpec::new(ACL, acl_key)
+        .compares("access_control_policy grants (not the canned acl)")
+        .prepare(prepare_acl),
+    TypeSpec::new(OWNERSHIP, bucket_key).compares("rule object_ownership"),
+    TypeSpec::new(CORS, bucket_key)
+        .compares("cors_rule (lists as sets)")
+        .prepare(prepare_cors),
+    TypeSpec::new(OBJECT, object_key)
+        .compares("content_type, etag (when a plain MD5 and not KMS-encrypted)")
+        .prepare(prepare_object),
+    TypeSpec::new(LOGGING, bucket_key).compares("target_bucket, target_prefix"),
+    TypeSpec::new(WEBSITE, bucket_key)
+        .compares("index_document, error_document, redirect_all_requests_to (not routing rules)"),
 ];
 
 /// `aws_s3_bucket`: region and tags.

@@ -29,7 +29,7 @@ fn version_key(a: &Value) -> Option<String> {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(SECRET, secret_key),
+    TypeSpec::new(SECRET, secret_key).compares("name, description, kms_key_id, tags"),
     TypeSpec::new(VERSION, version_key),
 ];
 

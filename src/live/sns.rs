@@ -25,9 +25,11 @@ fn arn_key(a: &Value) -> Option<String> {
 }
 
 pub const TYPES: &[TypeSpec] = &[
-    TypeSpec::new(TOPIC, arn_key).documents(&["policy"]),
-    TypeSpec::new(TOPIC_POLICY, arn_key).documents(&["policy"]),
-    TypeSpec::new(SUBSCRIPTION, arn_key),
+    TypeSpec::new(TOPIC, arn_key)
+        .compares("display_name, kms_master_key_id, FIFO and deduplication, policy (as a document, unless a topic policy owns it)")
+        .documents(&["policy"]),
+    TypeSpec::new(TOPIC_POLICY, arn_key).compares("policy (as a document)").documents(&["policy"]),
+    TypeSpec::new(SUBSCRIPTION, arn_key).compares("topic_arn, protocol, endpoint"),
 ];
 
 super::family!("SNS");

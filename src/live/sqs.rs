@@ -36,10 +36,15 @@ const QUEUE_DOCUMENTS: &[&str] = &["policy", "redrive_policy", "redrive_allow_po
 
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(QUEUE, queue_key)
+        .compares("timeouts, retention, delay, sizes, FIFO and SSE settings, tags, policy documents (when set, not owned)")
         .documents(QUEUE_DOCUMENTS)
         .prepare(prepare_queue),
-    TypeSpec::new(QUEUE_POLICY, queue_url_key).documents(&["policy"]),
-    TypeSpec::new(REDRIVE_POLICY, queue_url_key).documents(&["redrive_policy"]),
+    TypeSpec::new(QUEUE_POLICY, queue_url_key)
+        .compares("policy (as a document)")
+        .documents(&["policy"]),
+    TypeSpec::new(REDRIVE_POLICY, queue_url_key)
+        .compares("redrive_policy (as a document)")
+        .documents(&["redrive_policy"]),
 ];
 
 super::family!("SQS");
