@@ -66,14 +66,14 @@ const LISTED: [&str; 4] = [CLUSTER, NODE_GROUP, ADDON, FARGATE_PROFILE];
 
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(CLUSTER, cluster_key)
-        .compares("version, role_arn, status, vpc_config (subnet_ids, endpoint access), tags")
+        .compares("version, role_arn, vpc_config (subnet_ids, endpoint access), tags (not status)")
         .unmanaged(),
     TypeSpec::new(NODE_GROUP, node_group_key)
-        .compares("scaling_config (desired ignored by default), instance/AMI/capacity type, labels, taint, role, subnets, status, tags")
+        .compares("scaling_config (desired ignored by default), instance/AMI/capacity type, labels, taint, role, subnets, tags")
         .unmanaged(),
     TypeSpec::new(ADDON, addon_key).compares("addon_version, service_account_role_arn, tags"),
     TypeSpec::new(FARGATE_PROFILE, fargate_key)
-        .compares("pod_execution_role_arn, subnet_ids, selector, status, tags"),
+        .compares("pod_execution_role_arn, subnet_ids, selector, tags"),
     TypeSpec::new(ACCESS_ENTRY, access_entry_key).compares("type, kubernetes_groups, tags"),
     TypeSpec::new(ACCESS_POLICY_ASSOCIATION, access_policy_key)
         .compares("access_scope (type, namespaces)"),
@@ -81,12 +81,12 @@ pub const TYPES: &[TypeSpec] = &[
         .compares("namespace, service_account, role_arn, tags"),
 ];
 
-/// `aws_eks_cluster`: version, role, subnets, endpoint access, status, tags.
+/// `aws_eks_cluster`: version, role, subnets, endpoint access, tags (not
+/// its status, which Terraform refreshes without a change).
 pub fn cluster_attrs(c: &ClusterInfo) -> Vec<(String, Value)> {
     vec![
         ("version".into(), json!(c.version)),
         ("role_arn".into(), json!(c.role_arn)),
-        ("status".into(), json!(c.status)),
         ("vpc_config.0.subnet_ids".into(), json!(c.subnet_ids)),
         (
             "vpc_config.0.endpoint_private_access".into(),
@@ -102,7 +102,7 @@ pub fn cluster_attrs(c: &ClusterInfo) -> Vec<(String, Value)> {
 
 /// `aws_eks_node_group`: scaling (desired size is compared but ignored by
 /// a built-in rule), instance types, AMI and capacity type, labels, taints,
-/// role, subnets, status, tags.
+/// role, subnets, tags.
 pub fn node_group_attrs(n: &NodegroupInfo) -> Vec<(String, Value)> {
     vec![
         ("scaling_config.0.min_size".into(), json!(n.min_size)),
@@ -126,7 +126,6 @@ pub fn node_group_attrs(n: &NodegroupInfo) -> Vec<(String, Value)> {
         ),
         ("node_role_arn".into(), json!(n.node_role_arn)),
         ("subnet_ids".into(), json!(n.subnet_ids)),
-        ("status".into(), json!(n.status)),
         ("tags".into(), json!(n.tags)),
     ]
 }
@@ -143,7 +142,7 @@ pub fn addon_attrs(a: &AddonInfo) -> Vec<(String, Value)> {
     ]
 }
 
-/// `aws_eks_fargate_profile`: role, subnets, selectors, status, tags.
+/// `aws_eks_fargate_profile`: role, subnets, selectors, tags.
 pub fn fargate_attrs(p: &FargateProfileInfo) -> Vec<(String, Value)> {
     vec![
         (
@@ -160,7 +159,6 @@ pub fn fargate_attrs(p: &FargateProfileInfo) -> Vec<(String, Value)> {
                     .collect(),
             ),
         ),
-        ("status".into(), json!(p.status)),
         ("tags".into(), json!(p.tags)),
     ]
 }

@@ -22,7 +22,11 @@
 use crate::config::{IgnoreChanges, IgnoreChangesMap};
 
 /// Rules applied before the user's.
-pub const DEFAULT_RULES: &[&str] = &["aws_eks_node_group.*.scaling_config.0.desired_size"];
+pub const DEFAULT_RULES: &[&str] = &[
+    "aws_eks_node_group.*.scaling_config.0.desired_size",
+    "aws_autoscaling_group.*.desired_capacity",
+    "aws_ecs_service.*.desired_count",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Rule {

@@ -65,15 +65,46 @@ fn prepare_options(a: &mut Value) {
     }
 }
 
+/// The engine version as the provider means it: `engine_version` holds
+/// what the configuration asked for (`15`), `engine_version_actual` what
+/// runs (`15.4`, moved on by minor upgrades); only the latter can be
+/// compared with live AWS, and without it nothing can. Storage that
+/// autoscales (`max_allocated_storage`) grows live by design.
+fn prepare_engine(a: &mut Value) {
+    let Some(m) = a.as_object_mut() else { return };
+    match m
+        .get("engine_version_actual")
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+    {
+        Some(actual) => {
+            let actual = json!(actual);
+            m.insert("engine_version".into(), actual);
+        }
+        None => {
+            m.remove("engine_version");
+        }
+    }
+    if m.get("max_allocated_storage")
+        .and_then(Value::as_u64)
+        .is_some_and(|n| n > 0)
+    {
+        m.remove("allocated_storage");
+    }
+}
+
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec::new(INSTANCE, instance_key)
-        .compares("class, engine and version, storage (size, type, encryption), multi_az, backups, deletion/public flags, status, tags")
+        .compares("class, engine and actual version, storage (size unless it autoscales, type, encryption), multi_az, backups, flags, tags")
+        .prepare(prepare_engine)
         .unmanaged(),
     TypeSpec::new(CLUSTER, cluster_key)
-        .compares("engine, engine_version, engine_mode, backup retention, deletion_protection, encryption, subnet group, tags")
+        .compares("engine, actual engine_version, engine_mode, backup retention, deletion_protection, encryption, subnet group, tags")
+        .prepare(prepare_engine)
         .unmanaged(),
     TypeSpec::new(CLUSTER_INSTANCE, instance_key)
-        .compares("instance_class, engine, engine_version, cluster_identifier, publicly_accessible, tags"),
+        .compares("instance_class, engine, actual engine_version, cluster_identifier, publicly_accessible, tags")
+        .prepare(prepare_engine),
     TypeSpec::new(SUBNET_GROUP, subnet_group_key)
         .compares("description, subnet_ids (not tags)")
         .unmanaged(),
@@ -120,7 +151,8 @@ pub fn option_group_attrs(g: &OptionGroupInfo) -> Vec<(String, Value)> {
 }
 
 /// `aws_db_instance`: class, engine and version, storage, multi-AZ, backup
-/// retention, deletion protection, encryption, public access, status, tags.
+/// retention, deletion protection, encryption, public access, tags (not its
+/// status, which Terraform refreshes without a change).
 pub fn instance_attrs(i: &DbInstanceInfo) -> Vec<(String, Value)> {
     vec![
         ("instance_class".into(), json!(i.instance_class)),
@@ -145,7 +177,6 @@ pub fn instance_attrs(i: &DbInstanceInfo) -> Vec<(String, Value)> {
             "publicly_accessible".into(),
             json!(i.publicly_accessible.unwrap_or(false)),
         ),
-        ("status".into(), json!(i.status)),
         ("tags".into(), json!(i.tags)),
     ]
 }
@@ -369,6 +400,31 @@ fn push(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The configured major version and autoscaled storage are not drift.
+    #[test]
+    fn engine_version_is_the_actual_one_and_autoscaled_storage_is_not_compared() {
+        let cases = [
+            (
+                json!({"engine_version": "15", "engine_version_actual": "15.4", "allocated_storage": 20}),
+                json!({"engine_version": "15.4", "engine_version_actual": "15.4", "allocated_storage": 20}),
+            ),
+            // An older provider without engine_version_actual: not compared.
+            (json!({"engine_version": "15"}), json!({})),
+            (
+                json!({"engine_version_actual": "", "allocated_storage": 20, "max_allocated_storage": 100}),
+                json!({"engine_version_actual": "", "max_allocated_storage": 100}),
+            ),
+            (
+                json!({"allocated_storage": 20, "max_allocated_storage": 0}),
+                json!({"allocated_storage": 20, "max_allocated_storage": 0}),
+            ),
+        ];
+        for (mut state, want) in cases {
+            prepare_engine(&mut state);
+            assert_eq!(state, want);
+        }
+    }
     use std::collections::BTreeMap;
 
     #[test]
