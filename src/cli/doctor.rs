@@ -18,7 +18,8 @@ pub async fn run<W: Write>(
     args: DoctorArgs,
     printer: &mut Printer<W>,
 ) -> Result<u8> {
-    let mut objectives = Objectives::from_config(&ctx.settings.objectives(), args.stale_lock_after);
+    let mut objectives =
+        Objectives::from_config(&ctx.settings.objectives()?, args.stale_lock_after);
     objectives.rpo = args.rpo.unwrap_or(objectives.rpo);
     objectives.rto = args.rto.unwrap_or(objectives.rto);
     objectives.min_backup_retention_days = args
@@ -30,7 +31,7 @@ pub async fn run<W: Write>(
 
     let target = ctx.target()?;
     let aws = ctx.aws(&target).await?;
-    let store = if ctx.settings.snapshot_store_configured() {
+    let store = if ctx.settings.snapshot_store_configured()? {
         Some(super::snapshot::open_store(ctx).await?)
     } else {
         None

@@ -30,7 +30,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     let state = parse_resolved(r)?;
     let resources = live::state_resources(&state);
 
-    let drift_settings = ctx.settings.drift();
+    let drift_settings = ctx.settings.drift()?;
     let ignore = load_ignore(ctx, args.ignore.as_deref())?;
 
     let mut never_unmanaged = BTreeSet::new();
@@ -162,7 +162,7 @@ pub(crate) fn managed_check_options(ctx: &Context, target: &Target) -> Result<Sc
 /// The ignore file's rules, plus `lifecycle.ignore_changes` of the Terraform
 /// configuration when `--backend-dir` names it.
 pub(crate) fn load_ignore(ctx: &Context, flag: Option<&Path>) -> Result<IgnoreRules> {
-    let IgnoreFile { path, required } = ctx.settings.ignore_file(flag);
+    let IgnoreFile { path, required } = ctx.settings.ignore_file(flag)?;
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => Some(t),
         Err(e) if !required && e.kind() == io::ErrorKind::NotFound => None,

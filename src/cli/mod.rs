@@ -81,7 +81,7 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command line, writing through `printer`.
 pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
-    let ctx = Context::new(cli.global)?;
+    let ctx = Context::new(cli.global);
     match cli.command {
         Command::Versions(a) => versions::run(&ctx, a, printer).await,
         Command::Show(a) => show::run(&ctx, a, printer).await,
@@ -156,10 +156,10 @@ pub struct Context {
 }
 
 impl Context {
-    /// Reads the environment file and the backend dir once.
-    pub fn new(global: GlobalArgs) -> Result<Self> {
-        let settings = Settings::resolve(flags_of(&global), &|name| std::env::var(name).ok())?;
-        Ok(Context { global, settings })
+    /// The settings of this run, from the flags and the process environment.
+    pub fn new(global: GlobalArgs) -> Self {
+        let settings = Settings::resolve(flags_of(&global), &|name| std::env::var(name).ok());
+        Context { global, settings }
     }
 
     /// Whether any way of naming the state was given.
@@ -169,12 +169,20 @@ impl Context {
 
     /// The state target (validated once).
     pub fn target(&self) -> Result<Target> {
+        // As ever: the environment file is read (and reported) first.
+        self.settings.env_file()?;
+        self.check_backend_config()?;
+        Ok(self.settings.target()?.clone())
+    }
+
+    /// `--backend-config` completes a `--backend-dir`; alone it is a mistake.
+    pub(crate) fn check_backend_config(&self) -> Result<()> {
         if self.global.backend_dir.is_none() && !self.global.backend_config.is_empty() {
             return Err(Error::Usage(
                 "--backend-config needs --backend-dir DIR (the directory holding the `backend \"s3\"` block)".into(),
             ));
         }
-        Ok(self.settings.target()?.clone())
+        Ok(())
     }
 
     /// AWS access: the target's when the state is named, else only the

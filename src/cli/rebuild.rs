@@ -50,9 +50,9 @@ pub async fn run<W: Write>(
 fn settings(ctx: &Context) -> Result<(Vec<Tier>, bool)> {
     let tiers = ctx
         .settings
-        .rebuild_tiers()
+        .rebuild_tiers()?
         .unwrap_or_else(rebuild::default_tiers);
-    Ok((tiers, ctx.settings.rebuild_s3_journal()))
+    Ok((tiers, ctx.settings.rebuild_s3_journal()?))
 }
 
 /// A plan from the state and what live AWS lacks.

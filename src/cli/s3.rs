@@ -46,6 +46,7 @@ async fn run_undelete<W: Write>(
     };
     // Only the AWS settings matter here (region, endpoints, profile): the state
     // key is not used, so a placeholder stands in when none is configured.
+    ctx.check_backend_config()?;
     let aws = Aws::connect(&ctx.settings.aws_access_without_key()?).await?;
     let bucket = aws.bucket(&bucket_name);
     let tty = io::stderr().is_terminal();

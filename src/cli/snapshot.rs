@@ -90,7 +90,7 @@ pub async fn run<W: Write>(
 /// profile), with the `snapshots { region }` of the environment file when the
 /// store comes from there.
 pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
-    let Some(SnapshotStoreSetting { url, region }) = ctx.settings.snapshot_store() else {
+    let Some(SnapshotStoreSetting { url, region }) = ctx.settings.snapshot_store()? else {
         return Err(no_store());
     };
     match StoreUrl::parse(&url)? {
@@ -369,7 +369,7 @@ fn policy_of(file: Option<&config::RetentionSettings>, a: &PruneArgs) -> Result<
 }
 
 async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) -> Result<u8> {
-    let policy = policy_of(ctx.settings.retention(), &a)?;
+    let policy = policy_of(ctx.settings.retention()?, &a)?;
     let store = open_store(ctx).await?;
     let listing = store.list().await?;
     warn_broken(&printer.stderr(), &listing, &store);

@@ -9,10 +9,10 @@
 //!    `--backend-config FILE`s), see [`load_backend_dir`].
 //!
 //! [`resolve`] overlays them and validates the result into a [`Target`].
-//! [`Settings::resolve`] reads the files once per run and answers every
-//! setting a command needs (target, AWS access, objectives, drift, rebuild,
-//! snapshots, concurrency, retry policy), with the precedence documented
-//! there.
+//! [`Settings`] reads the files at most once per run (when first needed) and
+//! answers every setting a command needs (target, AWS access, objectives,
+//! drift, rebuild, snapshots, concurrency, retry policy), with the precedence
+//! documented there.
 
 mod backend_dir;
 mod envfile;

@@ -136,47 +136,50 @@ pub struct IgnoreFile {
     pub required: bool,
 }
 
+/// The process environment variables configuration consults (the AWS SDK
+/// reads its own chain itself).
+const CONSULTED: &[&str] = &[
+    crate::envvars::STATEWARD_ENVIRONMENTS_DIR,
+    crate::envvars::TF_WORKSPACE,
+    crate::envvars::TF_DATA_DIR,
+    crate::envvars::AWS_ENDPOINT_URL,
+    crate::envvars::AWS_ENDPOINT_URL_S3,
+];
+
 /// Every setting of one run, resolved once.
+///
+/// The environment file and the backend dir are read when a setting first
+/// needs them, and at most once: a command that needs neither (`show
+/// file:PATH`, `drift --list-types`) never fails on them, and every other
+/// one reads each a single time. A read error is returned each time it is
+/// asked for (the command stops at the first).
 #[derive(Debug)]
 pub struct Settings {
     flags: Flags,
-    env_file: Option<EnvFile>,
-    backend_dir: Option<BackendSettings>,
     process_env: Vec<(String, String)>,
+    env_file: OnceLock<Option<EnvFile>>,
+    backend_dir: OnceLock<Option<BackendSettings>>,
     target: OnceLock<Target>,
     retry: RetryPolicy,
 }
 
 impl Settings {
-    /// Reads the environment file (`--env`) and the backend directory
-    /// (`--backend-dir`) once; `env` looks up the process environment.
-    /// The state target is validated when first asked for (commands reading
-    /// only local files need none).
-    pub fn resolve(
-        flags: Flags,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let env_file = match &flags.env {
-            Some(name) => Some(load_env_file_with(name, Path::new("."), env)?),
-            None => None,
-        };
-        let backend_dir = match &flags.backend_dir {
-            Some(dir) => Some(load_backend_dir(dir, &flags.backend_config, env)?),
-            None => None,
-        };
-        // The variables target resolution consults, captured now.
-        let process_env = crate::envvars::AWS_ENDPOINT_ENV_VARS
+    /// Settings from the flags and the process environment (`env` is
+    /// consulted now, for the variables configuration reads); the files the
+    /// flags name are read on first use.
+    pub fn resolve(flags: Flags, env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let process_env = CONSULTED
             .iter()
             .filter_map(|k| env(k).map(|v| (k.to_string(), v)))
             .collect();
-        Ok(Settings {
+        Settings {
             flags,
-            env_file,
-            backend_dir,
             process_env,
+            env_file: OnceLock::new(),
+            backend_dir: OnceLock::new(),
             target: OnceLock::new(),
             retry: RetryPolicy::default(),
-        })
+        }
     }
 
     /// The flags as typed.
@@ -184,9 +187,39 @@ impl Settings {
         &self.flags
     }
 
-    /// The loaded environment file, if `--env` was given.
-    pub fn env_file(&self) -> Option<&EnvFile> {
-        self.env_file.as_ref()
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.process_env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The environment file, if `--env` was given (read once).
+    pub fn env_file(&self) -> Result<Option<&EnvFile>, ConfigError> {
+        if let Some(loaded) = self.env_file.get() {
+            return Ok(loaded.as_ref());
+        }
+        let loaded = match &self.flags.env {
+            Some(name) => Some(load_env_file_with(name, Path::new("."), &|k| {
+                self.lookup(k)
+            })?),
+            None => None,
+        };
+        Ok(self.env_file.get_or_init(|| loaded).as_ref())
+    }
+
+    /// The backend dir's layer, if `--backend-dir` was given (read once).
+    fn backend_dir(&self) -> Result<Option<&BackendSettings>, ConfigError> {
+        if let Some(loaded) = self.backend_dir.get() {
+            return Ok(loaded.as_ref());
+        }
+        let loaded = match &self.flags.backend_dir {
+            Some(dir) => Some(load_backend_dir(dir, &self.flags.backend_config, &|k| {
+                self.lookup(k)
+            })?),
+            None => None,
+        };
+        Ok(self.backend_dir.get_or_init(|| loaded).as_ref())
     }
 
     /// Whether any way of naming the state was given.
@@ -198,25 +231,17 @@ impl Settings {
             || f.backend_dir.is_some()
     }
 
-    fn lookup(&self, name: &str) -> Option<String> {
-        self.process_env
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    }
-
     /// The state: flags over the environment file over the backend dir,
-    /// validated (once; an error is reported each time it is asked for).
+    /// validated once.
     pub fn target(&self) -> Result<&Target, ConfigError> {
         if let Some(t) = self.target.get() {
             return Ok(t);
         }
-        let t = resolve(
-            self.flags.backend.clone(),
-            self.env_file.as_ref(),
-            self.backend_dir.clone(),
-            &|k| self.lookup(k),
-        )?;
+        let env_file = self.env_file()?;
+        let backend_dir = self.backend_dir()?.cloned();
+        let t = resolve(self.flags.backend.clone(), env_file, backend_dir, &|k| {
+            self.lookup(k)
+        })?;
         tracing::debug!(target = ?t, "resolved state target");
         Ok(self.target.get_or_init(|| t))
     }
@@ -264,31 +289,31 @@ impl Settings {
         Ok(self.aws_access_of(self.target()?))
     }
 
-    /// The recovery objectives of the environment file (unset keys: defaults).
-    pub fn objectives(&self) -> Objectives {
-        self.env_file
-            .as_ref()
+    /// The recovery objectives of the environment file (unset keys: defaults;
+    /// a command's flags such as `--rto` override them).
+    pub fn objectives(&self) -> Result<Objectives, ConfigError> {
+        Ok(self
+            .env_file()?
             .and_then(|e| e.objectives.clone())
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
     /// The `drift` block (scope of `--unmanaged`, ignore file).
-    pub fn drift(&self) -> DriftSettings {
-        self.env_file
-            .as_ref()
+    pub fn drift(&self) -> Result<DriftSettings, ConfigError> {
+        Ok(self
+            .env_file()?
             .and_then(|e| e.drift.clone())
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
     /// The drift ignore file: `flag` (`--ignore`), else the environment
     /// file's `drift { ignore_file }`, else `.statewardignore` if present.
-    pub fn ignore_file(&self, flag: Option<&Path>) -> IgnoreFile {
+    pub fn ignore_file(&self, flag: Option<&Path>) -> Result<IgnoreFile, ConfigError> {
         let from_file = self
-            .env_file
-            .as_ref()
+            .env_file()?
             .and_then(|e| e.drift.as_ref())
             .and_then(|d| d.ignore_file.as_ref());
-        match (flag, from_file) {
+        Ok(match (flag, from_file) {
             (Some(p), _) => IgnoreFile {
                 path: p.to_path_buf(),
                 required: true,
@@ -301,7 +326,7 @@ impl Settings {
                 path: PathBuf::from(DEFAULT_IGNORE_FILE),
                 required: false,
             },
-        }
+        })
     }
 
     /// The Terraform directory whose `lifecycle.ignore_changes` drift honours.
@@ -310,51 +335,51 @@ impl Settings {
     }
 
     /// The environment file's rebuild tiers; `None` means the defaults.
-    pub fn rebuild_tiers(&self) -> Option<Vec<Tier>> {
-        self.env_file
-            .as_ref()
+    pub fn rebuild_tiers(&self) -> Result<Option<Vec<Tier>>, ConfigError> {
+        Ok(self
+            .env_file()?
             .and_then(|e| e.rebuild.as_ref())
             .filter(|r| !r.tiers.is_empty())
-            .map(|r| r.tiers.clone())
+            .map(|r| r.tiers.clone()))
     }
 
     /// Whether the environment file asks for the journal in S3 too.
-    pub fn rebuild_s3_journal(&self) -> bool {
-        self.env_file
-            .as_ref()
+    pub fn rebuild_s3_journal(&self) -> Result<bool, ConfigError> {
+        Ok(self
+            .env_file()?
             .and_then(|e| e.rebuild.as_ref())
             .and_then(|r| r.s3_journal)
-            .unwrap_or(false)
+            .unwrap_or(false))
     }
 
     /// Whether a snapshot store is configured (flag or environment file block).
-    pub fn snapshot_store_configured(&self) -> bool {
-        self.flags.snapshot_store.is_some()
-            || self
-                .env_file
-                .as_ref()
-                .is_some_and(|e| e.snapshots.is_some())
+    pub fn snapshot_store_configured(&self) -> Result<bool, ConfigError> {
+        let from_file = self.env_file()?.is_some_and(|e| e.snapshots.is_some());
+        Ok(self.flags.snapshot_store.is_some() || from_file)
     }
 
     /// The snapshot store: `--snapshot-store`, else the environment file's
     /// `snapshots { store, region }`; `None` when neither names one.
-    pub fn snapshot_store(&self) -> Option<SnapshotStoreSetting> {
+    pub fn snapshot_store(&self) -> Result<Option<SnapshotStoreSetting>, ConfigError> {
+        let from_file: Option<&SnapshotSettings> =
+            self.env_file()?.and_then(|e| e.snapshots.as_ref());
         if let Some(url) = &self.flags.snapshot_store {
-            return Some(SnapshotStoreSetting {
+            return Ok(Some(SnapshotStoreSetting {
                 url: url.clone(),
                 region: None,
-            });
+            }));
         }
-        let s: &SnapshotSettings = self.env_file.as_ref()?.snapshots.as_ref()?;
-        Some(SnapshotStoreSetting {
-            url: s.store.clone()?,
-            region: s.region.clone(),
-        })
+        Ok(from_file.and_then(|s| {
+            Some(SnapshotStoreSetting {
+                url: s.store.clone()?,
+                region: s.region.clone(),
+            })
+        }))
     }
 
-    /// The environment file's `retention` block.
-    pub fn retention(&self) -> Option<&RetentionSettings> {
-        self.env_file.as_ref()?.retention.as_ref()
+    /// The environment file's `retention` block (`--keep-*` flags override it).
+    pub fn retention(&self) -> Result<Option<&RetentionSettings>, ConfigError> {
+        Ok(self.env_file()?.and_then(|e| e.retention.as_ref()))
     }
 
     /// Concurrent AWS calls when no flag sets it.
@@ -405,7 +430,7 @@ mod tests {
             ..Flags::default()
         };
         let env = |k: &str| (k == crate::envvars::AWS_ENDPOINT_URL).then(|| "http://x".to_string());
-        let settings = Settings::resolve(f, &env).unwrap();
+        let settings = Settings::resolve(f, &env);
         let t = settings.target().unwrap();
         assert_eq!(t.key, "flag/key");
         assert_eq!(t.bucket, "env-bucket");
@@ -413,7 +438,7 @@ mod tests {
         assert_eq!(t.dynamodb_table.as_deref(), Some("dir-locks"));
         assert!(t.force_path_style, "implied by AWS_ENDPOINT_URL");
         assert_eq!(
-            settings.snapshot_store(),
+            settings.snapshot_store().unwrap(),
             Some(SnapshotStoreSetting {
                 url: "s3://snaps/p".into(),
                 region: s("us-east-1")
@@ -432,18 +457,17 @@ mod tests {
                 ..Default::default()
             }),
             &|_| None,
-        )
-        .unwrap();
+        );
         let t = settings.target().unwrap();
         assert_eq!(t.workspace, "default");
         assert_eq!(t.workspace_key_prefix, "env:");
         assert!(!t.force_path_style);
         assert_eq!(settings.concurrency(), DEFAULT_CONCURRENCY);
-        assert_eq!(settings.objectives(), Objectives::default());
-        assert_eq!(settings.rebuild_tiers(), None);
-        assert_eq!(settings.snapshot_store(), None);
+        assert_eq!(settings.objectives().unwrap(), Objectives::default());
+        assert_eq!(settings.rebuild_tiers().unwrap(), None);
+        assert_eq!(settings.snapshot_store().unwrap(), None);
         assert_eq!(
-            settings.ignore_file(None),
+            settings.ignore_file(None).unwrap(),
             IgnoreFile {
                 path: PathBuf::from(DEFAULT_IGNORE_FILE),
                 required: false
@@ -460,12 +484,25 @@ mod tests {
                 ..Default::default()
             }),
             &|_| None,
-        )
-        .unwrap();
+        );
         assert!(settings.has_target());
         assert!(settings.target().is_err());
         let access = settings.aws_access_without_key().unwrap();
         assert!(!access.force_path_style);
+    }
+
+    #[test]
+    fn files_are_read_only_when_a_setting_needs_them() {
+        let settings = Settings::resolve(
+            Flags {
+                env: Some("does/not/exist.hcl".into()),
+                ..Flags::default()
+            },
+            &|_| None,
+        );
+        assert_eq!(settings.flags().env.as_deref(), Some("does/not/exist.hcl"));
+        assert!(settings.env_file().is_err());
+        assert!(settings.target().is_err());
     }
 
     #[test]
@@ -477,8 +514,7 @@ mod tests {
                 ..Default::default()
             }),
             &|_| None,
-        )
-        .unwrap();
+        );
         assert!(!settings.has_target());
         let a = settings.aws_access().unwrap();
         assert_eq!(a.region.as_deref(), Some("eu-west-2"));
