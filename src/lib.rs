@@ -31,6 +31,7 @@ pub mod config;
 pub mod diff;
 pub mod doctor;
 pub mod drill;
+pub mod envvars;
 pub mod error;
 pub mod exit;
 pub mod live;

@@ -1,6 +1,8 @@
 //! The AWS adapters: the only place `aws_sdk_*` types are used.
 //!
-//! [`Aws::connect`] builds every client from one [`AwsSettings`]; each adapter
+//! [`Aws::connect`] is the one factory: it builds every client from one
+//! [`AwsAccess`] (resolved by [`crate::config::Settings`]) with one retry and
+//! timeout policy, [`RetryPolicy`], for every command. Each adapter
 //! (`s3`, `dynamodb`, `eks`, `rds`, `tagging`) returns the project's own types and
 //! maps SDK errors to [`AwsError`].
 
@@ -37,51 +39,28 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
-use crate::config::Target;
+use crate::config::{AwsAccess, RetryPolicy};
 
-/// Environment variables the AWS layer reads besides the SDK's own chain.
-pub mod env {
-    /// General endpoint override, honoured by the SDK for every service.
-    pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
-    /// When set (to anything), every command ends by printing the number of
-    /// AWS API requests it sent on stderr: a diagnostic for benchmarks.
-    pub const STATEWARD_API_STATS: &str = "STATEWARD_API_STATS";
-    /// S3 endpoint override, honoured by the SDK; implies path-style addressing here.
-    pub const AWS_ENDPOINT_URL_S3: &str = "AWS_ENDPOINT_URL_S3";
-    /// DynamoDB endpoint override, honoured by the SDK.
-    pub const AWS_ENDPOINT_URL_DYNAMODB: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+/// Timeouts of calls with small bodies (every service but S3): per attempt
+/// and per operation (every attempt and the backoff between them).
+fn small_call_timeouts(retry: &RetryPolicy) -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(retry.connect_timeout)
+        .operation_attempt_timeout(retry.attempt_timeout)
+        .operation_timeout(retry.operation_timeout)
+        .build()
 }
 
-/// Everything needed to build the AWS clients.
-#[derive(Debug, Clone, Default)]
-pub struct AwsSettings {
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    pub s3_endpoint: Option<String>,
-    pub dynamodb_endpoint: Option<String>,
-    /// Endpoint for every other service (EKS, RDS, ...).
-    pub endpoint_url: Option<String>,
-    pub force_path_style: bool,
-    /// Use the SDK's adaptive retry mode (client-side rate limiting and
-    /// backoff on throttling), for scans that make many calls (`drift`).
-    pub adaptive_retry: bool,
-}
-
-impl AwsSettings {
-    pub fn from_target(target: &Target) -> Self {
-        AwsSettings {
-            region: target.region.clone(),
-            profile: target.profile.clone(),
-            s3_endpoint: target.s3_endpoint.clone().or(target.endpoint_url.clone()),
-            dynamodb_endpoint: target
-                .dynamodb_endpoint
-                .clone()
-                .or(target.endpoint_url.clone()),
-            endpoint_url: target.endpoint_url.clone(),
-            force_path_style: target.force_path_style,
-            adaptive_retry: false,
-        }
-    }
+/// Timeouts of S3, whose bodies (state versions, snapshots) may be large: no
+/// attempt or operation timeout, which would cut a long transfer that keeps
+/// moving; a stalled one is cut by the read timeout.
+fn transfer_timeouts(retry: &RetryPolicy) -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(retry.connect_timeout)
+        .read_timeout(retry.read_timeout)
+        .disable_operation_attempt_timeout()
+        .disable_operation_timeout()
+        .build()
 }
 
 /// The AWS clients of one run.
@@ -92,7 +71,7 @@ impl AwsSettings {
 #[derive(Clone, Debug)]
 pub struct Aws {
     sdk: aws_config::SdkConfig,
-    settings: AwsSettings,
+    settings: AwsAccess,
     s3: aws_sdk_s3::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     calls: CallCounter,
@@ -142,7 +121,7 @@ pub fn calls_made() -> u64 {
 impl Aws {
     /// Builds the clients. Credentials and region come from the standard AWS
     /// chain (environment, profiles, SSO, instance metadata) unless set here.
-    pub async fn connect(settings: &AwsSettings) -> Result<Aws, AwsError> {
+    pub async fn connect(settings: &AwsAccess) -> Result<Aws, AwsError> {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
             .build_https();
@@ -156,10 +135,14 @@ impl Aws {
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        if settings.adaptive_retry {
-            loader = loader
-                .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(6));
-        }
+        // Every command: adaptive retry, and the small-call timeouts; the S3
+        // client replaces the timeouts with its own (see `build`).
+        let retry = &settings.retry;
+        loader = loader
+            .retry_config(
+                aws_config::retry::RetryConfig::adaptive().with_max_attempts(retry.max_attempts),
+            )
+            .timeout_config(small_call_timeouts(retry));
         let sdk = loader.load().await;
         if sdk.region().is_none() {
             return Err(AwsError::new(
@@ -173,8 +156,9 @@ impl Aws {
         Ok(Aws::build(sdk, settings.clone(), CallCounter::default()))
     }
 
-    fn build(sdk: aws_config::SdkConfig, settings: AwsSettings, calls: CallCounter) -> Aws {
-        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk);
+    fn build(sdk: aws_config::SdkConfig, settings: AwsAccess, calls: CallCounter) -> Aws {
+        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk)
+            .timeout_config(transfer_timeouts(&settings.retry));
         if let Some(url) = &settings.s3_endpoint {
             s3 = s3.endpoint_url(url);
         }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::DEFAULT_CONCURRENCY;
 use crate::output::Format;
 use crate::util::duration::parse_flag;
 
@@ -159,7 +160,7 @@ pub struct DriftArgs {
     #[arg(long)]
     pub unmanaged: bool,
     /// Individual describe calls in flight at once, per service.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_concurrency: u16,
     /// Print API calls made and wall time on stderr (benchmarks).
     #[arg(long, hide = true)]
@@ -204,7 +205,7 @@ pub struct VersionsArgs {
     #[arg(long)]
     pub header_only: bool,
     /// How many versions are read at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// For each version, how many of its resources exist and match live AWS
     /// (one shared enumeration, as `drift` does): which version matches reality.

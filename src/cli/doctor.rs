@@ -18,12 +18,8 @@ pub async fn run<W: Write>(
     args: DoctorArgs,
     printer: &mut Printer<W>,
 ) -> Result<u8> {
-    let env = ctx.env_file()?;
-    let from_file = env
-        .as_ref()
-        .and_then(|e| e.objectives.clone())
-        .unwrap_or_default();
-    let mut objectives = Objectives::from_config(&from_file, args.stale_lock_after);
+    let mut objectives =
+        Objectives::from_config(&ctx.settings.objectives()?, args.stale_lock_after);
     objectives.rpo = args.rpo.unwrap_or(objectives.rpo);
     objectives.rto = args.rto.unwrap_or(objectives.rto);
     objectives.min_backup_retention_days = args
@@ -35,9 +31,7 @@ pub async fn run<W: Write>(
 
     let target = ctx.target()?;
     let aws = ctx.aws(&target).await?;
-    let store_configured =
-        ctx.global.snapshot_store.is_some() || env.as_ref().is_some_and(|e| e.snapshots.is_some());
-    let store = if store_configured {
+    let store = if ctx.settings.snapshot_store_configured()? {
         Some(super::snapshot::open_store(ctx).await?)
     } else {
         None

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::aws::Aws;
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
-use crate::config::{DriftSettings, Target};
+use crate::config::{IgnoreFile, Target};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::live::{
@@ -18,9 +18,6 @@ use crate::live::{
 use crate::output::{Format, Printer, Render};
 
 use super::args::DriftArgs;
-
-/// The ignore file read when neither `--ignore` nor the environment file names one.
-pub const DEFAULT_IGNORE_FILE: &str = ".statewardignore";
 
 pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer<W>) -> Result<u8> {
     if args.list_types {
@@ -33,8 +30,8 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     let state = parse_resolved(r)?;
     let resources = live::state_resources(&state);
 
-    let drift_settings = ctx.env_file()?.and_then(|e| e.drift).unwrap_or_default();
-    let ignore = load_ignore(ctx, args.ignore.as_deref(), &drift_settings)?;
+    let drift_settings = ctx.settings.drift()?;
+    let ignore = load_ignore(ctx, args.ignore.as_deref())?;
 
     let mut never_unmanaged = BTreeSet::new();
     if ctx.has_target() {
@@ -44,9 +41,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
             never_unmanaged.insert(("aws_dynamodb_table".to_owned(), t.clone()));
         }
     }
-    let mut settings = ctx.aws_settings()?;
-    settings.adaptive_retry = true;
-    let aws = Aws::connect(&settings).await?;
+    let aws = Aws::connect(&ctx.aws_access()?).await?;
 
     let show_progress = printer.format() == Format::Text && io::stderr().is_terminal();
     let progress: Option<live::Progress> = if show_progress {
@@ -150,15 +145,14 @@ impl Completeness {
 /// listing), with the environment file's ignore rules: `versions
 /// --against-live` and `rebuild plan` use them.
 pub(crate) fn managed_check_options(ctx: &Context, target: &Target) -> Result<ScanOptions> {
-    let drift_settings = ctx.env_file()?.and_then(|e| e.drift).unwrap_or_default();
     let mut never = BTreeSet::new();
     never.insert(("aws_s3_bucket".to_owned(), target.bucket.clone()));
     Ok(ScanOptions {
         unmanaged: false,
         scope: UnmanagedScope::default(),
-        concurrency: 8,
+        concurrency: ctx.settings.concurrency(),
         naive: false,
-        ignore: load_ignore(ctx, None, &drift_settings)?,
+        ignore: load_ignore(ctx, None)?,
         never_unmanaged: never,
         only_region: None,
         progress: None,
@@ -167,16 +161,8 @@ pub(crate) fn managed_check_options(ctx: &Context, target: &Target) -> Result<Sc
 
 /// The ignore file's rules, plus `lifecycle.ignore_changes` of the Terraform
 /// configuration when `--backend-dir` names it.
-pub(crate) fn load_ignore(
-    ctx: &Context,
-    flag: Option<&Path>,
-    settings: &DriftSettings,
-) -> Result<IgnoreRules> {
-    let (path, required) = match (flag, &settings.ignore_file) {
-        (Some(p), _) => (p.to_path_buf(), true),
-        (None, Some(p)) => (PathBuf::from(p), true),
-        (None, None) => (PathBuf::from(DEFAULT_IGNORE_FILE), false),
-    };
+pub(crate) fn load_ignore(ctx: &Context, flag: Option<&Path>) -> Result<IgnoreRules> {
+    let IgnoreFile { path, required } = ctx.settings.ignore_file(flag)?;
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => Some(t),
         Err(e) if !required && e.kind() == io::ErrorKind::NotFound => None,
@@ -184,7 +170,7 @@ pub(crate) fn load_ignore(
     };
     let rules = IgnoreRules::parse(text.as_deref())
         .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
-    Ok(match &ctx.global.backend_dir {
+    Ok(match ctx.settings.terraform_dir() {
         Some(dir) => rules.with_ignore_changes(crate::config::read_ignore_changes(dir)?),
         None => rules,
     })

@@ -14,10 +14,7 @@ use super::args::DrillArgs;
 
 pub async fn run<W: Write>(ctx: &Context, args: DrillArgs, printer: &mut Printer<W>) -> Result<u8> {
     let target = ctx.target()?;
-    let objectives = ctx
-        .env_file()?
-        .and_then(|e| e.objectives)
-        .unwrap_or_default();
+    let objectives = ctx.settings.objectives()?;
     let rto = args.rto.unwrap_or(objectives.rto());
     let aws = ctx.aws(&target).await?;
     let err = printer.stderr();

@@ -15,7 +15,6 @@ mod snapshot;
 mod versions;
 
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -23,8 +22,8 @@ use serde::Serialize;
 
 pub use args::{Cli, Command, GlobalArgs};
 
-use crate::aws::{Aws, AwsSettings};
-use crate::config::{self, BackendSettings, Target};
+use crate::aws::Aws;
+use crate::config::{AwsAccess, BackendSettings, Flags, Settings, Target};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::output::{Format, Printer, Stderr};
@@ -62,7 +61,7 @@ pub fn main() -> ExitCode {
         }
     };
     let outcome = runtime.block_on(run(cli, &mut printer));
-    if std::env::var_os(crate::aws::env::STATEWARD_API_STATS).is_some() {
+    if std::env::var_os(crate::envvars::STATEWARD_API_STATS).is_some() {
         printer.stderr().line(format_args!(
             "stateward: {} AWS API requests",
             crate::aws::calls_made()
@@ -139,7 +138,8 @@ fn init_tracing(verbose: u8) {
         2 => "stateward=trace,aws_config=debug,aws_smithy_runtime=debug,info",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = EnvFilter::try_from_env(crate::envvars::RUST_LOG)
+        .unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
@@ -147,35 +147,64 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
-/// What every command needs: the global options and lazily resolved settings.
+/// What every command needs: the global options as typed and the settings,
+/// resolved once from them, the environment file, the backend dir and the
+/// process environment ([`Settings::resolve`]).
 pub struct Context {
     pub global: GlobalArgs,
+    pub settings: Settings,
 }
 
 impl Context {
+    /// The settings of this run, from the flags and the process environment.
     pub fn new(global: GlobalArgs) -> Self {
-        Context { global }
+        let settings = Settings::resolve(flags_of(&global), &|name| std::env::var(name).ok());
+        Context { global, settings }
     }
 
     /// Whether any way of naming the state was given.
     pub fn has_target(&self) -> bool {
-        let g = &self.global;
-        g.bucket.is_some() || g.key.is_some() || g.env.is_some() || g.backend_dir.is_some()
+        self.settings.has_target()
     }
 
-    /// The environment file named by `--env`, if any.
-    pub fn env_file(&self) -> Result<Option<config::EnvFile>> {
-        Ok(match &self.global.env {
-            Some(name) => Some(config::load_env_file(name, Path::new("."))?),
-            None => None,
-        })
-    }
-
-    /// Resolves flags, environment file and backend dir into one target.
+    /// The state target (validated once).
     pub fn target(&self) -> Result<Target> {
-        let g = &self.global;
-        let lookup = |name: &str| std::env::var(name).ok();
-        let flags = BackendSettings {
+        // As ever: the environment file is read (and reported) first.
+        self.settings.env_file()?;
+        self.check_backend_config()?;
+        Ok(self.settings.target()?.clone())
+    }
+
+    /// `--backend-config` completes a `--backend-dir`; alone it is a mistake.
+    pub(crate) fn check_backend_config(&self) -> Result<()> {
+        if self.global.backend_dir.is_none() && !self.global.backend_config.is_empty() {
+            return Err(Error::Usage(
+                "--backend-config needs --backend-dir DIR (the directory holding the `backend \"s3\"` block)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// AWS access: the target's when the state is named, else only the
+    /// region and endpoint flags (for commands that can run without a state,
+    /// e.g. `drift file:PATH` or a snapshot store alone).
+    pub fn aws_access(&self) -> Result<AwsAccess> {
+        if self.has_target() {
+            return Ok(self.settings.aws_access_of(&self.target()?));
+        }
+        Ok(self.settings.aws_access()?)
+    }
+
+    /// Connects to AWS for a target.
+    pub async fn aws(&self, target: &Target) -> Result<Aws> {
+        Ok(Aws::connect(&self.settings.aws_access_of(target)).await?)
+    }
+}
+
+/// What the global options say about where settings come from (no I/O).
+fn flags_of(g: &GlobalArgs) -> Flags {
+    Flags {
+        backend: BackendSettings {
             bucket: g.bucket.clone(),
             key: g.key.clone(),
             region: g.region.clone(),
@@ -185,45 +214,11 @@ impl Context {
             endpoint_url: g.endpoint_url.clone(),
             use_lockfile: g.use_lockfile.then_some(true),
             ..BackendSettings::default()
-        };
-        let env_file = self.env_file()?;
-        let dir = match &g.backend_dir {
-            Some(dir) => Some(config::load_backend_dir(dir, &g.backend_config, &lookup)?),
-            None => {
-                if !g.backend_config.is_empty() {
-                    return Err(Error::Usage(
-                        "--backend-config needs --backend-dir DIR (the directory holding the `backend \"s3\"` block)".into(),
-                    ));
-                }
-                None
-            }
-        };
-        let target = config::resolve(flags, env_file.as_ref(), dir, &lookup)?;
-        tracing::debug!(?target, "resolved state target");
-        Ok(target)
-    }
-
-    /// AWS settings: the target's when the state is named, else only the
-    /// region and endpoint flags (for commands that can run without a state,
-    /// e.g. `drift file:PATH` or a snapshot store alone).
-    pub fn aws_settings(&self) -> Result<AwsSettings> {
-        if self.has_target() {
-            return Ok(AwsSettings::from_target(&self.target()?));
-        }
-        let g = &self.global;
-        Ok(AwsSettings {
-            region: g.region.clone(),
-            s3_endpoint: g.endpoint_url.clone(),
-            dynamodb_endpoint: g.endpoint_url.clone(),
-            endpoint_url: g.endpoint_url.clone(),
-            force_path_style: g.endpoint_url.is_some(),
-            ..AwsSettings::default()
-        })
-    }
-
-    /// Connects to AWS for a target.
-    pub async fn aws(&self, target: &Target) -> Result<Aws> {
-        Ok(Aws::connect(&AwsSettings::from_target(target)).await?)
+        },
+        env: g.env.clone(),
+        backend_dir: g.backend_dir.clone(),
+        backend_config: g.backend_config.clone(),
+        snapshot_store: g.snapshot_store.clone(),
     }
 }
 

@@ -48,13 +48,11 @@ pub async fn run<W: Write>(
 /// The tiers (the environment file's, else the defaults) and whether the
 /// environment file asks for the S3 journal.
 fn settings(ctx: &Context) -> Result<(Vec<Tier>, bool)> {
-    let block = ctx.env_file()?.and_then(|e| e.rebuild);
-    let s3 = block.as_ref().and_then(|b| b.s3_journal).unwrap_or(false);
-    let tiers = match block {
-        Some(b) if !b.tiers.is_empty() => b.tiers,
-        _ => rebuild::default_tiers(),
-    };
-    Ok((tiers, s3))
+    let tiers = ctx
+        .settings
+        .rebuild_tiers()?
+        .unwrap_or_else(rebuild::default_tiers);
+    Ok((tiers, ctx.settings.rebuild_s3_journal()?))
 }
 
 /// A plan from the state and what live AWS lacks.

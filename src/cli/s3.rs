@@ -9,6 +9,7 @@ use std::io::{self, IsTerminal, Write};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::aws::Aws;
 use crate::cli::{confirm, out_err, Context};
 use crate::error::{Error, Result};
 use crate::exit;
@@ -45,12 +46,8 @@ async fn run_undelete<W: Write>(
     };
     // Only the AWS settings matter here (region, endpoints, profile): the state
     // key is not used, so a placeholder stands in when none is configured.
-    let mut global = ctx.global.clone();
-    if global.key.is_none() && global.env.is_none() && global.backend_dir.is_none() {
-        global.key = Some("unused".into());
-    }
-    let target = Context::new(global).target()?;
-    let aws = ctx.aws(&target).await?;
+    ctx.check_backend_config()?;
+    let aws = Aws::connect(&ctx.settings.aws_access_without_key()?).await?;
     let bucket = aws.bucket(&bucket_name);
     let tty = io::stderr().is_terminal();
     // The window ends when the command starts, not when the listing ends.

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::aws::Aws;
 use crate::cli::{confirm, out_err, Context};
-use crate::config;
+use crate::config::{self, SnapshotStoreSetting};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::output::Stderr;
@@ -90,20 +90,13 @@ pub async fn run<W: Write>(
 /// profile), with the `snapshots { region }` of the environment file when the
 /// store comes from there.
 pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
-    let env = ctx.env_file()?;
-    let from_file = env.as_ref().and_then(|e| e.snapshots.clone());
-    let (url, region) = match (&ctx.global.snapshot_store, from_file) {
-        (Some(flag), _) => (flag.clone(), None),
-        (None, Some(s)) => match s.store {
-            Some(store) => (store, s.region),
-            None => return Err(no_store()),
-        },
-        (None, None) => return Err(no_store()),
+    let Some(SnapshotStoreSetting { url, region }) = ctx.settings.snapshot_store()? else {
+        return Err(no_store());
     };
     match StoreUrl::parse(&url)? {
         StoreUrl::Local(dir) => Ok(SnapshotStore::local(&dir)),
         StoreUrl::S3 { bucket, prefix } => {
-            let mut settings = ctx.aws_settings()?;
+            let mut settings = ctx.aws_access()?;
             if region.is_some() {
                 settings.region = region;
             }
@@ -376,8 +369,7 @@ fn policy_of(file: Option<&config::RetentionSettings>, a: &PruneArgs) -> Result<
 }
 
 async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) -> Result<u8> {
-    let env = ctx.env_file()?;
-    let policy = policy_of(env.as_ref().and_then(|e| e.retention.as_ref()), &a)?;
+    let policy = policy_of(ctx.settings.retention()?, &a)?;
     let store = open_store(ctx).await?;
     let listing = store.list().await?;
     warn_broken(&printer.stderr(), &listing, &store);

@@ -29,9 +29,8 @@ use hcl_edit::Span;
 use crate::config::error::ValueType;
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::source::{object_key, SeenKeys, Source};
-use crate::config::{
-    validate_workspace_name, BackendSettings, DEFAULT_WORKSPACE, TF_DATA_DIR_VAR, TF_WORKSPACE_VAR,
-};
+use crate::config::{validate_workspace_name, BackendSettings, DEFAULT_WORKSPACE};
+use crate::envvars::{TF_DATA_DIR, TF_WORKSPACE};
 
 /// Every argument of Terraform's S3 backend from 1.0 to 1.11. All are
 /// accepted; those not mapped onto [`BackendSettings`] are ignored.
@@ -515,17 +514,17 @@ fn terraform_workspace(
     dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, ConfigError> {
-    if let Some(ws) = env(TF_WORKSPACE_VAR).filter(|w| !w.is_empty()) {
+    if let Some(ws) = env(TF_WORKSPACE).filter(|w| !w.is_empty()) {
         validate_workspace_name(&ws).map_err(|reason| {
             ConfigError::new(ConfigErrorKind::InvalidWorkspace {
                 name: ws.clone(),
-                origin: format!("environment variable {TF_WORKSPACE_VAR}"),
+                origin: format!("environment variable {TF_WORKSPACE}"),
                 reason,
             })
         })?;
         return Ok(ws);
     }
-    let data_dir = env(TF_DATA_DIR_VAR)
+    let data_dir = env(TF_DATA_DIR)
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| ".terraform".to_string());
     let path = dir.join(data_dir).join("environment");
@@ -736,8 +735,8 @@ mod tests {
             (".terraform/environment", "staging\n"),
             ("data/environment", "from-data-dir"),
         ]);
-        let tf_ws = |k: &str| (k == TF_WORKSPACE_VAR).then(|| "feature-x".to_string());
-        let data = |k: &str| (k == TF_DATA_DIR_VAR).then(|| "data".to_string());
+        let tf_ws = |k: &str| (k == TF_WORKSPACE).then(|| "feature-x".to_string());
+        let data = |k: &str| (k == TF_DATA_DIR).then(|| "data".to_string());
         let ws = |env: &dyn Fn(&str) -> Option<String>| {
             load_backend_dir(dir.path(), &[], env)
                 .unwrap()
@@ -750,7 +749,7 @@ mod tests {
         std::fs::remove_file(dir.path().join(".terraform/environment")).unwrap();
         assert_eq!(ws(&no_env), "default");
 
-        let bad = |k: &str| (k == TF_WORKSPACE_VAR).then(|| "a/b".to_string());
+        let bad = |k: &str| (k == TF_WORKSPACE).then(|| "a/b".to_string());
         let err = load_backend_dir(dir.path(), &[], &bad).unwrap_err();
         assert!(err.to_string().contains("TF_WORKSPACE"), "{err}");
     }

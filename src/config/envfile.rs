@@ -37,8 +37,9 @@ use crate::config::section::{
 use crate::config::source::{SeenKeys, Source};
 use crate::config::{
     validate_state_key, validate_workspace_key_prefix, validate_workspace_name, BackendSettings,
-    ENVIRONMENTS_DIR, ENVIRONMENTS_DIR_VAR,
+    ENVIRONMENTS_DIR,
 };
+use crate::envvars::STATEWARD_ENVIRONMENTS_DIR;
 
 /// Attributes known at the top level of an environment file.
 pub const TOP_LEVEL_KEYS: &[&str] = &["description"];
@@ -144,12 +145,6 @@ pub const RETENTION_KEYS: &[&str] = &[
     "keep_within",
 ];
 
-/// Loads `--env NAME_OR_PATH`, looking up `STATEWARD_ENVIRONMENTS_DIR` in the
-/// process environment. See [`load_env_file_with`].
-pub fn load_env_file(name_or_path: &str, base_dir: &Path) -> Result<EnvFile, ConfigError> {
-    load_env_file_with(name_or_path, base_dir, &|k| std::env::var(k).ok())
-}
-
 /// Loads `--env NAME_OR_PATH`: a path if it contains `/` or ends with
 /// `.hcl` (relative to `base_dir`), otherwise `base_dir/environments/NAME.hcl`,
 /// falling back to `$STATEWARD_ENVIRONMENTS_DIR/NAME.hcl`.
@@ -184,7 +179,7 @@ pub fn env_file_path_candidates(
         base_dir,
         &Path::new(ENVIRONMENTS_DIR).join(&file),
     )];
-    if let Some(dir) = env(ENVIRONMENTS_DIR_VAR).filter(|d| !d.is_empty()) {
+    if let Some(dir) = env(STATEWARD_ENVIRONMENTS_DIR).filter(|d| !d.is_empty()) {
         out.push(join_base(base_dir, &Path::new(&dir).join(&file)));
     }
     out
@@ -206,7 +201,7 @@ fn join_base(base: &Path, p: &Path) -> PathBuf {
 
 fn available_envs(base_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     let mut dirs = vec![join_base(base_dir, Path::new(ENVIRONMENTS_DIR))];
-    if let Some(dir) = env(ENVIRONMENTS_DIR_VAR).filter(|d| !d.is_empty()) {
+    if let Some(dir) = env(STATEWARD_ENVIRONMENTS_DIR).filter(|d| !d.is_empty()) {
         dirs.push(join_base(base_dir, Path::new(&dir)));
     }
     let mut names: Vec<String> = dirs
@@ -913,7 +908,7 @@ backend {
         std::fs::write(base.join("environments/prod.hcl"), GOOD).unwrap();
         std::fs::write(base.join("elsewhere/staging.hcl"), GOOD).unwrap();
         std::fs::write(base.join("custom/my.hcl"), GOOD).unwrap();
-        let with_var = |k: &str| (k == ENVIRONMENTS_DIR_VAR).then(|| "elsewhere".to_string());
+        let with_var = |k: &str| (k == STATEWARD_ENVIRONMENTS_DIR).then(|| "elsewhere".to_string());
 
         // A name: environments/NAME.hcl under the base dir.
         let env = load_env_file_with("prod", base, &no_env).unwrap();

@@ -4,11 +4,15 @@
 //!
 //! 1. command-line flags (`--bucket`, `--key`, ...), given to [`resolve`] as a
 //!    [`BackendSettings`] whose unset fields are `None`;
-//! 2. an environment file (`--env NAME_OR_PATH`), see [`load_env_file`];
+//! 2. an environment file (`--env NAME_OR_PATH`), see [`load_env_file_with`];
 //! 3. a Terraform root module (`--backend-dir DIR` plus optional
 //!    `--backend-config FILE`s), see [`load_backend_dir`].
 //!
 //! [`resolve`] overlays them and validates the result into a [`Target`].
+//! [`Settings`] reads the files at most once per run (when first needed) and
+//! answers every setting a command needs (target, AWS access, objectives,
+//! drift, rebuild, snapshots, concurrency, retry policy), with the precedence
+//! documented there.
 
 mod backend_dir;
 mod envfile;
@@ -16,37 +20,32 @@ mod error;
 mod ignore_changes;
 pub mod objectives;
 mod section;
+mod settings;
 mod source;
 mod target;
 
 pub use backend_dir::{load_backend_dir, S3_BACKEND_ATTRIBUTES};
 pub use envfile::{
-    env_file_path_candidates, load_env_file, load_env_file_with, DriftSettings, EnvFile,
-    RetentionSettings, SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
+    env_file_path_candidates, load_env_file_with, DriftSettings, EnvFile, RetentionSettings,
+    SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
 };
 pub use error::{ConfigError, ConfigErrorKind, ValueType};
 pub use ignore_changes::{read_ignore_changes, IgnoreChanges, IgnoreChangesMap};
 pub use objectives::Objectives;
+pub use settings::{
+    AwsAccess, Flags, IgnoreFile, RetryPolicy, Settings, SnapshotStoreSetting, DEFAULT_CONCURRENCY,
+    DEFAULT_IGNORE_FILE,
+};
 pub use target::{resolve, Target};
 
 use serde::Serialize;
 
-/// Environment variable naming a directory of `NAME.hcl` environment files,
-/// searched when `environments/NAME.hcl` does not exist under the base dir.
-pub const ENVIRONMENTS_DIR_VAR: &str = "STATEWARD_ENVIRONMENTS_DIR";
 /// Directory (relative to the base dir) holding `NAME.hcl` environment files.
 pub const ENVIRONMENTS_DIR: &str = "environments";
-/// Terraform's workspace override variable (backend-dir mode only).
-pub const TF_WORKSPACE_VAR: &str = "TF_WORKSPACE";
-/// Terraform's data directory override (default `.terraform`).
-pub const TF_DATA_DIR_VAR: &str = "TF_DATA_DIR";
 /// The workspace every Terraform configuration has.
 pub const DEFAULT_WORKSPACE: &str = "default";
 /// Terraform's default `workspace_key_prefix` for the S3 backend.
 pub const DEFAULT_WORKSPACE_KEY_PREFIX: &str = "env:";
-/// AWS SDK variables that set a custom endpoint; when set, path-style
-/// addressing is implied (the SDK itself applies the URL).
-pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"];
 
 /// One layer of settings naming the S3 state. Every field is optional; layers
 /// are merged with [`BackendSettings::overlay`].

@@ -7,8 +7,9 @@ use crate::config::envfile::EnvFile;
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::{
     validate_state_key, validate_workspace_key_prefix, validate_workspace_name, BackendSettings,
-    AWS_ENDPOINT_ENV_VARS, DEFAULT_WORKSPACE, DEFAULT_WORKSPACE_KEY_PREFIX,
+    DEFAULT_WORKSPACE, DEFAULT_WORKSPACE_KEY_PREFIX,
 };
+use crate::envvars::AWS_ENDPOINT_ENV_VARS;
 
 /// Where the state is, fully resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

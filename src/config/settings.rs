@@ -1,0 +1,524 @@
+//! Settings resolved once: [`Settings::resolve`] reads the environment file
+//! and the backend directory a single time and answers every setting a
+//! command needs.
+//!
+//! One precedence, highest first, field by field:
+//!
+//! 1. command-line flags ([`Flags`]; a command's own flags such as
+//!    `drift --ignore` or `doctor --rto` are applied by the accessor that
+//!    takes them);
+//! 2. the environment file (`--env`);
+//! 3. the backend directory (`--backend-dir` and its `--backend-config`
+//!    files; `TF_WORKSPACE` and `TF_DATA_DIR` act inside this layer, as in
+//!    Terraform);
+//! 4. the process environment (`AWS_ENDPOINT_URL`/`AWS_ENDPOINT_URL_S3` imply
+//!    path-style addressing; the AWS SDK's own chain supplies region,
+//!    profile and credentials when none of the above does);
+//! 5. the defaults (workspace `default`, prefix `env:`, concurrency
+//!    [`DEFAULT_CONCURRENCY`], ignore file `.statewardignore`, the default
+//!    objectives, rebuild tiers and [`RetryPolicy`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::config::backend_dir::load_backend_dir;
+use crate::config::envfile::{
+    load_env_file_with, DriftSettings, EnvFile, RetentionSettings, SnapshotSettings,
+};
+use crate::config::error::ConfigError;
+use crate::config::objectives::Objectives;
+use crate::config::target::{resolve, Target};
+use crate::config::BackendSettings;
+use crate::model::tier::Tier;
+
+/// Default number of concurrent AWS calls of a scan or a batch.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// The ignore file read when neither `--ignore` nor the environment file names one.
+pub const DEFAULT_IGNORE_FILE: &str = ".statewardignore";
+
+/// What was typed on the command line (no I/O): the global options that
+/// name the state and where settings come from.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    /// `--bucket`, `--key`, `--region`, ...; unset fields are `None`.
+    pub backend: BackendSettings,
+    /// `--env NAME_OR_PATH`.
+    pub env: Option<String>,
+    /// `--backend-dir DIR`.
+    pub backend_dir: Option<PathBuf>,
+    /// `--backend-config FILE`s (only with `backend_dir`).
+    pub backend_config: Vec<PathBuf>,
+    /// `--snapshot-store URL`.
+    pub snapshot_store: Option<String>,
+}
+
+/// How every AWS client retries and times out: the same for all commands.
+///
+/// Adaptive retry (client-side rate limiting and backoff on throttling) with
+/// up to `max_attempts` attempts. Small calls (every service but S3) have a
+/// per-attempt timeout and an operation timeout (all attempts and backoff).
+/// S3 moves state bodies of any size, so its client has neither: a stalled
+/// transfer is cut by `read_timeout` (no byte for that long) instead, and a
+/// large `GetObject`/`PutObject` that keeps moving is never cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    /// Per attempt, for small calls.
+    pub attempt_timeout: Duration,
+    /// Per operation (every attempt and the backoff between), for small calls.
+    pub operation_timeout: Duration,
+    /// S3: longest wait for the next bytes of a response.
+    pub read_timeout: Duration,
+    /// Every client: longest wait for a connection (the SDK's default).
+    pub connect_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            attempt_timeout: Duration::from_secs(30),
+            operation_timeout: Duration::from_secs(120),
+            read_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_millis(3100),
+        }
+    }
+}
+
+/// Everything needed to build the AWS clients (see `aws::Aws::connect`).
+#[derive(Debug, Clone, Default)]
+pub struct AwsAccess {
+    /// `None`: the AWS default chain (`AWS_REGION`, profile, IMDS).
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub dynamodb_endpoint: Option<String>,
+    /// Endpoint for every other service (EKS, RDS, ...).
+    pub endpoint_url: Option<String>,
+    pub force_path_style: bool,
+    pub retry: RetryPolicy,
+}
+
+impl AwsAccess {
+    /// The access of a resolved state target.
+    pub fn of_target(target: &Target, retry: RetryPolicy) -> Self {
+        AwsAccess {
+            region: target.region.clone(),
+            profile: target.profile.clone(),
+            s3_endpoint: target.s3_endpoint.clone().or(target.endpoint_url.clone()),
+            dynamodb_endpoint: target
+                .dynamodb_endpoint
+                .clone()
+                .or(target.endpoint_url.clone()),
+            endpoint_url: target.endpoint_url.clone(),
+            force_path_style: target.force_path_style,
+            retry,
+        }
+    }
+}
+
+/// Where `stateward snapshot` keeps its copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotStoreSetting {
+    /// `s3://bucket/prefix` or a directory.
+    pub url: String,
+    /// The store's region when it differs from the state's (environment file only).
+    pub region: Option<String>,
+}
+
+/// The drift ignore file: which file, and whether it must exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoreFile {
+    pub path: PathBuf,
+    /// Named by `--ignore` or the environment file (must exist), or the
+    /// default (read when present).
+    pub required: bool,
+}
+
+/// The process environment variables configuration consults (the AWS SDK
+/// reads its own chain itself).
+const CONSULTED: &[&str] = &[
+    crate::envvars::STATEWARD_ENVIRONMENTS_DIR,
+    crate::envvars::TF_WORKSPACE,
+    crate::envvars::TF_DATA_DIR,
+    crate::envvars::AWS_ENDPOINT_URL,
+    crate::envvars::AWS_ENDPOINT_URL_S3,
+];
+
+/// Every setting of one run, resolved once.
+///
+/// The environment file and the backend dir are read when a setting first
+/// needs them, and at most once: a command that needs neither (`show
+/// file:PATH`, `drift --list-types`) never fails on them, and every other
+/// one reads each a single time. A read error is returned each time it is
+/// asked for (the command stops at the first).
+#[derive(Debug)]
+pub struct Settings {
+    flags: Flags,
+    process_env: Vec<(String, String)>,
+    env_file: OnceLock<Option<EnvFile>>,
+    backend_dir: OnceLock<Option<BackendSettings>>,
+    target: OnceLock<Target>,
+    retry: RetryPolicy,
+}
+
+impl Settings {
+    /// Settings from the flags and the process environment (`env` is
+    /// consulted now, for the variables configuration reads); the files the
+    /// flags name are read on first use.
+    pub fn resolve(flags: Flags, env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let process_env = CONSULTED
+            .iter()
+            .filter_map(|k| env(k).map(|v| (k.to_string(), v)))
+            .collect();
+        Settings {
+            flags,
+            process_env,
+            env_file: OnceLock::new(),
+            backend_dir: OnceLock::new(),
+            target: OnceLock::new(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The flags as typed.
+    pub fn flags(&self) -> &Flags {
+        &self.flags
+    }
+
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.process_env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The environment file, if `--env` was given (read once).
+    pub fn env_file(&self) -> Result<Option<&EnvFile>, ConfigError> {
+        if let Some(loaded) = self.env_file.get() {
+            return Ok(loaded.as_ref());
+        }
+        let loaded = match &self.flags.env {
+            Some(name) => Some(load_env_file_with(name, Path::new("."), &|k| {
+                self.lookup(k)
+            })?),
+            None => None,
+        };
+        Ok(self.env_file.get_or_init(|| loaded).as_ref())
+    }
+
+    /// The backend dir's layer, if `--backend-dir` was given (read once).
+    fn backend_dir(&self) -> Result<Option<&BackendSettings>, ConfigError> {
+        if let Some(loaded) = self.backend_dir.get() {
+            return Ok(loaded.as_ref());
+        }
+        let loaded = match &self.flags.backend_dir {
+            Some(dir) => Some(load_backend_dir(dir, &self.flags.backend_config, &|k| {
+                self.lookup(k)
+            })?),
+            None => None,
+        };
+        Ok(self.backend_dir.get_or_init(|| loaded).as_ref())
+    }
+
+    /// Whether any way of naming the state was given.
+    pub fn has_target(&self) -> bool {
+        let f = &self.flags;
+        f.backend.bucket.is_some()
+            || f.backend.key.is_some()
+            || f.env.is_some()
+            || f.backend_dir.is_some()
+    }
+
+    /// The state: flags over the environment file over the backend dir,
+    /// validated once.
+    pub fn target(&self) -> Result<&Target, ConfigError> {
+        if let Some(t) = self.target.get() {
+            return Ok(t);
+        }
+        let env_file = self.env_file()?;
+        let backend_dir = self.backend_dir()?.cloned();
+        let t = resolve(self.flags.backend.clone(), env_file, backend_dir, &|k| {
+            self.lookup(k)
+        })?;
+        tracing::debug!(target = ?t, "resolved state target");
+        Ok(self.target.get_or_init(|| t))
+    }
+
+    /// The retry and timeout policy of every AWS client.
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// AWS access for a resolved target.
+    pub fn aws_access_of(&self, target: &Target) -> AwsAccess {
+        AwsAccess::of_target(target, self.retry)
+    }
+
+    /// AWS access: the target's when the state is named, else only the
+    /// region and endpoint flags (for commands that can run without a
+    /// state, e.g. `drift file:PATH` or a snapshot store alone).
+    pub fn aws_access(&self) -> Result<AwsAccess, ConfigError> {
+        if self.has_target() {
+            return Ok(self.aws_access_of(self.target()?));
+        }
+        let b = &self.flags.backend;
+        Ok(AwsAccess {
+            region: b.region.clone(),
+            s3_endpoint: b.endpoint_url.clone(),
+            dynamodb_endpoint: b.endpoint_url.clone(),
+            endpoint_url: b.endpoint_url.clone(),
+            force_path_style: b.endpoint_url.is_some(),
+            profile: None,
+            retry: self.retry,
+        })
+    }
+
+    /// AWS access for a command that needs a bucket but no state key
+    /// (`s3 undelete`): the target's, with a placeholder key when nothing
+    /// but flags is given.
+    pub fn aws_access_without_key(&self) -> Result<AwsAccess, ConfigError> {
+        let f = &self.flags;
+        if f.backend.key.is_none() && f.env.is_none() && f.backend_dir.is_none() {
+            let mut backend = f.backend.clone();
+            backend.key = Some("unused".into());
+            let t = resolve(backend, None, None, &|k| self.lookup(k))?;
+            return Ok(self.aws_access_of(&t));
+        }
+        Ok(self.aws_access_of(self.target()?))
+    }
+
+    /// The recovery objectives of the environment file (unset keys: defaults;
+    /// a command's flags such as `--rto` override them).
+    pub fn objectives(&self) -> Result<Objectives, ConfigError> {
+        Ok(self
+            .env_file()?
+            .and_then(|e| e.objectives.clone())
+            .unwrap_or_default())
+    }
+
+    /// The `drift` block (scope of `--unmanaged`, ignore file).
+    pub fn drift(&self) -> Result<DriftSettings, ConfigError> {
+        Ok(self
+            .env_file()?
+            .and_then(|e| e.drift.clone())
+            .unwrap_or_default())
+    }
+
+    /// The drift ignore file: `flag` (`--ignore`), else the environment
+    /// file's `drift { ignore_file }`, else `.statewardignore` if present.
+    pub fn ignore_file(&self, flag: Option<&Path>) -> Result<IgnoreFile, ConfigError> {
+        let from_file = self
+            .env_file()?
+            .and_then(|e| e.drift.as_ref())
+            .and_then(|d| d.ignore_file.as_ref());
+        Ok(match (flag, from_file) {
+            (Some(p), _) => IgnoreFile {
+                path: p.to_path_buf(),
+                required: true,
+            },
+            (None, Some(p)) => IgnoreFile {
+                path: PathBuf::from(p),
+                required: true,
+            },
+            (None, None) => IgnoreFile {
+                path: PathBuf::from(DEFAULT_IGNORE_FILE),
+                required: false,
+            },
+        })
+    }
+
+    /// The Terraform directory whose `lifecycle.ignore_changes` drift honours.
+    pub fn terraform_dir(&self) -> Option<&Path> {
+        self.flags.backend_dir.as_deref()
+    }
+
+    /// The environment file's rebuild tiers; `None` means the defaults.
+    pub fn rebuild_tiers(&self) -> Result<Option<Vec<Tier>>, ConfigError> {
+        Ok(self
+            .env_file()?
+            .and_then(|e| e.rebuild.as_ref())
+            .filter(|r| !r.tiers.is_empty())
+            .map(|r| r.tiers.clone()))
+    }
+
+    /// Whether the environment file asks for the journal in S3 too.
+    pub fn rebuild_s3_journal(&self) -> Result<bool, ConfigError> {
+        Ok(self
+            .env_file()?
+            .and_then(|e| e.rebuild.as_ref())
+            .and_then(|r| r.s3_journal)
+            .unwrap_or(false))
+    }
+
+    /// Whether a snapshot store is configured (flag or environment file block).
+    pub fn snapshot_store_configured(&self) -> Result<bool, ConfigError> {
+        let from_file = self.env_file()?.is_some_and(|e| e.snapshots.is_some());
+        Ok(self.flags.snapshot_store.is_some() || from_file)
+    }
+
+    /// The snapshot store: `--snapshot-store`, else the environment file's
+    /// `snapshots { store, region }`; `None` when neither names one.
+    pub fn snapshot_store(&self) -> Result<Option<SnapshotStoreSetting>, ConfigError> {
+        let from_file: Option<&SnapshotSettings> =
+            self.env_file()?.and_then(|e| e.snapshots.as_ref());
+        if let Some(url) = &self.flags.snapshot_store {
+            return Ok(Some(SnapshotStoreSetting {
+                url: url.clone(),
+                region: None,
+            }));
+        }
+        Ok(from_file.and_then(|s| {
+            Some(SnapshotStoreSetting {
+                url: s.store.clone()?,
+                region: s.region.clone(),
+            })
+        }))
+    }
+
+    /// The environment file's `retention` block (`--keep-*` flags override it).
+    pub fn retention(&self) -> Result<Option<&RetentionSettings>, ConfigError> {
+        Ok(self.env_file()?.and_then(|e| e.retention.as_ref()))
+    }
+
+    /// Concurrent AWS calls when no flag sets it.
+    pub fn concurrency(&self) -> usize {
+        DEFAULT_CONCURRENCY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn s(v: &str) -> Option<String> {
+        Some(v.to_string())
+    }
+
+    fn flags(backend: BackendSettings) -> Flags {
+        Flags {
+            backend,
+            ..Flags::default()
+        }
+    }
+
+    #[test]
+    fn flags_over_env_file_over_backend_dir_over_process_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let tf = dir.path().join("tf");
+        fs::create_dir(&tf).unwrap();
+        fs::write(
+            tf.join("main.tf"),
+            "terraform {\n  backend \"s3\" {\n    bucket = \"dir-bucket\"\n    key = \"dir/key\"\n    region = \"eu-west-1\"\n    dynamodb_table = \"dir-locks\"\n  }\n}\n",
+        )
+        .unwrap();
+        let envf = dir.path().join("prod.hcl");
+        fs::write(
+            &envf,
+            "backend {\n  bucket = \"env-bucket\"\n  key = \"env/key\"\n}\nsnapshots {\n  store = \"s3://snaps/p\"\n  region = \"us-east-1\"\n}\n",
+        )
+        .unwrap();
+        let f = Flags {
+            backend: BackendSettings {
+                key: s("flag/key"),
+                ..Default::default()
+            },
+            env: Some(envf.display().to_string()),
+            backend_dir: Some(tf),
+            ..Flags::default()
+        };
+        let env = |k: &str| (k == crate::envvars::AWS_ENDPOINT_URL).then(|| "http://x".to_string());
+        let settings = Settings::resolve(f, &env);
+        let t = settings.target().unwrap();
+        assert_eq!(t.key, "flag/key");
+        assert_eq!(t.bucket, "env-bucket");
+        assert_eq!(t.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(t.dynamodb_table.as_deref(), Some("dir-locks"));
+        assert!(t.force_path_style, "implied by AWS_ENDPOINT_URL");
+        assert_eq!(
+            settings.snapshot_store().unwrap(),
+            Some(SnapshotStoreSetting {
+                url: "s3://snaps/p".into(),
+                region: s("us-east-1")
+            })
+        );
+        // Same object on every call: resolved once.
+        assert!(std::ptr::eq(t, settings.target().unwrap()));
+    }
+
+    #[test]
+    fn defaults_without_files() {
+        let settings = Settings::resolve(
+            flags(BackendSettings {
+                bucket: s("b"),
+                key: s("k"),
+                ..Default::default()
+            }),
+            &|_| None,
+        );
+        let t = settings.target().unwrap();
+        assert_eq!(t.workspace, "default");
+        assert_eq!(t.workspace_key_prefix, "env:");
+        assert!(!t.force_path_style);
+        assert_eq!(settings.concurrency(), DEFAULT_CONCURRENCY);
+        assert_eq!(settings.objectives().unwrap(), Objectives::default());
+        assert_eq!(settings.rebuild_tiers().unwrap(), None);
+        assert_eq!(settings.snapshot_store().unwrap(), None);
+        assert_eq!(
+            settings.ignore_file(None).unwrap(),
+            IgnoreFile {
+                path: PathBuf::from(DEFAULT_IGNORE_FILE),
+                required: false
+            }
+        );
+        assert_eq!(settings.retry(), RetryPolicy::default());
+    }
+
+    #[test]
+    fn a_missing_key_is_reported_when_the_target_is_asked_for() {
+        let settings = Settings::resolve(
+            flags(BackendSettings {
+                bucket: s("b"),
+                ..Default::default()
+            }),
+            &|_| None,
+        );
+        assert!(settings.has_target());
+        assert!(settings.target().is_err());
+        let access = settings.aws_access_without_key().unwrap();
+        assert!(!access.force_path_style);
+    }
+
+    #[test]
+    fn files_are_read_only_when_a_setting_needs_them() {
+        let settings = Settings::resolve(
+            Flags {
+                env: Some("does/not/exist.hcl".into()),
+                ..Flags::default()
+            },
+            &|_| None,
+        );
+        assert_eq!(settings.flags().env.as_deref(), Some("does/not/exist.hcl"));
+        assert!(settings.env_file().is_err());
+        assert!(settings.target().is_err());
+    }
+
+    #[test]
+    fn without_a_target_aws_access_comes_from_flags() {
+        let settings = Settings::resolve(
+            flags(BackendSettings {
+                region: s("eu-west-2"),
+                endpoint_url: s("http://localhost:5055"),
+                ..Default::default()
+            }),
+            &|_| None,
+        );
+        assert!(!settings.has_target());
+        let a = settings.aws_access().unwrap();
+        assert_eq!(a.region.as_deref(), Some("eu-west-2"));
+        assert_eq!(a.s3_endpoint.as_deref(), Some("http://localhost:5055"));
+        assert!(a.force_path_style);
+    }
+}

@@ -1,0 +1,46 @@
+//! Every environment variable stateward reads, as one named constant each.
+//!
+//! A leaf module: it imports nothing from the crate, so `config`, `aws` and
+//! `cli` may all use it. The process environment is read in one place,
+//! `cli` (handed to [`crate::config::Settings::resolve`] as a lookup
+//! function), except for the AWS SDK's own chain, which the SDK reads itself.
+//! README's "Environment variables" section lists the same variables.
+
+/// A directory of `NAME.hcl` environment files, searched by `--env NAME`
+/// after `./environments/`.
+pub const STATEWARD_ENVIRONMENTS_DIR: &str = "STATEWARD_ENVIRONMENTS_DIR";
+
+/// When set (to anything), every command ends by printing the number of AWS
+/// API requests it sent on stderr: a diagnostic for benchmarks.
+pub const STATEWARD_API_STATS: &str = "STATEWARD_API_STATS";
+
+/// The tracing filter for stderr detail; overrides `-v`.
+pub const RUST_LOG: &str = "RUST_LOG";
+
+/// Terraform's workspace override (with `--backend-dir` only).
+pub const TF_WORKSPACE: &str = "TF_WORKSPACE";
+
+/// Terraform's data directory (default `.terraform`; with `--backend-dir` only).
+pub const TF_DATA_DIR: &str = "TF_DATA_DIR";
+
+/// General endpoint override, applied by the AWS SDK to every service; here
+/// it also implies path-style S3 addressing.
+pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+
+/// S3 endpoint override, applied by the AWS SDK; here it also implies
+/// path-style S3 addressing.
+pub const AWS_ENDPOINT_URL_S3: &str = "AWS_ENDPOINT_URL_S3";
+
+/// DynamoDB endpoint override, applied by the AWS SDK.
+pub const AWS_ENDPOINT_URL_DYNAMODB: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+
+/// The AWS endpoint variables that imply path-style S3 addressing when set
+/// (non-empty) and no `force_path_style` is given.
+pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &[AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3];
+
+// Test hooks, still read where they act (to be replaced by the storage
+// traits' fault-injecting wrapper, issue 12): `STATEWARD_FAULT_INJECT`
+// (`restore::FAULT_ENV`), `STATEWARD_TEST_PAUSE_UNDER_LOCK_MS`
+// (`lock::PAUSE_UNDER_LOCK_ENV`), `STATEWARD_TEST_DENY_TYPES`
+// (`live::TEST_DENY_TYPES_VAR`); and `USER`/`USERNAME`/`LOGNAME` for a lock's
+// `Who` (`lock::info::who`).
