@@ -288,15 +288,7 @@ pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
     if req.wants(DOMAIN_NAME) {
         tasks.push(async move { result(DOMAIN_NAME, domain_names(gw, req).await) }.boxed());
     }
-    if req.naive {
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(t.await);
-        }
-        out
-    } else {
-        futures::future::join_all(tasks).await
-    }
+    super::run_tasks(req, tasks).await
 }
 
 #[cfg(test)]

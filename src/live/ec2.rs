@@ -417,18 +417,6 @@ fn listed(objs: Vec<LiveObject>) -> TypeScan {
     TypeScan::Listed(objs)
 }
 
-/// The result of one describe call, for each wanted type it serves.
-fn part_of(req: &ScanRequest, types: &[&'static str], r: Result<Part, AwsError>) -> Part {
-    match r {
-        Ok(p) => p,
-        Err(e) => types
-            .iter()
-            .filter(|t| req.wants(t))
-            .map(|t| (*t, TypeScan::Failed(e.clone())))
-            .collect(),
-    }
-}
-
 /// Runs `f` once with every ID (`None`: the list-based strategy lists all),
 /// or, naive, once per managed ID of `types`.
 async fn fetch<T, F, Fut>(
@@ -467,7 +455,7 @@ pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
         ($types:expr, $f:expr) => {
             if wants($types) {
                 let types: &'static [&'static str] = $types;
-                tasks.push(async move { part_of(req, types, $f.await) }.boxed());
+                tasks.push(async move { super::part_or_failed(req, types, $f.await) }.boxed());
             }
         };
     }
@@ -505,19 +493,11 @@ pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
     task!(&[VPC_ENDPOINT], vpc_endpoints(ec2));
     task!(&[NETWORK_ACL, DEFAULT_NETWORK_ACL], network_acls(ec2, req));
     task!(&[EC2_TAG], ec2_tags(ec2, req));
-    if req.naive {
-        let mut out = Vec::new();
-        for t in tasks {
-            out.extend(t.await);
-        }
-        out
-    } else {
-        futures::future::join_all(tasks)
-            .await
-            .into_iter()
-            .flatten()
-            .collect()
-    }
+    super::run_tasks(req, tasks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Unmanaged objects of a type are listed only when asked for and in scope.

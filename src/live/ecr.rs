@@ -148,16 +148,7 @@ pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
             ));
         }
     }
-    // At once, but one call at a time for the naive baseline.
-    if req.naive {
-        let mut out = Part::new();
-        for t in tasks {
-            out.push(t.await);
-        }
-        out
-    } else {
-        futures::future::join_all(tasks).await
-    }
+    super::run_tasks(req, tasks).await
 }
 
 #[cfg(test)]

@@ -303,17 +303,6 @@ fn listed(
     )
 }
 
-fn failed(req: &ScanRequest, types: &[&'static str], r: Result<Part, AwsError>) -> Part {
-    match r {
-        Ok(p) => p,
-        Err(e) => types
-            .iter()
-            .filter(|t| req.wants(t))
-            .map(|t| (*t, TypeScan::Failed(e.clone())))
-            .collect(),
-    }
-}
-
 fn gone(status: Option<&str>) -> bool {
     matches!(
         status,
@@ -444,30 +433,28 @@ pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
     let mut tasks: Vec<BoxFuture<'_, Part>> = Vec::new();
     const CLUSTERS: &[&str] = &[CLUSTER, CAPACITY_PROVIDERS];
     if req.wants(CLUSTER) || req.wants(CAPACITY_PROVIDERS) {
-        tasks.push(async move { failed(req, CLUSTERS, clusters(ecs, req).await) }.boxed());
+        tasks.push(
+            async move { super::part_or_failed(req, CLUSTERS, clusters(ecs, req).await) }.boxed(),
+        );
     }
     if req.wants(SERVICE) {
-        tasks.push(async move { failed(req, &[SERVICE], services(ecs, req).await) }.boxed());
+        tasks.push(
+            async move { super::part_or_failed(req, &[SERVICE], services(ecs, req).await) }.boxed(),
+        );
     }
     if req.wants(TASK_DEFINITION) {
         tasks.push(
-            async move { failed(req, &[TASK_DEFINITION], task_definitions(ecs, req).await) }
-                .boxed(),
+            async move {
+                super::part_or_failed(req, &[TASK_DEFINITION], task_definitions(ecs, req).await)
+            }
+            .boxed(),
         );
     }
-    if req.naive {
-        let mut out = Vec::new();
-        for t in tasks {
-            out.extend(t.await);
-        }
-        out
-    } else {
-        futures::future::join_all(tasks)
-            .await
-            .into_iter()
-            .flatten()
-            .collect()
-    }
+    super::run_tasks(req, tasks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]

@@ -294,17 +294,6 @@ fn listed(req: &ScanRequest, types: &[&'static str], objs: &[LiveObject]) -> Par
         .collect()
 }
 
-fn failed(req: &ScanRequest, types: &[&'static str], r: Result<Part, AwsError>) -> Part {
-    match r {
-        Ok(p) => p,
-        Err(e) => types
-            .iter()
-            .filter(|t| req.wants(t))
-            .map(|t| (*t, TypeScan::Failed(e.clone())))
-            .collect(),
-    }
-}
-
 async fn load_balancers(elb: &Elbv2, req: &ScanRequest) -> Result<Part, AwsError> {
     let managed = managed_of(req, LBS);
     let all: Vec<LoadBalancer> = if req.naive {
@@ -442,34 +431,35 @@ pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
     let wants = |types: &[&str]| types.iter().any(|t| req.wants(t));
     let mut tasks: Vec<BoxFuture<'_, Part>> = Vec::new();
     if wants(LBS) {
-        tasks.push(async move { failed(req, LBS, load_balancers(elb, req).await) }.boxed());
+        tasks.push(
+            async move { super::part_or_failed(req, LBS, load_balancers(elb, req).await) }.boxed(),
+        );
     }
     if wants(TARGET_GROUPS) {
-        tasks
-            .push(async move { failed(req, TARGET_GROUPS, target_groups(elb, req).await) }.boxed());
+        tasks.push(
+            async move { super::part_or_failed(req, TARGET_GROUPS, target_groups(elb, req).await) }
+                .boxed(),
+        );
     }
     if wants(LISTENERS) {
-        tasks.push(async move { failed(req, LISTENERS, listeners(elb, req).await) }.boxed());
+        tasks.push(
+            async move { super::part_or_failed(req, LISTENERS, listeners(elb, req).await) }.boxed(),
+        );
     }
     if wants(RULES) {
-        tasks.push(async move { failed(req, RULES, rules(elb, req).await) }.boxed());
+        tasks.push(async move { super::part_or_failed(req, RULES, rules(elb, req).await) }.boxed());
     }
     if wants(ATTACHMENTS) {
-        tasks.push(async move { failed(req, ATTACHMENTS, attachments(elb, req).await) }.boxed());
+        tasks.push(
+            async move { super::part_or_failed(req, ATTACHMENTS, attachments(elb, req).await) }
+                .boxed(),
+        );
     }
-    if req.naive {
-        let mut out = Vec::new();
-        for t in tasks {
-            out.extend(t.await);
-        }
-        out
-    } else {
-        futures::future::join_all(tasks)
-            .await
-            .into_iter()
-            .flatten()
-            .collect()
-    }
+    super::run_tasks(req, tasks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]

@@ -427,13 +427,7 @@ pub async fn scan(aws: &Aws, req: &ScanRequest) -> Part {
     one!(INSTANCE_PROFILE, instance_profiles(iam, req));
     one!(OIDC_PROVIDER, oidc_providers(iam, req));
     one!(ACCESS_KEY, access_keys(iam, req));
-    if req.naive {
-        for t in tasks {
-            out.extend(t.await);
-        }
-    } else {
-        out.extend(futures::future::join_all(tasks).await.into_iter().flatten());
-    }
+    out.extend(super::run_tasks(req, tasks).await.into_iter().flatten());
     out
 }
 

@@ -558,6 +558,37 @@ where
         .collect()
 }
 
+/// The result of one call, for each wanted type it serves: its part, or
+/// each of those types failed with the call's error.
+pub(crate) fn part_or_failed(
+    req: &ScanRequest,
+    types: &[&'static str],
+    r: Result<Part, AwsError>,
+) -> Part {
+    match r {
+        Ok(p) => p,
+        Err(e) => types
+            .iter()
+            .filter(|t| req.wants(t))
+            .map(|t| (*t, TypeScan::Failed(e.clone())))
+            .collect(),
+    }
+}
+
+/// Runs a family's tasks (one per call): all at once, or one after the
+/// other for the naive baseline, which makes one call at a time.
+pub(crate) async fn run_tasks<T>(req: &ScanRequest, tasks: Vec<BoxFuture<'_, T>>) -> Vec<T> {
+    if req.naive {
+        let mut out = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            out.push(t.await);
+        }
+        out
+    } else {
+        futures::future::join_all(tasks).await
+    }
+}
+
 /// Records one result for several types.
 pub(crate) fn put_all(
     out: &mut Vec<(&'static str, TypeScan)>,
