@@ -431,3 +431,138 @@ fn racing_stateward_processes_exactly_one_wins_every_time() {
         }
     }
 }
+
+/// Writes `info` as the lock item and/or lock file, as an acquire whose
+/// response was lost left it.
+fn prewrite_lock(backend: &Backend, dynamodb: bool, lockfile: bool, info: &str) {
+    let path = format!("{}/{}", backend.bucket, backend.key);
+    if lockfile {
+        boto(&format!(
+            "s3.put_object(Bucket={:?}, Key={:?}, Body={info:?}.encode(), ContentType='application/json')",
+            backend.bucket,
+            format!("{}.tflock", backend.key)
+        ));
+    }
+    if dynamodb {
+        boto(&format!(
+            "ddb.put_item(TableName={:?}, Item={{'LockID': {{'S': {path:?}}}, 'Info': {{'S': {info:?}}}}})",
+            backend.table
+        ));
+    }
+}
+
+/// Regression (issue 14, item 1): the lock's conditional write reached AWS but
+/// its response was lost; the SDK's retry then fails its condition on our
+/// own lock. It used to exit 3 blaming "lock ID X" where X was its own lock,
+/// and leave it. The lock is pre-written with the ID the acquire will use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_acquire_response_finds_our_own_lock_and_proceeds() {
+    use stateward::lock::{LockInfo, Locker};
+    for (dynamodb, lockfile) in [(true, false), (false, true), (true, true)] {
+        let what = format!("dynamodb={dynamodb} lockfile={lockfile}");
+        let backend = Backend::new("ownlock");
+        let ctx = backend.context(dynamodb, lockfile);
+        let target = ctx.target().unwrap();
+        let aws = ctx.aws(&target).await.unwrap();
+        let locker = Locker::new(&aws, &target).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let ours = LockInfo::with_id(
+            "5f0c7a52-3b1e-4d2a-9c41-0d8e6b7f1a23",
+            &locker.path,
+            "stateward-lock",
+            "",
+            now,
+        );
+        prewrite_lock(&backend, dynamodb, lockfile, &ours.to_go_json());
+        locker
+            .acquire(&ours, Duration::ZERO)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: our own lock must be ours, got: {e}"));
+        let status = locker.status(now).await.unwrap();
+        assert_eq!(
+            status.lock.as_ref().map(|l| l.id.as_str()),
+            Some(ours.id.as_str()),
+            "{what}"
+        );
+        locker.release(&ours.id).await.unwrap();
+        assert!(!locker.status(now).await.unwrap().locked, "{what}");
+
+        // Someone else's lock is still someone else's: exit 3, naming it.
+        let theirs = LockInfo::with_id(
+            "f9763602-b03f-e35c-da30-4083cdbb99ae",
+            &locker.path,
+            "OperationTypeApply",
+            "",
+            now,
+        );
+        prewrite_lock(&backend, dynamodb, lockfile, &theirs.to_go_json());
+        let err = locker.acquire(&ours, Duration::ZERO).await.unwrap_err();
+        assert_eq!(err.exit_code(), 3, "{what}: {err}");
+        assert!(err.to_string().contains(&theirs.id), "{what}: {err}");
+        // Their lock is untouched.
+        let status = locker.status(now).await.unwrap();
+        assert_eq!(status.lock.map(|l| l.id), Some(theirs.id.clone()), "{what}");
+    }
+}
+
+/// Regression (issue 14, item 1): Ctrl-C while the acquire is in flight (its
+/// writes applied, its response not yet seen) used to kill the process and
+/// leave the lock. Now what of our lock landed is removed, exit 130.
+#[test]
+fn ctrl_c_while_the_acquire_is_in_flight_leaves_no_lock() {
+    let backend = Backend::new("acqint");
+    let mut flags = backend.flags();
+    flags.push("--use-lockfile".into());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+    aws_env(&mut cmd)
+        .env("STATEWARD_TEST_PAUSE_IN_ACQUIRE_MS", "30000")
+        .args(["lock", "acquire"])
+        .args(&flags)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let status = |flags: &[String]| {
+        let mut args = vec![
+            "lock".to_string(),
+            "status".into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        args.extend(flags.iter().cloned());
+        let o = stateward(args);
+        assert_exit(&o, 0);
+        json(&o)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let doc = status(&flags);
+        if doc["backends"].as_array().unwrap().len() == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the acquire never wrote its lock"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 130);
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("S3 lock file and DynamoDB"),
+        "{}",
+        stderr(&o)
+    );
+    let doc = status(&flags);
+    assert_eq!(doc["locked"], false, "{doc:#}");
+    // And the lock can be taken again at once.
+    let mut args = vec!["lock".to_string(), "acquire".into()];
+    args.extend(flags.iter().cloned());
+    assert_exit(&stateward(args), 0);
+}

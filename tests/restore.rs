@@ -417,3 +417,216 @@ fn ctrl_c_under_the_lock_releases_it_and_writes_nothing() {
     // And the same restore then goes through.
     restore_last_good(&backend);
 }
+
+/// Regression (issue 14, item 1): a restore whose lock `PutItem` reached
+/// DynamoDB but whose response was lost found its own lock and exited 3,
+/// leaving it. The lock is pre-written with the ID the restore will use
+/// (injected through the library's test-only constructor).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_whose_lock_response_was_lost_proceeds_and_releases_it() {
+    use stateward::lock::{LockInfo, Locker};
+    use stateward::restore::{self, Source};
+    let (backend, project) = history();
+    backend.put(&backend.key, b"garbage");
+    let ctx = backend.context(true, false);
+    let target = ctx.target().unwrap();
+    let aws = ctx.aws(&target).await.unwrap();
+    let id = "9d2b1f70-6a4c-4e8b-b3d5-2c7e0f9a8b61";
+    let locker = Locker::new(&aws, &target)
+        .unwrap()
+        .with_lock_id_for_tests(id);
+    let info = LockInfo::with_id(
+        id,
+        &locker.path,
+        restore::OPERATION,
+        "",
+        time::OffsetDateTime::now_utc(),
+    );
+    boto(&format!(
+        "ddb.put_item(TableName={:?}, Item={{'LockID': {{'S': {:?}}}, 'Info': {{'S': {:?}}}}})",
+        backend.table,
+        locker.path,
+        info.to_go_json()
+    ));
+    let bucket = aws.bucket(&target.bucket);
+    let plan = restore::plan(
+        &bucket,
+        &target.state_key(),
+        &Source::LastGood,
+        false,
+        false,
+        None,
+    )
+    .await
+    .unwrap();
+    let outcome = restore::execute(plan, &bucket, &locker, "test", &mut |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("the restore must proceed on its own lock: {e}"));
+    assert!(outcome.digest_updated);
+    assert_eq!(
+        json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"],
+        false,
+        "our lock was released"
+    );
+    assert_exit(&sw(&backend, &["digest", "status"]), 0);
+    let args = plan_args(GOOD);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(project.run(&args).status.code(), Some(0));
+}
+
+fn sw_via(backend: &Backend, proxy: &TruncatingProxy, args: &[&str]) -> Output {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(backend.flags_via(&proxy.url()));
+    stateward(all)
+}
+
+/// Regression (issue 14, item 2): a GET whose body was cut short while its
+/// framing still looked complete (a middlebox rewriting Content-Length) was
+/// parsed as a truncated state: `versions` called the healthy current version
+/// corrupt and `restore --last-good --yes` wrote the previous version over it.
+/// Served here through a loopback proxy that cuts the current version's body.
+#[test]
+fn a_body_cut_short_in_transfer_is_read_again_never_judged_corrupt_or_replaced() {
+    let (backend, project) = history();
+    let before = versions(&backend);
+    let current = before[0]["version_id"].as_str().unwrap().to_owned();
+    let needle = format!("versionId={current}");
+
+    // Cut once: the read is retried and the version is healthy.
+    let proxy = TruncatingProxy::start(&needle, 1);
+    let o = sw_via(&backend, &proxy, &["versions", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(proxy.truncated(), 1, "the proxy cut the body");
+    let listed = json(&o)["versions"].as_array().unwrap().clone();
+    assert_eq!(listed[0]["version_id"], current.as_str());
+    assert_eq!(listed[0]["status"], "ok", "{:#}", listed[0]);
+
+    let proxy = TruncatingProxy::start(&needle, 1);
+    let o = sw_via(
+        &backend,
+        &proxy,
+        &[
+            "restore",
+            "--last-good",
+            "--yes",
+            "--no-live",
+            "--format",
+            "json",
+        ],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(proxy.truncated(), 1, "the proxy cut the body");
+    let doc = json(&o);
+    assert_eq!(doc["restored_from"], current.as_str(), "{doc:#}");
+    assert_eq!(
+        ids(&versions(&backend)),
+        ids(&before),
+        "nothing was written"
+    );
+
+    // Cut every time: a transfer error (exit 1), never "corrupt", nothing written.
+    let proxy = TruncatingProxy::start(&needle, usize::MAX);
+    let o = sw_via(&backend, &proxy, &["versions", "--format", "json"]);
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert!(doc["versions"].is_null(), "no version was judged: {doc:#}");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(message.contains("damaged in transfer"), "{message}");
+    assert_eq!(proxy.truncated(), 3, "three attempts");
+    let o = sw_via(
+        &backend,
+        &proxy,
+        &["restore", "--last-good", "--yes", "--no-live"],
+    );
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("damaged in transfer"), "{}", stderr(&o));
+    assert_eq!(
+        ids(&versions(&backend)),
+        ids(&before),
+        "nothing was written"
+    );
+    assert_exit(&sw(&backend, &["digest", "status"]), 0);
+    let args = plan_args(GOOD);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(project.run(&args).status.code(), Some(0));
+}
+
+/// The command between backquotes that starts with `prefix`, as arguments.
+fn advised(text: &str, prefix: &str) -> Vec<String> {
+    let start = text
+        .find(&format!("`{prefix}"))
+        .unwrap_or_else(|| panic!("no `{prefix}...` in: {text}"));
+    let rest = &text[start + 1..];
+    let end = rest.find('`').unwrap();
+    rest[..end]
+        .split_whitespace()
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Regression (issue 14, item 7): after a partial success the message says
+/// what was done and gives the exact command that finishes the job, with the
+/// targeting flags the user gave.
+#[test]
+fn a_partial_success_says_what_was_done_and_the_exact_command_that_finishes_it() {
+    let (backend, project) = history();
+    let flags = backend.flags().join(" ");
+
+    // The state is written, the digest update fails.
+    backend.put(&backend.key, b"garbage");
+    let before = ids(&versions(&backend));
+    let o = sw_env(
+        &backend,
+        ("STATEWARD_FAULT_INJECT", "digest-fails"),
+        &["restore", "--last-good", "--yes", "--no-live"],
+    );
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains("the restored state was written to"), "{err}");
+    assert!(err.contains("Terraform will refuse this state"), "{err}");
+    assert!(
+        err.contains(&format!("`stateward digest repair {flags}`")),
+        "{err}"
+    );
+    assert_eq!(ids(&versions(&backend)).len(), before.len() + 1);
+    assert_exit(&sw(&backend, &["digest", "status"]), 2);
+    assert_eq!(
+        json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"],
+        false
+    );
+    // The printed command fixes it.
+    let mut repair = advised(&err, "stateward digest repair");
+    repair.push("--yes".into());
+    assert_exit(&stateward(repair), 0);
+    assert_exit(&sw(&backend, &["digest", "status"]), 0);
+
+    // The restore succeeds, the lock release fails.
+    backend.put(&backend.key, b"garbage");
+    let o = sw_env(
+        &backend,
+        ("STATEWARD_FAULT_INJECT", "release-fails"),
+        &["restore", "--last-good", "--yes", "--no-live"],
+    );
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains("the restore succeeded"), "{err}");
+    let lock = json(&sw(&backend, &["lock", "status", "--format", "json"]));
+    assert_eq!(lock["locked"], true);
+    let id = lock["lock"]["ID"].as_str().unwrap();
+    assert!(
+        err.contains(&format!("`stateward lock release {id} {flags}`")),
+        "{err}"
+    );
+    assert_exit(&sw(&backend, &["digest", "status"]), 0);
+    let mut release = advised(&err, "stateward lock release");
+    release.push("--yes".into());
+    assert_exit(&stateward(release), 0);
+    assert_eq!(
+        json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"],
+        false
+    );
+    let args = plan_args(GOOD);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(project.run(&args).status.code(), Some(0));
+}

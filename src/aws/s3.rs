@@ -55,12 +55,50 @@ impl Bucket {
     }
 
     /// Reads `key` (at `version_id`, or the current version), whole or only its
-    /// first `max_bytes` bytes (a ranged GET).
+    /// first `max_bytes` bytes (a ranged GET). The body is checked against
+    /// what S3 said of it (see [`Bucket::get_checked`]).
     pub async fn get(
         &self,
         key: &str,
         version_id: Option<&str>,
         max_bytes: Option<u64>,
+    ) -> Result<Fetched, AwsError> {
+        self.get_checked(key, version_id, max_bytes, None).await
+    }
+
+    /// [`Bucket::get`], also checking the body's length against the size the
+    /// listing reported for this version (`listed_size`). A body that does not
+    /// match what S3 said of it (length, plain-md5 ETag, S3's own checksum) or
+    /// that was cut mid-way is a transfer error: read again, up to
+    /// [`BODY_ATTEMPTS`] times with backoff, and never handed on to be judged.
+    pub async fn get_checked(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        max_bytes: Option<u64>,
+        listed_size: Option<u64>,
+    ) -> Result<Fetched, AwsError> {
+        let mut delay = std::time::Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            match self.get_once(key, version_id, max_bytes, listed_size).await {
+                Err(e) if is_transfer_error(&e) && attempt < BODY_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, "reading the object again");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn get_once(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        max_bytes: Option<u64>,
+        listed_size: Option<u64>,
     ) -> Result<Fetched, AwsError> {
         let resource = match version_id {
             Some(v) => format!("{} (version {v})", self.uri(key)),
@@ -70,25 +108,48 @@ impl Bucket {
         if let Some(v) = version_id {
             req = req.version_id(v);
         }
-        if let Some(n) = max_bytes {
-            req = req.range(format!("bytes=0-{}", n.saturating_sub(1)));
+        match max_bytes {
+            Some(n) => req = req.range(format!("bytes=0-{}", n.saturating_sub(1))),
+            // S3's own checksum of the object, when it has one: the SDK
+            // validates the body against it as it streams.
+            None => req = req.checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled),
         }
         let resp = match req.send().await {
             Ok(resp) => resp,
             // An empty object cannot satisfy a range: read it whole.
             Err(e) if max_bytes.is_some() && is_invalid_range(&e) => {
-                return Box::pin(self.get(key, version_id, None)).await;
+                return Box::pin(self.get_once(key, version_id, None, listed_size)).await;
             }
             Err(e) => return Err(AwsError::from_sdk("GetObject", resource, e)),
         };
-        let total_size = match resp.content_range() {
-            Some(range) => range.rsplit('/').next().and_then(|n| n.parse().ok()),
-            None => resp.content_length().map(|n| n.max(0) as u64),
-        };
+        let range_total = resp
+            .content_range()
+            .and_then(|range| range.rsplit('/').next().and_then(|n| n.parse().ok()));
+        let ranged = resp.content_range().is_some();
+        let content_length = resp.content_length().map(|n| n.max(0) as u64);
+        let total_size = if ranged { range_total } else { content_length };
         let version_id = resp.version_id().map(str::to_owned);
+        let full_object_checksum = !matches!(
+            resp.checksum_type(),
+            Some(aws_sdk_s3::types::ChecksumType::Composite)
+        );
+        let claims = BodyClaims {
+            listed_size,
+            content_length,
+            range_total,
+            requested: max_bytes,
+            ranged,
+            etag: resp.e_tag().map(|t| t.trim_matches('"').to_owned()),
+            sse: resp.server_side_encryption().map(|s| s.as_str().to_owned()),
+            sse_customer: resp.sse_customer_algorithm().is_some(),
+            checksum_sha256: resp
+                .checksum_sha256()
+                .filter(|_| full_object_checksum)
+                .map(str::to_owned),
+        };
         // Stream the body into one buffer of the announced size: a 50 MB state
         // is held once, not once per aggregation step.
-        let expected = resp.content_length().unwrap_or(0).max(0) as usize;
+        let expected = content_length.unwrap_or(0) as usize;
         let mut bytes = Vec::with_capacity(expected);
         let mut body = resp.body;
         while let Some(chunk) = body.next().await {
@@ -96,12 +157,26 @@ impl Bucket {
                 AwsError::new(
                     "GetObject",
                     resource.clone(),
-                    AwsErrorKind::Network,
-                    None,
-                    Some(e.to_string()),
+                    AwsErrorKind::Other,
+                    Some(BODY_INTERRUPTED.into()),
+                    Some(format!(
+                        "the body stopped or failed S3's checksum after {} bytes ({e}): damaged in transfer (a proxy or the network), not a problem of the object",
+                        bytes.len()
+                    )),
                 )
             })?;
             bytes.extend_from_slice(&chunk);
+        }
+        if let Err(problem) = check_body(&claims, &bytes) {
+            return Err(AwsError::new(
+                "GetObject",
+                resource,
+                AwsErrorKind::Other,
+                Some(BODY_MISMATCH.into()),
+                Some(format!(
+                    "{problem}: the body was damaged in transfer (a proxy or the network), not a corrupt object; nothing was judged from it"
+                )),
+            ));
         }
         Ok(Fetched {
             bytes,
@@ -379,6 +454,119 @@ fn versioning_from_xml(body: &str) -> Versioning {
         Some("Suspended") => Versioning::Suspended,
         _ => Versioning::Disabled,
     }
+}
+
+/// How many times a read whose body did not arrive intact is tried in all.
+pub const BODY_ATTEMPTS: u32 = 3;
+
+/// The error code of a body that does not match what S3 said of it.
+pub const BODY_MISMATCH: &str = "BodyMismatch";
+/// The error code of a body cut mid-way or failing the SDK's checksum check.
+pub const BODY_INTERRUPTED: &str = "BodyInterrupted";
+
+/// Whether a read failed in transfer (worth reading again).
+pub fn is_transfer_error(e: &AwsError) -> bool {
+    e.operation == "GetObject"
+        && matches!(e.code.as_deref(), Some(BODY_MISMATCH | BODY_INTERRUPTED))
+}
+
+/// What S3 said of a body before sending it, to check the bytes against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BodyClaims {
+    /// The version's `Size` in the listing (the whole object).
+    pub listed_size: Option<u64>,
+    /// The response's `Content-Length`.
+    pub content_length: Option<u64>,
+    /// The whole object's size from `Content-Range` (ranged reads).
+    pub range_total: Option<u64>,
+    /// The bytes asked for (a ranged read), `None` for the whole object.
+    pub requested: Option<u64>,
+    /// The response is a range (206 with `Content-Range`).
+    pub ranged: bool,
+    /// The ETag, quotes removed.
+    pub etag: Option<String>,
+    /// `x-amz-server-side-encryption` (`AES256`, `aws:kms`, `aws:kms:dsse`).
+    pub sse: Option<String>,
+    /// SSE-C was used (`x-amz-server-side-encryption-customer-algorithm`).
+    pub sse_customer: bool,
+    /// S3's full-object SHA-256 (base64), when the object has one.
+    pub checksum_sha256: Option<String>,
+}
+
+/// Whether an ETag is the md5 of the object: a single-part upload (no `-N`)
+/// without SSE-KMS or SSE-C. Pure.
+pub fn etag_is_md5(claims: &BodyClaims) -> bool {
+    let plain = claims
+        .etag
+        .as_deref()
+        .is_some_and(|e| e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit()));
+    let kms = claims
+        .sse
+        .as_deref()
+        .is_some_and(|s| s.starts_with("aws:kms"));
+    plain && !kms && !claims.sse_customer
+}
+
+/// Checks a received body against what S3 said of it. Pure. `Err` says what
+/// does not match.
+pub fn check_body(claims: &BodyClaims, bytes: &[u8]) -> Result<(), String> {
+    use md5::{Digest as _, Md5};
+    use sha2::Sha256;
+    let got = bytes.len() as u64;
+    if let Some(n) = claims.content_length {
+        if n != got {
+            return Err(format!(
+                "received {got} bytes where Content-Length said {n}"
+            ));
+        }
+    }
+    if claims.ranged {
+        if let (Some(listed), Some(total)) = (claims.listed_size, claims.range_total) {
+            if listed != total {
+                return Err(format!(
+                    "the response says the object has {total} bytes where the listing says {listed}"
+                ));
+            }
+        }
+        if let (Some(size), Some(asked)) =
+            (claims.listed_size.or(claims.range_total), claims.requested)
+        {
+            let want = size.min(asked);
+            if got != want {
+                return Err(format!("received {got} bytes of the first {want}"));
+            }
+        }
+        return Ok(());
+    }
+    if let Some(listed) = claims.listed_size {
+        if listed != got {
+            return Err(format!(
+                "received {got} bytes where the listing says the version has {listed}"
+            ));
+        }
+    }
+    if etag_is_md5(claims) {
+        let etag = claims.etag.as_deref().unwrap_or_default();
+        let md5 = hex::encode(Md5::digest(bytes));
+        if !md5.eq_ignore_ascii_case(etag) {
+            return Err(format!(
+                "the md5 of the {got} bytes received is {md5} where the ETag says {etag}"
+            ));
+        }
+    }
+    if let Some(want) = claims
+        .checksum_sha256
+        .as_deref()
+        .filter(|c| !c.contains('-'))
+    {
+        let sha = aws_smithy_types::base64::encode(Sha256::digest(bytes));
+        if sha != want {
+            return Err(format!(
+                "the SHA-256 of the {got} bytes received is {sha} where S3's checksum says {want}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn is_invalid_range<R>(
@@ -837,6 +1025,187 @@ mod tests {
             "platform/terraform.tfstate"
         );
         assert_eq!(encode_key("env:/blue/k x+é"), "env%3A/blue/k%20x%2B%C3%A9");
+    }
+
+    #[test]
+    fn body_checks_table() {
+        let body = b"{\"version\": 4}\n";
+        let md5 = "ab7a1e2fdbe6c1cbd5ee7c2d0b6d5b5d"; // not the body's md5
+        let real_md5 = {
+            use md5::{Digest as _, Md5};
+            hex::encode(Md5::digest(body))
+        };
+        let sha = {
+            use sha2::{Digest as _, Sha256};
+            aws_smithy_types::base64::encode(Sha256::digest(body))
+        };
+        let n = body.len() as u64;
+        let whole = BodyClaims {
+            listed_size: Some(n),
+            content_length: Some(n),
+            etag: Some(real_md5.clone()),
+            ..BodyClaims::default()
+        };
+        let cases: Vec<(&str, BodyClaims, &[u8], Option<&str>)> = vec![
+            ("all agree", whole.clone(), body, None),
+            (
+                "cut short, framing rewritten to match",
+                BodyClaims {
+                    content_length: Some(n - 4),
+                    ..whole.clone()
+                },
+                &body[..body.len() - 4],
+                Some("the listing says"),
+            ),
+            (
+                "shorter than Content-Length",
+                whole.clone(),
+                &body[..3],
+                Some("Content-Length"),
+            ),
+            (
+                "same length, other bytes: the md5 ETag tells",
+                BodyClaims {
+                    etag: Some(md5.into()),
+                    ..whole.clone()
+                },
+                body,
+                Some("ETag"),
+            ),
+            (
+                "multipart ETag is not an md5",
+                BodyClaims {
+                    etag: Some(format!("{md5}-3")),
+                    ..whole.clone()
+                },
+                body,
+                None,
+            ),
+            (
+                "SSE-KMS ETag is not an md5",
+                BodyClaims {
+                    etag: Some(md5.into()),
+                    sse: Some("aws:kms".into()),
+                    ..whole.clone()
+                },
+                body,
+                None,
+            ),
+            (
+                "SSE-C ETag is not an md5",
+                BodyClaims {
+                    etag: Some(md5.into()),
+                    sse_customer: true,
+                    ..whole.clone()
+                },
+                body,
+                None,
+            ),
+            (
+                "SSE-S3 ETag is an md5",
+                BodyClaims {
+                    etag: Some(md5.into()),
+                    sse: Some("AES256".into()),
+                    ..whole.clone()
+                },
+                body,
+                Some("ETag"),
+            ),
+            (
+                "S3's SHA-256 agrees",
+                BodyClaims {
+                    etag: None,
+                    checksum_sha256: Some(sha.clone()),
+                    ..whole.clone()
+                },
+                body,
+                None,
+            ),
+            (
+                "S3's SHA-256 disagrees",
+                BodyClaims {
+                    etag: None,
+                    checksum_sha256: Some(sha.clone()),
+                    ..whole.clone()
+                },
+                b"{\"version\": 5}\n",
+                Some("SHA-256"),
+            ),
+            (
+                "no listing size: the ETag still tells",
+                BodyClaims {
+                    listed_size: None,
+                    content_length: Some(3),
+                    ..whole.clone()
+                },
+                &body[..3],
+                Some("ETag"),
+            ),
+            (
+                "ranged read of the first bytes",
+                BodyClaims {
+                    listed_size: Some(100),
+                    content_length: Some(10),
+                    range_total: Some(100),
+                    requested: Some(10),
+                    ranged: true,
+                    etag: Some(md5.into()),
+                    ..BodyClaims::default()
+                },
+                &[b' '; 10],
+                None,
+            ),
+            (
+                "ranged read cut short",
+                BodyClaims {
+                    listed_size: Some(100),
+                    content_length: Some(6),
+                    range_total: Some(100),
+                    requested: Some(10),
+                    ranged: true,
+                    ..BodyClaims::default()
+                },
+                &[b' '; 6],
+                Some("first 10"),
+            ),
+            (
+                "ranged total differs from the listing",
+                BodyClaims {
+                    listed_size: Some(100),
+                    content_length: Some(10),
+                    range_total: Some(60),
+                    requested: Some(10),
+                    ranged: true,
+                    ..BodyClaims::default()
+                },
+                &[b' '; 10],
+                Some("listing says 100"),
+            ),
+        ];
+        for (name, claims, bytes, want) in cases {
+            match (check_body(&claims, bytes), want) {
+                (Ok(()), None) => {}
+                (Err(e), Some(w)) => assert!(e.contains(w), "{name}: {e}"),
+                (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn only_transfer_errors_are_read_again() {
+        let e = |op, code: Option<&str>| {
+            AwsError::new(
+                op,
+                "s3://b/k",
+                AwsErrorKind::Other,
+                code.map(str::to_owned),
+                None,
+            )
+        };
+        assert!(is_transfer_error(&e("GetObject", Some(BODY_MISMATCH))));
+        assert!(is_transfer_error(&e("GetObject", Some(BODY_INTERRUPTED))));
+        assert!(!is_transfer_error(&e("GetObject", Some("NoSuchKey"))));
+        assert!(!is_transfer_error(&e("PutObject", Some(BODY_MISMATCH))));
     }
 
     #[test]

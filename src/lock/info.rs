@@ -43,6 +43,22 @@ impl LockInfo {
         }
     }
 
+    /// [`LockInfo::new`] with a given ID: for tests that pre-write the lock
+    /// this process will take (an SDK retry after a lost response finds it).
+    #[doc(hidden)]
+    pub fn with_id(
+        id: &str,
+        path: &str,
+        operation: &str,
+        info: &str,
+        now: OffsetDateTime,
+    ) -> LockInfo {
+        LockInfo {
+            id: id.to_owned(),
+            ..LockInfo::new(path, operation, info, now)
+        }
+    }
+
     /// Go's `json.Marshal(info)`, byte for byte.
     pub fn to_go_json(&self) -> String {
         // Only strings: serialising cannot fail.

@@ -5,6 +5,7 @@
 //! Writes to state happen only through a [`LockGuard`], which [`with_lock`]
 //! releases on every exit path: success, error and Ctrl-C.
 
+pub mod advice;
 pub mod info;
 
 use std::time::Duration;
@@ -65,6 +66,10 @@ pub struct Locker {
     /// The state object this lock guards; `None` for a lock that guards an
     /// operation rather than the state (the rebuild lock).
     state: Option<(Bucket, String)>,
+    /// The targeting flags to repeat in advice (`--bucket B --key K ...`).
+    advice_flags: String,
+    /// Test-only: the ID the locks taken through [`with_lock`] carry.
+    fixed_lock_id: Option<String>,
 }
 
 /// Lock state as `lock status` reports it.
@@ -102,7 +107,33 @@ impl Locker {
             table,
             lockfile,
             state: Some((bucket, state_key)),
+            advice_flags: advice::targeting_flags(std::env::args().skip(1)),
+            fixed_lock_id: None,
         })
+    }
+
+    /// Test-only: every lock [`with_lock`] takes through this locker carries
+    /// `id` instead of a fresh one, so a test can pre-write "our" lock (as an
+    /// SDK retry after a lost response finds it).
+    #[doc(hidden)]
+    pub fn with_lock_id_for_tests(mut self, id: &str) -> Locker {
+        self.fixed_lock_id = Some(id.to_owned());
+        self
+    }
+
+    /// The flags that name this state, as the user gave them, for commands
+    /// shown in advice (empty when none were given).
+    pub fn advice_flags(&self) -> &str {
+        &self.advice_flags
+    }
+
+    /// `stateward SUBCOMMAND` followed by the targeting flags.
+    pub fn advice_command(&self, subcommand: &str) -> String {
+        if self.advice_flags.is_empty() {
+            format!("stateward {subcommand}")
+        } else {
+            format!("stateward {subcommand} {}", self.advice_flags)
+        }
     }
 
     /// The lock that keeps two `rebuild run --execute` apart, beside the
@@ -193,60 +224,141 @@ impl Locker {
 
     /// Takes the lock once: the file lock first, then DynamoDB, releasing the
     /// first if the second fails (as Terraform does). On conflict, returns
-    /// [`Error::Locked`] naming the holder.
+    /// [`Error::Locked`] naming the holder, unless the holder is this very
+    /// lock: when a conditional write reached AWS but its response was lost,
+    /// the SDK's retry fails its condition against our own lock, which is
+    /// then ours (see [`conflict_verdict`]). When the outcome of a write is
+    /// unknown (it failed otherwise), whatever of our lock landed is removed.
     pub async fn try_acquire(&self, info: &LockInfo) -> Result<()> {
         let body = info.to_go_json();
         if let Some((bucket, key)) = &self.lockfile {
             match bucket.put(key, body.clone().into_bytes(), true).await {
                 Ok(_) => {}
                 Err(e) if e.kind == AwsErrorKind::PreconditionFailed => {
-                    return Err(self.conflict(LockBackend::S3Lockfile).await);
+                    let held = self.held_lockfile().await;
+                    if let Some(err) = self.judge_conflict(LockBackend::S3Lockfile, held, info) {
+                        return Err(err);
+                    }
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    self.release_own(&info.id).await;
+                    return Err(e.into());
+                }
             }
         }
         if let Some(table) = &self.table {
-            if let Err(e) = table.put_if_absent(&self.path, "Info", &body).await {
-                if let Some((bucket, key)) = &self.lockfile {
-                    if let Err(undo) = bucket.delete(key).await {
-                        tracing::warn!(error = %undo, "could not remove our S3 lock file after the DynamoDB lock failed");
+            match table.put_if_absent(&self.path, "Info", &body).await {
+                Ok(()) => {}
+                Err(e) if e.kind == AwsErrorKind::PreconditionFailed => {
+                    let held = self.held_dynamodb().await;
+                    if let Some(err) = self.judge_conflict(LockBackend::Dynamodb, held, info) {
+                        // Our file lock, if taken, goes (as Terraform does).
+                        self.release_own(&info.id).await;
+                        return Err(err);
                     }
                 }
-                if e.kind == AwsErrorKind::PreconditionFailed {
-                    return Err(self.conflict(LockBackend::Dynamodb).await);
+                Err(e) => {
+                    self.release_own(&info.id).await;
+                    return Err(e.into());
                 }
-                return Err(e.into());
             }
+        }
+        if let Some(pause) = test_pause(PAUSE_IN_ACQUIRE_ENV) {
+            tokio::time::sleep(pause).await;
         }
         Ok(())
     }
 
-    /// Takes the lock, retrying with backoff until `timeout` has passed (as
-    /// Terraform's `-lock-timeout`). A zero timeout tries once.
-    pub async fn acquire(&self, info: &LockInfo, timeout: Duration) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut delay = Duration::from_millis(250);
-        loop {
-            match self.try_acquire(info).await {
-                Err(Error::Locked(msg)) => {
-                    let now = tokio::time::Instant::now();
-                    if now >= deadline {
-                        return Err(Error::Locked(msg));
-                    }
-                    tracing::info!("state is locked; retrying in {delay:?}");
-                    tokio::time::sleep(delay.min(deadline - now)).await;
-                    delay = (delay * 2).min(Duration::from_secs(8));
+    /// `None` when the conflict is our own lock (continue as acquired), else
+    /// the [`Error::Locked`] naming the holder.
+    fn judge_conflict(
+        &self,
+        backend: LockBackend,
+        held: Result<Held>,
+        info: &LockInfo,
+    ) -> Option<Error> {
+        match conflict_verdict(held.as_ref().ok(), &info.id) {
+            ConflictVerdict::Ours => {
+                tracing::info!(
+                    id = %info.id,
+                    "the {backend} already holds our own lock: an earlier attempt was applied and its response lost; continuing as acquired"
+                );
+                None
+            }
+            ConflictVerdict::Theirs => Some(self.conflict(backend, held)),
+        }
+    }
+
+    /// Removes what of the lock `id` any backend holds, leaving every other
+    /// lock alone; failures are logged. Used when an acquire's outcome is
+    /// unknown (an error, Ctrl-C). Returns the backends it was removed from.
+    pub async fn release_own(&self, id: &str) -> Vec<LockBackend> {
+        let mut removed = Vec::new();
+        if let (Some((bucket, key)), Ok(Held::Locked(l))) =
+            (&self.lockfile, self.held_lockfile().await)
+        {
+            if l.id == id {
+                match bucket.delete(key).await {
+                    Ok(()) => removed.push(LockBackend::S3Lockfile),
+                    Err(e) => tracing::warn!(error = %e, "could not remove our S3 lock file"),
                 }
-                other => return other,
+            }
+        }
+        if let (Some(table), Ok(Held::Locked(l))) = (&self.table, self.held_dynamodb().await) {
+            if l.id == id {
+                match table.delete_if(&self.path, "Info", &l.to_go_json()).await {
+                    Ok(()) => removed.push(LockBackend::Dynamodb),
+                    Err(e) => tracing::warn!(error = %e, "could not remove our DynamoDB lock"),
+                }
+            }
+        }
+        removed
+    }
+
+    /// Takes the lock, retrying with backoff until `timeout` has passed (as
+    /// Terraform's `-lock-timeout`). A zero timeout tries once. Ctrl-C while
+    /// a write is in flight (its outcome unknown) removes whatever of our
+    /// lock landed, then fails with [`Error::Interrupted`].
+    pub async fn acquire(&self, info: &LockInfo, timeout: Duration) -> Result<()> {
+        let attempt = async {
+            let deadline = tokio::time::Instant::now() + timeout;
+            let mut delay = Duration::from_millis(250);
+            loop {
+                match self.try_acquire(info).await {
+                    Err(Error::Locked(msg)) => {
+                        let now = tokio::time::Instant::now();
+                        if now >= deadline {
+                            return Err(Error::Locked(msg));
+                        }
+                        tracing::info!("state is locked; retrying in {delay:?}");
+                        tokio::time::sleep(delay.min(deadline - now)).await;
+                        delay = (delay * 2).min(Duration::from_secs(8));
+                    }
+                    other => return other,
+                }
+            }
+        };
+        tokio::select! {
+            r = attempt => r,
+            _ = tokio::signal::ctrl_c() => {
+                let removed = self.release_own(&info.id).await;
+                let left = if removed.is_empty() {
+                    "none of it had been written".to_owned()
+                } else {
+                    format!(
+                        "what had been written was removed ({})",
+                        removed.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and ")
+                    )
+                };
+                Err(Error::Interrupted(format!(
+                    "interrupted (Ctrl-C) while taking the lock of {} (lock ID {}): {left}; nothing was written to the state",
+                    self.path, info.id
+                )))
             }
         }
     }
 
-    async fn conflict(&self, backend: LockBackend) -> Error {
-        let held = match backend {
-            LockBackend::S3Lockfile => self.held_lockfile().await,
-            LockBackend::Dynamodb => self.held_dynamodb().await,
-        };
+    fn conflict(&self, backend: LockBackend, held: Result<Held>) -> Error {
         let holder = match held {
             Ok(Held::Locked(info)) => describe_holder(&info, OffsetDateTime::now_utc()),
             Ok(Held::Broken { problem, .. }) => format!(
@@ -519,6 +631,27 @@ pub fn human_age(secs: i64) -> String {
     }
 }
 
+/// Whose lock a failed conditional acquire ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictVerdict {
+    /// The lock this process just wrote: an earlier attempt was applied and
+    /// its response lost, so the SDK's retry failed its condition on it.
+    Ours,
+    /// Someone else's lock, a broken one, or one that could not be read.
+    Theirs,
+}
+
+/// Decides whose lock a failed conditional acquire found (`held`, `None`
+/// when it could not be read), given the ID this process wrote. Pure.
+pub fn conflict_verdict(held: Option<&Held>, our_id: &str) -> ConflictVerdict {
+    match held {
+        Some(Held::Locked(info)) if !our_id.is_empty() && info.id == our_id => {
+            ConflictVerdict::Ours
+        }
+        _ => ConflictVerdict::Theirs,
+    }
+}
+
 /// Proof that this process holds the state lock. Everything that writes state
 /// or the digest takes a `&LockGuard`.
 #[derive(Debug)]
@@ -581,6 +714,22 @@ impl LockGuard<'_> {
 /// so a test can interrupt a command while it holds the lock.
 pub const PAUSE_UNDER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_UNDER_LOCK_MS";
 
+/// Test-only: milliseconds to wait after the lock's writes were applied and
+/// before the acquire returns (a response still in flight), so a test can
+/// interrupt a command while the outcome of its acquire is unknown to it.
+pub const PAUSE_IN_ACQUIRE_ENV: &str = "STATEWARD_TEST_PAUSE_IN_ACQUIRE_MS";
+
+/// Test-only environment variable: `release-fails` makes [`with_lock`]'s
+/// release fail (as a network error would), leaving the lock held.
+pub const FAULT_ENV: &str = "STATEWARD_FAULT_INJECT";
+
+fn test_pause(var: &str) -> Option<Duration> {
+    std::env::var(var)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis)
+}
+
 /// Runs `work` holding the lock, and releases it on every exit path: when
 /// `work` succeeds, fails, or the user presses Ctrl-C.
 pub async fn with_lock<T>(
@@ -612,14 +761,38 @@ pub async fn with_lock_opts<T>(
     on_interrupt: OnInterrupt,
     work: impl AsyncFnOnce(&LockGuard<'_>) -> Result<T>,
 ) -> Result<T> {
-    let info = LockInfo::new(&locker.path, operation, reason, OffsetDateTime::now_utc());
+    with_lock_reporting(
+        locker,
+        operation,
+        reason,
+        timeout,
+        on_interrupt,
+        |_| "the work under the lock completed".to_owned(),
+        work,
+    )
+    .await
+}
+
+/// [`with_lock_opts`], where `done` says in words what a successful `work`
+/// did, for the message when the lock then cannot be released.
+pub async fn with_lock_reporting<T>(
+    locker: &Locker,
+    operation: &str,
+    reason: &str,
+    timeout: Duration,
+    on_interrupt: OnInterrupt,
+    done: impl FnOnce(&T) -> String,
+    work: impl AsyncFnOnce(&LockGuard<'_>) -> Result<T>,
+) -> Result<T> {
+    let now = OffsetDateTime::now_utc();
+    let info = match &locker.fixed_lock_id {
+        Some(id) => LockInfo::with_id(id, &locker.path, operation, reason, now),
+        None => LockInfo::new(&locker.path, operation, reason, now),
+    };
     locker.acquire(&info, timeout).await?;
     tracing::debug!(id = %info.id, "lock acquired");
     let guard = LockGuard { locker, info };
-    let pause = std::env::var(PAUSE_UNDER_LOCK_ENV)
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map(Duration::from_millis);
+    let pause = test_pause(PAUSE_UNDER_LOCK_ENV);
     let work = async {
         if let Some(pause) = pause {
             tokio::time::sleep(pause).await;
@@ -633,19 +806,28 @@ pub async fn with_lock_opts<T>(
         )),
     };
     let id = guard.info.id.clone();
-    match locker.release(&id).await {
+    let released = if std::env::var(FAULT_ENV).is_ok_and(|v| v == "release-fails") {
+        Err(Error::Refused(format!(
+            "fault injection ({FAULT_ENV}=release-fails)"
+        )))
+    } else {
+        locker.release(&id).await
+    };
+    match released {
         Ok(_) => tracing::debug!(%id, "lock released"),
         Err(e) => {
-            let msg = format!(
-                "could not release stateward's lock {id} ({e}); release it with `stateward lock release {id}`"
+            let how = format!(
+                "the lock {id} on {} could not be released ({e}), so Terraform and stateward stay locked out until it is: release it with `{}`",
+                locker.path,
+                locker.advice_command(&format!("lock release {id}"))
             );
             return Err(match outcome {
-                Ok(_) => Error::Refused(msg),
+                Ok(v) => Error::Refused(format!("{}; but {how}", done(&v))),
                 // An interrupt stays an interrupt (exit 130), with the lock named.
                 Err(first @ Error::Interrupted(_)) => {
-                    Error::Interrupted(format!("{first}; also {msg}"))
+                    Error::Interrupted(format!("{first}; also {how}"))
                 }
-                Err(first) => Error::Refused(format!("{first}; also {msg}")),
+                Err(first) => Error::Refused(format!("{first}; also {how}")),
             });
         }
     }
@@ -734,6 +916,48 @@ mod tests {
         );
         assert!(s.locked && s.broken && s.lock.is_none());
         assert!(s.problems[0].contains("--broken"));
+    }
+
+    #[test]
+    fn a_failed_conditional_acquire_on_our_own_lock_is_ours() {
+        let ours = "11111111-2222-3333-4444-555555555555";
+        let cases: &[(&str, Option<Held>, ConflictVerdict)] = &[
+            (
+                "our ID: the SDK retried after a lost response",
+                Some(Held::Locked(lock(ours, "x"))),
+                ConflictVerdict::Ours,
+            ),
+            (
+                "someone else's ID",
+                Some(Held::Locked(lock(
+                    "f9763602-b03f-e35c-da30-4083cdbb99ae",
+                    "x",
+                ))),
+                ConflictVerdict::Theirs,
+            ),
+            (
+                "broken lock, even holding our ID in its text",
+                Some(Held::Broken {
+                    raw: ours.into(),
+                    problem: "not JSON".into(),
+                }),
+                ConflictVerdict::Theirs,
+            ),
+            (
+                "released meanwhile",
+                Some(Held::Free),
+                ConflictVerdict::Theirs,
+            ),
+            ("holder unreadable", None, ConflictVerdict::Theirs),
+        ];
+        for (name, held, want) in cases {
+            assert_eq!(conflict_verdict(held.as_ref(), ours), *want, "{name}");
+        }
+        // An empty ID never matches (a lock whose Info has no ID).
+        assert_eq!(
+            conflict_verdict(Some(&Held::Locked(lock("", "x"))), ""),
+            ConflictVerdict::Theirs
+        );
     }
 
     #[test]

@@ -53,8 +53,10 @@ pub struct LiveCandidate {
 
 /// Environment variable that stops a restore right after one of its steps,
 /// leaving everything as a crash would (the lock held, nothing cleaned up).
-/// For crash-safety tests only. Values: `record`, `write`, `digest`, `release`.
-pub const FAULT_ENV: &str = "STATEWARD_FAULT_INJECT";
+/// For crash-safety tests only. Values: `record`, `write`, `digest`, `release`;
+/// and two failures instead of a crash: `digest-fails` (the digest update
+/// fails after the state was written) and `release-fails` (see [`lock::FAULT_ENV`]).
+pub const FAULT_ENV: &str = lock::FAULT_ENV;
 
 /// The lock operation name restores take.
 pub const OPERATION: &str = "stateward-restore";
@@ -151,6 +153,16 @@ pub async fn plan(
     let hist = history(bucket, key, opts).await?;
     let mut facts = hist.facts.clone();
     let top = &hist.versions[0];
+    // Every whole read is checked against the listing's size of its version.
+    let sizes: std::collections::HashMap<String, u64> = hist
+        .versions
+        .iter()
+        .map(|v| (v.version.version_id.clone(), v.version.size))
+        .collect();
+    let read_whole = |id: String| {
+        let size = sizes.get(&id).copied();
+        async move { Ok::<_, Error>(bucket.get_checked(key, Some(&id), None, size).await?.bytes) }
+    };
 
     // The current object, read whole.
     let (current, current_bytes) = if top.version.delete_marker {
@@ -161,11 +173,16 @@ pub async fn plan(
             None,
         )
     } else {
-        let bytes = bucket
-            .get(key, Some(&top.version.version_id), None)
-            .await?
-            .bytes;
+        let bytes = read_whole(top.version.version_id.clone()).await?;
         let (content, _) = content_of(&bytes);
+        // A current version that looks corrupt is read a second time before
+        // anything replaces it: a different result is a transfer problem.
+        if let Content::Corrupt { problem } = &content {
+            let again = read_whole(top.version.version_id.clone()).await?;
+            check_same_read(&top.version.version_id, &bytes, &again).map_err(|e| {
+                Error::Refused(format!("{e} (first read: {problem}); nothing was written"))
+            })?;
+        }
         let current = match &content {
             Content::Parsed {
                 serial, lineage, ..
@@ -196,7 +213,7 @@ pub async fn plan(
                 match select::pick_last_good(&facts, &health) {
                     Pick::Chosen(i) => break (i, select::passed_over(&facts, &health, i)),
                     Pick::NeedsFullRead(i) => {
-                        let bytes = bucket.get(key, Some(&facts[i].version_id), None).await?.bytes;
+                        let bytes = read_whole(facts[i].version_id.clone()).await?;
                         facts[i].content = content_of(&bytes).0;
                     }
                     Pick::NoneGood => {
@@ -244,12 +261,7 @@ pub async fn plan(
             }
             let bytes = match (i, &current_bytes) {
                 (0, Some(b)) => b.clone(),
-                _ => {
-                    bucket
-                        .get(key, Some(&facts[i].version_id), None)
-                        .await?
-                        .bytes
-                }
+                _ => read_whole(facts[i].version_id.clone()).await?,
             };
             let id = facts[i].version_id.clone();
             (
@@ -338,6 +350,39 @@ pub async fn plan(
     })
 }
 
+/// The message when the state was written but its digest was not. Pure.
+pub fn digest_failed_message(
+    object: &str,
+    new_version: Option<&str>,
+    new_serial: u64,
+    md5: &str,
+    cause: &str,
+    repair: &str,
+) -> String {
+    let version = new_version
+        .map(|v| format!("version {v}"))
+        .unwrap_or_else(|| "a new object".to_owned());
+    format!(
+        "the restored state was written to {object} as {version} (serial {new_serial}), but its md5 digest could not be updated ({cause}): Terraform will refuse this state (\"state data in S3 does not have the expected content\") until the digest matches ({md5}); fix it with `{repair}`"
+    )
+}
+
+/// Compares two reads of the same version. Pure. `Err` explains a difference:
+/// S3 versions never change, so two different bodies mean the transfer
+/// damaged at least one of them.
+pub fn check_same_read(version_id: &str, first: &[u8], second: &[u8]) -> Result<(), String> {
+    if first == second {
+        return Ok(());
+    }
+    Err(format!(
+        "version {version_id} looks corrupt, but two reads of it differ ({} bytes, then {} bytes, md5 {} then {}): this is a transfer problem between here and S3, not a corrupt state, and it is not replaced; check the network or proxy and run the restore again",
+        first.len(),
+        second.len(),
+        md5_hex(first),
+        md5_hex(second)
+    ))
+}
+
 fn select_reference(facts: &[VersionFacts]) -> Option<String> {
     crate::state::health::reference_lineage(facts).map(str::to_owned)
 }
@@ -383,7 +428,23 @@ pub async fn execute(
         ..
     } = plan;
     let restored_from = chosen_version.clone().unwrap_or(chosen_label.clone());
-    let outcome = lock::with_lock(locker, OPERATION, reason, std::time::Duration::ZERO, async |guard| {
+    let done = |o: &Outcome| {
+        format!(
+            "the restore succeeded: s3://{}/{key} is now {} (serial {}){}",
+            bucket.name(),
+            match &o.new_version {
+                Some(v) => format!("version {v}"),
+                None => "the restored state".to_owned(),
+            },
+            o.serial,
+            if o.digest_updated {
+                ", digest updated"
+            } else {
+                ""
+            }
+        )
+    };
+    let outcome = lock::with_lock_reporting(locker, OPERATION, reason, std::time::Duration::ZERO, lock::OnInterrupt::Abort, done, async |guard| {
         progress(format!("locked {} (lock ID {})", locker.path, guard.info().id));
         // Nothing may have changed since the plan was made.
         let top = bucket.list_versions(&key).await?;
@@ -432,7 +493,21 @@ pub async fn execute(
         ));
         fault_point("write");
         // (3) The digest, so Terraform accepts the new object.
-        let digest_updated = guard.put_digest(&md5).await?;
+        let digest = if std::env::var(FAULT_ENV).is_ok_and(|v| v == "digest-fails") {
+            Err(Error::Refused(format!("fault injection ({FAULT_ENV}=digest-fails)")))
+        } else {
+            guard.put_digest(&md5).await
+        };
+        let digest_updated = digest.map_err(|e| {
+            Error::Refused(digest_failed_message(
+                &format!("s3://{}/{key}", bucket.name()),
+                new_version.as_deref(),
+                new_serial,
+                &md5,
+                &e.to_string(),
+                &locker.advice_command("digest repair"),
+            ))
+        })?;
         if digest_updated {
             progress(format!("digest set to {md5}"));
         }
@@ -575,4 +650,41 @@ async fn choose_by_live(
         )
     };
     Ok(Some((chosen[best], LiveChoice { candidates, reason })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_failure_says_what_was_written_and_the_exact_fix() {
+        let m = digest_failed_message(
+            "s3://b/k",
+            Some("v9"),
+            12,
+            "0123abcd",
+            "PutItem failed",
+            "stateward digest repair --env prod",
+        );
+        assert!(
+            m.starts_with("the restored state was written to s3://b/k as version v9 (serial 12)"),
+            "{m}"
+        );
+        assert!(m.contains("Terraform will refuse this state"), "{m}");
+        assert!(
+            m.ends_with("fix it with `stateward digest repair --env prod`"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn two_reads_of_a_version_must_agree_before_it_is_replaced() {
+        assert_eq!(check_same_read("v1", b"{\"ver", b"{\"ver"), Ok(()));
+        let e = check_same_read("v1", b"{\"ver", b"{\"version\": 4}").unwrap_err();
+        assert!(e.contains("transfer problem"), "{e}");
+        assert!(e.contains("5 bytes, then 14 bytes"), "{e}");
+        assert!(e.contains("v1"), "{e}");
+        // Same length, different bytes.
+        assert!(check_same_read("v1", b"abc", b"abd").is_err());
+    }
 }

@@ -148,7 +148,11 @@ async fn read_version(
         ReadDepth::Header => Some(HEADER_PREFIX_BYTES as u64),
         ReadDepth::Full => None,
     };
-    let fetched = bucket.get(key, Some(&version.version_id), max).await?;
+    // Checked against the listing's size: a body cut short is a transfer
+    // error (read again), never a truncated state.
+    let fetched = bucket
+        .get_checked(key, Some(&version.version_id), max, Some(version.size))
+        .await?;
     let downloaded = fetched.bytes.len() as u64;
     let whole = max.is_none() || fetched.total_size == Some(downloaded);
     let header = read_header(&fetched.bytes);

@@ -234,7 +234,9 @@ impl<'a> Resolver<'a> {
                         live.len()
                     ))
                 })?;
-                let fetched = bucket.get(key, Some(&v.version_id), None).await?;
+                let fetched = bucket
+                    .get_checked(key, Some(&v.version_id), None, Some(v.size))
+                    .await?;
                 let name = if n == 0 {
                     "latest".to_owned()
                 } else {
@@ -255,7 +257,12 @@ impl<'a> Resolver<'a> {
                 let mut headers = stream::iter(live.iter())
                     .map(|v| async move {
                         let f = bucket
-                            .get(key, Some(&v.version_id), Some(HEADER_PREFIX_BYTES as u64))
+                            .get_checked(
+                                key,
+                                Some(&v.version_id),
+                                Some(HEADER_PREFIX_BYTES as u64),
+                                Some(v.size),
+                            )
                             .await?;
                         Ok::<_, Error>((v, read_header(&f.bytes).serial))
                     })
@@ -263,7 +270,9 @@ impl<'a> Resolver<'a> {
                 while let Some(item) = headers.next().await {
                     let (v, s) = item?;
                     if s == Some(serial) {
-                        let fetched = bucket.get(key, Some(&v.version_id), None).await?;
+                        let fetched = bucket
+                            .get_checked(key, Some(&v.version_id), None, Some(v.size))
+                            .await?;
                         return Ok(Resolved {
                             label: format!("version {} (serial {serial})", v.version_id),
                             version_id: Some(v.version_id.clone()),

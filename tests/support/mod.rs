@@ -466,3 +466,236 @@ impl Drop for ConsoleLock {
         }
     }
 }
+
+/// In-process use of the library against the emulator: the AWS SDK's default
+/// chain reads the same fake credentials the child processes get. Set once,
+/// to the values every test uses.
+pub fn in_process_aws_env() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for (k, v) in [
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", REGION),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ] {
+            std::env::set_var(k, v);
+        }
+    });
+}
+
+impl Backend {
+    /// The library's view of this backend (in process): the same targeting
+    /// the command-line flags give, with or without the DynamoDB table and
+    /// the S3 lock file.
+    pub fn context(&self, dynamodb: bool, lockfile: bool) -> stateward::cli::Context {
+        in_process_aws_env();
+        stateward::cli::Context::new(stateward::cli::GlobalArgs {
+            bucket: Some(self.bucket.clone()),
+            key: Some(self.key.clone()),
+            region: Some(REGION.into()),
+            endpoint_url: Some(endpoint()),
+            dynamodb_table: dynamodb.then(|| self.table.clone()),
+            use_lockfile: lockfile,
+            ..Default::default()
+        })
+    }
+
+    /// [`Backend::flags`] with the endpoint replaced (a proxy in front of the emulator).
+    pub fn flags_via(&self, url: &str) -> Vec<String> {
+        let mut f = self.flags();
+        let ep = endpoint();
+        for x in &mut f {
+            if *x == ep {
+                *x = url.to_owned();
+            }
+        }
+        f
+    }
+}
+
+/// A loopback HTTP proxy in front of the emulator that cuts bodies short
+/// while keeping the framing consistent (as a middlebox rewriting
+/// Content-Length would): the first `times` responses to a whole-object GET
+/// (no Range header) whose request line contains `needle` carry only half
+/// their body, with Content-Length rewritten to match. Everything else is
+/// passed through unchanged. One request per connection (`Connection: close`).
+pub struct TruncatingProxy {
+    port: u16,
+    truncated: std::sync::Arc<AtomicUsize>,
+}
+
+impl TruncatingProxy {
+    pub fn start(needle: &str, times: usize) -> TruncatingProxy {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::Arc;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().unwrap().port();
+        let upstream = endpoint().trim_start_matches("http://").to_owned();
+        let remaining = Arc::new(Mutex::new(times));
+        let truncated = Arc::new(AtomicUsize::new(0));
+        let needle = needle.to_owned();
+        let (rem, trunc) = (remaining.clone(), truncated.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let (upstream, needle, rem, trunc) =
+                    (upstream.clone(), needle.clone(), rem.clone(), trunc.clone());
+                std::thread::spawn(move || {
+                    let _ = proxy_one(client, &upstream, &needle, &rem, &trunc);
+                });
+            }
+        });
+
+        fn read_head(r: &mut impl BufRead) -> std::io::Result<Option<Vec<String>>> {
+            let mut lines = Vec::new();
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line)? == 0 {
+                    return Ok(None);
+                }
+                let line = line.trim_end_matches(['\r', '\n']).to_owned();
+                if line.is_empty() {
+                    return Ok(Some(lines));
+                }
+                lines.push(line);
+            }
+        }
+        fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
+            head.iter().skip(1).find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+            })
+        }
+        fn proxy_one(
+            client: TcpStream,
+            upstream: &str,
+            needle: &str,
+            remaining: &Mutex<usize>,
+            truncated: &AtomicUsize,
+        ) -> std::io::Result<()> {
+            use std::io::{Read, Write};
+            let mut out = client.try_clone()?;
+            let mut r = BufReader::new(client);
+            let Some(head) = read_head(&mut r)? else {
+                return Ok(());
+            };
+            if header(&head, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+                out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+            }
+            let mut body = Vec::new();
+            if header(&head, "transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+                loop {
+                    let mut size = String::new();
+                    r.read_line(&mut size)?;
+                    body.extend_from_slice(size.as_bytes());
+                    let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                        .unwrap_or(0);
+                    if n == 0 {
+                        loop {
+                            let mut t = String::new();
+                            r.read_line(&mut t)?;
+                            body.extend_from_slice(t.as_bytes());
+                            if t == "\r\n" || t.is_empty() {
+                                break;
+                            }
+                        }
+                        break;
+                    }
+                    let mut chunk = vec![0; n + 2];
+                    r.read_exact(&mut chunk)?;
+                    body.extend_from_slice(&chunk);
+                }
+            } else if let Some(n) = header(&head, "content-length").and_then(|n| n.parse().ok()) {
+                body = vec![0; n];
+                r.read_exact(&mut body)?;
+            }
+            let mut up = TcpStream::connect(upstream)?;
+            let mut req = String::new();
+            for (i, l) in head.iter().enumerate() {
+                let name = l
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                if i > 0 && (name == "connection" || name == "expect") {
+                    continue;
+                }
+                req.push_str(l);
+                req.push_str("\r\n");
+            }
+            req.push_str("Connection: close\r\n\r\n");
+            up.write_all(req.as_bytes())?;
+            up.write_all(&body)?;
+            let mut resp = Vec::new();
+            up.read_to_end(&mut resp)?;
+            let split = resp
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map(|p| p + 4)
+                .unwrap_or(resp.len());
+            let (rhead, rbody) = resp.split_at(split);
+            let rhead = String::from_utf8_lossy(rhead).into_owned();
+            let rlines: Vec<String> = rhead
+                .split("\r\n")
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let whole_get = head[0].starts_with("GET ")
+                && head[0].contains(needle)
+                && header(&head, "range").is_none();
+            let ok = rlines.first().is_some_and(|s| s.contains(" 200 "));
+            let chunked = header(&rlines, "transfer-encoding").is_some();
+            let cut = whole_get && ok && !chunked && rbody.len() > 1 && {
+                let mut left = remaining.lock().unwrap();
+                let take = *left > 0;
+                if take {
+                    *left -= 1;
+                }
+                take
+            };
+            let body_out: &[u8] = if cut {
+                truncated.fetch_add(1, Ordering::SeqCst);
+                &rbody[..rbody.len() / 2]
+            } else {
+                rbody
+            };
+            let mut head_out = String::new();
+            for (i, l) in rlines.iter().enumerate() {
+                let name = l
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                if i > 0 && name == "connection" {
+                    continue;
+                }
+                if i > 0 && cut && name == "content-length" {
+                    head_out.push_str(&format!("Content-Length: {}\r\n", body_out.len()));
+                    continue;
+                }
+                head_out.push_str(l);
+                head_out.push_str("\r\n");
+            }
+            head_out.push_str("Connection: close\r\n\r\n");
+            out.write_all(head_out.as_bytes())?;
+            out.write_all(body_out)?;
+            out.flush()
+        }
+
+        TruncatingProxy { port, truncated }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// How many bodies were cut so far.
+    pub fn truncated(&self) -> usize {
+        self.truncated.load(Ordering::SeqCst)
+    }
+}
