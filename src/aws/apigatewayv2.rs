@@ -6,17 +6,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{AwsError, AwsErrorKind};
 
-fn s(v: Option<&str>) -> Option<String> {
-    v.filter(|v| !v.is_empty()).map(str::to_owned)
-}
+use super::non_empty as s;
 
 /// Tags without `aws:` tags.
 fn tags(t: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
-    t.into_iter()
-        .flatten()
-        .filter(|(k, _)| !k.starts_with("aws:"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    super::user_tags(
+        t.into_iter()
+            .flatten()
+            .map(|(k, v)| (Some(k.as_str()), Some(v.as_str()))),
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

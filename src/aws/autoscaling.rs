@@ -5,9 +5,7 @@
 
 use super::AwsError;
 
-fn s(v: Option<&str>) -> Option<String> {
-    v.filter(|v| !v.is_empty()).map(str::to_owned)
-}
+use super::non_empty as s;
 
 /// One tag of a group, as the provider's `tag` blocks hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -12,15 +12,7 @@ use super::AwsError;
 /// Tags as a sorted map, without AWS's own `aws:` tags (which no
 /// configuration can set).
 fn tags(t: &[Tag]) -> BTreeMap<String, String> {
-    t.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .filter(|(k, _)| !k.starts_with("aws:"))
-        .collect()
+    super::user_tags(t.iter().map(|t| (t.key(), t.value())))
 }
 
 /// A filter on IDs (`vpc-id`, ...), when only some objects are wanted: a
@@ -35,9 +27,7 @@ fn only(name: &str, ids: Option<&[String]>) -> Option<Vec<Filter>> {
     })
 }
 
-fn s(v: Option<&str>) -> Option<String> {
-    v.filter(|v| !v.is_empty()).map(str::to_owned)
-}
+use super::non_empty as s;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Vpc {

@@ -9,20 +9,10 @@ use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField};
 
 use super::{AwsError, AwsErrorKind};
 
-fn s(v: Option<&str>) -> Option<String> {
-    v.filter(|v| !v.is_empty()).map(str::to_owned)
-}
+use super::non_empty as s;
 
 fn tags(t: &[aws_sdk_ecs::types::Tag]) -> BTreeMap<String, String> {
-    t.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .filter(|(k, _)| !k.starts_with("aws:"))
-        .collect()
+    super::user_tags(t.iter().map(|t| (t.key(), t.value())))
 }
 
 /// One entry of a capacity provider strategy.

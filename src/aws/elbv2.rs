@@ -10,9 +10,7 @@ use aws_sdk_elasticloadbalancingv2::types::Action as SdkAction;
 
 use super::{AwsError, AwsErrorKind};
 
-fn s(v: Option<&str>) -> Option<String> {
-    v.filter(|v| !v.is_empty()).map(str::to_owned)
-}
+use super::non_empty as s;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LoadBalancer {

@@ -16,15 +16,10 @@ use super::{AwsError, AwsErrorKind};
 
 /// Tags as a sorted map, without AWS's own `aws:` tags.
 fn tags(t: &[Tag]) -> BTreeMap<String, String> {
-    t.iter()
-        .filter(|t| !t.key().starts_with("aws:"))
-        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-        .collect()
+    super::user_tags(t.iter().map(|t| (Some(t.key()), Some(t.value()))))
 }
 
-fn s(v: Option<&str>) -> Option<String> {
-    v.filter(|v| !v.is_empty()).map(str::to_owned)
-}
+use super::non_empty as s;
 
 fn boundary(b: Option<&AttachedPermissionsBoundary>) -> Option<String> {
     b.and_then(|b| s(b.permissions_boundary_arn()))

@@ -320,6 +320,24 @@ impl Aws {
     }
 }
 
+/// A string the API gave, owned; `None` when absent or empty.
+pub(crate) fn non_empty(v: Option<&str>) -> Option<String> {
+    v.filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// Tags from `(key, value)` pairs as a sorted map, without AWS's own `aws:`
+/// tags (which no configuration can set) and pairs without a key.
+pub(crate) fn user_tags<'a>(
+    pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| Some((k?, v.unwrap_or_default())))
+        .filter(|(k, _)| !k.starts_with("aws:"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
 /// An SDK timestamp as the project's time type (`None` if out of range).
 pub(crate) fn to_time(t: &aws_smithy_types::DateTime) -> Option<time::OffsetDateTime> {
     time::OffsetDateTime::from_unix_timestamp_nanos(

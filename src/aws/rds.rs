@@ -117,14 +117,7 @@ pub struct Rds {
 }
 
 fn tags(list: &[aws_sdk_rds::types::Tag]) -> BTreeMap<String, String> {
-    list.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect()
+    super::user_tags(list.iter().map(|t| (t.key(), t.value())))
 }
 
 fn instance(i: &aws_sdk_rds::types::DbInstance) -> DbInstanceInfo {

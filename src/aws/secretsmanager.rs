@@ -21,15 +21,7 @@ pub struct Secret {
 }
 
 fn tags(t: &[Tag]) -> BTreeMap<String, String> {
-    t.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .filter(|(k, _)| !k.starts_with("aws:"))
-        .collect()
+    super::user_tags(t.iter().map(|t| (t.key(), t.value())))
 }
 
 /// The Secrets Manager client.
