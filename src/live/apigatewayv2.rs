@@ -178,22 +178,6 @@ fn child_objects(api: &str, c: &Children) -> Vec<LiveObject> {
 
 // ---- Enumeration -------------------------------------------------------------
 
-fn managed_only(
-    req: &ScanRequest,
-    type_: &'static str,
-    objs: Vec<LiveObject>,
-) -> (&'static str, TypeScan) {
-    let managed = req.managed(type_);
-    (
-        type_,
-        TypeScan::Listed(
-            objs.into_iter()
-                .filter(|o| managed.contains(&o.id))
-                .collect(),
-        ),
-    )
-}
-
 fn result(
     type_: &'static str,
     r: Result<(&'static str, TypeScan), AwsError>,
@@ -223,7 +207,7 @@ async fn apis(gw: &ApiGatewayV2, req: &ScanRequest) -> Result<(&'static str, Typ
             ..LiveObject::named(&a.id, &a.name)
         })
         .collect();
-    Ok(managed_only(req, API, objs))
+    Ok(super::managed_only(req, API, objs))
 }
 
 async fn children(
@@ -242,7 +226,7 @@ async fn children(
         Ok::<_, AwsError>(child_objects(&api, &c))
     })
     .await?;
-    Ok(managed_only(
+    Ok(super::managed_only(
         req,
         type_,
         per_api.into_iter().flatten().collect(),
@@ -262,7 +246,7 @@ async fn domain_names(
             ..LiveObject::named(&d.name, &d.name)
         })
         .collect();
-    Ok(managed_only(req, DOMAIN_NAME, objs))
+    Ok(super::managed_only(req, DOMAIN_NAME, objs))
 }
 
 /// Enumerates the wanted API Gateway v2 types: one task per type, all at once.

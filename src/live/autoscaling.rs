@@ -16,8 +16,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use super::{
-    attr_or_id, attr_str, each, joined_or_id, put_all, LiveObject, Part, ScanRequest, TypeScan,
-    TypeSpec,
+    attr_or_id, attr_str, each, joined_or_id, put_all, LiveObject, Part, ScanRequest, TypeSpec,
 };
 use crate::aws::autoscaling::{AutoScaling, Group, GroupTag, LaunchConfiguration, Policy};
 use crate::aws::{Aws, AwsError};
@@ -163,23 +162,6 @@ fn attachment_ids(g: &Group) -> Vec<String> {
         .collect()
 }
 
-/// Only the objects the state has (none of these types is listed as unmanaged).
-fn managed_only(
-    req: &ScanRequest,
-    type_: &'static str,
-    objs: Vec<LiveObject>,
-) -> (&'static str, TypeScan) {
-    let managed = req.managed(type_);
-    (
-        type_,
-        TypeScan::Listed(
-            objs.into_iter()
-                .filter(|o| managed.contains(&o.id))
-                .collect(),
-        ),
-    )
-}
-
 /// Runs `f` once for everything, or, naive, once per name.
 async fn by_name<T, F, Fut>(
     req: &ScanRequest,
@@ -226,7 +208,7 @@ async fn groups(asg: &AutoScaling, req: &ScanRequest, out: &mut Part) -> Result<
                 ..LiveObject::named(&g.name, &g.name)
             })
             .collect();
-        out.push(managed_only(req, GROUP, objs));
+        out.push(super::managed_only(req, GROUP, objs));
     }
     if req.wants(ATTACHMENT) {
         let objs = live
@@ -234,7 +216,7 @@ async fn groups(asg: &AutoScaling, req: &ScanRequest, out: &mut Part) -> Result<
             .flat_map(|g| attachment_ids(g))
             .map(|id| LiveObject::named(id, ""))
             .collect();
-        out.push(managed_only(req, ATTACHMENT, objs));
+        out.push(super::managed_only(req, ATTACHMENT, objs));
     }
     Ok(())
 }
@@ -255,7 +237,7 @@ async fn launch_configurations(
             ..LiveObject::named(&c.name, &c.name)
         })
         .collect();
-    out.push(managed_only(req, LAUNCH_CONFIGURATION, objs));
+    out.push(super::managed_only(req, LAUNCH_CONFIGURATION, objs));
     Ok(())
 }
 
@@ -283,7 +265,7 @@ async fn policies(asg: &AutoScaling, req: &ScanRequest, out: &mut Part) -> Resul
             ..LiveObject::named(format!("{}:{}", p.group, p.name), &p.name)
         })
         .collect();
-    out.push(managed_only(req, POLICY, objs));
+    out.push(super::managed_only(req, POLICY, objs));
     Ok(())
 }
 
@@ -326,6 +308,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::live::TypeScan;
     use crate::live::{compare, CompareOptions, IgnoreRules, Inventory, StateResource};
 
     #[test]

@@ -19,7 +19,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::{json, Value};
 
-use super::{attr_or_id, attr_str, each, LiveObject, Part, ScanRequest, TypeScan, TypeSpec};
+use super::{attr_or_id, attr_str, each, LiveObject, Part, ScanRequest, TypeSpec};
 use crate::aws::ecs::{Cluster, Ecs, Service, StrategyItem, TaskDefinition};
 use crate::aws::{Aws, AwsError};
 
@@ -287,22 +287,6 @@ pub fn task_definition_attrs(t: &TaskDefinition) -> Vec<(String, Value)> {
 
 // ---- Enumeration ------------------------------------------------------------------
 
-fn listed(
-    req: &ScanRequest,
-    type_: &'static str,
-    objs: Vec<LiveObject>,
-) -> (&'static str, TypeScan) {
-    let managed = req.managed(type_);
-    (
-        type_,
-        TypeScan::Listed(
-            objs.into_iter()
-                .filter(|o| managed.contains(&o.id))
-                .collect(),
-        ),
-    )
-}
-
 fn gone(status: Option<&str>) -> bool {
     matches!(
         status,
@@ -337,7 +321,7 @@ async fn clusters(ecs: &Ecs, req: &ScanRequest) -> Result<Part, AwsError> {
                 ..LiveObject::named(&c.arn, &c.name)
             })
             .collect();
-        out.push(listed(req, CLUSTER, objs));
+        out.push(super::managed_only(req, CLUSTER, objs));
     }
     if req.wants(CAPACITY_PROVIDERS) {
         let objs = live
@@ -347,7 +331,7 @@ async fn clusters(ecs: &Ecs, req: &ScanRequest) -> Result<Part, AwsError> {
                 ..LiveObject::named(&c.name, &c.name)
             })
             .collect();
-        out.push(listed(req, CAPACITY_PROVIDERS, objs));
+        out.push(super::managed_only(req, CAPACITY_PROVIDERS, objs));
     }
     Ok(out)
 }
@@ -408,7 +392,7 @@ async fn services(ecs: &Ecs, req: &ScanRequest) -> Result<Part, AwsError> {
             ..LiveObject::named(&s.arn, &s.name)
         })
         .collect();
-    Ok(vec![listed(req, SERVICE, objs)])
+    Ok(vec![super::managed_only(req, SERVICE, objs)])
 }
 
 async fn task_definitions(ecs: &Ecs, req: &ScanRequest) -> Result<Part, AwsError> {
@@ -423,7 +407,7 @@ async fn task_definitions(ecs: &Ecs, req: &ScanRequest) -> Result<Part, AwsError
             ..LiveObject::named(&t.arn, t.family.clone().unwrap_or_default())
         })
         .collect();
-    Ok(vec![listed(req, TASK_DEFINITION, objs)])
+    Ok(vec![super::managed_only(req, TASK_DEFINITION, objs)])
 }
 
 /// Enumerates the wanted ECS types: clusters, services and task definitions at once.

@@ -325,19 +325,7 @@ fn attachment_objects<'a>(
 
 // ---- Enumeration -------------------------------------------------------------
 
-/// The state's objects of `type_` among `objs`.
-fn managed_only(
-    req: &ScanRequest,
-    type_: &'static str,
-    objs: Vec<LiveObject>,
-) -> (&'static str, TypeScan) {
-    let managed = req.managed(type_);
-    let kept = objs
-        .into_iter()
-        .filter(|o| managed.contains(&o.id))
-        .collect();
-    (type_, TypeScan::Listed(kept))
-}
+use super::managed_only;
 
 /// The state's objects with their attributes and, with `--unmanaged`, the
 /// others in scope with name and tags only.

@@ -575,6 +575,24 @@ pub(crate) fn part_or_failed(
     }
 }
 
+/// The live objects of `type_` that the state manages: the scan result of a
+/// type that is never reported unmanaged.
+pub(crate) fn managed_only(
+    req: &ScanRequest,
+    type_: &'static str,
+    objs: Vec<LiveObject>,
+) -> (&'static str, TypeScan) {
+    let managed = req.managed(type_);
+    (
+        type_,
+        TypeScan::Listed(
+            objs.into_iter()
+                .filter(|o| managed.contains(&o.id))
+                .collect(),
+        ),
+    )
+}
+
 /// Runs a family's tasks (one per call): all at once, or one after the
 /// other for the naive baseline, which makes one call at a time.
 pub(crate) async fn run_tasks<T>(req: &ScanRequest, tasks: Vec<BoxFuture<'_, T>>) -> Vec<T> {
