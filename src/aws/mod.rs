@@ -27,6 +27,7 @@ pub mod s3;
 pub mod secretsmanager;
 pub mod sns;
 pub mod sqs;
+pub mod sts;
 pub mod tagging;
 
 use std::fmt;
@@ -34,12 +35,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
-use crate::config::{AwsAccess, RetryPolicy};
+use crate::config::access::account_refusal;
+use crate::config::{AccessSettings, AwsAccess, RetryPolicy};
+use sts::{Role, RoleCredentials, SharedRole};
 
 /// Timeouts of calls with small bodies (every service but S3): per attempt
 /// and per operation (every attempt and the backoff between them).
@@ -68,12 +74,23 @@ fn transfer_timeouts(retry: &RetryPolicy) -> aws_config::timeout::TimeoutConfig 
 /// S3 and DynamoDB clients are built once (they carry their own endpoint
 /// overrides); every other service's client is built from the shared
 /// configuration when asked for, which costs no request.
+///
+/// Two identities: the state's (S3 and DynamoDB clients of [`Aws::bucket`] and
+/// [`Aws::table`]: the backend's profile, web identity and `assume_role`) and
+/// the live checks' (every other adapter, [`Aws::s3_account`] and
+/// [`Aws::dynamodb_tables`]: the caller's own identity, or the environment
+/// file's `drift { assume_role }`). Without roles they are the same.
 #[derive(Clone, Debug)]
 pub struct Aws {
+    /// The live checks' configuration.
     sdk: aws_config::SdkConfig,
+    /// The state's configuration.
+    state_sdk: aws_config::SdkConfig,
     settings: AwsAccess,
     s3: aws_sdk_s3::Client,
     dynamodb: aws_sdk_dynamodb::Client,
+    live_s3: aws_sdk_s3::Client,
+    live_dynamodb: aws_sdk_dynamodb::Client,
     calls: CallCounter,
 }
 
@@ -120,14 +137,19 @@ pub fn calls_made() -> u64 {
 
 impl Aws {
     /// Builds the clients. Credentials and region come from the standard AWS
-    /// chain (environment, profiles, SSO, instance metadata) unless set here.
+    /// chain (environment, profiles, SSO, instance metadata) unless set here;
+    /// a configured role is assumed here, once, and an account rule
+    /// (`allowed_account_ids` / `forbidden_account_ids`) is checked here,
+    /// before any command reads or writes anything.
     pub async fn connect(settings: &AwsAccess) -> Result<Aws, AwsError> {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+        let access = &settings.access;
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).http_client(http_client(access)?);
         if let Some(region) = &settings.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(files) = profile_files(access) {
+            loader = loader.profile_files(files);
         }
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
@@ -135,16 +157,22 @@ impl Aws {
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        // Every command: adaptive retry, and the small-call timeouts; the S3
-        // client replaces the timeouts with its own (see `build`).
+        if let Some(fips) = access.use_fips_endpoint {
+            loader = loader.use_fips(fips);
+        }
+        if let Some(dual) = access.use_dualstack_endpoint {
+            loader = loader.use_dual_stack(dual);
+        }
+        // Every command: adaptive retry (or the backend's `retry_mode`), and
+        // the small-call timeouts; the S3 client replaces the timeouts with
+        // its own (see `build`).
         let retry = &settings.retry;
         loader = loader
-            .retry_config(
-                aws_config::retry::RetryConfig::adaptive().with_max_attempts(retry.max_attempts),
-            )
+            .retry_config(retry_config(access, retry))
             .timeout_config(small_call_timeouts(retry));
-        let sdk = loader.load().await;
-        if sdk.region().is_none() {
+        check_profile(settings).await?;
+        let base = loader.load().await;
+        if base.region().is_none() {
             return Err(AwsError::new(
                 "configure",
                 "the AWS region",
@@ -153,11 +181,62 @@ impl Aws {
                 Some("no AWS region is configured: pass --region, set `region` in the environment file or backend, or set AWS_REGION".into()),
             ));
         }
-        Ok(Aws::build(sdk, settings.clone(), CallCounter::default()))
+        let calls = CallCounter::default();
+        let mut state_sdk = base.clone();
+        if let Some(w) = &access.web_identity {
+            state_sdk =
+                with_role(&state_sdk, settings, &calls, Role::WebIdentity(w.clone())).await?;
+        }
+        if let Some(r) = &access.assume_role {
+            state_sdk = with_role(&state_sdk, settings, &calls, Role::Assume(r.clone())).await?;
+        }
+        let live_sdk = match &settings.live_role {
+            Some(r) => with_role(&base, settings, &calls, Role::Assume(r.clone())).await?,
+            None => base,
+        };
+        let state_sts = sts_client(&state_sdk, settings, &calls);
+        sts::register_state_sts(state_sts.clone(), settings.region.clone());
+        if access.checks_account() {
+            let me = sts::caller_identity(&state_sts).await?;
+            if let Some(reason) = account_refusal(access, &me.account) {
+                return Err(AwsError::new(
+                    "configure",
+                    "the AWS account",
+                    AwsErrorKind::Config,
+                    None,
+                    Some(reason),
+                ));
+            }
+        }
+        Ok(Aws::build(live_sdk, state_sdk, settings.clone(), calls))
     }
 
-    fn build(sdk: aws_config::SdkConfig, settings: AwsAccess, calls: CallCounter) -> Aws {
-        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk)
+    fn build(
+        sdk: aws_config::SdkConfig,
+        state_sdk: aws_config::SdkConfig,
+        settings: AwsAccess,
+        calls: CallCounter,
+    ) -> Aws {
+        let (s3, dynamodb) = Aws::storage_clients(&state_sdk, &settings, &calls);
+        let (live_s3, live_dynamodb) = Aws::storage_clients(&sdk, &settings, &calls);
+        Aws {
+            s3,
+            dynamodb,
+            live_s3,
+            live_dynamodb,
+            sdk,
+            state_sdk,
+            settings,
+            calls,
+        }
+    }
+
+    fn storage_clients(
+        sdk: &aws_config::SdkConfig,
+        settings: &AwsAccess,
+        calls: &CallCounter,
+    ) -> (aws_sdk_s3::Client, aws_sdk_dynamodb::Client) {
+        let mut s3 = aws_sdk_s3::config::Builder::from(sdk)
             .timeout_config(transfer_timeouts(&settings.retry));
         if let Some(url) = &settings.s3_endpoint {
             s3 = s3.endpoint_url(url);
@@ -165,19 +244,16 @@ impl Aws {
         if settings.force_path_style || settings.s3_endpoint.is_some() {
             s3 = s3.force_path_style(true);
         }
-        let mut ddb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        let mut ddb = aws_sdk_dynamodb::config::Builder::from(sdk);
         if let Some(url) = &settings.dynamodb_endpoint {
             ddb = ddb.endpoint_url(url);
         }
         let s3 = s3.interceptor(calls.clone());
         let ddb = ddb.interceptor(calls.clone());
-        Aws {
-            s3: aws_sdk_s3::Client::from_conf(s3.build()),
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
-            sdk,
-            settings,
-            calls,
-        }
+        (
+            aws_sdk_s3::Client::from_conf(s3.build()),
+            aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+        )
     }
 
     /// The same credentials and settings in another region (requests are
@@ -186,12 +262,17 @@ impl Aws {
         if self.region().as_deref() == Some(region) {
             return self.clone();
         }
-        let sdk = self
-            .sdk
-            .to_builder()
-            .region(aws_config::Region::new(region.to_owned()))
-            .build();
-        Aws::build(sdk, self.settings.clone(), self.calls.clone())
+        let in_region = |sdk: &aws_config::SdkConfig| {
+            sdk.to_builder()
+                .region(aws_config::Region::new(region.to_owned()))
+                .build()
+        };
+        Aws::build(
+            in_region(&self.sdk),
+            in_region(&self.state_sdk),
+            self.settings.clone(),
+            self.calls.clone(),
+        )
     }
 
     /// How many HTTP requests the clients have sent so far (retries included).
@@ -206,12 +287,12 @@ impl Aws {
 
     /// Account-wide S3 calls (ListBuckets).
     pub fn s3_account(&self) -> s3::S3Account {
-        s3::S3Account::new(self.s3.clone())
+        s3::S3Account::new(self.live_s3.clone())
     }
 
     /// Account-wide DynamoDB calls (ListTables, DescribeTable, ...).
     pub fn dynamodb_tables(&self) -> dynamodb::Tables {
-        dynamodb::Tables::new(self.dynamodb.clone())
+        dynamodb::Tables::new(self.live_dynamodb.clone())
     }
 
     /// The EKS adapter.
@@ -320,6 +401,212 @@ impl Aws {
     }
 }
 
+/// The HTTP client of every AWS client: rustls, plus the backend's
+/// `custom_ca_bundle` (or `AWS_CA_BUNDLE`) and `http_proxy` / `https_proxy` /
+/// `no_proxy`. `insecure = true` is refused: TLS is always verified.
+fn http_client(access: &AccessSettings) -> Result<SharedHttpClient, AwsError> {
+    let config = |m: String| {
+        AwsError::new(
+            "configure",
+            "the HTTP client",
+            AwsErrorKind::Config,
+            None,
+            Some(m),
+        )
+    };
+    if access.insecure == Some(true) {
+        return Err(config("`insecure = true` is not supported: stateward always verifies TLS certificates; give the endpoint's CA with `custom_ca_bundle` (or AWS_CA_BUNDLE) instead".into()));
+    }
+    let tls_context = match &access.custom_ca_bundle {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                config(format!(
+                    "cannot read the CA bundle {path} (`custom_ca_bundle` or AWS_CA_BUNDLE): {e}"
+                ))
+            })?;
+            TlsContext::builder()
+                .with_trust_store(TrustStore::default().with_pem_certificate(pem))
+                .build()
+                .map_err(|e| config(format!("the CA bundle {path} is not usable: {e}")))?
+        }
+        None => TlsContext::default(),
+    };
+    let Some(proxy) = proxy_config(access).map_err(config)? else {
+        return Ok(aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .tls_context(tls_context)
+            .build_https());
+    };
+    Ok(
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            move |settings, components| {
+                let mut b = aws_smithy_http_client::Connector::builder();
+                b.set_connector_settings(settings.cloned());
+                if let Some(c) = components {
+                    b.set_sleep_impl(c.sleep_impl());
+                }
+                b.proxy_config(proxy.clone())
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                    .tls_context(tls_context.clone())
+                    .build()
+            },
+        ),
+    )
+}
+
+/// The backend's proxies as one proxy configuration; `None` without any.
+fn proxy_config(access: &AccessSettings) -> Result<Option<ProxyConfig>, String> {
+    let bad = |which: &str, e: &dyn std::fmt::Display| {
+        format!("`{which}` is not a usable proxy URL: {e}")
+    };
+    let config = match (&access.http_proxy, &access.https_proxy) {
+        (None, None) => return Ok(None),
+        (Some(h), Some(s)) if h == s => ProxyConfig::all(h.as_str()).map_err(|e| bad("http_proxy", &e))?,
+        (Some(_), Some(_)) => return Err("`http_proxy` and `https_proxy` name different proxies, which stateward cannot use together; set one (AWS endpoints are HTTPS: `https_proxy`) or the same URL in both".into()),
+        (Some(h), None) => ProxyConfig::http(h.as_str()).map_err(|e| bad("http_proxy", &e))?,
+        (None, Some(s)) => ProxyConfig::https(s.as_str()).map_err(|e| bad("https_proxy", &e))?,
+    };
+    Ok(Some(match &access.no_proxy {
+        Some(rules) => config.no_proxy(rules),
+        None => config,
+    }))
+}
+
+/// The backend's `max_retries` (retries after the first attempt) and
+/// `retry_mode`, over stateward's policy (adaptive, [`RetryPolicy::max_attempts`]).
+fn retry_config(access: &AccessSettings, retry: &RetryPolicy) -> aws_config::retry::RetryConfig {
+    let attempts = access
+        .max_retries
+        .map_or(retry.max_attempts, |r| r.saturating_add(1));
+    let config = match access.retry_mode.as_deref() {
+        Some("standard") => aws_config::retry::RetryConfig::standard(),
+        _ => aws_config::retry::RetryConfig::adaptive(),
+    };
+    config.with_max_attempts(attempts)
+}
+
+/// `shared_config_files` / `shared_credentials_files` as the SDK's file set
+/// (each replaces its default file, as in Terraform); `None` when neither is set.
+#[allow(deprecated)]
+fn profile_files(
+    access: &AccessSettings,
+) -> Option<aws_config::profile::profile_file::ProfileFiles> {
+    use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+    if access.shared_config_files.is_none() && access.shared_credentials_files.is_none() {
+        return None;
+    }
+    let mut b = ProfileFiles::builder();
+    match &access.shared_config_files {
+        Some(files) => {
+            for f in files {
+                b = b.with_file(ProfileFileKind::Config, f);
+            }
+        }
+        None => b = b.include_default_config_file(true),
+    }
+    match &access.shared_credentials_files {
+        Some(files) => {
+            for f in files {
+                b = b.with_file(ProfileFileKind::Credentials, f);
+            }
+        }
+        None => b = b.include_default_credentials_file(true),
+    }
+    Some(b.build())
+}
+
+/// A named profile (`--profile`, `profile`, or `AWS_PROFILE`) must exist in
+/// the shared files: one sentence naming it, the file and the profiles there.
+async fn check_profile(settings: &AwsAccess) -> Result<(), AwsError> {
+    let env = aws_types::os_shim_internal::Env::real();
+    let name = match settings
+        .profile
+        .clone()
+        .or_else(|| env.get(crate::envvars::AWS_PROFILE).ok())
+    {
+        Some(n) if !n.is_empty() => n,
+        _ => return Ok(()),
+    };
+    #[allow(deprecated)]
+    let files = profile_files(&settings.access).unwrap_or_default();
+    let fs = aws_types::os_shim_internal::Fs::real();
+    let where_ = match &settings.access.shared_config_files {
+        Some(files) => files.join(", "),
+        None => env
+            .get(crate::envvars::AWS_CONFIG_FILE)
+            .unwrap_or_else(|_| "~/.aws/config".into()),
+    };
+    let config = |m: String| {
+        AwsError::new(
+            "configure",
+            "the AWS profile",
+            AwsErrorKind::Config,
+            None,
+            Some(m),
+        )
+    };
+    let set = aws_config::profile::load(&fs, &env, &files, None)
+        .await
+        .map_err(|e| {
+            config(format!(
+                "cannot read the AWS config files for profile `{name}`: {e}"
+            ))
+        })?;
+    if set.get_profile(&name).is_some() {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = set.profiles().collect();
+    names.sort_unstable();
+    let known = if names.is_empty() {
+        "it has no profiles".to_string()
+    } else {
+        format!("profiles: {}", names.join(", "))
+    };
+    Err(config(format!(
+        "profile `{name}` is not in {where_} ({known}); pass --profile with one of them, or fix `profile` in the backend or AWS_PROFILE"
+    )))
+}
+
+/// An STS client for `sdk`'s credentials: in `sts_region` when set, through
+/// `endpoints.sts` (or AWS_ENDPOINT_URL_STS, or the general endpoint).
+fn sts_client(
+    sdk: &aws_config::SdkConfig,
+    settings: &AwsAccess,
+    calls: &CallCounter,
+) -> aws_sdk_sts::Client {
+    let mut b = aws_sdk_sts::config::Builder::from(sdk)
+        .timeout_config(small_call_timeouts(&settings.retry))
+        .interceptor(calls.clone());
+    if let Some(region) = &settings.access.sts_region {
+        b = b.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(url) = settings
+        .access
+        .sts_endpoint
+        .as_ref()
+        .or(settings.endpoint_url.as_ref())
+    {
+        b = b.endpoint_url(url);
+    }
+    aws_sdk_sts::Client::from_conf(b.build())
+}
+
+/// `sdk` with the credentials of `role`, assumed now (once: every client
+/// built from the result shares them) with `sdk`'s own credentials.
+async fn with_role(
+    sdk: &aws_config::SdkConfig,
+    settings: &AwsAccess,
+    calls: &CallCounter,
+    role: Role,
+) -> Result<aws_config::SdkConfig, AwsError> {
+    let creds = RoleCredentials::new(sts_client(sdk, settings, calls), role);
+    creds.fetch().await?;
+    Ok(sdk
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(SharedRole(creds)))
+        .build())
+}
+
 /// A string the API gave, owned; `None` when absent or empty.
 pub(crate) fn non_empty(v: Option<&str>) -> Option<String> {
     v.filter(|v| !v.is_empty()).map(str::to_owned)
@@ -394,6 +681,19 @@ pub struct AwsError {
     pub code: Option<String>,
     /// The service's message or the transport's description.
     pub message: Option<String>,
+    /// What is known about the circumstances (boxed: errors stay small).
+    pub context: Box<ErrorContext>,
+}
+
+/// The circumstances of an [`AwsError`], filled when known.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorContext {
+    /// The identity that was denied (ARN) ([`sts::explain`]).
+    pub identity: Option<String>,
+    /// The region the call went to ([`sts::explain`]).
+    pub region: Option<String>,
+    /// S3's `x-amz-bucket-region` on a wrong-region answer.
+    pub bucket_region: Option<String>,
 }
 
 impl AwsError {
@@ -410,7 +710,15 @@ impl AwsError {
             kind,
             code,
             message,
+            context: Box::default(),
         }
+    }
+
+    /// The DynamoDB table this error is about, if any (`DynamoDB table NAME ...`).
+    fn table(&self) -> Option<&str> {
+        self.resource
+            .strip_prefix("DynamoDB table ")
+            .and_then(|rest| rest.split_whitespace().next())
     }
 
     /// Maps any SDK error to an [`AwsError`].
@@ -429,8 +737,17 @@ impl AwsError {
                 let code = service.err().code().map(str::to_owned);
                 let message = service.err().message().map(str::to_owned);
                 let status = Some(service.raw().status().as_u16());
+                let bucket_region = service
+                    .raw()
+                    .headers()
+                    .get("x-amz-bucket-region")
+                    .map(str::to_owned);
                 let kind = classify(code.as_deref(), status);
-                AwsError::new(operation, resource, kind, code, message)
+                let mut e = AwsError::new(operation, resource, kind, code, message);
+                if matches!(status, Some(301) | Some(400) | Some(403)) {
+                    e.context.bucket_region = bucket_region;
+                }
+                e
             }
             SdkError::DispatchFailure(failure) => {
                 let detail = source_chain(&err);
@@ -560,9 +877,29 @@ impl fmt::Display for AwsError {
             (None, Some(m)) => format!(" ({m})"),
             (None, None) => String::new(),
         };
+        if let Some(region) = &self.context.bucket_region {
+            return write!(f, "{what} failed: the bucket is in {region}, not the region stateward used{detail}; pass --region {region} (or set `region` in the backend)");
+        }
+        let in_region = self
+            .context
+            .region
+            .as_deref()
+            .map(|r| format!(" in {r}"))
+            .unwrap_or_default();
         match self.kind {
-            AwsErrorKind::NotFound => write!(f, "{what} failed: it does not exist{detail}; check the bucket, key and region"),
-            AwsErrorKind::AccessDenied => write!(f, "{what} failed: access denied{detail}; check that your AWS credentials or role allow {}", self.operation),
+            AwsErrorKind::NotFound => match self.table() {
+                Some(table) => write!(f, "the DynamoDB lock table `{table}` does not exist{in_region} ({} failed{detail}); name the right table with --dynamodb-table or `dynamodb_table`, and its region with --region or `region`", self.operation),
+                None => write!(f, "{what} failed: it does not exist{detail}; check the bucket, key and region"),
+            },
+            AwsErrorKind::AccessDenied => {
+                let who = self
+                    .context
+                    .identity
+                    .as_deref()
+                    .map(|i| format!(" for {i}"))
+                    .unwrap_or_default();
+                write!(f, "{what} failed: access denied{who}{detail}; check that this identity, or the role the backend assumes (`assume_role`, --role-arn), may call {}", self.operation)
+            }
             AwsErrorKind::Credentials => write!(f, "{what} failed: no valid AWS credentials{detail}; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`"),
             AwsErrorKind::Throttled => write!(f, "{what} failed: AWS throttled the request after retries{detail}; wait and run the command again"),
             AwsErrorKind::Network => write!(f, "{what} failed: the AWS endpoint could not be reached{detail}; check the network, the region and any --endpoint-url"),
@@ -632,8 +969,58 @@ mod tests {
         let text = e.to_string();
         assert_eq!(
             text,
-            "GetObject on s3://b/k failed: access denied (AccessDenied: Access Denied); check that your AWS credentials or role allow GetObject"
+            "GetObject on s3://b/k failed: access denied (AccessDenied: Access Denied); check that this identity, or the role the backend assumes (`assume_role`, --role-arn), may call GetObject"
         );
         assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn errors_name_the_identity_the_table_region_and_the_bucket_region() {
+        let mut denied = AwsError::new(
+            "ListObjectVersions",
+            "s3://b/k",
+            AwsErrorKind::AccessDenied,
+            Some("AccessDenied".into()),
+            None,
+        );
+        denied.context.identity = Some("arn:aws:iam::123456789012:user/ci".into());
+        assert!(denied
+            .to_string()
+            .contains("access denied for arn:aws:iam::123456789012:user/ci (AccessDenied)"));
+
+        let mut table = AwsError::new(
+            "GetItem",
+            "DynamoDB table locks item \"b/k\"",
+            AwsErrorKind::NotFound,
+            Some("ResourceNotFoundException".into()),
+            Some("Requested resource not found".into()),
+        );
+        table.context.region = Some("eu-west-1".into());
+        let text = table.to_string();
+        assert!(
+            text.starts_with(
+                "the DynamoDB lock table `locks` does not exist in eu-west-1 (GetItem failed"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("--dynamodb-table") && !text.contains("bucket, key"),
+            "{text}"
+        );
+
+        let mut moved = AwsError::new(
+            "ListObjectVersions",
+            "s3://b/k",
+            classify(Some("PermanentRedirect"), Some(301)),
+            Some("PermanentRedirect".into()),
+            None,
+        );
+        moved.context.bucket_region = Some("eu-west-1".into());
+        let text = moved.to_string();
+        assert!(
+            text.contains("the bucket is in eu-west-1")
+                && text.ends_with("pass --region eu-west-1 (or set `region` in the backend)"),
+            "{text}"
+        );
     }
 }

@@ -1,0 +1,433 @@
+//! Reaching the state the way Terraform does: assumed roles (backend
+//! `assume_role`, `--role-arn`, web identity), account rules, and the errors
+//! a first run meets (access denied, a missing lock table, an unknown profile).
+//!
+//! The role tests run against a second emulator with moto's IAM enforcement
+//! on: a user `ci` that may only call `sts:AssumeRole` on the role `state`,
+//! which may read and write the state bucket and the lock table.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use support::*;
+
+const ACCOUNT: &str = "123456789012";
+
+/// The enforcing emulator and what was set up in it.
+struct Enforcing {
+    endpoint: String,
+    ci_key: String,
+    ci_secret: String,
+    admin_key: String,
+    admin_secret: String,
+    role_arn: String,
+    _child: Mutex<Child>,
+}
+
+/// One enforcing emulator per test binary: set up without enforcement,
+/// then enforcement is switched on (`/moto-api/reset-auth`).
+fn enforcing() -> &'static Enforcing {
+    static E: OnceLock<Enforcing> = OnceLock::new();
+    E.get_or_init(|| {
+        let mut child = Command::new(venv_python())
+            .arg(root().join("scripts/emulator.py"))
+            .arg("--watch-stdin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the AWS emulator: {e}; {SETUP}"));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port: u16 = line.trim().parse().expect("emulator port");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let script = format!(
+            r#"
+import boto3, json, urllib.request
+EP = {endpoint:?}
+def c(svc, **kw):
+    return boto3.client(svc, endpoint_url=EP, region_name={REGION:?}, aws_access_key_id=kw.get('ak', 'x'), aws_secret_access_key=kw.get('sk', 'x'))
+iam = c('iam')
+iam.create_user(UserName='admin')
+iam.put_user_policy(UserName='admin', PolicyName='all', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}}]}}))
+admin = iam.create_access_key(UserName='admin')['AccessKey']
+iam.create_user(UserName='ci')
+trust = {{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Principal': {{'AWS': 'arn:aws:iam::{ACCOUNT}:user/ci'}}, 'Action': 'sts:AssumeRole'}}, {{'Effect': 'Allow', 'Principal': {{'Federated': 'arn:aws:iam::{ACCOUNT}:oidc-provider/ci.example'}}, 'Action': 'sts:AssumeRoleWithWebIdentity'}}]}}
+role = iam.create_role(RoleName='state', AssumeRolePolicyDocument=json.dumps(trust))['Role']
+iam.put_role_policy(RoleName='state', PolicyName='state', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': ['s3:*', 'dynamodb:*'], 'Resource': '*'}}]}}))
+iam.put_user_policy(UserName='ci', PolicyName='assume', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': 'sts:AssumeRole', 'Resource': role['Arn']}}]}}))
+ci = iam.create_access_key(UserName='ci')['AccessKey']
+req = urllib.request.Request(EP + '/moto-api/reset-auth', data=b'0', method='POST', headers={{'Content-Type': 'text/plain'}})
+urllib.request.urlopen(req).read()
+print(json.dumps({{'admin': [admin['AccessKeyId'], admin['SecretAccessKey']], 'ci': [ci['AccessKeyId'], ci['SecretAccessKey']], 'role': role['Arn']}}))
+"#
+        );
+        let out = Command::new(venv_python())
+            .arg("-c")
+            .arg(script)
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+            .expect("run python");
+        assert!(
+            out.status.success(),
+            "IAM setup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap().to_owned();
+        Enforcing {
+            endpoint,
+            admin_key: s("/admin/0"),
+            admin_secret: s("/admin/1"),
+            ci_key: s("/ci/0"),
+            ci_secret: s("/ci/1"),
+            role_arn: s("/role"),
+            _child: Mutex::new(child),
+        }
+    })
+}
+
+fn state(serial: u64) -> String {
+    format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.0.3\",\n  \"serial\": {serial},\n  \"lineage\": \"access-lineage\",\n  \"outputs\": {{}},\n  \"resources\": []\n}}\n"
+    )
+}
+
+/// A state bucket (two versions) and lock table in the enforcing emulator,
+/// made with the admin's keys. Returns (bucket, table, version ids).
+fn enforced_backend(name: &str) -> (String, String, Vec<String>) {
+    let e = enforcing();
+    let bucket = unique(name);
+    let table = format!("{bucket}-locks");
+    let script = format!(
+        r#"
+import boto3, hashlib
+kw = dict(endpoint_url={ep:?}, region_name={REGION:?}, aws_access_key_id={ak:?}, aws_secret_access_key={sk:?})
+s3 = boto3.client('s3', **kw)
+ddb = boto3.client('dynamodb', **kw)
+s3.create_bucket(Bucket={bucket:?}, CreateBucketConfiguration={{'LocationConstraint': {REGION:?}}})
+s3.put_bucket_versioning(Bucket={bucket:?}, VersioningConfiguration={{'Status': 'Enabled'}})
+ddb.create_table(TableName={table:?}, KeySchema=[{{'AttributeName': 'LockID', 'KeyType': 'HASH'}}], AttributeDefinitions=[{{'AttributeName': 'LockID', 'AttributeType': 'S'}}], BillingMode='PAY_PER_REQUEST')
+for body in [{one:?}, {two:?}]:
+    v = s3.put_object(Bucket={bucket:?}, Key='platform/terraform.tfstate', Body=body.encode())['VersionId']
+    print(v)
+ddb.put_item(TableName={table:?}, Item={{'LockID': {{'S': {bucket:?} + '/platform/terraform.tfstate-md5'}}, 'Digest': {{'S': hashlib.md5({two:?}.encode()).hexdigest()}}}})
+"#,
+        ep = e.endpoint,
+        ak = e.admin_key,
+        sk = e.admin_secret,
+        one = state(1),
+        two = state(2),
+    );
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "backend setup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (bucket, table, ids)
+}
+
+/// A Terraform directory whose backend block holds `extra`.
+fn backend_dir(bucket: &str, table: &str, extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            "terraform {{\n  backend \"s3\" {{\n    bucket = \"{bucket}\"\n    key = \"platform/terraform.tfstate\"\n    region = \"{REGION}\"\n    dynamodb_table = \"{table}\"\n{extra}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+/// stateward as the user `ci` against the enforcing emulator.
+fn as_ci(dir: &Path, args: &[&str]) -> Output {
+    let e = enforcing();
+    stateward_cmd(&root(), args)
+        .arg("--backend-dir")
+        .arg(dir)
+        .arg("--endpoint-url")
+        .arg(&e.endpoint)
+        .env("AWS_ACCESS_KEY_ID", &e.ci_key)
+        .env("AWS_SECRET_ACCESS_KEY", &e.ci_secret)
+        .output()
+        .expect("run stateward")
+}
+
+/// versions, pull, lock status/acquire/release, digest status and restore,
+/// each as `run` runs them; returns what each printed.
+fn core_commands(run: &dyn Fn(&[&str]) -> Output, ids: &[String]) {
+    let o = run(&["versions", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 2);
+
+    let o = run(&["pull"]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), state(2));
+
+    let o = run(&["lock", "status"]);
+    assert_exit(&o, 0);
+
+    let o = run(&["digest", "status"]);
+    assert_exit(&o, 0);
+
+    let o = run(&["lock", "acquire", "--reason", "access test"]);
+    assert_exit(&o, 0);
+    let id = stdout(&o)
+        .split_whitespace()
+        .find(|w| w.len() == 36 && w.matches('-').count() == 4)
+        .unwrap_or_else(|| panic!("no lock ID in {}", stdout(&o)))
+        .to_owned();
+    let o = run(&["lock", "release", &id, "--yes"]);
+    assert_exit(&o, 0);
+
+    // The older version back as the current state (serial 3, same lineage).
+    let o = run(&["restore", &ids[0], "--yes"]);
+    assert_exit(&o, 0);
+    let o = run(&["show", "latest", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["serial"], 3);
+}
+
+/// Every core command fails at once, in one sentence naming `ci` and the
+/// denied action.
+fn denied_everywhere(run: &dyn Fn(&[&str]) -> Output, ids: &[String]) {
+    for args in [
+        vec!["versions"],
+        vec!["pull"],
+        vec!["lock", "status"],
+        vec!["lock", "acquire"],
+        vec!["digest", "status"],
+        vec!["restore", ids[0].as_str(), "--yes"],
+    ] {
+        let o = run(&args);
+        assert_exit(&o, 1);
+        let err = stderr(&o);
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        let last = lines.last().copied().unwrap_or_default();
+        assert!(
+            last.starts_with("error: ")
+                && last.contains(&format!("access denied for arn:aws:iam::{ACCOUNT}:user/ci")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("DispatchFailure") && !err.contains("SdkError"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn every_core_command_works_with_assume_role_and_is_denied_without() {
+    let e = enforcing();
+    let (bucket, table, ids) = enforced_backend("role");
+    let with_role = backend_dir(
+        &bucket,
+        &table,
+        &format!("    assume_role = {{\n      role_arn = \"{}\"\n      session_name = \"stateward-test\"\n    }}", e.role_arn),
+    );
+    let without = backend_dir(&bucket, &table, "");
+
+    denied_everywhere(&|args| as_ci(without.path(), args), &ids);
+    core_commands(&|args| as_ci(with_role.path(), args), &ids);
+
+    // --role-arn does the same as the backend's `assume_role`.
+    let o = as_ci(
+        without.path(),
+        &["versions", "--format", "json", "--role-arn", &e.role_arn],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn the_deprecated_role_arn_works_with_a_warning() {
+    let e = enforcing();
+    let (bucket, table, _) = enforced_backend("legacy");
+    let dir = backend_dir(
+        &bucket,
+        &table,
+        &format!("    role_arn = \"{}\"", e.role_arn),
+    );
+    let o = as_ci(dir.path(), &["versions"]);
+    assert_exit(&o, 0);
+    let err = stderr(&o);
+    assert_eq!(
+        err.matches("warning: `role_arn` in the backend block is deprecated")
+            .count(),
+        1,
+        "{err}"
+    );
+}
+
+#[test]
+fn a_role_the_caller_may_not_assume_is_one_sentence() {
+    let (bucket, table, _) = enforced_backend("norole");
+    let other = format!("arn:aws:iam::{ACCOUNT}:role/not-this-one");
+    let dir = backend_dir(
+        &bucket,
+        &table,
+        &format!("    assume_role = {{ role_arn = \"{other}\" }}"),
+    );
+    let o = as_ci(dir.path(), &["versions"]);
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("AssumeRole on {other} failed")),
+        "{err}"
+    );
+}
+
+#[test]
+fn web_identity_from_the_backend_or_the_environment() {
+    let e = enforcing();
+    let (bucket, table, ids) = enforced_backend("oidc");
+    let token_dir = tempfile::tempdir().unwrap();
+    let token = token_dir.path().join("token");
+    std::fs::File::create(&token)
+        .unwrap()
+        .write_all(b"eyJhbGciOi.ci-oidc-token.sig\n")
+        .unwrap();
+    let dir = backend_dir(
+        &bucket,
+        &table,
+        &format!(
+            "    assume_role_with_web_identity = {{\n      role_arn = \"{}\"\n      web_identity_token_file = \"{}\"\n    }}",
+            e.role_arn,
+            token.display()
+        ),
+    );
+    core_commands(&|args| as_ci(dir.path(), args), &ids);
+
+    // AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, no static keys (a CI job).
+    let plain = backend_dir(&bucket, &table, "");
+    let o = stateward_cmd(&root(), ["versions", "--format", "json"])
+        .arg("--backend-dir")
+        .arg(plain.path())
+        .arg("--endpoint-url")
+        .arg(&e.endpoint)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_ROLE_ARN", &e.role_arn)
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 3);
+}
+
+/// allowed/forbidden_account_ids stop a restore before anything is written.
+#[test]
+fn account_rules_refuse_before_a_write() {
+    let backend = Backend::new("accounts");
+    let first = backend.put(&backend.key, state(1).as_bytes());
+    backend.put(&backend.key, state(2).as_bytes());
+    for (rule, says) in [
+        (
+            "allowed_account_ids = [\"111111111111\"]",
+            format!("AWS account {ACCOUNT} is not in `allowed_account_ids` (111111111111)"),
+        ),
+        (
+            &*format!("forbidden_account_ids = [\"{ACCOUNT}\"]"),
+            format!("AWS account {ACCOUNT} is in `forbidden_account_ids`"),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("prod.hcl");
+        std::fs::write(
+            &env,
+            format!(
+                "backend {{\n  bucket = \"{}\"\n  key = \"{}\"\n  region = \"{REGION}\"\n  endpoint_url = \"{}\"\n  dynamodb_table = \"{}\"\n  {rule}\n}}\n",
+                backend.bucket,
+                backend.key,
+                endpoint(),
+                backend.table
+            ),
+        )
+        .unwrap();
+        let env = env.display().to_string();
+        let o = stateward(["restore", &first, "--yes", "--env", &env]);
+        assert_exit(&o, 1);
+        let err = stderr(&o);
+        assert!(err.contains(&says), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    // Nothing was written: still two versions, the current one is serial 2.
+    let mut args = vec!["versions".to_string(), "--format".into(), "json".into()];
+    args.extend(backend.flags());
+    let o = stateward(&args);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 2);
+    let mut args = vec!["pull".to_string()];
+    args.extend(backend.flags());
+    assert_eq!(stdout(&stateward(&args)), state(2));
+}
+
+#[test]
+fn a_missing_lock_table_is_named_with_its_region_and_the_fix() {
+    let backend = Backend::new("notable");
+    backend.put(&backend.key, state(1).as_bytes());
+    let mut args: Vec<String> = backend.flags();
+    let at = args.iter().position(|a| a == "--dynamodb-table").unwrap();
+    args[at + 1] = "no-such-locks".into();
+    for cmd in [vec!["lock", "status"], vec!["lock", "acquire"]] {
+        let mut full: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+        full.extend(args.iter().cloned());
+        let o = stateward(&full);
+        assert_exit(&o, 1);
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "the DynamoDB lock table `no-such-locks` does not exist in {REGION}"
+            )) && err.contains("--dynamodb-table"),
+            "{cmd:?}: {err}"
+        );
+        assert!(!err.contains("check the bucket, key"), "{cmd:?}: {err}");
+    }
+}
+
+#[test]
+fn an_unknown_profile_names_the_profiles_there() {
+    let backend = Backend::new("profile");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[default]\nregion = eu-west-1\n\n[profile acme]\nregion = eu-west-1\n",
+    )
+    .unwrap();
+    let mut args = vec!["versions".to_string(), "--profile".into(), "acmee".into()];
+    args.extend(backend.flags());
+    let o = stateward_cmd(&root(), &args)
+        .env("AWS_CONFIG_FILE", &config)
+        .output()
+        .unwrap();
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "error: profile `acmee` is not in {} (profiles: acme, default); pass --profile with one of them, or fix `profile` in the backend or AWS_PROFILE",
+            config.display()
+        )
+    );
+}
