@@ -161,15 +161,33 @@ fn backend_dir(bucket: &str, table: &str, extra: &str) -> tempfile::TempDir {
 /// stateward as the user `ci` against the enforcing emulator.
 fn as_ci(dir: &Path, args: &[&str]) -> Output {
     let e = enforcing();
+    as_user(dir, args, &e.ci_key, &e.ci_secret, &[])
+}
+
+fn as_user(dir: &Path, args: &[&str], key: &str, secret: &str, env: &[(&str, &str)]) -> Output {
+    let e = enforcing();
     stateward_cmd(&root(), args)
         .arg("--backend-dir")
         .arg(dir)
         .arg("--endpoint-url")
         .arg(&e.endpoint)
-        .env("AWS_ACCESS_KEY_ID", &e.ci_key)
-        .env("AWS_SECRET_ACCESS_KEY", &e.ci_secret)
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .envs(env.iter().copied())
         .output()
         .expect("run stateward")
+}
+
+/// The AWS request count `STATEWARD_API_STATS` reports.
+fn requests(o: &Output) -> u64 {
+    let err = stderr(o);
+    err.lines()
+        .find_map(|l| {
+            l.strip_prefix("stateward: ")?
+                .strip_suffix(" AWS API requests")
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request count in {err}"))
 }
 
 /// versions, pull, lock status/acquire/release, digest status and restore,
@@ -248,6 +266,29 @@ fn every_core_command_works_with_assume_role_and_is_denied_without() {
 
     denied_everywhere(&|args| as_ci(without.path(), args), &ids);
     core_commands(&|args| as_ci(with_role.path(), args), &ids);
+
+    // The role is assumed once per run, whatever the command calls: the
+    // same command sends exactly one request more (AssumeRole) than as a
+    // user who needs no role.
+    let stats = [("STATEWARD_API_STATS", "1")];
+    let with = as_user(
+        with_role.path(),
+        &["digest", "status"],
+        &e.ci_key,
+        &e.ci_secret,
+        &stats,
+    );
+    let plain = as_user(
+        without.path(),
+        &["digest", "status"],
+        &e.admin_key,
+        &e.admin_secret,
+        &stats,
+    );
+    assert_exit(&with, 0);
+    assert_exit(&plain, 0);
+    assert!(requests(&plain) >= 2, "S3 and DynamoDB: {}", stderr(&plain));
+    assert_eq!(requests(&with), requests(&plain) + 1);
 
     // --role-arn does the same as the backend's `assume_role`.
     let o = as_ci(

@@ -157,6 +157,17 @@ impl Aws {
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
         }
+        if let Some(keys) = &access.static_keys {
+            if let (Some(ak), Some(sk)) = (&keys.access_key, &keys.secret_key) {
+                loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                    ak.clone(),
+                    sk.clone(),
+                    keys.token.clone(),
+                    None,
+                    "backend-block",
+                ));
+            }
+        }
         if let Some(fips) = access.use_fips_endpoint {
             loader = loader.use_fips(fips);
         }
@@ -599,7 +610,14 @@ async fn with_role(
     calls: &CallCounter,
     role: Role,
 ) -> Result<aws_config::SdkConfig, AwsError> {
-    let creds = RoleCredentials::new(sts_client(sdk, settings, calls), role);
+    let endpoint = settings
+        .access
+        .sts_endpoint
+        .as_deref()
+        .or(settings.endpoint_url.as_deref());
+    let creds = sts::role_of_run(&role.clone(), endpoint, || {
+        RoleCredentials::new(sts_client(sdk, settings, calls), role)
+    });
     creds.fetch().await?;
     Ok(sdk
         .to_builder()

@@ -175,6 +175,29 @@ impl RoleCredentials {
     }
 }
 
+/// The roles of this run, so that a second connection (a snapshot store in
+/// another region, a command that connects twice) reuses the credentials
+/// instead of assuming the role again.
+static ROLES: std::sync::Mutex<Vec<(String, Arc<RoleCredentials>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The run's credentials for `role` through `endpoint`, made by `make` the
+/// first time.
+pub(crate) fn role_of_run(
+    role: &Role,
+    endpoint: Option<&str>,
+    make: impl FnOnce() -> Arc<RoleCredentials>,
+) -> Arc<RoleCredentials> {
+    let key = format!("{role:?}|{endpoint:?}");
+    let mut roles = ROLES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, found)) = roles.iter().find(|(k, _)| *k == key) {
+        return found.clone();
+    }
+    let made = make();
+    roles.push((key, made.clone()));
+    made
+}
+
 fn config_error(message: String) -> AwsError {
     AwsError::new(
         "configure",

@@ -70,8 +70,28 @@ pub struct AccessSettings {
     pub no_proxy: Option<String>,
     pub allowed_account_ids: Option<Vec<String>>,
     pub forbidden_account_ids: Option<Vec<String>>,
+    /// Static credentials of the backend block (`access_key`, `secret_key`,
+    /// `token`); never printed.
+    #[serde(skip)]
+    pub static_keys: Option<StaticKeys>,
     /// Deprecation notes to print on stderr (not a setting).
     pub warnings: Vec<String>,
+}
+
+/// `access_key` / `secret_key` / `token` of a backend block.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct StaticKeys {
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for StaticKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticKeys")
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AccessSettings {
@@ -103,6 +123,7 @@ impl AccessSettings {
             no_proxy: higher.no_proxy.or(self.no_proxy),
             allowed_account_ids: higher.allowed_account_ids.or(self.allowed_account_ids),
             forbidden_account_ids: higher.forbidden_account_ids.or(self.forbidden_account_ids),
+            static_keys: higher.static_keys.or(self.static_keys),
             warnings,
         }
     }
@@ -288,6 +309,24 @@ impl AccessReader {
             "http_proxy" => a.http_proxy = url(value)?,
             "https_proxy" => a.https_proxy = url(value)?,
             "no_proxy" => a.no_proxy = string(value)?,
+            "access_key" | "secret_key" | "token" if self.allow_legacy => {
+                let keys = a.static_keys.get_or_insert_with(StaticKeys::default);
+                let v = string(value)?;
+                match key {
+                    "access_key" => keys.access_key = v,
+                    "secret_key" => keys.secret_key = v,
+                    _ => keys.token = v,
+                }
+            }
+            "ec2_metadata_service_endpoint"
+            | "ec2_metadata_service_endpoint_mode"
+            | "skip_metadata_api_check"
+                if self.allow_legacy =>
+            {
+                a.warnings.push(format!(
+                    "`{key}` in the backend block has no effect in stateward; the AWS SDK reads AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE and AWS_EC2_METADATA_DISABLED instead"
+                ));
+            }
             "allowed_account_ids" => a.allowed_account_ids = account_ids(value)?,
             "forbidden_account_ids" => a.forbidden_account_ids = account_ids(value)?,
             _ => return Ok(false),
@@ -297,7 +336,10 @@ impl AccessReader {
 
     /// Sets the `endpoints` object's `sts` and `iam` entries (they win over
     /// the legacy `sts_endpoint` / `iam_endpoint`).
-    pub fn endpoints(&mut self, sts: Option<&String>, iam: Option<&String>) {
+    pub fn endpoints(&mut self, sts: Option<&String>, iam: Option<&String>, sso: Option<&String>) {
+        if sso.is_some() {
+            self.access.warnings.push("`endpoints.sso` has no effect in stateward; SSO logins use the profile's own settings".into());
+        }
         if let Some(s) = sts {
             self.access.sts_endpoint = Some(s.clone());
         }
@@ -310,6 +352,22 @@ impl AccessReader {
     /// `assume_role` (an error names the conflicting key).
     pub fn finish(self) -> Result<AccessSettings, (String, String)> {
         let mut access = self.access;
+        if let Some(k) = &access.static_keys {
+            if k.access_key.is_none() != k.secret_key.is_none() {
+                let key = if k.access_key.is_none() {
+                    "secret_key"
+                } else {
+                    "access_key"
+                };
+                return Err((
+                    key.into(),
+                    "`access_key` and `secret_key` go together; set both, or neither and let the AWS chain find credentials".into(),
+                ));
+            }
+            if k.access_key.is_none() {
+                access.static_keys = None;
+            }
+        }
         if self.legacy.is_empty() {
             return Ok(access);
         }

@@ -418,7 +418,11 @@ fn interpret(attrs: &RawBackend) -> Result<BackendSettings, ConfigError> {
             })
         })?;
     }
-    reader.endpoints(endpoints.get("sts"), endpoints.get("iam"));
+    reader.endpoints(
+        endpoints.get("sts"),
+        endpoints.get("iam"),
+        endpoints.get("sso"),
+    );
     let access = reader.finish().map_err(|(key, reason)| {
         let kind = ConfigErrorKind::InvalidValue {
             key: key.clone(),
