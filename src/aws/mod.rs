@@ -408,8 +408,49 @@ impl Aws {
 
     /// The S3 adapter for one bucket.
     pub fn bucket(&self, bucket: &str) -> s3::Bucket {
-        s3::Bucket::new(self.s3.clone(), bucket)
+        match found_bucket_region(bucket) {
+            Some(region) => {
+                let sdk = self
+                    .state_sdk
+                    .to_builder()
+                    .region(aws_config::Region::new(region))
+                    .build();
+                let (s3, _) = Aws::storage_clients(&sdk, &self.settings, &self.calls);
+                s3::Bucket::new(s3, bucket)
+            }
+            None => s3::Bucket::new(self.s3.clone(), bucket),
+        }
     }
+}
+
+/// Buckets S3 said are in another region than the one asked (its
+/// `x-amz-bucket-region`), with that region: [`Aws::bucket`] uses it.
+static BUCKET_REGIONS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn found_bucket_region(bucket: &str) -> Option<String> {
+    BUCKET_REGIONS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .find(|(b, _)| b == bucket)
+        .map(|(_, r)| r.clone())
+}
+
+/// When `e` is S3 saying the bucket is in another region, remembers that
+/// region for the bucket (later [`Aws::bucket`]s use it) and returns the note
+/// to print; `None` for any other error, or when the bucket's region was
+/// already followed once (no loop).
+pub fn follow_bucket_region(e: &AwsError) -> Option<String> {
+    let region = e.context.bucket_region.as_ref()?;
+    let bucket = e.resource.strip_prefix("s3://")?.split('/').next()?;
+    let mut known = BUCKET_REGIONS.lock().unwrap_or_else(|p| p.into_inner());
+    if bucket.is_empty() || known.iter().any(|(b, _)| b == bucket) {
+        return None;
+    }
+    known.push((bucket.to_owned(), region.clone()));
+    Some(format!(
+        "the bucket {bucket} is in {region}; using it; pass --region {region} to skip this"
+    ))
 }
 
 /// The HTTP client of every AWS client: rustls, plus the backend's
@@ -990,6 +1031,40 @@ mod tests {
             "GetObject on s3://b/k failed: access denied (AccessDenied: Access Denied); check that this identity, or the role the backend assumes (`assume_role`, --role-arn), may call GetObject"
         );
         assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn a_wrong_region_answer_is_followed_once_per_bucket() {
+        let mut moved = AwsError::new(
+            "ListObjectVersions",
+            "s3://follow-me-bucket/platform/terraform.tfstate",
+            AwsErrorKind::Other,
+            Some("PermanentRedirect".into()),
+            None,
+        );
+        assert_eq!(follow_bucket_region(&moved), None, "no region header");
+        moved.context.bucket_region = Some("eu-west-1".into());
+        assert_eq!(
+            follow_bucket_region(&moved).as_deref(),
+            Some("the bucket follow-me-bucket is in eu-west-1; using it; pass --region eu-west-1 to skip this")
+        );
+        assert_eq!(
+            found_bucket_region("follow-me-bucket").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            follow_bucket_region(&moved),
+            None,
+            "followed once, never again"
+        );
+        let other = AwsError::new(
+            "GetItem",
+            "DynamoDB table t",
+            AwsErrorKind::Other,
+            None,
+            None,
+        );
+        assert_eq!(follow_bucket_region(&other), None);
     }
 
     #[test]

@@ -62,7 +62,19 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    let outcome = match runtime.block_on(run(cli, &mut printer)) {
+    let mut outcome = runtime.block_on(run(cli, &mut printer));
+    // A state bucket in another region than configured: S3 names its region;
+    // say so once and run the command again against it (nothing was written:
+    // S3's answer came before any write to that bucket).
+    if let Err(Error::Aws(e)) = &outcome {
+        if let Some(note) = crate::aws::follow_bucket_region(e) {
+            printer.stderr().line(format_args!("stateward: {note}"));
+            if let Ok(cli) = Cli::try_parse() {
+                outcome = runtime.block_on(run(cli, &mut printer));
+            }
+        }
+    }
+    let outcome = match outcome {
         // Name the identity that was denied, the region a table was sought in.
         Err(Error::Aws(e)) => Err(Error::Aws(runtime.block_on(crate::aws::sts::explain(e)))),
         other => other,
