@@ -472,3 +472,98 @@ fn an_unknown_profile_names_the_profiles_there() {
         )
     );
 }
+
+/// A loopback proxy in front of the emulator that answers every S3 request
+/// signed for `us-east-1` as S3 answers a request to a bucket in another
+/// region (301 `PermanentRedirect` with `x-amz-bucket-region: eu-west-1`),
+/// which the emulator never does, and passes everything else through.
+const REDIRECTING_PROXY: &str = r#"
+import http.client, http.server, sys, threading
+HOST, PORT = sys.argv[1], int(sys.argv[2])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def log_message(self, *a):
+        pass
+    def relay(self):
+        n = int(self.headers.get('Content-Length') or 0)
+        body = self.rfile.read(n) if n else None
+        if '/us-east-1/s3/' in self.headers.get('Authorization', ''):
+            payload = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>'
+            self.send_response(301)
+            self.send_header('x-amz-bucket-region', 'eu-west-1')
+            self.send_header('Content-Type', 'application/xml')
+            self.send_header('Content-Length', str(len(payload)))
+            self.end_headers()
+            if self.command != 'HEAD':
+                self.wfile.write(payload)
+            return
+        c = http.client.HTTPConnection(HOST, PORT)
+        c.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items()})
+        r = c.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ('transfer-encoding', 'connection', 'content-length'):
+                self.send_header(k, v)
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(data)
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = relay
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1], flush=True)
+threading.Thread(target=s.serve_forever, daemon=True).start()
+sys.stdin.read()
+"#;
+
+#[test]
+fn a_bucket_in_another_region_is_followed_and_said_once() {
+    let backend = Backend::new("moved");
+    backend.put(&backend.key, state(4).as_bytes());
+    let emulator = endpoint();
+    let port = emulator.rsplit(':').next().unwrap();
+    let mut proxy = Command::new(venv_python())
+        .arg("-c")
+        .arg(REDIRECTING_PROXY)
+        .arg("127.0.0.1")
+        .arg(port)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(proxy.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let via = format!("http://127.0.0.1:{}", line.trim());
+    let target = [
+        "--bucket",
+        backend.bucket.as_str(),
+        "--key",
+        backend.key.as_str(),
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        via.as_str(),
+    ];
+    let note = format!(
+        "stateward: the bucket {} is in eu-west-1; using it; pass --region eu-west-1 to skip this",
+        backend.bucket
+    );
+    let mut args = vec!["pull"];
+    args.extend(target);
+    let o = stateward(&args);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), state(4));
+    assert_eq!(stderr(&o).matches(&note).count(), 1, "{}", stderr(&o));
+
+    let mut args = vec!["versions", "--format", "json"];
+    args.extend(target);
+    let o = stateward(&args);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 1);
+    assert_eq!(stderr(&o).matches(&note).count(), 1, "{}", stderr(&o));
+
+    drop(proxy.stdin.take());
+    let _ = proxy.wait();
+}
