@@ -104,6 +104,10 @@ fn state(serial: u64) -> String {
 /// A state bucket (two versions) and lock table in the enforcing emulator,
 /// made with the admin's keys. Returns (bucket, table, version ids).
 fn enforced_backend(name: &str) -> (String, String, Vec<String>) {
+    enforced_backend_with(name, &[state(1), state(2)])
+}
+
+fn enforced_backend_with(name: &str, bodies: &[String]) -> (String, String, Vec<String>) {
     let e = enforcing();
     let bucket = unique(name);
     let table = format!("{bucket}-locks");
@@ -116,16 +120,22 @@ ddb = boto3.client('dynamodb', **kw)
 s3.create_bucket(Bucket={bucket:?}, CreateBucketConfiguration={{'LocationConstraint': {REGION:?}}})
 s3.put_bucket_versioning(Bucket={bucket:?}, VersioningConfiguration={{'Status': 'Enabled'}})
 ddb.create_table(TableName={table:?}, KeySchema=[{{'AttributeName': 'LockID', 'KeyType': 'HASH'}}], AttributeDefinitions=[{{'AttributeName': 'LockID', 'AttributeType': 'S'}}], BillingMode='PAY_PER_REQUEST')
-for body in [{one:?}, {two:?}]:
+for body in {bodies}:
     v = s3.put_object(Bucket={bucket:?}, Key='platform/terraform.tfstate', Body=body.encode())['VersionId']
     print(v)
-ddb.put_item(TableName={table:?}, Item={{'LockID': {{'S': {bucket:?} + '/platform/terraform.tfstate-md5'}}, 'Digest': {{'S': hashlib.md5({two:?}.encode()).hexdigest()}}}})
+ddb.put_item(TableName={table:?}, Item={{'LockID': {{'S': {bucket:?} + '/platform/terraform.tfstate-md5'}}, 'Digest': {{'S': hashlib.md5(body.encode()).hexdigest()}}}})
 "#,
+        bodies = format!(
+            "[{}]",
+            bodies
+                .iter()
+                .map(|b| format!("{b:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         ep = e.endpoint,
         ak = e.admin_key,
         sk = e.admin_secret,
-        one = state(1),
-        two = state(2),
     );
     let out = Command::new(venv_python())
         .arg("-c")
@@ -165,10 +175,16 @@ fn as_ci(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn as_user(dir: &Path, args: &[&str], key: &str, secret: &str, env: &[(&str, &str)]) -> Output {
+    let dir = dir.display().to_string();
+    let mut all = args.to_vec();
+    all.extend(["--backend-dir", dir.as_str()]);
+    as_user_with(&all, key, secret, env)
+}
+
+/// stateward against the enforcing emulator with these keys (the target is in `args`).
+fn as_user_with(args: &[&str], key: &str, secret: &str, env: &[(&str, &str)]) -> Output {
     let e = enforcing();
     stateward_cmd(&root(), args)
-        .arg("--backend-dir")
-        .arg(dir)
         .arg("--endpoint-url")
         .arg(&e.endpoint)
         .env("AWS_ACCESS_KEY_ID", key)
@@ -566,4 +582,82 @@ fn a_bucket_in_another_region_is_followed_and_said_once() {
 
     drop(proxy.stdin.take());
     let _ = proxy.wait();
+}
+
+/// Live checks run as the caller by default, not as the state's role; the
+/// environment file's `drift { assume_role }` gives them a role of their own.
+#[test]
+fn live_checks_use_the_callers_identity_unless_the_env_file_gives_a_role() {
+    let e = enforcing();
+    let (bucket, table, _) = enforced_backend_with("live", &[state(1)]);
+    // The state manages its own bucket: one live S3 check.
+    let body = format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": 2,\n  \"lineage\": \"access-lineage\",\n  \"outputs\": {{}},\n  \"resources\": [{{\"mode\":\"managed\",\"type\":\"aws_s3_bucket\",\"name\":\"state\",\"provider\":\"provider[\\\"registry.terraform.io/hashicorp/aws\\\"]\",\"instances\":[{{\"schema_version\":0,\"attributes\":{{\"id\":\"{bucket}\",\"bucket\":\"{bucket}\",\"arn\":\"arn:aws:s3:::{bucket}\",\"region\":\"{REGION}\",\"tags\":{{}}}},\"sensitive_attributes\":[]}}]}}]\n}}\n"
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &body).unwrap();
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(format!(
+            "import boto3\nboto3.client('s3', endpoint_url={ep:?}, region_name={REGION:?}, aws_access_key_id={ak:?}, aws_secret_access_key={sk:?}).put_object(Bucket={bucket:?}, Key='platform/terraform.tfstate', Body=open({f:?}, 'rb').read())",
+            ep = e.endpoint,
+            ak = e.admin_key,
+            sk = e.admin_secret,
+            f = file.path().display().to_string(),
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = |drift: &str| {
+        let path = dir.path().join(format!("{}.hcl", drift.len()));
+        std::fs::write(
+            &path,
+            format!(
+                "backend {{\n  bucket = \"{bucket}\"\n  key = \"platform/terraform.tfstate\"\n  region = \"{REGION}\"\n  dynamodb_table = \"{table}\"\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n{drift}",
+                e.role_arn
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    // The state's role reads the state, but the live check runs as `ci`,
+    // who may not read the bucket's configuration: incomplete, exit 1.
+    let plain = env_file("");
+    let o = as_user_with(
+        &["drift", "--format", "json", "--env", &plain],
+        &e.ci_key,
+        &e.ci_secret,
+        &[],
+    );
+    assert_exit(&o, 1);
+    assert!(
+        stdout(&o).contains("AccessDenied") || stderr(&o).contains("access denied"),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+
+    // With the environment file's live role, the check runs: in sync or drift, not incomplete.
+    let with_live = env_file(&format!(
+        "drift {{\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n",
+        e.role_arn
+    ));
+    let o = as_user_with(
+        &["drift", "--format", "json", "--env", &with_live],
+        &e.ci_key,
+        &e.ci_secret,
+        &[],
+    );
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(2)),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
 }
