@@ -111,6 +111,14 @@ fn enforced_backend_with(name: &str, bodies: &[String]) -> (String, String, Vec<
     let e = enforcing();
     let bucket = unique(name);
     let table = format!("{bucket}-locks");
+    let bodies = format!(
+        "[{}]",
+        bodies
+            .iter()
+            .map(|b| format!("{b:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let script = format!(
         r#"
 import boto3, hashlib
@@ -125,14 +133,6 @@ for body in {bodies}:
     print(v)
 ddb.put_item(TableName={table:?}, Item={{'LockID': {{'S': {bucket:?} + '/platform/terraform.tfstate-md5'}}, 'Digest': {{'S': hashlib.md5(body.encode()).hexdigest()}}}})
 "#,
-        bodies = format!(
-            "[{}]",
-            bodies
-                .iter()
-                .map(|b| format!("{b:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
         ep = e.endpoint,
         ak = e.admin_key,
         sk = e.admin_secret,
