@@ -49,14 +49,16 @@ pub const AWS_ROLE_SESSION_NAME: &str = "AWS_ROLE_SESSION_NAME";
 /// A PEM bundle of extra trusted certificates (`custom_ca_bundle` wins).
 pub const AWS_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 
-/// The shared config file (default `~/.aws/config`); named in profile errors.
+/// The shared config file (default `~/.aws/config`); read through the AWS
+/// SDK's own environment access and named in profile errors.
 pub const AWS_CONFIG_FILE: &str = "AWS_CONFIG_FILE";
 
 /// Static access key of the environment; only its presence is consulted
 /// (with it, the SDK's chain does not use a web identity from the environment).
 pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 
-/// The profile the AWS SDK uses when no `--profile` or `profile` is given.
+/// The profile the AWS SDK uses when no `--profile` or `profile` is given;
+/// checked (through the SDK's environment access) to exist before connecting.
 pub const AWS_PROFILE: &str = "AWS_PROFILE";
 
 /// The AWS endpoint variables that imply path-style S3 addressing when set

@@ -1055,6 +1055,38 @@ backend {
     }
 
     #[test]
+    fn the_backend_block_reads_access_settings_by_their_terraform_names() {
+        let env = parse(
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n  assume_role = {\n    role_arn = \"arn:aws:iam::111111111111:role/state\"\n    duration = \"30m\"\n  }\n  sts_region = \"us-east-1\"\n  allowed_account_ids = [\"111111111111\"]\n  max_retries = 2\n}\ndrift {\n  assume_role = { role_arn = \"arn:aws:iam::222222222222:role/live\" }\n}\n",
+        )
+        .unwrap();
+        let a = &env.backend.access;
+        let role = a.assume_role.as_ref().unwrap();
+        assert_eq!(role.role_arn, "arn:aws:iam::111111111111:role/state");
+        assert_eq!(role.duration_seconds, Some(1800));
+        assert_eq!(a.sts_region.as_deref(), Some("us-east-1"));
+        assert_eq!(a.max_retries, Some(2));
+        assert_eq!(
+            env.drift.unwrap().assume_role.unwrap().role_arn,
+            "arn:aws:iam::222222222222:role/live"
+        );
+
+        // The deprecated top-level names belong to backend blocks only.
+        let e = parse("backend {\n  bucket = \"b\"\n  key = \"k\"\n  role_arn = \"arn:aws:iam::1:role/x\"\n}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown key \"role_arn\""), "{e}");
+        // A bad value is placed at the value.
+        let e = parse("backend {\n  bucket = \"b\"\n  key = \"k\"\n  retry_mode = \"fast\"\n}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":4:") && e.contains("\"standard\" or \"adaptive\""),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn parses_the_drift_block() {
         let env = parse(
             "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\ndrift {\n  unmanaged_name_prefixes = [\"mlops-\"]\n  unmanaged_tags = { Project = \"mlops\" }\n  ignore_file = \".statewardignore\"\n}\n",

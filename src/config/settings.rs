@@ -157,8 +157,6 @@ const CONSULTED: &[&str] = &[
     crate::envvars::AWS_ROLE_SESSION_NAME,
     crate::envvars::AWS_CA_BUNDLE,
     crate::envvars::AWS_ACCESS_KEY_ID,
-    crate::envvars::AWS_CONFIG_FILE,
-    crate::envvars::AWS_PROFILE,
 ];
 
 /// Every setting of one run, resolved once.
