@@ -536,22 +536,7 @@ sys.stdin.read()
 fn a_bucket_in_another_region_is_followed_and_said_once() {
     let backend = Backend::new("moved");
     backend.put(&backend.key, state(4).as_bytes());
-    let emulator = endpoint();
-    let port = emulator.rsplit(':').next().unwrap();
-    let mut proxy = Command::new(venv_python())
-        .arg("-c")
-        .arg(REDIRECTING_PROXY)
-        .arg("127.0.0.1")
-        .arg(port)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(proxy.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let via = format!("http://127.0.0.1:{}", line.trim());
+    let (mut proxy, via) = start_proxy();
     let target = [
         "--bucket",
         backend.bucket.as_str(),
@@ -658,6 +643,91 @@ fn live_checks_use_the_callers_identity_unless_the_env_file_gives_a_role() {
         matches!(o.status.code(), Some(0) | Some(2)),
         "{}\n{}",
         stdout(&o),
+        stderr(&o)
+    );
+}
+
+/// Starts [`REDIRECTING_PROXY`] in front of the shared emulator; returns the
+/// child (stop it by dropping its stdin) and its URL.
+fn start_proxy() -> (Child, String) {
+    let emulator = endpoint();
+    let port = emulator.rsplit(':').next().unwrap().to_owned();
+    let mut proxy = Command::new(venv_python())
+        .arg("-c")
+        .arg(REDIRECTING_PROXY)
+        .arg("127.0.0.1")
+        .arg(port)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(proxy.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (proxy, format!("http://127.0.0.1:{}", line.trim()))
+}
+
+/// The backend's proxy, CA bundle and `insecure` are honoured or refused in
+/// one sentence, never ignored.
+#[test]
+fn connection_arguments_are_honoured_or_refused_clearly() {
+    let backend = Backend::new("conn");
+    backend.put(&backend.key, state(5).as_bytes());
+    let run = |extra: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("main.tf"),
+            format!(
+                "terraform {{\n  backend \"s3\" {{\n    bucket = \"{}\"\n    key = \"{}\"\n    region = \"{REGION}\"\n    endpoints = {{ s3 = \"{}\" }}\n    max_retries = 0\n{extra}\n  }}\n}}\n",
+                backend.bucket,
+                backend.key,
+                endpoint()
+            ),
+        )
+        .unwrap();
+        stateward_cmd(&root(), ["pull", "--backend-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    // Through a proxy that passes requests on: the state comes back.
+    let (mut proxy, url) = start_proxy();
+    let o = run(&format!("    http_proxy = \"{url}\""));
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), state(5));
+    drop(proxy.stdin.take());
+    let _ = proxy.wait();
+    // Through a proxy that is not there: the request never reaches S3.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let o = run(&format!("    http_proxy = \"{dead}\""));
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("could not be reached"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run("    insecure = true");
+    assert_exit(&o, 1);
+    assert_eq!(
+        stderr(&o).trim(),
+        "error: `insecure = true` is not supported: stateward always verifies TLS certificates; give the endpoint's CA with `custom_ca_bundle` (or AWS_CA_BUNDLE) instead"
+    );
+    let o = run("    custom_ca_bundle = \"/no/such/ca.pem\"");
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).starts_with("error: cannot read the CA bundle /no/such/ca.pem"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run("    http_proxy = \"http://a:1\"\n    https_proxy = \"http://b:2\"");
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("name different proxies"),
+        "{}",
         stderr(&o)
     );
 }
