@@ -30,6 +30,26 @@ from moto.moto_server.threaded_moto_server import (
 )
 
 
+def _web_identity_needs_no_signature() -> None:
+    """AWS does not sign or authorize AssumeRoleWithWebIdentity (the token
+    is the credential), but moto's IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT
+    or /moto-api/reset-auth) fails on its missing Authorization header; let it
+    through, as AWS does.  No effect while enforcement is off."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def authenticate(self, iam_request_cls, resource="*"):
+        if self._get_action() == "AssumeRoleWithWebIdentity":
+            return None
+        return original(self, iam_request_cls, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authenticate
+
+
+_web_identity_needs_no_signature()
+
+
 class LatencyMotoServer(ThreadedMotoServer):
     """moto's threaded server with a settable per-request delay."""
 

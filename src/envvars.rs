@@ -34,6 +34,33 @@ pub const AWS_ENDPOINT_URL_S3: &str = "AWS_ENDPOINT_URL_S3";
 /// DynamoDB endpoint override, applied by the AWS SDK.
 pub const AWS_ENDPOINT_URL_DYNAMODB: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 
+/// STS endpoint override (role assumption, caller identity), as Terraform reads it.
+pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+
+/// The role of a web identity (CI OIDC), with [`AWS_WEB_IDENTITY_TOKEN_FILE`].
+pub const AWS_ROLE_ARN: &str = "AWS_ROLE_ARN";
+
+/// The file holding the web identity token, with [`AWS_ROLE_ARN`].
+pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+
+/// The session name of a web identity role assumption (optional).
+pub const AWS_ROLE_SESSION_NAME: &str = "AWS_ROLE_SESSION_NAME";
+
+/// A PEM bundle of extra trusted certificates (`custom_ca_bundle` wins).
+pub const AWS_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
+
+/// The shared config file (default `~/.aws/config`); read through the AWS
+/// SDK's own environment access and named in profile errors.
+pub const AWS_CONFIG_FILE: &str = "AWS_CONFIG_FILE";
+
+/// Static access key of the environment; only its presence is consulted
+/// (with it, the SDK's chain does not use a web identity from the environment).
+pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+
+/// The profile the AWS SDK uses when no `--profile` or `profile` is given;
+/// checked (through the SDK's environment access) to exist before connecting.
+pub const AWS_PROFILE: &str = "AWS_PROFILE";
+
 /// The AWS endpoint variables that imply path-style S3 addressing when set
 /// (non-empty) and no `force_path_style` is given.
 pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &[AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3];

@@ -2,13 +2,16 @@
 //!
 //! [`Aws::connect`] is the one factory: it builds every client from one
 //! [`AwsAccess`] (resolved by [`crate::config::Settings`]) with one retry and
-//! timeout policy, [`RetryPolicy`], for every command. Each adapter
+//! timeout policy, [`RetryPolicy`], for every command; `connect` holds how it
+//! reaches AWS (HTTP client, profiles, STS clients) and `sts` the roles and
+//! the caller identity. Each adapter
 //! (`s3`, `dynamodb`, `eks`, `rds`, `tagging`) returns the project's own types and
 //! maps SDK errors to [`AwsError`].
 
 pub mod acm;
 pub mod apigatewayv2;
 pub mod autoscaling;
+mod connect;
 pub mod dynamodb;
 pub mod ec2;
 pub mod ecr;
@@ -27,6 +30,7 @@ pub mod s3;
 pub mod secretsmanager;
 pub mod sns;
 pub mod sqs;
+pub mod sts;
 pub mod tagging;
 
 use std::fmt;
@@ -35,11 +39,13 @@ use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
+use crate::config::access::account_refusal;
 use crate::config::{AwsAccess, RetryPolicy};
+use connect::{check_profile, http_client, profile_files, retry_config, sts_client, with_role};
+use sts::Role;
 
 /// Timeouts of calls with small bodies (every service but S3): per attempt
 /// and per operation (every attempt and the backoff between them).
@@ -68,12 +74,23 @@ fn transfer_timeouts(retry: &RetryPolicy) -> aws_config::timeout::TimeoutConfig 
 /// S3 and DynamoDB clients are built once (they carry their own endpoint
 /// overrides); every other service's client is built from the shared
 /// configuration when asked for, which costs no request.
+///
+/// Two identities: the state's (S3 and DynamoDB clients of [`Aws::bucket`] and
+/// [`Aws::table`]: the backend's profile, web identity and `assume_role`) and
+/// the live checks' (every other adapter, [`Aws::s3_account`] and
+/// [`Aws::dynamodb_tables`]: the caller's own identity, or the environment
+/// file's `drift { assume_role }`). Without roles they are the same.
 #[derive(Clone, Debug)]
 pub struct Aws {
+    /// The live checks' configuration.
     sdk: aws_config::SdkConfig,
+    /// The state's configuration.
+    state_sdk: aws_config::SdkConfig,
     settings: AwsAccess,
     s3: aws_sdk_s3::Client,
     dynamodb: aws_sdk_dynamodb::Client,
+    live_s3: aws_sdk_s3::Client,
+    live_dynamodb: aws_sdk_dynamodb::Client,
     calls: CallCounter,
 }
 
@@ -120,14 +137,19 @@ pub fn calls_made() -> u64 {
 
 impl Aws {
     /// Builds the clients. Credentials and region come from the standard AWS
-    /// chain (environment, profiles, SSO, instance metadata) unless set here.
+    /// chain (environment, profiles, SSO, instance metadata) unless set here;
+    /// a configured role is assumed here, once, and an account rule
+    /// (`allowed_account_ids` / `forbidden_account_ids`) is checked here,
+    /// before any command reads or writes anything.
     pub async fn connect(settings: &AwsAccess) -> Result<Aws, AwsError> {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+        let access = &settings.access;
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).http_client(http_client(access)?);
         if let Some(region) = &settings.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(files) = profile_files(access) {
+            loader = loader.profile_files(files);
         }
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
@@ -135,16 +157,33 @@ impl Aws {
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        // Every command: adaptive retry, and the small-call timeouts; the S3
-        // client replaces the timeouts with its own (see `build`).
+        if let Some(keys) = &access.static_keys {
+            if let (Some(ak), Some(sk)) = (&keys.access_key, &keys.secret_key) {
+                loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                    ak.clone(),
+                    sk.clone(),
+                    keys.token.clone(),
+                    None,
+                    "backend-block",
+                ));
+            }
+        }
+        if let Some(fips) = access.use_fips_endpoint {
+            loader = loader.use_fips(fips);
+        }
+        if let Some(dual) = access.use_dualstack_endpoint {
+            loader = loader.use_dual_stack(dual);
+        }
+        // Every command: adaptive retry (or the backend's `retry_mode`), and
+        // the small-call timeouts; the S3 client replaces the timeouts with
+        // its own (see `build`).
         let retry = &settings.retry;
         loader = loader
-            .retry_config(
-                aws_config::retry::RetryConfig::adaptive().with_max_attempts(retry.max_attempts),
-            )
+            .retry_config(retry_config(access, retry))
             .timeout_config(small_call_timeouts(retry));
-        let sdk = loader.load().await;
-        if sdk.region().is_none() {
+        check_profile(settings).await?;
+        let base = loader.load().await;
+        if base.region().is_none() {
             return Err(AwsError::new(
                 "configure",
                 "the AWS region",
@@ -153,11 +192,62 @@ impl Aws {
                 Some("no AWS region is configured: pass --region, set `region` in the environment file or backend, or set AWS_REGION".into()),
             ));
         }
-        Ok(Aws::build(sdk, settings.clone(), CallCounter::default()))
+        let calls = CallCounter::default();
+        let mut state_sdk = base.clone();
+        if let Some(w) = &access.web_identity {
+            state_sdk =
+                with_role(&state_sdk, settings, &calls, Role::WebIdentity(w.clone())).await?;
+        }
+        if let Some(r) = &access.assume_role {
+            state_sdk = with_role(&state_sdk, settings, &calls, Role::Assume(r.clone())).await?;
+        }
+        let live_sdk = match &settings.live_role {
+            Some(r) => with_role(&base, settings, &calls, Role::Assume(r.clone())).await?,
+            None => base,
+        };
+        let state_sts = sts_client(&state_sdk, settings, &calls);
+        sts::register_state_sts(state_sts.clone(), settings.region.clone());
+        if access.checks_account() {
+            let me = sts::caller_identity(&state_sts).await?;
+            if let Some(reason) = account_refusal(access, &me.account) {
+                return Err(AwsError::new(
+                    "configure",
+                    "the AWS account",
+                    AwsErrorKind::Config,
+                    None,
+                    Some(reason),
+                ));
+            }
+        }
+        Ok(Aws::build(live_sdk, state_sdk, settings.clone(), calls))
     }
 
-    fn build(sdk: aws_config::SdkConfig, settings: AwsAccess, calls: CallCounter) -> Aws {
-        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk)
+    fn build(
+        sdk: aws_config::SdkConfig,
+        state_sdk: aws_config::SdkConfig,
+        settings: AwsAccess,
+        calls: CallCounter,
+    ) -> Aws {
+        let (s3, dynamodb) = Aws::storage_clients(&state_sdk, &settings, &calls);
+        let (live_s3, live_dynamodb) = Aws::storage_clients(&sdk, &settings, &calls);
+        Aws {
+            s3,
+            dynamodb,
+            live_s3,
+            live_dynamodb,
+            sdk,
+            state_sdk,
+            settings,
+            calls,
+        }
+    }
+
+    fn storage_clients(
+        sdk: &aws_config::SdkConfig,
+        settings: &AwsAccess,
+        calls: &CallCounter,
+    ) -> (aws_sdk_s3::Client, aws_sdk_dynamodb::Client) {
+        let mut s3 = aws_sdk_s3::config::Builder::from(sdk)
             .timeout_config(transfer_timeouts(&settings.retry));
         if let Some(url) = &settings.s3_endpoint {
             s3 = s3.endpoint_url(url);
@@ -165,19 +255,16 @@ impl Aws {
         if settings.force_path_style || settings.s3_endpoint.is_some() {
             s3 = s3.force_path_style(true);
         }
-        let mut ddb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        let mut ddb = aws_sdk_dynamodb::config::Builder::from(sdk);
         if let Some(url) = &settings.dynamodb_endpoint {
             ddb = ddb.endpoint_url(url);
         }
         let s3 = s3.interceptor(calls.clone());
         let ddb = ddb.interceptor(calls.clone());
-        Aws {
-            s3: aws_sdk_s3::Client::from_conf(s3.build()),
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
-            sdk,
-            settings,
-            calls,
-        }
+        (
+            aws_sdk_s3::Client::from_conf(s3.build()),
+            aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+        )
     }
 
     /// The same credentials and settings in another region (requests are
@@ -186,12 +273,17 @@ impl Aws {
         if self.region().as_deref() == Some(region) {
             return self.clone();
         }
-        let sdk = self
-            .sdk
-            .to_builder()
-            .region(aws_config::Region::new(region.to_owned()))
-            .build();
-        Aws::build(sdk, self.settings.clone(), self.calls.clone())
+        let in_region = |sdk: &aws_config::SdkConfig| {
+            sdk.to_builder()
+                .region(aws_config::Region::new(region.to_owned()))
+                .build()
+        };
+        Aws::build(
+            in_region(&self.sdk),
+            in_region(&self.state_sdk),
+            self.settings.clone(),
+            self.calls.clone(),
+        )
     }
 
     /// How many HTTP requests the clients have sent so far (retries included).
@@ -206,12 +298,12 @@ impl Aws {
 
     /// Account-wide S3 calls (ListBuckets).
     pub fn s3_account(&self) -> s3::S3Account {
-        s3::S3Account::new(self.s3.clone())
+        s3::S3Account::new(self.live_s3.clone())
     }
 
     /// Account-wide DynamoDB calls (ListTables, DescribeTable, ...).
     pub fn dynamodb_tables(&self) -> dynamodb::Tables {
-        dynamodb::Tables::new(self.dynamodb.clone())
+        dynamodb::Tables::new(self.live_dynamodb.clone())
     }
 
     /// The EKS adapter.
@@ -316,8 +408,49 @@ impl Aws {
 
     /// The S3 adapter for one bucket.
     pub fn bucket(&self, bucket: &str) -> s3::Bucket {
-        s3::Bucket::new(self.s3.clone(), bucket)
+        match found_bucket_region(bucket) {
+            Some(region) => {
+                let sdk = self
+                    .state_sdk
+                    .to_builder()
+                    .region(aws_config::Region::new(region))
+                    .build();
+                let (s3, _) = Aws::storage_clients(&sdk, &self.settings, &self.calls);
+                s3::Bucket::new(s3, bucket)
+            }
+            None => s3::Bucket::new(self.s3.clone(), bucket),
+        }
     }
+}
+
+/// Buckets S3 said are in another region than the one asked (its
+/// `x-amz-bucket-region`), with that region: [`Aws::bucket`] uses it.
+static BUCKET_REGIONS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn found_bucket_region(bucket: &str) -> Option<String> {
+    BUCKET_REGIONS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .find(|(b, _)| b == bucket)
+        .map(|(_, r)| r.clone())
+}
+
+/// When `e` is S3 saying the bucket is in another region, remembers that
+/// region for the bucket (later [`Aws::bucket`]s use it) and returns the note
+/// to print; `None` for any other error, or when the bucket's region was
+/// already followed once (no loop).
+pub fn follow_bucket_region(e: &AwsError) -> Option<String> {
+    let region = e.context.bucket_region.as_ref()?;
+    let bucket = e.resource.strip_prefix("s3://")?.split('/').next()?;
+    let mut known = BUCKET_REGIONS.lock().unwrap_or_else(|p| p.into_inner());
+    if bucket.is_empty() || known.iter().any(|(b, _)| b == bucket) {
+        return None;
+    }
+    known.push((bucket.to_owned(), region.clone()));
+    Some(format!(
+        "the bucket {bucket} is in {region}; using it; pass --region {region} to skip this"
+    ))
 }
 
 /// A string the API gave, owned; `None` when absent or empty.
@@ -394,6 +527,19 @@ pub struct AwsError {
     pub code: Option<String>,
     /// The service's message or the transport's description.
     pub message: Option<String>,
+    /// What is known about the circumstances (boxed: errors stay small).
+    pub context: Box<ErrorContext>,
+}
+
+/// The circumstances of an [`AwsError`], filled when known.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorContext {
+    /// The identity that was denied (ARN) ([`sts::explain`]).
+    pub identity: Option<String>,
+    /// The region the call went to ([`sts::explain`]).
+    pub region: Option<String>,
+    /// S3's `x-amz-bucket-region` on a wrong-region answer.
+    pub bucket_region: Option<String>,
 }
 
 impl AwsError {
@@ -410,7 +556,15 @@ impl AwsError {
             kind,
             code,
             message,
+            context: Box::default(),
         }
+    }
+
+    /// The DynamoDB table this error is about, if any (`DynamoDB table NAME ...`).
+    fn table(&self) -> Option<&str> {
+        self.resource
+            .strip_prefix("DynamoDB table ")
+            .and_then(|rest| rest.split_whitespace().next())
     }
 
     /// Maps any SDK error to an [`AwsError`].
@@ -429,8 +583,17 @@ impl AwsError {
                 let code = service.err().code().map(str::to_owned);
                 let message = service.err().message().map(str::to_owned);
                 let status = Some(service.raw().status().as_u16());
+                let bucket_region = service
+                    .raw()
+                    .headers()
+                    .get("x-amz-bucket-region")
+                    .map(str::to_owned);
                 let kind = classify(code.as_deref(), status);
-                AwsError::new(operation, resource, kind, code, message)
+                let mut e = AwsError::new(operation, resource, kind, code, message);
+                if matches!(status, Some(301) | Some(400) | Some(403)) {
+                    e.context.bucket_region = bucket_region;
+                }
+                e
             }
             SdkError::DispatchFailure(failure) => {
                 let detail = source_chain(&err);
@@ -560,9 +723,29 @@ impl fmt::Display for AwsError {
             (None, Some(m)) => format!(" ({m})"),
             (None, None) => String::new(),
         };
+        if let Some(region) = &self.context.bucket_region {
+            return write!(f, "{what} failed: the bucket is in {region}, not the region stateward used{detail}; pass --region {region} (or set `region` in the backend)");
+        }
+        let in_region = self
+            .context
+            .region
+            .as_deref()
+            .map(|r| format!(" in {r}"))
+            .unwrap_or_default();
         match self.kind {
-            AwsErrorKind::NotFound => write!(f, "{what} failed: it does not exist{detail}; check the bucket, key and region"),
-            AwsErrorKind::AccessDenied => write!(f, "{what} failed: access denied{detail}; check that your AWS credentials or role allow {}", self.operation),
+            AwsErrorKind::NotFound => match self.table() {
+                Some(table) => write!(f, "the DynamoDB lock table `{table}` does not exist{in_region} ({} failed{detail}); name the right table with --dynamodb-table or `dynamodb_table`, and its region with --region or `region`", self.operation),
+                None => write!(f, "{what} failed: it does not exist{detail}; check the bucket, key and region"),
+            },
+            AwsErrorKind::AccessDenied => {
+                let who = self
+                    .context
+                    .identity
+                    .as_deref()
+                    .map(|i| format!(" for {i}"))
+                    .unwrap_or_default();
+                write!(f, "{what} failed: access denied{who}{detail}; check that this identity, or the role the backend assumes (`assume_role`, --role-arn), may call {}", self.operation)
+            }
             AwsErrorKind::Credentials => write!(f, "{what} failed: no valid AWS credentials{detail}; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`"),
             AwsErrorKind::Throttled => write!(f, "{what} failed: AWS throttled the request after retries{detail}; wait and run the command again"),
             AwsErrorKind::Network => write!(f, "{what} failed: the AWS endpoint could not be reached{detail}; check the network, the region and any --endpoint-url"),
@@ -632,8 +815,92 @@ mod tests {
         let text = e.to_string();
         assert_eq!(
             text,
-            "GetObject on s3://b/k failed: access denied (AccessDenied: Access Denied); check that your AWS credentials or role allow GetObject"
+            "GetObject on s3://b/k failed: access denied (AccessDenied: Access Denied); check that this identity, or the role the backend assumes (`assume_role`, --role-arn), may call GetObject"
         );
         assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn a_wrong_region_answer_is_followed_once_per_bucket() {
+        let mut moved = AwsError::new(
+            "ListObjectVersions",
+            "s3://follow-me-bucket/platform/terraform.tfstate",
+            AwsErrorKind::Other,
+            Some("PermanentRedirect".into()),
+            None,
+        );
+        assert_eq!(follow_bucket_region(&moved), None, "no region header");
+        moved.context.bucket_region = Some("eu-west-1".into());
+        assert_eq!(
+            follow_bucket_region(&moved).as_deref(),
+            Some("the bucket follow-me-bucket is in eu-west-1; using it; pass --region eu-west-1 to skip this")
+        );
+        assert_eq!(
+            found_bucket_region("follow-me-bucket").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            follow_bucket_region(&moved),
+            None,
+            "followed once, never again"
+        );
+        let other = AwsError::new(
+            "GetItem",
+            "DynamoDB table t",
+            AwsErrorKind::Other,
+            None,
+            None,
+        );
+        assert_eq!(follow_bucket_region(&other), None);
+    }
+
+    #[test]
+    fn errors_name_the_identity_the_table_region_and_the_bucket_region() {
+        let mut denied = AwsError::new(
+            "ListObjectVersions",
+            "s3://b/k",
+            AwsErrorKind::AccessDenied,
+            Some("AccessDenied".into()),
+            None,
+        );
+        denied.context.identity = Some("arn:aws:iam::123456789012:user/ci".into());
+        assert!(denied
+            .to_string()
+            .contains("access denied for arn:aws:iam::123456789012:user/ci (AccessDenied)"));
+
+        let mut table = AwsError::new(
+            "GetItem",
+            "DynamoDB table locks item \"b/k\"",
+            AwsErrorKind::NotFound,
+            Some("ResourceNotFoundException".into()),
+            Some("Requested resource not found".into()),
+        );
+        table.context.region = Some("eu-west-1".into());
+        let text = table.to_string();
+        assert!(
+            text.starts_with(
+                "the DynamoDB lock table `locks` does not exist in eu-west-1 (GetItem failed"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("--dynamodb-table") && !text.contains("bucket, key"),
+            "{text}"
+        );
+
+        let mut moved = AwsError::new(
+            "ListObjectVersions",
+            "s3://b/k",
+            classify(Some("PermanentRedirect"), Some(301)),
+            Some("PermanentRedirect".into()),
+            None,
+        );
+        moved.context.bucket_region = Some("eu-west-1".into());
+        let text = moved.to_string();
+        assert!(
+            text.contains("the bucket is in eu-west-1")
+                && text.ends_with("pass --region eu-west-1 (or set `region` in the backend)"),
+            "{text}"
+        );
     }
 }

@@ -72,6 +72,22 @@ pub struct GlobalArgs {
     /// Use the S3 lock file `<key>.tflock` (Terraform >= 1.10).
     #[arg(long, global = true, help_heading = "State location")]
     pub use_lockfile: bool,
+    /// AWS profile for the state (as the backend's `profile`; else AWS_PROFILE).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "State location"
+    )]
+    pub profile: Option<String>,
+    /// Role to assume for the state (as the backend's `assume_role = { role_arn }`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "ARN",
+        help_heading = "State location"
+    )]
+    pub role_arn: Option<String>,
     /// Endpoint for every AWS service (an emulator, a VPC endpoint); implies path-style S3.
     #[arg(
         long,

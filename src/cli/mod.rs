@@ -23,7 +23,9 @@ use serde::Serialize;
 pub use args::{Cli, Command, GlobalArgs};
 
 use crate::aws::Aws;
-use crate::config::{AwsAccess, BackendSettings, Flags, Settings, Target};
+use crate::config::{
+    AccessSettings, AssumeRole, AwsAccess, BackendSettings, Flags, Settings, Target,
+};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::output::{Format, Printer, Stderr};
@@ -60,7 +62,23 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    let outcome = runtime.block_on(run(cli, &mut printer));
+    let mut outcome = runtime.block_on(run(cli, &mut printer));
+    // A state bucket in another region than configured: S3 names its region;
+    // say so once and run the command again against it (nothing was written:
+    // S3's answer came before any write to that bucket).
+    if let Err(Error::Aws(e)) = &outcome {
+        if let Some(note) = crate::aws::follow_bucket_region(e) {
+            printer.stderr().line(format_args!("stateward: {note}"));
+            if let Ok(cli) = Cli::try_parse() {
+                outcome = runtime.block_on(run(cli, &mut printer));
+            }
+        }
+    }
+    let outcome = match outcome {
+        // Name the identity that was denied, the region a table was sought in.
+        Err(Error::Aws(e)) => Err(Error::Aws(runtime.block_on(crate::aws::sts::explain(e)))),
+        other => other,
+    };
     if std::env::var_os(crate::envvars::STATEWARD_API_STATS).is_some() {
         printer.stderr().line(format_args!(
             "stateward: {} AWS API requests",
@@ -153,13 +171,20 @@ fn init_tracing(verbose: u8) {
 pub struct Context {
     pub global: GlobalArgs,
     pub settings: Settings,
+    /// The configuration's warnings (deprecated backend arguments) are
+    /// printed once per run.
+    warned: std::sync::Once,
 }
 
 impl Context {
     /// The settings of this run, from the flags and the process environment.
     pub fn new(global: GlobalArgs) -> Self {
         let settings = Settings::resolve(flags_of(&global), &|name| std::env::var(name).ok());
-        Context { global, settings }
+        Context {
+            global,
+            settings,
+            warned: std::sync::Once::new(),
+        }
     }
 
     /// Whether any way of naming the state was given.
@@ -172,7 +197,14 @@ impl Context {
         // As ever: the environment file is read (and reported) first.
         self.settings.env_file()?;
         self.check_backend_config()?;
-        Ok(self.settings.target()?.clone())
+        let target = self.settings.target()?;
+        self.warned.call_once(|| {
+            let err = crate::output::Stderr::default();
+            for w in &target.access.warnings {
+                err.line(format_args!("warning: {w}"));
+            }
+        });
+        Ok(target.clone())
     }
 
     /// `--backend-config` completes a `--backend-dir`; alone it is a mistake.
@@ -213,6 +245,14 @@ fn flags_of(g: &GlobalArgs) -> Flags {
             workspace_key_prefix: g.workspace_key_prefix.clone(),
             endpoint_url: g.endpoint_url.clone(),
             use_lockfile: g.use_lockfile.then_some(true),
+            profile: g.profile.clone(),
+            access: AccessSettings {
+                assume_role: g.role_arn.clone().map(|role_arn| AssumeRole {
+                    role_arn,
+                    ..AssumeRole::default()
+                }),
+                ..AccessSettings::default()
+            },
             ..BackendSettings::default()
         },
         env: g.env.clone(),

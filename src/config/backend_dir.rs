@@ -26,14 +26,16 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, Body, Structure};
 use hcl_edit::Span;
 
+use crate::config::access::AccessReader;
 use crate::config::error::ValueType;
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::source::{object_key, SeenKeys, Source};
 use crate::config::{validate_workspace_name, BackendSettings, DEFAULT_WORKSPACE};
 use crate::envvars::{TF_DATA_DIR, TF_WORKSPACE};
 
-/// Every argument of Terraform's S3 backend from 1.0 to 1.11. All are
-/// accepted; those not mapped onto [`BackendSettings`] are ignored.
+/// Every argument of Terraform's S3 backend from 1.0 to 1.16. All are
+/// accepted; README ("Finding the state") says which are honoured, which are
+/// refused and which are ignored, and why.
 pub const S3_BACKEND_ATTRIBUTES: &[&str] = &[
     "access_key",
     "acl",
@@ -406,6 +408,32 @@ fn interpret(attrs: &RawBackend) -> Result<BackendSettings, ConfigError> {
         Some(a) => endpoints(a)?,
         None => HashMap::new(),
     };
+    let mut reader = AccessReader::terraform();
+    for (key, a) in attrs {
+        reader.set(key, &a.value).map_err(|reason| {
+            a.error(ConfigErrorKind::InvalidValue {
+                key: key.clone(),
+                block: Some(BLOCK.into()),
+                reason,
+            })
+        })?;
+    }
+    reader.endpoints(
+        endpoints.get("sts"),
+        endpoints.get("iam"),
+        endpoints.get("sso"),
+    );
+    let access = reader.finish().map_err(|(key, reason)| {
+        let kind = ConfigErrorKind::InvalidValue {
+            key: key.clone(),
+            block: Some(BLOCK.into()),
+            reason,
+        };
+        match attrs.get(&key) {
+            Some(a) => a.error(kind),
+            None => ConfigError::new(kind),
+        }
+    })?;
     Ok(BackendSettings {
         bucket: string("bucket")?,
         key: string("key")?,
@@ -435,6 +463,7 @@ fn interpret(attrs: &RawBackend) -> Result<BackendSettings, ConfigError> {
         },
         use_lockfile: boolean("use_lockfile")?,
         profile: string("profile")?,
+        access,
         origin: None,
     })
 }
@@ -691,7 +720,7 @@ mod tests {
         ),
         (
             "ignored arguments",
-            "encrypt = true\nkms_key_id = \"arn:aws:kms:eu-west-1:1:key/x\"\nacl = \"private\"\nrole_arn = \"arn:aws:iam::1:role/x\"\nassume_role {\n  role_arn = \"arn:aws:iam::1:role/y\"\n}\nskip_credentials_validation = true\nskip_region_validation = true\nskip_metadata_api_check = true\nsts_endpoint = \"http://sts\"\nshared_credentials_file = \"~/.aws/credentials\"\nshared_credentials_files = [\"a\", \"b\"]\nmax_retries = 5",
+            "encrypt = true\nkms_key_id = \"arn:aws:kms:eu-west-1:1:key/x\"\nacl = \"private\"\nassume_role {\n  role_arn = \"arn:aws:iam::1:role/y\"\n}\nskip_credentials_validation = true\nskip_region_validation = true\nskip_metadata_api_check = true\nsts_endpoint = \"http://sts\"\nshared_credentials_file = \"~/.aws/credentials\"\nshared_credentials_files = [\"a\", \"b\"]\nmax_retries = 5",
             None,
             None,
             None,
@@ -710,6 +739,50 @@ mod tests {
             assert_eq!(s.force_path_style, *path_style, "{name}");
             assert_eq!(s.endpoint_url, None, "{name}");
         }
+    }
+
+    #[test]
+    fn access_arguments_old_and_new() {
+        let s = load(
+            &[
+                (
+                    "main.tf",
+                    "terraform {\n  backend \"s3\" {\n    role_arn = \"arn:aws:iam::111111111111:role/old\"\n    session_name = \"s\"\n    sts_endpoint = \"http://old-sts\"\n    endpoints = { sts = \"http://new-sts\" }\n    shared_credentials_file = \"creds\"\n    profile = \"p\"\n    forbidden_account_ids = [\"222222222222\"]\n  }\n}\n",
+                ),
+                (
+                    "x.tfbackend",
+                    "assume_role_with_web_identity = { role_arn = \"arn:aws:iam::111111111111:role/ci\", web_identity_token_file = \"/t\" }\n",
+                ),
+            ],
+            &["x.tfbackend"],
+        )
+        .unwrap();
+        let a = &s.access;
+        let role = a.assume_role.as_ref().unwrap();
+        assert_eq!(role.role_arn, "arn:aws:iam::111111111111:role/old");
+        assert_eq!(role.session_name.as_deref(), Some("s"));
+        assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+        assert_eq!(a.sts_endpoint.as_deref(), Some("http://new-sts"));
+        assert_eq!(a.shared_credentials_files, Some(vec!["creds".to_string()]));
+        assert_eq!(
+            a.web_identity.as_ref().unwrap().token_file.as_deref(),
+            Some("/t")
+        );
+        assert_eq!(s.profile.as_deref(), Some("p"));
+
+        let err = load(
+            &[(
+                "main.tf",
+                "terraform {\n  backend \"s3\" {\n    assume_role {\n      role_arn = \"nope\"\n    }\n  }\n}\n",
+            )],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("main.tf:3") && err.contains("is not a role ARN"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@ use hcl_edit::structure::{Block, Structure};
 use hcl_edit::Span;
 use serde::Serialize;
 
+use crate::config::access::{AccessReader, AccessSettings, AssumeRole};
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::objectives::Objectives;
 use crate::config::section::{
@@ -52,8 +53,39 @@ pub const TOP_LEVEL_BLOCKS: &[&str] = &[
     "drift",
     "rebuild",
 ];
-/// Keys of the `backend` block (the same names as [`BackendSettings`]'s fields).
-pub const BACKEND_KEYS: &[&str] = &BackendSettings::FIELDS;
+/// Keys of the `backend` block: the names of [`BackendSettings`]'s fields,
+/// then the access settings ([`crate::config::access::ENV_FILE_ACCESS_KEYS`]).
+pub const BACKEND_KEYS: &[&str] = &[
+    "bucket",
+    "key",
+    "region",
+    "dynamodb_table",
+    "workspace",
+    "workspace_key_prefix",
+    "endpoint_url",
+    "s3_endpoint",
+    "dynamodb_endpoint",
+    "force_path_style",
+    "use_lockfile",
+    "profile",
+    "assume_role",
+    "assume_role_with_web_identity",
+    "shared_config_files",
+    "shared_credentials_files",
+    "sts_region",
+    "sts_endpoint",
+    "max_retries",
+    "retry_mode",
+    "use_fips_endpoint",
+    "use_dualstack_endpoint",
+    "custom_ca_bundle",
+    "insecure",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "allowed_account_ids",
+    "forbidden_account_ids",
+];
 
 /// A loaded environment file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,12 +124,19 @@ pub struct DriftSettings {
     pub unmanaged_tags: std::collections::BTreeMap<String, String>,
     /// The ignore file (relative to the current directory), unless `--ignore` is given.
     pub ignore_file: Option<String>,
+    /// `assume_role = { ... }`: the role of every live check (drift, doctor,
+    /// rebuild gates); unset, they run as the caller's own identity.
+    pub assume_role: Option<AssumeRole>,
 }
 
 impl Section for DriftSettings {
     const NAME: &'static str = "drift";
-    const KEYS: &'static [&'static str] =
-        &["unmanaged_name_prefixes", "unmanaged_tags", "ignore_file"];
+    const KEYS: &'static [&'static str] = &[
+        "unmanaged_name_prefixes",
+        "unmanaged_tags",
+        "ignore_file",
+        "assume_role",
+    ];
     const REQUIRED: &'static [&'static str] = &[];
 
     fn set(&mut self, f: &Field<'_>) -> Result<(), ConfigError> {
@@ -105,6 +144,12 @@ impl Section for DriftSettings {
             "unmanaged_name_prefixes" => self.unmanaged_name_prefixes = f.string_list()?,
             "unmanaged_tags" => self.unmanaged_tags = f.string_map()?,
             "ignore_file" => self.ignore_file = Some(f.non_empty_string()?),
+            "assume_role" => {
+                let mut access = AccessSettings::default();
+                AccessReader::set_env_file(&mut access, "assume_role", f.value())
+                    .map_err(|reason| f.invalid(reason))?;
+                self.assume_role = access.assume_role;
+            }
             other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
         }
         Ok(())
@@ -326,7 +371,13 @@ impl Section for BackendSettings {
             "force_path_style" => self.force_path_style = Some(f.bool()?),
             "use_lockfile" => self.use_lockfile = Some(f.bool()?),
             "profile" => self.profile = Some(f.non_empty_string()?),
-            other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
+            other => {
+                if !AccessReader::set_env_file(&mut self.access, other, f.value())
+                    .map_err(|reason| f.invalid(reason))?
+                {
+                    return Err(unknown_in::<Self>(f.src, other, f.span.clone()));
+                }
+            }
         }
         Ok(())
     }
@@ -1001,6 +1052,38 @@ backend {
             .collect();
         names.sort();
         assert_eq!(names, ["dev.hcl", "local.hcl", "prod.hcl"]);
+    }
+
+    #[test]
+    fn the_backend_block_reads_access_settings_by_their_terraform_names() {
+        let env = parse(
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n  assume_role = {\n    role_arn = \"arn:aws:iam::111111111111:role/state\"\n    duration = \"30m\"\n  }\n  sts_region = \"us-east-1\"\n  allowed_account_ids = [\"111111111111\"]\n  max_retries = 2\n}\ndrift {\n  assume_role = { role_arn = \"arn:aws:iam::222222222222:role/live\" }\n}\n",
+        )
+        .unwrap();
+        let a = &env.backend.access;
+        let role = a.assume_role.as_ref().unwrap();
+        assert_eq!(role.role_arn, "arn:aws:iam::111111111111:role/state");
+        assert_eq!(role.duration_seconds, Some(1800));
+        assert_eq!(a.sts_region.as_deref(), Some("us-east-1"));
+        assert_eq!(a.max_retries, Some(2));
+        assert_eq!(
+            env.drift.unwrap().assume_role.unwrap().role_arn,
+            "arn:aws:iam::222222222222:role/live"
+        );
+
+        // The deprecated top-level names belong to backend blocks only.
+        let e = parse("backend {\n  bucket = \"b\"\n  key = \"k\"\n  role_arn = \"arn:aws:iam::1:role/x\"\n}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown key \"role_arn\""), "{e}");
+        // A bad value is placed at the value.
+        let e = parse("backend {\n  bucket = \"b\"\n  key = \"k\"\n  retry_mode = \"fast\"\n}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":4:") && e.contains("\"standard\" or \"adaptive\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! drift, rebuild, snapshots, concurrency, retry policy), with the precedence
 //! documented there.
 
+pub mod access;
 mod backend_dir;
 mod envfile;
 mod error;
@@ -24,6 +25,7 @@ mod settings;
 mod source;
 mod target;
 
+pub use access::{AccessSettings, AssumeRole, WebIdentity};
 pub use backend_dir::{load_backend_dir, S3_BACKEND_ATTRIBUTES};
 pub use envfile::{
     env_file_path_candidates, load_env_file_with, DriftSettings, EnvFile, RetentionSettings,
@@ -67,6 +69,8 @@ pub struct BackendSettings {
     pub force_path_style: Option<bool>,
     pub use_lockfile: Option<bool>,
     pub profile: Option<String>,
+    /// Credentials, roles and connection settings (see [`access`]).
+    pub access: AccessSettings,
     /// Human label of where this layer came from (e.g. `backend dir infra/
     /// (main.tf, prod.s3.tfbackend)`); not a setting, only used to describe
     /// [`Target::source`]. `overlay` keeps the higher layer's label if set.
@@ -106,6 +110,7 @@ impl BackendSettings {
             force_path_style: higher.force_path_style.or(self.force_path_style),
             use_lockfile: higher.use_lockfile.or(self.use_lockfile),
             profile: higher.profile.or(self.profile),
+            access: self.access.overlay(higher.access),
             origin: higher.origin.or(self.origin),
         }
     }

@@ -154,6 +154,11 @@ impl<'a> Field<'a> {
         self.key
     }
 
+    /// The value as evaluated (for readers with their own conversions).
+    pub fn value(&self) -> &hcl::Value {
+        &self.value
+    }
+
     fn wrong_type(&self, expected: ValueType) -> ConfigError {
         self.src.error(
             self.span.clone(),

@@ -29,7 +29,7 @@ use crate::config::envfile::{
 use crate::config::error::ConfigError;
 use crate::config::objectives::Objectives;
 use crate::config::target::{resolve, Target};
-use crate::config::BackendSettings;
+use crate::config::{AccessSettings, AssumeRole, BackendSettings};
 use crate::model::tier::Tier;
 
 /// Default number of concurrent AWS calls of a scan or a batch.
@@ -98,6 +98,11 @@ pub struct AwsAccess {
     pub endpoint_url: Option<String>,
     pub force_path_style: bool,
     pub retry: RetryPolicy,
+    /// Credentials, roles and connection settings of the state.
+    pub access: AccessSettings,
+    /// The role of the live checks (environment file `drift { assume_role }`);
+    /// `None`: the caller's own identity.
+    pub live_role: Option<AssumeRole>,
 }
 
 impl AwsAccess {
@@ -114,6 +119,8 @@ impl AwsAccess {
             endpoint_url: target.endpoint_url.clone(),
             force_path_style: target.force_path_style,
             retry,
+            access: target.access.clone(),
+            live_role: None,
         }
     }
 }
@@ -144,6 +151,12 @@ const CONSULTED: &[&str] = &[
     crate::envvars::TF_DATA_DIR,
     crate::envvars::AWS_ENDPOINT_URL,
     crate::envvars::AWS_ENDPOINT_URL_S3,
+    crate::envvars::AWS_ENDPOINT_URL_STS,
+    crate::envvars::AWS_ROLE_ARN,
+    crate::envvars::AWS_WEB_IDENTITY_TOKEN_FILE,
+    crate::envvars::AWS_ROLE_SESSION_NAME,
+    crate::envvars::AWS_CA_BUNDLE,
+    crate::envvars::AWS_ACCESS_KEY_ID,
 ];
 
 /// Every setting of one run, resolved once.
@@ -253,7 +266,20 @@ impl Settings {
 
     /// AWS access for a resolved target.
     pub fn aws_access_of(&self, target: &Target) -> AwsAccess {
-        AwsAccess::of_target(target, self.retry)
+        AwsAccess {
+            live_role: self.live_role(),
+            ..AwsAccess::of_target(target, self.retry)
+        }
+    }
+
+    /// The environment file's role for live checks (`drift { assume_role }`);
+    /// an unreadable file was reported when the target was resolved.
+    fn live_role(&self) -> Option<AssumeRole> {
+        self.env_file()
+            .ok()
+            .flatten()
+            .and_then(|e| e.drift.as_ref())
+            .and_then(|d| d.assume_role.clone())
     }
 
     /// AWS access: the target's when the state is named, else only the
@@ -270,8 +296,10 @@ impl Settings {
             dynamodb_endpoint: b.endpoint_url.clone(),
             endpoint_url: b.endpoint_url.clone(),
             force_path_style: b.endpoint_url.is_some(),
-            profile: None,
+            profile: b.profile.clone(),
             retry: self.retry,
+            access: b.access.clone(),
+            live_role: self.live_role(),
         })
     }
 

@@ -3,13 +3,17 @@
 
 use serde::Serialize;
 
+use crate::config::access::{web_identity_from_env, AccessSettings};
 use crate::config::envfile::EnvFile;
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::{
     validate_state_key, validate_workspace_key_prefix, validate_workspace_name, BackendSettings,
     DEFAULT_WORKSPACE, DEFAULT_WORKSPACE_KEY_PREFIX,
 };
-use crate::envvars::AWS_ENDPOINT_ENV_VARS;
+use crate::envvars::{
+    AWS_ACCESS_KEY_ID, AWS_CA_BUNDLE, AWS_ENDPOINT_ENV_VARS, AWS_ENDPOINT_URL_STS,
+    AWS_ROLE_SESSION_NAME, AWS_WEB_IDENTITY_TOKEN_FILE,
+};
 
 /// Where the state is, fully resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +37,11 @@ pub struct Target {
     /// endpoint (including the `AWS_ENDPOINT_URL*` variables).
     pub force_path_style: bool,
     pub profile: Option<String>,
+    /// Credentials, roles and connection settings, merged; the process
+    /// environment's web identity (`AWS_ROLE_ARN` +
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE`, when no static keys are set) and
+    /// `AWS_ENDPOINT_URL_STS` / `AWS_CA_BUNDLE` fill what no layer sets.
+    pub access: AccessSettings,
     /// Which of `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` are set (non-empty);
     /// the AWS SDK applies them itself when no endpoint is configured here.
     pub aws_endpoint_env: Vec<String>,
@@ -205,9 +214,37 @@ pub fn resolve(
         endpoint_url,
         force_path_style,
         profile: non_empty(merged.profile),
+        access: access_with_env(merged.access, env),
         aws_endpoint_env,
         source,
     })
+}
+
+/// The merged access settings completed from the process environment.
+fn access_with_env(
+    mut access: AccessSettings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> AccessSettings {
+    let var = |k: &str| env(k).filter(|v| !v.is_empty());
+    if access.web_identity.is_none() && var(AWS_ACCESS_KEY_ID).is_none() {
+        access.web_identity = web_identity_from_env(env);
+    }
+    if let Some(w) = access.web_identity.as_mut() {
+        // Terraform fills an incomplete block from the environment.
+        if w.token.is_none() && w.token_file.is_none() {
+            w.token_file = var(AWS_WEB_IDENTITY_TOKEN_FILE);
+        }
+        if w.session_name.is_none() {
+            w.session_name = var(AWS_ROLE_SESSION_NAME);
+        }
+    }
+    if access.sts_endpoint.is_none() {
+        access.sts_endpoint = var(AWS_ENDPOINT_URL_STS);
+    }
+    if access.custom_ca_bundle.is_none() {
+        access.custom_ca_bundle = var(AWS_CA_BUNDLE);
+    }
+    access
 }
 
 /// `label (field, field); label (--flag)` for the layers that won a field.

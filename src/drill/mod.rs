@@ -557,6 +557,7 @@ mod tests {
             endpoint_url: None,
             force_path_style: false,
             profile: None,
+            access: Default::default(),
             aws_endpoint_env: vec![],
             source: String::new(),
         };
