@@ -34,6 +34,10 @@ pub const AWS_ENDPOINT_URL_S3: &str = "AWS_ENDPOINT_URL_S3";
 /// DynamoDB endpoint override, applied by the AWS SDK.
 pub const AWS_ENDPOINT_URL_DYNAMODB: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 
+/// The SSE-C customer key (base64 of 256 bits) when the backend's
+/// `sse_customer_key` is not set, as Terraform reads it.
+pub const AWS_SSE_CUSTOMER_KEY: &str = "AWS_SSE_CUSTOMER_KEY";
+
 /// The AWS endpoint variables that imply path-style S3 addressing when set
 /// (non-empty) and no `force_path_style` is given.
 pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &[AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3];

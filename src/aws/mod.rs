@@ -39,7 +39,7 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
-use crate::config::{AwsAccess, RetryPolicy};
+use crate::config::{AwsAccess, RetryPolicy, Target};
 
 /// Timeouts of calls with small bodies (every service but S3): per attempt
 /// and per operation (every attempt and the backoff between them).
@@ -317,6 +317,13 @@ impl Aws {
     /// The S3 adapter for one bucket.
     pub fn bucket(&self, bucket: &str) -> s3::Bucket {
         s3::Bucket::new(self.s3.clone(), bucket)
+    }
+
+    /// The S3 adapter for the state's bucket: its writes send what Terraform
+    /// sends for this backend (SSE, ACL, checksum), its reads the SSE-C key.
+    pub fn state_bucket(&self, target: &Target) -> s3::Bucket {
+        self.bucket(&target.bucket)
+            .with_writes(target.encryption.clone())
     }
 }
 

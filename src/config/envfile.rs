@@ -52,8 +52,27 @@ pub const TOP_LEVEL_BLOCKS: &[&str] = &[
     "drift",
     "rebuild",
 ];
-/// Keys of the `backend` block (the same names as [`BackendSettings`]'s fields).
-pub const BACKEND_KEYS: &[&str] = &BackendSettings::FIELDS;
+/// Keys of the `backend` block: the names of [`BackendSettings`]'s fields,
+/// then the backend's own names of the object settings ([`ENCRYPTION_KEYS`]).
+pub const BACKEND_KEYS: &[&str] = &[
+    "bucket",
+    "key",
+    "region",
+    "dynamodb_table",
+    "workspace",
+    "workspace_key_prefix",
+    "endpoint_url",
+    "s3_endpoint",
+    "dynamodb_endpoint",
+    "force_path_style",
+    "use_lockfile",
+    "profile",
+    "encrypt",
+    "kms_key_id",
+    "sse_customer_key",
+    "acl",
+    "skip_s3_checksum",
+];
 
 /// A loaded environment file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -326,6 +345,11 @@ impl Section for BackendSettings {
             "force_path_style" => self.force_path_style = Some(f.bool()?),
             "use_lockfile" => self.use_lockfile = Some(f.bool()?),
             "profile" => self.profile = Some(f.non_empty_string()?),
+            "encrypt" => self.encryption.encrypt = Some(f.bool()?),
+            "kms_key_id" => self.encryption.kms_key_id = Some(f.non_empty_string()?),
+            "sse_customer_key" => self.encryption.sse_customer_key = Some(f.non_empty_string()?),
+            "acl" => self.encryption.acl = Some(f.non_empty_string()?),
+            "skip_s3_checksum" => self.encryption.skip_s3_checksum = Some(f.bool()?),
             other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
         }
         Ok(())
@@ -633,6 +657,37 @@ mod tests {
 
     fn parse(text: &str) -> Result<EnvFile, ConfigError> {
         parse_env_file(&Source::new("environments/test.hcl".into(), text.into()))
+    }
+
+    #[test]
+    fn backend_keys_are_the_fields_and_the_object_settings() {
+        let mut want: Vec<&str> = BackendSettings::FIELDS.to_vec();
+        want.extend(crate::config::ENCRYPTION_KEYS);
+        assert_eq!(BACKEND_KEYS, want.as_slice());
+    }
+
+    #[test]
+    fn encryption_settings_in_the_backend_block() {
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let env = parse(&format!(
+            "backend {{\n  bucket = \"b\"\n  key = \"k\"\n  encrypt = true\n  sse_customer_key = \"{key}\"\n  acl = \"private\"\n}}\n"
+        ))
+        .unwrap();
+        let t = resolve(BackendSettings::default(), Some(&env), None, &no_env).unwrap();
+        assert!(matches!(
+            t.encryption.sse,
+            crate::config::Sse::Customer { .. }
+        ));
+        assert_eq!(t.encryption.acl.as_deref(), Some("private"));
+        // kms_key_id in the file and a customer key in the environment conflict.
+        let env = parse(
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n  encrypt = true\n  kms_key_id = \"alias/x\"\n}\n",
+        )
+        .unwrap();
+        let lookup = |v: &str| (v == "AWS_SSE_CUSTOMER_KEY").then(|| key.to_string());
+        let err = resolve(BackendSettings::default(), Some(&env), None, &lookup).unwrap_err();
+        assert!(err.to_string().contains("cannot both be set"), "{err}");
+        assert!(!err.to_string().contains(key), "{err}");
     }
 
     fn no_env(_: &str) -> Option<String> {

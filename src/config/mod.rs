@@ -15,6 +15,7 @@
 //! documented there.
 
 mod backend_dir;
+mod encryption;
 mod envfile;
 mod error;
 mod ignore_changes;
@@ -25,6 +26,9 @@ mod source;
 mod target;
 
 pub use backend_dir::{load_backend_dir, S3_BACKEND_ATTRIBUTES};
+pub use encryption::{
+    resolve_encryption, EncryptionSettings, ObjectWrites, Sse, CANNED_ACLS, ENCRYPTION_KEYS,
+};
 pub use envfile::{
     env_file_path_candidates, load_env_file_with, DriftSettings, EnvFile, RetentionSettings,
     SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
@@ -67,6 +71,9 @@ pub struct BackendSettings {
     pub force_path_style: Option<bool>,
     pub use_lockfile: Option<bool>,
     pub profile: Option<String>,
+    /// `encrypt`, `kms_key_id`, `sse_customer_key`, `acl`, `skip_s3_checksum`
+    /// (merged field by field like the others; not in [`Self::FIELDS`]).
+    pub encryption: EncryptionSettings,
     /// Human label of where this layer came from (e.g. `backend dir infra/
     /// (main.tf, prod.s3.tfbackend)`); not a setting, only used to describe
     /// [`Target::source`]. `overlay` keeps the higher layer's label if set.
@@ -106,6 +113,7 @@ impl BackendSettings {
             force_path_style: higher.force_path_style.or(self.force_path_style),
             use_lockfile: higher.use_lockfile.or(self.use_lockfile),
             profile: higher.profile.or(self.profile),
+            encryption: self.encryption.overlay(higher.encryption),
             origin: higher.origin.or(self.origin),
         }
     }

@@ -3,13 +3,14 @@
 
 use serde::Serialize;
 
+use crate::config::encryption::{resolve_encryption, ObjectWrites};
 use crate::config::envfile::EnvFile;
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::{
     validate_state_key, validate_workspace_key_prefix, validate_workspace_name, BackendSettings,
     DEFAULT_WORKSPACE, DEFAULT_WORKSPACE_KEY_PREFIX,
 };
-use crate::envvars::AWS_ENDPOINT_ENV_VARS;
+use crate::envvars::{AWS_ENDPOINT_ENV_VARS, AWS_SSE_CUSTOMER_KEY};
 
 /// Where the state is, fully resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +34,9 @@ pub struct Target {
     /// endpoint (including the `AWS_ENDPOINT_URL*` variables).
     pub force_path_style: bool,
     pub profile: Option<String>,
+    /// What every write of the state or its lock file sends (SSE, ACL,
+    /// checksum), and the SSE-C key every read sends.
+    pub encryption: ObjectWrites,
     /// Which of `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` are set (non-empty);
     /// the AWS SDK applies them itself when no endpoint is configured here.
     pub aws_endpoint_env: Vec<String>,
@@ -192,6 +196,27 @@ pub fn resolve(
         .force_path_style
         .unwrap_or(s3_endpoint.is_some() || !aws_endpoint_env.is_empty());
 
+    let customer_key_env = env(AWS_SSE_CUSTOMER_KEY);
+    let encryption =
+        resolve_encryption(&merged.encryption, customer_key_env.as_deref()).map_err(|reason| {
+            let set = merged.encryption.set_fields();
+            let origin = layers
+                .iter()
+                .rev()
+                .find(|(_, l)| !l.encryption.set_fields().is_empty())
+                .map(|(label, _)| label.clone())
+                .unwrap_or_else(|| AWS_SSE_CUSTOMER_KEY.to_string());
+            ConfigError::new(ConfigErrorKind::InvalidSetting {
+                what: if set.is_empty() {
+                    "the SSE-C key".to_string()
+                } else {
+                    format!("the encryption settings ({})", set.join(", "))
+                },
+                origin,
+                reason,
+            })
+        })?;
+
     Ok(Target {
         bucket,
         key,
@@ -205,6 +230,7 @@ pub fn resolve(
         endpoint_url,
         force_path_style,
         profile: non_empty(merged.profile),
+        encryption,
         aws_endpoint_env,
         source,
     })

@@ -704,6 +704,7 @@ mod tests {
             etag: Some("d41d8cd98f00b204e9800998ecf8427e".into()),
             content_type: Some("text/plain".into()),
             size: Some(0),
+            ..ObjectHead::default()
         };
         let attrs: BTreeMap<String, Value> = object_attrs(&head).into_iter().collect();
         assert_eq!(attrs["content_type"], "text/plain");

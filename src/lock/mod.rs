@@ -91,7 +91,7 @@ pub struct LockStatus {
 impl Locker {
     /// The locks configured for `target`. Errors when none is.
     pub fn new(aws: &Aws, target: &Target) -> Result<Locker> {
-        let bucket = aws.bucket(&target.bucket);
+        let bucket = aws.state_bucket(target);
         let state_key = target.state_key();
         let table = target.dynamodb_table.as_deref().map(|t| aws.table(t));
         let lockfile = target

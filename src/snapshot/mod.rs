@@ -319,31 +319,37 @@ impl SnapshotStore {
         self.read(id, STATE_FILE).await
     }
 
-    /// Stores a new snapshot: its content (a server-side copy of the source
-    /// version into an S3 store, `bytes` into a local one), then its manifest.
-    pub async fn put(&self, manifest: &Manifest, bytes: &[u8]) -> Result<()> {
+    /// Stores a new snapshot: its content (into an S3 store a server-side
+    /// copy of the source version from `source`, the state's bucket, when
+    /// given, else `bytes`; into a local one `bytes`), then its manifest.
+    /// A copy is checked on its bytes: by its ETag when that is an md5, by
+    /// S3's SHA-256 when it sent one, else by reading the copy back.
+    pub async fn put(
+        &self,
+        source: Option<&Bucket>,
+        manifest: &Manifest,
+        bytes: &[u8],
+    ) -> Result<()> {
         let id = &manifest.id;
         let body =
             serde_json::to_vec_pretty(manifest).map_err(|e| Error::Snapshot(e.to_string()))?;
         match &self.backend {
             Backend::S3 { bucket, prefix } => {
                 let key = Self::s3_key(prefix, id, STATE_FILE);
-                let etag = bucket
-                    .copy_from(
-                        &manifest.source_bucket,
-                        &manifest.source_key,
-                        Some(&manifest.source_version_id),
-                        &key,
-                    )
-                    .await?
-                    .etag;
-                if let Some(etag) = etag.filter(|e| !e.contains('-')) {
-                    if !etag.eq_ignore_ascii_case(&manifest.md5) {
-                        return Err(Error::Snapshot(format!(
-                            "the copy at s3://{}/{key} has md5 {etag}, but the state version read has md5 {}: the state changed during the copy; run `stateward snapshot create` again",
-                            bucket.name(),
-                            manifest.md5
-                        )));
+                match source {
+                    Some(source) => {
+                        let copied = bucket
+                            .copy_from(
+                                source,
+                                &manifest.source_key,
+                                Some(&manifest.source_version_id),
+                                &key,
+                            )
+                            .await?;
+                        check_copy(bucket, &key, &copied, manifest).await?;
+                    }
+                    None => {
+                        bucket.put(&key, bytes.to_vec(), false).await?;
                     }
                 }
                 bucket
@@ -390,6 +396,43 @@ impl SnapshotStore {
         }
         Ok(())
     }
+}
+
+/// Checks a server-side copy against the version read (`manifest`), on the
+/// bytes: the ETag only when it is an md5 (single part, no SSE-KMS, no
+/// SSE-C), else S3's SHA-256 of the copy, else the copy read back.
+async fn check_copy(
+    bucket: &Bucket,
+    key: &str,
+    copied: &crate::aws::s3::Copied,
+    manifest: &Manifest,
+) -> Result<()> {
+    let changed = |what: &str, got: &str, want: &str| {
+        Error::Snapshot(format!(
+            "the copy at s3://{}/{key} has {what} {got}, but the state version read has {what} {want}: the state changed during the copy; run `stateward snapshot create` again",
+            bucket.name()
+        ))
+    };
+    match (&copied.etag, &copied.checksum_sha256) {
+        (Some(etag), _) if copied.etag_is_md5 => {
+            if !etag.eq_ignore_ascii_case(&manifest.md5) {
+                return Err(changed("md5", etag, &manifest.md5));
+            }
+        }
+        (_, Some(got)) => {
+            if !got.eq_ignore_ascii_case(&manifest.sha256) {
+                return Err(changed("sha256", got, &manifest.sha256));
+            }
+        }
+        _ => {
+            let back = bucket.get(key, copied.version_id.as_deref(), None).await?;
+            let got = digests(&back.bytes).sha256;
+            if got != manifest.sha256 {
+                return Err(changed("sha256", &got, &manifest.sha256));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Ids are one path segment: no separators, no `..`.
@@ -484,7 +527,7 @@ pub async fn create(
         md5: d.md5,
         reason: reason.to_owned(),
     };
-    store.put(&manifest, &bytes).await?;
+    store.put(Some(bucket), &manifest, &bytes).await?;
     Ok(Created {
         created: true,
         store: store.url().to_string(),
@@ -664,11 +707,11 @@ mod tests {
         assert!(store.list().await.unwrap().snapshots.is_empty());
         let mut m = manifest_for(STATE.as_bytes());
         m.id = "20261122T135501Z-3-aaaaaaaa".into();
-        store.put(&m, STATE.as_bytes()).await.unwrap();
+        store.put(None, &m, STATE.as_bytes()).await.unwrap();
         let mut older = m.clone();
         older.id = "20261121T000000Z-2-bbbbbbbb".into();
         older.created = datetime!(2026-11-21 00:00:00 UTC);
-        store.put(&older, STATE.as_bytes()).await.unwrap();
+        store.put(None, &older, STATE.as_bytes()).await.unwrap();
         std::fs::create_dir_all(dir.path().join("snaps/half")).unwrap();
         let l = store.list().await.unwrap();
         let ids: Vec<&str> = l.snapshots.iter().map(|m| m.id.as_str()).collect();
