@@ -144,6 +144,7 @@ const CONSULTED: &[&str] = &[
     crate::envvars::TF_DATA_DIR,
     crate::envvars::AWS_ENDPOINT_URL,
     crate::envvars::AWS_ENDPOINT_URL_S3,
+    crate::envvars::AWS_SSE_CUSTOMER_KEY,
 ];
 
 /// Every setting of one run, resolved once.

@@ -522,12 +522,20 @@ impl Backend {
 /// (no Range header) whose request line contains `needle` carry only half
 /// their body, with Content-Length rewritten to match. Everything else is
 /// passed through unchanged. One request per connection (`Connection: close`).
+/// Every request's head (request line and headers) is recorded.
 pub struct TruncatingProxy {
     port: u16,
     truncated: std::sync::Arc<AtomicUsize>,
+    requests: std::sync::Arc<Mutex<Vec<Vec<String>>>>,
 }
 
 impl TruncatingProxy {
+    /// A proxy that passes everything through unchanged, recording each
+    /// request's head: what the emulator would not check (SSE-C headers).
+    pub fn recording() -> TruncatingProxy {
+        TruncatingProxy::start("", 0)
+    }
+
     pub fn start(needle: &str, times: usize) -> TruncatingProxy {
         use std::net::{TcpListener, TcpStream};
         use std::sync::Arc;
@@ -537,14 +545,20 @@ impl TruncatingProxy {
         let remaining = Arc::new(Mutex::new(times));
         let truncated = Arc::new(AtomicUsize::new(0));
         let needle = needle.to_owned();
-        let (rem, trunc) = (remaining.clone(), truncated.clone());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (rem, trunc, reqs) = (remaining.clone(), truncated.clone(), requests.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
-                let (upstream, needle, rem, trunc) =
-                    (upstream.clone(), needle.clone(), rem.clone(), trunc.clone());
+                let (upstream, needle, rem, trunc, reqs) = (
+                    upstream.clone(),
+                    needle.clone(),
+                    rem.clone(),
+                    trunc.clone(),
+                    reqs.clone(),
+                );
                 std::thread::spawn(move || {
-                    let _ = proxy_one(client, &upstream, &needle, &rem, &trunc);
+                    let _ = proxy_one(client, &upstream, &needle, &rem, &trunc, &reqs);
                 });
             }
         });
@@ -575,6 +589,7 @@ impl TruncatingProxy {
             needle: &str,
             remaining: &Mutex<usize>,
             truncated: &AtomicUsize,
+            requests: &Mutex<Vec<Vec<String>>>,
         ) -> std::io::Result<()> {
             use std::io::{Read, Write};
             let mut out = client.try_clone()?;
@@ -582,6 +597,7 @@ impl TruncatingProxy {
             let Some(head) = read_head(&mut r)? else {
                 return Ok(());
             };
+            requests.lock().unwrap().push(head.clone());
             if header(&head, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
                 out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
             }
@@ -687,7 +703,17 @@ impl TruncatingProxy {
             out.flush()
         }
 
-        TruncatingProxy { port, truncated }
+        TruncatingProxy {
+            port,
+            truncated,
+            requests,
+        }
+    }
+
+    /// The heads (request line, then `Name: value` lines) of every request
+    /// so far, in arrival order.
+    pub fn requests(&self) -> Vec<Vec<String>> {
+        self.requests.lock().unwrap().clone()
     }
 
     pub fn url(&self) -> String {
