@@ -489,6 +489,12 @@ pub async fn create(
         Content::Parsed {
             serial, lineage, ..
         } => (serial, lineage),
+        // An OpenTofu encrypted state is kept as bytes: its plain serial and
+        // lineage name it; its contents are never read.
+        Content::Encrypted {
+            serial: Some(serial),
+            lineage: Some(lineage),
+        } => (serial, lineage),
         Content::Corrupt { problem } => {
             return Err(Error::Refused(format!(
                 "the current version {} of s3://{}/{key} is not a healthy Terraform state ({problem}): a snapshot of it could not be restored; repair it first (stateward restore --last-good), then take the snapshot",
@@ -498,7 +504,7 @@ pub async fn create(
         }
         Content::Encrypted { .. } | Content::Unknown => {
             return Err(Error::Refused(format!(
-                "the current version {} of s3://{}/{key} is an encrypted OpenTofu state, which stateward cannot check: snapshots of it are not supported",
+                "the current version {} of s3://{}/{key} is an encrypted OpenTofu state without a plain serial and lineage: it cannot be told apart from other versions, so it is not snapshotted",
                 top.version_id,
                 bucket.name()
             )))
@@ -581,6 +587,10 @@ pub fn check_content(m: &Manifest, bytes: &[u8]) -> Vec<String> {
     match content_of(bytes).0 {
         Content::Parsed {
             serial, lineage, ..
+        }
+        | Content::Encrypted {
+            serial: Some(serial),
+            lineage: Some(lineage),
         } => {
             if serial != m.serial {
                 problems.push(format!(
@@ -598,9 +608,10 @@ pub fn check_content(m: &Manifest, bytes: &[u8]) -> Vec<String> {
         Content::Corrupt { problem } => {
             problems.push(format!("it is not a healthy Terraform state: {problem}"))
         }
-        Content::Encrypted { .. } | Content::Unknown => {
-            problems.push("it is an encrypted state, which cannot be checked".into())
-        }
+        Content::Encrypted { .. } | Content::Unknown => problems.push(
+            "it is an encrypted state without a plain serial and lineage, which cannot be checked"
+                .into(),
+        ),
     }
     problems
 }
@@ -663,6 +674,10 @@ mod tests {
         let (serial, lineage) = match content_of(bytes).0 {
             Content::Parsed {
                 serial, lineage, ..
+            }
+            | Content::Encrypted {
+                serial: Some(serial),
+                lineage: Some(lineage),
             } => (serial, lineage),
             other => panic!("{other:?}"),
         };
@@ -682,6 +697,17 @@ mod tests {
     }
 
     const STATE: &str = r#"{"version":4,"terraform_version":"1.0.3","serial":3,"lineage":"abc","outputs":{},"resources":[]}"#;
+
+    #[test]
+    fn an_encrypted_state_is_checked_on_its_bytes_and_plain_serial() {
+        let enc: &[u8] = include_bytes!("../../tests/fixtures/encrypted.tfstate");
+        let m = manifest_for(enc);
+        assert_eq!((m.serial, m.lineage.as_str()), (12, "enc-lineage"));
+        assert!(check_content(&m, enc).is_empty());
+        let other = String::from_utf8_lossy(enc).replace("c29tZSBj", "c29tZSBk");
+        let p = check_content(&m, other.as_bytes());
+        assert!(p.iter().any(|p| p.starts_with("sha256 is")), "{p:?}");
+    }
 
     #[test]
     fn checks_content_against_the_manifest() {
