@@ -139,6 +139,23 @@ fn opentofu_encrypted_versions_keep_their_history_and_are_handled_as_bytes() {
         ],
     );
     assert_exit(&o, 0);
+
+    // Restore works on the bytes: only the plain serial moves on, and the
+    // digest is the md5 of the encrypted bytes.
+    let o = sw(&backend, &["restore", &v1, "--yes", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["serial"], 7);
+    let o = sw(&backend, &["pull", "latest", "-o", out.to_str().unwrap()]);
+    assert_exit(&o, 0);
+    let restored = std::fs::read(&out).unwrap();
+    assert_eq!(restored, with_serial(&enc, 7));
+    let o = sw(&backend, &["digest", "status", "--format", "json"]);
+    assert_exit(&o, 0);
+    let md5 = boto(&format!(
+        "import hashlib\nprint(hashlib.md5(open({:?}, 'rb').read()).hexdigest())",
+        out.display().to_string()
+    ));
+    assert_eq!(json(&o)["stored"], md5.trim(), "{}", stdout(&o));
 }
 
 #[test]

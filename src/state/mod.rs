@@ -420,15 +420,38 @@ pub fn parse_pair<'a, 'b>(
 
 /// Returns `bytes` with only the top-level `serial` number token replaced by
 /// `new_serial`; every other byte is unchanged. The input must be a valid v4
-/// state.
+/// state, or an OpenTofu encrypted state with a plain `serial` (whose
+/// encrypted contents keep their own).
 pub fn set_serial(bytes: &[u8], new_serial: u64) -> Result<Vec<u8>, ParseError> {
-    let span = parse(bytes)?.serial_span();
+    let span = match parse(bytes) {
+        Ok(state) => state.serial_span(),
+        Err(ParseError::Encrypted {
+            serial: Some(_), ..
+        }) => encrypted_serial_span(bytes)?,
+        Err(e) => return Err(e),
+    };
     let digits = new_serial.to_string();
     let mut out = Vec::with_capacity(bytes.len() + digits.len());
     out.extend_from_slice(&bytes[..span.start]);
     out.extend_from_slice(digits.as_bytes());
     out.extend_from_slice(&bytes[span.end..]);
     Ok(out)
+}
+
+/// The span of the plain top-level `serial` of an OpenTofu encrypted state.
+fn encrypted_serial_span(bytes: &[u8]) -> Result<Range<usize>, ParseError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| ParseError::NotJson {
+        message: e.to_string(),
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let top = de::Deserializer::deserialize_map(&mut de, TopVisitor)
+        .map_err(|e| ParseError::from_json_in(e, text))?;
+    let raw = top
+        .serial
+        .filter(|r| raw_u64(r).is_some())
+        .ok_or_else(|| ParseError::missing("serial"))?;
+    let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    Ok(start..start + raw.get().len())
 }
 
 // ---------------------------------------------------------------------------

@@ -383,7 +383,8 @@ fn set_serial_changes_only_the_serial_token() {
     let want = s.replacen("\"serial\":  41 ,", "\"serial\":  42 ,", 1);
     assert_eq!(String::from_utf8(out).unwrap(), want);
     assert!(set_serial(b"{\"version\":3}", 1).is_err());
-    assert!(set_serial(ENCRYPTED, 1).is_err());
+    // An encrypted state without a plain serial cannot be rolled forward.
+    assert!(set_serial(br#"{"encrypted_data":"eA==","encryption_version":"v0"}"#, 1).is_err());
 }
 
 #[test]
@@ -438,4 +439,18 @@ fn opentofu_per_instance_provider_and_new_fields_are_read() {
     );
     assert!(state.check_results.is_some());
     assert!(state.resources[0].instances[0].identity.is_some());
+}
+
+#[test]
+fn the_plain_serial_of_an_encrypted_state_is_rolled_forward_alone() {
+    let out = set_serial(ENCRYPTED, 40).unwrap();
+    let want = String::from_utf8_lossy(ENCRYPTED).replace("\"serial\":12", "\"serial\":40");
+    assert_eq!(String::from_utf8_lossy(&out), want);
+    assert!(matches!(
+        parse(&out),
+        Err(ParseError::Encrypted {
+            serial: Some(40),
+            ..
+        })
+    ));
 }
