@@ -337,3 +337,36 @@ fn conflicting_or_malformed_keys_are_one_sentence_config_errors() {
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("decodes to 5 bytes"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_snapshot_store_can_have_its_own_kms_key() {
+    let backend = Backend::new("ssestore");
+    let store = unique("ssestore-snaps");
+    create_bucket(&store);
+    let kms = |_: &str| {
+        boto("kms = boto3.client('kms', endpoint_url=ENDPOINT, region_name=REGION)\nprint(kms.create_key()['KeyMetadata']['Arn'])")
+            .trim()
+            .to_owned()
+    };
+    let (state_key, store_key) = (kms("state"), kms("store"));
+    backend.put(&backend.key, &tfstate(1, 2));
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("env.hcl");
+    std::fs::write(
+        &env,
+        format!(
+            "backend {{\n  bucket = {:?}\n  key = {:?}\n  region = {REGION:?}\n  endpoint_url = {:?}\n  encrypt = true\n  kms_key_id = {state_key:?}\n}}\nsnapshots {{\n  store = \"s3://{store}/snaps\"\n  encrypt = true\n  kms_key_id = {store_key:?}\n}}\n",
+            backend.bucket,
+            backend.key,
+            endpoint(),
+        ),
+    )
+    .unwrap();
+    let o = run(&env, &[], &["snapshot", "create", "--format", "json"]);
+    assert_exit(&o, 0);
+    let id = json(&o)["snapshot"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        head_sse(&store, &format!("snaps/{id}/terraform.tfstate")),
+        ("aws:kms".to_owned(), store_key)
+    );
+}

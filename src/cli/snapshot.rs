@@ -90,9 +90,15 @@ pub async fn run<W: Write>(
 /// profile), with the `snapshots { region }` of the environment file when the
 /// store comes from there. Copies into it keep the state's encryption (the
 /// backend's `encrypt`, `kms_key_id`, `sse_customer_key`, `acl`), so an SSE-C
-/// state's snapshots are read with the same key.
+/// state's snapshots are read with the same key, unless the `snapshots` block
+/// gives the store its own (a KMS key of the store's region or account).
 pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
-    let Some(SnapshotStoreSetting { url, region }) = ctx.settings.snapshot_store()? else {
+    let Some(SnapshotStoreSetting {
+        url,
+        region,
+        encryption,
+    }) = ctx.settings.snapshot_store()?
+    else {
         return Err(no_store());
     };
     match StoreUrl::parse(&url)? {
@@ -103,10 +109,17 @@ pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
                 settings.region = region;
             }
             let aws = Aws::connect(&settings).await?;
-            let writes = ctx
-                .target()
-                .map(|t| t.encryption)
-                .unwrap_or_else(|_| ObjectWrites::plain());
+            let writes = match encryption {
+                Some(own) => config::resolve_encryption(&own, None).map_err(|reason| {
+                    Error::Usage(format!(
+                        "the `snapshots` block's encryption settings are not usable: {reason}"
+                    ))
+                })?,
+                None => ctx
+                    .target()
+                    .map(|t| t.encryption)
+                    .unwrap_or_else(|_| ObjectWrites::plain()),
+            };
             Ok(SnapshotStore::s3(
                 aws.bucket(&bucket).with_writes(writes),
                 &prefix,

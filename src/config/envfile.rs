@@ -28,6 +28,7 @@ use hcl_edit::structure::{Block, Structure};
 use hcl_edit::Span;
 use serde::Serialize;
 
+use crate::config::encryption::EncryptionSettings;
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::objectives::Objectives;
 use crate::config::section::{
@@ -137,10 +138,21 @@ pub struct SnapshotSettings {
     pub store: Option<String>,
     /// Region of the snapshot bucket when it differs from the state's.
     pub region: Option<String>,
+    /// The snapshot bucket's own `encrypt`, `kms_key_id`, ... (the backend's
+    /// names); unset: copies keep the state's.
+    pub encryption: EncryptionSettings,
 }
 
 /// Keys of the `snapshots` block.
-pub const SNAPSHOTS_KEYS: &[&str] = &["store", "region"];
+pub const SNAPSHOTS_KEYS: &[&str] = &[
+    "store",
+    "region",
+    "encrypt",
+    "kms_key_id",
+    "sse_customer_key",
+    "acl",
+    "skip_s3_checksum",
+];
 
 /// The `retention` block: the policy `stateward snapshot prune` applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -385,6 +397,11 @@ impl Section for SnapshotSettings {
                 self.store = Some(s);
             }
             "region" => self.region = Some(f.non_empty_string()?),
+            "encrypt" => self.encryption.encrypt = Some(f.bool()?),
+            "kms_key_id" => self.encryption.kms_key_id = Some(f.non_empty_string()?),
+            "sse_customer_key" => self.encryption.sse_customer_key = Some(f.non_empty_string()?),
+            "acl" => self.encryption.acl = Some(f.non_empty_string()?),
+            "skip_s3_checksum" => self.encryption.skip_s3_checksum = Some(f.bool()?),
             other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
         }
         Ok(())
