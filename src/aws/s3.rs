@@ -205,7 +205,32 @@ impl Bucket {
             Err(e) if max_bytes.is_some() && is_invalid_range(&e) => {
                 return Box::pin(self.get_once(key, version_id, None, listed_size)).await;
             }
-            Err(e) => return Err(AwsError::from_sdk("GetObject", resource, e)),
+            Err(e) => {
+                let err = AwsError::from_sdk("GetObject", resource.clone(), e);
+                let customer = matches!(self.writes.sse, Sse::Customer { .. });
+                return match sse_c_verdict(&err, customer) {
+                    // A version written before SSE-C was used (or a lock file
+                    // of a client that sends no SSE): read it without the key.
+                    Some(SseCVerdict::NotEncryptedWithAKey) => {
+                        let plain = Bucket {
+                            writes: ObjectWrites {
+                                sse: Sse::BucketDefault,
+                                ..self.writes.clone()
+                            },
+                            ..self.clone()
+                        };
+                        Box::pin(plain.get_once(key, version_id, max_bytes, listed_size)).await
+                    }
+                    Some(SseCVerdict::Explain(why)) => Err(AwsError::new(
+                        "GetObject",
+                        resource,
+                        AwsErrorKind::Config,
+                        err.code.clone(),
+                        Some(format!("{} {why}", err.resource)),
+                    )),
+                    None => Err(err),
+                };
+            }
         };
         let range_total = resp
             .content_range()
@@ -693,6 +718,42 @@ pub fn check_body(claims: &BodyClaims, bytes: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What an SSE-C related read failure means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseCVerdict {
+    /// The key was sent, but the object is not encrypted with one: read it
+    /// again without.
+    NotEncryptedWithAKey,
+    /// The rest of a one-sentence error (after the object's name): what is
+    /// wrong and what to do.
+    Explain(String),
+}
+
+/// Reads S3's answer to a GetObject that failed over SSE-C (`customer`: a
+/// key was sent). Pure.
+pub fn sse_c_verdict(err: &AwsError, customer: bool) -> Option<SseCVerdict> {
+    let message = err
+        .message
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let code = err.code.as_deref().unwrap_or_default();
+    if customer && code == "InvalidRequest" && message.contains("not applicable") {
+        return Some(SseCVerdict::NotEncryptedWithAKey);
+    }
+    if customer && message.contains("did not match") && message.contains("key") {
+        return Some(SseCVerdict::Explain(
+            "is encrypted with another customer key (SSE-C) than the one configured: set `sse_customer_key` (or AWS_SSE_CUSTOMER_KEY) to the key Terraform uses".into(),
+        ));
+    }
+    if !customer && code == "InvalidRequest" && message.contains("server side encryption") {
+        return Some(SseCVerdict::Explain(
+            "is encrypted with a customer-provided key (SSE-C): set `encrypt = true` and `sse_customer_key` in the backend or environment file (or AWS_SSE_CUSTOMER_KEY), as Terraform needs them".into(),
+        ));
+    }
+    None
 }
 
 fn is_invalid_range<R>(
@@ -1323,6 +1384,43 @@ mod tests {
                 (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn sse_c_failures_say_what_to_do() {
+        let e = |code: &str, msg: &str| {
+            AwsError::new(
+                "GetObject",
+                "s3://b/k",
+                AwsErrorKind::Other,
+                Some(code.into()),
+                Some(msg.into()),
+            )
+        };
+        let not_applicable = e(
+            "InvalidRequest",
+            "The encryption parameters are not applicable to this object.",
+        );
+        let needs_key = e(
+            "InvalidRequest",
+            "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.",
+        );
+        let wrong_key = e(
+            "AccessDenied",
+            "The calculated MD5 hash of the key did not match the hash that was provided.",
+        );
+        assert_eq!(
+            sse_c_verdict(&not_applicable, true),
+            Some(SseCVerdict::NotEncryptedWithAKey)
+        );
+        assert_eq!(sse_c_verdict(&not_applicable, false), None);
+        assert!(
+            matches!(sse_c_verdict(&needs_key, false), Some(SseCVerdict::Explain(m)) if m.contains("sse_customer_key"))
+        );
+        assert!(
+            matches!(sse_c_verdict(&wrong_key, true), Some(SseCVerdict::Explain(m)) if m.contains("another customer key"))
+        );
+        assert_eq!(sse_c_verdict(&e("NoSuchKey", "gone"), true), None);
     }
 
     #[test]
