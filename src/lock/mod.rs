@@ -405,30 +405,60 @@ impl Locker {
                 }
             }
         }
-        if let Held::Locked(info) = &ddb {
-            if let Some(table) = &self.table {
-                table
-                    .delete_if(&self.path, "Info", &info.to_go_json())
-                    .await
-                    .or_else(|e| {
-                        // Written by another tool with different bytes: the ID matched, remove it.
-                        if e.kind == AwsErrorKind::PreconditionFailed {
-                            Ok(())
-                        } else {
-                            Err(e)
-                        }
-                    })?;
-                if matches!(self.held_dynamodb().await?, Held::Locked(ref l) if l.id == id) {
-                    table.delete(&self.path).await?;
-                }
-            }
-            removed = Some(info.clone());
-        }
+        // As Terraform: the file, then DynamoDB; each is tried whatever the
+        // other did, and every failure is reported.
+        let mut failed: Vec<(&str, Error)> = Vec::new();
         if let Held::Locked(info) = &file {
             if let Some((bucket, key)) = &self.lockfile {
-                bucket.delete(key).await?;
+                match bucket.delete(key).await {
+                    Ok(()) => removed = Some(info.clone()),
+                    Err(e) => failed.push(("the S3 lock file", e.into())),
+                }
             }
-            removed = Some(info.clone());
+        }
+        if let Held::Locked(info) = &ddb {
+            if let Some(table) = &self.table {
+                let result = async {
+                    table
+                        .delete_if(&self.path, "Info", &info.to_go_json())
+                        .await
+                        .or_else(|e| {
+                            // Written by another tool with different bytes: the ID matched, remove it.
+                            if e.kind == AwsErrorKind::PreconditionFailed {
+                                Ok(())
+                            } else {
+                                Err(e)
+                            }
+                        })?;
+                    if matches!(self.held_dynamodb().await?, Held::Locked(ref l) if l.id == id) {
+                        table.delete(&self.path).await?;
+                    }
+                    Ok::<(), Error>(())
+                }
+                .await;
+                match result {
+                    Ok(()) => removed = Some(info.clone()),
+                    Err(e) => failed.push(("the DynamoDB lock item", e)),
+                }
+            }
+        }
+        match (failed.len(), &removed) {
+            (0, _) => {}
+            // One mechanism, one failure: that error as it is.
+            (1, None) => return Err(failed.remove(0).1),
+            _ => {
+                let what: Vec<String> = failed.iter().map(|(m, e)| format!("{m} ({e})")).collect();
+                return Err(Error::Refused(format!(
+                    "lock {id} of {} could not be released from {}{}; run `stateward lock release {id}` again",
+                    self.path,
+                    what.join(", nor from "),
+                    if removed.is_some() {
+                        " (the other mechanism's lock was removed)"
+                    } else {
+                        ""
+                    }
+                )));
+            }
         }
         removed.ok_or_else(|| {
             Error::Usage(format!(
