@@ -30,7 +30,8 @@ pub const ENCRYPTION_KEYS: &[&str] = &[
 ];
 
 /// One layer of the object settings, as written; unset fields are `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// Neither `Debug` nor `Serialize` shows the customer key.
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EncryptionSettings {
     pub encrypt: Option<bool>,
     pub kms_key_id: Option<String>,
@@ -39,6 +40,21 @@ pub struct EncryptionSettings {
     pub sse_customer_key: Option<String>,
     pub acl: Option<String>,
     pub skip_s3_checksum: Option<bool>,
+}
+
+impl std::fmt::Debug for EncryptionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptionSettings")
+            .field("encrypt", &self.encrypt)
+            .field("kms_key_id", &self.kms_key_id)
+            .field(
+                "sse_customer_key",
+                &self.sse_customer_key.as_ref().map(|_| "(sensitive)"),
+            )
+            .field("acl", &self.acl)
+            .field("skip_s3_checksum", &self.skip_s3_checksum)
+            .finish()
+    }
 }
 
 impl EncryptionSettings {
@@ -359,5 +375,11 @@ mod tests {
         .unwrap();
         assert!(!format!("{w:?}").contains(KEY));
         assert!(!serde_json::to_string(&w).unwrap().contains(KEY));
+        let settings = EncryptionSettings {
+            sse_customer_key: s(KEY),
+            ..Default::default()
+        };
+        assert!(!format!("{settings:?}").contains(KEY));
+        assert!(!serde_json::to_string(&settings).unwrap().contains(KEY));
     }
 }
