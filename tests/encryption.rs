@@ -370,3 +370,99 @@ fn the_snapshot_store_can_have_its_own_kms_key() {
         ("aws:kms".to_owned(), store_key)
     );
 }
+
+#[test]
+fn terraform_and_stateward_write_the_same_sse_kms_and_terraform_reads_the_restore() {
+    let backend = Backend::new("ssetf");
+    let key_arn = boto(
+        "kms = boto3.client('kms', endpoint_url=ENDPOINT, region_name=REGION)\nprint(kms.create_key()['KeyMetadata']['Arn'])",
+    )
+    .trim()
+    .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            r#"terraform {{
+  backend "s3" {{
+    bucket                      = "{bucket}"
+    key                         = "{key}"
+    region                      = "{REGION}"
+    dynamodb_table              = "{table}"
+    endpoint                    = "{ep}"
+    dynamodb_endpoint           = "{ep}"
+    force_path_style            = true
+    skip_credentials_validation = true
+    skip_metadata_api_check     = true
+    skip_region_validation      = true
+    encrypt                     = true
+    kms_key_id                  = "{key_arn}"
+  }}
+}}
+
+variable "size" {{}}
+
+output "size" {{
+  value = var.size
+}}
+"#,
+            bucket = backend.bucket,
+            key = backend.key,
+            table = backend.table,
+            ep = endpoint(),
+        ),
+    )
+    .unwrap();
+    let terraform = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(terraform_bin());
+        aws_env(&mut cmd)
+            .current_dir(dir.path())
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .args(args)
+            .stdin(std::process::Stdio::null());
+        cmd.output().expect("run terraform")
+    };
+    assert_exit(&terraform(&["init", "-input=false", "-no-color"]), 0);
+    for size in ["3", "5"] {
+        let var = format!("size={size}");
+        let o = terraform(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            "-var",
+            &var,
+        ]);
+        assert_exit(&o, 0);
+    }
+    // Terraform's own write: SSE-KMS with the key.
+    assert_eq!(
+        head_sse(&backend.bucket, &backend.key),
+        ("aws:kms".to_owned(), key_arn.clone())
+    );
+    let dir_s = dir.path().display().to_string();
+    let o = stateward(["versions", "--backend-dir", &dir_s, "--format", "json"]);
+    assert_exit(&o, 0);
+    let older = json(&o)["versions"][1]["version_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = stateward(["restore", &older, "--yes", "--backend-dir", &dir_s]);
+    assert_exit(&o, 0);
+    // stateward's write: the same headers, and Terraform reads it (digest
+    // included) and finds the size of the restored version.
+    assert_eq!(
+        head_sse(&backend.bucket, &backend.key),
+        ("aws:kms".to_owned(), key_arn)
+    );
+    let o = terraform(&[
+        "plan",
+        "-detailed-exitcode",
+        "-input=false",
+        "-no-color",
+        "-var",
+        "size=3",
+    ]);
+    assert_exit(&o, 0);
+}
