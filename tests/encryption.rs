@@ -466,3 +466,44 @@ output "size" {{
     ]);
     assert_exit(&o, 0);
 }
+
+#[test]
+fn an_older_version_without_sse_c_is_read_without_the_key() {
+    let backend = Backend::new("ssecold");
+    // Before SSE-C was turned on: a plain version; then an SSE-C one.
+    let plain = backend.put(&backend.key, &tfstate(1, 2));
+    backend.put(&backend.key, &tfstate(2, 3));
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = TruncatingProxy::recording();
+    proxy.refuse_sse_c_for(&format!("versionId={plain}"));
+    let env = env_file(
+        dir.path(),
+        &backend,
+        &proxy.url(),
+        "  encrypt = true\n",
+        "s3://nowhere/snaps",
+    );
+    let key_env = [("AWS_SSE_CUSTOMER_KEY", CUSTOMER_KEY)];
+    let o = run(&env, &key_env, &["versions", "--format", "json"]);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    let v = doc["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["version_id"] == plain.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(v["status"], "ok", "{v}");
+    assert_eq!(v["serial"], 1, "{v}");
+    let o = run(&env, &key_env, &["show", &plain, "--format", "json"]);
+    assert_exit(&o, 0);
+    // Asked with the key (refused), then without it.
+    let gets: Vec<bool> = proxy
+        .requests()
+        .iter()
+        .filter(|h| h[0].starts_with("GET ") && h[0].contains(&format!("versionId={plain}")))
+        .map(|h| header(h, "x-amz-server-side-encryption-customer-key").is_some())
+        .collect();
+    assert!(gets.windows(2).any(|w| w == [true, false]), "{gets:?}");
+}

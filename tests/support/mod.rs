@@ -527,6 +527,7 @@ pub struct TruncatingProxy {
     port: u16,
     truncated: std::sync::Arc<AtomicUsize>,
     requests: std::sync::Arc<Mutex<Vec<Vec<String>>>>,
+    refuse_sse_c: std::sync::Arc<Mutex<Option<String>>>,
 }
 
 impl TruncatingProxy {
@@ -546,19 +547,26 @@ impl TruncatingProxy {
         let truncated = Arc::new(AtomicUsize::new(0));
         let needle = needle.to_owned();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (rem, trunc, reqs) = (remaining.clone(), truncated.clone(), requests.clone());
+        let refuse_sse_c: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        let (rem, trunc, reqs, refuse) = (
+            remaining.clone(),
+            truncated.clone(),
+            requests.clone(),
+            refuse_sse_c.clone(),
+        );
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
-                let (upstream, needle, rem, trunc, reqs) = (
+                let (upstream, needle, rem, trunc, reqs, refuse) = (
                     upstream.clone(),
                     needle.clone(),
                     rem.clone(),
                     trunc.clone(),
                     reqs.clone(),
+                    refuse.clone(),
                 );
                 std::thread::spawn(move || {
-                    let _ = proxy_one(client, &upstream, &needle, &rem, &trunc, &reqs);
+                    let _ = proxy_one(client, &upstream, &needle, &rem, &trunc, &reqs, &refuse);
                 });
             }
         });
@@ -590,6 +598,7 @@ impl TruncatingProxy {
             remaining: &Mutex<usize>,
             truncated: &AtomicUsize,
             requests: &Mutex<Vec<Vec<String>>>,
+            refuse_sse_c: &Mutex<Option<String>>,
         ) -> std::io::Result<()> {
             use std::io::{Read, Write};
             let mut out = client.try_clone()?;
@@ -627,6 +636,24 @@ impl TruncatingProxy {
             } else if let Some(n) = header(&head, "content-length").and_then(|n| n.parse().ok()) {
                 body = vec![0; n];
                 r.read_exact(&mut body)?;
+            }
+            // As S3 answers SSE-C parameters on an object stored without them.
+            let refused = refuse_sse_c
+                .lock()
+                .unwrap()
+                .as_deref()
+                .is_some_and(|n| head[0].contains(n))
+                && header(&head, "x-amz-server-side-encryption-customer-key").is_some();
+            if refused {
+                let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidRequest</Code><Message>The encryption parameters are not applicable to this object.</Message></Error>";
+                out.write_all(
+                    format!(
+                        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                )?;
+                return out.flush();
             }
             let mut up = TcpStream::connect(upstream)?;
             let mut req = String::new();
@@ -707,7 +734,15 @@ impl TruncatingProxy {
             port,
             truncated,
             requests,
+            refuse_sse_c,
         }
+    }
+
+    /// From now on, requests whose request line contains `needle` and that
+    /// carry SSE-C headers get S3's 400 `InvalidRequest` for an object
+    /// stored without a customer key.
+    pub fn refuse_sse_c_for(&self, needle: &str) {
+        *self.refuse_sse_c.lock().unwrap() = Some(needle.to_owned());
     }
 
     /// The heads (request line, then `Name: value` lines) of every request
