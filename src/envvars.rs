@@ -60,6 +60,9 @@ pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 /// The profile the AWS SDK uses when no `--profile` or `profile` is given;
 /// checked (through the SDK's environment access) to exist before connecting.
 pub const AWS_PROFILE: &str = "AWS_PROFILE";
+/// The SSE-C customer key (base64 of 256 bits) when the backend's
+/// `sse_customer_key` is not set, as Terraform reads it.
+pub const AWS_SSE_CUSTOMER_KEY: &str = "AWS_SSE_CUSTOMER_KEY";
 
 /// The AWS endpoint variables that imply path-style S3 addressing when set
 /// (non-empty) and no `force_path_style` is given.

@@ -43,7 +43,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use crate::config::access::account_refusal;
-use crate::config::{AwsAccess, RetryPolicy};
+use crate::config::{AwsAccess, RetryPolicy, Target};
 use connect::{check_profile, http_client, profile_files, retry_config, sts_client, with_role};
 use sts::Role;
 
@@ -420,6 +420,13 @@ impl Aws {
             }
             None => s3::Bucket::new(self.s3.clone(), bucket),
         }
+    }
+
+    /// The S3 adapter for the state's bucket: its writes send what Terraform
+    /// sends for this backend (SSE, ACL, checksum), its reads the SSE-C key.
+    pub fn state_bucket(&self, target: &Target) -> s3::Bucket {
+        self.bucket(&target.bucket)
+            .with_writes(target.encryption.clone())
     }
 }
 

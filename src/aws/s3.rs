@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::object::{sort_newest_first, Fetched, KeyVersion, ObjectVersion, Versioning};
 use super::{AwsError, AwsErrorKind};
+use crate::config::{ObjectWrites, Sse};
 
 /// What a server-side copy produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,13 +16,80 @@ pub struct Copied {
     pub etag: Option<String>,
     /// The new version id (`None` on an unversioned bucket).
     pub version_id: Option<String>,
+    /// Whether the ETag is the md5 of the bytes (single part, neither
+    /// SSE-KMS nor SSE-C, as the response's SSE headers say).
+    pub etag_is_md5: bool,
+    /// S3's full-object SHA-256 of the copy (lowercase hex), when it sent one.
+    pub checksum_sha256: Option<String>,
 }
 
-/// One bucket, through one S3 client.
+/// One bucket, through one S3 client, with what its writes send (SSE, ACL,
+/// checksum) and the SSE-C key its reads send.
 #[derive(Clone, Debug)]
 pub struct Bucket {
     client: aws_sdk_s3::Client,
     name: String,
+    writes: ObjectWrites,
+}
+
+/// Sets the SSE, ACL and checksum headers of a write (PutObject, CopyObject).
+macro_rules! write_headers {
+    ($req:expr, $writes:expr) => {{
+        let w: &ObjectWrites = $writes;
+        let mut req = $req;
+        match &w.sse {
+            Sse::BucketDefault => {}
+            Sse::S3 => {
+                req = req.server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+            }
+            Sse::Kms { key_id } => {
+                req = req
+                    .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                    .ssekms_key_id(key_id)
+            }
+            Sse::Customer { key, key_md5 } => {
+                req = req
+                    .sse_customer_algorithm("AES256")
+                    .sse_customer_key(key)
+                    .sse_customer_key_md5(key_md5)
+            }
+        }
+        if let Some(acl) = &w.acl {
+            req = req.acl(aws_sdk_s3::types::ObjectCannedAcl::from(acl.as_str()));
+        }
+        if w.checksum {
+            req = req.checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256);
+        }
+        req
+    }};
+}
+
+/// Sets the SSE-C headers of a read (GetObject, HeadObject) when the
+/// objects are encrypted with a customer key.
+macro_rules! read_headers {
+    ($req:expr, $writes:expr) => {{
+        let w: &ObjectWrites = $writes;
+        let mut req = $req;
+        if let Sse::Customer { key, key_md5 } = &w.sse {
+            req = req
+                .sse_customer_algorithm("AES256")
+                .sse_customer_key(key)
+                .sse_customer_key_md5(key_md5);
+        }
+        req
+    }};
+}
+
+/// The per-request configuration of a write: with `skip_s3_checksum`, no
+/// checksum at all (not even the SDK's default CRC32), for S3-compatible
+/// stores that reject them.
+fn write_config(w: &ObjectWrites) -> aws_sdk_s3::config::Builder {
+    let b = aws_sdk_s3::config::Builder::default();
+    if w.checksum {
+        b
+    } else {
+        b.request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+    }
 }
 
 impl Bucket {
@@ -29,7 +97,21 @@ impl Bucket {
         Bucket {
             client,
             name: name.to_owned(),
+            writes: ObjectWrites::plain(),
         }
+    }
+
+    /// This bucket, whose writes send `writes` (the backend's `encrypt`,
+    /// `kms_key_id`, `sse_customer_key`, `acl`, `skip_s3_checksum`) and whose
+    /// reads send the SSE-C key, if any.
+    pub fn with_writes(mut self, writes: ObjectWrites) -> Self {
+        self.writes = writes;
+        self
+    }
+
+    /// What writes to this bucket send.
+    pub fn writes(&self) -> &ObjectWrites {
+        &self.writes
     }
 
     pub fn name(&self) -> &str {
@@ -104,7 +186,10 @@ impl Bucket {
             Some(v) => format!("{} (version {v})", self.uri(key)),
             None => self.uri(key),
         };
-        let mut req = self.client.get_object().bucket(&self.name).key(key);
+        let mut req = read_headers!(
+            self.client.get_object().bucket(&self.name).key(key),
+            &self.writes
+        );
         if let Some(v) = version_id {
             req = req.version_id(v);
         }
@@ -120,7 +205,32 @@ impl Bucket {
             Err(e) if max_bytes.is_some() && is_invalid_range(&e) => {
                 return Box::pin(self.get_once(key, version_id, None, listed_size)).await;
             }
-            Err(e) => return Err(AwsError::from_sdk("GetObject", resource, e)),
+            Err(e) => {
+                let err = AwsError::from_sdk("GetObject", resource.clone(), e);
+                let customer = matches!(self.writes.sse, Sse::Customer { .. });
+                return match sse_c_verdict(&err, customer) {
+                    // A version written before SSE-C was used (or a lock file
+                    // of a client that sends no SSE): read it without the key.
+                    Some(SseCVerdict::NotEncryptedWithAKey) => {
+                        let plain = Bucket {
+                            writes: ObjectWrites {
+                                sse: Sse::BucketDefault,
+                                ..self.writes.clone()
+                            },
+                            ..self.clone()
+                        };
+                        Box::pin(plain.get_once(key, version_id, max_bytes, listed_size)).await
+                    }
+                    Some(SseCVerdict::Explain(why)) => Err(AwsError::new(
+                        "GetObject",
+                        resource,
+                        AwsErrorKind::Config,
+                        err.code.clone(),
+                        Some(format!("{} {why}", err.resource)),
+                    )),
+                    None => Err(err),
+                };
+            }
         };
         let range_total = resp
             .content_range()
@@ -185,8 +295,10 @@ impl Bucket {
         })
     }
 
-    /// `PutObject`; with `if_none_match`, only when the key does not exist
-    /// (`If-None-Match: *`), failing with PreconditionFailed otherwise.
+    /// `PutObject` with `Content-Type: application/json` and this bucket's
+    /// write headers (SSE, ACL, a precomputed SHA-256 unless
+    /// `skip_s3_checksum`); with `if_none_match`, only when the key does not
+    /// exist (`If-None-Match: *`), failing with PreconditionFailed otherwise.
     /// Returns the new version id (`None` on an unversioned bucket).
     pub async fn put(
         &self,
@@ -194,17 +306,28 @@ impl Bucket {
         bytes: Vec<u8>,
         if_none_match: bool,
     ) -> Result<Option<String>, AwsError> {
-        let mut req = self
-            .client
-            .put_object()
-            .bucket(&self.name)
-            .key(key)
-            .content_type("application/json")
-            .body(bytes.into());
+        use sha2::{Digest as _, Sha256};
+        let sha256 = self
+            .writes
+            .checksum
+            .then(|| aws_smithy_types::base64::encode(Sha256::digest(&bytes)));
+        let mut req = write_headers!(
+            self.client
+                .put_object()
+                .bucket(&self.name)
+                .key(key)
+                .content_type("application/json")
+                .content_length(bytes.len() as i64)
+                .set_checksum_sha256(sha256),
+            &self.writes
+        )
+        .body(bytes.into());
         if if_none_match {
             req = req.if_none_match("*");
         }
         let resp = req
+            .customize()
+            .config_override(write_config(&self.writes))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("PutObject", self.uri(key), e))?;
@@ -247,29 +370,43 @@ impl Bucket {
         Ok(())
     }
 
-    /// Server-side `CopyObject` of `src_bucket/src_key` (at `version_id`, or
-    /// its current version) to `dst_key` in this bucket: the bytes never leave
-    /// S3. Returns the copy's ETag (quotes removed) and new version id.
+    /// Server-side `CopyObject` of `src_key` of bucket `src` (at
+    /// `version_id`, or its current version) to `dst_key` in this bucket: the
+    /// bytes never leave S3. The source's SSE-C key (if any) is sent as the
+    /// copy source's; the copy gets this bucket's write headers. Returns the
+    /// copy's ETag (quotes removed), whether it is an md5, and the version id.
     pub async fn copy_from(
         &self,
-        src_bucket: &str,
+        src: &Bucket,
         src_key: &str,
         version_id: Option<&str>,
         dst_key: &str,
     ) -> Result<Copied, AwsError> {
+        let src_bucket = src.name();
         let mut source = format!("{}/{}", src_bucket, encode_key(src_key));
         if let Some(v) = version_id {
             source.push_str("?versionId=");
             source.push_str(&encode_key(v));
         }
-        let resp = self
-            .client
-            .copy_object()
-            .bucket(&self.name)
-            .key(dst_key)
-            .copy_source(source)
-            .content_type("application/json")
-            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+        let mut req = write_headers!(
+            self.client
+                .copy_object()
+                .bucket(&self.name)
+                .key(dst_key)
+                .copy_source(source)
+                .content_type("application/json")
+                .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace),
+            &self.writes
+        );
+        if let Sse::Customer { key, key_md5 } = &src.writes.sse {
+            req = req
+                .copy_source_sse_customer_algorithm("AES256")
+                .copy_source_sse_customer_key(key)
+                .copy_source_sse_customer_key_md5(key_md5);
+        }
+        let resp = req
+            .customize()
+            .config_override(write_config(&self.writes))
             .send()
             .await
             .map_err(|e| {
@@ -285,11 +422,25 @@ impl Bucket {
                     e,
                 )
             })?;
+        let etag = resp
+            .copy_object_result()
+            .and_then(|r| r.e_tag())
+            .map(|e| e.trim_matches('"').to_owned());
+        let claims = BodyClaims {
+            etag: etag.clone(),
+            sse: resp.server_side_encryption().map(|s| s.as_str().to_owned()),
+            sse_customer: resp.sse_customer_algorithm().is_some(),
+            ..BodyClaims::default()
+        };
         Ok(Copied {
-            etag: resp
+            etag_is_md5: etag_is_md5(&claims),
+            etag,
+            checksum_sha256: resp
                 .copy_object_result()
-                .and_then(|r| r.e_tag())
-                .map(|e| e.trim_matches('"').to_owned()),
+                .and_then(|r| r.checksum_sha256())
+                .filter(|c| !c.contains('-'))
+                .and_then(|c| aws_smithy_types::base64::decode(c).ok())
+                .map(hex::encode),
             version_id: resp
                 .version_id()
                 .filter(|v| *v != "null")
@@ -567,6 +718,42 @@ pub fn check_body(claims: &BodyClaims, bytes: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What an SSE-C related read failure means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseCVerdict {
+    /// The key was sent, but the object is not encrypted with one: read it
+    /// again without.
+    NotEncryptedWithAKey,
+    /// The rest of a one-sentence error (after the object's name): what is
+    /// wrong and what to do.
+    Explain(String),
+}
+
+/// Reads S3's answer to a GetObject that failed over SSE-C (`customer`: a
+/// key was sent). Pure.
+pub fn sse_c_verdict(err: &AwsError, customer: bool) -> Option<SseCVerdict> {
+    let message = err
+        .message
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let code = err.code.as_deref().unwrap_or_default();
+    if customer && code == "InvalidRequest" && message.contains("not applicable") {
+        return Some(SseCVerdict::NotEncryptedWithAKey);
+    }
+    if customer && message.contains("did not match") && message.contains("key") {
+        return Some(SseCVerdict::Explain(
+            "is encrypted with another customer key (SSE-C) than the one configured: set `sse_customer_key` (or AWS_SSE_CUSTOMER_KEY) to the key Terraform uses".into(),
+        ));
+    }
+    if !customer && code == "InvalidRequest" && message.contains("server side encryption") {
+        return Some(SseCVerdict::Explain(
+            "is encrypted with a customer-provided key (SSE-C): set `encrypt = true` and `sse_customer_key` in the backend or environment file (or AWS_SSE_CUSTOMER_KEY), as Terraform needs them".into(),
+        ));
+    }
+    None
 }
 
 fn is_invalid_range<R>(
@@ -854,6 +1041,12 @@ pub struct ObjectHead {
     pub etag: Option<String>,
     pub content_type: Option<String>,
     pub size: Option<i64>,
+    /// `x-amz-server-side-encryption` (`AES256`, `aws:kms`, ...).
+    pub sse: Option<String>,
+    /// The KMS key of an SSE-KMS object.
+    pub kms_key_id: Option<String>,
+    /// SSE-C was used.
+    pub sse_customer: bool,
 }
 
 impl Bucket {
@@ -988,18 +1181,20 @@ impl Bucket {
 
     /// HeadObject of the current version of `key`; `None` when absent.
     pub async fn head(&self, key: &str) -> Result<Option<ObjectHead>, AwsError> {
-        let r = self
-            .client
-            .head_object()
-            .bucket(&self.name)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("HeadObject", self.uri(key), e));
+        let r = read_headers!(
+            self.client.head_object().bucket(&self.name).key(key),
+            &self.writes
+        )
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("HeadObject", self.uri(key), e));
         Ok(absent_is_none(r)?.map(|resp| ObjectHead {
             etag: resp.e_tag().map(|t| t.trim_matches('"').to_owned()),
             content_type: resp.content_type().map(str::to_owned),
             size: resp.content_length(),
+            sse: resp.server_side_encryption().map(|s| s.as_str().to_owned()),
+            kms_key_id: resp.ssekms_key_id().map(str::to_owned),
+            sse_customer: resp.sse_customer_algorithm().is_some(),
         }))
     }
 }
@@ -1189,6 +1384,43 @@ mod tests {
                 (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn sse_c_failures_say_what_to_do() {
+        let e = |code: &str, msg: &str| {
+            AwsError::new(
+                "GetObject",
+                "s3://b/k",
+                AwsErrorKind::Other,
+                Some(code.into()),
+                Some(msg.into()),
+            )
+        };
+        let not_applicable = e(
+            "InvalidRequest",
+            "The encryption parameters are not applicable to this object.",
+        );
+        let needs_key = e(
+            "InvalidRequest",
+            "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.",
+        );
+        let wrong_key = e(
+            "AccessDenied",
+            "The calculated MD5 hash of the key did not match the hash that was provided.",
+        );
+        assert_eq!(
+            sse_c_verdict(&not_applicable, true),
+            Some(SseCVerdict::NotEncryptedWithAKey)
+        );
+        assert_eq!(sse_c_verdict(&not_applicable, false), None);
+        assert!(
+            matches!(sse_c_verdict(&needs_key, false), Some(SseCVerdict::Explain(m)) if m.contains("sse_customer_key"))
+        );
+        assert!(
+            matches!(sse_c_verdict(&wrong_key, true), Some(SseCVerdict::Explain(m)) if m.contains("another customer key"))
+        );
+        assert_eq!(sse_c_verdict(&e("NoSuchKey", "gone"), true), None);
     }
 
     #[test]

@@ -272,6 +272,12 @@ impl Render for StatusReport<'_> {
         }
         let held: Vec<String> = s.backends.iter().map(ToString::to_string).collect();
         writeln!(out, "{} is LOCKED ({}).", self.path, held.join(" and "))?;
+        if s.mechanisms.len() > 1 {
+            for m in &s.mechanisms {
+                let id = m.id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
+                writeln!(out, "  {:<14}{}{id}", format!("{}:", m.backend), m.state)?;
+            }
+        }
         if let Some(l) = &s.lock {
             let age = s
                 .age_seconds

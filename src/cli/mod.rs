@@ -274,7 +274,7 @@ pub(crate) async fn resolve_refs(ctx: &Context, refs: &[&str]) -> Result<Vec<Res
         (None, None)
     };
     let bucket = match (&target, &aws) {
-        (Some(t), Some(a)) => Some(a.bucket(&t.bucket)),
+        (Some(t), Some(a)) => Some(a.state_bucket(t)),
         _ => None,
     };
     let key = target.as_ref().map(Target::state_key).unwrap_or_default();

@@ -229,7 +229,7 @@ async fn run_command<W: Write>(
     let fingerprint = journal::fingerprint(&tiers, args.all, &terraform, &apply_args);
     let s3 = (args.s3_journal || s3_from_env).then(|| {
         (
-            aws.bucket(&target.bucket),
+            aws.state_bucket(&target),
             journal::s3_key(&target.state_key()),
         )
     });

@@ -33,7 +33,7 @@ pub async fn run<W: Write>(
     };
     let target = ctx.target()?;
     let aws = ctx.aws(&target).await?;
-    let bucket = aws.bucket(&target.bucket);
+    let bucket = aws.state_bucket(&target);
     let locker = Locker::new(&aws, &target)?;
     // --last-good weighs healthy versions against live AWS (the drift engine).
     let live_opts = match (&source, args.no_live) {

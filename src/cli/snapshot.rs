@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::aws::Aws;
 use crate::cli::{confirm, out_err, Context};
-use crate::config::{self, SnapshotStoreSetting};
+use crate::config::{self, ObjectWrites, SnapshotStoreSetting};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::output::Stderr;
@@ -88,9 +88,17 @@ pub async fn run<W: Write>(
 /// Opens the snapshot store: `--snapshot-store`, else the environment file's
 /// `snapshots { store }`. An S3 store uses the state's AWS settings (endpoint,
 /// profile), with the `snapshots { region }` of the environment file when the
-/// store comes from there.
+/// store comes from there. Copies into it keep the state's encryption (the
+/// backend's `encrypt`, `kms_key_id`, `sse_customer_key`, `acl`), so an SSE-C
+/// state's snapshots are read with the same key, unless the `snapshots` block
+/// gives the store its own (a KMS key of the store's region or account).
 pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
-    let Some(SnapshotStoreSetting { url, region }) = ctx.settings.snapshot_store()? else {
+    let Some(SnapshotStoreSetting {
+        url,
+        region,
+        encryption,
+    }) = ctx.settings.snapshot_store()?
+    else {
         return Err(no_store());
     };
     match StoreUrl::parse(&url)? {
@@ -101,7 +109,21 @@ pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
                 settings.region = region;
             }
             let aws = Aws::connect(&settings).await?;
-            Ok(SnapshotStore::s3(aws.bucket(&bucket), &prefix))
+            let writes = match encryption {
+                Some(own) => config::resolve_encryption(&own, None).map_err(|reason| {
+                    Error::Usage(format!(
+                        "the `snapshots` block's encryption settings are not usable: {reason}"
+                    ))
+                })?,
+                None => ctx
+                    .target()
+                    .map(|t| t.encryption)
+                    .unwrap_or_else(|_| ObjectWrites::plain()),
+            };
+            Ok(SnapshotStore::s3(
+                aws.bucket(&bucket).with_writes(writes),
+                &prefix,
+            ))
         }
     }
 }
@@ -126,7 +148,7 @@ use crate::util::time::rfc3339;
 async fn create<W: Write>(ctx: &Context, reason: &str, printer: &mut Printer<W>) -> Result<u8> {
     let target = ctx.target()?;
     let aws = ctx.aws(&target).await?;
-    let bucket = aws.bucket(&target.bucket);
+    let bucket = aws.state_bucket(&target);
     let store = open_store(ctx).await?;
     let created = snapshot::create(
         &store,

@@ -25,7 +25,7 @@ pub async fn run<W: Write>(
 ) -> Result<u8> {
     let target = ctx.target()?;
     let aws = ctx.aws(&target).await?;
-    let bucket = aws.bucket(&target.bucket);
+    let bucket = aws.state_bucket(&target);
     let opts = HistoryOptions {
         limit: args.limit,
         depth: if args.header_only {

@@ -27,6 +27,7 @@ use hcl_edit::structure::{Block, Body, Structure};
 use hcl_edit::Span;
 
 use crate::config::access::AccessReader;
+use crate::config::encryption::EncryptionSettings;
 use crate::config::error::ValueType;
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::source::{object_key, SeenKeys, Source};
@@ -464,6 +465,13 @@ fn interpret(attrs: &RawBackend) -> Result<BackendSettings, ConfigError> {
         use_lockfile: boolean("use_lockfile")?,
         profile: string("profile")?,
         access,
+        encryption: EncryptionSettings {
+            encrypt: boolean("encrypt")?,
+            kms_key_id: string("kms_key_id")?,
+            sse_customer_key: string("sse_customer_key")?,
+            acl: string("acl")?,
+            skip_s3_checksum: boolean("skip_s3_checksum")?,
+        },
         origin: None,
     })
 }
@@ -783,6 +791,43 @@ mod tests {
             err.contains("main.tf:3") && err.contains("is not a role ARN"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn encryption_settings_from_block_and_tfbackend() {
+        let s = load(
+            &[
+                (
+                    "main.tf",
+                    "terraform {\n  backend \"s3\" {\n    bucket = \"b\"\n    key = \"k\"\n    encrypt = \"true\"\n    acl = \"private\"\n  }\n}\n",
+                ),
+                (
+                    "prod.s3.tfbackend",
+                    "kms_key_id = \"alias/state\"\nacl = \"bucket-owner-full-control\"\nskip_s3_checksum = true\n",
+                ),
+            ],
+            &["prod.s3.tfbackend"],
+        )
+        .unwrap();
+        assert_eq!(
+            s.encryption,
+            EncryptionSettings {
+                encrypt: Some(true),
+                kms_key_id: Some("alias/state".into()),
+                sse_customer_key: None,
+                acl: Some("bucket-owner-full-control".into()),
+                skip_s3_checksum: Some(true),
+            }
+        );
+        let err = load(
+            &[(
+                "main.tf",
+                "terraform {\n  backend \"s3\" {\n    bucket = \"b\"\n    key = \"k\"\n    encrypt = \"yes\"\n  }\n}\n",
+            )],
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("encrypt"), "{err}");
     }
 
     #[test]

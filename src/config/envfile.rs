@@ -29,6 +29,7 @@ use hcl_edit::Span;
 use serde::Serialize;
 
 use crate::config::access::{AccessReader, AccessSettings, AssumeRole};
+use crate::config::encryption::EncryptionSettings;
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::objectives::Objectives;
 use crate::config::section::{
@@ -54,7 +55,8 @@ pub const TOP_LEVEL_BLOCKS: &[&str] = &[
     "rebuild",
 ];
 /// Keys of the `backend` block: the names of [`BackendSettings`]'s fields,
-/// then the access settings ([`crate::config::access::ENV_FILE_ACCESS_KEYS`]).
+/// then the access settings ([`crate::config::access::ENV_FILE_ACCESS_KEYS`]),
+/// then the backend's own names of the object settings ([`ENCRYPTION_KEYS`]).
 pub const BACKEND_KEYS: &[&str] = &[
     "bucket",
     "key",
@@ -85,6 +87,11 @@ pub const BACKEND_KEYS: &[&str] = &[
     "no_proxy",
     "allowed_account_ids",
     "forbidden_account_ids",
+    "encrypt",
+    "kms_key_id",
+    "sse_customer_key",
+    "acl",
+    "skip_s3_checksum",
 ];
 
 /// A loaded environment file.
@@ -163,10 +170,21 @@ pub struct SnapshotSettings {
     pub store: Option<String>,
     /// Region of the snapshot bucket when it differs from the state's.
     pub region: Option<String>,
+    /// The snapshot bucket's own `encrypt`, `kms_key_id`, ... (the backend's
+    /// names); unset: copies keep the state's.
+    pub encryption: EncryptionSettings,
 }
 
 /// Keys of the `snapshots` block.
-pub const SNAPSHOTS_KEYS: &[&str] = &["store", "region"];
+pub const SNAPSHOTS_KEYS: &[&str] = &[
+    "store",
+    "region",
+    "encrypt",
+    "kms_key_id",
+    "sse_customer_key",
+    "acl",
+    "skip_s3_checksum",
+];
 
 /// The `retention` block: the policy `stateward snapshot prune` applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -371,6 +389,11 @@ impl Section for BackendSettings {
             "force_path_style" => self.force_path_style = Some(f.bool()?),
             "use_lockfile" => self.use_lockfile = Some(f.bool()?),
             "profile" => self.profile = Some(f.non_empty_string()?),
+            "encrypt" => self.encryption.encrypt = Some(f.bool()?),
+            "kms_key_id" => self.encryption.kms_key_id = Some(f.non_empty_string()?),
+            "sse_customer_key" => self.encryption.sse_customer_key = Some(f.non_empty_string()?),
+            "acl" => self.encryption.acl = Some(f.non_empty_string()?),
+            "skip_s3_checksum" => self.encryption.skip_s3_checksum = Some(f.bool()?),
             other => {
                 if !AccessReader::set_env_file(&mut self.access, other, f.value())
                     .map_err(|reason| f.invalid(reason))?
@@ -412,6 +435,11 @@ impl Section for SnapshotSettings {
                 self.store = Some(s);
             }
             "region" => self.region = Some(f.non_empty_string()?),
+            "encrypt" => self.encryption.encrypt = Some(f.bool()?),
+            "kms_key_id" => self.encryption.kms_key_id = Some(f.non_empty_string()?),
+            "sse_customer_key" => self.encryption.sse_customer_key = Some(f.non_empty_string()?),
+            "acl" => self.encryption.acl = Some(f.non_empty_string()?),
+            "skip_s3_checksum" => self.encryption.skip_s3_checksum = Some(f.bool()?),
             other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
         }
         Ok(())
@@ -684,6 +712,38 @@ mod tests {
 
     fn parse(text: &str) -> Result<EnvFile, ConfigError> {
         parse_env_file(&Source::new("environments/test.hcl".into(), text.into()))
+    }
+
+    #[test]
+    fn backend_keys_are_the_fields_and_the_object_settings() {
+        let mut want: Vec<&str> = BackendSettings::FIELDS.to_vec();
+        want.extend(crate::config::access::ENV_FILE_ACCESS_KEYS);
+        want.extend(crate::config::ENCRYPTION_KEYS);
+        assert_eq!(BACKEND_KEYS, want.as_slice());
+    }
+
+    #[test]
+    fn encryption_settings_in_the_backend_block() {
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let env = parse(&format!(
+            "backend {{\n  bucket = \"b\"\n  key = \"k\"\n  encrypt = true\n  sse_customer_key = \"{key}\"\n  acl = \"private\"\n}}\n"
+        ))
+        .unwrap();
+        let t = resolve(BackendSettings::default(), Some(&env), None, &no_env).unwrap();
+        assert!(matches!(
+            t.encryption.sse,
+            crate::config::Sse::Customer { .. }
+        ));
+        assert_eq!(t.encryption.acl.as_deref(), Some("private"));
+        // kms_key_id in the file and a customer key in the environment conflict.
+        let env = parse(
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n  encrypt = true\n  kms_key_id = \"alias/x\"\n}\n",
+        )
+        .unwrap();
+        let lookup = |v: &str| (v == "AWS_SSE_CUSTOMER_KEY").then(|| key.to_string());
+        let err = resolve(BackendSettings::default(), Some(&env), None, &lookup).unwrap_err();
+        assert!(err.to_string().contains("cannot both be set"), "{err}");
+        assert!(!err.to_string().contains(key), "{err}");
     }
 
     fn no_env(_: &str) -> Option<String> {

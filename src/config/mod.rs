@@ -16,6 +16,7 @@
 
 pub mod access;
 mod backend_dir;
+mod encryption;
 mod envfile;
 mod error;
 mod ignore_changes;
@@ -27,6 +28,9 @@ mod target;
 
 pub use access::{AccessSettings, AssumeRole, WebIdentity};
 pub use backend_dir::{load_backend_dir, S3_BACKEND_ATTRIBUTES};
+pub use encryption::{
+    resolve_encryption, EncryptionSettings, ObjectWrites, Sse, CANNED_ACLS, ENCRYPTION_KEYS,
+};
 pub use envfile::{
     env_file_path_candidates, load_env_file_with, DriftSettings, EnvFile, RetentionSettings,
     SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
@@ -71,6 +75,9 @@ pub struct BackendSettings {
     pub profile: Option<String>,
     /// Credentials, roles and connection settings (see [`access`]).
     pub access: AccessSettings,
+    /// `encrypt`, `kms_key_id`, `sse_customer_key`, `acl`, `skip_s3_checksum`
+    /// (merged field by field like the others; not in [`Self::FIELDS`]).
+    pub encryption: EncryptionSettings,
     /// Human label of where this layer came from (e.g. `backend dir infra/
     /// (main.tf, prod.s3.tfbackend)`); not a setting, only used to describe
     /// [`Target::source`]. `overlay` keeps the higher layer's label if set.
@@ -111,6 +118,7 @@ impl BackendSettings {
             use_lockfile: higher.use_lockfile.or(self.use_lockfile),
             profile: higher.profile.or(self.profile),
             access: self.access.overlay(higher.access),
+            encryption: self.encryption.overlay(higher.encryption),
             origin: higher.origin.or(self.origin),
         }
     }

@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::config::backend_dir::load_backend_dir;
+use crate::config::encryption::EncryptionSettings;
 use crate::config::envfile::{
     load_env_file_with, DriftSettings, EnvFile, RetentionSettings, SnapshotSettings,
 };
@@ -132,6 +133,9 @@ pub struct SnapshotStoreSetting {
     pub url: String,
     /// The store's region when it differs from the state's (environment file only).
     pub region: Option<String>,
+    /// The store's own encryption settings (the `snapshots` block's
+    /// `encrypt`, `kms_key_id`, ...); `None`: copies keep the state's.
+    pub encryption: Option<EncryptionSettings>,
 }
 
 /// The drift ignore file: which file, and whether it must exist.
@@ -157,6 +161,7 @@ const CONSULTED: &[&str] = &[
     crate::envvars::AWS_ROLE_SESSION_NAME,
     crate::envvars::AWS_CA_BUNDLE,
     crate::envvars::AWS_ACCESS_KEY_ID,
+    crate::envvars::AWS_SSE_CUSTOMER_KEY,
 ];
 
 /// Every setting of one run, resolved once.
@@ -395,12 +400,14 @@ impl Settings {
             return Ok(Some(SnapshotStoreSetting {
                 url: url.clone(),
                 region: None,
+                encryption: None,
             }));
         }
         Ok(from_file.and_then(|s| {
             Some(SnapshotStoreSetting {
                 url: s.store.clone()?,
                 region: s.region.clone(),
+                encryption: (!s.encryption.set_fields().is_empty()).then(|| s.encryption.clone()),
             })
         }))
     }
@@ -469,7 +476,8 @@ mod tests {
             settings.snapshot_store().unwrap(),
             Some(SnapshotStoreSetting {
                 url: "s3://snaps/p".into(),
-                region: s("us-east-1")
+                region: s("us-east-1"),
+                encryption: None,
             })
         );
         // Same object on every call: resolved once.

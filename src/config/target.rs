@@ -4,12 +4,14 @@
 use serde::Serialize;
 
 use crate::config::access::{web_identity_from_env, AccessSettings};
+use crate::config::encryption::{resolve_encryption, ObjectWrites};
 use crate::config::envfile::EnvFile;
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::{
     validate_state_key, validate_workspace_key_prefix, validate_workspace_name, BackendSettings,
     DEFAULT_WORKSPACE, DEFAULT_WORKSPACE_KEY_PREFIX,
 };
+use crate::envvars::AWS_SSE_CUSTOMER_KEY;
 use crate::envvars::{
     AWS_ACCESS_KEY_ID, AWS_CA_BUNDLE, AWS_ENDPOINT_ENV_VARS, AWS_ENDPOINT_URL_STS,
     AWS_ROLE_SESSION_NAME, AWS_WEB_IDENTITY_TOKEN_FILE,
@@ -42,6 +44,9 @@ pub struct Target {
     /// `AWS_WEB_IDENTITY_TOKEN_FILE`, when no static keys are set) and
     /// `AWS_ENDPOINT_URL_STS` / `AWS_CA_BUNDLE` fill what no layer sets.
     pub access: AccessSettings,
+    /// What every write of the state or its lock file sends (SSE, ACL,
+    /// checksum), and the SSE-C key every read sends.
+    pub encryption: ObjectWrites,
     /// Which of `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` are set (non-empty);
     /// the AWS SDK applies them itself when no endpoint is configured here.
     pub aws_endpoint_env: Vec<String>,
@@ -201,6 +206,27 @@ pub fn resolve(
         .force_path_style
         .unwrap_or(s3_endpoint.is_some() || !aws_endpoint_env.is_empty());
 
+    let customer_key_env = env(AWS_SSE_CUSTOMER_KEY);
+    let encryption =
+        resolve_encryption(&merged.encryption, customer_key_env.as_deref()).map_err(|reason| {
+            let set = merged.encryption.set_fields();
+            let origin = layers
+                .iter()
+                .rev()
+                .find(|(_, l)| !l.encryption.set_fields().is_empty())
+                .map(|(label, _)| label.clone())
+                .unwrap_or_else(|| AWS_SSE_CUSTOMER_KEY.to_string());
+            ConfigError::new(ConfigErrorKind::InvalidSetting {
+                what: if set.is_empty() {
+                    "the SSE-C key".to_string()
+                } else {
+                    format!("the encryption settings ({})", set.join(", "))
+                },
+                origin,
+                reason,
+            })
+        })?;
+
     Ok(Target {
         bucket,
         key,
@@ -215,6 +241,7 @@ pub fn resolve(
         force_path_style,
         profile: non_empty(merged.profile),
         access: access_with_env(merged.access, env),
+        encryption,
         aws_endpoint_env,
         source,
     })

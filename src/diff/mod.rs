@@ -69,6 +69,20 @@ pub struct StateDiff {
 }
 
 impl StateDiff {
+    /// No difference between two sides whose bytes are identical (used for
+    /// OpenTofu encrypted states, which are compared on their bytes only).
+    pub fn identical(from: Side, to: Side) -> StateDiff {
+        StateDiff {
+            from,
+            to,
+            added: Vec::new(),
+            removed: Vec::new(),
+            changed: Vec::new(),
+            outputs: OutputChanges::default(),
+            summary: Summary::default(),
+        }
+    }
+
     /// Whether nothing differs (serial and lineage aside).
     pub fn is_empty(&self) -> bool {
         self.added.is_empty()

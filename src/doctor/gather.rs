@@ -26,7 +26,7 @@ pub async fn gather(
     snapshots: Option<&SnapshotStore>,
     now: OffsetDateTime,
 ) -> Facts {
-    let bucket = aws.bucket(&target.bucket);
+    let bucket = aws.state_bucket(target);
     let key = target.state_key();
     let versioning = bucket.versioning().await.map_err(why);
     let lifecycle = bucket.lifecycle().await.map_err(why).map(|rules| {

@@ -491,6 +491,7 @@ mod tests {
                 broken: false,
                 problems: vec![],
                 configured: vec![],
+                mechanisms: vec![],
             }),
             digest: Ok(DigestStatus {
                 stored: Some("a".into()),
@@ -614,6 +615,7 @@ mod tests {
                         broken: false,
                         problems: vec![],
                         configured: vec![],
+                        mechanisms: vec![],
                     })
                 },
                 &["stale-lock"],
@@ -705,6 +707,7 @@ mod tests {
             broken: false,
             problems: vec![],
             configured: vec![],
+            mechanisms: vec![],
         });
         f.snapshot = Ok(SnapshotFact::NotConfigured);
         let all = checks(&f, &Objectives::default(), NOW);

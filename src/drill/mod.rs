@@ -154,7 +154,7 @@ pub async fn run(
     rto: Duration,
     progress: &mut dyn FnMut(String),
 ) -> Result<Report> {
-    let bucket = aws.bucket(&target.bucket);
+    let bucket = aws.state_bucket(target);
     let real_key = target.state_key();
     // The real state must be a readable state to copy; it is only read.
     let real = bucket.list_versions(&real_key).await?;
@@ -254,9 +254,8 @@ async fn drill_phases(
     // Prepare: the good history, then the damage.
     let (original, planted) = timer
         .run("prepare", async {
-            let name = bucket.name().to_owned();
             for _ in 0..2 {
-                bucket.copy_from(&name, real_key, Some(source_version), scratch).await?;
+                bucket.copy_from(bucket, real_key, Some(source_version), scratch).await?;
             }
             let original = bucket.get(scratch, None, None).await?.bytes;
             let parsed = crate::state::parse(&original).map_err(|e| {
@@ -558,6 +557,7 @@ mod tests {
             force_path_style: false,
             profile: None,
             access: Default::default(),
+            encryption: Default::default(),
             aws_endpoint_env: vec![],
             source: String::new(),
         };

@@ -336,10 +336,18 @@ pub fn website_attrs(w: &Website) -> Vec<(String, Value)> {
 /// multipart upload's has a `-N` suffix the state may not share).
 pub fn object_attrs(head: &ObjectHead) -> Vec<(String, Value)> {
     let mut attrs = vec![("content_type".into(), json!(head.content_type))];
+    // An ETag is an md5 only for a single-part upload without SSE-KMS or
+    // SSE-C, as HeadObject's SSE headers say.
+    let not_md5 = head.sse_customer
+        || head
+            .sse
+            .as_deref()
+            .is_some_and(|s| s.starts_with("aws:kms"));
     if let Some(etag) = head
         .etag
         .as_deref()
         .filter(|e| e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|_| !not_md5)
     {
         attrs.push(("etag".into(), json!(etag)));
     }
@@ -704,15 +712,26 @@ mod tests {
             etag: Some("d41d8cd98f00b204e9800998ecf8427e".into()),
             content_type: Some("text/plain".into()),
             size: Some(0),
+            ..ObjectHead::default()
         };
         let attrs: BTreeMap<String, Value> = object_attrs(&head).into_iter().collect();
         assert_eq!(attrs["content_type"], "text/plain");
         assert_eq!(attrs["etag"], "d41d8cd98f00b204e9800998ecf8427e");
         let multipart = ObjectHead {
             etag: Some("d41d8cd98f00b204e9800998ecf8427e-2".into()),
-            ..head
+            ..head.clone()
         };
         assert!(!object_attrs(&multipart).iter().any(|(k, _)| k == "etag"));
+        let kms = ObjectHead {
+            sse: Some("aws:kms".into()),
+            ..head.clone()
+        };
+        assert!(!object_attrs(&kms).iter().any(|(k, _)| k == "etag"));
+        let sse_c = ObjectHead {
+            sse_customer: true,
+            ..head.clone()
+        };
+        assert!(!object_attrs(&sse_c).iter().any(|(k, _)| k == "etag"));
         let mut state = json!({"etag": "", "content_type": "text/plain"});
         prepare_object(&mut state);
         assert!(state.get("etag").is_none());

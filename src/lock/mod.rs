@@ -86,12 +86,24 @@ pub struct LockStatus {
     pub problems: Vec<String>,
     /// The backends configured for this state.
     pub configured: Vec<LockBackend>,
+    /// What each configured backend holds, one entry per backend.
+    pub mechanisms: Vec<MechanismStatus>,
+}
+
+/// What one configured lock mechanism holds, as `lock status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MechanismStatus {
+    pub backend: LockBackend,
+    /// `free`, `locked` or `broken`.
+    pub state: &'static str,
+    /// The lock's ID when locked.
+    pub id: Option<String>,
 }
 
 impl Locker {
     /// The locks configured for `target`. Errors when none is.
     pub fn new(aws: &Aws, target: &Target) -> Result<Locker> {
-        let bucket = aws.bucket(&target.bucket);
+        let bucket = aws.state_bucket(target);
         let state_key = target.state_key();
         let table = target.dynamodb_table.as_deref().map(|t| aws.table(t));
         let lockfile = target
@@ -393,30 +405,60 @@ impl Locker {
                 }
             }
         }
-        if let Held::Locked(info) = &ddb {
-            if let Some(table) = &self.table {
-                table
-                    .delete_if(&self.path, "Info", &info.to_go_json())
-                    .await
-                    .or_else(|e| {
-                        // Written by another tool with different bytes: the ID matched, remove it.
-                        if e.kind == AwsErrorKind::PreconditionFailed {
-                            Ok(())
-                        } else {
-                            Err(e)
-                        }
-                    })?;
-                if matches!(self.held_dynamodb().await?, Held::Locked(ref l) if l.id == id) {
-                    table.delete(&self.path).await?;
-                }
-            }
-            removed = Some(info.clone());
-        }
+        // As Terraform: the file, then DynamoDB; each is tried whatever the
+        // other did, and every failure is reported.
+        let mut failed: Vec<(&str, Error)> = Vec::new();
         if let Held::Locked(info) = &file {
             if let Some((bucket, key)) = &self.lockfile {
-                bucket.delete(key).await?;
+                match bucket.delete(key).await {
+                    Ok(()) => removed = Some(info.clone()),
+                    Err(e) => failed.push(("the S3 lock file", e.into())),
+                }
             }
-            removed = Some(info.clone());
+        }
+        if let Held::Locked(info) = &ddb {
+            if let Some(table) = &self.table {
+                let result = async {
+                    table
+                        .delete_if(&self.path, "Info", &info.to_go_json())
+                        .await
+                        .or_else(|e| {
+                            // Written by another tool with different bytes: the ID matched, remove it.
+                            if e.kind == AwsErrorKind::PreconditionFailed {
+                                Ok(())
+                            } else {
+                                Err(e)
+                            }
+                        })?;
+                    if matches!(self.held_dynamodb().await?, Held::Locked(ref l) if l.id == id) {
+                        table.delete(&self.path).await?;
+                    }
+                    Ok::<(), Error>(())
+                }
+                .await;
+                match result {
+                    Ok(()) => removed = Some(info.clone()),
+                    Err(e) => failed.push(("the DynamoDB lock item", e)),
+                }
+            }
+        }
+        match (failed.len(), &removed) {
+            (0, _) => {}
+            // One mechanism, one failure: that error as it is.
+            (1, None) => return Err(failed.remove(0).1),
+            _ => {
+                let what: Vec<String> = failed.iter().map(|(m, e)| format!("{m} ({e})")).collect();
+                return Err(Error::Refused(format!(
+                    "lock {id} of {} could not be released from {}{}; run `stateward lock release {id}` again",
+                    self.path,
+                    what.join(", nor from "),
+                    if removed.is_some() {
+                        " (the other mechanism's lock was removed)"
+                    } else {
+                        ""
+                    }
+                )));
+            }
         }
         removed.ok_or_else(|| {
             Error::Usage(format!(
@@ -585,6 +627,43 @@ pub fn summarise(
             }
         }
     }
+    let mechanisms: Vec<MechanismStatus> = held
+        .iter()
+        .filter(|(b, _)| configured.contains(b))
+        .map(|(backend, h)| MechanismStatus {
+            backend: *backend,
+            state: match h {
+                Held::Free => "free",
+                Held::Locked(_) => "locked",
+                Held::Broken { .. } => "broken",
+            },
+            id: match h {
+                Held::Locked(info) => Some(info.id.clone()),
+                _ => None,
+            },
+        })
+        .collect();
+    // Both configured, one held: Terraform and OpenTofu take and release both.
+    if let [a, b] = mechanisms.as_slice() {
+        let (on, off) = match (a.state, b.state) {
+            ("free", s) if s != "free" => (b, a),
+            (s, "free") if s != "free" => (a, b),
+            _ => (a, a),
+        };
+        if on.backend != off.backend {
+            let the = |b: LockBackend| match b {
+                LockBackend::S3Lockfile => "the S3 lock file",
+                LockBackend::Dynamodb => "the DynamoDB lock item",
+            };
+            problems.push(format!(
+                "only {} holds a lock{}; {} is free: the holder ignores {} (as Terraform and OpenTofu before 1.10 ignore the lock file), or a lock was half released; `stateward lock release ID` removes it from both",
+                the(on.backend),
+                on.id.as_deref().map(|id| format!(" ({id})")).unwrap_or_default(),
+                the(off.backend),
+                the(off.backend),
+            ));
+        }
+    }
     let age_seconds = lock
         .as_ref()
         .and_then(LockInfo::created_at)
@@ -597,6 +676,7 @@ pub fn summarise(
         broken,
         problems,
         configured,
+        mechanisms,
     }
 }
 
@@ -902,6 +982,38 @@ mod tests {
         );
         assert_eq!(s.problems.len(), 1);
         assert_eq!(s.age_seconds, None, "unparseable Created gives no age");
+        // Both configured, only one held: said per mechanism, and a warning.
+        let s = summarise(
+            &[
+                (LockBackend::S3Lockfile, Held::Free),
+                (LockBackend::Dynamodb, Held::Locked(lock("old", "x"))),
+            ],
+            vec![LockBackend::S3Lockfile, LockBackend::Dynamodb],
+            now,
+        );
+        assert_eq!(
+            s.mechanisms.iter().map(|m| m.state).collect::<Vec<_>>(),
+            ["free", "locked"]
+        );
+        assert_eq!(s.mechanisms[1].id.as_deref(), Some("old"));
+        assert_eq!(s.problems.len(), 1);
+        assert!(
+            s.problems[0].starts_with(
+                "only the DynamoDB lock item holds a lock (old); the S3 lock file is free"
+            ),
+            "{:?}",
+            s.problems
+        );
+        // One configured: no such warning.
+        let s = summarise(
+            &[
+                (LockBackend::S3Lockfile, Held::Free),
+                (LockBackend::Dynamodb, Held::Locked(lock("old", "x"))),
+            ],
+            vec![LockBackend::Dynamodb],
+            now,
+        );
+        assert!(s.problems.is_empty() && s.mechanisms.len() == 1);
         // Broken Info: locked, broken, with advice.
         let s = summarise(
             &[(

@@ -195,9 +195,19 @@ pub async fn plan(
                 version_id: top.version.version_id.clone(),
                 problem: problem.clone(),
             },
+            // An OpenTofu encrypted state names itself by its plain serial
+            // and lineage; its contents are never read.
+            Content::Encrypted {
+                serial: Some(serial),
+                lineage: Some(lineage),
+            } => Current::Ok {
+                version_id: top.version.version_id.clone(),
+                serial: *serial,
+                lineage: lineage.clone(),
+            },
             Content::Encrypted { .. } | Content::Unknown => Current::Corrupt {
                 version_id: top.version.version_id.clone(),
-                problem: "it is an encrypted OpenTofu state, which stateward cannot check".into(),
+                problem: "it is an encrypted OpenTofu state without a plain serial and lineage, which stateward cannot check".into(),
             },
         };
         facts[0].content = content;
@@ -292,12 +302,23 @@ pub async fn plan(
         ),
     };
 
-    let chosen = crate::state::parse(&chosen_bytes).map_err(|e| {
-        Error::Refused(format!(
-            "{chosen_label} is not a healthy Terraform state ({e}); stateward never restores a corrupt version"
-        ))
-    })?;
-    let lineage = chosen.lineage.to_string();
+    // An OpenTofu encrypted version is restored as bytes: its plain serial
+    // and lineage decide, its contents are never compared.
+    let (chosen, chosen_serial, lineage) = match crate::state::parse(&chosen_bytes) {
+        Ok(state) => {
+            let (serial, lineage) = (state.serial, state.lineage.to_string());
+            (Some(state), serial, lineage)
+        }
+        Err(crate::state::ParseError::Encrypted {
+            serial: Some(serial),
+            lineage: Some(lineage),
+        }) => (None, serial, lineage),
+        Err(e) => {
+            return Err(Error::Refused(format!(
+                "{chosen_label} is not a healthy Terraform state ({e}); stateward never restores a corrupt version"
+            )))
+        }
+    };
     let reference_lineage = select_reference(&facts);
     if let Some(reference) = &reference_lineage {
         if *reference != lineage && !allow_lineage_change {
@@ -316,20 +337,23 @@ pub async fn plan(
     let read = facts.iter().filter_map(|f| f.content.serial_lineage());
     let new_serial = select::max_serial(listed.chain(read), &lineage)
         .unwrap_or(0)
-        .max(chosen.serial)
+        .max(chosen_serial)
         + 1;
     let already_current = chosen_version.as_deref() == Some(current.version_id());
-    let diff = match (&current_bytes, &current) {
-        (Some(bytes), Current::Ok { .. }) => {
-            let cur = crate::state::parse(bytes).map_err(|e| Error::Unreadable {
-                what: "the current state".into(),
-                problem: e.to_string(),
-            })?;
-            Some(diff(&cur, &chosen, &DiffOptions { show_sensitive }))
-        }
+    let diff = match (&current_bytes, &current, &chosen) {
+        (Some(bytes), Current::Ok { .. }, Some(chosen)) => match crate::state::parse(bytes) {
+            Ok(cur) => Some(diff(&cur, chosen, &DiffOptions { show_sensitive })),
+            // An encrypted current state: nothing to compare.
+            Err(crate::state::ParseError::Encrypted { .. }) => None,
+            Err(e) => {
+                return Err(Error::Unreadable {
+                    what: "the current state".into(),
+                    problem: e.to_string(),
+                })
+            }
+        },
         _ => None,
     };
-    let chosen_serial = chosen.serial;
     drop(chosen);
     drop(current_bytes);
     Ok(Plan {

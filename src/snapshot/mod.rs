@@ -319,31 +319,37 @@ impl SnapshotStore {
         self.read(id, STATE_FILE).await
     }
 
-    /// Stores a new snapshot: its content (a server-side copy of the source
-    /// version into an S3 store, `bytes` into a local one), then its manifest.
-    pub async fn put(&self, manifest: &Manifest, bytes: &[u8]) -> Result<()> {
+    /// Stores a new snapshot: its content (into an S3 store a server-side
+    /// copy of the source version from `source`, the state's bucket, when
+    /// given, else `bytes`; into a local one `bytes`), then its manifest.
+    /// A copy is checked on its bytes: by its ETag when that is an md5, by
+    /// S3's SHA-256 when it sent one, else by reading the copy back.
+    pub async fn put(
+        &self,
+        source: Option<&Bucket>,
+        manifest: &Manifest,
+        bytes: &[u8],
+    ) -> Result<()> {
         let id = &manifest.id;
         let body =
             serde_json::to_vec_pretty(manifest).map_err(|e| Error::Snapshot(e.to_string()))?;
         match &self.backend {
             Backend::S3 { bucket, prefix } => {
                 let key = Self::s3_key(prefix, id, STATE_FILE);
-                let etag = bucket
-                    .copy_from(
-                        &manifest.source_bucket,
-                        &manifest.source_key,
-                        Some(&manifest.source_version_id),
-                        &key,
-                    )
-                    .await?
-                    .etag;
-                if let Some(etag) = etag.filter(|e| !e.contains('-')) {
-                    if !etag.eq_ignore_ascii_case(&manifest.md5) {
-                        return Err(Error::Snapshot(format!(
-                            "the copy at s3://{}/{key} has md5 {etag}, but the state version read has md5 {}: the state changed during the copy; run `stateward snapshot create` again",
-                            bucket.name(),
-                            manifest.md5
-                        )));
+                match source {
+                    Some(source) => {
+                        let copied = bucket
+                            .copy_from(
+                                source,
+                                &manifest.source_key,
+                                Some(&manifest.source_version_id),
+                                &key,
+                            )
+                            .await?;
+                        check_copy(bucket, &key, &copied, manifest).await?;
+                    }
+                    None => {
+                        bucket.put(&key, bytes.to_vec(), false).await?;
                     }
                 }
                 bucket
@@ -390,6 +396,43 @@ impl SnapshotStore {
         }
         Ok(())
     }
+}
+
+/// Checks a server-side copy against the version read (`manifest`), on the
+/// bytes: the ETag only when it is an md5 (single part, no SSE-KMS, no
+/// SSE-C), else S3's SHA-256 of the copy, else the copy read back.
+async fn check_copy(
+    bucket: &Bucket,
+    key: &str,
+    copied: &crate::aws::s3::Copied,
+    manifest: &Manifest,
+) -> Result<()> {
+    let changed = |what: &str, got: &str, want: &str| {
+        Error::Snapshot(format!(
+            "the copy at s3://{}/{key} has {what} {got}, but the state version read has {what} {want}: the state changed during the copy; run `stateward snapshot create` again",
+            bucket.name()
+        ))
+    };
+    match (&copied.etag, &copied.checksum_sha256) {
+        (Some(etag), _) if copied.etag_is_md5 => {
+            if !etag.eq_ignore_ascii_case(&manifest.md5) {
+                return Err(changed("md5", etag, &manifest.md5));
+            }
+        }
+        (_, Some(got)) => {
+            if !got.eq_ignore_ascii_case(&manifest.sha256) {
+                return Err(changed("sha256", got, &manifest.sha256));
+            }
+        }
+        _ => {
+            let back = bucket.get(key, copied.version_id.as_deref(), None).await?;
+            let got = digests(&back.bytes).sha256;
+            if got != manifest.sha256 {
+                return Err(changed("sha256", &got, &manifest.sha256));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Ids are one path segment: no separators, no `..`.
@@ -446,6 +489,12 @@ pub async fn create(
         Content::Parsed {
             serial, lineage, ..
         } => (serial, lineage),
+        // An OpenTofu encrypted state is kept as bytes: its plain serial and
+        // lineage name it; its contents are never read.
+        Content::Encrypted {
+            serial: Some(serial),
+            lineage: Some(lineage),
+        } => (serial, lineage),
         Content::Corrupt { problem } => {
             return Err(Error::Refused(format!(
                 "the current version {} of s3://{}/{key} is not a healthy Terraform state ({problem}): a snapshot of it could not be restored; repair it first (stateward restore --last-good), then take the snapshot",
@@ -455,7 +504,7 @@ pub async fn create(
         }
         Content::Encrypted { .. } | Content::Unknown => {
             return Err(Error::Refused(format!(
-                "the current version {} of s3://{}/{key} is an encrypted OpenTofu state, which stateward cannot check: snapshots of it are not supported",
+                "the current version {} of s3://{}/{key} is an encrypted OpenTofu state without a plain serial and lineage: it cannot be told apart from other versions, so it is not snapshotted",
                 top.version_id,
                 bucket.name()
             )))
@@ -484,7 +533,7 @@ pub async fn create(
         md5: d.md5,
         reason: reason.to_owned(),
     };
-    store.put(&manifest, &bytes).await?;
+    store.put(Some(bucket), &manifest, &bytes).await?;
     Ok(Created {
         created: true,
         store: store.url().to_string(),
@@ -538,6 +587,10 @@ pub fn check_content(m: &Manifest, bytes: &[u8]) -> Vec<String> {
     match content_of(bytes).0 {
         Content::Parsed {
             serial, lineage, ..
+        }
+        | Content::Encrypted {
+            serial: Some(serial),
+            lineage: Some(lineage),
         } => {
             if serial != m.serial {
                 problems.push(format!(
@@ -555,9 +608,10 @@ pub fn check_content(m: &Manifest, bytes: &[u8]) -> Vec<String> {
         Content::Corrupt { problem } => {
             problems.push(format!("it is not a healthy Terraform state: {problem}"))
         }
-        Content::Encrypted { .. } | Content::Unknown => {
-            problems.push("it is an encrypted state, which cannot be checked".into())
-        }
+        Content::Encrypted { .. } | Content::Unknown => problems.push(
+            "it is an encrypted state without a plain serial and lineage, which cannot be checked"
+                .into(),
+        ),
     }
     problems
 }
@@ -620,6 +674,10 @@ mod tests {
         let (serial, lineage) = match content_of(bytes).0 {
             Content::Parsed {
                 serial, lineage, ..
+            }
+            | Content::Encrypted {
+                serial: Some(serial),
+                lineage: Some(lineage),
             } => (serial, lineage),
             other => panic!("{other:?}"),
         };
@@ -639,6 +697,17 @@ mod tests {
     }
 
     const STATE: &str = r#"{"version":4,"terraform_version":"1.0.3","serial":3,"lineage":"abc","outputs":{},"resources":[]}"#;
+
+    #[test]
+    fn an_encrypted_state_is_checked_on_its_bytes_and_plain_serial() {
+        let enc: &[u8] = include_bytes!("../../tests/fixtures/encrypted.tfstate");
+        let m = manifest_for(enc);
+        assert_eq!((m.serial, m.lineage.as_str()), (12, "enc-lineage"));
+        assert!(check_content(&m, enc).is_empty());
+        let other = String::from_utf8_lossy(enc).replace("c29tZSBj", "c29tZSBk");
+        let p = check_content(&m, other.as_bytes());
+        assert!(p.iter().any(|p| p.starts_with("sha256 is")), "{p:?}");
+    }
 
     #[test]
     fn checks_content_against_the_manifest() {
@@ -664,11 +733,11 @@ mod tests {
         assert!(store.list().await.unwrap().snapshots.is_empty());
         let mut m = manifest_for(STATE.as_bytes());
         m.id = "20261122T135501Z-3-aaaaaaaa".into();
-        store.put(&m, STATE.as_bytes()).await.unwrap();
+        store.put(None, &m, STATE.as_bytes()).await.unwrap();
         let mut older = m.clone();
         older.id = "20261121T000000Z-2-bbbbbbbb".into();
         older.created = datetime!(2026-11-21 00:00:00 UTC);
-        store.put(&older, STATE.as_bytes()).await.unwrap();
+        store.put(None, &older, STATE.as_bytes()).await.unwrap();
         std::fs::create_dir_all(dir.path().join("snaps/half")).unwrap();
         let l = store.list().await.unwrap();
         let ids: Vec<&str> = l.snapshots.iter().map(|m| m.id.as_str()).collect();

@@ -59,6 +59,8 @@ pub enum Content {
         lineage: String,
         /// Resource instance count; `None` when only the header was read.
         resource_count: Option<usize>,
+        /// What is odd but readable (a repeated top-level key), as sentences.
+        notes: Vec<String>,
     },
     /// Damaged or not a v4 state.
     Corrupt {
@@ -198,6 +200,10 @@ pub fn assess(history: &[VersionFacts]) -> Vec<Health> {
                 Status::Corrupt,
                 format!("the state is unreadable: {problem}"),
             )),
+            // Readable: noted, the status stays what the other checks say.
+            Content::Parsed { notes, .. } => {
+                out.extend(notes.iter().map(|n| (Status::Ok, n.clone())))
+            }
             _ => {}
         }
         if let (Some(l), Some(r)) = (v.content.lineage(), reference) {
@@ -277,6 +283,11 @@ pub fn content_of(bytes: &[u8]) -> (Content, Option<String>) {
                 serial: state.serial,
                 lineage: state.lineage.to_string(),
                 resource_count: Some(state.resource_count()),
+                notes: state
+                    .duplicate_keys
+                    .iter()
+                    .map(|k| format!("the JSON repeats the top-level key `{k}`; Terraform (Go) uses the last value, and so does stateward"))
+                    .collect(),
             },
             Some(state.terraform_version.to_string()),
         ),
@@ -306,6 +317,7 @@ pub fn content_of_header(h: &Header) -> (Content, Option<String>) {
                 serial,
                 lineage: lineage.clone(),
                 resource_count: None,
+                notes: Vec::new(),
             },
             (Some(v), _, _) if v != 4 => Content::Corrupt {
                 problem: format!(
@@ -337,6 +349,7 @@ pub(crate) mod fixtures {
                 serial,
                 lineage: lineage.into(),
                 resource_count: count,
+                notes: Vec::new(),
             },
         }
     }

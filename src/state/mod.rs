@@ -76,6 +76,11 @@ pub enum ParseError {
         /// What is wrong and where.
         message: String,
     },
+    /// The object is a state wrapped in `aws-chunked` framing (a hex length
+    /// line, the JSON, `0`, then an `x-amz-checksum-*` trailer), as some
+    /// S3-compatible stores saved it (hashicorp/terraform#34054).
+    #[error("the object holds a state wrapped in aws-chunked upload framing (a chunk-length line before the JSON and an x-amz-checksum trailer after it), as some S3-compatible stores save it (hashicorp/terraform#34054); Terraform cannot read it either: restore an earlier version, or set skip_s3_checksum = true for that store")]
+    AwsChunked,
     /// An OpenTofu encrypted state. Not an error of the object itself: it is
     /// simply not readable without the key. Never parsed further.
     #[error("the state is encrypted (OpenTofu state encryption)")]
@@ -155,6 +160,9 @@ pub struct State<'a> {
     pub resources: Vec<Resource<'a>>,
     /// `check_results` (Terraform 1.3+) verbatim; `None` when absent or null.
     pub check_results: Option<&'a RawValue>,
+    /// Top-level keys the JSON repeats. Go's decoder (Terraform's) keeps the
+    /// last value of each, and so does this parser.
+    pub duplicate_keys: Vec<String>,
     serial_span: Range<usize>,
 }
 
@@ -352,8 +360,29 @@ pub fn parse(bytes: &[u8]) -> Result<State<'_>, ParseError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let top = de::Deserializer::deserialize_map(&mut de, TopVisitor)
         .and_then(|t| de.end().map(|()| t))
-        .map_err(|e| ParseError::from_json_in(e, text))?;
+        .map_err(|e| {
+            if is_aws_chunked(text) {
+                ParseError::AwsChunked
+            } else {
+                ParseError::from_json_in(e, text)
+            }
+        })?;
     build(text, top)
+}
+
+/// Whether `text` is `aws-chunked` framing around a JSON document: a hex
+/// chunk length (optionally `;chunk-signature=...`) on the first line, then
+/// the JSON. Pure.
+pub fn is_aws_chunked(text: &str) -> bool {
+    let Some((first, rest)) = text.split_once('\n') else {
+        return false;
+    };
+    let size = first.trim_end_matches('\r');
+    let size = size.split(';').next().unwrap_or_default();
+    !size.is_empty()
+        && size.len() <= 16
+        && size.bytes().all(|b| b.is_ascii_hexdigit())
+        && rest.trim_start().starts_with('{')
 }
 
 /// Whether a serde_json error position (1-based line, byte column) is the
@@ -391,15 +420,38 @@ pub fn parse_pair<'a, 'b>(
 
 /// Returns `bytes` with only the top-level `serial` number token replaced by
 /// `new_serial`; every other byte is unchanged. The input must be a valid v4
-/// state.
+/// state, or an OpenTofu encrypted state with a plain `serial` (whose
+/// encrypted contents keep their own).
 pub fn set_serial(bytes: &[u8], new_serial: u64) -> Result<Vec<u8>, ParseError> {
-    let span = parse(bytes)?.serial_span();
+    let span = match parse(bytes) {
+        Ok(state) => state.serial_span(),
+        Err(ParseError::Encrypted {
+            serial: Some(_), ..
+        }) => encrypted_serial_span(bytes)?,
+        Err(e) => return Err(e),
+    };
     let digits = new_serial.to_string();
     let mut out = Vec::with_capacity(bytes.len() + digits.len());
     out.extend_from_slice(&bytes[..span.start]);
     out.extend_from_slice(digits.as_bytes());
     out.extend_from_slice(&bytes[span.end..]);
     Ok(out)
+}
+
+/// The span of the plain top-level `serial` of an OpenTofu encrypted state.
+fn encrypted_serial_span(bytes: &[u8]) -> Result<Range<usize>, ParseError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| ParseError::NotJson {
+        message: e.to_string(),
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let top = de::Deserializer::deserialize_map(&mut de, TopVisitor)
+        .map_err(|e| ParseError::from_json_in(e, text))?;
+    let raw = top
+        .serial
+        .filter(|r| raw_u64(r).is_some())
+        .ok_or_else(|| ParseError::missing("serial"))?;
+    let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    Ok(start..start + raw.get().len())
 }
 
 // ---------------------------------------------------------------------------
@@ -420,6 +472,7 @@ struct Top<'a> {
     resources: Option<Slot<'a, Option<Vec<RawResource<'a>>>>>,
     check_results: Option<&'a RawValue>,
     encrypted: bool,
+    duplicates: Vec<String>,
 }
 
 struct TopVisitor;
@@ -440,10 +493,9 @@ impl<'de> Visitor<'de> for TopVisitor {
         let mut seen: HashSet<String> = HashSet::new();
         while let Some(key) = map.next_key::<CowStr<'de>>()? {
             let key = key.0;
-            if !seen.insert(key.to_string()) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate top-level key `{key}`"
-                )));
+            // Go's decoder keeps the last of repeated keys: so do we, and say so.
+            if !seen.insert(key.to_string()) && !top.duplicates.iter().any(|d| *d == key) {
+                top.duplicates.push(key.to_string());
             }
             let v4 = top.version.and_then(raw_u64) == Some(SUPPORTED_VERSION);
             match key.as_ref() {
@@ -490,10 +542,12 @@ fn build<'a>(text: &'a str, top: Top<'a>) -> Result<State<'a>, ParseError> {
     if version != SUPPORTED_VERSION {
         return Err(ParseError::UnsupportedVersion { found: version });
     }
+    // Terraform reads a state without `terraform_version` (hand-written or
+    // from other tools): not required.
     let terraform_version = top
         .terraform_version
-        .ok_or_else(|| ParseError::missing("terraform_version"))?
-        .0;
+        .map(|v| v.0)
+        .unwrap_or(Cow::Borrowed(""));
     let serial_raw = top
         .serial
         .filter(|r| r.get() != "null")
@@ -545,6 +599,7 @@ fn build<'a>(text: &'a str, top: Top<'a>) -> Result<State<'a>, ParseError> {
         outputs,
         resources,
         check_results: top.check_results.filter(|r| r.get() != "null"),
+        duplicate_keys: top.duplicates,
         serial_span,
     })
 }
@@ -576,7 +631,18 @@ fn build_resource(i: usize, r: RawResource<'_>) -> Result<Resource<'_>, ParseErr
     };
     let type_ = need(r.type_, i, "type")?;
     let name = need(r.name, i, "name")?;
-    let provider = need(r.provider, i, "provider")?;
+    // OpenTofu 1.9+ may leave `resources[].provider` out and name the
+    // provider per instance: take the first instance's.
+    let instance_provider = r
+        .instances
+        .as_ref()
+        .and_then(|is| is.iter().find_map(|inst| inst.provider.as_ref()))
+        .map(|p| p.0.clone());
+    let provider = r
+        .provider
+        .map(|p| p.0)
+        .or(instance_provider)
+        .unwrap_or(Cow::Borrowed(""));
     let instances = r
         .instances
         .unwrap_or_default()

@@ -218,15 +218,22 @@ fn error_classes() {
             b"{\"version\":4,\"terraform_version\":\"1\",\"serial\":null,\"lineage\":\"x\"}",
             "missing:serial",
         ),
-        (
-            b"{\"version\":4,\"serial\":1,\"lineage\":\"x\"}",
-            "missing:terraform_version",
-        ),
+        // Terraform reads a state without terraform_version.
+        (b"{\"version\":4,\"serial\":1,\"lineage\":\"x\"}", "ok"),
         (
             b"{\"version\":4,\"terraform_version\":\"1\",\"serial\":-1,\"lineage\":\"x\"}",
             "invalid",
         ),
-        (b"{\"version\":4,\"version\":4}", "invalid"),
+        // A repeated key is read as Go reads it (the last wins).
+        (b"{\"version\":4,\"version\":4}", "missing:serial"),
+        (
+            b"8c;chunk-signature=ab12\r\n{\"version\":4}\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n",
+            "awschunked",
+        ),
+        (
+            b"8c\r\n{\"version\":4,\"serial\":1}\r\n0\r\nx-amz-checksum-sha256:abc=\r\n\r\n",
+            "awschunked",
+        ),
         (b"{\"version\":4} trailing", "notjson"),
     ];
     for (input, want) in cases {
@@ -237,6 +244,7 @@ fn error_classes() {
             Err(ParseError::Truncated { .. }) => "truncated".to_owned(),
             Err(ParseError::Invalid { .. }) => "invalid".to_owned(),
             Err(ParseError::MissingField { field }) => format!("missing:{field}"),
+            Err(ParseError::AwsChunked) => "awschunked".to_owned(),
             Err(e) => format!("{e:?}"),
         };
         assert_eq!(got, want, "input {:?}", String::from_utf8_lossy(input));
@@ -375,7 +383,8 @@ fn set_serial_changes_only_the_serial_token() {
     let want = s.replacen("\"serial\":  41 ,", "\"serial\":  42 ,", 1);
     assert_eq!(String::from_utf8(out).unwrap(), want);
     assert!(set_serial(b"{\"version\":3}", 1).is_err());
-    assert!(set_serial(ENCRYPTED, 1).is_err());
+    // An encrypted state without a plain serial cannot be rolled forward.
+    assert!(set_serial(br#"{"encrypted_data":"eA==","encryption_version":"v0"}"#, 1).is_err());
 }
 
 #[test]
@@ -394,4 +403,54 @@ fn strings_borrow_from_input_when_unescaped() {
     assert!(matches!(s.resources[0].type_, Cow::Borrowed(_)));
     // The provider string has escaped quotes, so it is owned.
     assert!(matches!(s.resources[0].provider, Cow::Owned(_)));
+}
+
+#[test]
+fn repeated_top_level_keys_keep_the_last_value_as_go_does() {
+    let text = br#"{"version":4,"terraform_version":"1.5.0","serial":3,"lineage":"a","serial":7,"outputs":{},"resources":[]}"#;
+    let state = parse(text).unwrap();
+    assert_eq!(state.serial, 7);
+    assert_eq!(state.duplicate_keys, ["serial"]);
+    // The roll-forward rewrites the value Go reads.
+    let bumped = set_serial(text, 9).unwrap();
+    assert_eq!(parse(&bumped).unwrap().serial, 9);
+    let (content, _) = crate::state::health::content_of(text);
+    let facts = vec![crate::state::health::VersionFacts {
+        version_id: "v1".into(),
+        delete_marker: false,
+        content,
+    }];
+    let health = crate::state::health::assess(&facts);
+    assert_eq!(health[0].status, crate::state::health::Status::Ok);
+    assert!(
+        health[0].problems[0].contains("repeats the top-level key `serial`"),
+        "{:?}",
+        health[0].problems
+    );
+}
+
+#[test]
+fn opentofu_per_instance_provider_and_new_fields_are_read() {
+    let text = br#"{"version":4,"terraform_version":"1.9.0","serial":2,"lineage":"l","outputs":{"o":{"value":"x","type":"string","deprecated":"use p"}},"resources":[{"mode":"managed","type":"aws_s3_bucket","name":"b","instances":[{"schema_version":0,"provider":"provider[\"registry.opentofu.org/hashicorp/aws\"]","attributes":{"id":"b"},"identity_schema_version":0,"identity":{"bucket":"b"},"skip_destroy":true}]}],"check_results":[{"object_kind":"check","config_addr":"check.c","status":"pass","objects":null}]}"#;
+    let state = parse(text).unwrap();
+    assert_eq!(
+        state.resources[0].provider,
+        "provider[\"registry.opentofu.org/hashicorp/aws\"]"
+    );
+    assert!(state.check_results.is_some());
+    assert!(state.resources[0].instances[0].identity.is_some());
+}
+
+#[test]
+fn the_plain_serial_of_an_encrypted_state_is_rolled_forward_alone() {
+    let out = set_serial(ENCRYPTED, 40).unwrap();
+    let want = String::from_utf8_lossy(ENCRYPTED).replace("\"serial\":12", "\"serial\":40");
+    assert_eq!(String::from_utf8_lossy(&out), want);
+    assert!(matches!(
+        parse(&out),
+        Err(ParseError::Encrypted {
+            serial: Some(40),
+            ..
+        })
+    ));
 }

@@ -126,4 +126,7 @@ pub(crate) struct RawInstance<'a> {
     pub(crate) identity_schema_version: Option<u64>,
     #[serde(borrow, default)]
     pub(crate) identity: Option<&'a RawValue>,
+    /// OpenTofu 1.9+: the instance's provider, when the resource has none.
+    #[serde(borrow, default)]
+    pub(crate) provider: Option<CowStr<'a>>,
 }

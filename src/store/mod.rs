@@ -179,6 +179,7 @@ fn summary(c: &Content) -> (Option<u64>, Option<String>, Option<usize>) {
             serial,
             lineage,
             resource_count,
+            ..
         } => (Some(*serial), Some(lineage.clone()), *resource_count),
         Content::Encrypted { serial, lineage } => (*serial, lineage.clone(), None),
         Content::Corrupt { .. } | Content::Unknown => (None, None, None),

@@ -522,12 +522,21 @@ impl Backend {
 /// (no Range header) whose request line contains `needle` carry only half
 /// their body, with Content-Length rewritten to match. Everything else is
 /// passed through unchanged. One request per connection (`Connection: close`).
+/// Every request's head (request line and headers) is recorded.
 pub struct TruncatingProxy {
     port: u16,
     truncated: std::sync::Arc<AtomicUsize>,
+    requests: std::sync::Arc<Mutex<Vec<Vec<String>>>>,
+    refuse_sse_c: std::sync::Arc<Mutex<Option<String>>>,
 }
 
 impl TruncatingProxy {
+    /// A proxy that passes everything through unchanged, recording each
+    /// request's head: what the emulator would not check (SSE-C headers).
+    pub fn recording() -> TruncatingProxy {
+        TruncatingProxy::start("", 0)
+    }
+
     pub fn start(needle: &str, times: usize) -> TruncatingProxy {
         use std::net::{TcpListener, TcpStream};
         use std::sync::Arc;
@@ -537,14 +546,27 @@ impl TruncatingProxy {
         let remaining = Arc::new(Mutex::new(times));
         let truncated = Arc::new(AtomicUsize::new(0));
         let needle = needle.to_owned();
-        let (rem, trunc) = (remaining.clone(), truncated.clone());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let refuse_sse_c: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        let (rem, trunc, reqs, refuse) = (
+            remaining.clone(),
+            truncated.clone(),
+            requests.clone(),
+            refuse_sse_c.clone(),
+        );
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
-                let (upstream, needle, rem, trunc) =
-                    (upstream.clone(), needle.clone(), rem.clone(), trunc.clone());
+                let (upstream, needle, rem, trunc, reqs, refuse) = (
+                    upstream.clone(),
+                    needle.clone(),
+                    rem.clone(),
+                    trunc.clone(),
+                    reqs.clone(),
+                    refuse.clone(),
+                );
                 std::thread::spawn(move || {
-                    let _ = proxy_one(client, &upstream, &needle, &rem, &trunc);
+                    let _ = proxy_one(client, &upstream, &needle, &rem, &trunc, &reqs, &refuse);
                 });
             }
         });
@@ -575,6 +597,8 @@ impl TruncatingProxy {
             needle: &str,
             remaining: &Mutex<usize>,
             truncated: &AtomicUsize,
+            requests: &Mutex<Vec<Vec<String>>>,
+            refuse_sse_c: &Mutex<Option<String>>,
         ) -> std::io::Result<()> {
             use std::io::{Read, Write};
             let mut out = client.try_clone()?;
@@ -582,6 +606,7 @@ impl TruncatingProxy {
             let Some(head) = read_head(&mut r)? else {
                 return Ok(());
             };
+            requests.lock().unwrap().push(head.clone());
             if header(&head, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
                 out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
             }
@@ -611,6 +636,24 @@ impl TruncatingProxy {
             } else if let Some(n) = header(&head, "content-length").and_then(|n| n.parse().ok()) {
                 body = vec![0; n];
                 r.read_exact(&mut body)?;
+            }
+            // As S3 answers SSE-C parameters on an object stored without them.
+            let refused = refuse_sse_c
+                .lock()
+                .unwrap()
+                .as_deref()
+                .is_some_and(|n| head[0].contains(n))
+                && header(&head, "x-amz-server-side-encryption-customer-key").is_some();
+            if refused {
+                let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidRequest</Code><Message>The encryption parameters are not applicable to this object.</Message></Error>";
+                out.write_all(
+                    format!(
+                        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                )?;
+                return out.flush();
             }
             let mut up = TcpStream::connect(upstream)?;
             let mut req = String::new();
@@ -687,7 +730,25 @@ impl TruncatingProxy {
             out.flush()
         }
 
-        TruncatingProxy { port, truncated }
+        TruncatingProxy {
+            port,
+            truncated,
+            requests,
+            refuse_sse_c,
+        }
+    }
+
+    /// From now on, requests whose request line contains `needle` and that
+    /// carry SSE-C headers get S3's 400 `InvalidRequest` for an object
+    /// stored without a customer key.
+    pub fn refuse_sse_c_for(&self, needle: &str) {
+        *self.refuse_sse_c.lock().unwrap() = Some(needle.to_owned());
+    }
+
+    /// The heads (request line, then `Name: value` lines) of every request
+    /// so far, in arrival order.
+    pub fn requests(&self) -> Vec<Vec<String>> {
+        self.requests.lock().unwrap().clone()
     }
 
     pub fn url(&self) -> String {
