@@ -833,7 +833,8 @@ fn execute_shows_the_waves_and_asks_or_refuses_without_a_terminal() {
     // No terminal, no --yes: refused, the waves shown, nothing run.
     let o = p.run(&["--execute", "--no-yes", "--terraform", &fake], &flags, 1);
     let err = stderr(&o);
-    assert!(err.contains("Rebuild plan: 1 wave(s)"), "{err}");
+    assert!(err.contains("Rebuild plan: 2 wave(s)"), "{err}");
+    assert!(err.contains("leave out --execute to only look"), "{err}");
     assert!(err.contains(&format!("-target={GPU}")), "{err}");
     assert!(err.contains("refusing without a terminal"), "{err}");
     assert!(p.calls().is_empty(), "nothing may run unconfirmed");

@@ -342,12 +342,17 @@ pub(crate) fn shows_progress<W: Write>(printer: &Printer<W>) -> bool {
 /// terminal (CI, pipes) and without `--yes`, refuses. The question goes to
 /// `err`.
 pub(crate) fn confirm(err: &Stderr, question: &str, yes: bool) -> Result<()> {
+    confirm_or(err, question, yes, "--dry-run to only look")
+}
+
+/// [`confirm`], where `look` says how to only look (`--dry-run to only look`).
+pub(crate) fn confirm_or(err: &Stderr, question: &str, yes: bool, look: &str) -> Result<()> {
     if yes {
         return Ok(());
     }
     if !io::stdin().is_terminal() {
         return Err(Error::Refused(format!(
-            "{question} — refusing without a terminal to confirm on; pass --yes to proceed (or --dry-run to only look)"
+            "{question} — refusing without a terminal to confirm on; pass --yes to proceed (or {look})"
         )));
     }
     err.part(format_args!("{question} [y/N] "));

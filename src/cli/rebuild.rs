@@ -367,7 +367,12 @@ async fn run_command<W: Write>(
         if lock_timeout.is_zero() {
             locker.check_free().await.map_err(another_rebuild)?;
         }
-        crate::cli::confirm(&printer.stderr(), &question, args.yes)?;
+        crate::cli::confirm_or(
+            &printer.stderr(),
+            &question,
+            args.yes,
+            "leave out --execute to only look",
+        )?;
     }
     let interrupts = Interrupts::listen();
     // The first Ctrl-C lets a running Terraform finish, the second kills it.

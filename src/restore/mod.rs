@@ -701,8 +701,10 @@ pub async fn execute(
         };
         match (&replaced, &current) {
             (Some(v), Current::Ok { .. }) => progress(format!(
-                "replacing version {v} ({})",
-                undo_advice(&current, reference_lineage.as_deref(), None, &targeting).note
+                "replacing version {v} (S3 keeps it: `{}` undoes this restore)",
+                undo_advice(&current, reference_lineage.as_deref(), None, &targeting)
+                    .command
+                    .unwrap_or_default()
             )),
             (Some(v), _) => progress(format!("replacing version {v}, which is not restorable")),
             (None, _) => progress("the current object is a delete marker; nothing is overwritten".into()),
