@@ -979,8 +979,9 @@ impl Render for Report {
         if self.not_checked > 0 {
             writeln!(
                 out,
-                "\n{} resources could not be checked against AWS (see `stateward drift`); with --missing-only they are not rebuilt unless they depend on something that is.",
-                self.not_checked
+                "\n{} resources could not be checked against AWS (see `{}`); with --missing-only they are not rebuilt unless they depend on something that is.",
+                self.not_checked,
+                crate::hint::command(&["drift"])
             )?;
         }
         Ok(())

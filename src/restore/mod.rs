@@ -252,8 +252,9 @@ pub async fn plan(
                     }
                     Pick::NoneGood => {
                         return Err(Error::Refused(format!(
-                            "no healthy version of s3://{}/{key} was found to restore: run `stateward versions` to see each version's problems",
-                            bucket.name()
+                            "no healthy version of s3://{}/{key} was found to restore: run `{}` to see each version's problems",
+                            bucket.name(),
+                            crate::hint::command(&["versions"])
                         )))
                     }
                 }
