@@ -31,6 +31,7 @@ struct Channels {
 static CHANNELS: OnceLock<Channels> = OnceLock::new();
 static PRESSES: AtomicUsize = AtomicUsize::new(0);
 static HANDS_OFF: AtomicBool = AtomicBool::new(false);
+static AT_PROMPT: AtomicBool = AtomicBool::new(false);
 static NEXT_SHIELD: AtomicU64 = AtomicU64::new(0);
 /// The active shields: id and what is left behind if the process exits now.
 static SHIELDS: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
@@ -70,6 +71,11 @@ fn on_press() {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .is_empty();
+    // A confirmation prompt blocks its thread on the terminal: answer it.
+    if AT_PROMPT.load(Ordering::SeqCst) && !shielded {
+        Stderr::default().line("\ncancelled (Ctrl-C): nothing was changed");
+        std::process::exit(i32::from(crate::exit::INTERRUPTED));
+    }
     if n >= 2 && !HANDS_OFF.load(Ordering::SeqCst) {
         let err = Stderr::default();
         err.line("stateward: interrupted again (Ctrl-C): exiting now");
@@ -121,6 +127,23 @@ pub async fn unclaimed() {
 /// second press off.
 pub fn hands_off(on: bool) {
     HANDS_OFF.store(on, Ordering::SeqCst);
+}
+
+/// While alive, a confirmation prompt is waiting on the terminal: Ctrl-C
+/// (with nothing shielded) cancels it at once, exit 130, nothing changed.
+#[must_use = "the prompt lasts as long as the value"]
+pub struct Prompt(());
+
+/// Marks a confirmation prompt as waiting (see [`Prompt`]).
+pub fn prompt() -> Prompt {
+    AT_PROMPT.store(true, Ordering::SeqCst);
+    Prompt(())
+}
+
+impl Drop for Prompt {
+    fn drop(&mut self) {
+        AT_PROMPT.store(false, Ordering::SeqCst);
+    }
 }
 
 /// While alive, Ctrl-C goes to the code holding it (see the module docs).

@@ -760,3 +760,98 @@ fn every_printed_lock_and_digest_hint_runs_as_printed() {
     let back = printed_after(&back, ": `");
     assert_exit(&run_printed(&back, "--yes"), 0);
 }
+
+/// `stateward ARGS BACKEND-FLAGS` on a pseudo-terminal (`script`), its
+/// output read as it comes; `None` when `script` is not installed.
+fn on_a_terminal(
+    backend: &Backend,
+    args: &[&str],
+) -> Option<(std::process::Child, std::sync::mpsc::Receiver<u8>)> {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return None;
+    }
+    let inner = format!("stateward {} {}", args.join(" "), quoted_flags(backend));
+    let mut cmd = sh_cmd(&format!("script -qec {} /dev/null", sh_quote(&inner)));
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut b = [0u8; 1];
+        while let Ok(1) = out.read(&mut b) {
+            if tx.send(b[0]).is_err() {
+                break;
+            }
+        }
+    });
+    Some((child, rx))
+}
+
+/// Reads `rx` until `needle` appears (30 s at most); returns what was read.
+fn read_until(rx: &std::sync::mpsc::Receiver<u8>, needle: &str) -> String {
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(b) => seen.push(b),
+            Err(_) => panic!("no {needle:?} in: {}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// Regression (issue 15): on a terminal, a writing command checks the lock
+/// before asking (nobody answers "y" to be told it is locked), and Ctrl-C at
+/// the prompt cancels at once, exit 130, nothing changed.
+#[test]
+fn on_a_terminal_the_lock_comes_before_the_prompt_and_ctrl_c_at_it_exits_130() {
+    let backend = Backend::new("ptyask");
+    let v1 = backend.put(&backend.key, NETWORK_STATE.as_bytes());
+    backend.put(
+        &backend.key,
+        NETWORK_STATE
+            .replace("\"serial\": 1,", "\"serial\": 2,")
+            .as_bytes(),
+    );
+    let held = sw(&backend, &["lock", "acquire", "--format", "json"]);
+    assert_exit(&held, 0);
+    let id = json(&held)["id"].as_str().unwrap().to_owned();
+
+    // Locked: the holder, exit 3, and no question.
+    let Some((child, rx)) = on_a_terminal(&backend, &["restore", &v1]) else {
+        return;
+    };
+    let o = child.wait_with_output().unwrap();
+    let text: String = String::from_utf8_lossy(&rx.iter().collect::<Vec<u8>>()).into_owned();
+    assert_eq!(o.status.code(), Some(3), "{text}");
+    assert!(text.contains(&id), "{text}");
+    assert!(!text.contains("[y/N]"), "asked although locked: {text}");
+    assert_exit(&sw(&backend, &["lock", "release", &id, "--yes"]), 0);
+
+    // Free: it asks; Ctrl-C at the prompt exits 130 and writes nothing.
+    let versions_before = json(&sw(&backend, &["versions", "--format", "json"]))["versions"]
+        .as_array()
+        .unwrap()
+        .len();
+    let (mut child, rx) = on_a_terminal(&backend, &["restore", &v1]).unwrap();
+    read_until(&rx, "[y/N]");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"\x03").unwrap();
+        stdin.flush().unwrap();
+        let started = Instant::now();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130));
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+    let text: String = String::from_utf8_lossy(&rx.iter().collect::<Vec<u8>>()).into_owned();
+    assert!(text.contains("cancelled (Ctrl-C)"), "{text}");
+    let versions_after = json(&sw(&backend, &["versions", "--format", "json"]))["versions"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(versions_before, versions_after, "nothing written");
+    assert_eq!(status_json(&backend)["locked"], false);
+}

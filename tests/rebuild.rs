@@ -637,8 +637,17 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
     let copy: serde_json::Value = serde_json::from_str(&copy).unwrap();
     assert_eq!(copy, j, "the S3 copy equals the local journal");
 
-    // Fixed: --resume runs that wave again, then the rest.
-    let o = p.run(&["--execute", "--resume", "--terraform", &fake], &flags, 0);
+    // Fixed: the printed resume command, run as printed (from another
+    // directory), runs that wave again, then the rest.
+    let resume = printed_after(&err, "rerun `");
+    let mut cmd = sh_cmd(&resume);
+    cmd.current_dir(std::env::temp_dir())
+        .env("FAKE_TF_LOG", p.log())
+        .env("FAKE_TF_ENDPOINT", endpoint())
+        .env("FAKE_TF_RESOURCES", p.work.path().join("resources.json"))
+        .env("CHECKPOINT_DISABLE", "1");
+    let o = cmd.output().unwrap();
+    assert_exit(&o, 0);
     let out = stdout(&o);
     assert!(out.contains("completed"), "{out}");
     assert!(out.contains("Total:"), "{out}");

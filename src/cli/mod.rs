@@ -357,7 +357,9 @@ pub(crate) fn confirm_or(err: &Stderr, question: &str, yes: bool, look: &str) ->
     }
     err.part(format_args!("{question} [y/N] "));
     let mut answer = String::new();
+    let waiting = crate::interrupt::prompt();
     io::stdin().read_line(&mut answer).map_err(Error::Output)?;
+    drop(waiting);
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
         Ok(())
     } else {
