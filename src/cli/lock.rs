@@ -519,3 +519,71 @@ impl Render for Repair {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(stored: Option<&str>, actual: Option<&str>, consistent: bool) -> DigestStatus {
+        DigestStatus {
+            stored: stored.map(str::to_owned),
+            actual: actual.map(str::to_owned),
+            consistent,
+            digest_kept: true,
+        }
+    }
+
+    /// Advice that must never hurt: a deleted, corrupt or foreign current
+    /// version is fixed by `restore --last-good`, never by `digest repair`.
+    #[test]
+    fn the_digest_fix_never_repairs_an_unhealthy_current_version() {
+        let deleted = CurrentProblem::Deleted {
+            version_id: "dm".into(),
+        };
+        let corrupt = CurrentProblem::Corrupt {
+            version_id: "c".into(),
+            problem: "truncated".into(),
+        };
+        let foreign = CurrentProblem::ForeignLineage {
+            version_id: "f".into(),
+            lineage: "X".into(),
+            history_lineage: "L".into(),
+        };
+        let mismatch = status(Some("a"), Some("b"), false);
+        let cases: Vec<(&str, DigestStatus, Option<&CurrentProblem>, Option<&str>)> = vec![
+            (
+                "consistent, healthy",
+                status(Some("a"), Some("a"), true),
+                None,
+                None,
+            ),
+            (
+                "mismatch, healthy",
+                mismatch.clone(),
+                None,
+                Some("stateward digest repair"),
+            ),
+            (
+                "deleted",
+                status(Some("a"), None, false),
+                Some(&deleted),
+                Some("stateward restore --last-good"),
+            ),
+            (
+                "corrupt, mismatch",
+                mismatch.clone(),
+                Some(&corrupt),
+                Some("stateward restore --last-good"),
+            ),
+            (
+                "foreign, consistent",
+                status(Some("a"), Some("a"), true),
+                Some(&foreign),
+                Some("stateward restore --last-good"),
+            ),
+        ];
+        for (name, s, p, want) in cases {
+            assert_eq!(digest_fix(&s, p).as_deref(), want, "{name}");
+        }
+    }
+}

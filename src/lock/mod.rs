@@ -1079,6 +1079,12 @@ mod tests {
     }
 
     #[test]
+    fn lock_retries_back_off_like_terraform() {
+        let secs: Vec<u64> = retry_delays().take(7).map(|d| d.as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 16, 16]);
+    }
+
+    #[test]
     fn ages_read_like_people_say_them() {
         assert_eq!(human_age(12), "12s");
         assert_eq!(human_age(423), "7m 3s");

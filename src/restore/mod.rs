@@ -955,6 +955,98 @@ mod tests {
     }
 
     #[test]
+    fn undo_is_offered_only_when_the_replaced_version_is_restorable() {
+        let ok = |lineage: &str| Current::Ok {
+            version_id: "old".into(),
+            serial: 4,
+            lineage: lineage.into(),
+        };
+        let cases: Vec<(&str, Current, Option<&str>, Option<&str>, &str)> = vec![
+            (
+                "a healthy version: its restore",
+                ok("L"),
+                Some("L"),
+                Some("stateward restore old --env prod"),
+                "Undo: stateward restore old --env prod",
+            ),
+            (
+                "another lineage: the flag it needs",
+                ok("X"),
+                Some("L"),
+                Some("stateward restore old --allow-lineage-change --env prod"),
+                "Undo: stateward restore old --allow-lineage-change --env prod",
+            ),
+            (
+                "corrupt: nothing to undo to, the way back",
+                Current::Corrupt {
+                    version_id: "bad".into(),
+                    problem: "truncated".into(),
+                },
+                Some("L"),
+                None,
+                "Nothing to undo to: the replaced version bad is corrupt (truncated), and stateward never restores a corrupt version; this restore's result is version new: `stateward restore new --env prod` brings it back should it be replaced",
+            ),
+            (
+                "deleted: nothing to undo to",
+                Current::Deleted {
+                    version_id: "dm".into(),
+                },
+                Some("L"),
+                None,
+                "Nothing to undo to: the state was deleted (delete marker dm); this restore's result is version new: `stateward restore new --env prod` brings it back should it be replaced",
+            ),
+        ];
+        for (name, current, reference, command, note) in cases {
+            let u = undo_advice(&current, reference, Some("new"), "--env prod");
+            assert_eq!(u.command.as_deref(), command, "{name}");
+            assert_eq!(u.note, note, "{name}");
+        }
+    }
+
+    fn cand(
+        id: &str,
+        serial: u64,
+        checked: usize,
+        matching: usize,
+        missing: usize,
+    ) -> LiveCandidate {
+        LiveCandidate {
+            version_id: id.into(),
+            serial,
+            live: LiveMatch {
+                resources: checked,
+                checked,
+                matching,
+                missing,
+                changed: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn the_live_reason_says_what_was_chosen_and_what_matches_better() {
+        let newest_ok = [cand("v2", 2, 3, 3, 0)];
+        assert!(live_reason(&newest_ok, 0, false)
+            .starts_with("the newest healthy version matches live AWS"));
+        let alone = [cand("v2", 2, 3, 2, 1)];
+        assert!(live_reason(&alone, 0, false).contains("no older healthy version exists"));
+        let two = [cand("v2", 2, 3, 2, 1), cand("v1", 1, 2, 2, 0)];
+        let r = live_reason(&two, 1, false);
+        assert!(
+            r.starts_with("the newest healthy version was chosen"),
+            "{r}"
+        );
+        assert!(
+            r.contains("older healthy version v1 (serial 1) matches live AWS better"),
+            "{r}"
+        );
+        let r = live_reason(&two, 1, true);
+        assert!(r.starts_with("--prefer-live: version v1 (serial 1)"), "{r}");
+        let r = live_reason(&two, 0, false);
+        assert!(r.contains("best of the 2 newest healthy versions"), "{r}");
+    }
+
+    #[test]
     fn two_reads_of_a_version_must_agree_before_it_is_replaced() {
         assert_eq!(check_same_read("v1", b"{\"ver", b"{\"ver"), Ok(()));
         let e = check_same_read("v1", b"{\"ver", b"{\"version\": 4}").unwrap_err();
