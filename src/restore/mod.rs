@@ -961,7 +961,9 @@ mod tests {
             serial: 4,
             lineage: lineage.into(),
         };
-        let cases: Vec<(&str, Current, Option<&str>, Option<&str>, &str)> = vec![
+        // (name, replaced, history lineage, undo command, note)
+        type Case<'a> = (&'a str, Current, Option<&'a str>, Option<&'a str>, &'a str);
+        let cases: Vec<Case> = vec![
             (
                 "a healthy version: its restore",
                 ok("L"),
