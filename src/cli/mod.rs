@@ -355,9 +355,11 @@ pub(crate) fn confirm_or(err: &Stderr, question: &str, yes: bool, look: &str) ->
             "{question} — refusing without a terminal to confirm on; pass --yes to proceed (or {look})"
         )));
     }
+    // Marked before the question shows: a Ctrl-C as soon as it is seen
+    // must find the prompt waiting.
+    let waiting = crate::interrupt::prompt();
     err.part(format_args!("{question} [y/N] "));
     let mut answer = String::new();
-    let waiting = crate::interrupt::prompt();
     io::stdin().read_line(&mut answer).map_err(Error::Output)?;
     drop(waiting);
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
