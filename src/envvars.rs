@@ -71,6 +71,9 @@ pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &[AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_
 // Test hooks, still read where they act (to be replaced by the storage
 // traits' fault-injecting wrapper, issue 12): `STATEWARD_FAULT_INJECT`
 // (`restore::FAULT_ENV`), `STATEWARD_TEST_PAUSE_UNDER_LOCK_MS`
-// (`lock::PAUSE_UNDER_LOCK_ENV`), `STATEWARD_TEST_DENY_TYPES`
+// (`lock::PAUSE_UNDER_LOCK_ENV`), `STATEWARD_TEST_PAUSE_IN_RELEASE_MS`
+// (`lock::PAUSE_IN_RELEASE_ENV`), `STATEWARD_TEST_PAUSE_AFTER_LOCK_MS`
+// (`lock::PAUSE_AFTER_LOCK_ENV`), `STATEWARD_TEST_PAUSE_PER_UNDELETE_MS`
+// (`undelete::PAUSE_PER_OBJECT_ENV`), `STATEWARD_TEST_DENY_TYPES`
 // (`live::TEST_DENY_TYPES_VAR`); and `USER`/`USERNAME`/`LOGNAME` for a lock's
 // `Who` (`lock::info::who`).

@@ -34,6 +34,8 @@ pub mod drill;
 pub mod envvars;
 pub mod error;
 pub mod exit;
+pub mod hint;
+pub mod interrupt;
 pub mod live;
 pub mod lock;
 pub mod model;

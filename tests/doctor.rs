@@ -182,3 +182,80 @@ rds.modify_db_instance(DBInstanceIdentifier={db:?}, BackupRetentionPeriod=0, App
     let doc = json(&stateward(&args));
     assert!(failing(&doc).contains(&"snapshot".to_owned()), "{doc:#}");
 }
+
+/// Regression (issue 15): doctor passed "cluster X and its 2 node group(s)
+/// are ACTIVE" while the state held 3 node groups and one was gone. The
+/// check is about what the STATE holds: a node group in state and missing
+/// live fails it; a live node group the state does not hold is not counted.
+#[test]
+fn eks_readiness_is_about_the_node_groups_the_state_holds() {
+    let backend = Backend::new("doceks");
+    let cluster = format!("{}-eks", backend.bucket);
+    boto(&format!(
+        r#"
+eks = boto3.client("eks", endpoint_url=ENDPOINT, region_name=REGION)
+eks.create_cluster(name={cluster:?}, roleArn="arn:aws:iam::123456789012:role/eks",
+    resourcesVpcConfig={{"subnetIds": ["subnet-1", "subnet-2"]}})
+for ng in ["general", "gpu", "unmanaged-extra"]:
+    eks.create_nodegroup(clusterName={cluster:?}, nodegroupName=ng, nodeRole="arn:aws:iam::123456789012:role/node",
+        subnets=["subnet-1"], scalingConfig={{"minSize": 1, "maxSize": 3, "desiredSize": 2}})
+"#
+    ));
+    let nodegroup = |ng: &str| {
+        format!(
+            r#"{{ "mode": "managed", "type": "aws_eks_node_group", "name": "{ng}", "module": "module.eks",
+      "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+      "instances": [{{ "schema_version": 0, "attributes": {{ "id": "{cluster}:{ng}", "cluster_name": "{cluster}", "node_group_name": "{ng}" }}, "sensitive_attributes": [] }}] }}"#
+        )
+    };
+    let state = |groups: &[&str]| {
+        let mut resources = vec![format!(
+            r#"{{ "mode": "managed", "type": "aws_eks_cluster", "name": "this", "module": "module.eks",
+      "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+      "instances": [{{ "schema_version": 0, "attributes": {{ "id": "{cluster}", "name": "{cluster}" }}, "sensitive_attributes": [] }}] }}"#
+        )];
+        resources.extend(groups.iter().map(|g| nodegroup(g)));
+        format!(
+            r#"{{ "version": 4, "terraform_version": "1.0.3", "serial": {}, "lineage": "eks-lineage", "outputs": {{}}, "resources": [{}] }}"#,
+            groups.len(),
+            resources.join(",\n")
+        )
+    };
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap().to_owned();
+    let eks_check = |doc: &serde_json::Value| {
+        doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "eks:module.eks.aws_eks_cluster.this")
+            .unwrap_or_else(|| panic!("no eks check: {doc:#}"))
+            .clone()
+    };
+
+    // The state's two node groups are both live: pass, counting the state's.
+    backend.put(&backend.key, state(&["general", "gpu"]).as_bytes());
+    let (_, doc) = doctor(&backend, &store);
+    let c = eks_check(&doc);
+    assert_eq!(c["status"], "pass", "{c:#}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2 node group(s) the state holds"),
+        "{c:#}"
+    );
+
+    // The state holds a third, gone from AWS: fail, naming it.
+    backend.put(&backend.key, state(&["batch", "general", "gpu"]).as_bytes());
+    let (_, doc) = doctor(&backend, &store);
+    let c = eks_check(&doc);
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("batch is in state but not found in AWS"),
+        "{c:#}"
+    );
+}

@@ -565,10 +565,14 @@ print(json.dumps({{'version': 4, 'terraform_version': '1.9.5', 'serial': 3, 'lin
     );
 }
 
-/// `restore --last-good` prefers, among healthy versions, the newest one
-/// that best matches live AWS, and says so.
+/// Regression (issue 15): `restore --last-good` restores the NEWEST healthy
+/// version by default, even when an older one matches live AWS better (live
+/// disagreement is usually drift); it shows how each candidate matches, says
+/// prominently that the older one matches better, with the exact command
+/// that restores it, and that command works. `--prefer-live` chooses by live
+/// agreement; `--no-live` skips the comparison and JSON says so.
 #[test]
-fn restore_last_good_prefers_the_version_matching_live_aws() {
+fn restore_last_good_takes_the_newest_healthy_and_names_a_better_live_match() {
     let backend = Backend::new("prefer");
     let (a, b, c) = buckets_a_b_live(&backend);
     // v1 describes reality; v2 also records bucket c, which is gone; v3 is corrupt.
@@ -588,11 +592,14 @@ fn restore_last_good_prefers_the_version_matching_live_aws() {
         stateward(&args)
     };
 
+    // Default: the newest healthy version, v2, and the better match named.
     let o = restore(&["--dry-run", "--format", "json"]);
     assert_exit(&o, 0);
     let doc = json(&o);
     assert_schema("restore", &doc);
-    assert_eq!(doc["restored_from"], v1.as_str(), "{doc:#}");
+    assert_eq!(doc["restored_from"], v2.as_str(), "{doc:#}");
+    assert_eq!(doc["live"]["compared"], true, "{doc:#}");
+    assert_eq!(doc["live"]["chosen_by"], "newest-healthy", "{doc:#}");
     let cands = doc["live"]["candidates"].as_array().unwrap();
     assert_eq!(cands.len(), 2, "{doc:#}");
     assert_eq!(
@@ -609,54 +616,81 @@ fn restore_last_good_prefers_the_version_matching_live_aws() {
         ),
         (Some(v1.as_str()), Some(2))
     );
-    let passed = doc["passed_over"].as_array().unwrap();
-    let v2_reason = passed
+    let better = &doc["live"]["better_match"];
+    assert_eq!(better["version_id"], v1.as_str(), "{doc:#}");
+    let command = better["command"].as_str().unwrap().to_owned();
+    assert_eq!(
+        command,
+        format!("stateward restore {v1} {}", backend.flags().join(" "))
+    );
+
+    // Text shows every candidate and says it prominently, with the command.
+    let text = stdout(&restore(&["--dry-run"]));
+    assert!(
+        text.contains("live AWS:") && text.contains("NOTE: the older healthy version"),
+        "{text}"
+    );
+    assert!(text.contains(&command), "{text}");
+    assert!(text.contains(&format!("{v2}  2/3 checked match")), "{text}");
+
+    // --prefer-live: the version that matches live AWS best, as before.
+    let doc = json(&restore(&[
+        "--dry-run",
+        "--prefer-live",
+        "--format",
+        "json",
+    ]));
+    assert_schema("restore", &doc);
+    assert_eq!(doc["restored_from"], v1.as_str(), "{doc:#}");
+    assert_eq!(doc["live"]["chosen_by"], "live-agreement", "{doc:#}");
+    assert!(doc["live"].get("better_match").is_none(), "{doc:#}");
+    let v2_reason = doc["passed_over"]
+        .as_array()
+        .unwrap()
         .iter()
         .find(|p| p["version_id"] == v2.as_str())
         .map(|p| p["reason"].as_str().unwrap().to_owned())
         .unwrap_or_default();
     assert!(v2_reason.contains("matches live AWS less"), "{doc:#}");
 
-    // Text says so.
-    let text = stdout(&restore(&["--dry-run"]));
-    assert!(
-        text.contains("live AWS:") && text.contains("matches live AWS better"),
-        "{text}"
-    );
-
-    // --no-live goes with --last-good only.
+    // --no-live goes with --last-good only, and not with --prefer-live.
     let mut args: Vec<String> = vec!["restore".into(), "latest".into(), "--no-live".into()];
     args.extend(backend.flags());
     let o = stateward(&args);
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("--no-live"), "{}", stderr(&o));
+    assert_exit(&restore(&["--dry-run", "--no-live", "--prefer-live"]), 1);
 
-    // --no-live: the newest healthy version, as before.
+    // --no-live: the newest healthy version; JSON says live AWS was not compared, and why.
     let doc = json(&restore(&["--dry-run", "--no-live", "--format", "json"]));
+    assert_schema("restore", &doc);
     assert_eq!(doc["restored_from"], v2.as_str(), "{doc:#}");
-    assert!(doc.get("live").is_none(), "{doc:#}");
+    assert_eq!(doc["live"]["compared"], false, "{doc:#}");
+    assert!(
+        doc["live"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("--no-live"),
+        "{doc:#}"
+    );
 
-    // Bucket c comes back: the newest healthy version matches, and is chosen
-    // after one comparison.
-    boto(&format!(
-        "s3.create_bucket(Bucket={c:?}, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
-    ));
-    let doc = json(&restore(&["--dry-run", "--format", "json"]));
-    assert_eq!(doc["restored_from"], v2.as_str(), "{doc:#}");
-    assert_eq!(doc["live"]["candidates"].as_array().unwrap().len(), 1);
-    assert!(doc["live"]["reason"]
-        .as_str()
-        .unwrap()
-        .starts_with("the newest healthy version matches live AWS"));
-
-    // And the restore itself goes through: serial one above the highest used.
-    boto(&format!("s3.delete_bucket(Bucket={c:?})\n"));
-    let o = restore(&["--yes", "--format", "json"]);
+    // The printed command restores the better match, as printed (plus --yes).
+    let o = run_printed(&command, "--yes --format json");
     assert_exit(&o, 0);
     let doc = json(&o);
     assert_schema("restore", &doc);
     assert_eq!(doc["restored_from"], v1.as_str());
     assert_eq!(doc["serial"], 3);
+
+    // Bucket c comes back: the newest healthy version (now the restored v1
+    // copy) matches, and is chosen after one comparison.
+    let doc = json(&restore(&["--dry-run", "--format", "json"]));
+    assert_eq!(doc["live"]["candidates"].as_array().unwrap().len(), 1);
+    assert!(doc["live"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("the newest healthy version matches live AWS"));
+    assert!(doc["live"].get("better_match").is_none(), "{doc:#}");
 }
 
 /// The realistic platform of `tests/fixtures/platform` (every family, a

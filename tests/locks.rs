@@ -27,11 +27,12 @@ fn lockfile_flags(backend: &Backend) -> Vec<String> {
     ]
 }
 
+/// `lock status` as JSON; its exit code says the same: 3 held, 0 free.
 fn status_json(backend: &Backend) -> serde_json::Value {
     let o = sw(backend, &["lock", "status", "--format", "json"]);
-    assert_exit(&o, 0);
     let doc = json(&o);
     assert_schema("lock-status", &doc);
+    assert_exit(&o, if doc["locked"] == true { 3 } else { 0 });
     doc
 }
 
@@ -283,14 +284,43 @@ fn digest_mismatch_after_a_hand_edit_is_found_and_repaired() {
         stderr(&o)
     );
 
-    // State deleted by hand: the digest no longer matches nothing; repair deletes the item.
+    // State deleted by hand: repairing the digest would delete the item and
+    // Terraform would then see no state and plan to create everything. The
+    // advice is `restore --last-good`, and repair refuses unless --force.
     backend.delete(&backend.key);
     let o = sw(&backend, &["digest", "status", "--format", "json"]);
     assert_exit(&o, 2);
-    assert!(json(&o)["actual"].is_null());
-    assert_exit(&sw(&backend, &["digest", "repair", "--yes"]), 0);
+    let doc = json(&o);
+    assert_schema("digest-status", &doc);
+    assert!(doc["actual"].is_null());
+    assert_eq!(doc["current_problem"]["kind"], "deleted", "{doc:#}");
+    let flags = backend.flags().join(" ");
+    assert_eq!(
+        doc["fix"],
+        format!("stateward restore --last-good {flags}").as_str()
+    );
+    let o = sw(&backend, &["digest", "status"]);
+    assert_exit(&o, 2);
+    assert!(
+        !stdout(&o).contains("digest repair") && stdout(&o).contains("Do not repair the digest"),
+        "{}",
+        stdout(&o)
+    );
+    let o = sw(&backend, &["digest", "repair", "--yes"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains(&format!("`stateward restore --last-good {flags}`"))
+            && stderr(&o).contains("--force"),
+        "{}",
+        stderr(&o)
+    );
     let o = sw(&backend, &["digest", "status", "--format", "json"]);
-    assert_exit(&o, 0);
+    assert!(
+        json(&o)["stored"].is_string(),
+        "a refused repair changes nothing"
+    );
+    assert_exit(&sw(&backend, &["digest", "repair", "--yes", "--force"]), 0);
+    let o = sw(&backend, &["digest", "status", "--format", "json"]);
     assert!(json(&o)["stored"].is_null());
 }
 
@@ -531,8 +561,9 @@ fn ctrl_c_while_the_acquire_is_in_flight_leaves_no_lock() {
         ];
         args.extend(flags.iter().cloned());
         let o = stateward(args);
-        assert_exit(&o, 0);
-        json(&o)
+        let doc = json(&o);
+        assert_exit(&o, if doc["locked"] == true { 3 } else { 0 });
+        doc
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -565,4 +596,270 @@ fn ctrl_c_while_the_acquire_is_in_flight_leaves_no_lock() {
     let mut args = vec!["lock".to_string(), "acquire".into()];
     args.extend(flags.iter().cloned());
     assert_exit(&stateward(args), 0);
+}
+
+/// `s` as one shell word.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The backend flags, shell-quoted, for a script.
+fn quoted_flags(backend: &Backend) -> String {
+    backend
+        .flags()
+        .iter()
+        .map(|f| sh_quote(f))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Regression (issue 15): `ID=$(stateward lock acquire)` works (only the ID
+/// on stdout, the sentence on stderr); `lock status` exits 3 when held and
+/// 0 when free; Terraform's `-lock-timeout=2s` waits (1 s, then 1 s more)
+/// before exit 3; a writing command checks the lock before its prompt.
+#[test]
+fn lock_acquire_prints_only_the_id_status_exits_3_and_lock_timeout_waits() {
+    let backend = Backend::new("idonly");
+    backend.put(&backend.key, NETWORK_STATE.as_bytes());
+    let flags = quoted_flags(&backend);
+    let o = sh(&format!(
+        "ID=$(stateward lock acquire {flags}) || exit 9\n\
+         echo \"id=$ID\"\n\
+         stateward lock status {flags} >/dev/null; echo \"held=$?\"\n\
+         stateward lock release \"$ID\" --yes {flags} >/dev/null || exit 8\n\
+         stateward lock status {flags} >/dev/null; echo \"free=$?\""
+    ));
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    let id = printed_after(&out, "id=");
+    assert_eq!(id.len(), 36, "only the ID on stdout: {out}");
+    assert!(
+        out.contains("held=3") && out.contains("free=0"),
+        "{out}\n{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("Locked ")
+            && stderr(&o).contains("Release with: stateward lock release"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Held: `-lock-timeout=2s` (and `--lock-timeout 2s`) retry, then exit 3.
+    let held = sw(&backend, &["lock", "acquire", "--format", "json"]);
+    assert_exit(&held, 0);
+    let id = json(&held)["id"].as_str().unwrap().to_owned();
+    for form in [&["-lock-timeout=2s"][..], &["--lock-timeout", "2s"][..]] {
+        let started = Instant::now();
+        let mut args = vec!["lock", "acquire"];
+        args.extend(form);
+        let o = sw(&backend, &args);
+        assert_exit(&o, 3);
+        assert!(started.elapsed() >= Duration::from_secs(2), "{form:?}");
+        assert!(stderr(&o).contains(&id), "{}", stderr(&o));
+        // Off a terminal, the wait is silent.
+        assert!(!stderr(&o).contains("waiting for lock"), "{}", stderr(&o));
+    }
+    // `restore` takes -lock-timeout too, and checks the lock before asking:
+    // without a terminal and without --yes it says "locked" (exit 3), not
+    // "refusing without a terminal".
+    let o = sw(&backend, &["restore", "latest", "-lock-timeout=0s"]);
+    assert_exit(&o, 3);
+    assert!(stderr(&o).contains(&id), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("--yes"), "{}", stderr(&o));
+    // So does `digest repair` (a digest that does not match the object).
+    boto(&format!(
+        "ddb.put_item(TableName={:?}, Item={{'LockID': {{'S': {:?}}}, 'Digest': {{'S': '0123456789abcdef0123456789abcdef'}}}})",
+        backend.table,
+        format!("{}/{}-md5", backend.bucket, backend.key)
+    ));
+    let o = sw(&backend, &["digest", "repair"]);
+    assert_exit(&o, 3);
+    assert!(stderr(&o).contains(&id), "{}", stderr(&o));
+    let o = sw(&backend, &["lock", "release", &id, "--yes"]);
+    assert_exit(&o, 0);
+}
+
+/// Regression (issue 15): on a terminal, a lock wait says who holds it and
+/// for how long ("waiting for lock held by X (op, who) for 1s...").
+#[test]
+fn a_lock_wait_on_a_terminal_names_the_holder() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let backend = Backend::new("waitline");
+    backend.put(&backend.key, NETWORK_STATE.as_bytes());
+    let held = sw(&backend, &["lock", "acquire", "--format", "json"]);
+    assert_exit(&held, 0);
+    let id = json(&held)["id"].as_str().unwrap().to_owned();
+    let inner = format!(
+        "stateward lock acquire -lock-timeout=3s {}",
+        quoted_flags(&backend)
+    );
+    let o = sh(&format!("script -qec {} /dev/null", sh_quote(&inner)));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("waiting for lock held by {id} (stateward-lock, ")),
+        "{out}"
+    );
+    assert!(out.contains("for 1s..."), "{out}");
+}
+
+/// Regression (issue 15): every command stateward prints about locks and
+/// the digest carries the targeting the user gave, shell-quoted (here a key
+/// with a space in it), and runs as printed.
+#[test]
+fn every_printed_lock_and_digest_hint_runs_as_printed() {
+    let mut backend = Backend::new("hints");
+    backend.key = "platform/my state.tfstate".into();
+    backend.put(&backend.key, NETWORK_STATE.as_bytes());
+
+    // `lock acquire`: "Release with: ..." works.
+    let o = sw(&backend, &["lock", "acquire"]);
+    assert_exit(&o, 0);
+    let release = printed_after(&stderr(&o), "Release with: ");
+    assert!(release.contains("'platform/my state.tfstate'"), "{release}");
+    assert_exit(&run_printed(&release, "--yes"), 0);
+    assert_eq!(status_json(&backend)["locked"], false);
+
+    // `lock status`: "If its holder is gone: ..." works.
+    assert_exit(&sw(&backend, &["lock", "acquire"]), 0);
+    let o = sw(&backend, &["lock", "status"]);
+    assert_exit(&o, 3);
+    let release = printed_after(&stdout(&o), "If its holder is gone: ");
+    assert_exit(&run_printed(&release, "--yes"), 0);
+    assert_eq!(status_json(&backend)["locked"], false);
+
+    // `digest status` on a mismatch: "Fix: stateward digest repair ..." works.
+    boto(&format!(
+        "ddb.put_item(TableName={:?}, Item={{'LockID': {{'S': {:?}}}, 'Digest': {{'S': '0123456789abcdef0123456789abcdef'}}}})",
+        backend.table,
+        format!("{}/{}-md5", backend.bucket, backend.key)
+    ));
+    let o = sw(&backend, &["digest", "status"]);
+    assert_exit(&o, 2);
+    let fix = printed_after(&stdout(&o), "Fix: ");
+    assert!(fix.starts_with("stateward digest repair "), "{fix}");
+    assert_exit(&run_printed(&fix, "--yes"), 0);
+    assert_exit(&sw(&backend, &["digest", "status"]), 0);
+
+    // Deleted: "Fix: stateward restore --last-good ..." works.
+    backend.delete(&backend.key);
+    let o = sw(&backend, &["digest", "status"]);
+    assert_exit(&o, 2);
+    let fix = printed_after(&stdout(&o), "Fix: ");
+    assert!(fix.starts_with("stateward restore --last-good "), "{fix}");
+    let o = run_printed(&fix, "--yes");
+    assert_exit(&o, 0);
+    assert_exit(&sw(&backend, &["digest", "status"]), 0);
+    // Nothing to undo to (the state was deleted), but the way back works.
+    let out = stdout(&o);
+    assert!(out.contains("Nothing to undo to"), "{out}");
+    let back = printed_after(&out, "is version ");
+    let back = printed_after(&back, ": `");
+    assert_exit(&run_printed(&back, "--yes"), 0);
+}
+
+/// `stateward ARGS BACKEND-FLAGS` on a pseudo-terminal (`script`), its
+/// output read as it comes; `None` when `script` is not installed.
+fn on_a_terminal(
+    backend: &Backend,
+    args: &[&str],
+) -> Option<(std::process::Child, std::sync::mpsc::Receiver<u8>)> {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return None;
+    }
+    let inner = format!("stateward {} {}", args.join(" "), quoted_flags(backend));
+    let mut cmd = sh_cmd(&format!("script -qec {} /dev/null", sh_quote(&inner)));
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut b = [0u8; 1];
+        while let Ok(1) = out.read(&mut b) {
+            if tx.send(b[0]).is_err() {
+                break;
+            }
+        }
+    });
+    Some((child, rx))
+}
+
+/// Reads `rx` until `needle` appears (30 s at most); returns what was read.
+fn read_until(rx: &std::sync::mpsc::Receiver<u8>, needle: &str) -> String {
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(b) => seen.push(b),
+            Err(_) => panic!("no {needle:?} in: {}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// Regression (issue 15): on a terminal, a writing command checks the lock
+/// before asking (nobody answers "y" to be told it is locked), and Ctrl-C at
+/// the prompt cancels at once, exit 130, nothing changed.
+#[test]
+fn on_a_terminal_the_lock_comes_before_the_prompt_and_ctrl_c_at_it_exits_130() {
+    let backend = Backend::new("ptyask");
+    let v1 = backend.put(&backend.key, NETWORK_STATE.as_bytes());
+    backend.put(
+        &backend.key,
+        NETWORK_STATE
+            .replace("\"serial\": 1,", "\"serial\": 2,")
+            .as_bytes(),
+    );
+    let held = sw(&backend, &["lock", "acquire", "--format", "json"]);
+    assert_exit(&held, 0);
+    let id = json(&held)["id"].as_str().unwrap().to_owned();
+
+    // Locked: the holder, exit 3, and no question.
+    let Some((child, rx)) = on_a_terminal(&backend, &["restore", &v1]) else {
+        return;
+    };
+    let o = child.wait_with_output().unwrap();
+    let text: String = String::from_utf8_lossy(&rx.iter().collect::<Vec<u8>>()).into_owned();
+    assert_eq!(o.status.code(), Some(3), "{text}");
+    assert!(text.contains(&id), "{text}");
+    assert!(!text.contains("[y/N]"), "asked although locked: {text}");
+    assert_exit(&sw(&backend, &["lock", "release", &id, "--yes"]), 0);
+
+    // Free: it asks; Ctrl-C at the prompt exits 130 and writes nothing.
+    let versions_before = json(&sw(&backend, &["versions", "--format", "json"]))["versions"]
+        .as_array()
+        .unwrap()
+        .len();
+    let (mut child, rx) = on_a_terminal(&backend, &["restore", &v1]).unwrap();
+    read_until(&rx, "[y/N]");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"\x03").unwrap();
+        stdin.flush().unwrap();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("Ctrl-C at the prompt was ignored for 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(status.code(), Some(130));
+    }
+    let text: String = String::from_utf8_lossy(&rx.iter().collect::<Vec<u8>>()).into_owned();
+    assert!(text.contains("cancelled (Ctrl-C)"), "{text}");
+    let versions_after = json(&sw(&backend, &["versions", "--format", "json"]))["versions"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(versions_before, versions_after, "nothing written");
+    assert_eq!(status_json(&backend)["locked"], false);
 }

@@ -350,6 +350,11 @@ impl Platform {
     fn run_cmd(&self, args: &[&str], state: &[String]) -> std::process::Command {
         let mut all: Vec<String> = vec!["rebuild".into(), "run".into()];
         all.extend(args.iter().map(|s| s.to_string()));
+        // No terminal here: --execute needs --yes (tested on its own).
+        if args.contains(&"--execute") && !args.contains(&"--no-yes") {
+            all.push("--yes".into());
+        }
+        all.retain(|a| a != "--no-yes");
         all.extend(["--dir".into(), self.tf.path().display().to_string()]);
         all.extend(state.iter().cloned());
         let mut cmd = stateward_cmd(&root(), &all);
@@ -601,7 +606,8 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
     let err = stderr(&o);
     assert!(
         err.contains(&format!(
-            "error: wave 1 (node groups and add-ons) stopped: `{fake} apply -input=false -auto-approve '-target={GPU}'` exited with code 3 in {tf}; fix the cause and rerun `stateward rebuild run --execute --s3-journal --format json --terraform {fake} --dir {tf}"
+            "error: wave 1 (node groups and add-ons) stopped: `{fake} apply -input=false -auto-approve '-target={GPU}'` exited with code 3 in {tf}; fix the cause and rerun `stateward rebuild run --execute --resume --s3-journal --yes --terraform {fake} --dir {tf} {}",
+            p.backend.flags().join(" ")
         )),
         "{err}"
     );
@@ -631,8 +637,17 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
     let copy: serde_json::Value = serde_json::from_str(&copy).unwrap();
     assert_eq!(copy, j, "the S3 copy equals the local journal");
 
-    // Fixed: --resume runs that wave again, then the rest.
-    let o = p.run(&["--execute", "--resume", "--terraform", &fake], &flags, 0);
+    // Fixed: the printed resume command, run as printed (from another
+    // directory), runs that wave again, then the rest.
+    let resume = printed_after(&err, "rerun `");
+    let mut cmd = sh_cmd(&resume);
+    cmd.current_dir(std::env::temp_dir())
+        .env("FAKE_TF_LOG", p.log())
+        .env("FAKE_TF_ENDPOINT", endpoint())
+        .env("FAKE_TF_RESOURCES", p.work.path().join("resources.json"))
+        .env("CHECKPOINT_DISABLE", "1");
+    let o = cmd.output().unwrap();
+    assert_exit(&o, 0);
     let out = stdout(&o);
     assert!(out.contains("completed"), "{out}");
     assert!(out.contains("Total:"), "{out}");
@@ -811,4 +826,55 @@ fn real_terraform_runs_in_the_directory_and_its_failure_stops_the_run() {
     let j = p.journal();
     assert_eq!(j["waves"][0]["commands_run"][0]["exit_code"], 1);
     assert_eq!(j["waves"][1]["status"], "pending");
+}
+
+/// Regression (issue 15): `rebuild run --execute` used to start `terraform
+/// apply -auto-approve` without showing or asking. It shows the waves and
+/// asks on a terminal (here a pseudo-terminal answering "n": nothing runs),
+/// and refuses without one unless --yes.
+#[test]
+fn execute_shows_the_waves_and_asks_or_refuses_without_a_terminal() {
+    let p = Platform::new("rbask");
+    p.delete_nodegroups(&["gpu"], false);
+    let fake = fake_terraform();
+    let flags = p.backend.flags();
+
+    // No terminal, no --yes: refused, the waves shown, nothing run.
+    let o = p.run(&["--execute", "--no-yes", "--terraform", &fake], &flags, 1);
+    let err = stderr(&o);
+    assert!(err.contains("Rebuild plan: 2 wave(s)"), "{err}");
+    assert!(err.contains("leave out --execute to only look"), "{err}");
+    assert!(err.contains(&format!("-target={GPU}")), "{err}");
+    assert!(err.contains("refusing without a terminal"), "{err}");
+    assert!(p.calls().is_empty(), "nothing may run unconfirmed");
+    assert!(!p.tf.path().join(".stateward").exists());
+
+    // On a terminal, answering "n": cancelled, nothing run.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped the terminal half: `script` (util-linux) is not installed");
+        return;
+    }
+    let cmd = p.run_cmd(&["--execute", "--no-yes", "--terraform", &fake], &flags);
+    let argv: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy().replace('\'', r"'\''")))
+        .collect();
+    let inner = argv.join(" ");
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf 'n\\n' | script -qec '{}' /dev/null",
+            inner.replace('\'', r"'\''")
+        ))
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(out.contains("wave(s)") && out.contains("[y/N]"), "{out}");
+    assert!(out.contains("cancelled: nothing was changed"), "{out}");
+    assert!(p.calls().is_empty(), "nothing may run after \"n\"");
 }

@@ -459,9 +459,16 @@ async fn a_restore_whose_lock_response_was_lost_proceeds_and_releases_it() {
     )
     .await
     .unwrap();
-    let outcome = restore::execute(plan, &bucket, &locker, "test", &mut |_| {})
-        .await
-        .unwrap_or_else(|e| panic!("the restore must proceed on its own lock: {e}"));
+    let outcome = restore::execute(
+        plan,
+        &bucket,
+        &locker,
+        "test",
+        std::time::Duration::ZERO,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the restore must proceed on its own lock: {e}"));
     assert!(outcome.digest_updated);
     assert_eq!(
         json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"],
@@ -629,4 +636,199 @@ fn a_partial_success_says_what_was_done_and_the_exact_command_that_finishes_it()
     let args = plan_args(GOOD);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(project.run(&args).status.code(), Some(0));
+}
+
+/// A small state of `serial`, lineage `network-lineage`, no resources.
+fn network(serial: u64) -> Vec<u8> {
+    NETWORK_STATE
+        .replace("\"serial\": 1,", &format!("\"serial\": {serial},"))
+        .into_bytes()
+}
+
+/// A restore of the last good version (no live comparison) started with
+/// `env`, its stderr read line by line.
+fn spawn_restore(
+    backend: &Backend,
+    env: (&str, &str),
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+    aws_env(&mut cmd)
+        .env(env.0, env.1)
+        .args(["restore", "--last-good", "--yes", "--no-live"])
+        .args(backend.flags())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+fn sigint(child: &std::process::Child) {
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
+/// Waits (60 s at most) until `cond` holds.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Regression (issue 14 item 4): once the locked section had run, Ctrl-C
+/// did nothing. Now it still ends the command at once (exit 130).
+#[test]
+fn ctrl_c_after_the_locked_section_still_ends_the_command() {
+    let backend = Backend::new("afterlock");
+    backend.put(&backend.key, &network(1));
+    backend.put(&backend.key, &network(2));
+    backend.put(&backend.key, b"garbage");
+    let (mut child, _err) =
+        spawn_restore(&backend, ("STATEWARD_TEST_PAUSE_AFTER_LOCK_MS", "60000"));
+    wait_until("the restore wrote and released its lock", || {
+        versions(&backend).len() == 4
+            && json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"] == false
+    });
+    let pressed = std::time::Instant::now();
+    sigint(&child);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        pressed.elapsed() < std::time::Duration::from_secs(10),
+        "Ctrl-C took {:?}",
+        pressed.elapsed()
+    );
+    assert_exit(&sw(&backend, &["digest", "status"]), 0);
+}
+
+/// Regression (issue 14 item 4): with a stalled lock release, Ctrl-C was
+/// ignored twice. The first now says the lock is being released; the second
+/// exits at once (130), naming the lock and the exact command that releases
+/// it, which works as printed.
+#[test]
+fn a_second_ctrl_c_during_a_stalled_release_exits_at_once_naming_the_lock() {
+    let backend = Backend::new("stallrel");
+    backend.put(&backend.key, &network(1));
+    backend.put(&backend.key, &network(2));
+    backend.put(&backend.key, b"garbage");
+    let (mut child, err) =
+        spawn_restore(&backend, ("STATEWARD_TEST_PAUSE_IN_RELEASE_MS", "120000"));
+    wait_until("the restore wrote the state", || {
+        versions(&backend).len() == 4
+    });
+    let lock = json(&sw(&backend, &["lock", "status", "--format", "json"]));
+    assert_eq!(lock["locked"], true, "{lock:#}");
+    let id = lock["lock"]["ID"].as_str().unwrap().to_owned();
+    sigint(&child);
+    let mut lines = Vec::new();
+    loop {
+        let line = err
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no word after the first Ctrl-C: {lines:#?}"));
+        let done = line.contains("releasing the lock");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first Ctrl-C lets the release go on"
+    );
+    let pressed = std::time::Instant::now();
+    sigint(&child);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(pressed.elapsed() < std::time::Duration::from_secs(5));
+    lines.extend(err.iter());
+    let text = lines.join("\n");
+    assert!(text.contains("interrupted again"), "{text}");
+    let release = printed_after(&text, "release it with `");
+    assert_eq!(
+        release,
+        format!("stateward lock release {id} {}", backend.flags().join(" "))
+    );
+    assert_exit(&run_printed(&release, "--yes"), 0);
+    assert_eq!(
+        json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"],
+        false
+    );
+    assert_exit(&sw(&backend, &["digest", "status"]), 0);
+}
+
+/// Regression (issue 15): "Undo: stateward restore <id>" named the replaced
+/// version even when it was corrupt, which restore refuses. Now: nothing to
+/// undo to, and the way back to this restore's result; a restore over a
+/// healthy version prints an undo that works as printed.
+#[test]
+fn undo_advice_is_true_and_runs_as_printed() {
+    let backend = Backend::new("undo");
+    let v1 = backend.put(&backend.key, &network(1));
+    backend.put(&backend.key, &network(2));
+    let corrupt = backend.put(&backend.key, b"garbage");
+    let o = sw(&backend, &["restore", "--last-good", "--yes", "--no-live"]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(!out.contains("Undo:"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Nothing to undo to: the replaced version {corrupt} is corrupt"
+        )),
+        "{out}"
+    );
+    let written = versions(&backend)[0]["version_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        out.contains(&format!(
+            "this restore's result is version {written}: `stateward restore {written} {}` brings it back",
+            backend.flags().join(" ")
+        )),
+        "{out}"
+    );
+    let json_doc = json(&sw(
+        &backend,
+        &[
+            "restore",
+            "--last-good",
+            "--yes",
+            "--no-live",
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    ));
+    assert!(json_doc["undo"]["command"].is_string(), "{json_doc:#}");
+
+    // Restore v1 over the healthy current version: the undo runs as printed.
+    let current = versions(&backend)[0]["version_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = sw(&backend, &["restore", &v1, "--yes"]);
+    assert_exit(&o, 0);
+    let undo = printed_after(&stdout(&o), "Undo: ");
+    assert_eq!(
+        undo,
+        format!("stateward restore {current} {}", backend.flags().join(" "))
+    );
+    let o = run_printed(&undo, "--yes --format json");
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["restored_from"], current.as_str());
 }

@@ -187,3 +187,75 @@ fn needs_a_bucket() {
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("--bucket"), "{}", stderr(&o));
 }
+
+/// Regression (issue 14 item 4 / issue 15): Ctrl-C during a bulk undelete
+/// says how many objects were restored and the exact command that brings
+/// back the rest, exits 130; that command, run as printed, finishes the job.
+#[test]
+fn ctrl_c_during_undelete_says_what_was_done_and_how_to_finish() {
+    let backend = Backend::new("undelint");
+    let b = backend.bucket.clone();
+    boto(&format!(
+        "keys = ['data/obj-%02d' % i for i in range(12)]\n\
+         for k in keys: s3.put_object(Bucket={b:?}, Key=k, Body=b'x')\n\
+         s3.delete_objects(Bucket={b:?}, Delete={{'Objects': [{{'Key': k}} for k in keys], 'Quiet': True}})\n"
+    ));
+    assert_eq!(deleted_keys(&b, "data/").len(), 12);
+    let mut cmd = stateward_cmd(
+        &root(),
+        [
+            "s3",
+            "undelete",
+            "--prefix",
+            "data/",
+            "--since",
+            "1h",
+            "--concurrency",
+            "1",
+            "--yes",
+            "--bucket",
+            &b,
+            "--region",
+            REGION,
+            "--endpoint-url",
+            &endpoint(),
+        ],
+    );
+    cmd.env("STATEWARD_TEST_PAUSE_PER_UNDELETE_MS", "400")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while deleted_keys(&b, "data/").len() > 10 {
+        assert!(std::time::Instant::now() < deadline, "nothing was restored");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 130);
+    let err = stderr(&o);
+    let left = deleted_keys(&b, "data/").len();
+    assert!(
+        left > 0,
+        "the interrupt came too late to test anything: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "interrupted (Ctrl-C) after restoring {} of 12 object(s) under s3://{b}/data/",
+            12 - left
+        )),
+        "{err}"
+    );
+    let again = printed_after(&err, "run `");
+    assert!(
+        again.contains("--bucket") && again.contains("--yes"),
+        "{again}"
+    );
+    let o = run_printed(&again, "");
+    assert_exit(&o, 0);
+    assert!(deleted_keys(&b, "data/").is_empty());
+}

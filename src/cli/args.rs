@@ -281,9 +281,10 @@ pub enum LockCommand {
         /// A message stored in the lock's Info, shown to whoever is blocked.
         #[arg(long, value_name = "TEXT", default_value = "")]
         reason: String,
-        /// Keep retrying with backoff for this long (e.g. 30s, 5m), as `-lock-timeout`.
-        #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
-        timeout: Option<std::time::Duration>,
+        /// Wait this long for the lock, retrying with backoff (e.g. 30s, 5m);
+        /// Terraform's `-lock-timeout=5m` is accepted too [default: 0s, one try].
+        #[arg(long, alias = "timeout", value_name = "DURATION", value_parser = parse_flag)]
+        lock_timeout: Option<std::time::Duration>,
     },
     /// Remove the lock with this ID, whoever took it (like `terraform force-unlock`).
     Release {
@@ -320,9 +321,14 @@ pub enum DigestCommand {
         /// Show before/after, change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Keep retrying for the lock this long (e.g. 30s).
+        /// Wait this long for the lock, retrying with backoff (e.g. 30s, 5m);
+        /// Terraform's `-lock-timeout=5m` is accepted too [default: 0s, one try].
         #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
         lock_timeout: Option<std::time::Duration>,
+        /// Repair even when the current version is deleted, corrupt or of
+        /// another lineage (then `restore --last-good` is the fix, not this).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -335,14 +341,17 @@ pub struct RestoreArgs {
         conflicts_with = "last_good"
     )]
     pub reference: Option<String>,
-    /// Restore the newest healthy version of the history's lineage that best
-    /// matches live AWS.
+    /// Restore the newest healthy version of the history's lineage (and show
+    /// how well each healthy candidate matches live AWS).
     #[arg(long)]
     pub last_good: bool,
-    /// With --last-good: do not compare healthy versions with live AWS; take
-    /// the newest healthy one.
-    #[arg(long, conflicts_with = "reference")]
+    /// With --last-good: do not compare healthy versions with live AWS.
+    #[arg(long, conflicts_with_all = ["reference", "prefer_live"])]
     pub no_live: bool,
+    /// With --last-good: choose the healthy version that best matches live
+    /// AWS, even when it is older than the newest healthy one.
+    #[arg(long, conflicts_with = "reference")]
+    pub prefer_live: bool,
     /// Show what would be restored and the changes; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -358,6 +367,10 @@ pub struct RestoreArgs {
     /// Print secret values in the change summary instead of `(sensitive)`.
     #[arg(long)]
     pub show_sensitive: bool,
+    /// Wait this long for the lock, retrying with backoff (e.g. 30s, 5m);
+    /// Terraform's `-lock-timeout=5m` is accepted too [default: 0s, one try].
+    #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
+    pub lock_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -369,6 +382,10 @@ pub struct DrillArgs {
     /// the environment file's `objectives { rto }` [default: 4h].
     #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
     pub rto: Option<std::time::Duration>,
+    /// Wait this long for the scratch key's lock, retrying with backoff
+    /// (e.g. 30s); Terraform's `-lock-timeout=30s` is accepted too.
+    #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
+    pub lock_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -486,4 +503,11 @@ pub struct RebuildRunArgs {
     /// final apply then creates them EMPTY.
     #[arg(long)]
     pub allow_empty_data_stores: bool,
+    /// With --execute: do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Wait this long for the lock, retrying with backoff (e.g. 30s, 5m);
+    /// Terraform's `-lock-timeout=5m` is accepted too [default: 0s, one try].
+    #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
+    pub lock_timeout: Option<std::time::Duration>,
 }

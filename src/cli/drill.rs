@@ -25,7 +25,15 @@ pub async fn run<W: Write>(ctx: &Context, args: DrillArgs, printer: &mut Printer
     };
     let mut reports = Vec::new();
     for s in &scenarios {
-        let report = drill::run(&aws, &target, *s, rto, &mut progress).await?;
+        let report = drill::run(
+            &aws,
+            &target,
+            *s,
+            rto,
+            args.lock_timeout.unwrap_or_default(),
+            &mut progress,
+        )
+        .await?;
         if let Some(why) = &report.failure {
             err.line(format_args!("drill {} FAILED: {why}", s.as_str()));
         }

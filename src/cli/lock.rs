@@ -9,17 +9,19 @@ use time::OffsetDateTime;
 use crate::cli::{confirm, out_err, Context};
 use crate::error::{Error, Result};
 use crate::exit;
+use crate::hint;
 use crate::lock::{
     self, describe_holder, human_age, DigestStatus, LockBackend, LockInfo, LockStatus, Locker,
 };
 use crate::output::{Printer, Render};
+use crate::restore::{self, CurrentProblem};
 
 use super::args::{DigestCommand, LockCommand};
 
-async fn locker(ctx: &Context) -> Result<Locker> {
+async fn locker<W: Write>(ctx: &Context, printer: &Printer<W>) -> Result<Locker> {
     let target = ctx.target()?;
     let aws = ctx.aws(&target).await?;
-    Locker::new(&aws, &target)
+    crate::cli::locker(printer, &aws, &target)
 }
 
 pub async fn run_lock<W: Write>(
@@ -31,22 +33,37 @@ pub async fn run_lock<W: Write>(
     let locker = if rebuild {
         let target = ctx.target()?;
         let aws = ctx.aws(&target).await?;
-        Locker::for_rebuild(&aws, &target)?
+        Locker::for_rebuild(&aws, &target)?.with_wait_notice(crate::cli::shows_progress(printer))
     } else {
-        locker(ctx).await?
+        locker(ctx, printer).await?
     };
+    // Advice about the rebuild lock names it with `--rebuild`.
+    let rebuild_flag: &[&str] = if rebuild { &["--rebuild"] } else { &[] };
     match cmd {
         LockCommand::Status => {
             let status = locker.status(OffsetDateTime::now_utc()).await?;
+            // Scriptable "is it locked?": 3 when someone holds it.
+            let code = if status.locked {
+                exit::LOCKED
+            } else {
+                exit::SUCCESS
+            };
+            let release = status.lock.as_ref().map(|l| {
+                hint::command(&[&["lock", "release", l.id.as_str()], rebuild_flag].concat())
+            });
             printer
                 .emit(&StatusReport {
                     path: &locker.path,
                     status,
+                    release,
                 })
                 .map_err(out_err)?;
-            Ok(exit::SUCCESS)
+            Ok(code)
         }
-        LockCommand::Acquire { reason, timeout } => {
+        LockCommand::Acquire {
+            reason,
+            lock_timeout,
+        } => {
             let info = LockInfo::new(
                 &locker.path,
                 "stateward-lock",
@@ -54,13 +71,24 @@ pub async fn run_lock<W: Write>(
                 OffsetDateTime::now_utc(),
             );
             locker
-                .acquire(&info, timeout.unwrap_or(Duration::ZERO))
+                .acquire(&info, lock_timeout.unwrap_or(Duration::ZERO))
                 .await?;
+            // Only the ID on stdout (`ID=$(stateward lock acquire)`); the
+            // sentence on stderr.
+            let held: Vec<String> = locker
+                .configured()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            printer.stderr().line(format_args!(
+                "Locked {} ({}). Release with: {}",
+                locker.path,
+                held.join(" and "),
+                hint::command(&[&["lock", "release", info.id.as_str()], rebuild_flag].concat())
+            ));
             printer
                 .emit(&Acquired {
                     id: info.id.clone(),
-                    path: locker.path.clone(),
-                    backends: locker.configured(),
                 })
                 .map_err(out_err)?;
             Ok(exit::SUCCESS)
@@ -70,7 +98,7 @@ pub async fn run_lock<W: Write>(
             broken,
             yes,
             dry_run,
-        } => release(&locker, id, broken, yes, dry_run, printer).await,
+        } => release(&locker, id, broken, yes, dry_run, rebuild_flag, printer).await,
     }
 }
 
@@ -80,6 +108,7 @@ async fn release<W: Write>(
     broken: bool,
     yes: bool,
     dry_run: bool,
+    rebuild_flag: &[&str],
     printer: &mut Printer<W>,
 ) -> Result<u8> {
     let now = OffsetDateTime::now_utc();
@@ -87,8 +116,9 @@ async fn release<W: Write>(
     if broken {
         if !status.broken {
             return Err(Error::Usage(format!(
-                "there is no broken lock on {}; `stateward lock status` shows the lock",
-                locker.path
+                "there is no broken lock on {}; `{}` shows the lock",
+                locker.path,
+                hint::command(&[&["lock", "status"], rebuild_flag].concat())
             )));
         }
         let err = printer.stderr();
@@ -125,7 +155,11 @@ async fn release<W: Write>(
     let id = id.unwrap_or_default();
     let Some(current) = &status.lock else {
         return Err(Error::Usage(if status.broken {
-            format!("the lock on {} is broken (its Info cannot be read); remove it with `stateward lock release --broken`", locker.path)
+            format!(
+                "the lock on {} is broken (its Info cannot be read); remove it with `{}`",
+                locker.path,
+                hint::command(&[&["lock", "release", "--broken"], rebuild_flag].concat())
+            )
         } else {
             format!(
                 "the state {} is not locked; nothing to release",
@@ -177,22 +211,35 @@ pub async fn run_digest<W: Write>(
     cmd: DigestCommand,
     printer: &mut Printer<W>,
 ) -> Result<u8> {
-    let locker = locker(ctx).await?;
+    let target = ctx.target()?;
+    let aws = ctx.aws(&target).await?;
+    let locker = crate::cli::locker(printer, &aws, &target)?;
+    let bucket = aws.state_bucket(&target);
+    let key = target.state_key();
     match cmd {
         DigestCommand::Status => {
             let status = locker.digest_status().await?;
-            let code = if status.consistent {
+            let problem = restore::current_problem(&bucket, &key).await?;
+            let code = if status.consistent && problem.is_none() {
                 exit::SUCCESS
             } else {
                 exit::DIFFERENCES
             };
-            printer.emit(&status).map_err(out_err)?;
+            let fix = digest_fix(&status, problem.as_ref());
+            printer
+                .emit(&DigestReport {
+                    status,
+                    current_problem: problem,
+                    fix,
+                })
+                .map_err(out_err)?;
             Ok(code)
         }
         DigestCommand::Repair {
             yes,
             dry_run,
             lock_timeout,
+            force,
         } => {
             if locker
                 .configured()
@@ -204,10 +251,26 @@ pub async fn run_digest<W: Write>(
                 ));
             }
             let before = locker.digest_status().await?;
+            if !before.consistent && !force {
+                if let Some(p) = restore::current_problem(&bucket, &key).await? {
+                    return Err(Error::Refused(format!(
+                        "the current state s3://{}/{key} is {}: {}; restore the last good version with `{}` instead (or pass --force to repair the digest anyway)",
+                        target.bucket,
+                        p.describe(),
+                        p.why_not_repair(),
+                        hint::command(&["restore", "--last-good"])
+                    )));
+                }
+            }
             if dry_run || before.consistent {
                 let report = Repair::plan(&before, dry_run);
                 printer.emit(&report).map_err(out_err)?;
                 return Ok(exit::SUCCESS);
+            }
+            let timeout = lock_timeout.unwrap_or(Duration::ZERO);
+            // Nobody answers "y" to be told the state is locked.
+            if timeout.is_zero() {
+                locker.check_free().await?;
             }
             confirm(
                 &printer.stderr(),
@@ -222,7 +285,6 @@ pub async fn run_digest<W: Write>(
                 ),
                 yes,
             )?;
-            let timeout = lock_timeout.unwrap_or(Duration::ZERO);
             let report = lock::with_lock(
                 &locker,
                 "stateward-digest-repair",
@@ -256,6 +318,9 @@ struct StatusReport<'a> {
     path: &'a str,
     #[serde(flatten)]
     status: LockStatus,
+    /// The command that removes the lock, should its holder be gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    release: Option<String>,
 }
 
 impl Render for StatusReport<'_> {
@@ -296,11 +361,10 @@ impl Render for StatusReport<'_> {
         for p in &s.problems {
             writeln!(out, "  problem: {p}")?;
         }
-        if let Some(l) = &s.lock {
+        if let Some(release) = &self.release {
             writeln!(
                 out,
-                "Nothing releases a lock by itself. If its holder is gone: stateward lock release {}",
-                l.id
+                "Nothing releases a lock by itself. If its holder is gone: {release}"
             )?;
         }
         Ok(())
@@ -310,23 +374,11 @@ impl Render for StatusReport<'_> {
 #[derive(Serialize)]
 struct Acquired {
     id: String,
-    #[serde(skip)]
-    path: String,
-    #[serde(skip)]
-    backends: Vec<LockBackend>,
 }
 
 impl Render for Acquired {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        let held: Vec<String> = self.backends.iter().map(ToString::to_string).collect();
-        writeln!(out, "{}", self.id)?;
-        writeln!(
-            out,
-            "Locked {} ({}). Release with: stateward lock release {}",
-            self.path,
-            held.join(" and "),
-            self.id
-        )
+        writeln!(out, "{}", self.id)
     }
 }
 
@@ -367,31 +419,67 @@ impl Render for Released {
     }
 }
 
-impl Render for DigestStatus {
+/// `digest status`: the digest, what is wrong with the current version (if
+/// anything), and the exact command that fixes it.
+#[derive(Serialize)]
+struct DigestReport {
+    #[serde(flatten)]
+    status: DigestStatus,
+    /// The current version is deleted, corrupt or of another lineage.
+    current_problem: Option<CurrentProblem>,
+    /// The command that fixes what is wrong (`None`: nothing is).
+    fix: Option<String>,
+}
+
+/// The fix for a digest status: `restore --last-good` whenever the current
+/// version is deleted, corrupt or of another lineage (repairing the digest
+/// would make Terraform accept it), else `digest repair` for a mismatch.
+fn digest_fix(status: &DigestStatus, problem: Option<&CurrentProblem>) -> Option<String> {
+    match problem {
+        Some(_) => Some(hint::command(&["restore", "--last-good"])),
+        None if !status.consistent => Some(hint::command(&["digest", "repair"])),
+        None => None,
+    }
+}
+
+impl Render for DigestReport {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let s = &self.status;
         let show = |d: &Option<String>, none: &str| d.clone().unwrap_or_else(|| none.to_owned());
-        writeln!(out, "stored digest: {}", show(&self.stored, "(none)"))?;
+        writeln!(out, "stored digest: {}", show(&s.stored, "(none)"))?;
         writeln!(
             out,
             "actual md5:    {}",
-            show(&self.actual, "(no current object)")
+            show(&s.actual, "(no current object)")
         )?;
-        if !self.digest_kept {
+        if let Some(p) = &self.current_problem {
+            writeln!(out, "The current state is {}.", p.describe())?;
+            writeln!(out, "Do not repair the digest: {}.", p.why_not_repair())?;
+            return writeln!(
+                out,
+                "Fix: {}",
+                self.fix
+                    .as_deref()
+                    .unwrap_or("stateward restore --last-good")
+            );
+        }
+        if !s.digest_kept {
             writeln!(
                 out,
                 "This state keeps no digest (no DynamoDB table): nothing to check."
             )
-        } else if self.stored.is_none() {
+        } else if s.stored.is_none() {
             writeln!(
                 out,
                 "No digest is stored: Terraform skips the check. Consistent."
             )
-        } else if self.consistent {
+        } else if s.consistent {
             writeln!(out, "Consistent: Terraform will accept the current object.")
         } else {
             writeln!(
                 out,
-                "MISMATCH: Terraform will fail with \"state data in S3 does not have the expected content\". Fix: stateward digest repair"
+                "MISMATCH: Terraform will fail with \"state data in S3 does not have the expected content\". Fix: {}",
+                self.fix.as_deref().unwrap_or("stateward digest repair")
             )
         }
     }
@@ -434,6 +522,74 @@ impl Render for Repair {
             )
         } else {
             writeln!(out, "Already consistent: nothing to repair.")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(stored: Option<&str>, actual: Option<&str>, consistent: bool) -> DigestStatus {
+        DigestStatus {
+            stored: stored.map(str::to_owned),
+            actual: actual.map(str::to_owned),
+            consistent,
+            digest_kept: true,
+        }
+    }
+
+    /// Advice that must never hurt: a deleted, corrupt or foreign current
+    /// version is fixed by `restore --last-good`, never by `digest repair`.
+    #[test]
+    fn the_digest_fix_never_repairs_an_unhealthy_current_version() {
+        let deleted = CurrentProblem::Deleted {
+            version_id: "dm".into(),
+        };
+        let corrupt = CurrentProblem::Corrupt {
+            version_id: "c".into(),
+            problem: "truncated".into(),
+        };
+        let foreign = CurrentProblem::ForeignLineage {
+            version_id: "f".into(),
+            lineage: "X".into(),
+            history_lineage: "L".into(),
+        };
+        let mismatch = status(Some("a"), Some("b"), false);
+        let cases: Vec<(&str, DigestStatus, Option<&CurrentProblem>, Option<&str>)> = vec![
+            (
+                "consistent, healthy",
+                status(Some("a"), Some("a"), true),
+                None,
+                None,
+            ),
+            (
+                "mismatch, healthy",
+                mismatch.clone(),
+                None,
+                Some("stateward digest repair"),
+            ),
+            (
+                "deleted",
+                status(Some("a"), None, false),
+                Some(&deleted),
+                Some("stateward restore --last-good"),
+            ),
+            (
+                "corrupt, mismatch",
+                mismatch.clone(),
+                Some(&corrupt),
+                Some("stateward restore --last-good"),
+            ),
+            (
+                "foreign, consistent",
+                status(Some("a"), Some("a"), true),
+                Some(&foreign),
+                Some("stateward restore --last-good"),
+            ),
+        ];
+        for (name, s, p, want) in cases {
+            assert_eq!(digest_fix(&s, p).as_deref(), want, "{name}");
         }
     }
 }

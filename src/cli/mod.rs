@@ -33,7 +33,14 @@ use crate::store::refs::{Resolved, Resolver, VersionRef};
 
 /// Parses the process arguments, runs the command, returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let argv = terraform_style_flags(std::env::args_os().collect());
+    // Every printed command repeats the targeting flags given here.
+    crate::hint::set_args(
+        argv.iter()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned()),
+    );
+    let cli = match Cli::try_parse_from(argv.clone()) {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {
@@ -62,15 +69,31 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    let mut outcome = runtime.block_on(run(cli, &mut printer));
+    let argv_again = argv.clone();
+    let run_once = |cli: Cli, printer: &mut Printer<_>| {
+        runtime.block_on(async {
+            crate::interrupt::install();
+            tokio::select! {
+                biased;
+                r = run(cli, printer) => r,
+                // Ctrl-C while nothing holds a lock or has a write in flight:
+                // nothing is half-done, stop now.
+                _ = crate::interrupt::unclaimed() => Err(Error::Interrupted(format!(
+                    "interrupted (Ctrl-C) while no lock was held and no write was in flight; `{}` shows what the state holds now",
+                    crate::hint::command(&["versions"])
+                ))),
+            }
+        })
+    };
+    let mut outcome = run_once(cli, &mut printer);
     // A state bucket in another region than configured: S3 names its region;
     // say so once and run the command again against it (nothing was written:
     // S3's answer came before any write to that bucket).
     if let Err(Error::Aws(e)) = &outcome {
         if let Some(note) = crate::aws::follow_bucket_region(e) {
             printer.stderr().line(format_args!("stateward: {note}"));
-            if let Ok(cli) = Cli::try_parse() {
-                outcome = runtime.block_on(run(cli, &mut printer));
+            if let Ok(cli) = Cli::try_parse_from(argv_again) {
+                outcome = run_once(cli, &mut printer);
             }
         }
     }
@@ -97,6 +120,29 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Terraform's single-dash `-lock-timeout=5m` / `-lock-timeout 5m`, accepted
+/// as `--lock-timeout` (clap has no single-dash long flags). Pure.
+pub fn terraform_style_flags(argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut rest = false;
+    for a in argv {
+        if rest {
+            out.push(a);
+            continue;
+        }
+        match a.to_str() {
+            Some("--") => {
+                rest = true;
+                out.push(a);
+            }
+            Some("-lock-timeout") => out.push("--lock-timeout".into()),
+            Some(s) if s.starts_with("-lock-timeout=") => out.push(format!("-{s}").into()),
+            _ => out.push(a),
+        }
+    }
+    out
+}
+
 /// Runs one parsed command line, writing through `printer`.
 pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
     let ctx = Context::new(cli.global);
@@ -114,6 +160,37 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Drift(a) => drift::run(&ctx, a, printer).await,
         Command::Doctor(a) => doctor::run(&ctx, a, printer).await,
         Command::Rebuild(a) => rebuild::run(&ctx, a.command, printer).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terraform_style_flags;
+
+    #[test]
+    fn terraform_style_lock_timeout_is_the_long_flag() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        let cases: &[(&[&str], &[&str])] = &[
+            (
+                &["sw", "restore", "-lock-timeout=5m"],
+                &["sw", "restore", "--lock-timeout=5m"],
+            ),
+            (
+                &["sw", "restore", "-lock-timeout", "5m"],
+                &["sw", "restore", "--lock-timeout", "5m"],
+            ),
+            (
+                &["sw", "restore", "--lock-timeout", "5m"],
+                &["sw", "restore", "--lock-timeout", "5m"],
+            ),
+            (
+                &["sw", "x", "--", "-lock-timeout=1s"],
+                &["sw", "x", "--", "-lock-timeout=1s"],
+            ),
+        ];
+        for (given, want) in cases {
+            assert_eq!(terraform_style_flags(args(given)), args(want), "{given:?}");
+        }
     }
 }
 
@@ -290,21 +367,45 @@ pub(crate) async fn resolve_refs(ctx: &Context, refs: &[&str]) -> Result<Vec<Res
     Ok(out)
 }
 
+/// The lock of `target`, showing lock waits on stderr when that is a
+/// terminal in text mode.
+pub(crate) fn locker<W: Write>(
+    printer: &Printer<W>,
+    aws: &Aws,
+    target: &Target,
+) -> Result<crate::lock::Locker> {
+    Ok(crate::lock::Locker::new(aws, target)?.with_wait_notice(shows_progress(printer)))
+}
+
+/// Whether progress lines go to stderr: a terminal, text output.
+pub(crate) fn shows_progress<W: Write>(printer: &Printer<W>) -> bool {
+    printer.format() == Format::Text && io::stderr().is_terminal()
+}
+
 /// Asks `question` on the terminal; `yes` answers it in advance. Without a
 /// terminal (CI, pipes) and without `--yes`, refuses. The question goes to
 /// `err`.
 pub(crate) fn confirm(err: &Stderr, question: &str, yes: bool) -> Result<()> {
+    confirm_or(err, question, yes, "--dry-run to only look")
+}
+
+/// [`confirm`], where `look` says how to only look (`--dry-run to only look`).
+pub(crate) fn confirm_or(err: &Stderr, question: &str, yes: bool, look: &str) -> Result<()> {
     if yes {
         return Ok(());
     }
     if !io::stdin().is_terminal() {
         return Err(Error::Refused(format!(
-            "{question} — refusing without a terminal to confirm on; pass --yes to proceed (or --dry-run to only look)"
+            "{question} — refusing without a terminal to confirm on; pass --yes to proceed (or {look})"
         )));
     }
+    // Marked before the question shows: a Ctrl-C as soon as it is seen
+    // must find the prompt waiting.
+    let waiting = crate::interrupt::prompt();
     err.part(format_args!("{question} [y/N] "));
     let mut answer = String::new();
     io::stdin().read_line(&mut answer).map_err(Error::Output)?;
+    drop(waiting);
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
         Ok(())
     } else {

@@ -248,15 +248,7 @@ async fn run_command<W: Write>(
         lineage: state.lineage.to_string(),
     };
     // The command to rerun: this one, with --execute --resume.
-    let mut hint: Vec<String> = std::iter::once("stateward".to_owned())
-        .chain(std::env::args().skip(1))
-        .collect();
-    for flag in ["--execute", "--resume"] {
-        if !hint.iter().any(|a| a == flag) {
-            hint.push(flag.into());
-        }
-    }
-    let resume_hint = shell_line(&hint);
+    let resume_hint = resume_command(&args, &terraform, &dir);
 
     if !args.execute {
         let existing = store.load().await?;
@@ -318,7 +310,9 @@ async fn run_command<W: Write>(
         return Ok(exit::SUCCESS);
     }
 
-    let locker = Locker::for_rebuild(&aws, &target)?;
+    let locker =
+        Locker::for_rebuild(&aws, &target)?.with_wait_notice(crate::cli::shows_progress(printer));
+    let lock_timeout = args.lock_timeout.unwrap_or(Duration::ZERO);
     // A lock left by a killed run of this user on this host is taken over;
     // any other holder stops the run with exit 3.
     if let Some(id) = locker.release_if_abandoned(REBUILD_OPERATION).await? {
@@ -326,7 +320,63 @@ async fn run_command<W: Write>(
             "stateward: taking over the rebuild lock {id} left by a `rebuild run` of this user on this host that is no longer running"
         ));
     }
+    // Ask before anything runs, showing the waves; refuse without a
+    // terminal unless --yes. The lock is checked first: nobody answers "y"
+    // to be told another rebuild holds it.
+    let mut preview: Option<Planned> = None;
+    let question = if args.resume {
+        let existing = store.load().await?;
+        journal::decide(existing.as_ref(), true, &identity, &fingerprint, &where_)
+            .map_err(Error::Refused)?;
+        let j = existing.unwrap_or_else(|| unreachable_journal(&identity));
+        let (_, from) = journal::next_step(&j);
+        let waves: Vec<&WaveEntry> = match from {
+            Some(i) => j.waves[i..].iter().collect(),
+            None => vec![],
+        };
+        show_waves(&printer.stderr(), &waves, &dir);
+        format!(
+            "Resume the rebuild: re-check the completed waves' gates and run {} wave(s)?",
+            waves.len()
+        )
+    } else {
+        let planned = make_plan(
+            ctx,
+            &target,
+            &aws,
+            &state,
+            tiers.clone(),
+            args.all,
+            terraform.clone(),
+            apply_args.clone(),
+        )
+        .await?;
+        let waves = entries(&planned.plan, &planned.resources);
+        show_waves(&printer.stderr(), &waves.iter().collect::<Vec<_>>(), &dir);
+        let n = waves.len();
+        preview = Some(planned);
+        format!("Run these {n} wave(s) (each `terraform apply -auto-approve`)?")
+    };
+    if let Some(p) = &preview {
+        if !p.plan.data_recovery.is_empty() && !args.allow_empty_data_stores {
+            return Err(Error::Refused(data_store_refusal(&p.plan.data_recovery)));
+        }
+    }
+    let nothing_to_do = preview.as_ref().is_some_and(|p| p.plan.waves.is_empty());
+    if !nothing_to_do {
+        if lock_timeout.is_zero() {
+            locker.check_free().await.map_err(another_rebuild)?;
+        }
+        crate::cli::confirm_or(
+            &printer.stderr(),
+            &question,
+            args.yes,
+            "leave out --execute to only look",
+        )?;
+    }
     let interrupts = Interrupts::listen();
+    // The first Ctrl-C lets a running Terraform finish, the second kills it.
+    crate::interrupt::hands_off(true);
     let progress_display = printer.format() == Format::Text && io::stderr().is_terminal();
     let lock_info = format!(
         "stateward rebuild run {} dir={}",
@@ -337,22 +387,38 @@ async fn run_command<W: Write>(
         &locker,
         REBUILD_OPERATION,
         &lock_info,
-        Duration::ZERO,
+        lock_timeout,
         OnInterrupt::WorkHandlesIt,
         async |_guard| {
             // Read the journal under the lock: another run may just have finished.
             let existing = store.load().await?;
-            let start = journal::decide(existing.as_ref(), args.resume, &identity, &fingerprint, &where_)
-                .map_err(Error::Refused)?;
+            let start = journal::decide(
+                existing.as_ref(),
+                args.resume,
+                &identity,
+                &fingerprint,
+                &where_,
+            )
+            .map_err(Error::Refused)?;
             let (mut j, data_recovery) = match (start, existing) {
                 (Start::Resume, Some(j)) => (j, vec![]),
                 _ => {
-                    let planned = make_plan(ctx, &target, &aws, &state, tiers, args.all, terraform, apply_args).await?;
+                    let planned = match preview {
+                        Some(p) => p,
+                        None => {
+                            make_plan(
+                                ctx, &target, &aws, &state, tiers, args.all, terraform, apply_args,
+                            )
+                            .await?
+                        }
+                    };
                     if planned.plan.waves.is_empty() {
                         return Ok(None);
                     }
                     if !planned.plan.data_recovery.is_empty() && !args.allow_empty_data_stores {
-                        return Err(Error::Refused(data_store_refusal(&planned.plan.data_recovery)));
+                        return Err(Error::Refused(data_store_refusal(
+                            &planned.plan.data_recovery,
+                        )));
                     }
                     let now = executor::now_rfc3339();
                     let j = Journal {
@@ -400,12 +466,7 @@ async fn run_command<W: Write>(
         },
     )
     .await
-    .map_err(|e| match e {
-        Error::Locked(msg) => Error::Locked(format!(
-            "another rebuild holds the rebuild lock: {msg}; wait for it to finish, or if its process is gone run `stateward lock release ID --rebuild`"
-        )),
-        other => other,
-    })?;
+    .map_err(another_rebuild)?;
     let report = match outcome {
         None => RunReport {
             state: state_info,
@@ -438,6 +499,68 @@ async fn run_command<W: Write>(
     };
     printer.emit(&report).map_err(out_err)?;
     Ok(exit::SUCCESS)
+}
+
+/// A lock conflict on the rebuild lock, said as such.
+fn another_rebuild(e: Error) -> Error {
+    match e {
+        Error::Locked(msg) => Error::Locked(format!(
+            "another rebuild holds the rebuild lock: {msg}; wait for it to finish, or if its process is gone run `{}`",
+            crate::hint::command(&["lock", "release", "ID", "--rebuild"])
+        )),
+        other => other,
+    }
+}
+
+/// The command that resumes this run: the same reference and options, with
+/// `--execute --resume`, the resolved Terraform and directory, and the
+/// targeting flags (through the one hint helper).
+fn resume_command(args: &RebuildRunArgs, terraform: &str, dir: &Path) -> String {
+    let dir = dir.display().to_string();
+    let mut words: Vec<&str> = vec!["rebuild", "run"];
+    if args.reference != "latest" {
+        words.push(&args.reference);
+    }
+    words.extend(["--execute", "--resume"]);
+    if args.all {
+        words.push("--all");
+    }
+    if args.s3_journal {
+        words.push("--s3-journal");
+    }
+    if args.allow_empty_data_stores {
+        words.push("--allow-empty-data-stores");
+    }
+    if args.yes {
+        words.push("--yes");
+    }
+    if terraform != "terraform" {
+        words.extend(["--terraform", terraform]);
+    }
+    words.extend(["--dir", dir.as_str()]);
+    crate::hint::command(&words)
+}
+
+/// The waves about to run, on stderr, before the confirmation.
+fn show_waves(err: &Stderr, waves: &[&WaveEntry], dir: &Path) {
+    if waves.is_empty() {
+        return;
+    }
+    err.line(format_args!(
+        "Rebuild plan: {} wave(s), run in {}:",
+        waves.len(),
+        dir.display()
+    ));
+    for w in waves {
+        err.line(format_args!("  wave {}: {}", w.index, w.name));
+        for t in &w.targets {
+            let why = w.reasons.get(t).map(String::as_str).unwrap_or("");
+            err.line(format_args!("    {t}  ({why})"));
+        }
+        for c in &w.commands {
+            err.line(format_args!("    $ {}", shell_line(c)));
+        }
+    }
 }
 
 /// Only reached when `decide` accepted a resume, which needs a journal.
@@ -856,8 +979,9 @@ impl Render for Report {
         if self.not_checked > 0 {
             writeln!(
                 out,
-                "\n{} resources could not be checked against AWS (see `stateward drift`); with --missing-only they are not rebuilt unless they depend on something that is.",
-                self.not_checked
+                "\n{} resources could not be checked against AWS (see `{}`); with --missing-only they are not rebuilt unless they depend on something that is.",
+                self.not_checked,
+                crate::hint::command(&["drift"])
             )?;
         }
         Ok(())

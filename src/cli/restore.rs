@@ -4,14 +4,14 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::cli::{confirm, out_err, Context};
+use crate::cli::{confirm, locker, out_err, Context};
 use crate::diff::{render_text, StateDiff};
 use crate::error::Result;
 use crate::exit;
-use crate::lock::Locker;
 use crate::output::{Format, Printer, Render};
 use crate::restore::{self, Current, LiveCheck, LiveChoice, Outcome, PassedOver, Plan, Source};
 use crate::store::refs::VersionRef;
+use std::time::Duration;
 
 use super::args::RestoreArgs;
 
@@ -34,13 +34,17 @@ pub async fn run<W: Write>(
     let target = ctx.target()?;
     let aws = ctx.aws(&target).await?;
     let bucket = aws.state_bucket(&target);
-    let locker = Locker::new(&aws, &target)?;
+    let locker = locker(printer, &aws, &target)?;
     // --last-good weighs healthy versions against live AWS (the drift engine).
     let live_opts = match (&source, args.no_live) {
         (Source::LastGood, false) => Some(super::drift::managed_check_options(ctx, &target)?),
         _ => None,
     };
-    let live = live_opts.as_ref().map(|opts| LiveCheck { aws: &aws, opts });
+    let live = live_opts.as_ref().map(|opts| LiveCheck {
+        aws: &aws,
+        opts,
+        prefer_live: args.prefer_live,
+    });
     let plan = restore::plan(
         &bucket,
         &target.state_key(),
@@ -71,6 +75,11 @@ pub async fn run<W: Write>(
         }
         return Ok(exit::SUCCESS);
     }
+    let lock_timeout = args.lock_timeout.unwrap_or(Duration::ZERO);
+    // Nobody answers "y" to be told the state is locked.
+    if lock_timeout.is_zero() {
+        locker.check_free().await?;
+    }
     confirm(
         &printer.stderr(),
         &format!(
@@ -92,7 +101,15 @@ pub async fn run<W: Write>(
             let _ = printer.line(&line);
         }
     };
-    let outcome = restore::execute(plan, &bucket, &locker, &args.reason, &mut progress).await?;
+    let outcome = restore::execute(
+        plan,
+        &bucket,
+        &locker,
+        &args.reason,
+        lock_timeout,
+        &mut progress,
+    )
+    .await?;
     printer
         .emit(&Report {
             outcome,
@@ -135,6 +152,37 @@ fn explain(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     )?;
     if let Some(live) = &plan.live {
         writeln!(out, "  live AWS:   {}", live.reason)?;
+        for c in &live.candidates {
+            let mark = if plan.chosen_version.as_deref() == Some(c.version_id.as_str()) {
+                "  <- chosen"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "    serial {:>4}  {}  {}/{} checked match, {} missing, {} changed{mark}",
+                c.serial,
+                c.version_id,
+                c.live.matching,
+                c.live.checked,
+                c.live.missing,
+                c.live.changed
+            )?;
+        }
+        if let Some(b) = &live.better_match {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "  NOTE: the older healthy version {} (serial {}) matches live AWS better than the one chosen.",
+                b.version_id, b.serial
+            )?;
+            writeln!(
+                out,
+                "  Live differences are usually drift, so the newest healthy version is restored. To restore the better match instead:"
+            )?;
+            writeln!(out, "    {}", b.command)?;
+            writeln!(out)?;
+        }
     }
     if !plan.passed_over.is_empty() {
         writeln!(out, "  passed over (newer versions):")?;
@@ -199,6 +247,12 @@ impl Report {
                 serial: plan.new_serial,
                 lineage: plan.lineage.clone(),
                 digest_updated: false,
+                undo: restore::undo_advice(
+                    &plan.current,
+                    plan.reference_lineage.as_deref(),
+                    None,
+                    &crate::hint::targeting(),
+                ),
             },
             dry_run: true,
             passed_over: plan.passed_over.clone(),
@@ -225,9 +279,7 @@ impl Render for Report {
                 ""
             }
         )?;
-        if let Some(r) = &o.replaced_version {
-            writeln!(out, "Undo: stateward restore {r}")?;
-        }
+        writeln!(out, "{}", o.undo.note)?;
         Ok(())
     }
 }

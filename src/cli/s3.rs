@@ -92,16 +92,49 @@ async fn run_undelete<W: Write>(
             err.part(format_args!("\rrestored {done}/{n}"));
         }
     };
-    let (restored, failed) =
-        undelete::execute(&bucket, &decision.restore, concurrency, &mut progress).await;
+    // Ctrl-C comes to the run below, which stops and says what was done.
+    let shield = crate::interrupt::shield("");
+    let run = undelete::execute(&bucket, &decision.restore, concurrency, &mut progress).await;
+    drop(shield);
     if tty {
         err.line("");
     }
+    let (restored, failed) = (run.restored, run.failed);
+    // The same command, its window stretched by the time since it started.
+    let again = || {
+        let mut words: Vec<String> = vec!["s3".into(), "undelete".into()];
+        if !prefix.is_empty() {
+            words.extend(["--prefix".into(), prefix.to_owned()]);
+        }
+        if let Some(since) = since {
+            let elapsed = (OffsetDateTime::now_utc() - now).whole_seconds().max(0) as u64 + 1;
+            words.extend(["--since".into(), format!("{}s", since.as_secs() + elapsed)]);
+        }
+        words.extend([
+            "--concurrency".into(),
+            concurrency.to_string(),
+            "--yes".into(),
+        ]);
+        crate::hint::command(&words)
+    };
+    if run.interrupted {
+        return Err(Error::Interrupted(format!(
+            "interrupted (Ctrl-C) after restoring {} of {n} object(s) under {place}{}; the rest are still deleted: run `{}` to bring them back",
+            restored.len(),
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} failed)", failed.len())
+            },
+            again()
+        )));
+    }
     if let Some((_, first)) = failed.first() {
         return Err(Error::Refused(format!(
-            "{} of {n} objects could not be restored (first: {first}); {} were restored; run the same command again to retry the rest",
+            "{} of {n} objects could not be restored (first: {first}); {} were restored; run `{}` to retry the rest",
             failed.len(),
-            restored.len()
+            restored.len(),
+            again()
         )));
     }
     report.restored = restored.len();

@@ -227,16 +227,20 @@ async fn eks_facts(aws: &Aws, resources: &[StateResource]) -> Result<Vec<EksFact
     for (address, name) in of_type(resources, "aws_eks_cluster") {
         let cluster = eks.describe_cluster(name).await.map_err(why)?;
         let mut nodegroups = Vec::new();
-        if cluster.is_some() {
-            for ng in eks.list_nodegroups(name).await.map_err(why)? {
-                let status = eks
-                    .describe_nodegroup(name, &ng)
+        // The node groups the STATE holds for this cluster (id
+        // `cluster:node group`), each with its live status: one in state
+        // and gone from AWS is MISSING.
+        for ng in state_nodegroups(resources, name) {
+            let status = match cluster {
+                None => "MISSING".to_owned(),
+                Some(_) => eks
+                    .describe_nodegroup(name, ng)
                     .await
                     .map_err(why)?
-                    .and_then(|n| n.status)
-                    .unwrap_or_else(|| "MISSING".into());
-                nodegroups.push((ng, status));
-            }
+                    .map(|n| n.status.unwrap_or_else(|| "UNKNOWN".into()))
+                    .unwrap_or_else(|| "MISSING".into()),
+            };
+            nodegroups.push((ng.to_owned(), status));
         }
         out.push(EksFact {
             address: address.to_owned(),
@@ -246,4 +250,17 @@ async fn eks_facts(aws: &Aws, resources: &[StateResource]) -> Result<Vec<EksFact
         });
     }
     Ok(out)
+}
+
+/// The node group names the state holds for `cluster`. Pure.
+pub fn state_nodegroups<'a>(resources: &'a [StateResource], cluster: &str) -> Vec<&'a str> {
+    let mut v: Vec<&str> = of_type(resources, "aws_eks_node_group")
+        .filter_map(|(_, id)| {
+            let (c, ng) = id.split_once(':')?;
+            (c == cluster).then_some(ng)
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }

@@ -218,18 +218,45 @@ pub fn checks(f: &Facts, o: &Objectives, now: OffsetDateTime) -> Vec<Check> {
     out.push(match &f.lock {
         Err(e) => unreadable("stale-lock", e),
         Ok(l) if !l.locked => check("stale-lock", Pass, "the state is not locked"),
-        Ok(l) if l.broken => check("stale-lock", Fail, format!("a broken lock item blocks Terraform: {}", l.problems.join("; "))),
+        Ok(l) if l.broken => check(
+            "stale-lock",
+            Fail,
+            format!(
+                "a broken lock item blocks Terraform: {}",
+                l.problems.join("; ")
+            ),
+        ),
         Ok(l) => {
             let age = l.age_seconds.unwrap_or(i64::MAX);
-            let who = l.lock.as_ref().map(|i| format!("{} by {} (ID {})", i.operation, i.who, i.id)).unwrap_or_default();
+            let who = l
+                .lock
+                .as_ref()
+                .map(|i| format!("{} by {} (ID {})", i.operation, i.who, i.id))
+                .unwrap_or_default();
             if age as u64 > o.stale_lock_after.as_secs() {
                 check(
                     "stale-lock",
                     Fail,
-                    format!("locked for {} ({who}), longer than {}: if its holder is gone, `stateward lock release ID`", human_age(age), days(o.stale_lock_after)),
+                    format!(
+                        "locked for {} ({who}), longer than {}: if its holder is gone, `{}`",
+                        human_age(age),
+                        days(o.stale_lock_after),
+                        crate::hint::command(&[
+                            "lock",
+                            "release",
+                            l.lock.as_ref().map_or("ID", |i| i.id.as_str())
+                        ])
+                    ),
                 )
             } else {
-                check("stale-lock", Warn, format!("locked {} ago ({who}): someone is working on the state", human_age(age)))
+                check(
+                    "stale-lock",
+                    Warn,
+                    format!(
+                        "locked {} ago ({who}): someone is working on the state",
+                        human_age(age)
+                    ),
+                )
             }
         }
     });
@@ -238,15 +265,29 @@ pub fn checks(f: &Facts, o: &Objectives, now: OffsetDateTime) -> Vec<Check> {
         Err(e) => unreadable("digest", e),
         Ok(d) if d.consistent && d.stored.is_none() => check("digest", Pass, "no digest is stored (nothing to mismatch)"),
         Ok(d) if d.consistent => check("digest", Pass, "the stored md5 digest matches the current object"),
-        Ok(d) => check(
-            "digest",
-            Fail,
-            format!(
-                "the stored digest {} does not match the current object ({}): Terraform will refuse the state; `stateward digest repair`",
-                d.stored.as_deref().unwrap_or("-"),
-                d.actual.as_deref().unwrap_or("deleted")
-            ),
-        ),
+        Ok(d) => {
+            // Repairing the digest of a deleted or unhealthy current version
+            // would make Terraform accept it: the fix is the last good version.
+            let unhealthy = d.actual.is_none()
+                || matches!(&f.current, Ok(CurrentFact::Unhealthy { .. }) | Ok(CurrentFact::NoState));
+            let fix = if unhealthy {
+                format!(
+                    "the current version is not healthy, so do not repair the digest: `{}`",
+                    crate::hint::command(&["restore", "--last-good"])
+                )
+            } else {
+                format!("`{}`", crate::hint::command(&["digest", "repair"]))
+            };
+            check(
+                "digest",
+                Fail,
+                format!(
+                    "the stored digest {} does not match the current object ({}): Terraform will refuse the state; {fix}",
+                    d.stored.as_deref().unwrap_or("-"),
+                    d.actual.as_deref().unwrap_or("deleted")
+                ),
+            )
+        }
     });
 
     out.push(match &f.current {
@@ -258,7 +299,10 @@ pub fn checks(f: &Facts, o: &Objectives, now: OffsetDateTime) -> Vec<Check> {
             "latest-state",
             Fail,
             match last_good {
-                Some(g) => format!("the current version {version_id} is not healthy ({problem}); the last good version is {g}: `stateward restore --last-good`"),
+                Some(g) => format!(
+                    "the current version {version_id} is not healthy ({problem}); the last good version is {g}: `{}`",
+                    crate::hint::command(&["restore", "--last-good"])
+                ),
                 None => format!("the current version {version_id} is not healthy ({problem}) and no healthy version was found"),
             },
         ),
@@ -275,7 +319,10 @@ pub fn checks(f: &Facts, o: &Objectives, now: OffsetDateTime) -> Vec<Check> {
         Ok(SnapshotFact::NoneTaken) => check(
             "snapshot",
             Fail,
-            "no snapshot has been taken: `stateward snapshot create`",
+            format!(
+                "no snapshot has been taken: `{}`",
+                crate::hint::command(&["snapshot", "create"])
+            ),
         ),
         Ok(SnapshotFact::Newest {
             id,
@@ -377,7 +424,10 @@ pub fn checks(f: &Facts, o: &Objectives, now: OffsetDateTime) -> Vec<Check> {
                     .nodegroups
                     .iter()
                     .filter(|(_, s)| s != "ACTIVE")
-                    .map(|(n, s)| format!("{n} is {s}"))
+                    .map(|(n, s)| match s.as_str() {
+                        "MISSING" => format!("{n} is in state but not found in AWS"),
+                        _ => format!("{n} is {s}"),
+                    })
                     .collect();
                 out.push(match c.status.as_deref() {
                     None => check(
@@ -389,7 +439,7 @@ pub fn checks(f: &Facts, o: &Objectives, now: OffsetDateTime) -> Vec<Check> {
                         id,
                         Pass,
                         format!(
-                            "cluster {} and its {} node group(s) are ACTIVE",
+                            "cluster {} and the {} node group(s) the state holds are ACTIVE",
                             c.name,
                             c.nodegroups.len()
                         ),
@@ -398,7 +448,7 @@ pub fn checks(f: &Facts, o: &Objectives, now: OffsetDateTime) -> Vec<Check> {
                         id,
                         Fail,
                         format!(
-                            "cluster {} is ACTIVE but node groups are not: {}",
+                            "cluster {} is ACTIVE but node groups the state holds are not: {}",
                             c.name,
                             bad.join(", ")
                         ),

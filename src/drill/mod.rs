@@ -152,6 +152,7 @@ pub async fn run(
     target: &Target,
     scenario: Scenario,
     rto: Duration,
+    lock_timeout: Duration,
     progress: &mut dyn FnMut(String),
 ) -> Result<Report> {
     let bucket = aws.state_bucket(target);
@@ -164,8 +165,9 @@ pub async fn run(
     })?;
     if top.delete_marker {
         return Err(Error::Refused(format!(
-            "the state s3://{}/{real_key} is deleted: a drill copies the current state; restore it first (stateward restore --last-good)",
-            target.bucket
+            "the state s3://{}/{real_key} is deleted: a drill copies the current state; restore it first (`{}`)",
+            target.bucket,
+            crate::hint::command(&["restore", "--last-good"])
         )));
     }
     let source_version = top.version_id.clone();
@@ -187,11 +189,12 @@ pub async fn run(
         &scratch,
         &locker,
         scenario,
+        lock_timeout,
         progress,
     )
     .await;
     let cleaned = timer
-        .run("cleanup", cleanup(&bucket, &scratch, &locker))
+        .run("cleanup", cleanup(&bucket, &scratch, &locker, lock_timeout))
         .await;
     let failure = match (outcome, cleaned) {
         (Ok(()), Ok(())) => None,
@@ -249,6 +252,7 @@ async fn drill_phases(
     scratch: &str,
     locker: &Locker,
     scenario: Scenario,
+    lock_timeout: Duration,
     progress: &mut dyn FnMut(String),
 ) -> Result<()> {
     // Prepare: the good history, then the damage.
@@ -260,14 +264,15 @@ async fn drill_phases(
             let original = bucket.get(scratch, None, None).await?.bytes;
             let parsed = crate::state::parse(&original).map_err(|e| {
                 Error::Refused(format!(
-                    "the current state (version {source_version}) is not a readable Terraform state ({e}): a drill needs a healthy state to copy; restore it first (stateward restore --last-good)"
+                    "the current state (version {source_version}) is not a readable Terraform state ({e}): a drill needs a healthy state to copy; restore it first (`{}`)",
+                    crate::hint::command(&["restore", "--last-good"])
                 ))
             })?;
             let lineage = parsed.lineage.to_string();
             drop(parsed);
             // As Terraform left it: the digest of the good state.
             let md5 = md5_hex(&original);
-            lock::with_lock(locker, OPERATION, "drill setup", Duration::ZERO, async |g| {
+            lock::with_lock(locker, OPERATION, "drill setup", lock_timeout, async |g| {
                 g.put_digest(&md5).await
             })
             .await?;
@@ -312,7 +317,7 @@ async fn drill_phases(
                     locker,
                     OPERATION,
                     "drill verify",
-                    Duration::ZERO,
+                    lock_timeout,
                     async |_| Ok(()),
                 )
                 .await?;
@@ -362,7 +367,15 @@ async fn drill_phases(
         .run("restore", async {
             let plan =
                 restore::plan(bucket, scratch, &Source::LastGood, false, false, None).await?;
-            restore::execute(plan, bucket, locker, "stateward drill", &mut |_| {}).await
+            restore::execute(
+                plan,
+                bucket,
+                locker,
+                "stateward drill",
+                lock_timeout,
+                &mut |_| {},
+            )
+            .await
         })
         .await?;
     progress(format!(
@@ -485,7 +498,12 @@ fn foreign_state(original: &[u8], lineage: &str) -> Result<Vec<u8>> {
 /// Removes every trace of the scratch key: any lock left on it, its digest
 /// item, and every version and delete marker under `<scratch>` (the state
 /// and its `.tflock` file).
-pub async fn cleanup(bucket: &Bucket, scratch: &str, locker: &Locker) -> Result<()> {
+pub async fn cleanup(
+    bucket: &Bucket,
+    scratch: &str,
+    locker: &Locker,
+    lock_timeout: Duration,
+) -> Result<()> {
     // A lock left behind (a failed stuck-lock drill): only ever the scratch key's.
     let status = locker.status(OffsetDateTime::now_utc()).await?;
     if status.broken {
@@ -498,7 +516,7 @@ pub async fn cleanup(bucket: &Bucket, scratch: &str, locker: &Locker) -> Result<
         locker,
         OPERATION,
         "drill cleanup",
-        Duration::ZERO,
+        lock_timeout,
         async |g| g.delete_digest().await.map(|_| ()),
     )
     .await?;

@@ -5,7 +5,6 @@
 //! Writes to state happen only through a [`LockGuard`], which [`with_lock`]
 //! releases on every exit path: success, error and Ctrl-C.
 
-pub mod advice;
 pub mod info;
 
 use std::time::Duration;
@@ -66,8 +65,8 @@ pub struct Locker {
     /// The state object this lock guards; `None` for a lock that guards an
     /// operation rather than the state (the rebuild lock).
     state: Option<(Bucket, String)>,
-    /// The targeting flags to repeat in advice (`--bucket B --key K ...`).
-    advice_flags: String,
+    /// Whether lock waits are shown on stderr (a terminal, text output).
+    wait_notice: bool,
     /// Test-only: the ID the locks taken through [`with_lock`] carry.
     fixed_lock_id: Option<String>,
 }
@@ -119,7 +118,7 @@ impl Locker {
             table,
             lockfile,
             state: Some((bucket, state_key)),
-            advice_flags: advice::targeting_flags(std::env::args().skip(1)),
+            wait_notice: false,
             fixed_lock_id: None,
         })
     }
@@ -133,19 +132,11 @@ impl Locker {
         self
     }
 
-    /// The flags that name this state, as the user gave them, for commands
-    /// shown in advice (empty when none were given).
-    pub fn advice_flags(&self) -> &str {
-        &self.advice_flags
-    }
-
-    /// `stateward SUBCOMMAND` followed by the targeting flags.
-    pub fn advice_command(&self, subcommand: &str) -> String {
-        if self.advice_flags.is_empty() {
-            format!("stateward {subcommand}")
-        } else {
-            format!("stateward {subcommand} {}", self.advice_flags)
-        }
+    /// Shows a line on stderr while waiting for the lock (`waiting for lock
+    /// held by X (op, who) for 12s...`): for a terminal, in text mode.
+    pub fn with_wait_notice(mut self, show: bool) -> Locker {
+        self.wait_notice = show;
+        self
     }
 
     /// The lock that keeps two `rebuild run --execute` apart, beside the
@@ -327,32 +318,58 @@ impl Locker {
         removed
     }
 
-    /// Takes the lock, retrying with backoff until `timeout` has passed (as
-    /// Terraform's `-lock-timeout`). A zero timeout tries once. Ctrl-C while
-    /// a write is in flight (its outcome unknown) removes whatever of our
-    /// lock landed, then fails with [`Error::Interrupted`].
+    /// Takes the lock, retrying until `timeout` has passed, as Terraform's
+    /// `-lock-timeout` does: 1 s between tries, doubling to 16 s at most
+    /// (see [`retry_delays`]). Throttling is retried the same way until the
+    /// deadline. A zero timeout tries once. While it waits, a line on stderr
+    /// names the holder (when [`Locker::with_wait_notice`] asked for it).
+    /// Ctrl-C while a write is in flight (its outcome unknown) removes
+    /// whatever of our lock landed, then fails with [`Error::Interrupted`].
     pub async fn acquire(&self, info: &LockInfo, timeout: Duration) -> Result<()> {
+        let _shield = crate::interrupt::shield(format!(
+            "the lock {} on {} may have been taken; if `{}` shows it, release it with `{}`",
+            info.id,
+            self.path,
+            crate::hint::command(&["lock", "status"]),
+            crate::hint::command(&["lock", "release", info.id.as_str()])
+        ));
         let attempt = async {
-            let deadline = tokio::time::Instant::now() + timeout;
-            let mut delay = Duration::from_millis(250);
-            loop {
-                match self.try_acquire(info).await {
-                    Err(Error::Locked(msg)) => {
-                        let now = tokio::time::Instant::now();
-                        if now >= deadline {
-                            return Err(Error::Locked(msg));
-                        }
-                        tracing::info!("state is locked; retrying in {delay:?}");
-                        tokio::time::sleep(delay.min(deadline - now)).await;
-                        delay = (delay * 2).min(Duration::from_secs(8));
-                    }
-                    other => return other,
+            let started = tokio::time::Instant::now();
+            let deadline = started + timeout;
+            let mut delays = retry_delays();
+            let mut notice = WaitNotice::new(self.wait_notice);
+            let outcome = loop {
+                let retry = match self.try_acquire(info).await {
+                    Err(Error::Locked(msg)) => Error::Locked(msg),
+                    Err(Error::Aws(e)) if e.kind == AwsErrorKind::Throttled => Error::Aws(e),
+                    other => break other,
+                };
+                let now = tokio::time::Instant::now();
+                if now >= deadline {
+                    break Err(retry);
                 }
-            }
+                let delay = delays.next().unwrap_or(MAX_RETRY_DELAY);
+                tracing::info!("lock not taken ({retry}); retrying in {delay:?}");
+                if notice.show {
+                    let holder = match self.status(OffsetDateTime::now_utc()).await {
+                        Ok(LockStatus { lock: Some(l), .. }) => {
+                            format!("{} ({}, {})", l.id, l.operation, l.who)
+                        }
+                        _ => "another process".to_owned(),
+                    };
+                    notice.line(&format!(
+                        "waiting for lock held by {holder} for {}s...",
+                        (now - started).as_secs()
+                    ));
+                }
+                tokio::time::sleep(delay.min(deadline - now)).await;
+            };
+            notice.clear();
+            outcome
         };
         tokio::select! {
             r = attempt => r,
-            _ = tokio::signal::ctrl_c() => {
+            _ = crate::interrupt::pressed() => {
                 let removed = self.release_own(&info.id).await;
                 let left = if removed.is_empty() {
                     "none of it had been written".to_owned()
@@ -370,11 +387,36 @@ impl Locker {
         }
     }
 
+    /// Fails with [`Error::Locked`] (naming the holder) when someone holds
+    /// the lock now: checked before a confirmation prompt, so nobody answers
+    /// "y" to be told the state is locked. Taking the lock stays the real test.
+    pub async fn check_free(&self) -> Result<()> {
+        let status = self.status(OffsetDateTime::now_utc()).await?;
+        if !status.locked {
+            return Ok(());
+        }
+        let backend = status
+            .backends
+            .first()
+            .copied()
+            .unwrap_or(LockBackend::Dynamodb);
+        let held = match (&status.lock, status.broken) {
+            (Some(l), _) => Held::Locked(l.clone()),
+            (None, true) => Held::Broken {
+                raw: String::new(),
+                problem: status.problems.join("; "),
+            },
+            (None, false) => Held::Free,
+        };
+        Err(self.conflict(backend, Ok(held)))
+    }
+
     fn conflict(&self, backend: LockBackend, held: Result<Held>) -> Error {
         let holder = match held {
             Ok(Held::Locked(info)) => describe_holder(&info, OffsetDateTime::now_utc()),
             Ok(Held::Broken { problem, .. }) => format!(
-                "a broken lock ({problem}); remove it with `stateward lock release --broken`"
+                "a broken lock ({problem}); remove it with `{}`",
+                crate::hint::command(&["lock", "release", "--broken"])
             ),
             Ok(Held::Free) => "a holder that released it just now; try again".into(),
             Err(e) => format!("a holder that could not be read ({e})"),
@@ -490,8 +532,9 @@ impl Locker {
         }
         if removed.is_empty() {
             return Err(Error::Usage(format!(
-                "there is no broken lock on {}; `stateward lock status` shows the lock",
-                self.path
+                "there is no broken lock on {}; `{}` shows the lock",
+                self.path,
+                crate::hint::command(&["lock", "status"])
             )));
         }
         Ok(removed)
@@ -622,7 +665,8 @@ pub fn summarise(
                 backends.push(*backend);
                 broken = true;
                 problems.push(format!(
-                    "the {backend} lock is broken: {problem}; remove it with `stateward lock release --broken`"
+                    "the {backend} lock is broken: {problem}; remove it with `{}`",
+                    crate::hint::command(&["lock", "release", "--broken"])
                 ));
             }
         }
@@ -799,9 +843,52 @@ pub const PAUSE_UNDER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_UNDER_LOCK_MS";
 /// interrupt a command while the outcome of its acquire is unknown to it.
 pub const PAUSE_IN_ACQUIRE_ENV: &str = "STATEWARD_TEST_PAUSE_IN_ACQUIRE_MS";
 
+/// Test-only: milliseconds to wait before the lock is released (a stalled
+/// release), so a test can press Ctrl-C twice while it is held.
+pub const PAUSE_IN_RELEASE_ENV: &str = "STATEWARD_TEST_PAUSE_IN_RELEASE_MS";
+
+/// Test-only: milliseconds to wait after the lock was released, before the
+/// command goes on, so a test can press Ctrl-C after the locked section.
+pub const PAUSE_AFTER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_AFTER_LOCK_MS";
+
 /// Test-only environment variable: `release-fails` makes [`with_lock`]'s
 /// release fail (as a network error would), leaving the lock held.
 pub const FAULT_ENV: &str = "STATEWARD_FAULT_INJECT";
+
+/// The longest wait between two tries for a lock.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(16);
+
+/// The waits between tries for a lock: 1 s, 2 s, 4 s, 8 s, then 16 s on
+/// (Terraform's backoff for `-lock-timeout`). Pure.
+pub fn retry_delays() -> impl Iterator<Item = Duration> {
+    std::iter::successors(Some(Duration::from_secs(1)), |d| {
+        Some((*d * 2).min(MAX_RETRY_DELAY))
+    })
+}
+
+/// The line shown on stderr while waiting for a lock, redrawn in place.
+struct WaitNotice {
+    show: bool,
+    shown: bool,
+}
+
+impl WaitNotice {
+    fn new(show: bool) -> Self {
+        WaitNotice { show, shown: false }
+    }
+
+    fn line(&mut self, text: &str) {
+        crate::output::Stderr::default().part(format_args!("\r\x1b[2Kstateward: {text}"));
+        self.shown = true;
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            crate::output::Stderr::default().part("\r\x1b[2K");
+            self.shown = false;
+        }
+    }
+}
 
 fn test_pause(var: &str) -> Option<Duration> {
     std::env::var(var)
@@ -871,6 +958,13 @@ pub async fn with_lock_reporting<T>(
     };
     locker.acquire(&info, timeout).await?;
     tracing::debug!(id = %info.id, "lock acquired");
+    // Until released, Ctrl-C comes here; a second one exits, naming the lock.
+    let _shield = crate::interrupt::shield(format!(
+        "the lock {} on {} may still be held: release it with `{}`",
+        info.id,
+        locker.path,
+        crate::hint::command(&["lock", "release", info.id.as_str()])
+    ));
     let guard = LockGuard { locker, info };
     let pause = test_pause(PAUSE_UNDER_LOCK_ENV);
     let work = async {
@@ -881,25 +975,49 @@ pub async fn with_lock_reporting<T>(
     };
     let outcome = tokio::select! {
         r = work => r,
-        _ = tokio::signal::ctrl_c(), if on_interrupt == OnInterrupt::Abort => Err(Error::Interrupted(
-            "interrupted (Ctrl-C): the lock was released; whatever was written before the interrupt stays, so check `stateward versions` and `stateward digest status` before running the command again".into(),
-        )),
+        _ = crate::interrupt::pressed(), if on_interrupt == OnInterrupt::Abort => Err(Error::Interrupted(format!(
+            "interrupted (Ctrl-C): the lock was released; whatever was written before the interrupt stays, so check `{}` and `{}` before running the command again",
+            crate::hint::command(&["versions"]),
+            crate::hint::command(&["digest", "status"])
+        ))),
     };
     let id = guard.info.id.clone();
-    let released = if std::env::var(FAULT_ENV).is_ok_and(|v| v == "release-fails") {
-        Err(Error::Refused(format!(
-            "fault injection ({FAULT_ENV}=release-fails)"
-        )))
-    } else {
-        locker.release(&id).await
+    let release = async {
+        if let Some(pause) = test_pause(PAUSE_IN_RELEASE_ENV) {
+            tokio::time::sleep(pause).await;
+        }
+        if std::env::var(FAULT_ENV).is_ok_and(|v| v == "release-fails") {
+            Err(Error::Refused(format!(
+                "fault injection ({FAULT_ENV}=release-fails)"
+            )))
+        } else {
+            locker.release(&id).await
+        }
+    };
+    // Ctrl-C now: the release goes on (a second Ctrl-C exits, naming the lock).
+    tokio::pin!(release);
+    let released = tokio::select! {
+        r = &mut release => r,
+        _ = crate::interrupt::pressed() => {
+            crate::output::Stderr::default().line(format_args!(
+                "stateward: interrupt: releasing the lock {id} first (Ctrl-C again exits at once and leaves it)"
+            ));
+            release.await
+        }
     };
     match released {
-        Ok(_) => tracing::debug!(%id, "lock released"),
+        Ok(_) => {
+            tracing::debug!(%id, "lock released");
+            drop(_shield);
+            if let Some(pause) = test_pause(PAUSE_AFTER_LOCK_ENV) {
+                tokio::time::sleep(pause).await;
+            }
+        }
         Err(e) => {
             let how = format!(
                 "the lock {id} on {} could not be released ({e}), so Terraform and stateward stay locked out until it is: release it with `{}`",
                 locker.path,
-                locker.advice_command(&format!("lock release {id}"))
+                crate::hint::command(&["lock", "release", id.as_str()])
             );
             return Err(match outcome {
                 Ok(v) => Error::Refused(format!("{}; but {how}", done(&v))),
@@ -1070,6 +1188,12 @@ mod tests {
             conflict_verdict(Some(&Held::Locked(lock("", "x"))), ""),
             ConflictVerdict::Theirs
         );
+    }
+
+    #[test]
+    fn lock_retries_back_off_like_terraform() {
+        let secs: Vec<u64> = retry_delays().take(7).map(|d| d.as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 16, 16]);
     }
 
     #[test]

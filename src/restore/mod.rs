@@ -31,15 +31,49 @@ pub const LIVE_CANDIDATES: usize = 5;
 pub struct LiveCheck<'a> {
     pub aws: &'a Aws,
     pub opts: &'a ScanOptions,
+    /// Choose by live agreement (`--prefer-live`) instead of the newest
+    /// healthy version.
+    pub prefer_live: bool,
 }
 
-/// How `--last-good` used live AWS to choose.
+/// How `--last-good` weighed its healthy candidates against live AWS.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LiveChoice {
-    /// Healthy versions compared, newest first (empty when AWS could not be used).
+    /// Whether live AWS was compared at all (see `reason` when not).
+    pub compared: bool,
+    /// How the version was chosen: `newest-healthy` (the default) or
+    /// `live-agreement` (`--prefer-live`).
+    pub chosen_by: &'static str,
+    /// Healthy versions compared, newest first (empty when not compared).
     pub candidates: Vec<LiveCandidate>,
-    /// Why the chosen version, in one sentence.
+    /// Why the chosen version, or why live AWS was not compared, in one sentence.
     pub reason: String,
+    /// An older healthy version that matches live AWS better than the one
+    /// chosen, and the exact command that would restore it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub better_match: Option<BetterMatch>,
+}
+
+/// An older healthy version that agrees with live AWS better.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BetterMatch {
+    pub version_id: String,
+    pub serial: u64,
+    /// The command that restores it, with this run's targeting flags.
+    pub command: String,
+}
+
+impl LiveChoice {
+    /// Live AWS was not compared, and why.
+    pub fn not_compared(chosen_by: &'static str, reason: impl Into<String>) -> LiveChoice {
+        LiveChoice {
+            compared: false,
+            chosen_by,
+            candidates: Vec::new(),
+            reason: reason.into(),
+            better_match: None,
+        }
+    }
 }
 
 /// One compared version.
@@ -228,47 +262,88 @@ pub async fn plan(
                     }
                     Pick::NoneGood => {
                         return Err(Error::Refused(format!(
-                            "no healthy version of s3://{}/{key} was found to restore: run `stateward versions` to see each version's problems",
-                            bucket.name()
+                            "no healthy version of s3://{}/{key} was found to restore: run `{}` to see each version's problems",
+                            bucket.name(),
+                            crate::hint::command(&["versions"])
                         )))
                     }
                 }
             };
             let (mut i, mut passed) = chosen;
-            let mut live_choice = None;
-            if let Some(check) = live {
-                match choose_by_live(bucket, key, &mut facts, i, current_bytes.as_deref(), check)
-                    .await
-                {
-                    Ok(Some((j, choice))) => {
-                        if j != i {
-                            passed = select::passed_over(&facts, &assess(&facts), j);
-                            for p in &mut passed {
-                                if let Some(c) =
-                                    choice.candidates.iter().find(|c| c.version_id == p.version_id)
-                                {
-                                    p.reason = format!(
-                                        "healthy, but matches live AWS less ({})",
-                                        figures(&c.live)
-                                    );
+            let live_choice = match live {
+                None => LiveChoice::not_compared(
+                    "newest-healthy",
+                    "live AWS was not compared (--no-live): the newest healthy version was chosen",
+                ),
+                Some(check) => {
+                    let by = if check.prefer_live {
+                        "live-agreement"
+                    } else {
+                        "newest-healthy"
+                    };
+                    match compare_with_live(bucket, key, &mut facts, i, current_bytes.as_deref(), check)
+                        .await
+                    {
+                        Ok(LiveComparison::NothingChecked) => LiveChoice::not_compared(
+                            by,
+                            "live AWS could not tell the healthy versions apart: none of their resources is of a type stateward checks, or AWS refused every check; the newest healthy version was chosen",
+                        ),
+                        Ok(LiveComparison::Compared { chosen, matches, best }) => {
+                            let candidates: Vec<LiveCandidate> = chosen
+                                .iter()
+                                .zip(&matches)
+                                .map(|(&k, m)| LiveCandidate {
+                                    version_id: facts[k].version_id.clone(),
+                                    serial: facts[k].content.serial_lineage().map_or(0, |(s, _)| s),
+                                    live: *m,
+                                })
+                                .collect();
+                            let reason = live_reason(&candidates, best, check.prefer_live);
+                            let mut better_match = None;
+                            if best != 0 {
+                                if check.prefer_live {
+                                    let j = chosen[best];
+                                    passed = select::passed_over(&facts, &assess(&facts), j);
+                                    for p in &mut passed {
+                                        if let Some(c) =
+                                            candidates.iter().find(|c| c.version_id == p.version_id)
+                                        {
+                                            p.reason = format!(
+                                                "healthy, but matches live AWS less ({})",
+                                                figures(&c.live)
+                                            );
+                                        }
+                                    }
+                                    i = j;
+                                } else {
+                                    let c = &candidates[best];
+                                    better_match = Some(BetterMatch {
+                                        version_id: c.version_id.clone(),
+                                        serial: c.serial,
+                                        command: crate::hint::command(&[
+                                            "restore",
+                                            c.version_id.as_str(),
+                                        ]),
+                                    });
                                 }
                             }
-                            i = j;
+                            LiveChoice {
+                                compared: true,
+                                chosen_by: by,
+                                candidates,
+                                reason,
+                                better_match,
+                            }
                         }
-                        live_choice = Some(choice);
-                    }
-                    Ok(None) => {}
-                    // Never block a restore on the live check.
-                    Err(e) => {
-                        live_choice = Some(LiveChoice {
-                            candidates: Vec::new(),
-                            reason: format!(
-                                "live AWS could not be compared ({e}); the newest healthy version was chosen"
-                            ),
-                        })
+                        // Never block a restore on the live check.
+                        Err(e) => LiveChoice::not_compared(
+                            by,
+                            format!("live AWS could not be compared ({e}); the newest healthy version was chosen"),
+                        ),
                     }
                 }
-            }
+            };
+            let live_choice = Some(live_choice);
             let bytes = match (i, &current_bytes) {
                 (0, Some(b)) => b.clone(),
                 _ => read_whole(facts[i].version_id.clone()).await?,
@@ -374,6 +449,106 @@ pub async fn plan(
     })
 }
 
+/// What is wrong with the current version of a state, when something is
+/// that only `restore --last-good` fixes (never `digest repair`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum CurrentProblem {
+    /// The current version is a delete marker.
+    Deleted { version_id: String },
+    /// The current version is not a readable state.
+    Corrupt { version_id: String, problem: String },
+    /// The current version's lineage is not the history's.
+    ForeignLineage {
+        version_id: String,
+        lineage: String,
+        history_lineage: String,
+    },
+}
+
+impl CurrentProblem {
+    /// In words: `deleted (delete marker X)`, `corrupt (...)`, ...
+    pub fn describe(&self) -> String {
+        match self {
+            CurrentProblem::Deleted { version_id } => {
+                format!("deleted (delete marker {version_id})")
+            }
+            CurrentProblem::Corrupt {
+                version_id,
+                problem,
+            } => format!("version {version_id}, which is corrupt ({problem})"),
+            CurrentProblem::ForeignLineage {
+                version_id,
+                lineage,
+                history_lineage,
+            } => format!(
+                "version {version_id}, of lineage {lineage}, not the history's lineage {history_lineage}"
+            ),
+        }
+    }
+
+    /// Why repairing the digest would hurt.
+    pub fn why_not_repair(&self) -> &'static str {
+        match self {
+            CurrentProblem::Deleted { .. } => "repairing the digest would make Terraform see no state and plan to create everything",
+            CurrentProblem::Corrupt { .. } => "repairing the digest would make Terraform accept a corrupt state",
+            CurrentProblem::ForeignLineage { .. } => "repairing the digest would make Terraform accept an unrelated state",
+        }
+    }
+}
+
+/// Whether the current version of `key` is deleted, corrupt or of another
+/// lineage than the history's. `None` when it is a readable state of the
+/// history's lineage, or there is no history at all. Reads the listing, the
+/// headers of the newest versions and the current object.
+pub async fn current_problem(bucket: &Bucket, key: &str) -> Result<Option<CurrentProblem>> {
+    let opts = HistoryOptions {
+        limit: Some(1),
+        depth: ReadDepth::Header,
+        concurrency: 8,
+    };
+    let hist = match history(bucket, key, opts).await {
+        Ok(h) => h,
+        Err(Error::NoState { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut facts = hist.facts;
+    let Some(top) = hist.versions.first() else {
+        return Ok(None);
+    };
+    let version_id = top.version.version_id.clone();
+    if top.version.delete_marker {
+        return Ok(Some(CurrentProblem::Deleted { version_id }));
+    }
+    let bytes = bucket
+        .get_checked(key, Some(&version_id), None, Some(top.version.size))
+        .await?
+        .bytes;
+    let (content, _) = content_of(&bytes);
+    let problem = match &content {
+        Content::Corrupt { problem } => Some(CurrentProblem::Corrupt {
+            version_id: version_id.clone(),
+            problem: problem.clone(),
+        }),
+        _ => None,
+    };
+    if problem.is_some() {
+        return Ok(problem);
+    }
+    facts[0].content = content;
+    let reference = crate::state::health::reference_lineage(&facts).map(str::to_owned);
+    Ok(
+        match (facts[0].content.serial_lineage().map(|(_, l)| l), reference) {
+            (Some(l), Some(r)) if l != r => Some(CurrentProblem::ForeignLineage {
+                version_id,
+                lineage: l.to_owned(),
+                history_lineage: r,
+            }),
+            _ => None,
+        },
+    )
+}
+
 /// The message when the state was written but its digest was not. Pure.
 pub fn digest_failed_message(
     object: &str,
@@ -420,6 +595,69 @@ pub struct Outcome {
     pub serial: u64,
     pub lineage: String,
     pub digest_updated: bool,
+    /// How to undo this restore (or why there is nothing to undo to).
+    pub undo: Undo,
+}
+
+/// How to undo a restore.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Undo {
+    /// The command that restores the replaced version; `None` when the
+    /// replaced version is not restorable (corrupt, a delete marker).
+    pub command: Option<String>,
+    /// In words: the command, or why there is nothing to undo to and how to
+    /// get back to this restore's result.
+    pub note: String,
+}
+
+/// How to undo a restore that replaced `current` (history lineage
+/// `reference`) and wrote `new_version`. The commands carry `targeting`.
+/// Pure.
+pub fn undo_advice(
+    current: &Current,
+    reference: Option<&str>,
+    new_version: Option<&str>,
+    targeting: &str,
+) -> Undo {
+    let back = match new_version {
+        Some(v) => format!(
+            "; this restore's result is version {v}: `{}` brings it back should it be replaced",
+            crate::hint::command_with(&["restore", v], targeting)
+        ),
+        None => String::new(),
+    };
+    match current {
+        Current::Ok {
+            version_id,
+            lineage,
+            ..
+        } => {
+            let mut words = vec!["restore", version_id.as_str()];
+            if reference.is_some_and(|r| r != lineage) {
+                words.push("--allow-lineage-change");
+            }
+            let command = crate::hint::command_with(&words, targeting);
+            Undo {
+                note: format!("Undo: {command}"),
+                command: Some(command),
+            }
+        }
+        Current::Corrupt {
+            version_id,
+            problem,
+        } => Undo {
+            command: None,
+            note: format!(
+                "Nothing to undo to: the replaced version {version_id} is corrupt ({problem}), and stateward never restores a corrupt version{back}"
+            ),
+        },
+        Current::Deleted { version_id } => Undo {
+            command: None,
+            note: format!(
+                "Nothing to undo to: the state was deleted (delete marker {version_id}){back}"
+            ),
+        },
+    }
 }
 
 /// Stops the process here when fault injection asks for `point`.
@@ -438,8 +676,10 @@ pub async fn execute(
     bucket: &Bucket,
     locker: &Locker,
     reason: &str,
+    lock_timeout: std::time::Duration,
     progress: &mut dyn FnMut(String),
 ) -> Result<Outcome> {
+    let targeting = crate::hint::targeting();
     let Plan {
         chosen_label,
         chosen_version,
@@ -449,6 +689,7 @@ pub async fn execute(
         lineage,
         already_current,
         key,
+        reference_lineage,
         ..
     } = plan;
     let restored_from = chosen_version.clone().unwrap_or(chosen_label.clone());
@@ -468,7 +709,7 @@ pub async fn execute(
             }
         )
     };
-    let outcome = lock::with_lock_reporting(locker, OPERATION, reason, std::time::Duration::ZERO, lock::OnInterrupt::Abort, done, async |guard| {
+    let outcome = lock::with_lock_reporting(locker, OPERATION, reason, lock_timeout, lock::OnInterrupt::Abort, done, async |guard| {
         progress(format!("locked {} (lock ID {})", locker.path, guard.info().id));
         // Nothing may have changed since the plan was made.
         let top = bucket.list_versions(&key).await?;
@@ -483,9 +724,15 @@ pub async fn execute(
             Current::Deleted { .. } => None,
             other => Some(other.version_id().to_owned()),
         };
-        match &replaced {
-            Some(v) => progress(format!("replacing version {v} (undo: stateward restore {v})")),
-            None => progress("the current object is a delete marker; nothing is overwritten".into()),
+        match (&replaced, &current) {
+            (Some(v), Current::Ok { .. }) => progress(format!(
+                "replacing version {v} (S3 keeps it: `{}` undoes this restore)",
+                undo_advice(&current, reference_lineage.as_deref(), None, &targeting)
+                    .command
+                    .unwrap_or_default()
+            )),
+            (Some(v), _) => progress(format!("replacing version {v}, which is not restorable")),
+            (None, _) => progress("the current object is a delete marker; nothing is overwritten".into()),
         }
         fault_point("record");
         if already_current {
@@ -502,6 +749,10 @@ pub async fn execute(
                 serial: crate::state::header::read_header(&chosen_bytes).serial.unwrap_or(0),
                 lineage: lineage.clone(),
                 digest_updated,
+                undo: Undo {
+                    command: None,
+                    note: "Nothing to undo: the state was not replaced.".into(),
+                },
             });
         }
         // (2) The chosen bytes, with only the serial changed.
@@ -529,13 +780,14 @@ pub async fn execute(
                 new_serial,
                 &md5,
                 &e.to_string(),
-                &locker.advice_command("digest repair"),
+                &crate::hint::command(&["digest", "repair"]),
             ))
         })?;
         if digest_updated {
             progress(format!("digest set to {md5}"));
         }
         fault_point("digest");
+        let undo = undo_advice(&current, reference_lineage.as_deref(), new_version.as_deref(), &targeting);
         Ok(Outcome {
             restored_from: restored_from.clone(),
             replaced_version: replaced,
@@ -543,6 +795,7 @@ pub async fn execute(
             serial: new_serial,
             lineage: lineage.clone(),
             digest_updated,
+            undo,
         })
     })
     .await?;
@@ -559,22 +812,76 @@ fn figures(m: &LiveMatch) -> String {
     )
 }
 
-/// Among healthy versions, the newest one that best matches live AWS.
-///
-/// The newest healthy version (`newest`) is compared first; when all its
-/// checked resources exist and match, or nothing in it can be checked, it
-/// stays. Otherwise up to [`LIVE_CANDIDATES`] healthy versions (it and older
-/// ones) are compared through one shared enumeration and
-/// [`select::best_live`] decides. Each candidate is read once and only its
-/// resource list is kept. `Ok(None)`: live AWS cannot tell.
-async fn choose_by_live(
+/// What comparing the healthy candidates with live AWS found.
+enum LiveComparison {
+    /// Nothing in the newest healthy version could be checked.
+    NothingChecked,
+    /// `chosen[k]` (indexes into the history, newest first) matched live
+    /// AWS as `matches[k]`; `best` indexes the best match.
+    Compared {
+        chosen: Vec<usize>,
+        matches: Vec<LiveMatch>,
+        best: usize,
+    },
+}
+
+/// Why the version was chosen, in one sentence. Pure.
+pub fn live_reason(candidates: &[LiveCandidate], best: usize, prefer_live: bool) -> String {
+    let newest = &candidates[0];
+    if candidates.len() == 1 {
+        return if newest.live.missing + newest.live.changed == 0 {
+            format!(
+                "the newest healthy version matches live AWS ({})",
+                figures(&newest.live)
+            )
+        } else {
+            format!(
+                "the newest healthy version does not fully match live AWS ({}), and no older healthy version exists to compare; the difference is usually drift",
+                figures(&newest.live)
+            )
+        };
+    }
+    if best == 0 {
+        return format!(
+            "the newest healthy version matches live AWS best of the {} newest healthy versions ({})",
+            candidates.len(),
+            figures(&newest.live)
+        );
+    }
+    let b = &candidates[best];
+    if prefer_live {
+        format!(
+            "--prefer-live: version {} (serial {}) matches live AWS better ({}) than the newest healthy version {} ({})",
+            b.version_id,
+            b.serial,
+            figures(&b.live),
+            newest.version_id,
+            figures(&newest.live)
+        )
+    } else {
+        format!(
+            "the newest healthy version was chosen ({}); the older healthy version {} (serial {}) matches live AWS better ({}), which is usually drift rather than a bad write",
+            figures(&newest.live),
+            b.version_id,
+            b.serial,
+            figures(&b.live)
+        )
+    }
+}
+
+/// Compares the newest healthy version (`newest`) with live AWS; when some
+/// of its checked resources are missing or changed, also up to
+/// [`LIVE_CANDIDATES`] healthy versions in all (it and older ones), through
+/// one shared enumeration, and [`select::best_live`] names the best. Each
+/// candidate is read once and only its resource list is kept.
+async fn compare_with_live(
     bucket: &Bucket,
     key: &str,
     facts: &mut [VersionFacts],
     newest: usize,
     current_bytes: Option<&[u8]>,
     check: &LiveCheck<'_>,
-) -> Result<Option<(usize, LiveChoice)>> {
+) -> Result<LiveComparison> {
     let read = |i: usize, facts: &[VersionFacts]| {
         let id = facts[i].version_id.clone();
         async move {
@@ -589,30 +896,20 @@ async fn choose_by_live(
             .ok()
             .map(|s| live::state_resources(&s))
     };
-    let candidate = |i: usize, m: LiveMatch, facts: &[VersionFacts]| LiveCandidate {
-        version_id: facts[i].version_id.clone(),
-        serial: facts[i].content.serial_lineage().map_or(0, |(s, _)| s),
-        live: m,
-    };
 
     let mut chosen = vec![newest];
     let mut resources = vec![resources_of(&read(newest, facts).await?)];
     let first =
         live::match_versions(check.aws, &resources, check.opts).await?[0].unwrap_or_default();
     if first.checked == 0 {
-        return Ok(None);
+        return Ok(LiveComparison::NothingChecked);
     }
     if first.missing + first.changed == 0 {
-        return Ok(Some((
-            newest,
-            LiveChoice {
-                candidates: vec![candidate(newest, first, facts)],
-                reason: format!(
-                    "the newest healthy version matches live AWS ({})",
-                    figures(&first)
-                ),
-            },
-        )));
+        return Ok(LiveComparison::Compared {
+            chosen,
+            matches: vec![first],
+            best: 0,
+        });
     }
 
     // Older healthy versions, read one at a time.
@@ -649,31 +946,11 @@ async fn choose_by_live(
             .collect()
     };
     let best = select::best_live(&matches).unwrap_or(0);
-    let candidates: Vec<LiveCandidate> = chosen
-        .iter()
-        .zip(&matches)
-        .map(|(&i, m)| candidate(i, *m, facts))
-        .collect();
-    let reason = if chosen.len() == 1 {
-        format!(
-            "the newest healthy version does not fully match live AWS ({}), but no older healthy version exists to prefer",
-            figures(&first)
-        )
-    } else if best == 0 {
-        format!(
-            "the newest healthy version matches live AWS best of the {} newest healthy versions ({})",
-            chosen.len(),
-            figures(&matches[0])
-        )
-    } else {
-        format!(
-            "it matches live AWS better ({}) than the newer healthy version {} ({})",
-            figures(&matches[best]),
-            candidates[0].version_id,
-            figures(&matches[0])
-        )
-    };
-    Ok(Some((chosen[best], LiveChoice { candidates, reason })))
+    Ok(LiveComparison::Compared {
+        chosen,
+        matches,
+        best,
+    })
 }
 
 #[cfg(test)]
@@ -699,6 +976,100 @@ mod tests {
             m.ends_with("fix it with `stateward digest repair --env prod`"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn undo_is_offered_only_when_the_replaced_version_is_restorable() {
+        let ok = |lineage: &str| Current::Ok {
+            version_id: "old".into(),
+            serial: 4,
+            lineage: lineage.into(),
+        };
+        // (name, replaced, history lineage, undo command, note)
+        type Case<'a> = (&'a str, Current, Option<&'a str>, Option<&'a str>, &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                "a healthy version: its restore",
+                ok("L"),
+                Some("L"),
+                Some("stateward restore old --env prod"),
+                "Undo: stateward restore old --env prod",
+            ),
+            (
+                "another lineage: the flag it needs",
+                ok("X"),
+                Some("L"),
+                Some("stateward restore old --allow-lineage-change --env prod"),
+                "Undo: stateward restore old --allow-lineage-change --env prod",
+            ),
+            (
+                "corrupt: nothing to undo to, the way back",
+                Current::Corrupt {
+                    version_id: "bad".into(),
+                    problem: "truncated".into(),
+                },
+                Some("L"),
+                None,
+                "Nothing to undo to: the replaced version bad is corrupt (truncated), and stateward never restores a corrupt version; this restore's result is version new: `stateward restore new --env prod` brings it back should it be replaced",
+            ),
+            (
+                "deleted: nothing to undo to",
+                Current::Deleted {
+                    version_id: "dm".into(),
+                },
+                Some("L"),
+                None,
+                "Nothing to undo to: the state was deleted (delete marker dm); this restore's result is version new: `stateward restore new --env prod` brings it back should it be replaced",
+            ),
+        ];
+        for (name, current, reference, command, note) in cases {
+            let u = undo_advice(&current, reference, Some("new"), "--env prod");
+            assert_eq!(u.command.as_deref(), command, "{name}");
+            assert_eq!(u.note, note, "{name}");
+        }
+    }
+
+    fn cand(
+        id: &str,
+        serial: u64,
+        checked: usize,
+        matching: usize,
+        missing: usize,
+    ) -> LiveCandidate {
+        LiveCandidate {
+            version_id: id.into(),
+            serial,
+            live: LiveMatch {
+                resources: checked,
+                checked,
+                matching,
+                missing,
+                changed: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn the_live_reason_says_what_was_chosen_and_what_matches_better() {
+        let newest_ok = [cand("v2", 2, 3, 3, 0)];
+        assert!(live_reason(&newest_ok, 0, false)
+            .starts_with("the newest healthy version matches live AWS"));
+        let alone = [cand("v2", 2, 3, 2, 1)];
+        assert!(live_reason(&alone, 0, false).contains("no older healthy version exists"));
+        let two = [cand("v2", 2, 3, 2, 1), cand("v1", 1, 2, 2, 0)];
+        let r = live_reason(&two, 1, false);
+        assert!(
+            r.starts_with("the newest healthy version was chosen"),
+            "{r}"
+        );
+        assert!(
+            r.contains("older healthy version v1 (serial 1) matches live AWS better"),
+            "{r}"
+        );
+        let r = live_reason(&two, 1, true);
+        assert!(r.starts_with("--prefer-live: version v1 (serial 1)"), "{r}");
+        let r = live_reason(&two, 0, false);
+        assert!(r.contains("best of the 2 newest healthy versions"), "{r}");
     }
 
     #[test]

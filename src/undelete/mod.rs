@@ -109,36 +109,73 @@ pub fn decide(listing: &[KeyVersion], now: OffsetDateTime, since: Option<Duratio
     out
 }
 
+/// Test-only: milliseconds to wait before each object is restored, so a
+/// test can interrupt a bulk undelete in the middle.
+pub const PAUSE_PER_OBJECT_ENV: &str = "STATEWARD_TEST_PAUSE_PER_UNDELETE_MS";
+
+fn test_pause() -> Option<Duration> {
+    std::env::var(PAUSE_PER_OBJECT_ENV)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis)
+}
+
+/// What [`execute`] did.
+#[derive(Debug, Default)]
+pub struct Executed {
+    /// Keys brought back, sorted.
+    pub restored: Vec<String>,
+    /// Keys that could not be, with the error.
+    pub failed: Vec<(String, AwsError)>,
+    /// Ctrl-C stopped the run before every object was done.
+    pub interrupted: bool,
+}
+
 /// Removes the markers of each object, `concurrency` at a time. `progress`
-/// gets the number of objects done after each. Returns the keys restored and
-/// the failures.
+/// gets the number of objects done after each. Ctrl-C stops it: removals
+/// in flight are dropped (each key is whole or untouched as far as a rerun
+/// is concerned: it only looks at keys whose current version is a marker)
+/// and what was done is returned with `interrupted` set.
 pub async fn execute(
     bucket: &Bucket,
     restore: &[Undelete],
     concurrency: usize,
     progress: &mut dyn FnMut(usize),
-) -> (Vec<String>, Vec<(String, AwsError)>) {
-    let mut restored = Vec::new();
-    let mut failed = Vec::new();
+) -> Executed {
+    let mut out = Executed::default();
     let mut results = stream::iter(restore.iter())
         .map(|u| async move {
+            if let Some(pause) = test_pause() {
+                tokio::time::sleep(pause).await;
+            }
             for m in &u.markers {
                 bucket.delete_version(&u.key, m).await?;
             }
             Ok::<_, AwsError>(u.key.clone())
         })
         .buffer_unordered(concurrency.max(1));
+    let interrupted = crate::interrupt::pressed();
+    tokio::pin!(interrupted);
     let mut done = 0;
-    while let Some(r) = results.next().await {
+    loop {
+        let r = tokio::select! {
+            biased;
+            _ = &mut interrupted => {
+                out.interrupted = true;
+                break;
+            }
+            r = results.next() => r,
+        };
+        let Some(r) = r else { break };
         match r {
-            Ok(key) => restored.push(key),
-            Err(e) => failed.push((e.resource.clone(), e)),
+            Ok(key) => out.restored.push(key),
+            Err(e) => out.failed.push((e.resource.clone(), e)),
         }
         done += 1;
         progress(done);
     }
-    restored.sort();
-    (restored, failed)
+    out.restored.sort();
+    out
 }
 
 #[cfg(test)]

@@ -222,6 +222,61 @@ where
     cmd
 }
 
+/// Runs a command stateward printed (`stateward ...`, shell-quoted) through
+/// `sh -c`, as a user pasting it would, with `extra` words appended (e.g.
+/// `--yes`).
+#[allow(dead_code)]
+pub fn run_printed(command: &str, extra: &str) -> Output {
+    assert!(
+        command.starts_with("stateward "),
+        "not a stateward command: {command}"
+    );
+    sh(&format!("{command} {extra}"))
+}
+
+/// `sh -c SCRIPT` with the stateward under test first on PATH and the
+/// emulator's credentials, in the repository root, no stdin.
+#[allow(dead_code)]
+pub fn sh(script: &str) -> Output {
+    sh_cmd(script).output().expect("run sh")
+}
+
+/// [`sh`], not yet run.
+#[allow(dead_code)]
+pub fn sh_cmd(script: &str) -> Command {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_stateward"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("sh");
+    aws_env(&mut cmd)
+        .current_dir(root())
+        .env("PATH", path)
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The text after `marker` up to the end of its line, or (when `marker`
+/// ends with a backquote) up to the closing backquote.
+#[allow(dead_code)]
+pub fn printed_after(text: &str, marker: &str) -> String {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in:\n{text}"))
+        + marker.len();
+    let rest = &text[start..];
+    let end = if marker.ends_with('`') {
+        rest.find('`').unwrap()
+    } else {
+        rest.find('\n').unwrap_or(rest.len())
+    };
+    rest[..end].trim().to_owned()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
