@@ -37,7 +37,7 @@ pub async fn run<W: Write>(
         None
     };
     let now = OffsetDateTime::now_utc();
-    let facts = gather(&aws, &target, store.as_ref(), now).await;
+    let facts = gather(&aws, &target, store.as_ref(), now, ctx.concurrency).await;
     let checks = doctor::checks(&facts, &objectives, now);
     let summary = doctor::summarise(&checks);
     let code = if summary.fail > 0 {

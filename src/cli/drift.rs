@@ -1,7 +1,7 @@
 //! `stateward drift [REF]`: compare a state version with live AWS.
 
 use std::collections::BTreeSet;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ use crate::exit;
 use crate::live::{
     self, Comparison, Finding, IgnoreRules, Kind, NotChecked, ScanOptions, UnmanagedScope,
 };
-use crate::output::{Format, Printer, Render};
+use crate::output::{count, Printer, Progress, Render};
 
 use super::args::DriftArgs;
 
@@ -43,26 +43,17 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     }
     let aws = Aws::connect(&ctx.aws_access()?).await?;
 
-    let show_progress = printer.format() == Format::Text && io::stderr().is_terminal();
-    let progress: Option<live::Progress> = if show_progress {
-        let err = printer.stderr();
-        err.line(format_args!(
-            "checking {} resources against live AWS...",
-            resources.len()
-        ));
-        Some(Box::new(move |line: &str| {
-            err.line(format_args!("  {line}"))
-        }))
-    } else {
-        None
-    };
-    let opts = ScanOptions {
+    let progress = scan_progress(format!(
+        "checking {} against live AWS",
+        count(resources.len(), "resource", "resources")
+    ));
+    let mut opts = ScanOptions {
         unmanaged: args.unmanaged,
         scope: UnmanagedScope {
             name_prefixes: drift_settings.unmanaged_name_prefixes.clone(),
             tags: drift_settings.unmanaged_tags.clone(),
         },
-        concurrency: args.max_concurrency as usize,
+        concurrency: args.fanout.get(),
         naive: args.naive,
         ignore,
         never_unmanaged,
@@ -72,6 +63,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     };
     let scan_started = Instant::now();
     let comparison = live::scan(&aws, &resources, &opts).await?;
+    opts.progress = None; // clears the scan's progress line
     if args.stats {
         printer.stderr().line(format_args!(
             "stats: resources={} api_calls={} scan_ms={} total_ms={}",
@@ -150,13 +142,31 @@ pub(crate) fn managed_check_options(ctx: &Context, target: &Target) -> Result<Sc
     Ok(ScanOptions {
         unmanaged: false,
         scope: UnmanagedScope::default(),
-        concurrency: ctx.settings.concurrency(),
+        concurrency: ctx.concurrency,
         naive: false,
         ignore: load_ignore(ctx, None)?,
         never_unmanaged: never,
         only_region: None,
-        progress: None,
+        progress: scan_progress("comparing with live AWS".to_owned()),
     })
+}
+
+/// Live-scan progress on a terminal's stderr: a spinner that counts the
+/// services (type families) done and shows the last one's counts. `None`
+/// when progress is not drawn (JSON, off a terminal).
+pub(crate) fn scan_progress(what: String) -> Option<live::Progress> {
+    let bar = Progress::spinner(what.clone());
+    if !bar.is_drawn() {
+        return None;
+    }
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    Some(Box::new(move |line: &str| {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        bar.set_message(format!(
+            "{what}: {} done, last {line}",
+            count(n, "service", "services")
+        ));
+    }))
 }
 
 /// The ignore file's rules, plus `lifecycle.ignore_changes` of the Terraform

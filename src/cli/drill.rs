@@ -25,7 +25,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DrillArgs, printer: &mut Printer
     };
     let mut reports = Vec::new();
     for s in &scenarios {
-        let report = drill::run(&aws, &target, *s, rto, &mut progress).await?;
+        let report = drill::run(&aws, &target, *s, rto, ctx.concurrency, &mut progress).await?;
         if let Some(why) = &report.failure {
             err.line(format_args!("drill {} FAILED: {why}", s.as_str()));
         }

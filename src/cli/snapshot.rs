@@ -21,26 +21,42 @@ use crate::snapshot::{self, Created, Listing, Manifest, SnapshotStore, StoreUrl,
 pub struct SnapshotArgs {
     #[command(subcommand)]
     pub command: SnapshotCommand,
+    #[command(flatten)]
+    pub fanout: super::args::Fanout,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
     /// Copy the current state version into the snapshot store, with a manifest
     /// (nothing is created when it equals the newest snapshot).
+    #[command(after_help = "Examples:
+  stateward --env prod snapshot create --reason 'before the upgrade'
+  stateward --env prod --snapshot-store s3://acme-dr/tfstate/prod snapshot create
+  stateward --env prod --snapshot-store ./snapshots snapshot create --format json")]
     Create {
         /// Why the snapshot was taken, kept in its manifest.
         #[arg(long, value_name = "TEXT", default_value = "")]
         reason: String,
     },
     /// List the snapshots, oldest first.
+    #[command(after_help = "Examples:
+  stateward --env prod snapshot list
+  stateward --snapshot-store s3://acme-dr/tfstate/prod snapshot list --format json")]
     List,
     /// Re-read snapshots and check their hashes and that they are healthy states (exit 2 on failure).
+    #[command(after_help = "Examples:
+  stateward --env prod snapshot verify
+  stateward --env prod snapshot verify --all --concurrency 16")]
     Verify {
         /// Verify every snapshot, not only the newest.
         #[arg(long)]
         all: bool,
     },
     /// Delete the snapshots the retention policy does not keep.
+    #[command(after_help = "Examples:
+  stateward --env prod snapshot prune --dry-run
+  stateward --env prod snapshot prune --keep-last 10 --keep-daily 7 --keep-monthly 12 --yes
+  stateward --env prod snapshot prune --keep-within 30d --dry-run --format json")]
     Prune(PruneArgs),
 }
 
@@ -94,14 +110,14 @@ pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
         return Err(no_store());
     };
     match StoreUrl::parse(&url)? {
-        StoreUrl::Local(dir) => Ok(SnapshotStore::local(&dir)),
+        StoreUrl::Local(dir) => Ok(SnapshotStore::local(&dir).with_concurrency(ctx.concurrency)),
         StoreUrl::S3 { bucket, prefix } => {
             let mut settings = ctx.aws_access()?;
             if region.is_some() {
                 settings.region = region;
             }
             let aws = Aws::connect(&settings).await?;
-            Ok(SnapshotStore::s3(aws.bucket(&bucket), &prefix))
+            Ok(SnapshotStore::s3(aws.bucket(&bucket), &prefix).with_concurrency(ctx.concurrency))
         }
     }
 }

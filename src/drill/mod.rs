@@ -152,6 +152,7 @@ pub async fn run(
     target: &Target,
     scenario: Scenario,
     rto: Duration,
+    concurrency: usize,
     progress: &mut dyn FnMut(String),
 ) -> Result<Report> {
     let bucket = aws.bucket(&target.bucket);
@@ -187,6 +188,7 @@ pub async fn run(
         &scratch,
         &locker,
         scenario,
+        concurrency,
         progress,
     )
     .await;
@@ -249,6 +251,7 @@ async fn drill_phases(
     scratch: &str,
     locker: &Locker,
     scenario: Scenario,
+    concurrency: usize,
     progress: &mut dyn FnMut(String),
 ) -> Result<()> {
     // Prepare: the good history, then the damage.
@@ -336,7 +339,7 @@ async fn drill_phases(
             let opts = HistoryOptions {
                 limit: None,
                 depth: ReadDepth::Full,
-                concurrency: 8,
+                concurrency,
             };
             let hist = history(bucket, scratch, opts).await?;
             let top = &hist.versions[0];
@@ -361,8 +364,16 @@ async fn drill_phases(
 
     let outcome = timer
         .run("restore", async {
-            let plan =
-                restore::plan(bucket, scratch, &Source::LastGood, false, false, None).await?;
+            let plan = restore::plan(
+                bucket,
+                scratch,
+                &Source::LastGood,
+                false,
+                false,
+                None,
+                concurrency,
+            )
+            .await?;
             restore::execute(plan, bucket, locker, "stateward drill", &mut |_| {}).await
         })
         .await?;

@@ -116,6 +116,7 @@ pub struct Resolver<'a> {
     key: &'a str,
     listing: Option<Vec<ObjectVersion>>,
     snapshots: Option<&'a SnapshotStore>,
+    concurrency: usize,
 }
 
 impl<'a> Resolver<'a> {
@@ -126,7 +127,15 @@ impl<'a> Resolver<'a> {
             key,
             listing: None,
             snapshots: None,
+            concurrency: 1,
         }
+    }
+
+    /// How many version headers are read at once when looking for a serial
+    /// (one at a time unless said).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
     }
 
     /// Resolves `snapshot:ID` references in `store` (without one they are an error).
@@ -266,7 +275,7 @@ impl<'a> Resolver<'a> {
                             .await?;
                         Ok::<_, Error>((v, read_header(&f.bytes).serial))
                     })
-                    .buffered(8);
+                    .buffered(self.concurrency);
                 while let Some(item) = headers.next().await {
                     let (v, s) = item?;
                     if s == Some(serial) {
