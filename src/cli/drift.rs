@@ -15,7 +15,8 @@ use crate::exit;
 use crate::live::{
     self, Comparison, Finding, IgnoreRules, Kind, NotChecked, ScanOptions, UnmanagedScope,
 };
-use crate::output::{count, Printer, Progress, Render};
+use crate::output::style::{status_style, BAD, GOOD, NOTE, WARN};
+use crate::output::{count, paint, Printer, Progress, Render};
 
 use super::args::DriftArgs;
 
@@ -349,8 +350,14 @@ impl DriftReport {
     fn summary_line(&self) -> String {
         let s = &self.summary;
         format!(
-            "{} resources, {} checked ({}% coverage): {} missing, {} changed, {} unmanaged, {} not checked",
-            s.resources, s.checked, s.coverage, s.missing, s.changed, s.unmanaged, s.not_checked
+            "{}, {} checked ({}% coverage): {} missing, {} changed, {} unmanaged, {} not checked",
+            count(s.resources, "resource", "resources"),
+            s.checked,
+            s.coverage,
+            s.missing,
+            s.changed,
+            s.unmanaged,
+            s.not_checked
         )
     }
 }
@@ -374,8 +381,9 @@ impl Render for DriftReport {
             self.label, self.state.serial, self.state.lineage
         )?;
         for f in &self.findings {
-            let kind = f.kind.as_str().to_uppercase();
-            writeln!(out, "{kind:<10} {}", display_name(f))?;
+            let kind = format!("{:<10}", f.kind.as_str().to_uppercase());
+            let style = status_style(f.kind.as_str());
+            writeln!(out, "{} {}", paint(style, kind), display_name(f))?;
             for a in &f.attributes {
                 writeln!(
                     out,
@@ -387,7 +395,7 @@ impl Render for DriftReport {
             }
         }
         if !self.not_checked.is_empty() {
-            writeln!(out, "Not checked:")?;
+            writeln!(out, "{}", paint(NOTE, "Not checked:"))?;
             for n in &self.not_checked {
                 writeln!(
                     out,
@@ -398,7 +406,12 @@ impl Render for DriftReport {
             }
         }
         writeln!(out, "{}", self.summary_line())?;
-        writeln!(out, "{}", self.verdict())
+        let style = match (self.in_sync(), self.gate.incomplete.is_some()) {
+            (false, _) => BAD,
+            (true, true) => WARN,
+            (true, false) => GOOD,
+        };
+        writeln!(out, "{}", paint(style, self.verdict()))
     }
 
     fn render_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
