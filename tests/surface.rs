@@ -385,3 +385,90 @@ fn no_progress_off_a_terminal_or_in_json_mode() {
         .unwrap_or_else(|e| panic!("terminal showed more than the JSON ({e}): {shown:?}"));
     assert_eq!(doc["versions"].as_array().unwrap().len(), 2);
 }
+
+/// A state of three buckets named `b0`, `b1`, `b2` in Terraform; the first
+/// two exist live, the third does not.
+fn three_buckets(dir: &std::path::Path) -> (String, [String; 3]) {
+    let backend = Backend::new("ign");
+    let names = ["a", "b", "c"].map(|s| format!("{}-{s}", backend.bucket));
+    boto(&format!(
+        "for b in [{:?}, {:?}]:\n    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n",
+        names[0], names[1]
+    ));
+    let resources: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            format!(
+                r#"{{"mode":"managed","type":"aws_s3_bucket","name":"b{i}","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{{"schema_version":0,"attributes":{{"id":"{b}","bucket":"{b}","arn":"arn:aws:s3:::{b}","region":"{REGION}","tags":{{}}}},"sensitive_attributes":[]}}]}}"#
+            )
+        })
+        .collect();
+    let state = format!(
+        "{{\"version\": 4, \"terraform_version\": \"1.5.7\", \"serial\": 1, \"lineage\": \"ign\", \"outputs\": {{}}, \"resources\": [{}]}}\n",
+        resources.join(",")
+    );
+    let path = dir.join("state.json");
+    std::fs::write(&path, state).unwrap();
+    (format!("file:{}", path.display()), names)
+}
+
+#[test]
+fn drift_reads_driftctl_ignore_files_and_warns_about_rules_that_match_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, [a, _b, c]) = three_buckets(dir.path());
+    let run = |dir: &std::path::Path| {
+        stateward_in(
+            dir,
+            [
+                "drift",
+                &state,
+                "--region",
+                REGION,
+                "--endpoint-url",
+                &endpoint(),
+            ],
+        )
+    };
+    // Without an ignore file: c is missing.
+    let o = run(dir.path());
+    assert_exit(&o, 2);
+    assert!(stdout(&o).contains(&c), "{}", stdout(&o));
+
+    // driftctl's file, with the missing bucket, a Terraform name where the
+    // bucket name belongs, and a rule for nothing at all.
+    std::fs::write(
+        dir.path().join(".driftignore"),
+        format!("aws_s3_bucket.{c}\naws_s3_bucket.b0\naws_sqs_queue.nothing\n"),
+    )
+    .unwrap();
+    let o = run(dir.path());
+    assert_exit(&o, 0);
+    let err = stderr(&o);
+    assert!(
+        err.contains("no .statewardignore here; using driftctl's .driftignore"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning: ignore rule `aws_s3_bucket.b0` matches no resource of this state: `aws_s3_bucket.b0` is the Terraform name of aws_s3_bucket.b0; ignore rules match the AWS ID: write `aws_s3_bucket.{a}`"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "warning: ignore rule `aws_sqs_queue.nothing` matches no resource of this state\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&format!("`aws_s3_bucket.{c}` matches no")),
+        "{err}"
+    );
+
+    // stateward's own file wins, and then .driftignore is not read.
+    std::fs::write(dir.path().join(".statewardignore"), "# nothing ignored\n").unwrap();
+    let o = run(dir.path());
+    assert_exit(&o, 2);
+    assert!(!stderr(&o).contains(".driftignore"), "{}", stderr(&o));
+}

@@ -16,7 +16,7 @@ use crate::live::{
     self, Comparison, Finding, IgnoreRules, Kind, NotChecked, ScanOptions, UnmanagedScope,
 };
 use crate::output::style::{status_style, BAD, GOOD, NOTE, WARN};
-use crate::output::{count, paint, Printer, Progress, Render};
+use crate::output::{count, paint, Printer, Progress, Render, Stderr};
 
 use super::args::DriftArgs;
 
@@ -32,7 +32,8 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     let resources = live::state_resources(&state);
 
     let drift_settings = ctx.settings.drift()?;
-    let ignore = load_ignore(ctx, args.ignore.as_deref())?;
+    let ignore = load_ignore(ctx, args.ignore.as_deref(), &printer.stderr())?;
+    warn_unmatched(&printer.stderr(), &ignore, &resources, args.unmanaged);
 
     let mut never_unmanaged = BTreeSet::new();
     if ctx.has_target() {
@@ -145,11 +146,43 @@ pub(crate) fn managed_check_options(ctx: &Context, target: &Target) -> Result<Sc
         scope: UnmanagedScope::default(),
         concurrency: ctx.concurrency,
         naive: false,
-        ignore: load_ignore(ctx, None)?,
+        ignore: load_ignore(ctx, None, &Stderr::default())?,
         never_unmanaged: never,
         only_region: None,
         progress: scan_progress("comparing with live AWS".to_owned()),
     })
+}
+
+/// Warns about ignore rules that match no resource of the state (a rule may
+/// also hide unmanaged objects, so with `--unmanaged` only the rules that
+/// look like a Terraform address are reported).
+fn warn_unmatched(
+    err: &Stderr,
+    rules: &IgnoreRules,
+    resources: &[live::StateResource],
+    unmanaged: bool,
+) {
+    let seen: Vec<live::Seen<'_>> = resources
+        .iter()
+        .map(|r| live::Seen {
+            type_: &r.type_,
+            id: r.id.as_deref(),
+            address: &r.address,
+        })
+        .collect();
+    for u in rules.unmatched(&seen) {
+        match (&u.hint, unmanaged) {
+            (Some(hint), _) => err.line(format_args!(
+                "warning: ignore rule `{}` matches no resource of this state: {hint}",
+                u.rule
+            )),
+            (None, false) => err.line(format_args!(
+                "warning: ignore rule `{}` matches no resource of this state",
+                u.rule
+            )),
+            (None, true) => {}
+        }
+    }
 }
 
 /// Live-scan progress on a terminal's stderr: a spinner that counts the
@@ -172,13 +205,35 @@ pub(crate) fn scan_progress(what: String) -> Option<live::Progress> {
 
 /// The ignore file's rules, plus `lifecycle.ignore_changes` of the Terraform
 /// configuration when `--backend-dir` names it.
-pub(crate) fn load_ignore(ctx: &Context, flag: Option<&Path>) -> Result<IgnoreRules> {
-    let IgnoreFile { path, required } = ctx.settings.ignore_file(flag)?;
-    let text = match std::fs::read_to_string(&path) {
+pub(crate) fn load_ignore(ctx: &Context, flag: Option<&Path>, err: &Stderr) -> Result<IgnoreRules> {
+    let IgnoreFile { mut path, required } = ctx.settings.ignore_file(flag)?;
+    let mut text = match std::fs::read_to_string(&path) {
         Ok(t) => Some(t),
         Err(e) if !required && e.kind() == io::ErrorKind::NotFound => None,
         Err(source) => return Err(Error::ReadFile { path, source }),
     };
+    // driftctl users: their `.driftignore` when there is no `.statewardignore`.
+    if text.is_none() {
+        let driftctl = path.with_file_name(live::DRIFTCTL_IGNORE_FILE);
+        match std::fs::read_to_string(&driftctl) {
+            Ok(t) => {
+                err.line(format_args!(
+                    "stateward: no {} here; using driftctl's {} (same syntax)",
+                    path.display(),
+                    driftctl.display()
+                ));
+                text = Some(t);
+                path = driftctl;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::ReadFile {
+                    path: driftctl,
+                    source,
+                })
+            }
+        }
+    }
     let rules = IgnoreRules::parse(text.as_deref())
         .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
     Ok(match ctx.settings.terraform_dir() {
