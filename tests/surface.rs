@@ -472,3 +472,40 @@ fn drift_reads_driftctl_ignore_files_and_warns_about_rules_that_match_nothing() 
     assert_exit(&o, 2);
     assert!(!stderr(&o).contains(".driftignore"), "{}", stderr(&o));
 }
+
+#[test]
+fn latest_n_counts_readable_versions_so_diff_works_after_a_corrupt_write() {
+    // A good write, a corrupt one, then a good one again (e.g. a restore).
+    let backend = Backend::new("tilde");
+    let v1 = std::fs::read(root().join("tests/fixtures/full.tfstate")).unwrap();
+    let v3 = std::fs::read(root().join("tests/fixtures/full_v2.tfstate")).unwrap();
+    let first = backend.put(&backend.key, &v1);
+    let corrupt = backend.put(&backend.key, b"{\"version\": 4, \"seri");
+    backend.put(&backend.key, &v3);
+
+    let o = stateward(with_backend(&backend, &["diff", "latest~1", "latest"]));
+    assert_exit(&o, 2);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "--- version {first} (latest~1, 1 unreadable version not counted)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("serial 17 -> 18"), "{out}");
+    assert!(!out.contains(&corrupt), "{out}");
+    // pull latest~1 is the good version's bytes.
+    let o = stateward(with_backend(&backend, &["pull", "latest~1"]));
+    assert_exit(&o, 0);
+    assert_eq!(o.stdout, v1);
+    // There is no second readable version before the latest.
+    let o = stateward(with_backend(&backend, &["show", "latest~2"]));
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains(
+            "has 1 readable version before the latest (and 1 that cannot be read as a state)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
