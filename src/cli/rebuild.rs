@@ -462,8 +462,8 @@ fn data_store_refusal(d: &[DataRecovery]) -> String {
         .map(|d| format!("{} ({}: {})", d.address, d.source, d.detail))
         .collect();
     format!(
-        "{} missing data store(s) would be recreated EMPTY by the final apply: {}; recover their data first and run again, or pass --allow-empty-data-stores to accept the loss",
-        d.len(),
+        "{} would be recreated EMPTY by the final apply: {}; recover their data first and run again, or pass --allow-empty-data-stores to accept the loss",
+        output::count(d.len(), "missing data store", "missing data stores"),
         list.join("; ")
     )
 }
@@ -606,12 +606,13 @@ impl RunReport {
             let (recheck, from) = journal::next_step(j);
             notes.push(match from {
                 Some(i) => format!(
-                    "`--execute --resume` re-checks the gates of {} completed wave(s), then runs from wave {} ({})",
-                    recheck.len(),
+                    "`--execute --resume` re-checks the gates of {}, then runs from wave {} ({})",
+                    output::count(recheck.len(), "completed wave", "completed waves"),
                     j.waves[i].index,
                     j.waves[i].name
                 ),
-                None => "every wave is completed: `--execute --resume` only re-checks their gates".into(),
+                None => "every wave is completed: `--execute --resume` only re-checks their gates"
+                    .into(),
             });
         }
         RunReport {

@@ -13,7 +13,7 @@ use crate::config::{self, SnapshotStoreSetting};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::output::Stderr;
-use crate::output::{table, Format, Printer, Render};
+use crate::output::{count, table, Format, Printer, Render};
 use crate::snapshot::retention::{self, Item, Kept, Policy, Within};
 use crate::snapshot::{self, Created, Listing, Manifest, SnapshotStore, StoreUrl, Verified};
 
@@ -259,8 +259,8 @@ impl Render for ListReport {
         )?;
         writeln!(
             out,
-            "{} snapshot(s) in {}.",
-            self.snapshots.len(),
+            "{} in {}.",
+            count(self.snapshots.len(), "snapshot", "snapshots"),
             self.store
         )
     }
@@ -322,15 +322,15 @@ impl Render for VerifyReport {
         if failed == 0 {
             writeln!(
                 out,
-                "{} snapshot(s) in {} verified.",
-                self.snapshots.len(),
+                "{} in {} verified.",
+                count(self.snapshots.len(), "snapshot", "snapshots"),
                 self.store
             )
         } else {
             writeln!(
                 out,
-                "{failed} of {} snapshot(s) in {} failed verification.",
-                self.snapshots.len(),
+                "{failed} of {} in {} failed verification.",
+                count(self.snapshots.len(), "snapshot", "snapshots"),
                 self.store
             )
         }
@@ -444,8 +444,8 @@ async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) 
         confirm(
             &printer.stderr(),
             &format!(
-                "Delete {} snapshot(s) from {}?",
-                report.forget.len(),
+                "Delete {} from {}?",
+                count(report.forget.len(), "snapshot", "snapshots"),
                 report.store
             ),
             a.yes,
@@ -485,20 +485,20 @@ impl Render for PruneReport {
         if self.forget.is_empty() {
             writeln!(
                 out,
-                "Nothing to prune: {} snapshot(s) kept.",
-                self.keep.len()
+                "Nothing to prune: {} kept.",
+                count(self.keep.len(), "snapshot", "snapshots")
             )
         } else if self.dry_run {
             writeln!(
                 out,
-                "Dry run: {} snapshot(s) would be deleted; nothing was deleted.",
-                self.forget.len()
+                "Dry run: {} would be deleted; nothing was deleted.",
+                count(self.forget.len(), "snapshot", "snapshots")
             )
         } else {
             writeln!(
                 out,
-                "Deleted {} snapshot(s) from {}; {} kept.",
-                self.deleted,
+                "Deleted {} from {}; {} kept.",
+                count(self.deleted, "snapshot", "snapshots"),
                 self.store,
                 self.keep.len()
             )
