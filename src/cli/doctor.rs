@@ -38,7 +38,11 @@ pub async fn run<W: Write>(
         None
     };
     let now = OffsetDateTime::now_utc();
+    let progress = crate::output::Progress::spinner(
+        "checking the bucket, locks, digest, state, snapshots, RDS and EKS",
+    );
     let facts = gather(&aws, &target, store.as_ref(), now, ctx.concurrency).await;
+    progress.finish();
     let checks = doctor::checks(&facts, &objectives, now);
     let summary = doctor::summarise(&checks);
     let code = if summary.fail > 0 {

@@ -284,7 +284,13 @@ async fn verify<W: Write>(ctx: &Context, all: bool, printer: &mut Printer<W>) ->
     } else {
         listing.newest().cloned().into_iter().collect()
     };
+    let progress = crate::output::Progress::spinner(format!(
+        "verifying {} in {}",
+        count(chosen.len(), "snapshot", "snapshots"),
+        store.url()
+    ));
     let mut results = snapshot::verify_many(&store, &chosen).await?;
+    progress.finish();
     if all {
         results.extend(listing.broken.iter().map(|(id, problem)| Verified {
             id: id.clone(),
