@@ -509,3 +509,22 @@ fn latest_n_counts_readable_versions_so_diff_works_after_a_corrupt_write() {
         stderr(&o)
     );
 }
+
+#[test]
+fn progress_is_drawn_on_a_terminal_and_cleared() {
+    let backend = two_versions();
+    let shown = on_a_terminal(&with_backend(&backend, &["versions"]), &[]);
+    assert!(
+        shown.contains(&format!(
+            "listing the versions of s3://{}/{}",
+            backend.bucket, backend.key
+        )),
+        "{shown:?}"
+    );
+    // Cleared before the report: the report's lines are whole.
+    assert!(
+        shown.contains("\nVERSION ") || shown.contains("\x1b[2KVERSION "),
+        "{shown:?}"
+    );
+    assert!(shown.contains("2 versions (* = current)."), "{shown:?}");
+}

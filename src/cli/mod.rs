@@ -369,3 +369,37 @@ pub(crate) fn parse_resolved(r: &Resolved) -> Result<crate::state::State<'_>> {
 pub(crate) fn out_err(e: io::Error) -> Error {
     Error::Output(e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_is_found_in_arguments_that_do_not_parse() {
+        let cases: &[(&[&str], Format)] = &[
+            (&["versions", "--bogus"], Format::Text),
+            (&["versions", "--format", "json", "--bogus"], Format::Json),
+            (&["--format=json", "versions"], Format::Json),
+            (&["drift", "--format", "markdown"], Format::Markdown),
+            (&["versions", "--format", "yaml"], Format::Text),
+            (&["versions", "--format"], Format::Text),
+            (&["pull", "--", "--format", "json"], Format::Text),
+        ];
+        for (args, want) in cases {
+            let argv: Vec<std::ffi::OsString> = std::iter::once("stateward")
+                .chain(args.iter().copied())
+                .map(Into::into)
+                .collect();
+            assert_eq!(format_in_argv(&argv), *want, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn clap_errors_become_one_plain_sentence() {
+        let e = match Cli::try_parse_from(["stateward", "versions", "--bogus"]) {
+            Err(e) => e,
+            Ok(_) => panic!("--bogus parsed"),
+        };
+        assert_eq!(clap_message(&e), "unexpected argument '--bogus' found");
+    }
+}

@@ -83,6 +83,8 @@ impl Progress {
         .with_message(msg)
         .with_finish(ProgressFinish::AndClear);
         let bar = multi().add(bar);
+        // Drawn at once, however soon it finishes: a short wait is still seen.
+        bar.tick();
         bar.enable_steady_tick(TICK);
         Progress { bar: Some(bar) }
     }
