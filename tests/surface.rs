@@ -528,3 +528,49 @@ fn progress_is_drawn_on_a_terminal_and_cleared() {
     );
     assert!(shown.contains("2 versions (* = current)."), "{shown:?}");
 }
+
+/// The examples of a help text, as argv without the shell around them
+/// (`ID=$(...)`, `> file`, `| jq`).
+fn example_argvs(help: &str) -> Vec<Vec<String>> {
+    let Some((_, examples)) = help.split_once("Examples:\n") else {
+        return vec![];
+    };
+    examples
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| {
+            let l = l.trim();
+            let l = l
+                .strip_prefix("ID=$(")
+                .map_or(l, |r| r.trim_end_matches(')'));
+            let cut = [" | ", " > ", " >> "]
+                .iter()
+                .filter_map(|op| l.find(op))
+                .min()
+                .unwrap_or(l.len());
+            let l = l[..cut].split(" # ").next().unwrap_or_default();
+            l.starts_with("stateward ")
+                .then(|| shlex::split(l).expect("quoted"))
+        })
+        .collect()
+}
+
+#[test]
+fn every_help_example_parses() {
+    let mut checked = 0;
+    let mut helps = vec![stdout(&stateward(["--help"]))];
+    for path in command_paths() {
+        let mut args = path;
+        args.push("--help".into());
+        helps.push(stdout(&stateward(&args)));
+    }
+    for help in helps {
+        for argv in example_argvs(&help) {
+            if let Err(e) = <stateward::cli::Cli as clap::Parser>::try_parse_from(&argv) {
+                panic!("example `{}` does not parse: {e}", argv.join(" "));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "only {checked} examples found");
+}

@@ -654,7 +654,7 @@ const EXAMPLES_LOCK_STATUS: &str = r#"Examples:
 
 const EXAMPLES_LOCK_ACQUIRE: &str = r#"Examples:
   ID=$(stateward --env prod lock acquire --reason 'incident 42')
-  stateward --env prod lock acquire --timeout 5m"#;
+  stateward --env prod lock acquire --reason 'restore drill' --format json"#;
 
 const EXAMPLES_LOCK_RELEASE: &str = r#"Examples:
   stateward --env prod lock release 3b9e1c2a-5d4f-4e6a-9b8c-7d6e5f4a3b2c
