@@ -361,6 +361,14 @@ fn colour_only_on_a_terminal_or_when_asked() {
         shown.contains("+ aws_s3_bucket.logs") && !shown.contains('\x1b'),
         "{shown:?}"
     );
+
+    // Errors on stderr: red on a terminal, plain elsewhere.
+    let missing = vec!["show".to_owned(), "file:/no/such/state".to_owned()];
+    let shown = on_a_terminal(&missing, &[]);
+    assert!(shown.contains("\x1b[31merror:\x1b[0m "), "{shown:?}");
+    let o = stateward(&missing);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).starts_with("error: "), "{:?}", stderr(&o));
 }
 
 #[test]

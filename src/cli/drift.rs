@@ -173,11 +173,13 @@ fn warn_unmatched(
     for u in rules.unmatched(&seen) {
         match (&u.hint, unmanaged) {
             (Some(hint), _) => err.line(format_args!(
-                "warning: ignore rule `{}` matches no resource of this state: {hint}",
+                "{} ignore rule `{}` matches no resource of this state: {hint}",
+                paint(WARN, "warning:"),
                 u.rule
             )),
             (None, false) => err.line(format_args!(
-                "warning: ignore rule `{}` matches no resource of this state",
+                "{} ignore rule `{}` matches no resource of this state",
+                paint(WARN, "warning:"),
                 u.rule
             )),
             (None, true) => {}

@@ -27,8 +27,8 @@ use crate::aws::Aws;
 use crate::config::{AwsAccess, BackendSettings, Flags, Settings, Target};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::output::style::ColorEnv;
-use crate::output::{progress, Format, Printer, Stderr};
+use crate::output::style::{self, ColorEnv};
+use crate::output::{paint, progress, Format, Printer, Stderr};
 use crate::store::refs::{Resolved, Resolver, VersionRef};
 
 /// Parses the process arguments, runs the command, returns the exit code.
@@ -47,8 +47,14 @@ pub fn main() -> ExitCode {
         .enabled(io::stdout().is_terminal(), &color_env);
     // Progress: on a terminal's stderr, never in JSON mode.
     progress::enable(format != Format::Json && io::stderr().is_terminal());
+    let err_color = cli
+        .global
+        .color
+        .enabled(io::stderr().is_terminal(), &color_env);
     let stdout = io::stdout();
-    let mut printer = Printer::new(format, stdout.lock()).with_color(color);
+    let mut printer = Printer::new(format, stdout.lock())
+        .with_color(color)
+        .with_stderr(Stderr::default().with_color(err_color));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -184,7 +190,9 @@ struct ErrorBody<'a> {
 /// `{"error":{"kind","message","exit_code"}}` so pipelines can parse it.
 fn report_error<W: Write>(printer: &mut Printer<W>, e: &Error) {
     let message = e.to_string();
-    printer.stderr().line(format_args!("error: {message}"));
+    printer
+        .stderr()
+        .line(format_args!("{} {message}", paint(style::BAD, "error:")));
     if printer.format() == Format::Json {
         let text = error_json(e.kind(), message, e.exit_code());
         let _ = printer.raw(text.as_bytes());

@@ -143,6 +143,8 @@ impl<W: Write> Printer<W> {
 #[derive(Clone)]
 pub struct Stderr {
     out: Arc<Mutex<Box<dyn Write + Send>>>,
+    /// Keep the colour of messages (`error:` in red); off unless said.
+    color: bool,
 }
 
 impl Default for Stderr {
@@ -162,7 +164,15 @@ impl Stderr {
     pub fn to(out: impl Write + Send + 'static) -> Self {
         Stderr {
             out: Arc::new(Mutex::new(Box::new(out))),
+            color: false,
         }
+    }
+
+    /// Keeps the colour of messages (see [`style`]); without it their
+    /// escapes are stripped.
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.color = color;
+        self
     }
 
     /// One line.
@@ -186,9 +196,15 @@ impl Stderr {
     }
 
     fn write(&self, args: std::fmt::Arguments<'_>) {
+        let text = args.to_string();
+        let bytes = if self.color {
+            text.into_bytes()
+        } else {
+            style::strip(text.as_bytes())
+        };
         if let Ok(mut out) = self.out.lock() {
             progress::suspend(|| {
-                let _ = out.write_fmt(args);
+                let _ = out.write_all(&bytes);
                 let _ = out.flush();
             });
         }
