@@ -23,6 +23,15 @@ pub const TF_WORKSPACE: &str = "TF_WORKSPACE";
 /// Terraform's data directory (default `.terraform`; with `--backend-dir` only).
 pub const TF_DATA_DIR: &str = "TF_DATA_DIR";
 
+/// Set to a non-empty value: no colour with `--color auto` (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
+
+/// Set to a value other than `0`: colour with `--color auto` even off a terminal.
+pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
+
+/// `dumb`: no colour with `--color auto`.
+pub const TERM: &str = "TERM";
+
 /// General endpoint override, applied by the AWS SDK to every service; here
 /// it also implies path-style S3 addressing.
 pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";

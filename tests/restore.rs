@@ -456,6 +456,7 @@ async fn a_restore_whose_lock_response_was_lost_proceeds_and_releases_it() {
         false,
         false,
         None,
+        8,
     )
     .await
     .unwrap();

@@ -5,12 +5,25 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::DEFAULT_CONCURRENCY;
-use crate::output::Format;
+use crate::output::{ColorChoice, Format};
 use crate::util::duration::parse_flag;
+
+/// The heading of the flags that say where the state is, shown after each
+/// command's own flags.
+pub const STATE_LOCATION: &str = "State location";
+/// The heading of the output flags (format, colour, verbosity).
+pub const OUTPUT: &str = "Output";
 
 /// Recover, inspect and validate Terraform state kept in S3.
 #[derive(Debug, Parser)]
-#[command(name = "stateward", version, about, propagate_version = true)]
+#[command(
+    name = "stateward",
+    version,
+    about,
+    propagate_version = true,
+    arg_required_else_help = true,
+    after_help = EXAMPLES_TOP
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -26,7 +39,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "NAME",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub bucket: Option<String>,
     /// Key of the state object (for the default workspace).
@@ -34,7 +47,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "KEY",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub key: Option<String>,
     /// AWS region (else the AWS default chain).
@@ -42,7 +55,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "REGION",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub region: Option<String>,
     /// DynamoDB table used for locking and the md5 digest.
@@ -50,7 +63,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "TABLE",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub dynamodb_table: Option<String>,
     /// Terraform workspace (`default` maps to KEY itself).
@@ -58,7 +71,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "NAME",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub workspace: Option<String>,
     /// Prefix of non-default workspaces' keys [default: env:].
@@ -66,11 +79,11 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "PREFIX",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub workspace_key_prefix: Option<String>,
     /// Use the S3 lock file `<key>.tflock` (Terraform >= 1.10).
-    #[arg(long, global = true, help_heading = "State location")]
+    #[arg(long, global = true, help_heading = STATE_LOCATION)]
     pub use_lockfile: bool,
     /// AWS profile for the state (as the backend's `profile`; else AWS_PROFILE).
     #[arg(
@@ -93,7 +106,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "URL",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub endpoint_url: Option<String>,
     /// Environment file: `environments/NAME.hcl` or a path to a `.hcl` file.
@@ -101,7 +114,7 @@ pub struct GlobalArgs {
         long = "env",
         global = true,
         value_name = "NAME_OR_PATH",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub env: Option<String>,
     /// Read the `backend "s3"` block from DIR/*.tf (lowest precedence).
@@ -109,7 +122,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "DIR",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub backend_dir: Option<PathBuf>,
     /// A `.tfbackend` file completing the backend block, as `terraform init -backend-config`.
@@ -117,49 +130,147 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "FILE",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub backend_config: Vec<PathBuf>,
     /// Snapshot store: `s3://BUCKET/PREFIX` or a directory (overrides the environment file).
     #[arg(long, global = true, value_name = "URL", help_heading = "Snapshots")]
     pub snapshot_store: Option<String>,
 
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    /// Output format (`markdown` only for drift and doctor).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text, help_heading = OUTPUT)]
     pub format: Format,
+    /// Colour: `auto` on a terminal unless NO_COLOR is set.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = ColorChoice::Auto,
+        help_heading = OUTPUT
+    )]
+    pub color: ColorChoice,
     /// More detail on stderr (-v debug, -vv trace); RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = OUTPUT)]
     pub verbose: u8,
+}
+
+/// `--concurrency N` of every command that fans out (reads versions,
+/// describes resources, verifies snapshots); `--max-concurrency` is kept as a
+/// hidden alias.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Fanout {
+    /// AWS requests of one kind in flight at once (versions read, resources
+    /// described per service, snapshots verified).
+    #[arg(
+        long = "concurrency",
+        alias = "max-concurrency",
+        global = true,
+        value_name = "N",
+        default_value_t = DEFAULT_CONCURRENCY as u16,
+        value_parser = clap::value_parser!(u16).range(1..=128)
+    )]
+    pub concurrency: u16,
+}
+
+impl Fanout {
+    pub fn get(self) -> usize {
+        usize::from(self.concurrency)
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the versions of the state, newest first, with their health.
+    #[command(after_help = EXAMPLES_VERSIONS)]
     Versions(VersionsArgs),
     /// Summarise one state version and list its resources.
+    #[command(after_help = EXAMPLES_SHOW)]
     Show(ShowArgs),
     /// Write the exact bytes of one state version.
+    #[command(after_help = EXAMPLES_PULL)]
     Pull(PullArgs),
     /// Compare two state versions: resources, attributes, outputs.
+    #[command(after_help = EXAMPLES_DIFF)]
     Diff(DiffArgs),
     /// Inspect, take and release the state lock (Terraform/OpenTofu compatible).
+    #[command(after_help = EXAMPLES_LOCK)]
     Lock(LockArgs),
     /// Check and repair the md5 digest Terraform keeps in DynamoDB.
+    #[command(after_help = EXAMPLES_DIGEST)]
     Digest(DigestArgs),
     /// Restore a known-good version as a new version Terraform accepts at once.
+    #[command(after_help = EXAMPLES_RESTORE)]
     Restore(RestoreArgs),
     /// Copies of the state outside its bucket: create, list, verify, prune.
+    #[command(after_help = EXAMPLES_SNAPSHOT)]
     Snapshot(super::snapshot::SnapshotArgs),
     /// Rehearse a state incident on a scratch copy; time the recovery against the RTO.
+    #[command(after_help = EXAMPLES_DRILL)]
     Drill(DrillArgs),
     /// Whole-bucket operations (bulk undelete).
+    #[command(after_help = EXAMPLES_UNDELETE)]
     S3(S3Args),
     /// Compare a state version with live AWS: missing, changed, unmanaged, not checked.
+    #[command(after_help = EXAMPLES_DRIFT)]
     Drift(DriftArgs),
     /// Disaster-recovery readiness: pass/warn/fail checks of bucket, locks, state, snapshots, RDS, EKS.
+    #[command(after_help = EXAMPLES_DOCTOR)]
     Doctor(DoctorArgs),
     /// Ordered rebuild of a lost cluster: control plane, node groups, workloads.
+    #[command(after_help = EXAMPLES_REBUILD)]
     Rebuild(RebuildArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = EXAMPLES_COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a directory.
+    #[command(after_help = EXAMPLES_MAN)]
+    Man(ManArgs),
+}
+
+impl Command {
+    /// The `--concurrency` of a command that fans out.
+    pub fn concurrency(&self) -> Option<usize> {
+        match self {
+            Command::Versions(a) => Some(a.fanout.get()),
+            Command::Show(a) => Some(a.fanout.get()),
+            Command::Pull(a) => Some(a.fanout.get()),
+            Command::Diff(a) => Some(a.fanout.get()),
+            Command::Restore(a) => Some(a.fanout.get()),
+            Command::Snapshot(a) => Some(a.fanout.get()),
+            Command::Drill(a) => Some(a.fanout.get()),
+            Command::Drift(a) => Some(a.fanout.get()),
+            Command::Doctor(a) => Some(a.fanout.get()),
+            Command::Rebuild(a) => Some(a.fanout.get()),
+            Command::S3(S3Args {
+                command: S3Command::Undelete { concurrency, .. },
+            }) => Some(usize::from(*concurrency)),
+            Command::Lock(_) | Command::Digest(_) | Command::Completions(_) | Command::Man(_) => {
+                None
+            }
+        }
+    }
+
+    /// Whether `--format markdown` means something for this command (a report
+    /// made for a pull-request comment or a job summary).
+    pub fn takes_markdown(&self) -> bool {
+        matches!(self, Command::Drift(_) | Command::Doctor(_))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `stateward.1` and one `stateward-COMMAND.1` per command into DIR
+    /// instead of printing the main page to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -175,9 +286,8 @@ pub struct DriftArgs {
     /// state describes (scoped by the environment file's drift block).
     #[arg(long)]
     pub unmanaged: bool,
-    /// Individual describe calls in flight at once, per service.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub max_concurrency: u16,
+    #[command(flatten)]
+    pub fanout: Fanout,
     /// Print API calls made and wall time on stderr (benchmarks).
     #[arg(long, hide = true)]
     pub stats: bool,
@@ -220,9 +330,8 @@ pub struct VersionsArgs {
     /// fast on large states; resource counts and shrink/corruption checks are skipped.
     #[arg(long)]
     pub header_only: bool,
-    /// How many versions are read at once.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY)]
-    pub concurrency: usize,
+    #[command(flatten)]
+    pub fanout: Fanout,
     /// For each version, how many of its resources exist and match live AWS
     /// (one shared enumeration, as `drift` does): which version matches reality.
     #[arg(long, conflicts_with = "header_only")]
@@ -234,6 +343,8 @@ pub struct ShowArgs {
     /// Version: id, latest, latest~N, serial:N, file:PATH.
     #[arg(value_name = "REF", default_value = "latest")]
     pub reference: String,
+    #[command(flatten)]
+    pub fanout: Fanout,
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +355,8 @@ pub struct PullArgs {
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub fanout: Fanout,
 }
 
 #[derive(Debug, Args)]
@@ -260,6 +373,8 @@ pub struct DiffArgs {
     /// Print secret values instead of `(sensitive)`.
     #[arg(long)]
     pub show_sensitive: bool,
+    #[command(flatten)]
+    pub fanout: Fanout,
 }
 
 #[derive(Debug, Args)]
@@ -275,8 +390,10 @@ pub struct LockArgs {
 #[derive(Debug, Subcommand)]
 pub enum LockCommand {
     /// Show who holds the state lock, without taking it.
+    #[command(after_help = EXAMPLES_LOCK_STATUS)]
     Status,
     /// Take the state lock (as Terraform would) and keep it until released.
+    #[command(after_help = EXAMPLES_LOCK_ACQUIRE)]
     Acquire {
         /// A message stored in the lock's Info, shown to whoever is blocked.
         #[arg(long, value_name = "TEXT", default_value = "")]
@@ -287,6 +404,7 @@ pub enum LockCommand {
         lock_timeout: Option<std::time::Duration>,
     },
     /// Remove the lock with this ID, whoever took it (like `terraform force-unlock`).
+    #[command(after_help = EXAMPLES_LOCK_RELEASE)]
     Release {
         /// The lock ID, as `stateward lock status` shows it.
         #[arg(value_name = "ID", required_unless_present = "broken")]
@@ -312,8 +430,10 @@ pub struct DigestArgs {
 #[derive(Debug, Subcommand)]
 pub enum DigestCommand {
     /// Compare the stored md5 digest with the md5 of the current state object.
+    #[command(after_help = EXAMPLES_DIGEST_STATUS)]
     Status,
     /// Under the lock, set the stored digest to the md5 of the current object.
+    #[command(after_help = EXAMPLES_DIGEST_REPAIR)]
     Repair {
         /// Do not ask for confirmation.
         #[arg(long)]
@@ -371,6 +491,8 @@ pub struct RestoreArgs {
     /// Terraform's `-lock-timeout=5m` is accepted too [default: 0s, one try].
     #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
     pub lock_timeout: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub fanout: Fanout,
 }
 
 #[derive(Debug, Args)]
@@ -386,6 +508,8 @@ pub struct DrillArgs {
     /// (e.g. 30s); Terraform's `-lock-timeout=30s` is accepted too.
     #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
     pub lock_timeout: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub fanout: Fanout,
 }
 
 #[derive(Debug, Args)]
@@ -398,6 +522,7 @@ pub struct S3Args {
 pub enum S3Command {
     /// Bring back every object under a prefix deleted within a window, by
     /// removing its delete markers. The bucket is the (global) `--bucket B`.
+    #[command(after_help = EXAMPLES_UNDELETE)]
     Undelete {
         /// Only keys starting with this prefix [default: the whole bucket].
         #[arg(
@@ -418,8 +543,14 @@ pub enum S3Command {
         #[arg(long)]
         yes: bool,
         /// How many objects are restored at once.
-        #[arg(long, value_name = "N", default_value_t = 16)]
-        concurrency: usize,
+        #[arg(
+            long,
+            alias = "max-concurrency",
+            value_name = "N",
+            default_value_t = 16,
+            value_parser = clap::value_parser!(u16).range(1..=128)
+        )]
+        concurrency: u16,
     },
 }
 
@@ -440,17 +571,22 @@ pub struct DoctorArgs {
     /// A lock older than this fails the check (a younger one warns).
     #[arg(long, value_name = "DURATION", value_parser = parse_flag, default_value = "1h")]
     pub stale_lock_after: std::time::Duration,
+    #[command(flatten)]
+    pub fanout: Fanout,
 }
 
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
     #[command(subcommand)]
     pub command: RebuildCommand,
+    #[command(flatten)]
+    pub fanout: Fanout,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum RebuildCommand {
     /// Plan the ordered rebuild of what live AWS lacks (or everything with --all).
+    #[command(after_help = EXAMPLES_REBUILD_PLAN)]
     Plan {
         /// Version: id, latest, latest~N, serial:N, file:PATH, snapshot:ID.
         #[arg(value_name = "REF", default_value = "latest")]
@@ -467,6 +603,7 @@ pub enum RebuildCommand {
     },
     /// Run the rebuild plan wave by wave: commands, readiness gates, a
     /// journal, `--resume`. Without --execute, only shows what would run.
+    #[command(after_help = EXAMPLES_REBUILD_RUN)]
     Run(RebuildRunArgs),
 }
 
@@ -511,3 +648,127 @@ pub struct RebuildRunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_flag)]
     pub lock_timeout: Option<std::time::Duration>,
 }
+
+// ---- Examples shown at the end of each command's --help ----
+
+const EXAMPLES_TOP: &str = r#"Examples:
+  stateward --env prod versions                   # the history of prod's state, with health
+  stateward --env prod diff latest~1 latest       # what changed in the last write?
+  stateward --env prod restore --last-good        # bring back the newest healthy version
+  stateward --backend-dir infra/ drift            # state against live AWS
+
+Shell completions: `stateward completions bash`; manual: `stateward man`."#;
+
+const EXAMPLES_VERSIONS: &str = r#"Examples:
+  stateward --env prod versions
+  stateward --bucket acme-tfstate --key prod/terraform.tfstate --region eu-west-1 versions --limit 20
+  stateward --env prod versions --header-only --concurrency 32
+  stateward --env prod versions --against-live --format json"#;
+
+const EXAMPLES_SHOW: &str = r#"Examples:
+  stateward --env prod show
+  stateward --env prod show latest~1
+  stateward show file:terraform.tfstate --format json"#;
+
+const EXAMPLES_PULL: &str = r#"Examples:
+  stateward --env prod pull > prod.tfstate
+  stateward --env prod pull serial:41 -o serial-41.tfstate
+  stateward --backend-dir infra/ pull latest~1 | jq '.resources | length'"#;
+
+const EXAMPLES_DIFF: &str = r#"Examples:
+  stateward --env prod diff latest~1 latest
+  stateward --env prod diff serial:40 serial:42 --text
+  stateward --env prod diff snapshot:20261122T135501Z-41-1a2b3c4d latest
+  stateward diff file:before.tfstate file:after.tfstate --format json"#;
+
+const EXAMPLES_LOCK: &str = r#"Examples:
+  stateward --env prod lock status
+  ID=$(stateward --env prod lock acquire --reason 'incident 42')
+  stateward --env prod lock release "$ID"
+  stateward --env prod lock --rebuild status"#;
+
+const EXAMPLES_LOCK_STATUS: &str = r#"Examples:
+  stateward --env prod lock status
+  stateward --env prod lock status --format json
+  stateward --env prod lock --rebuild status"#;
+
+const EXAMPLES_LOCK_ACQUIRE: &str = r#"Examples:
+  ID=$(stateward --env prod lock acquire --reason 'incident 42')
+  stateward --env prod lock acquire --reason 'restore drill' --format json"#;
+
+const EXAMPLES_LOCK_RELEASE: &str = r#"Examples:
+  stateward --env prod lock release 3b9e1c2a-5d4f-4e6a-9b8c-7d6e5f4a3b2c
+  stateward --env prod lock release "$ID" --yes
+  stateward --env prod lock release --broken --dry-run"#;
+
+const EXAMPLES_DIGEST: &str = r#"Examples:
+  stateward --env prod digest status
+  stateward --env prod digest repair --dry-run
+  stateward --env prod digest repair --yes"#;
+
+const EXAMPLES_DIGEST_STATUS: &str = r#"Examples:
+  stateward --env prod digest status
+  stateward --env prod digest status --format json"#;
+
+const EXAMPLES_DIGEST_REPAIR: &str = r#"Examples:
+  stateward --env prod digest repair --dry-run
+  stateward --env prod digest repair --yes"#;
+
+const EXAMPLES_RESTORE: &str = r#"Examples:
+  stateward --env prod restore --last-good --dry-run
+  stateward --env prod restore --last-good
+  stateward --env prod restore serial:41 --reason 'bad apply at 14:02'
+  stateward --env prod restore snapshot:20261122T135501Z-41-1a2b3c4d --yes"#;
+
+const EXAMPLES_SNAPSHOT: &str = r#"Examples:
+  stateward --env prod snapshot create --reason 'before the upgrade'
+  stateward --env prod snapshot list
+  stateward --env prod snapshot verify --all
+  stateward --env prod snapshot prune --keep-daily 7 --keep-monthly 12 --dry-run"#;
+
+const EXAMPLES_DRILL: &str = r#"Examples:
+  stateward --env prod drill
+  stateward --env prod drill --scenario corrupt --rto 30m
+  stateward --env prod drill --format json | tee drill.json"#;
+
+const EXAMPLES_UNDELETE: &str = r#"Examples:
+  stateward s3 undelete --bucket acme-tfstate --since 2h --dry-run
+  stateward s3 undelete --bucket acme-tfstate --prefix prod/ --since 30m --yes
+  stateward --region eu-west-1 s3 undelete --bucket acme-tfstate --concurrency 32"#;
+
+const EXAMPLES_DRIFT: &str = r#"Examples:
+  stateward --env prod drift
+  stateward --env prod drift --unmanaged --ignore .driftignore
+  stateward --env prod drift --format markdown > drift.md
+  stateward drift file:terraform.tfstate --region eu-west-1 --min-coverage 90"#;
+
+const EXAMPLES_DOCTOR: &str = r#"Examples:
+  stateward --env prod doctor
+  stateward --env prod doctor --rpo 15m --rto 1h
+  stateward --env prod doctor --format markdown >> "$GITHUB_STEP_SUMMARY""#;
+
+const EXAMPLES_REBUILD: &str = r#"Examples:
+  stateward --env prod rebuild plan
+  stateward --env prod rebuild plan --all --format json
+  stateward --env prod rebuild run --dir infra/ --execute
+  stateward --env prod rebuild run --dir infra/ --execute --resume"#;
+
+const EXAMPLES_REBUILD_PLAN: &str = r#"Examples:
+  stateward --env prod rebuild plan
+  stateward --env prod rebuild plan snapshot:20261122T135501Z-41-1a2b3c4d --all
+  stateward --env prod rebuild plan --format json"#;
+
+const EXAMPLES_REBUILD_RUN: &str = r#"Examples:
+  stateward --env prod rebuild run --dir infra/
+  stateward --env prod rebuild run --dir infra/ --execute
+  stateward --env prod rebuild run --dir infra/ --execute --resume"#;
+
+const EXAMPLES_COMPLETIONS: &str = r#"Examples:
+  stateward completions bash > /etc/bash_completion.d/stateward
+  stateward completions zsh > "${fpath[1]}/_stateward"
+  stateward completions fish > ~/.config/fish/completions/stateward.fish
+  stateward completions powershell >> $PROFILE"#;
+
+const EXAMPLES_MAN: &str = r#"Examples:
+  stateward man | man -l -
+  stateward man --dir /usr/local/share/man/man1"#;

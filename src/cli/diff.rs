@@ -8,7 +8,8 @@ use crate::cli::{out_err, resolve_refs, Context};
 use crate::diff::{diff, render_text, unified_text_diff, DiffOptions, Side, StateDiff};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::output::{Printer, Render};
+use crate::output::style::{paint_diff, BOLD};
+use crate::output::{paint, Printer, Render};
 use crate::state::parse_pair;
 
 use super::args::DiffArgs;
@@ -103,14 +104,23 @@ struct DiffReport {
 
 impl Render for DiffReport {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "--- {}", self.from_label)?;
-        writeln!(out, "+++ {}", self.to_label)?;
+        writeln!(
+            out,
+            "{}",
+            paint(BOLD, format_args!("--- {}", self.from_label))
+        )?;
+        writeln!(
+            out,
+            "{}",
+            paint(BOLD, format_args!("+++ {}", self.to_label))
+        )?;
         let mut buf = Vec::new();
         render_text(&self.diff, &mut buf)?;
-        out.write_all(&buf)?;
+        // `+` added, `-` removed, `~` changed (plain when colour is off).
+        out.write_all(paint_diff(&String::from_utf8_lossy(&buf)).as_bytes())?;
         if let Some(text) = &self.text {
             writeln!(out)?;
-            out.write_all(text.as_bytes())?;
+            out.write_all(paint_diff(text).as_bytes())?;
         }
         Ok(())
     }

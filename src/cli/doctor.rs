@@ -9,7 +9,8 @@ use crate::cli::{out_err, Context};
 use crate::doctor::{self, gather::gather, Check, CheckStatus, Objectives, Summary};
 use crate::error::Result;
 use crate::exit;
-use crate::output::{Printer, Render};
+use crate::output::style::status_style;
+use crate::output::{count, paint, Printer, Render};
 
 use super::args::DoctorArgs;
 
@@ -37,7 +38,11 @@ pub async fn run<W: Write>(
         None
     };
     let now = OffsetDateTime::now_utc();
-    let facts = gather(&aws, &target, store.as_ref(), now).await;
+    let progress = crate::output::Progress::spinner(
+        "checking the bucket, locks, digest, state, snapshots, RDS and EKS",
+    );
+    let facts = gather(&aws, &target, store.as_ref(), now, ctx.concurrency).await;
+    progress.finish();
     let checks = doctor::checks(&facts, &objectives, now);
     let summary = doctor::summarise(&checks);
     let code = if summary.fail > 0 {
@@ -74,14 +79,25 @@ fn mark(s: CheckStatus) -> &'static str {
 impl Render for Report {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "Disaster-recovery readiness of {}", self.state)?;
+        // The detail column starts after the longest check id.
+        let width = self
+            .checks
+            .iter()
+            .map(|c| c.id.chars().count())
+            .max()
+            .unwrap_or(0);
         for c in &self.checks {
-            writeln!(out, "{}  {:<28} {}", mark(c.status), c.id, c.detail)?;
+            let m = mark(c.status);
+            let styled = paint(status_style(&m.to_lowercase()), m);
+            writeln!(out, "{styled}  {:<width$}  {}", c.id, c.detail)?;
         }
         let s = &self.summary;
         writeln!(
             out,
-            "{} passed, {} warnings, {} failed",
-            s.pass, s.warn, s.fail
+            "{} passed, {}, {} failed",
+            s.pass,
+            count(s.warn, "warning", "warnings"),
+            s.fail
         )
     }
 
@@ -105,8 +121,10 @@ impl Render for Report {
         let s = &self.summary;
         writeln!(
             out,
-            "\n**{} passed, {} warnings, {} failed**",
-            s.pass, s.warn, s.fail
+            "\n**{} passed, {}, {} failed**",
+            s.pass,
+            count(s.warn, "warning", "warnings"),
+            s.fail
         )
     }
 }

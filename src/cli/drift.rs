@@ -1,7 +1,7 @@
 //! `stateward drift [REF]`: compare a state version with live AWS.
 
 use std::collections::BTreeSet;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -15,7 +15,8 @@ use crate::exit;
 use crate::live::{
     self, Comparison, Finding, IgnoreRules, Kind, NotChecked, ScanOptions, UnmanagedScope,
 };
-use crate::output::{Format, Printer, Render};
+use crate::output::style::{status_style, BAD, GOOD, NOTE, WARN};
+use crate::output::{count, paint, Printer, Progress, Render, Stderr};
 
 use super::args::DriftArgs;
 
@@ -31,7 +32,8 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     let resources = live::state_resources(&state);
 
     let drift_settings = ctx.settings.drift()?;
-    let ignore = load_ignore(ctx, args.ignore.as_deref())?;
+    let ignore = load_ignore(ctx, args.ignore.as_deref(), &printer.stderr())?;
+    warn_unmatched(&printer.stderr(), &ignore, &resources, args.unmanaged);
 
     let mut never_unmanaged = BTreeSet::new();
     if ctx.has_target() {
@@ -43,26 +45,17 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     }
     let aws = Aws::connect(&ctx.aws_access()?).await?;
 
-    let show_progress = printer.format() == Format::Text && io::stderr().is_terminal();
-    let progress: Option<live::Progress> = if show_progress {
-        let err = printer.stderr();
-        err.line(format_args!(
-            "checking {} resources against live AWS...",
-            resources.len()
-        ));
-        Some(Box::new(move |line: &str| {
-            err.line(format_args!("  {line}"))
-        }))
-    } else {
-        None
-    };
-    let opts = ScanOptions {
+    let progress = scan_progress(format!(
+        "checking {} against live AWS",
+        count(resources.len(), "resource", "resources")
+    ));
+    let mut opts = ScanOptions {
         unmanaged: args.unmanaged,
         scope: UnmanagedScope {
             name_prefixes: drift_settings.unmanaged_name_prefixes.clone(),
             tags: drift_settings.unmanaged_tags.clone(),
         },
-        concurrency: args.max_concurrency as usize,
+        concurrency: args.fanout.get(),
         naive: args.naive,
         ignore,
         never_unmanaged,
@@ -72,6 +65,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     };
     let scan_started = Instant::now();
     let comparison = live::scan(&aws, &resources, &opts).await?;
+    opts.progress = None; // clears the scan's progress line
     if args.stats {
         printer.stderr().line(format_args!(
             "stats: resources={} api_calls={} scan_ms={} total_ms={}",
@@ -150,24 +144,98 @@ pub(crate) fn managed_check_options(ctx: &Context, target: &Target) -> Result<Sc
     Ok(ScanOptions {
         unmanaged: false,
         scope: UnmanagedScope::default(),
-        concurrency: ctx.settings.concurrency(),
+        concurrency: ctx.concurrency,
         naive: false,
-        ignore: load_ignore(ctx, None)?,
+        ignore: load_ignore(ctx, None, &Stderr::default())?,
         never_unmanaged: never,
         only_region: None,
-        progress: None,
+        progress: scan_progress("comparing with live AWS".to_owned()),
     })
+}
+
+/// Warns about ignore rules that match no resource of the state (a rule may
+/// also hide unmanaged objects, so with `--unmanaged` only the rules that
+/// look like a Terraform address are reported).
+fn warn_unmatched(
+    err: &Stderr,
+    rules: &IgnoreRules,
+    resources: &[live::StateResource],
+    unmanaged: bool,
+) {
+    let seen: Vec<live::Seen<'_>> = resources
+        .iter()
+        .map(|r| live::Seen {
+            type_: &r.type_,
+            id: r.id.as_deref(),
+            address: &r.address,
+        })
+        .collect();
+    for u in rules.unmatched(&seen) {
+        match (&u.hint, unmanaged) {
+            (Some(hint), _) => err.line(format_args!(
+                "{} ignore rule `{}` matches no resource of this state: {hint}",
+                paint(WARN, "warning:"),
+                u.rule
+            )),
+            (None, false) => err.line(format_args!(
+                "{} ignore rule `{}` matches no resource of this state",
+                paint(WARN, "warning:"),
+                u.rule
+            )),
+            (None, true) => {}
+        }
+    }
+}
+
+/// Live-scan progress on a terminal's stderr: a spinner that counts the
+/// services (type families) done and shows the last one's counts. `None`
+/// when progress is not drawn (JSON, off a terminal).
+pub(crate) fn scan_progress(what: String) -> Option<live::Progress> {
+    let bar = Progress::spinner(what.clone());
+    if !bar.is_drawn() {
+        return None;
+    }
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    Some(Box::new(move |line: &str| {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        bar.set_message(format!(
+            "{what}: {} done, last {line}",
+            count(n, "service", "services")
+        ));
+    }))
 }
 
 /// The ignore file's rules, plus `lifecycle.ignore_changes` of the Terraform
 /// configuration when `--backend-dir` names it.
-pub(crate) fn load_ignore(ctx: &Context, flag: Option<&Path>) -> Result<IgnoreRules> {
-    let IgnoreFile { path, required } = ctx.settings.ignore_file(flag)?;
-    let text = match std::fs::read_to_string(&path) {
+pub(crate) fn load_ignore(ctx: &Context, flag: Option<&Path>, err: &Stderr) -> Result<IgnoreRules> {
+    let IgnoreFile { mut path, required } = ctx.settings.ignore_file(flag)?;
+    let mut text = match std::fs::read_to_string(&path) {
         Ok(t) => Some(t),
         Err(e) if !required && e.kind() == io::ErrorKind::NotFound => None,
         Err(source) => return Err(Error::ReadFile { path, source }),
     };
+    // driftctl users: their `.driftignore` when there is no `.statewardignore`.
+    if text.is_none() {
+        let driftctl = path.with_file_name(live::DRIFTCTL_IGNORE_FILE);
+        match std::fs::read_to_string(&driftctl) {
+            Ok(t) => {
+                err.line(format_args!(
+                    "stateward: no {} here; using driftctl's {} (same syntax)",
+                    path.display(),
+                    driftctl.display()
+                ));
+                text = Some(t);
+                path = driftctl;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::ReadFile {
+                    path: driftctl,
+                    source,
+                })
+            }
+        }
+    }
     let rules = IgnoreRules::parse(text.as_deref())
         .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
     Ok(match ctx.settings.terraform_dir() {
@@ -339,8 +407,14 @@ impl DriftReport {
     fn summary_line(&self) -> String {
         let s = &self.summary;
         format!(
-            "{} resources, {} checked ({}% coverage): {} missing, {} changed, {} unmanaged, {} not checked",
-            s.resources, s.checked, s.coverage, s.missing, s.changed, s.unmanaged, s.not_checked
+            "{}, {} checked ({}% coverage): {} missing, {} changed, {} unmanaged, {} not checked",
+            count(s.resources, "resource", "resources"),
+            s.checked,
+            s.coverage,
+            s.missing,
+            s.changed,
+            s.unmanaged,
+            s.not_checked
         )
     }
 }
@@ -364,8 +438,9 @@ impl Render for DriftReport {
             self.label, self.state.serial, self.state.lineage
         )?;
         for f in &self.findings {
-            let kind = f.kind.as_str().to_uppercase();
-            writeln!(out, "{kind:<10} {}", display_name(f))?;
+            let kind = format!("{:<10}", f.kind.as_str().to_uppercase());
+            let style = status_style(f.kind.as_str());
+            writeln!(out, "{} {}", paint(style, kind), display_name(f))?;
             for a in &f.attributes {
                 writeln!(
                     out,
@@ -377,7 +452,7 @@ impl Render for DriftReport {
             }
         }
         if !self.not_checked.is_empty() {
-            writeln!(out, "Not checked:")?;
+            writeln!(out, "{}", paint(NOTE, "Not checked:"))?;
             for n in &self.not_checked {
                 writeln!(
                     out,
@@ -388,7 +463,12 @@ impl Render for DriftReport {
             }
         }
         writeln!(out, "{}", self.summary_line())?;
-        writeln!(out, "{}", self.verdict())
+        let style = match (self.in_sync(), self.gate.incomplete.is_some()) {
+            (false, _) => BAD,
+            (true, true) => WARN,
+            (true, false) => GOOD,
+        };
+        writeln!(out, "{}", paint(style, self.verdict()))
     }
 
     fn render_markdown(&self, out: &mut dyn Write) -> io::Result<()> {

@@ -31,6 +31,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DrillArgs, printer: &mut Printer
             *s,
             rto,
             args.lock_timeout.unwrap_or_default(),
+            ctx.concurrency,
             &mut progress,
         )
         .await?;

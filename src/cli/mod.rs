@@ -6,6 +6,7 @@ mod doctor;
 mod drift;
 mod drill;
 mod lock;
+mod meta;
 mod pull;
 mod rebuild;
 mod restore;
@@ -28,7 +29,8 @@ use crate::config::{
 };
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::output::{Format, Printer, Stderr};
+use crate::output::style::{self, ColorEnv};
+use crate::output::{paint, progress, Format, Printer, Stderr};
 use crate::store::refs::{Resolved, Resolver, VersionRef};
 
 /// Parses the process arguments, runs the command, returns the exit code.
@@ -40,23 +42,27 @@ pub fn main() -> ExitCode {
             .skip(1)
             .map(|a| a.to_string_lossy().into_owned()),
     );
-    let cli = match Cli::try_parse_from(argv.clone()) {
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::SUCCESS,
-                _ => exit::ERROR,
-            };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
+        Err(e) => return ExitCode::from(usage_error(&e, format_in_argv(&argv))),
     };
     init_tracing(cli.global.verbose);
     let format = cli.global.format;
+    let color_env = ColorEnv::from_vars(&|name| std::env::var(name).ok());
+    let color = cli
+        .global
+        .color
+        .enabled(io::stdout().is_terminal(), &color_env);
+    // Progress: on a terminal's stderr, never in JSON mode.
+    progress::enable(format != Format::Json && io::stderr().is_terminal());
+    let err_color = cli
+        .global
+        .color
+        .enabled(io::stderr().is_terminal(), &color_env);
     let stdout = io::stdout();
-    let mut printer = Printer::new(format, stdout.lock());
+    let mut printer = Printer::new(format, stdout.lock())
+        .with_color(color)
+        .with_stderr(Stderr::default().with_color(err_color));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -143,10 +149,78 @@ pub fn terraform_style_flags(argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsS
     out
 }
 
+/// What clap's own outcomes exit with: help and version 0; help shown
+/// because a (sub)command is missing 1; any other usage error 1, with the
+/// JSON error envelope on stdout in JSON mode.
+fn usage_error(e: &clap::Error, format: Format) -> u8 {
+    use clap::error::ErrorKind;
+    let code = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => exit::SUCCESS,
+        _ => exit::ERROR,
+    };
+    let _ = e.print();
+    if code != exit::SUCCESS && format == Format::Json {
+        let message = match e.kind() {
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                "a subcommand is needed; see --help".to_owned()
+            }
+            _ => clap_message(e),
+        };
+        let text = error_json("usage", message, code);
+        let _ = io::stdout().lock().write_all(text.as_bytes());
+    }
+    code
+}
+
+/// The first line of a clap error, without its `error: ` prefix and styles.
+fn clap_message(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .trim()
+        .to_owned()
+}
+
+/// `--format` as typed, for errors found before the arguments parsed
+/// (`--format json`, `--format=json`); text when absent or unreadable.
+fn format_in_argv(argv: &[std::ffi::OsString]) -> Format {
+    let mut found = Format::Text;
+    let mut args = argv.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(a) = args.next() {
+        if a == "--" {
+            break;
+        }
+        let value = match a.strip_prefix("--format") {
+            Some("") => args.next(),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(v) = value {
+            if let Ok(f) = <Format as clap::ValueEnum>::from_str(v, true) {
+                found = f;
+            }
+        }
+    }
+    found
+}
+
 /// Runs one parsed command line, writing through `printer`.
 pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
-    let ctx = Context::new(cli.global);
+    if printer.format() == Format::Markdown && !cli.command.takes_markdown() {
+        return Err(Error::Usage(
+            "--format markdown is only for drift and doctor (reports made for a pull-request comment or a job summary); use --format text or --format json".into(),
+        ));
+    }
+    let concurrency = cli.command.concurrency();
+    let mut ctx = Context::new(cli.global);
+    if let Some(n) = concurrency {
+        ctx.concurrency = n;
+    }
     match cli.command {
+        Command::Completions(a) => meta::completions(a, printer),
+        Command::Man(a) => meta::man(a, printer),
         Command::Versions(a) => versions::run(&ctx, a, printer).await,
         Command::Show(a) => show::run(&ctx, a, printer).await,
         Command::Pull(a) => pull::run(&ctx, a, printer).await,
@@ -160,37 +234,6 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Drift(a) => drift::run(&ctx, a, printer).await,
         Command::Doctor(a) => doctor::run(&ctx, a, printer).await,
         Command::Rebuild(a) => rebuild::run(&ctx, a.command, printer).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::terraform_style_flags;
-
-    #[test]
-    fn terraform_style_lock_timeout_is_the_long_flag() {
-        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
-        let cases: &[(&[&str], &[&str])] = &[
-            (
-                &["sw", "restore", "-lock-timeout=5m"],
-                &["sw", "restore", "--lock-timeout=5m"],
-            ),
-            (
-                &["sw", "restore", "-lock-timeout", "5m"],
-                &["sw", "restore", "--lock-timeout", "5m"],
-            ),
-            (
-                &["sw", "restore", "--lock-timeout", "5m"],
-                &["sw", "restore", "--lock-timeout", "5m"],
-            ),
-            (
-                &["sw", "x", "--", "-lock-timeout=1s"],
-                &["sw", "x", "--", "-lock-timeout=1s"],
-            ),
-        ];
-        for (given, want) in cases {
-            assert_eq!(terraform_style_flags(args(given)), args(want), "{given:?}");
-        }
     }
 }
 
@@ -210,18 +253,27 @@ struct ErrorBody<'a> {
 /// `{"error":{"kind","message","exit_code"}}` so pipelines can parse it.
 fn report_error<W: Write>(printer: &mut Printer<W>, e: &Error) {
     let message = e.to_string();
-    printer.stderr().line(format_args!("error: {message}"));
+    printer
+        .stderr()
+        .line(format_args!("{} {message}", paint(style::BAD, "error:")));
     if printer.format() == Format::Json {
-        let report = ErrorReport {
-            error: ErrorBody {
-                kind: e.kind(),
-                message,
-                exit_code: e.exit_code(),
-            },
-        };
-        if let Ok(text) = serde_json::to_string_pretty(&report) {
-            let _ = printer.raw(format!("{text}\n").as_bytes());
-        }
+        let text = error_json(e.kind(), message, e.exit_code());
+        let _ = printer.raw(text.as_bytes());
+    }
+}
+
+/// The JSON error envelope, with its final newline.
+fn error_json(kind: &str, message: String, exit_code: u8) -> String {
+    let report = ErrorReport {
+        error: ErrorBody {
+            kind,
+            message,
+            exit_code,
+        },
+    };
+    match serde_json::to_string_pretty(&report) {
+        Ok(text) => format!("{text}\n"),
+        Err(_) => String::new(),
     }
 }
 
@@ -251,16 +303,20 @@ pub struct Context {
     /// The configuration's warnings (deprecated backend arguments) are
     /// printed once per run.
     warned: std::sync::Once,
+    /// The command's `--concurrency` (AWS requests of one kind in flight).
+    pub concurrency: usize,
 }
 
 impl Context {
     /// The settings of this run, from the flags and the process environment.
     pub fn new(global: GlobalArgs) -> Self {
         let settings = Settings::resolve(flags_of(&global), &|name| std::env::var(name).ok());
+        let concurrency = settings.concurrency();
         Context {
             global,
             settings,
             warned: std::sync::Once::new(),
+            concurrency,
         }
     }
 
@@ -359,7 +415,9 @@ pub(crate) async fn resolve_refs(ctx: &Context, refs: &[&str]) -> Result<Vec<Res
         true => Some(snapshot::open_store(ctx).await?),
         false => None,
     };
-    let mut resolver = Resolver::new(bucket.as_ref(), &key).with_snapshots(store.as_ref());
+    let mut resolver = Resolver::new(bucket.as_ref(), &key)
+        .with_snapshots(store.as_ref())
+        .with_concurrency(ctx.concurrency);
     let mut out = Vec::with_capacity(parsed.len());
     for r in &parsed {
         out.push(resolver.resolve(r).await?);
@@ -424,4 +482,64 @@ pub(crate) fn parse_resolved(r: &Resolved) -> Result<crate::state::State<'_>> {
 /// Output write errors become [`Error::Output`].
 pub(crate) fn out_err(e: io::Error) -> Error {
     Error::Output(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_is_found_in_arguments_that_do_not_parse() {
+        let cases: &[(&[&str], Format)] = &[
+            (&["versions", "--bogus"], Format::Text),
+            (&["versions", "--format", "json", "--bogus"], Format::Json),
+            (&["--format=json", "versions"], Format::Json),
+            (&["drift", "--format", "markdown"], Format::Markdown),
+            (&["versions", "--format", "yaml"], Format::Text),
+            (&["versions", "--format"], Format::Text),
+            (&["pull", "--", "--format", "json"], Format::Text),
+        ];
+        for (args, want) in cases {
+            let argv: Vec<std::ffi::OsString> = std::iter::once("stateward")
+                .chain(args.iter().copied())
+                .map(Into::into)
+                .collect();
+            assert_eq!(format_in_argv(&argv), *want, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn clap_errors_become_one_plain_sentence() {
+        let e = match Cli::try_parse_from(["stateward", "versions", "--bogus"]) {
+            Err(e) => e,
+            Ok(_) => panic!("--bogus parsed"),
+        };
+        assert_eq!(clap_message(&e), "unexpected argument '--bogus' found");
+    }
+
+    #[test]
+    fn terraform_style_lock_timeout_is_the_long_flag() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        let cases: &[(&[&str], &[&str])] = &[
+            (
+                &["sw", "restore", "-lock-timeout=5m"],
+                &["sw", "restore", "--lock-timeout=5m"],
+            ),
+            (
+                &["sw", "restore", "-lock-timeout", "5m"],
+                &["sw", "restore", "--lock-timeout", "5m"],
+            ),
+            (
+                &["sw", "restore", "--lock-timeout", "5m"],
+                &["sw", "restore", "--lock-timeout", "5m"],
+            ),
+            (
+                &["sw", "x", "--", "-lock-timeout=1s"],
+                &["sw", "x", "--", "-lock-timeout=1s"],
+            ),
+        ];
+        for (given, want) in cases {
+            assert_eq!(terraform_style_flags(args(given)), args(want), "{given:?}");
+        }
+    }
 }

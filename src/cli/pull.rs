@@ -5,11 +5,18 @@ use std::io::Write;
 use crate::cli::{out_err, resolve_refs, Context};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::output::Printer;
+use crate::output::{Format, Printer};
 
 use super::args::PullArgs;
 
 pub async fn run<W: Write>(ctx: &Context, args: PullArgs, printer: &mut Printer<W>) -> Result<u8> {
+    // The bytes are the output: a JSON envelope around them would not be the
+    // state any more, and ignoring the flag would surprise a script.
+    if printer.format() == Format::Json {
+        return Err(Error::Usage(
+            "pull writes the state's exact bytes (already JSON) and takes no --format json; drop the flag".into(),
+        ));
+    }
     // One reference in, one out.
     let Some(resolved) = resolve_refs(ctx, &[&args.reference]).await?.pop() else {
         return Err(Error::BadRef(format!(

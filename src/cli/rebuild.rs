@@ -2,7 +2,7 @@
 //! `stateward rebuild run` (execute them: gates, journal, resume, lock).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::exit;
 use crate::live::{self, Kind};
 use crate::lock::{self, human_age, Locker, OnInterrupt};
-use crate::output::Stderr;
-use crate::output::{table, Format, Printer, Render};
+use crate::output::{self, Stderr};
+use crate::output::{table, Printer, Render};
 use crate::rebuild::journal::{self, Journal, JournalStatus, Start, StateIdentity, WaveEntry};
 use crate::rebuild::run::{self as executor, AwsProbe, Event, Interrupts, ProcessRunner, Store};
 use crate::rebuild::{self, gate, shell_line, DataRecovery, Input, Node, Plan, Scope, Tier};
@@ -78,6 +78,7 @@ async fn make_plan(
     let resources = live::state_resources(state);
     let opts = super::drift::managed_check_options(ctx, target)?;
     let comparison = live::scan(aws, &resources, &opts).await?;
+    drop(opts); // clears the scan's progress line
     let missing: BTreeSet<String> = comparison
         .findings
         .iter()
@@ -377,7 +378,6 @@ async fn run_command<W: Write>(
     let interrupts = Interrupts::listen();
     // The first Ctrl-C lets a running Terraform finish, the second kills it.
     crate::interrupt::hands_off(true);
-    let progress_display = printer.format() == Format::Text && io::stderr().is_terminal();
     let lock_info = format!(
         "stateward rebuild run {} dir={}",
         lock::pid_tag(),
@@ -447,9 +447,9 @@ async fn run_command<W: Write>(
                 err: printer.stderr(),
             };
             let probe = AwsProbe { aws: aws.clone() };
-            let mut show = Progress {
-                display: progress_display,
-                waiting_shown: false,
+            let mut show = Show {
+                err: printer.stderr(),
+                gate: None,
             };
             executor::execute(
                 &mut j,
@@ -585,8 +585,8 @@ fn data_store_refusal(d: &[DataRecovery]) -> String {
         .map(|d| format!("{} ({}: {})", d.address, d.source, d.detail))
         .collect();
     format!(
-        "{} missing data store(s) would be recreated EMPTY by the final apply: {}; recover their data first and run again, or pass --allow-empty-data-stores to accept the loss",
-        d.len(),
+        "{} would be recreated EMPTY by the final apply: {}; recover their data first and run again, or pass --allow-empty-data-stores to accept the loss",
+        output::count(d.len(), "missing data store", "missing data stores"),
         list.join("; ")
     )
 }
@@ -635,32 +635,34 @@ fn secs(d: Duration) -> f64 {
 
 /// Progress lines on stderr; the gate's waiting line is redrawn in place on a
 /// terminal in text mode and not shown otherwise.
-struct Progress {
-    display: bool,
-    waiting_shown: bool,
+/// The executor's events on stderr: one line per step, and a progress
+/// line (drawn only on a terminal, see [`crate::output::progress`]) while a
+/// gate is polled.
+struct Show {
+    err: Stderr,
+    gate: Option<output::Progress>,
 }
 
-impl Progress {
+impl Show {
     fn event(&mut self, e: Event) {
-        let mut err = io::stderr().lock();
-        if self.waiting_shown && !matches!(e, Event::GateWaiting { .. }) {
-            let _ = write!(err, "\r\x1b[2K");
-            self.waiting_shown = false;
+        if !matches!(e, Event::GateWaiting { .. }) {
+            if let Some(bar) = self.gate.take() {
+                bar.finish();
+            }
         }
-        let _ = match e {
-            Event::Recheck { wave, name } => {
-                writeln!(
-                    err,
-                    "stateward: re-checking the gate of wave {wave} ({name}), completed earlier"
-                )
-            }
-            Event::WaveStarted { wave, of, name } => {
-                writeln!(err, "stateward: wave {wave} of {of}: {name}")
-            }
-            Event::CommandStarted { argv } => writeln!(err, "stateward: $ {}", shell_line(&argv)),
-            Event::CommandFinished { outcome, seconds } => {
-                writeln!(err, "stateward: {outcome} after {seconds:.1}s")
-            }
+        match e {
+            Event::Recheck { wave, name } => self.err.line(format_args!(
+                "stateward: re-checking the gate of wave {wave} ({name}), completed earlier"
+            )),
+            Event::WaveStarted { wave, of, name } => self
+                .err
+                .line(format_args!("stateward: wave {wave} of {of}: {name}")),
+            Event::CommandStarted { argv } => self
+                .err
+                .line(format_args!("stateward: $ {}", shell_line(&argv))),
+            Event::CommandFinished { outcome, seconds } => self
+                .err
+                .line(format_args!("stateward: {outcome} after {seconds:.1}s")),
             Event::GateWaiting {
                 kind,
                 ready,
@@ -669,29 +671,25 @@ impl Progress {
                 timeout,
                 detail,
             } => {
-                if self.display {
-                    self.waiting_shown = true;
-                    write!(
-                        err,
-                        "\r\x1b[2Kstateward: waiting on {kind}: {ready}/{total} ready, {:.0}s of {timeout}s ({detail})",
-                        elapsed
-                    )
-                } else {
-                    Ok(())
-                }
+                let bar = self.gate.get_or_insert_with(|| {
+                    output::Progress::items(format!("waiting on {kind}"), total as u64)
+                });
+                bar.set_length(total as u64);
+                bar.set_position(ready as u64);
+                bar.set_message(format!(
+                    "waiting on {kind} ({elapsed:.0}s of {timeout}s; {detail})"
+                ));
             }
             Event::GateDone {
                 kind,
                 passed,
                 seconds,
                 detail,
-            } => writeln!(
-                err,
+            } => self.err.line(format_args!(
                 "stateward: gate {kind} {} after {seconds:.1}s: {detail}",
                 if passed { "passed" } else { "FAILED" }
-            ),
-        };
-        let _ = err.flush();
+            )),
+        }
     }
 }
 
@@ -731,12 +729,13 @@ impl RunReport {
             let (recheck, from) = journal::next_step(j);
             notes.push(match from {
                 Some(i) => format!(
-                    "`--execute --resume` re-checks the gates of {} completed wave(s), then runs from wave {} ({})",
-                    recheck.len(),
+                    "`--execute --resume` re-checks the gates of {}, then runs from wave {} ({})",
+                    output::count(recheck.len(), "completed wave", "completed waves"),
                     j.waves[i].index,
                     j.waves[i].name
                 ),
-                None => "every wave is completed: `--execute --resume` only re-checks their gates".into(),
+                None => "every wave is completed: `--execute --resume` only re-checks their gates"
+                    .into(),
             });
         }
         RunReport {

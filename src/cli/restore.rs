@@ -52,8 +52,10 @@ pub async fn run<W: Write>(
         args.allow_lineage_change,
         args.show_sensitive,
         live.as_ref(),
+        ctx.concurrency,
     )
     .await?;
+    drop(live_opts); // clears the live comparison's progress line
 
     // The plan goes to stdout in text mode, to stderr in JSON mode.
     let mut explained = Vec::new();

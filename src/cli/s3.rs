@@ -4,7 +4,7 @@
 //! the bucket to undelete in, not the state. Region, endpoint and profile
 //! come from the usual flags or `--env`.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -13,7 +13,7 @@ use crate::aws::Aws;
 use crate::cli::{confirm, out_err, Context};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::output::{Printer, Render};
+use crate::output::{count, Printer, Progress, Render};
 use crate::undelete::{self, Skip};
 
 use super::args::{S3Args, S3Command};
@@ -26,7 +26,10 @@ pub async fn run<W: Write>(ctx: &Context, args: S3Args, printer: &mut Printer<W>
             dry_run,
             yes,
             concurrency,
-        } => run_undelete(ctx, &prefix, since, dry_run, yes, concurrency, printer).await,
+        } => {
+            let concurrency = usize::from(concurrency);
+            run_undelete(ctx, &prefix, since, dry_run, yes, concurrency, printer).await
+        }
     }
 }
 
@@ -49,20 +52,15 @@ async fn run_undelete<W: Write>(
     ctx.check_backend_config()?;
     let aws = Aws::connect(&ctx.settings.aws_access_without_key()?).await?;
     let bucket = aws.bucket(&bucket_name);
-    let tty = io::stderr().is_terminal();
     // The window ends when the command starts, not when the listing ends.
     let now = OffsetDateTime::now_utc();
 
-    let err = printer.stderr();
-    let mut on_page = |n: usize| {
-        if tty {
-            err.part(format_args!("\rlisted {n} versions and delete markers"));
-        }
-    };
+    let listed = Progress::counter(format!(
+        "listing versions and delete markers under s3://{bucket_name}/{prefix}"
+    ));
+    let mut on_page = |n: usize| listed.set_position(n as u64);
     let listing = bucket.list_prefix_versions(prefix, &mut on_page).await?;
-    if tty {
-        err.line("");
-    }
+    listed.finish();
     let decision = undelete::decide(&listing, now, since);
     drop(listing);
     let n = decision.restore.len();
@@ -82,23 +80,20 @@ async fn run_undelete<W: Write>(
     confirm(
         &printer.stderr(),
         &format!(
-            "Restore {n} deleted object(s) under {place} by removing {markers} delete marker(s) ({} deleted object(s) left alone)?",
-            report.skipped
+            "Restore {} under {place} by removing {} ({} left alone)?",
+            count(n, "deleted object", "deleted objects"),
+            count(markers, "delete marker", "delete markers"),
+            count(report.skipped, "deleted object", "deleted objects"),
         ),
         yes,
     )?;
-    let mut progress = |done: usize| {
-        if tty {
-            err.part(format_args!("\rrestored {done}/{n}"));
-        }
-    };
+    let bar = Progress::items("restoring objects", n as u64);
+    let mut progress = |done: usize| bar.set_position(done as u64);
     // Ctrl-C comes to the run below, which stops and says what was done.
     let shield = crate::interrupt::shield("");
     let run = undelete::execute(&bucket, &decision.restore, concurrency, &mut progress).await;
     drop(shield);
-    if tty {
-        err.line("");
-    }
+    bar.finish();
     let (restored, failed) = (run.restored, run.failed);
     // The same command, its window stretched by the time since it started.
     let again = || {
@@ -162,7 +157,11 @@ impl Render for UndeleteReport {
         } else {
             "Restored"
         };
-        writeln!(out, "{verb} {} deleted object(s):", self.restored)?;
+        writeln!(
+            out,
+            "{verb} {}:",
+            count(self.restored, "deleted object", "deleted objects")
+        )?;
         for k in &self.keys {
             writeln!(out, "  {k}")?;
         }

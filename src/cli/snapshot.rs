@@ -13,7 +13,7 @@ use crate::config::{self, ObjectWrites, SnapshotStoreSetting};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::output::Stderr;
-use crate::output::{table, Format, Printer, Render};
+use crate::output::{count, table, Format, Printer, Render};
 use crate::snapshot::retention::{self, Item, Kept, Policy, Within};
 use crate::snapshot::{self, Created, Listing, Manifest, SnapshotStore, StoreUrl, Verified};
 
@@ -21,26 +21,42 @@ use crate::snapshot::{self, Created, Listing, Manifest, SnapshotStore, StoreUrl,
 pub struct SnapshotArgs {
     #[command(subcommand)]
     pub command: SnapshotCommand,
+    #[command(flatten)]
+    pub fanout: super::args::Fanout,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
     /// Copy the current state version into the snapshot store, with a manifest
     /// (nothing is created when it equals the newest snapshot).
+    #[command(after_help = "Examples:
+  stateward --env prod snapshot create --reason 'before the upgrade'
+  stateward --env prod --snapshot-store s3://acme-dr/tfstate/prod snapshot create
+  stateward --env prod --snapshot-store ./snapshots snapshot create --format json")]
     Create {
         /// Why the snapshot was taken, kept in its manifest.
         #[arg(long, value_name = "TEXT", default_value = "")]
         reason: String,
     },
     /// List the snapshots, oldest first.
+    #[command(after_help = "Examples:
+  stateward --env prod snapshot list
+  stateward --snapshot-store s3://acme-dr/tfstate/prod snapshot list --format json")]
     List,
     /// Re-read snapshots and check their hashes and that they are healthy states (exit 2 on failure).
+    #[command(after_help = "Examples:
+  stateward --env prod snapshot verify
+  stateward --env prod snapshot verify --all --concurrency 16")]
     Verify {
         /// Verify every snapshot, not only the newest.
         #[arg(long)]
         all: bool,
     },
     /// Delete the snapshots the retention policy does not keep.
+    #[command(after_help = "Examples:
+  stateward --env prod snapshot prune --dry-run
+  stateward --env prod snapshot prune --keep-last 10 --keep-daily 7 --keep-monthly 12 --yes
+  stateward --env prod snapshot prune --keep-within 30d --dry-run --format json")]
     Prune(PruneArgs),
 }
 
@@ -102,7 +118,7 @@ pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
         return Err(no_store());
     };
     match StoreUrl::parse(&url)? {
-        StoreUrl::Local(dir) => Ok(SnapshotStore::local(&dir)),
+        StoreUrl::Local(dir) => Ok(SnapshotStore::local(&dir).with_concurrency(ctx.concurrency)),
         StoreUrl::S3 { bucket, prefix } => {
             let mut settings = ctx.aws_access()?;
             if region.is_some() {
@@ -120,10 +136,10 @@ pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
                     .map(|t| t.encryption)
                     .unwrap_or_else(|_| ObjectWrites::plain()),
             };
-            Ok(SnapshotStore::s3(
-                aws.bucket(&bucket).with_writes(writes),
-                &prefix,
-            ))
+            Ok(
+                SnapshotStore::s3(aws.bucket(&bucket).with_writes(writes), &prefix)
+                    .with_concurrency(ctx.concurrency),
+            )
         }
     }
 }
@@ -265,8 +281,8 @@ impl Render for ListReport {
         )?;
         writeln!(
             out,
-            "{} snapshot(s) in {}.",
-            self.snapshots.len(),
+            "{} in {}.",
+            count(self.snapshots.len(), "snapshot", "snapshots"),
             self.store
         )
     }
@@ -290,7 +306,13 @@ async fn verify<W: Write>(ctx: &Context, all: bool, printer: &mut Printer<W>) ->
     } else {
         listing.newest().cloned().into_iter().collect()
     };
+    let progress = crate::output::Progress::spinner(format!(
+        "verifying {} in {}",
+        count(chosen.len(), "snapshot", "snapshots"),
+        store.url()
+    ));
     let mut results = snapshot::verify_many(&store, &chosen).await?;
+    progress.finish();
     if all {
         results.extend(listing.broken.iter().map(|(id, problem)| Verified {
             id: id.clone(),
@@ -328,15 +350,15 @@ impl Render for VerifyReport {
         if failed == 0 {
             writeln!(
                 out,
-                "{} snapshot(s) in {} verified.",
-                self.snapshots.len(),
+                "{} in {} verified.",
+                count(self.snapshots.len(), "snapshot", "snapshots"),
                 self.store
             )
         } else {
             writeln!(
                 out,
-                "{failed} of {} snapshot(s) in {} failed verification.",
-                self.snapshots.len(),
+                "{failed} of {} in {} failed verification.",
+                count(self.snapshots.len(), "snapshot", "snapshots"),
                 self.store
             )
         }
@@ -450,8 +472,8 @@ async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) 
         confirm(
             &printer.stderr(),
             &format!(
-                "Delete {} snapshot(s) from {}?",
-                report.forget.len(),
+                "Delete {} from {}?",
+                count(report.forget.len(), "snapshot", "snapshots"),
                 report.store
             ),
             a.yes,
@@ -491,20 +513,20 @@ impl Render for PruneReport {
         if self.forget.is_empty() {
             writeln!(
                 out,
-                "Nothing to prune: {} snapshot(s) kept.",
-                self.keep.len()
+                "Nothing to prune: {} kept.",
+                count(self.keep.len(), "snapshot", "snapshots")
             )
         } else if self.dry_run {
             writeln!(
                 out,
-                "Dry run: {} snapshot(s) would be deleted; nothing was deleted.",
-                self.forget.len()
+                "Dry run: {} would be deleted; nothing was deleted.",
+                count(self.forget.len(), "snapshot", "snapshots")
             )
         } else {
             writeln!(
                 out,
-                "Deleted {} snapshot(s) from {}; {} kept.",
-                self.deleted,
+                "Deleted {} from {}; {} kept.",
+                count(self.deleted, "snapshot", "snapshots"),
                 self.store,
                 self.keep.len()
             )

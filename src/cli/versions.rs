@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::cli::{out_err, Context};
 use crate::error::Result;
 use crate::exit;
-use crate::output::{table, Printer, Render};
+use crate::output::style::status_style;
+use crate::output::{count, paint, table, Printer, Render};
 
 use crate::aws::s3::Bucket;
 use crate::aws::Aws;
@@ -33,7 +34,7 @@ pub async fn run<W: Write>(
         } else {
             ReadDepth::Full
         },
-        concurrency: args.concurrency,
+        concurrency: args.fanout.get(),
     };
     let history = history(&bucket, &target.state_key(), opts).await?;
     let mut report = Report::from(history);
@@ -158,7 +159,10 @@ impl Render for Report {
                     v.serial.map_or_else(dash, |s| s.to_string()),
                     v.lineage.clone().map_or_else(dash, |l| short(&l)),
                     v.resource_count.map_or_else(dash, |n| n.to_string()),
-                    v.health.status.as_str().to_owned(),
+                    {
+                        let s = v.health.status.as_str();
+                        paint(status_style(s), s).to_string()
+                    },
                 ]
                 .into_iter()
                 .chain(match row.live {
@@ -202,13 +206,18 @@ impl Render for Report {
         writeln!(out)?;
         let shown = self.versions.len();
         if shown < self.total_versions {
+            // Only `--limit` leaves versions out.
             writeln!(
                 out,
-                "{shown} of {} versions shown (* = current); use --limit to see more.",
-                self.total_versions
+                "{shown} of {} shown (* = current); raise --limit to see more.",
+                count(self.total_versions, "version", "versions")
             )?;
         } else {
-            writeln!(out, "{shown} versions (* = current).")?;
+            writeln!(
+                out,
+                "{} (* = current).",
+                count(shown, "version", "versions")
+            )?;
         }
         Ok(())
     }

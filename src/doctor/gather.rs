@@ -25,6 +25,7 @@ pub async fn gather(
     target: &Target,
     snapshots: Option<&SnapshotStore>,
     now: OffsetDateTime,
+    concurrency: usize,
 ) -> Facts {
     let bucket = aws.state_bucket(target);
     let key = target.state_key();
@@ -60,7 +61,7 @@ pub async fn gather(
         ),
         Err(e) => (Err(why(&e)), Err(why(e))),
     };
-    let current = current_fact(&bucket, &key).await;
+    let current = current_fact(&bucket, &key, concurrency).await;
     let (state_bytes, state_err) = match bucket.get(&key, None, None).await {
         Ok(f) => (Some(f.bytes), None),
         Err(e) => (None, Some(why(e))),
@@ -104,11 +105,15 @@ pub async fn gather(
     }
 }
 
-async fn current_fact(bucket: &crate::aws::s3::Bucket, key: &str) -> Result<CurrentFact, String> {
+async fn current_fact(
+    bucket: &crate::aws::s3::Bucket,
+    key: &str,
+    concurrency: usize,
+) -> Result<CurrentFact, String> {
     let opts = HistoryOptions {
         limit: None,
         depth: ReadDepth::Full,
-        concurrency: 8,
+        concurrency,
     };
     let hist = match history(bucket, key, opts).await {
         Ok(h) => h,

@@ -153,6 +153,7 @@ pub async fn run(
     scenario: Scenario,
     rto: Duration,
     lock_timeout: Duration,
+    concurrency: usize,
     progress: &mut dyn FnMut(String),
 ) -> Result<Report> {
     let bucket = aws.state_bucket(target);
@@ -190,6 +191,7 @@ pub async fn run(
         &locker,
         scenario,
         lock_timeout,
+        concurrency,
         progress,
     )
     .await;
@@ -253,6 +255,7 @@ async fn drill_phases(
     locker: &Locker,
     scenario: Scenario,
     lock_timeout: Duration,
+    concurrency: usize,
     progress: &mut dyn FnMut(String),
 ) -> Result<()> {
     // Prepare: the good history, then the damage.
@@ -340,7 +343,7 @@ async fn drill_phases(
             let opts = HistoryOptions {
                 limit: None,
                 depth: ReadDepth::Full,
-                concurrency: 8,
+                concurrency,
             };
             let hist = history(bucket, scratch, opts).await?;
             let top = &hist.versions[0];
@@ -365,8 +368,16 @@ async fn drill_phases(
 
     let outcome = timer
         .run("restore", async {
-            let plan =
-                restore::plan(bucket, scratch, &Source::LastGood, false, false, None).await?;
+            let plan = restore::plan(
+                bucket,
+                scratch,
+                &Source::LastGood,
+                false,
+                false,
+                None,
+                concurrency,
+            )
+            .await?;
             restore::execute(
                 plan,
                 bucket,

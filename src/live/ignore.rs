@@ -1,4 +1,5 @@
-//! The ignore file (`.statewardignore`, or `--ignore FILE`), with driftctl's
+//! The ignore file (`.statewardignore`, or `--ignore FILE`; driftctl's
+//! `.driftignore` when there is no `.statewardignore`), with driftctl's
 //! `.driftignore` semantics:
 //!
 //! ```text
@@ -20,6 +21,25 @@
 //! `aws_eks_node_group.*.scaling_config.0.desired_size`.
 
 use crate::config::{IgnoreChanges, IgnoreChangesMap};
+
+/// driftctl's ignore file, read when there is no `.statewardignore`.
+pub const DRIFTCTL_IGNORE_FILE: &str = ".driftignore";
+
+/// A rule of the user's that matched no resource, with a hint when it looks
+/// like a Terraform address where an AWS ID belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmatched {
+    pub rule: String,
+    pub hint: Option<String>,
+}
+
+/// One resource as ignore rules see it: its type, live ID and address.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    pub type_: &'a str,
+    pub id: Option<&'a str>,
+    pub address: &'a str,
+}
 
 /// Rules applied before the user's.
 pub const DEFAULT_RULES: &[&str] = &[
@@ -199,6 +219,50 @@ impl IgnoreRules {
         })
     }
 
+    /// The user's rules (not the built-in ones) that match none of
+    /// `resources`, in file order. A rule whose ID is a Terraform resource
+    /// name of its type (`aws_s3_bucket.logs` for `aws_s3_bucket.logs` whose
+    /// bucket is `acme-logs`), or that starts with `module.`/`data.`, gets a
+    /// hint: rules name AWS IDs, not Terraform addresses.
+    pub fn unmatched(&self, resources: &[Seen<'_>]) -> Vec<Unmatched> {
+        let user = self.rules.iter().skip(DEFAULT_RULES.len());
+        user.filter(|r| {
+            !resources.iter().any(|s| {
+                glob(&r.type_, s.type_)
+                    && match s.id {
+                        Some(id) => glob(&r.id, id),
+                        None => r.id.chars().all(|c| c == '*'),
+                    }
+            })
+        })
+        .map(|r| Unmatched {
+            rule: r.text.clone(),
+            hint: Self::address_hint(r, resources),
+        })
+        .collect()
+    }
+
+    fn address_hint(r: &Rule, resources: &[Seen<'_>]) -> Option<String> {
+        if r.type_ == "module" || r.type_ == "data" {
+            return Some(format!(
+                "`{}` looks like a Terraform address; ignore rules name TYPE.AWS_ID (e.g. aws_s3_bucket.my-bucket-name)",
+                r.text
+            ));
+        }
+        let by_name = resources.iter().find(|s| {
+            s.type_ == r.type_
+                && config_address(s.address).ends_with(&format!("{}.{}", r.type_, r.id))
+        })?;
+        let id = by_name.id?;
+        Some(format!(
+            "`{}` is the Terraform name of {}; ignore rules match the AWS ID: write `{}.{}`",
+            r.text,
+            by_name.address,
+            r.type_,
+            id.replace('.', "\\.")
+        ))
+    }
+
     /// The rule that makes a whole resource ignored, if the last matching
     /// resource-level rule is not a negation.
     pub fn resource_rule(&self, type_: &str, id: &str) -> Option<&str> {
@@ -242,6 +306,61 @@ impl IgnoreRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_that_match_nothing_are_found_with_a_hint_for_addresses() {
+        let rules = IgnoreRules::parse(Some(
+            "aws_s3_bucket.acme-logs\naws_s3_bucket.logs\naws_iam_role.*\nmodule.eks.aws_eks_cluster.this\naws_sqs_queue.gone\n!aws_s3_bucket.acme-*\n",
+        ))
+        .unwrap();
+        let seen = [
+            Seen {
+                type_: "aws_s3_bucket",
+                id: Some("acme-logs"),
+                address: "aws_s3_bucket.logs",
+            },
+            Seen {
+                type_: "aws_s3_bucket",
+                id: Some("acme.data"),
+                address: "module.m.aws_s3_bucket.data[0]",
+            },
+        ];
+        let got = rules.unmatched(&seen);
+        let rules_of: Vec<&str> = got.iter().map(|u| u.rule.as_str()).collect();
+        // Built-in rules are never reported, even though nothing here has
+        // a node group.
+        assert_eq!(
+            rules_of,
+            [
+                "aws_s3_bucket.logs",
+                "aws_iam_role.*",
+                "module.eks.aws_eks_cluster.this",
+                "aws_sqs_queue.gone"
+            ]
+        );
+        assert_eq!(
+            got[0].hint.as_deref(),
+            Some("`aws_s3_bucket.logs` is the Terraform name of aws_s3_bucket.logs; ignore rules match the AWS ID: write `aws_s3_bucket.acme-logs`")
+        );
+        assert_eq!(got[1].hint, None);
+        assert!(got[2]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("looks like a Terraform address"));
+        assert_eq!(got[3].hint, None);
+        // A dotted ID is written escaped.
+        let rules = IgnoreRules::parse(Some("aws_s3_bucket.data\n")).unwrap();
+        let got = rules.unmatched(&seen);
+        assert!(
+            got[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .ends_with("write `aws_s3_bucket.acme\\.data`"),
+            "{got:?}"
+        );
+    }
 
     #[test]
     fn config_addresses_drop_instance_keys() {

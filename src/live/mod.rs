@@ -65,7 +65,7 @@ use crate::aws::{Aws, AwsError, AwsErrorKind};
 use crate::state::sensitive::{render_path, shown_value, AttrPath, PathStep};
 use crate::state::{Mode, State};
 
-pub use ignore::IgnoreRules;
+pub use ignore::{IgnoreRules, Seen, Unmatched, DRIFTCTL_IGNORE_FILE};
 
 /// Test hook, read only in [`scan`]: a comma-separated list of resource
 /// types whose enumeration fails with AccessDenied as if IAM had refused it

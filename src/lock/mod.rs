@@ -869,23 +869,30 @@ pub fn retry_delays() -> impl Iterator<Item = Duration> {
 /// The line shown on stderr while waiting for a lock, redrawn in place.
 struct WaitNotice {
     show: bool,
-    shown: bool,
+    spinner: Option<crate::output::Progress>,
 }
 
 impl WaitNotice {
     fn new(show: bool) -> Self {
-        WaitNotice { show, shown: false }
+        WaitNotice {
+            show,
+            spinner: None,
+        }
     }
 
+    /// Shows (or updates) the waiting line: a spinner of the one progress
+    /// display, so it is drawn only where progress is.
     fn line(&mut self, text: &str) {
-        crate::output::Stderr::default().part(format_args!("\r\x1b[2Kstateward: {text}"));
-        self.shown = true;
+        let msg = format!("stateward: {text}");
+        match &self.spinner {
+            Some(p) => p.set_message(msg),
+            None => self.spinner = Some(crate::output::Progress::status(msg)),
+        }
     }
 
     fn clear(&mut self) {
-        if self.shown {
-            crate::output::Stderr::default().part("\r\x1b[2K");
-            self.shown = false;
+        if let Some(p) = self.spinner.take() {
+            p.finish();
         }
     }
 }

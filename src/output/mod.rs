@@ -2,6 +2,13 @@
 //! `--format json` and text rendering is testable into a `Vec<u8>`. Human
 //! messages and progress on stderr go through its [`Stderr`] handle. The
 //! print macros are denied everywhere else (`[lints.clippy]` in Cargo.toml).
+//! Colour is decided in [`style`], progress configured in [`progress`].
+
+pub mod progress;
+pub mod style;
+
+pub use progress::Progress;
+pub use style::{paint, ColorChoice};
 
 use std::fmt::Display;
 use std::io::{self, Write};
@@ -38,15 +45,29 @@ pub struct Printer<W: Write> {
     format: Format,
     out: W,
     err: Stderr,
+    color: bool,
 }
 
 impl<W: Write> Printer<W> {
+    /// A printer without colour (see [`Printer::with_color`]).
     pub fn new(format: Format, out: W) -> Self {
         Printer {
             format,
             out,
             err: Stderr::default(),
+            color: false,
         }
+    }
+
+    /// Keeps the renderers' colours in text output (see [`style`]).
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.color = color;
+        self
+    }
+
+    /// Whether text output is coloured.
+    pub fn color(&self) -> bool {
+        self.color
     }
 
     /// Messages into `err` instead of the process's stderr (tests).
@@ -66,19 +87,40 @@ impl<W: Write> Printer<W> {
 
     /// One line of text on stdout (progress that belongs with the report).
     pub fn line(&mut self, text: impl Display) -> io::Result<()> {
-        writeln!(self.out, "{text}")?;
-        self.out.flush()
+        let text = format!("{text}\n");
+        self.styled(text.as_bytes(), self.color)
     }
 
-    /// Prints a report.
+    /// Prints a report. Text keeps its colours only when colour is on;
+    /// markdown never has any.
     pub fn emit<R: Render + ?Sized>(&mut self, report: &R) -> io::Result<()> {
         match self.format {
-            Format::Text => report.render_text(&mut self.out)?,
-            Format::Markdown => report.render_markdown(&mut self.out)?,
-            Format::Json => {
-                serde_json::to_writer_pretty(&mut self.out, report).map_err(io::Error::other)?;
-                self.out.write_all(b"\n")?;
+            Format::Text => {
+                let mut buf = Vec::new();
+                report.render_text(&mut buf)?;
+                self.styled(&buf, self.color)
             }
+            Format::Markdown => {
+                let mut buf = Vec::new();
+                report.render_markdown(&mut buf)?;
+                self.styled(&buf, false)
+            }
+            Format::Json => {
+                // `From<serde_json::Error>` keeps an I/O error's kind (a
+                // closed pipe stays `BrokenPipe`).
+                serde_json::to_writer_pretty(&mut self.out, report).map_err(io::Error::from)?;
+                self.out.write_all(b"\n")?;
+                self.out.flush()
+            }
+        }
+    }
+
+    /// Writes rendered text, without its escapes unless `color`.
+    fn styled(&mut self, bytes: &[u8], color: bool) -> io::Result<()> {
+        if color {
+            self.out.write_all(bytes)?;
+        } else {
+            self.out.write_all(&style::strip(bytes))?;
         }
         self.out.flush()
     }
@@ -101,6 +143,8 @@ impl<W: Write> Printer<W> {
 #[derive(Clone)]
 pub struct Stderr {
     out: Arc<Mutex<Box<dyn Write + Send>>>,
+    /// Keep the colour of messages (`error:` in red); off unless said.
+    color: bool,
 }
 
 impl Default for Stderr {
@@ -120,7 +164,15 @@ impl Stderr {
     pub fn to(out: impl Write + Send + 'static) -> Self {
         Stderr {
             out: Arc::new(Mutex::new(Box::new(out))),
+            color: false,
         }
+    }
+
+    /// Keeps the colour of messages (see [`style`]); without it their
+    /// escapes are stripped.
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.color = color;
+        self
     }
 
     /// One line.
@@ -136,26 +188,46 @@ impl Stderr {
     /// Bytes as they are (a child process's output).
     pub fn bytes(&self, bytes: &[u8]) {
         if let Ok(mut out) = self.out.lock() {
-            let _ = out.write_all(bytes);
-            let _ = out.flush();
+            progress::suspend(|| {
+                let _ = out.write_all(bytes);
+                let _ = out.flush();
+            });
         }
     }
 
     fn write(&self, args: std::fmt::Arguments<'_>) {
+        let text = args.to_string();
+        let bytes = if self.color {
+            text.into_bytes()
+        } else {
+            style::strip(text.as_bytes())
+        };
         if let Ok(mut out) = self.out.lock() {
-            let _ = out.write_fmt(args);
-            let _ = out.flush();
+            progress::suspend(|| {
+                let _ = out.write_all(&bytes);
+                let _ = out.flush();
+            });
         }
     }
 }
 
+/// `1 version`, `2 versions`: a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// Renders a simple left-aligned table (header + rows) for text output.
+/// Cells may carry colour ([`paint`]); widths count only what is shown.
 pub fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| style::width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
+                *w = (*w).max(style::width(cell));
             }
         }
     }
@@ -165,7 +237,7 @@ pub fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> io::
         for (i, c) in cells.iter().enumerate() {
             s.push_str(c);
             if i < last {
-                let pad = widths[i] - c.chars().count() + 2;
+                let pad = widths[i] - style::width(c) + 2;
                 s.extend(std::iter::repeat_n(' ', pad));
             }
         }

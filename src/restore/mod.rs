@@ -170,6 +170,7 @@ pub async fn plan(
     allow_lineage_change: bool,
     show_sensitive: bool,
     live: Option<&LiveCheck<'_>>,
+    concurrency: usize,
 ) -> Result<Plan> {
     if bucket.versioning().await? != Versioning::Enabled {
         return Err(Error::Refused(format!(
@@ -182,7 +183,7 @@ pub async fn plan(
     let opts = HistoryOptions {
         limit: None,
         depth: ReadDepth::Header,
-        concurrency: 8,
+        concurrency,
     };
     let hist = history(bucket, key, opts).await?;
     let mut facts = hist.facts.clone();
@@ -358,7 +359,7 @@ pub async fn plan(
             )
         }
         Source::Ref(r) => {
-            let mut resolver = Resolver::new(Some(bucket), key);
+            let mut resolver = Resolver::new(Some(bucket), key).with_concurrency(concurrency);
             let resolved = resolver.resolve(r).await?;
             (
                 resolved.label,

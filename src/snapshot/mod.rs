@@ -137,6 +137,8 @@ enum Backend {
 pub struct SnapshotStore {
     url: StoreUrl,
     backend: Backend,
+    /// Manifests read, and snapshots verified, at once.
+    concurrency: usize,
 }
 
 impl SnapshotStore {
@@ -149,6 +151,7 @@ impl SnapshotStore {
                 prefix: prefix.clone(),
             },
             backend: Backend::S3 { bucket, prefix },
+            concurrency: 1,
         }
     }
 
@@ -159,7 +162,15 @@ impl SnapshotStore {
             backend: Backend::Local {
                 dir: dir.to_path_buf(),
             },
+            concurrency: 1,
         }
+    }
+
+    /// Reads manifests and verifies snapshots `n` at a time (one at a time
+    /// unless said).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
     }
 
     pub fn url(&self) -> &StoreUrl {
@@ -243,7 +254,7 @@ impl SnapshotStore {
                 let m = self.manifest(&id).await;
                 (id, m)
             })
-            .buffered(8)
+            .buffered(self.concurrency)
             .collect()
             .await;
         for (id, m) in manifests {
@@ -616,11 +627,11 @@ pub fn check_content(m: &Manifest, bytes: &[u8]) -> Vec<String> {
     problems
 }
 
-/// Verifies `manifests` (at most 8 at a time), in the given order.
+/// Verifies `manifests` (the store's concurrency at a time), in the given order.
 pub async fn verify_many(store: &SnapshotStore, manifests: &[Manifest]) -> Result<Vec<Verified>> {
     stream::iter(manifests.iter())
         .map(|m| async move { Ok::<_, Error>(verify(store, m).await) })
-        .buffered(8)
+        .buffered(store.concurrency)
         .try_collect()
         .await
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::aws::s3::Bucket;
 use crate::error::{Error, Result};
+use crate::output::Progress;
 use crate::state::header::{read_header, Header, HEADER_PREFIX_BYTES};
 use crate::state::health::{assess, content_of, content_of_header, Content, Health, VersionFacts};
 
@@ -76,7 +77,12 @@ struct Learnt {
 /// Lists the versions of `key`, reads them (bounded concurrency), and assesses
 /// the health of each against its neighbours.
 pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result<History> {
+    let listing = Progress::spinner(format!(
+        "listing the versions of s3://{}/{key}",
+        bucket.name()
+    ));
     let all = bucket.list_versions(key).await?;
+    listing.finish();
     if all.is_empty() {
         return Err(Error::NoState {
             bucket: bucket.name().to_owned(),
@@ -87,11 +93,21 @@ pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result
     let shown = opts.limit.unwrap_or(usize::MAX).min(all.len());
     let window = &all[..(shown.saturating_add(HEALTH_CONTEXT)).min(all.len())];
 
+    let reading = Progress::items_bytes("reading versions", window.len() as u64);
+    let read_so_far = std::sync::atomic::AtomicU64::new(0);
     let learnt: Vec<Learnt> = stream::iter(window.iter().cloned())
-        .map(|v| read_version(bucket, key, v, opts.depth))
+        .map(|v| async {
+            let l = read_version(bucket, key, v, opts.depth).await?;
+            let total = read_so_far.fetch_add(l.downloaded, std::sync::atomic::Ordering::Relaxed)
+                + l.downloaded;
+            reading.inc(1);
+            reading.set_bytes(total);
+            Ok::<_, Error>(l)
+        })
         .buffered(opts.concurrency.max(1))
         .try_collect()
         .await?;
+    reading.finish();
 
     let facts: Vec<VersionFacts> = learnt.iter().map(|l| l.facts.clone()).collect();
     let health = assess(&facts);

@@ -3,7 +3,7 @@
 //! | form | meaning |
 //! |---|---|
 //! | `latest` | the newest version that is not a delete marker |
-//! | `latest~N` | the Nth non-deleted version before `latest` |
+//! | `latest~N` | the Nth readable version before `latest`: versions that do not parse as a state (a corrupt write) and delete markers are not counted |
 //! | `serial:N` | the newest version whose `serial` is N |
 //! | `file:PATH` | a local state file (no AWS access needed) |
 //! | `snapshot:ID` | a snapshot in the snapshot store (checked against its manifest) |
@@ -18,7 +18,38 @@ use crate::aws::s3::Bucket;
 use crate::error::{Error, Result};
 use crate::snapshot::SnapshotStore;
 use crate::state::header::{read_header, HEADER_PREFIX_BYTES};
+use crate::state::health::{content_of, Content};
 use crate::store::ObjectVersion;
+
+/// Counts the versions older than `latest`, newest first, for `latest~N`:
+/// only readable ones count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ReadableCounter {
+    want: usize,
+    readable: usize,
+    skipped: usize,
+}
+
+impl ReadableCounter {
+    fn new(want: usize) -> Self {
+        ReadableCounter {
+            want,
+            readable: 0,
+            skipped: 0,
+        }
+    }
+
+    /// The next older version; true when it is the one `latest~N` names.
+    fn step(&mut self, readable: bool) -> bool {
+        if readable {
+            self.readable += 1;
+            self.readable == self.want
+        } else {
+            self.skipped += 1;
+            false
+        }
+    }
+}
 
 /// A parsed version reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +147,7 @@ pub struct Resolver<'a> {
     key: &'a str,
     listing: Option<Vec<ObjectVersion>>,
     snapshots: Option<&'a SnapshotStore>,
+    concurrency: usize,
 }
 
 impl<'a> Resolver<'a> {
@@ -126,7 +158,15 @@ impl<'a> Resolver<'a> {
             key,
             listing: None,
             snapshots: None,
+            concurrency: 1,
         }
+    }
+
+    /// How many version headers are read at once when looking for a serial
+    /// (one at a time unless said).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
     }
 
     /// Resolves `snapshot:ID` references in `store` (without one they are an error).
@@ -227,26 +267,61 @@ impl<'a> Resolver<'a> {
                 let key = self.key;
                 let bucket = self.bucket()?;
                 let live = self.readable_versions().await?;
-                let v = live.get(n).ok_or_else(|| {
-                    Error::BadRef(format!(
-                        "`latest~{n}` does not exist: s3://{}/{key} has {} readable version(s)",
-                        bucket.name(),
-                        live.len()
-                    ))
-                })?;
-                let fetched = bucket
-                    .get_checked(key, Some(&v.version_id), None, Some(v.size))
-                    .await?;
-                let name = if n == 0 {
-                    "latest".to_owned()
-                } else {
-                    format!("latest~{n}")
+                let Some(latest) = live.first() else {
+                    return Err(Error::NoState {
+                        bucket: bucket.name().to_owned(),
+                        key: key.to_owned(),
+                    });
                 };
-                Ok(Resolved {
-                    label: format!("version {} ({name})", v.version_id),
-                    version_id: Some(v.version_id.clone()),
-                    bytes: fetched.bytes,
-                })
+                if n == 0 {
+                    let fetched = bucket
+                        .get_checked(key, Some(&latest.version_id), None, Some(latest.size))
+                        .await?;
+                    return Ok(Resolved {
+                        label: format!("version {} (latest)", latest.version_id),
+                        version_id: Some(latest.version_id.clone()),
+                        bytes: fetched.bytes,
+                    });
+                }
+                // Older versions, newest first, read a few at a time until
+                // the Nth that parses as a state.
+                let mut older = stream::iter(live.iter().skip(1))
+                    .map(|v| async move {
+                        let f = bucket
+                            .get_checked(key, Some(&v.version_id), None, Some(v.size))
+                            .await?;
+                        Ok::<_, Error>((v, f.bytes))
+                    })
+                    .buffered(self.concurrency);
+                let mut counter = ReadableCounter::new(n);
+                while let Some(item) = older.next().await {
+                    let (v, bytes) = item?;
+                    let (content, _) = content_of(&bytes);
+                    if counter.step(!matches!(content, Content::Corrupt { .. })) {
+                        let skipped = match counter.skipped {
+                            0 => String::new(),
+                            1 => ", 1 unreadable version not counted".to_owned(),
+                            k => format!(", {k} unreadable versions not counted"),
+                        };
+                        return Ok(Resolved {
+                            label: format!("version {} (latest~{n}{skipped})", v.version_id),
+                            version_id: Some(v.version_id.clone()),
+                            bytes,
+                        });
+                    }
+                }
+                Err(Error::BadRef(format!(
+                    "`latest~{n}` does not exist: s3://{}/{key} has {} before the latest{}; run `stateward versions` to see them",
+                    bucket.name(),
+                    match counter.readable {
+                        1 => "1 readable version".to_owned(),
+                        k => format!("{k} readable versions"),
+                    },
+                    match counter.skipped {
+                        0 => String::new(),
+                        k => format!(" (and {k} that cannot be read as a state)"),
+                    }
+                )))
             }
             VersionRef::Serial(serial) => {
                 let serial = *serial;
@@ -266,7 +341,7 @@ impl<'a> Resolver<'a> {
                             .await?;
                         Ok::<_, Error>((v, read_header(&f.bytes).serial))
                     })
-                    .buffered(8);
+                    .buffered(self.concurrency);
                 while let Some(item) = headers.next().await {
                     let (v, s) = item?;
                     if s == Some(serial) {
@@ -292,6 +367,24 @@ impl<'a> Resolver<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latest_n_counts_only_readable_versions() {
+        // (N, readability of the versions older than latest, newest first,
+        // expected index picked)
+        let cases: &[(usize, &[bool], Option<usize>)] = &[
+            (1, &[true, true], Some(0)),
+            (1, &[false, true], Some(1)),
+            (2, &[true, false, false, true], Some(3)),
+            (2, &[true, false], None),
+            (1, &[], None),
+        ];
+        for (n, flags, want) in cases {
+            let mut c = ReadableCounter::new(*n);
+            let got = flags.iter().position(|r| c.step(*r));
+            assert_eq!(got, *want, "latest~{n} over {flags:?}");
+        }
+    }
 
     #[test]
     fn parses_every_form() {
