@@ -11,7 +11,7 @@
 use std::sync::{Mutex, PoisonError};
 
 /// Flags that name the state (or the AWS access to it) and take a value.
-const WITH_VALUE: &[&str] = &[
+pub(crate) const WITH_VALUE: &[&str] = &[
     "--bucket",
     "--key",
     "--region",
@@ -27,7 +27,7 @@ const WITH_VALUE: &[&str] = &[
 ];
 
 /// Flags that name the state and take no value.
-const SWITCHES: &[&str] = &["--use-lockfile"];
+pub(crate) const SWITCHES: &[&str] = &["--use-lockfile"];
 
 /// The targeting flags of this run, shell-quoted, in the order given.
 static TARGETING: Mutex<String> = Mutex::new(String::new());

@@ -242,7 +242,7 @@ for ng in ["general", "gpu", "unmanaged-extra"]:
         c["detail"]
             .as_str()
             .unwrap()
-            .contains("2 node group(s) the state holds"),
+            .contains("2 node groups the state holds"),
         "{c:#}"
     );
 

@@ -127,7 +127,7 @@ fn with_both_mechanisms_a_lock_in_one_only_is_reported_per_mechanism() {
     let tf_id = "7a2e3d4c-5b6f-7081-92a3-b4c5d6e7f809";
     assert_exit(&tf(&["lock", b, k, tf_id]), 0);
     let o = sw(&backend, true, &["lock", "status", "--format", "json"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 3); // held: exit 3 (issue 15)
     let doc = json(&o);
     assert_schema("lock-status", &doc);
     assert_eq!(

@@ -684,10 +684,7 @@ fn lock_acquire_prints_only_the_id_status_exits_3_and_lock_timeout_waits() {
 /// for how long ("waiting for lock held by X (op, who) for 1s...").
 #[test]
 fn a_lock_wait_on_a_terminal_names_the_holder() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed");
-        return;
-    }
+    require_script();
     let backend = Backend::new("waitline");
     backend.put(&backend.key, NETWORK_STATE.as_bytes());
     let held = sw(&backend, &["lock", "acquire", "--format", "json"]);
@@ -762,15 +759,12 @@ fn every_printed_lock_and_digest_hint_runs_as_printed() {
 }
 
 /// `stateward ARGS BACKEND-FLAGS` on a pseudo-terminal (`script`), its
-/// output read as it comes; `None` when `script` is not installed.
+/// output read as it comes.
 fn on_a_terminal(
     backend: &Backend,
     args: &[&str],
-) -> Option<(std::process::Child, std::sync::mpsc::Receiver<u8>)> {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed");
-        return None;
-    }
+) -> (std::process::Child, std::sync::mpsc::Receiver<u8>) {
+    require_script();
     let inner = format!("stateward {} {}", args.join(" "), quoted_flags(backend));
     let mut cmd = sh_cmd(&format!("script -qec {} /dev/null", sh_quote(&inner)));
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
@@ -786,7 +780,7 @@ fn on_a_terminal(
             }
         }
     });
-    Some((child, rx))
+    (child, rx)
 }
 
 /// Reads `rx` until `needle` appears (30 s at most); returns what was read.
@@ -819,9 +813,7 @@ fn on_a_terminal_the_lock_comes_before_the_prompt_and_ctrl_c_at_it_exits_130() {
     let id = json(&held)["id"].as_str().unwrap().to_owned();
 
     // Locked: the holder, exit 3, and no question.
-    let Some((child, rx)) = on_a_terminal(&backend, &["restore", &v1]) else {
-        return;
-    };
+    let (child, rx) = on_a_terminal(&backend, &["restore", &v1]);
     let o = child.wait_with_output().unwrap();
     let text: String = String::from_utf8_lossy(&rx.iter().collect::<Vec<u8>>()).into_owned();
     assert_eq!(o.status.code(), Some(3), "{text}");
@@ -834,7 +826,7 @@ fn on_a_terminal_the_lock_comes_before_the_prompt_and_ctrl_c_at_it_exits_130() {
         .as_array()
         .unwrap()
         .len();
-    let (mut child, rx) = on_a_terminal(&backend, &["restore", &v1]).unwrap();
+    let (mut child, rx) = on_a_terminal(&backend, &["restore", &v1]);
     read_until(&rx, "[y/N]");
     {
         use std::io::Write;

@@ -842,7 +842,7 @@ fn execute_shows_the_waves_and_asks_or_refuses_without_a_terminal() {
     // No terminal, no --yes: refused, the waves shown, nothing run.
     let o = p.run(&["--execute", "--no-yes", "--terraform", &fake], &flags, 1);
     let err = stderr(&o);
-    assert!(err.contains("Rebuild plan: 2 wave(s)"), "{err}");
+    assert!(err.contains("Rebuild plan: 2 waves"), "{err}");
     assert!(err.contains("leave out --execute to only look"), "{err}");
     assert!(err.contains(&format!("-target={GPU}")), "{err}");
     assert!(err.contains("refusing without a terminal"), "{err}");
@@ -850,14 +850,7 @@ fn execute_shows_the_waves_and_asks_or_refuses_without_a_terminal() {
     assert!(!p.tf.path().join(".stateward").exists());
 
     // On a terminal, answering "n": cancelled, nothing run.
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped the terminal half: `script` (util-linux) is not installed");
-        return;
-    }
+    require_script();
     let cmd = p.run_cmd(&["--execute", "--no-yes", "--terraform", &fake], &flags);
     let argv: Vec<String> = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
@@ -874,7 +867,10 @@ fn execute_shows_the_waves_and_asks_or_refuses_without_a_terminal() {
         .output()
         .unwrap();
     let out = stdout(&o);
-    assert!(out.contains("wave(s)") && out.contains("[y/N]"), "{out}");
+    assert!(
+        out.contains("Run 2 waves") && out.contains("[y/N]"),
+        "{out}"
+    );
     assert!(out.contains("cancelled: nothing was changed"), "{out}");
     assert!(p.calls().is_empty(), "nothing may run after \"n\"");
 }

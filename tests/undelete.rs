@@ -221,7 +221,9 @@ fn ctrl_c_during_undelete_says_what_was_done_and_how_to_finish() {
             &endpoint(),
         ],
     );
-    cmd.env("STATEWARD_TEST_PAUSE_PER_UNDELETE_MS", "400")
+    // Slow enough that the polling below (a Python process per look) sees
+    // the first objects come back long before the last one does.
+    cmd.env("STATEWARD_TEST_PAUSE_PER_UNDELETE_MS", "1500")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
@@ -245,7 +247,7 @@ fn ctrl_c_during_undelete_says_what_was_done_and_how_to_finish() {
     );
     assert!(
         err.contains(&format!(
-            "interrupted (Ctrl-C) after restoring {} of 12 object(s) under s3://{b}/data/",
+            "interrupted (Ctrl-C) after restoring {} of 12 objects under s3://{b}/data/",
             12 - left
         )),
         "{err}"

@@ -90,7 +90,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "NAME",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub profile: Option<String>,
     /// Role to assume for the state (as the backend's `assume_role = { role_arn }`).
@@ -98,7 +98,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "ARN",
-        help_heading = "State location"
+        help_heading = STATE_LOCATION
     )]
     pub role_arn: Option<String>,
     /// Endpoint for every AWS service (an emulator, a VPC endpoint); implies path-style S3.

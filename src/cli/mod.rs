@@ -542,4 +542,35 @@ mod tests {
             assert_eq!(terraform_style_flags(args(given)), args(want), "{given:?}");
         }
     }
+
+    /// Printed commands repeat the flags that name the state: the hint
+    /// builder's list must be exactly the "State location" flags of the
+    /// parser, so a new targeting flag cannot be left out of the hints.
+    #[test]
+    fn hints_repeat_every_state_location_flag() {
+        use clap::CommandFactory;
+        let cmd = Cli::command();
+        let mut with_value: Vec<String> = Vec::new();
+        let mut switches: Vec<String> = Vec::new();
+        for arg in cmd.get_arguments() {
+            if arg.get_help_heading() != Some(args::STATE_LOCATION) {
+                continue;
+            }
+            let name = format!("--{}", arg.get_long().unwrap_or_default());
+            if arg.get_action().takes_values() {
+                with_value.push(name);
+            } else {
+                switches.push(name);
+            }
+        }
+        let sorted = |v: &[&str]| {
+            let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        };
+        with_value.sort();
+        switches.sort();
+        assert_eq!(with_value, sorted(crate::hint::WITH_VALUE));
+        assert_eq!(switches, sorted(crate::hint::SWITCHES));
+    }
 }

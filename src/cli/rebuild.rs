@@ -337,8 +337,8 @@ async fn run_command<W: Write>(
         };
         show_waves(&printer.stderr(), &waves, &dir);
         format!(
-            "Resume the rebuild: re-check the completed waves' gates and run {} wave(s)?",
-            waves.len()
+            "Resume the rebuild: re-check the completed waves' gates and run {}?",
+            output::count(waves.len(), "wave", "waves")
         )
     } else {
         let planned = make_plan(
@@ -356,7 +356,10 @@ async fn run_command<W: Write>(
         show_waves(&printer.stderr(), &waves.iter().collect::<Vec<_>>(), &dir);
         let n = waves.len();
         preview = Some(planned);
-        format!("Run these {n} wave(s) (each `terraform apply -auto-approve`)?")
+        format!(
+            "Run {} (each `terraform apply -auto-approve`)?",
+            output::count(n, "wave", "waves")
+        )
     };
     if let Some(p) = &preview {
         if !p.plan.data_recovery.is_empty() && !args.allow_empty_data_stores {
@@ -547,8 +550,8 @@ fn show_waves(err: &Stderr, waves: &[&WaveEntry], dir: &Path) {
         return;
     }
     err.line(format_args!(
-        "Rebuild plan: {} wave(s), run in {}:",
-        waves.len(),
+        "Rebuild plan: {}, run in {}:",
+        output::count(waves.len(), "wave", "waves"),
         dir.display()
     ));
     for w in waves {

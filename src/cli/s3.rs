@@ -114,8 +114,9 @@ async fn run_undelete<W: Write>(
     };
     if run.interrupted {
         return Err(Error::Interrupted(format!(
-            "interrupted (Ctrl-C) after restoring {} of {n} object(s) under {place}{}; the rest are still deleted: run `{}` to bring them back",
+            "interrupted (Ctrl-C) after restoring {} of {} under {place}{}; the rest are still deleted: run `{}` to bring them back",
             restored.len(),
+            count(n, "object", "objects"),
             if failed.is_empty() {
                 String::new()
             } else {

@@ -439,9 +439,9 @@ pub fn checks(f: &Facts, o: &Objectives, now: OffsetDateTime) -> Vec<Check> {
                         id,
                         Pass,
                         format!(
-                            "cluster {} and the {} node group(s) the state holds are ACTIVE",
+                            "cluster {} and the {} the state holds are ACTIVE",
                             c.name,
-                            c.nodegroups.len()
+                            crate::output::count(c.nodegroups.len(), "node group", "node groups")
                         ),
                     ),
                     Some("ACTIVE") => check(

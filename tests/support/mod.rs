@@ -815,3 +815,16 @@ impl TruncatingProxy {
         self.truncated.load(Ordering::SeqCst)
     }
 }
+
+/// The terminal tests drive a pseudo-terminal with util-linux `script`;
+/// without it they fail (never skip) saying what to install.
+pub fn require_script() {
+    let ok = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "the terminal tests need `script` from util-linux: install it (apt-get install util-linux) and run scripts/test again"
+    );
+}
