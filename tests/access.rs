@@ -33,19 +33,7 @@ struct Enforcing {
 fn enforcing() -> &'static Enforcing {
     static E: OnceLock<Enforcing> = OnceLock::new();
     E.get_or_init(|| {
-        let mut child = Command::new(venv_python())
-            .arg(root().join("scripts/emulator.py"))
-            .arg("--watch-stdin")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the AWS emulator: {e}; {SETUP}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port: u16 = line.trim().parse().expect("emulator port");
+        let (port, child) = start_emulator();
         let endpoint = format!("http://127.0.0.1:{port}");
         let script = format!(
             r#"

@@ -378,22 +378,6 @@ fn drift_errors_are_one_sentence_and_exit_1() {
     );
 }
 
-fn bucket_state(serial: u64, buckets: &[String]) -> String {
-    let resources: Vec<String> = buckets
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            format!(
-                r#"{{"mode":"managed","type":"aws_s3_bucket","name":"b{i}","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{{"schema_version":0,"attributes":{{"id":"{b}","bucket":"{b}","arn":"arn:aws:s3:::{b}","region":"{REGION}","tags":{{}}}},"sensitive_attributes":[]}}]}}"#
-            )
-        })
-        .collect();
-    format!(
-        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": {serial},\n  \"lineage\": \"live-lineage\",\n  \"outputs\": {{}},\n  \"resources\": [{}]\n}}\n",
-        resources.join(",")
-    )
-}
-
 /// Three bucket names beside the backend's; `a` and `b` exist live, `c` does not.
 fn buckets_a_b_live(backend: &Backend) -> (String, String, String) {
     let (a, b, c) = (

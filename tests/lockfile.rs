@@ -34,27 +34,9 @@ fn tf(args: &[&str]) -> Output {
     cmd.output().expect("run the lock-file client")
 }
 
-fn lockfile_flags(backend: &Backend, dynamodb: bool) -> Vec<String> {
-    let mut f = vec![
-        "--bucket".into(),
-        backend.bucket.clone(),
-        "--key".into(),
-        backend.key.clone(),
-        "--region".into(),
-        REGION.into(),
-        "--endpoint-url".into(),
-        endpoint(),
-        "--use-lockfile".into(),
-    ];
-    if dynamodb {
-        f.extend(["--dynamodb-table".into(), backend.table.clone()]);
-    }
-    f
-}
-
 fn sw(backend: &Backend, dynamodb: bool, args: &[&str]) -> Output {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    all.extend(lockfile_flags(backend, dynamodb));
+    all.extend(backend.lockfile_flags(dynamodb));
     stateward(all)
 }
 

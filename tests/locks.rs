@@ -13,20 +13,6 @@ fn sw(backend: &Backend, args: &[&str]) -> Output {
     stateward(all)
 }
 
-fn lockfile_flags(backend: &Backend) -> Vec<String> {
-    vec![
-        "--bucket".into(),
-        backend.bucket.clone(),
-        "--key".into(),
-        backend.key.clone(),
-        "--region".into(),
-        REGION.into(),
-        "--endpoint-url".into(),
-        endpoint(),
-        "--use-lockfile".into(),
-    ]
-}
-
 /// `lock status` as JSON; its exit code says the same: 3 held, 0 free.
 fn status_json(backend: &Backend) -> serde_json::Value {
     let o = sw(backend, &["lock", "status", "--format", "json"]);
@@ -328,7 +314,7 @@ fn digest_mismatch_after_a_hand_edit_is_found_and_repaired() {
 fn lock_file_mode_round_trips_and_matches_terraform_format() {
     let backend = Backend::new("lockfile");
     backend.put(&backend.key, NETWORK_STATE.as_bytes());
-    let flags = lockfile_flags(&backend);
+    let flags = backend.lockfile_flags(false);
     let run = |args: &[&str]| {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         all.extend(flags.iter().cloned());
@@ -428,7 +414,7 @@ fn racing_stateward_processes_exactly_one_wins_every_time() {
         let flags = if mode == "dynamodb" {
             backend.flags()
         } else {
-            lockfile_flags(&backend)
+            backend.lockfile_flags(false)
         };
         for round in 0..15 {
             let spawn = || {

@@ -403,19 +403,7 @@ fn three_buckets(dir: &std::path::Path) -> (String, [String; 3]) {
         "for b in [{:?}, {:?}]:\n    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n",
         names[0], names[1]
     ));
-    let resources: Vec<String> = names
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            format!(
-                r#"{{"mode":"managed","type":"aws_s3_bucket","name":"b{i}","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{{"schema_version":0,"attributes":{{"id":"{b}","bucket":"{b}","arn":"arn:aws:s3:::{b}","region":"{REGION}","tags":{{}}}},"sensitive_attributes":[]}}]}}"#
-            )
-        })
-        .collect();
-    let state = format!(
-        "{{\"version\": 4, \"terraform_version\": \"1.5.7\", \"serial\": 1, \"lineage\": \"ign\", \"outputs\": {{}}, \"resources\": [{}]}}\n",
-        resources.join(",")
-    );
+    let state = bucket_state(1, &names);
     let path = dir.join("state.json");
     std::fs::write(&path, state).unwrap();
     (format!("file:{}", path.display()), names)

@@ -50,29 +50,36 @@ struct Emulator {
 pub fn endpoint() -> String {
     static EMU: OnceLock<Emulator> = OnceLock::new();
     let emu = EMU.get_or_init(|| {
-        let python = venv_python();
-        let mut child = Command::new(python)
-            .arg(root().join("scripts/emulator.py"))
-            .arg("--watch-stdin")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the AWS emulator: {e}; {SETUP}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read emulator port");
-        let port: u16 = line.trim().parse().unwrap_or_else(|_| {
-            panic!("the AWS emulator did not start (printed {line:?}); is moto installed? {SETUP}")
-        });
+        let (port, child) = start_emulator();
         Emulator {
             port,
             _child: Mutex::new(child),
         }
     });
     format!("http://127.0.0.1:{}", emu.port)
+}
+
+/// Starts one more emulator process (`scripts/emulator.py`) on a free
+/// loopback port: its port and the process, which stops by itself when this
+/// test process ends (it watches its stdin).
+pub fn start_emulator() -> (u16, Child) {
+    let mut child = Command::new(venv_python())
+        .arg(root().join("scripts/emulator.py"))
+        .arg("--watch-stdin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the AWS emulator: {e}; {SETUP}"));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read emulator port");
+    let port: u16 = line.trim().parse().unwrap_or_else(|_| {
+        panic!("the AWS emulator did not start (printed {line:?}); is moto installed? {SETUP}")
+    });
+    (port, child)
 }
 
 pub const REGION: &str = "eu-west-1";
@@ -559,6 +566,18 @@ impl Backend {
     }
 
     /// [`Backend::flags`] with the endpoint replaced (a proxy in front of the emulator).
+    /// [`Backend::flags`] for the S3 lock file (`--use-lockfile`), with the
+    /// DynamoDB table too when `dynamodb`.
+    pub fn lockfile_flags(&self, dynamodb: bool) -> Vec<String> {
+        let mut f = self.flags();
+        if !dynamodb {
+            let at = f.iter().position(|x| x == "--dynamodb-table").unwrap();
+            f.drain(at..at + 2);
+        }
+        f.push("--use-lockfile".into());
+        f
+    }
+
     pub fn flags_via(&self, url: &str) -> Vec<String> {
         let mut f = self.flags();
         let ep = endpoint();
@@ -827,4 +846,22 @@ pub fn require_script() {
         ok,
         "the terminal tests need `script` from util-linux: install it (apt-get install util-linux) and run scripts/test again"
     );
+}
+
+/// A state (lineage `live-lineage`) of one `aws_s3_bucket` per name, in
+/// the shape the AWS provider writes.
+pub fn bucket_state(serial: u64, buckets: &[String]) -> String {
+    let resources: Vec<String> = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            format!(
+                r#"{{"mode":"managed","type":"aws_s3_bucket","name":"b{i}","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{{"schema_version":0,"attributes":{{"id":"{b}","bucket":"{b}","arn":"arn:aws:s3:::{b}","region":"{REGION}","tags":{{}}}},"sensitive_attributes":[]}}]}}"#
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": {serial},\n  \"lineage\": \"live-lineage\",\n  \"outputs\": {{}},\n  \"resources\": [{}]\n}}\n",
+        resources.join(",")
+    )
 }
