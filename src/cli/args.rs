@@ -137,7 +137,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL", help_heading = "Snapshots")]
     pub snapshot_store: Option<String>,
 
-    /// Output format (`markdown` only for drift and doctor).
+    /// Output format (`markdown` only for drift, doctor and states).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text, help_heading = OUTPUT)]
     pub format: Format,
     /// Colour: `auto` on a terminal unless NO_COLOR is set.
@@ -220,6 +220,9 @@ pub enum Command {
     /// Ordered rebuild of a lost cluster: control plane, node groups, workloads.
     #[command(after_help = EXAMPLES_REBUILD)]
     Rebuild(RebuildArgs),
+    /// Every state in the bucket(s): health, lock, digest, versions; problems first.
+    #[command(after_help = EXAMPLES_STATES)]
+    States(StatesArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = EXAMPLES_COMPLETIONS)]
     Completions(CompletionsArgs),
@@ -242,6 +245,7 @@ impl Command {
             Command::Drift(a) => Some(a.fanout.get()),
             Command::Doctor(a) => Some(a.fanout.get()),
             Command::Rebuild(a) => Some(a.fanout.get()),
+            Command::States(a) => Some(a.fanout.get()),
             Command::S3(S3Args {
                 command: S3Command::Undelete { concurrency, .. },
             }) => Some(usize::from(*concurrency)),
@@ -254,7 +258,10 @@ impl Command {
     /// Whether `--format markdown` means something for this command (a report
     /// made for a pull-request comment or a job summary).
     pub fn takes_markdown(&self) -> bool {
-        matches!(self, Command::Drift(_) | Command::Doctor(_))
+        matches!(
+            self,
+            Command::Drift(_) | Command::Doctor(_) | Command::States(_)
+        )
     }
 }
 
@@ -576,6 +583,33 @@ pub struct DoctorArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StatesArgs {
+    /// More buckets to take stock of, besides `--bucket` (and the
+    /// environment file's or backend's bucket when no bucket is named).
+    #[arg(value_name = "BUCKET")]
+    pub buckets: Vec<String>,
+    /// Only keys under this prefix.
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub prefix: String,
+    /// Keys ending in this are states (lock files `.tflock` never are).
+    #[arg(long, value_name = "SUFFIX", default_value = crate::fleet::DEFAULT_SUFFIX)]
+    pub suffix: String,
+    /// A lock held longer than this is a problem (exit 2); a younger one is shown.
+    #[arg(long, value_name = "DURATION", value_parser = parse_flag, default_value = "1h")]
+    pub stale_lock_after: std::time::Duration,
+    /// Only slice I of N (0-based) of the states, by a stable hash of bucket
+    /// and key: N runs with 0/N .. N-1/N cover every state exactly once.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::fleet::Shard>,
+    /// Print the JSON matrix of N shards for a CI job matrix
+    /// (`{"include":[{"shard":"0/N",...}]}`) and exit; reads nothing.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub matrix: Option<u32>,
+    #[command(flatten)]
+    pub fanout: Fanout,
+}
+
+#[derive(Debug, Args)]
 pub struct RebuildArgs {
     #[command(subcommand)]
     pub command: RebuildCommand,
@@ -746,6 +780,13 @@ const EXAMPLES_DOCTOR: &str = r#"Examples:
   stateward --env prod doctor
   stateward --env prod doctor --rpo 15m --rto 1h
   stateward --env prod doctor --format markdown >> "$GITHUB_STEP_SUMMARY""#;
+
+const EXAMPLES_STATES: &str = r#"Examples:
+  stateward states --bucket acme-tfstate
+  stateward states --bucket acme-tfstate --prefix prod/ --format json
+  stateward states --bucket acme-tfstate acme-tfstate-eu --stale-lock-after 30m
+  stateward states --matrix 8
+  stateward states --bucket acme-tfstate --shard 3/8 --format json"#;
 
 const EXAMPLES_REBUILD: &str = r#"Examples:
   stateward --env prod rebuild plan
