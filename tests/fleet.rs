@@ -250,12 +250,14 @@ fn text_and_markdown_put_problems_first_and_say_how_to_fix_them() {
 }
 
 #[test]
-fn shards_cover_every_state_exactly_once() {
+fn shards_cover_every_state_exactly_once_and_their_merge_is_the_unsharded_report() {
     let f = fleet();
     let n = 3;
+    let reports = tempfile::tempdir().unwrap();
     let children: Vec<_> = (0..n)
         .map(|i| {
             let shard = format!("{i}/{n}");
+            let dir = reports.path().display().to_string();
             std::thread::spawn({
                 let bucket = f.backend.bucket.clone();
                 let table = f.backend.table.clone();
@@ -274,6 +276,8 @@ fn shards_cover_every_state_exactly_once() {
                         "json",
                         "--shard",
                         &shard,
+                        "--report-to",
+                        &dir,
                     ])
                 }
             })
@@ -292,6 +296,55 @@ fn shards_cover_every_state_exactly_once() {
     let unique: BTreeSet<String> = seen.iter().cloned().collect();
     assert_eq!(seen.len(), unique.len(), "a state was in two shards");
     assert_eq!(unique, f.keys);
+
+    // The merge reproduces the unsharded report: same states, same order,
+    // same problems, same exit code.
+    let whole = json(&states(f, &["--format", "json"]));
+    let merged = stateward([
+        "report",
+        "merge",
+        &reports.path().display().to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_exit(&merged, 2);
+    let merged = json(&merged);
+    assert_eq!(merged["missing_shards"], serde_json::json!([]));
+    let strip = |doc: &serde_json::Value| -> Vec<(String, serde_json::Value, serde_json::Value)> {
+        doc["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["key"].as_str().unwrap().to_owned(),
+                    s["problems"].clone(),
+                    s["health"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(strip(&merged), strip(&whole));
+    assert_eq!(merged["summary"]["with_problems"], 5);
+    let text = stdout(&stateward([
+        "report",
+        "merge",
+        &reports.path().display().to_string(),
+    ]));
+    assert!(
+        text.contains("states: 60 states from 3 of 3 shards: 55 ok, 5 with problems"),
+        "{text}"
+    );
+
+    // A shard that never reported is named, and the merge fails.
+    std::fs::remove_file(reports.path().join("states-1-of-3.json")).unwrap();
+    let o = stateward(["report", "merge", &reports.path().display().to_string()]);
+    assert_exit(&o, 1);
+    assert!(
+        stdout(&o).contains("shard 1/3 has no report"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

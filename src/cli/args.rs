@@ -223,6 +223,9 @@ pub enum Command {
     /// Every state in the bucket(s): health, lock, digest, versions; problems first.
     #[command(after_help = EXAMPLES_STATES)]
     States(StatesArgs),
+    /// Fleet reports: combine the reports of sharded runs.
+    #[command(after_help = EXAMPLES_REPORT_MERGE)]
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = EXAMPLES_COMPLETIONS)]
     Completions(CompletionsArgs),
@@ -249,9 +252,11 @@ impl Command {
             Command::S3(S3Args {
                 command: S3Command::Undelete { concurrency, .. },
             }) => Some(usize::from(*concurrency)),
-            Command::Lock(_) | Command::Digest(_) | Command::Completions(_) | Command::Man(_) => {
-                None
-            }
+            Command::Lock(_)
+            | Command::Digest(_)
+            | Command::Report(_)
+            | Command::Completions(_)
+            | Command::Man(_) => None,
         }
     }
 
@@ -260,7 +265,7 @@ impl Command {
     pub fn takes_markdown(&self) -> bool {
         matches!(
             self,
-            Command::Drift(_) | Command::Doctor(_) | Command::States(_)
+            Command::Drift(_) | Command::Doctor(_) | Command::States(_) | Command::Report(_)
         )
     }
 }
@@ -605,8 +610,30 @@ pub struct StatesArgs {
     /// (`{"include":[{"shard":"0/N",...}]}`) and exit; reads nothing.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub matrix: Option<u32>,
+    /// Also write the JSON report into DIR (`states-I-of-N.json` with
+    /// --shard, else `states.json`), for `stateward report merge DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub report_to: Option<PathBuf>,
     #[command(flatten)]
     pub fanout: Fanout,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Combine the JSON reports shards wrote with --report-to into one
+    /// summary; names the shards that are missing (exit 1).
+    #[command(after_help = EXAMPLES_REPORT_MERGE)]
+    Merge {
+        /// The directory the shards wrote into (every `*.json` in it).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -783,10 +810,14 @@ const EXAMPLES_DOCTOR: &str = r#"Examples:
 
 const EXAMPLES_STATES: &str = r#"Examples:
   stateward states --bucket acme-tfstate
-  stateward states --bucket acme-tfstate --prefix prod/ --format json
   stateward states --bucket acme-tfstate acme-tfstate-eu --stale-lock-after 30m
   stateward states --matrix 8
   stateward states --bucket acme-tfstate --shard 3/8 --format json"#;
+
+const EXAMPLES_REPORT_MERGE: &str = r#"Examples:
+  stateward states --bucket acme-tfstate --shard 0/4 --report-to reports/
+  stateward report merge reports/
+  stateward report merge reports/ --format markdown >> "$GITHUB_STEP_SUMMARY""#;
 
 const EXAMPLES_REBUILD: &str = r#"Examples:
   stateward --env prod rebuild plan

@@ -9,6 +9,7 @@ mod lock;
 mod meta;
 mod pull;
 mod rebuild;
+mod report;
 mod restore;
 mod s3;
 mod show;
@@ -211,7 +212,7 @@ fn format_in_argv(argv: &[std::ffi::OsString]) -> Format {
 pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
     if printer.format() == Format::Markdown && !cli.command.takes_markdown() {
         return Err(Error::Usage(
-            "--format markdown is only for drift, doctor and states (reports made for a pull-request comment or a job summary); use --format text or --format json".into(),
+            "--format markdown is only for drift, doctor, states and report merge (reports made for a pull-request comment or a job summary); use --format text or --format json".into(),
         ));
     }
     let concurrency = cli.command.concurrency();
@@ -236,6 +237,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Doctor(a) => doctor::run(&ctx, a, printer).await,
         Command::Rebuild(a) => rebuild::run(&ctx, a.command, printer).await,
         Command::States(a) => states::run(&ctx, a, printer).await,
+        Command::Report(a) => report::run(a, printer),
     }
 }
 

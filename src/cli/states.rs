@@ -47,6 +47,9 @@ pub async fn run<W: Write>(
     let inv = fleet::inventory(&aws, &opts).await?;
     let requests = aws.calls() - calls_before;
     let report = StatesReport::new(inv, args.shard, requests, started.elapsed().as_secs_f64());
+    if let Some(dir) = &args.report_to {
+        super::report::write_report(dir, "states", args.shard, &report)?;
+    }
     printer.emit(&report).map_err(out_err)?;
     Ok(fleet::exit_code(&report.states, report.errors.len()))
 }
@@ -115,6 +118,7 @@ impl FleetScope {
 /// The report of `states`.
 #[derive(Debug, Serialize)]
 struct StatesReport {
+    command: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     shard: Option<String>,
     summary: Summary,
@@ -152,6 +156,7 @@ impl StatesReport {
             seconds: (seconds * 1000.0).round() / 1000.0,
         };
         StatesReport {
+            command: "states",
             shard: shard.map(|s| s.to_string()),
             summary,
             buckets: inv.buckets,

@@ -5,6 +5,7 @@
 //! lock and digest items in batches) is [`inventory`].
 
 pub mod inventory;
+pub mod report;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
