@@ -373,3 +373,87 @@ fn a_bucket_that_cannot_be_listed_is_an_error_but_the_others_are_reported() {
         .unwrap()
         .contains("no-such-bucket-fleet"));
 }
+
+fn fleet_flags(f: &Fleet) -> Vec<String> {
+    vec![
+        "--bucket".into(),
+        f.backend.bucket.clone(),
+        "--region".into(),
+        REGION.into(),
+        "--endpoint-url".into(),
+        endpoint(),
+        "--dynamodb-table".into(),
+        f.backend.table.clone(),
+    ]
+}
+
+fn problems_of(doc: &serde_json::Value, key: &str) -> String {
+    find(doc, key)["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn doctor_all_states_checks_each_state_once_and_says_which_failed() {
+    let f = fleet();
+    let mut args = vec![
+        "doctor".to_string(),
+        "--all-states".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(fleet_flags(f));
+    let o = stateward(&args);
+    assert_exit(&o, 2);
+    let doc = json(&o);
+    let keys = keys_of(&doc);
+    assert_eq!(keys.len(), 60);
+    assert_eq!(keys.iter().cloned().collect::<BTreeSet<_>>(), f.keys);
+    assert_eq!(doc["command"], "doctor");
+    assert!(problems_of(&doc, "broken/corrupt.tfstate").contains("latest-state"));
+    assert!(problems_of(&doc, "svc05/terraform.tfstate").contains("stale-lock"));
+    assert!(!problems_of(&doc, "svc00/terraform.tfstate").contains("stale-lock"));
+    assert!(!problems_of(&doc, "svc00/terraform.tfstate").contains("latest-state"));
+    // Each state's own checks are kept.
+    let checks = find(&doc, "svc00/terraform.tfstate")["checks"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(checks >= 5, "{checks}");
+}
+
+#[test]
+fn doctor_states_from_runs_on_exactly_the_listed_states_and_shards_them() {
+    let f = fleet();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("states.json");
+    let o = states(f, &["--prefix", "env:/", "--format", "json"]);
+    std::fs::write(&list, &o.stdout).unwrap();
+    let mut seen = Vec::new();
+    for i in 0..2 {
+        let mut args = vec![
+            "doctor".to_string(),
+            "--states-from".into(),
+            list.display().to_string(),
+            "--shard".into(),
+            format!("{i}/2"),
+            "--format".into(),
+            "json".into(),
+        ];
+        args.extend(fleet_flags(f));
+        let doc = json(&stateward(&args));
+        seen.extend(keys_of(&doc));
+    }
+    seen.sort();
+    let want: Vec<String> = f
+        .keys
+        .iter()
+        .filter(|k| k.starts_with("env:/"))
+        .cloned()
+        .collect();
+    assert_eq!(seen, want);
+}

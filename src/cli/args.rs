@@ -585,6 +585,42 @@ pub struct DoctorArgs {
     pub stale_lock_after: std::time::Duration,
     #[command(flatten)]
     pub fanout: Fanout,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// The heading of the fleet flags.
+pub const FLEET: &str = "Fleet";
+
+/// `--all-states` / `--states-from` and the selection of a fleet run.
+#[derive(Debug, Clone, Args)]
+pub struct FleetArgs {
+    /// Run for every state in the bucket(s) (`--bucket`, else the
+    /// environment file's), one combined report.
+    #[arg(long, conflicts_with = "states_from", help_heading = FLEET)]
+    pub all_states: bool,
+    /// Run for the states listed in FILE (`-`: stdin), the JSON of `stateward states`.
+    #[arg(long, value_name = "FILE", help_heading = FLEET)]
+    pub states_from: Option<String>,
+    /// With --all-states: only keys under this prefix.
+    #[arg(long, value_name = "PREFIX", default_value = "", help_heading = FLEET)]
+    pub prefix: String,
+    /// With --all-states: keys ending in this are states.
+    #[arg(long, value_name = "SUFFIX", default_value = crate::fleet::DEFAULT_SUFFIX, help_heading = FLEET)]
+    pub suffix: String,
+    /// Only slice I of N (0-based) of the states (stable hash of bucket and key).
+    #[arg(long, value_name = "I/N", help_heading = FLEET)]
+    pub shard: Option<crate::fleet::Shard>,
+    /// Also write the JSON report into DIR, for `stateward report merge DIR`.
+    #[arg(long, value_name = "DIR", help_heading = FLEET)]
+    pub report_to: Option<PathBuf>,
+}
+
+impl FleetArgs {
+    /// Whether this is a fleet run.
+    pub fn is_fleet(&self) -> bool {
+        self.all_states || self.states_from.is_some()
+    }
 }
 
 #[derive(Debug, Args)]

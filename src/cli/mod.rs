@@ -5,6 +5,7 @@ mod diff;
 mod doctor;
 mod drift;
 mod drill;
+mod fleet;
 mod lock;
 mod meta;
 mod pull;

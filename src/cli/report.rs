@@ -73,9 +73,10 @@ pub(crate) fn write_report<T: serde::Serialize>(
     std::fs::write(&path, text).map_err(|source| Error::WriteFile { path, source })
 }
 
+/// A combined fleet report (of `report merge` or one fleet run).
 #[derive(serde::Serialize)]
 #[serde(transparent)]
-struct MergeReport(Merged);
+pub(crate) struct MergeReport(pub Merged);
 
 impl MergeReport {
     fn headline(&self) -> String {

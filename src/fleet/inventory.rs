@@ -72,6 +72,32 @@ struct Read {
     md5: Option<String>,
 }
 
+/// The states of the buckets (one ListObjectVersions pass each), without
+/// reading any object: for fleet checks that read each state themselves.
+/// A bucket that cannot be listed is one sentence in the second list.
+pub async fn list_states(
+    aws: &Aws,
+    buckets: &[String],
+    selection: &Selection,
+) -> (Vec<Listed>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for name in buckets {
+        let bucket = aws.bucket(name);
+        let progress = Progress::counter(format!("listing s3://{name}/{}", selection.prefix));
+        let mut on_page = |n: usize| progress.set_position(n as u64);
+        let listing = bucket
+            .list_prefix_versions(&selection.prefix, &mut on_page)
+            .await;
+        progress.finish();
+        match listing {
+            Ok(l) => out.extend(states_in(name, &l, selection)),
+            Err(e) => errors.push(format!("cannot list s3://{name}: {e}")),
+        }
+    }
+    (out, errors)
+}
+
 /// Takes stock of every state the options select.
 pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> {
     let mut buckets = Vec::new();

@@ -105,6 +105,22 @@ pub fn exit_code(m: &Merged) -> u8 {
     }
 }
 
+/// One run's report as the combined form (what a fleet command prints):
+/// sorted, counted, no shards missing. Pure.
+pub fn single(r: ShardReport) -> Merged {
+    let mut states = r.states;
+    sort_entries(&mut states);
+    Merged {
+        command: r.command,
+        shards_expected: None,
+        shards_found: r.shard.into_iter().collect(),
+        missing_shards: Vec::new(),
+        summary: counts(&states),
+        states,
+        errors: r.errors,
+    }
+}
+
 /// Combines shard reports of one command: every entry once (a state in two
 /// reports, e.g. a shard run twice, is kept once: the later report wins),
 /// sorted, with the shards missing from 0..N. Errors when the reports are of
