@@ -124,7 +124,7 @@ pub async fn doctor<W: Write>(
                         );
                         rest.insert(
                             "summary".into(),
-                            serde_json::to_value(&summary).unwrap_or_default(),
+                            serde_json::to_value(summary).unwrap_or_default(),
                         );
                         Entry {
                             bucket,
