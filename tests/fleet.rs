@@ -1,4 +1,4 @@
-//! Every state at once, on the emulator: a bucket of 60 states across keys
+//! Every state at once, on the emulator: a bucket of 61 states across keys
 //! and workspaces (lock files, DynamoDB locks, a real `terraform console`
 //! lock, one corrupt, one deleted, one with a wrong digest, a stale lock, a
 //! broken lock item) is inventoried exactly, problems first, exit 2; shards
@@ -73,6 +73,15 @@ fn fleet() -> &'static Fleet {
         put("broken/corrupt.tfstate", "{\n  \"version\": 4,\n  \"serial\": 9,\n  \"lineage\": \"cut\",\n  \"resources\": [", false);
         put("gone/deleted.tfstate", &state(3, "gone"), false);
         put("digest/wrong.tfstate", &state(4, "digest"), false);
+        let gone = format!("{b}-gone-logs");
+        let drifted = state(2, "drifted").replace(
+            "\"resources\": []",
+            &format!(
+                r#""resources": [{{"mode":"managed","type":"aws_s3_bucket","name":"logs","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{{"schema_version":0,"attributes":{{"id":"{gone}","bucket":"{gone}","arn":"arn:aws:s3:::{gone}","region":"{REGION}","tags":{{}}}},"sensitive_attributes":[]}}]}}]"#
+            ),
+        );
+        put("drift/app.tfstate", &drifted, false);
+        keys.insert("drift/app.tfstate".into());
         for k in ["broken/corrupt.tfstate", "gone/deleted.tfstate", "digest/wrong.tfstate"] {
             keys.insert(k.into());
         }
@@ -95,7 +104,7 @@ fn fleet() -> &'static Fleet {
         boto(&script);
         let console = ConsoleLock::hold(&project, &backend);
         std::mem::forget(project);
-        assert_eq!(keys.len(), 60);
+        assert_eq!(keys.len(), 61);
         Fleet {
             backend,
             keys,
@@ -145,7 +154,7 @@ fn states_reports_every_state_exactly_with_problems_first() {
     assert_exit(&o, 2);
     let doc = json(&o);
     let keys = keys_of(&doc);
-    assert_eq!(keys.len(), 60, "{keys:?}");
+    assert_eq!(keys.len(), 61, "{keys:?}");
     assert_eq!(keys.iter().cloned().collect::<BTreeSet<_>>(), f.keys);
     assert!(keys.iter().all(|k| !k.ends_with(".tflock")));
 
@@ -241,7 +250,7 @@ fn text_and_markdown_put_problems_first_and_say_how_to_fix_them() {
     assert!(text.contains("Problems:"), "{text}");
     assert!(text.contains("lock release --broken"), "{text}");
     assert!(
-        text.contains("60 states in 1 bucket: 5 with problems, 4 locked"),
+        text.contains("61 states in 1 bucket: 5 with problems, 4 locked"),
         "{text}"
     );
     let md = stdout(&states(f, &["--format", "markdown"]));
@@ -289,7 +298,7 @@ fn shards_cover_every_state_exactly_once_and_their_merge_is_the_unsharded_report
         let doc = json(&o);
         assert!(doc["shard"].as_str().unwrap().ends_with("/3"));
         let keys = keys_of(&doc);
-        assert!(!keys.is_empty(), "every shard of 60 states has some");
+        assert!(!keys.is_empty(), "every shard of 61 states has some");
         seen.extend(keys);
     }
     seen.sort();
@@ -332,7 +341,7 @@ fn shards_cover_every_state_exactly_once_and_their_merge_is_the_unsharded_report
         &reports.path().display().to_string(),
     ]));
     assert!(
-        text.contains("states: 60 states from 3 of 3 shards: 55 ok, 5 with problems"),
+        text.contains("states: 61 states from 3 of 3 shards: 56 ok, 5 with problems"),
         "{text}"
     );
 
@@ -367,7 +376,7 @@ fn a_bucket_that_cannot_be_listed_is_an_error_but_the_others_are_reported() {
     let o = states(f, &["no-such-bucket-fleet", "--format", "json"]);
     assert_exit(&o, 1);
     let doc = json(&o);
-    assert_eq!(keys_of(&doc).len(), 60);
+    assert_eq!(keys_of(&doc).len(), 61);
     assert!(doc["errors"][0]
         .as_str()
         .unwrap()
@@ -411,7 +420,7 @@ fn doctor_all_states_checks_each_state_once_and_says_which_failed() {
     assert_exit(&o, 2);
     let doc = json(&o);
     let keys = keys_of(&doc);
-    assert_eq!(keys.len(), 60);
+    assert_eq!(keys.len(), 61);
     assert_eq!(keys.iter().cloned().collect::<BTreeSet<_>>(), f.keys);
     assert_eq!(doc["command"], "doctor");
     assert!(problems_of(&doc, "broken/corrupt.tfstate").contains("latest-state"));
@@ -456,4 +465,49 @@ fn doctor_states_from_runs_on_exactly_the_listed_states_and_shards_them() {
         .cloned()
         .collect();
     assert_eq!(seen, want);
+}
+
+#[test]
+fn drift_all_states_reports_per_state_and_one_unreadable_state_stops_nothing() {
+    let f = fleet();
+    let mut args = vec![
+        "drift".to_string(),
+        "--all-states".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(fleet_flags(f));
+    let o = stateward(&args);
+    // Two states cannot be checked (corrupt, deleted): exit 1, all others reported.
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert_eq!(
+        keys_of(&doc).iter().cloned().collect::<BTreeSet<_>>(),
+        f.keys
+    );
+    assert_eq!(doc["command"], "drift");
+    assert_eq!(doc["summary"]["unchecked"], 2, "{doc:#}");
+    assert_eq!(doc["summary"]["with_problems"], 1, "{doc:#}");
+    let drifted = problems_of(&doc, "drift/app.tfstate");
+    assert!(drifted.contains("missing aws_s3_bucket.logs"), "{drifted}");
+    assert_eq!(
+        find(&doc, "svc00/terraform.tfstate")["problems"],
+        serde_json::json!([])
+    );
+    assert_eq!(find(&doc, "broken/corrupt.tfstate")["unchecked"], true);
+    // Without the unreadable ones: exit 2 for the drift.
+    let mut args = vec![
+        "drift".to_string(),
+        "--all-states".into(),
+        "--prefix".into(),
+        "drift/".into(),
+    ];
+    args.extend(fleet_flags(f));
+    let o = stateward(&args);
+    assert_exit(&o, 2);
+    assert!(
+        stdout(&o).contains("missing aws_s3_bucket.logs"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -319,6 +319,8 @@ pub struct DriftArgs {
     /// resources were checked.
     #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
     pub min_coverage: Option<f64>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {

@@ -14,7 +14,7 @@ use crate::doctor::{self, gather::gather, CheckStatus, Objectives};
 use crate::error::{Error, Result};
 use crate::fleet::report::{exit_code, single, Entry, ShardReport};
 use crate::fleet::{inventory::list_states, Selection};
-use crate::output::{Printer, Progress};
+use crate::output::{count, Printer, Progress};
 
 use super::args::FleetArgs;
 use super::report::{write_report, MergeReport};
@@ -177,4 +177,99 @@ fn finish<W: Write>(
     let code = exit_code(&merged);
     printer.emit(&MergeReport(merged)).map_err(out_err)?;
     Ok(code)
+}
+
+/// `drift --all-states`: every state's current version against live AWS.
+/// A state that cannot be read or parsed, or whose check AWS left
+/// incomplete (unless `--allow-incomplete`), is not checked.
+pub async fn drift<W: Write>(
+    ctx: &Context,
+    args: &super::args::DriftArgs,
+    printer: &mut Printer<W>,
+) -> Result<u8> {
+    use crate::live::{self, ScanOptions, UnmanagedScope};
+    let fleet = &args.fleet;
+    let scope = FleetScope::of(ctx, &[])?;
+    let aws = Aws::connect(&scope.access).await?;
+    let (states, errors) = select(fleet, &scope, &aws).await?;
+    let ignore = super::drift::load_ignore(ctx, args.ignore.as_deref(), &printer.stderr())?;
+    let progress = Progress::items("checking states against live AWS", states.len() as u64);
+    let per_state = (ctx.concurrency / 4).max(1);
+    let entries: Vec<Entry> = stream::iter(states)
+        .map(|(bucket, key)| {
+            let aws = &aws;
+            let progress = &progress;
+            let ignore = ignore.clone();
+            async move {
+                let entry = async {
+                    let target = target_of(ctx, &bucket, &key)?;
+                    let fetched = aws.state_bucket(&target).get(&key, None, None).await?;
+                    let state = crate::state::parse(&fetched.bytes).map_err(|e| {
+                        Error::Unreadable {
+                            what: format!("s3://{bucket}/{key}"),
+                            problem: e.to_string(),
+                        }
+                    })?;
+                    let resources = live::state_resources(&state);
+                    let opts = ScanOptions {
+                        unmanaged: false,
+                        scope: UnmanagedScope::default(),
+                        concurrency: per_state,
+                        naive: false,
+                        ignore,
+                        never_unmanaged: Default::default(),
+                        only_region: ctx.global.region.clone(),
+                        progress: None,
+                    };
+                    let c = live::scan(aws, &resources, &opts).await?;
+                    let errors = c.errors();
+                    let problems: Vec<String> = c
+                        .findings
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "{} {} ({} {})",
+                                f.kind.as_str(),
+                                f.address.as_deref().unwrap_or("-"),
+                                f.type_,
+                                f.id
+                            )
+                        })
+                        .collect();
+                    let mut rest = serde_json::Map::new();
+                    rest.insert("serial".into(), state.serial.into());
+                    rest.insert("resources".into(), c.resources.into());
+                    rest.insert("checked".into(), c.checked.into());
+                    rest.insert("coverage".into(), serde_json::json!(c.coverage()));
+                    rest.insert(
+                        "findings".into(),
+                        serde_json::to_value(&c.findings).unwrap_or_default(),
+                    );
+                    let incomplete = errors > 0 && !args.allow_incomplete;
+                    let mut problems = problems;
+                    if incomplete {
+                        problems.push(format!(
+                            "not checked: AWS refused or failed the calls for {} (`drift` on this state shows which)",
+                            count(errors, "resource", "resources")
+                        ));
+                    }
+                    Ok::<_, Error>(Entry {
+                        bucket: bucket.clone(),
+                        key: key.clone(),
+                        problems,
+                        unchecked: incomplete,
+                        rest,
+                    })
+                }
+                .await
+                .unwrap_or_else(|e| unchecked(bucket.clone(), key.clone(), &e.to_string()));
+                progress.inc(1);
+                entry
+            }
+        })
+        .buffer_unordered(ctx.concurrency.clamp(1, 8))
+        .collect()
+        .await;
+    progress.finish();
+    finish(fleet, "drift", entries, errors, printer)
 }
