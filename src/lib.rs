@@ -34,6 +34,7 @@ pub mod drill;
 pub mod envvars;
 pub mod error;
 pub mod exit;
+pub mod fleet;
 pub mod hint;
 pub mod interrupt;
 pub mod live;

@@ -135,7 +135,7 @@ fn pull_refuses_json_and_markdown_is_only_for_reports_made_for_it() {
     let o = stateward(["show", &fixture("full.tfstate"), "--format", "markdown"]);
     assert_exit(&o, 1);
     assert!(
-        stderr(&o).contains("--format markdown is only for drift and doctor"),
+        stderr(&o).contains("--format markdown is only for drift, doctor, states and report merge"),
         "{}",
         stderr(&o)
     );

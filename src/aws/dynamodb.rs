@@ -340,3 +340,91 @@ impl Tables {
         Ok(out)
     }
 }
+
+/// How many keys one `BatchGetItem` call may ask for (DynamoDB's limit).
+pub const BATCH_GET_MAX: usize = 100;
+
+impl Table {
+    /// Reads many items at once (`BatchGetItem`, ConsistentRead, at most
+    /// [`BATCH_GET_MAX`] keys a call, unprocessed keys asked again): the
+    /// string attributes of every item found, by `LockID`. Absent items are
+    /// absent from the map.
+    pub async fn batch_get(
+        &self,
+        lock_ids: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut out = BTreeMap::new();
+        let mut ids: Vec<&String> = lock_ids.iter().collect();
+        ids.sort();
+        ids.dedup();
+        for chunk in ids.chunks(BATCH_GET_MAX) {
+            let keys: Vec<_> = chunk
+                .iter()
+                .map(|id| {
+                    std::collections::HashMap::from([(
+                        "LockID".to_owned(),
+                        AttributeValue::S((*id).clone()),
+                    )])
+                })
+                .collect();
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| {
+                        AwsError::new(
+                            "BatchGetItem",
+                            format!("DynamoDB table {}", self.name),
+                            super::AwsErrorKind::Config,
+                            None,
+                            Some(e.to_string()),
+                        )
+                    })?,
+            );
+            let mut delay = std::time::Duration::from_millis(50);
+            while let Some(request) = pending.take() {
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.name, request)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk(
+                            "BatchGetItem",
+                            format!("DynamoDB table {}", self.name),
+                            e,
+                        )
+                    })?;
+                for item in resp
+                    .responses
+                    .and_then(|mut r| r.remove(&self.name))
+                    .unwrap_or_default()
+                {
+                    let attrs: BTreeMap<String, String> = item
+                        .into_iter()
+                        .filter_map(|(k, v)| match v {
+                            AttributeValue::S(s) => Some((k, s)),
+                            _ => None,
+                        })
+                        .collect();
+                    if let Some(id) = attrs.get("LockID").cloned() {
+                        out.insert(id, attrs);
+                    }
+                }
+                pending = resp
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.name))
+                    .filter(|k| !k.keys().is_empty());
+                if pending.is_some() {
+                    // Throttled part of the batch: ask again after a backoff.
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(2));
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -137,7 +137,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL", help_heading = "Snapshots")]
     pub snapshot_store: Option<String>,
 
-    /// Output format (`markdown` only for drift and doctor).
+    /// Output format (`markdown` only for drift, doctor and states).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text, help_heading = OUTPUT)]
     pub format: Format,
     /// Colour: `auto` on a terminal unless NO_COLOR is set.
@@ -220,6 +220,12 @@ pub enum Command {
     /// Ordered rebuild of a lost cluster: control plane, node groups, workloads.
     #[command(after_help = EXAMPLES_REBUILD)]
     Rebuild(RebuildArgs),
+    /// Every state in the bucket(s): health, lock, digest, versions; problems first.
+    #[command(after_help = EXAMPLES_STATES)]
+    States(StatesArgs),
+    /// Fleet reports: combine the reports of sharded runs.
+    #[command(after_help = EXAMPLES_REPORT_MERGE)]
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = EXAMPLES_COMPLETIONS)]
     Completions(CompletionsArgs),
@@ -242,19 +248,25 @@ impl Command {
             Command::Drift(a) => Some(a.fanout.get()),
             Command::Doctor(a) => Some(a.fanout.get()),
             Command::Rebuild(a) => Some(a.fanout.get()),
+            Command::States(a) => Some(a.fanout.get()),
             Command::S3(S3Args {
                 command: S3Command::Undelete { concurrency, .. },
             }) => Some(usize::from(*concurrency)),
-            Command::Lock(_) | Command::Digest(_) | Command::Completions(_) | Command::Man(_) => {
-                None
-            }
+            Command::Lock(_)
+            | Command::Digest(_)
+            | Command::Report(_)
+            | Command::Completions(_)
+            | Command::Man(_) => None,
         }
     }
 
     /// Whether `--format markdown` means something for this command (a report
     /// made for a pull-request comment or a job summary).
     pub fn takes_markdown(&self) -> bool {
-        matches!(self, Command::Drift(_) | Command::Doctor(_))
+        matches!(
+            self,
+            Command::Drift(_) | Command::Doctor(_) | Command::States(_) | Command::Report(_)
+        )
     }
 }
 
@@ -307,6 +319,8 @@ pub struct DriftArgs {
     /// resources were checked.
     #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
     pub min_coverage: Option<f64>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {
@@ -573,6 +587,91 @@ pub struct DoctorArgs {
     pub stale_lock_after: std::time::Duration,
     #[command(flatten)]
     pub fanout: Fanout,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// The heading of the fleet flags.
+pub const FLEET: &str = "Fleet";
+
+/// `--all-states` / `--states-from` and the selection of a fleet run.
+#[derive(Debug, Clone, Args)]
+pub struct FleetArgs {
+    /// Run for every state in the bucket(s) (`--bucket`, else the
+    /// environment file's), one combined report.
+    #[arg(long, conflicts_with = "states_from", help_heading = FLEET)]
+    pub all_states: bool,
+    /// Run for the states listed in FILE (`-`: stdin), the JSON of `stateward states`.
+    #[arg(long, value_name = "FILE", help_heading = FLEET)]
+    pub states_from: Option<String>,
+    /// With --all-states: only keys under this prefix.
+    #[arg(long, value_name = "PREFIX", default_value = "", help_heading = FLEET)]
+    pub prefix: String,
+    /// With --all-states: keys ending in this are states.
+    #[arg(long, value_name = "SUFFIX", default_value = crate::fleet::DEFAULT_SUFFIX, help_heading = FLEET)]
+    pub suffix: String,
+    /// Only slice I of N (0-based) of the states (stable hash of bucket and key).
+    #[arg(long, value_name = "I/N", help_heading = FLEET)]
+    pub shard: Option<crate::fleet::Shard>,
+    /// Also write the JSON report into DIR, for `stateward report merge DIR`.
+    #[arg(long, value_name = "DIR", help_heading = FLEET)]
+    pub report_to: Option<PathBuf>,
+}
+
+impl FleetArgs {
+    /// Whether this is a fleet run.
+    pub fn is_fleet(&self) -> bool {
+        self.all_states || self.states_from.is_some()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StatesArgs {
+    /// More buckets to take stock of, besides `--bucket` (and the
+    /// environment file's or backend's bucket when no bucket is named).
+    #[arg(value_name = "BUCKET")]
+    pub buckets: Vec<String>,
+    /// Only keys under this prefix.
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub prefix: String,
+    /// Keys ending in this are states (lock files `.tflock` never are).
+    #[arg(long, value_name = "SUFFIX", default_value = crate::fleet::DEFAULT_SUFFIX)]
+    pub suffix: String,
+    /// A lock held longer than this is a problem (exit 2); a younger one is shown.
+    #[arg(long, value_name = "DURATION", value_parser = parse_flag, default_value = "1h")]
+    pub stale_lock_after: std::time::Duration,
+    /// Only slice I of N (0-based) of the states, by a stable hash of bucket
+    /// and key: N runs with 0/N .. N-1/N cover every state exactly once.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::fleet::Shard>,
+    /// Print the JSON matrix of N shards for a CI job matrix
+    /// (`{"include":[{"shard":"0/N",...}]}`) and exit; reads nothing.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub matrix: Option<u32>,
+    /// Also write the JSON report into DIR (`states-I-of-N.json` with
+    /// --shard, else `states.json`), for `stateward report merge DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub report_to: Option<PathBuf>,
+    #[command(flatten)]
+    pub fanout: Fanout,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Combine the JSON reports shards wrote with --report-to into one
+    /// summary; names the shards that are missing (exit 1).
+    #[command(after_help = EXAMPLES_REPORT_MERGE)]
+    Merge {
+        /// The directory the shards wrote into (every `*.json` in it).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -746,6 +845,17 @@ const EXAMPLES_DOCTOR: &str = r#"Examples:
   stateward --env prod doctor
   stateward --env prod doctor --rpo 15m --rto 1h
   stateward --env prod doctor --format markdown >> "$GITHUB_STEP_SUMMARY""#;
+
+const EXAMPLES_STATES: &str = r#"Examples:
+  stateward states --bucket acme-tfstate
+  stateward states --bucket acme-tfstate acme-tfstate-eu --stale-lock-after 30m
+  stateward states --matrix 8
+  stateward states --bucket acme-tfstate --shard 3/8 --format json"#;
+
+const EXAMPLES_REPORT_MERGE: &str = r#"Examples:
+  stateward states --bucket acme-tfstate --shard 0/4 --report-to reports/
+  stateward report merge reports/
+  stateward report merge reports/ --format markdown >> "$GITHUB_STEP_SUMMARY""#;
 
 const EXAMPLES_REBUILD: &str = r#"Examples:
   stateward --env prod rebuild plan

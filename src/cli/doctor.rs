@@ -30,6 +30,9 @@ pub async fn run<W: Write>(
         .noncurrent_retention_days
         .unwrap_or(objectives.noncurrent_retention_days);
 
+    if args.fleet.is_fleet() {
+        return super::fleet::doctor(ctx, &args.fleet, &objectives, printer).await;
+    }
     let target = ctx.target()?;
     let aws = ctx.aws(&target).await?;
     let store = if ctx.settings.snapshot_store_configured()? {

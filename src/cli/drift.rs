@@ -25,6 +25,9 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
         printer.emit(&TypeList::supported()).map_err(out_err)?;
         return Ok(exit::SUCCESS);
     }
+    if args.fleet.is_fleet() {
+        return super::fleet::drift(ctx, &args, printer).await;
+    }
     let started = Instant::now();
     let resolved = resolve_refs(ctx, &[&args.reference]).await?;
     let r = &resolved[0];

@@ -5,14 +5,17 @@ mod diff;
 mod doctor;
 mod drift;
 mod drill;
+mod fleet;
 mod lock;
 mod meta;
 mod pull;
 mod rebuild;
+mod report;
 mod restore;
 mod s3;
 mod show;
 mod snapshot;
+mod states;
 mod versions;
 
 use std::io::{self, IsTerminal, Write};
@@ -210,7 +213,7 @@ fn format_in_argv(argv: &[std::ffi::OsString]) -> Format {
 pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
     if printer.format() == Format::Markdown && !cli.command.takes_markdown() {
         return Err(Error::Usage(
-            "--format markdown is only for drift and doctor (reports made for a pull-request comment or a job summary); use --format text or --format json".into(),
+            "--format markdown is only for drift, doctor, states and report merge (reports made for a pull-request comment or a job summary); use --format text or --format json".into(),
         ));
     }
     let concurrency = cli.command.concurrency();
@@ -234,6 +237,8 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Drift(a) => drift::run(&ctx, a, printer).await,
         Command::Doctor(a) => doctor::run(&ctx, a, printer).await,
         Command::Rebuild(a) => rebuild::run(&ctx, a.command, printer).await,
+        Command::States(a) => states::run(&ctx, a, printer).await,
+        Command::Report(a) => report::run(a, printer),
     }
 }
 

@@ -1,0 +1,336 @@
+//! The inventory of every state in one or more buckets, at about one AWS
+//! request per state: one ListObjectVersions pass per bucket (keys, delete
+//! markers, version counts, lock files), one GetBucketVersioning per bucket,
+//! one ranged GET per state (the whole object when it is small, else its
+//! header), the lock and digest items in `BatchGetItem` calls of 100 keys,
+//! and a GET of each lock file that exists. Reads run concurrently, bounded.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{
+    lock_view, problems_of, sort_problems_first, states_in, DigestState, Listed, LockFacts,
+    Selection, StateEntry, StateHealth,
+};
+use crate::aws::s3::Bucket;
+use crate::aws::Aws;
+use crate::error::Result;
+use crate::output::Progress;
+use crate::state::header::read_header;
+use crate::state::health::{content_of, content_of_header, Content};
+
+/// States up to this size are read whole by one ranged GET (same request,
+/// and the digest and full parse come for free); larger ones only to this
+/// many bytes (the header: serial, lineage, version).
+pub const INVENTORY_READ_BYTES: u64 = 256 * 1024;
+
+/// What to take stock of.
+#[derive(Debug, Clone)]
+pub struct InventoryOptions {
+    pub buckets: Vec<String>,
+    pub selection: Selection,
+    /// The lock table, when one is configured (lock and digest items).
+    pub table: Option<String>,
+    /// Requests of one kind in flight at once.
+    pub concurrency: usize,
+    pub stale_lock_after: Duration,
+    pub now: OffsetDateTime,
+}
+
+/// One bucket of the inventory.
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketSummary {
+    pub name: String,
+    pub versioning: Option<String>,
+    pub states: usize,
+    /// Why the bucket could not be listed, when it could not.
+    pub error: Option<String>,
+}
+
+/// The inventory: every state, problems first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    pub buckets: Vec<BucketSummary>,
+    pub states: Vec<StateEntry>,
+    /// Failures that left part of the fleet unchecked (a bucket not listed,
+    /// the lock table not read), one sentence each.
+    pub errors: Vec<String>,
+}
+
+/// What one read of a state's current version gave.
+struct Read {
+    health: StateHealth,
+    detail: Option<String>,
+    serial: Option<u64>,
+    lineage: Option<String>,
+    terraform_version: Option<String>,
+    /// md5 of the whole object, when it was read whole.
+    md5: Option<String>,
+}
+
+/// The states of the buckets (one ListObjectVersions pass each), without
+/// reading any object: for fleet checks that read each state themselves.
+/// A bucket that cannot be listed is one sentence in the second list.
+pub async fn list_states(
+    aws: &Aws,
+    buckets: &[String],
+    selection: &Selection,
+) -> (Vec<Listed>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for name in buckets {
+        let bucket = aws.bucket(name);
+        let progress = Progress::counter(format!("listing s3://{name}/{}", selection.prefix));
+        let mut on_page = |n: usize| progress.set_position(n as u64);
+        let listing = bucket
+            .list_prefix_versions(&selection.prefix, &mut on_page)
+            .await;
+        progress.finish();
+        match listing {
+            Ok(l) => out.extend(states_in(name, &l, selection)),
+            Err(e) => errors.push(format!("cannot list s3://{name}: {e}")),
+        }
+    }
+    (out, errors)
+}
+
+/// Takes stock of every state the options select.
+pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> {
+    let mut buckets = Vec::new();
+    let mut errors = Vec::new();
+    let mut listed: Vec<(Listed, Bucket, String)> = Vec::new();
+    for name in &opts.buckets {
+        let bucket = aws.bucket(name);
+        let progress = Progress::counter(format!("listing s3://{name}/{}", opts.selection.prefix));
+        let mut on_page = |n: usize| progress.set_position(n as u64);
+        let listing = bucket
+            .list_prefix_versions(&opts.selection.prefix, &mut on_page)
+            .await;
+        progress.finish();
+        let listing = match listing {
+            Ok(l) => l,
+            Err(e) => {
+                errors.push(format!("cannot list s3://{name}: {e}"));
+                buckets.push(BucketSummary {
+                    name: name.clone(),
+                    versioning: None,
+                    states: 0,
+                    error: Some(e.to_string()),
+                });
+                continue;
+            }
+        };
+        let states = states_in(name, &listing, &opts.selection);
+        drop(listing);
+        let versioning = if states.is_empty() {
+            None
+        } else {
+            match bucket.versioning().await {
+                Ok(v) => Some(
+                    serde_json::to_value(v)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                ),
+                Err(e) => {
+                    errors.push(format!("cannot read the versioning of s3://{name}: {e}"));
+                    None
+                }
+            }
+        };
+        buckets.push(BucketSummary {
+            name: name.clone(),
+            versioning: versioning.clone(),
+            states: states.len(),
+            error: None,
+        });
+        let v = versioning.unwrap_or_else(|| "unknown".into());
+        listed.extend(states.into_iter().map(|s| (s, bucket.clone(), v.clone())));
+    }
+
+    // Lock and digest items, 100 keys a call.
+    let mut items: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut table_read = opts.table.is_some();
+    if let Some(table) = &opts.table {
+        let ids: Vec<String> = listed
+            .iter()
+            .flat_map(|(l, _, _)| {
+                let id = format!("{}/{}", l.bucket, l.key);
+                [format!("{id}-md5"), id]
+            })
+            .collect();
+        if !ids.is_empty() {
+            match aws.table(table).batch_get(&ids).await {
+                Ok(found) => items = found,
+                Err(e) => {
+                    table_read = false;
+                    errors.push(format!(
+                        "cannot read the lock and digest items of DynamoDB table {table}: {e}"
+                    ));
+                }
+            }
+        }
+    }
+
+    let reading = Progress::items("reading states", listed.len() as u64);
+    let concurrency = opts.concurrency.max(1);
+    let mut states: Vec<StateEntry> = stream::iter(listed)
+        .map(|(l, bucket, versioning)| {
+            let items = &items;
+            let reading = &reading;
+            async move {
+                let read = read_current(&bucket, &l).await;
+                let lockfile_body = match &l.lockfile {
+                    Some(_) => Some(read_lockfile(&bucket, &l.key).await),
+                    None => None,
+                };
+                reading.inc(1);
+                let id = format!("{}/{}", l.bucket, l.key);
+                let dynamodb_info = items
+                    .get(&id)
+                    .map(|i| i.get("Info").cloned().unwrap_or_default());
+                let stored = items
+                    .get(&format!("{id}-md5"))
+                    .and_then(|i| i.get("Digest"))
+                    .filter(|d| !d.is_empty());
+                let digest = if opts.table.is_none() {
+                    DigestState::NotConfigured
+                } else if !table_read {
+                    DigestState::Unverified
+                } else {
+                    match (stored, &read.md5) {
+                        (None, _) => DigestState::Missing,
+                        (Some(_), _) if l.current.delete_marker => DigestState::Mismatch,
+                        (Some(s), Some(m)) if s.eq_ignore_ascii_case(m) => DigestState::Ok,
+                        (Some(_), Some(_)) => DigestState::Mismatch,
+                        (Some(_), None) => DigestState::Unverified,
+                    }
+                };
+                let lock = lock_view(
+                    &LockFacts {
+                        dynamodb_info,
+                        lockfile_body,
+                    },
+                    opts.now,
+                    opts.stale_lock_after,
+                );
+                let mut entry = StateEntry {
+                    bucket: l.bucket,
+                    key: l.key,
+                    workspace: l.workspace,
+                    size: l.current.size,
+                    last_modified: l.current.last_modified,
+                    version_id: l.current.version_id,
+                    serial: read.serial,
+                    lineage: read.lineage,
+                    terraform_version: read.terraform_version,
+                    health: read.health,
+                    health_detail: read.detail,
+                    lock,
+                    digest,
+                    versioning,
+                    noncurrent_versions: l.noncurrent_versions,
+                    delete_markers: l.delete_markers,
+                    problems: Vec::new(),
+                    unchecked: read.health == StateHealth::Unreadable,
+                };
+                entry.problems = problems_of(&entry);
+                entry
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    reading.finish();
+    sort_problems_first(&mut states);
+    Ok(Inventory {
+        buckets,
+        states,
+        errors,
+    })
+}
+
+/// Reads the current version of a listed state: whole when it is at most
+/// [`INVENTORY_READ_BYTES`], else its header.
+async fn read_current(bucket: &Bucket, l: &Listed) -> Read {
+    if l.current.delete_marker {
+        return Read {
+            health: StateHealth::Deleted,
+            detail: Some("the current version is a delete marker".into()),
+            serial: None,
+            lineage: None,
+            terraform_version: None,
+            md5: None,
+        };
+    }
+    let fetched = match bucket
+        .get_checked(
+            &l.key,
+            Some(&l.current.version_id),
+            Some(INVENTORY_READ_BYTES),
+            Some(l.current.size),
+        )
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => {
+            return Read {
+                health: StateHealth::Unreadable,
+                detail: Some(e.to_string()),
+                serial: None,
+                lineage: None,
+                terraform_version: None,
+                md5: None,
+            }
+        }
+    };
+    let whole = fetched.total_size == Some(fetched.bytes.len() as u64)
+        || l.current.size == fetched.bytes.len() as u64;
+    let header = read_header(&fetched.bytes);
+    let (content, terraform_version) = if whole {
+        content_of(&fetched.bytes)
+    } else {
+        content_of_header(&header)
+    };
+    let md5 = whole.then(|| crate::lock::md5_hex(&fetched.bytes));
+    let (health, detail, serial, lineage) = match content {
+        Content::Parsed {
+            serial, lineage, ..
+        } => (StateHealth::Ok, None, Some(serial), Some(lineage)),
+        Content::Encrypted { serial, lineage } => (StateHealth::Encrypted, None, serial, lineage),
+        Content::Corrupt { problem } => (
+            StateHealth::Corrupt,
+            Some(problem),
+            header.serial,
+            header.lineage,
+        ),
+        Content::Unknown => (StateHealth::Ok, None, header.serial, header.lineage),
+    };
+    Read {
+        health,
+        detail,
+        serial,
+        lineage,
+        terraform_version: terraform_version.or(header.terraform_version),
+        md5,
+    }
+}
+
+/// The body of `<key>.tflock` (empty when it cannot be read: reported as an
+/// unreadable lock).
+async fn read_lockfile(bucket: &Bucket, key: &str) -> String {
+    match bucket
+        .get(&format!("{key}{}", super::LOCKFILE_SUFFIX), None, None)
+        .await
+    {
+        Ok(f) => String::from_utf8_lossy(&f.bytes).into_owned(),
+        Err(e) => {
+            tracing::debug!(error = %e, key, "cannot read the lock file");
+            String::new()
+        }
+    }
+}

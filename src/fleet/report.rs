@@ -1,0 +1,263 @@
+//! Fleet reports: one entry per state, written by each shard (`--report-to`)
+//! and combined by `stateward report merge` ([`merge`], pure).
+//!
+//! Every fleet report (of `states`, `doctor --all-states`, ...) is a JSON
+//! document with `command`, `shard` (`"I/N"`, absent when unsharded) and
+//! `states`: entries with at least `bucket`, `key`, `problems` (sentences;
+//! empty when fine) and `unchecked` (the state could not be checked). The
+//! rest of each entry is kept as it is.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::Shard;
+
+/// One state's entry in any fleet report: what merging needs, and the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub bucket: String,
+    pub key: String,
+    #[serde(default)]
+    pub problems: Vec<String>,
+    #[serde(default)]
+    pub unchecked: bool,
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A fleet report as a shard writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardReport {
+    pub command: String,
+    #[serde(default)]
+    pub shard: Option<String>,
+    pub states: Vec<Entry>,
+    /// Failures outside any one state (a bucket not listed).
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// Counts of a fleet report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub states: usize,
+    pub ok: usize,
+    pub with_problems: usize,
+    pub unchecked: usize,
+}
+
+/// Shard reports combined.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Merged {
+    pub command: String,
+    /// N of the shards' `I/N` (absent for unsharded reports).
+    pub shards_expected: Option<u32>,
+    pub shards_found: Vec<String>,
+    /// Shards of 0..N with no report, as `I/N`.
+    pub missing_shards: Vec<String>,
+    pub summary: Counts,
+    pub states: Vec<Entry>,
+    pub errors: Vec<String>,
+}
+
+/// Counts of entries. Pure.
+pub fn counts(entries: &[Entry]) -> Counts {
+    Counts {
+        states: entries.len(),
+        ok: entries
+            .iter()
+            .filter(|e| !e.unchecked && e.problems.is_empty())
+            .count(),
+        with_problems: entries
+            .iter()
+            .filter(|e| !e.unchecked && !e.problems.is_empty())
+            .count(),
+        unchecked: entries.iter().filter(|e| e.unchecked).count(),
+    }
+}
+
+/// Orders entries as every fleet report does: unchecked first, then those
+/// with problems, then by bucket and key. Pure.
+pub fn sort_entries(entries: &mut [Entry]) {
+    entries.sort_by(|a, b| {
+        let rank = |e: &Entry| match (e.unchecked, e.problems.is_empty()) {
+            (true, _) => 0,
+            (false, false) => 1,
+            (false, true) => 2,
+        };
+        rank(a)
+            .cmp(&rank(b))
+            .then_with(|| a.bucket.cmp(&b.bucket))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+}
+
+/// 1 when anything could not be checked (or shards are missing), else 2
+/// when any state has a problem, else 0. Pure.
+pub fn exit_code(m: &Merged) -> u8 {
+    if !m.missing_shards.is_empty() || !m.errors.is_empty() || m.summary.unchecked > 0 {
+        crate::exit::ERROR
+    } else if m.summary.with_problems > 0 {
+        crate::exit::DIFFERENCES
+    } else {
+        crate::exit::SUCCESS
+    }
+}
+
+/// One run's report as the combined form (what a fleet command prints):
+/// sorted, counted, no shards missing. Pure.
+pub fn single(r: ShardReport) -> Merged {
+    let mut states = r.states;
+    sort_entries(&mut states);
+    Merged {
+        command: r.command,
+        shards_expected: None,
+        shards_found: r.shard.into_iter().collect(),
+        missing_shards: Vec::new(),
+        summary: counts(&states),
+        states,
+        errors: r.errors,
+    }
+}
+
+/// Combines shard reports of one command: every entry once (a state in two
+/// reports, e.g. a shard run twice, is kept once: the later report wins),
+/// sorted, with the shards missing from 0..N. Errors when the reports are of
+/// different commands or of different shard counts. Pure.
+pub fn merge(reports: Vec<ShardReport>) -> Result<Merged, String> {
+    let Some(first) = reports.first() else {
+        return Err("no fleet reports to merge: point `report merge` at the directory the shards wrote with --report-to".into());
+    };
+    let command = first.command.clone();
+    let mut expected: Option<u32> = None;
+    let mut found: BTreeSet<u32> = BTreeSet::new();
+    let mut by_state: std::collections::BTreeMap<(String, String), Entry> = Default::default();
+    let mut errors = Vec::new();
+    for r in reports {
+        if r.command != command {
+            return Err(format!(
+                "the reports are of different commands (`{command}` and `{}`): merge each command's reports separately",
+                r.command
+            ));
+        }
+        if let Some(s) = &r.shard {
+            let shard: Shard = s.parse()?;
+            match expected {
+                Some(n) if n != shard.count => {
+                    return Err(format!(
+                        "the reports were made with different shard counts ({n} and {}): merge one run's reports",
+                        shard.count
+                    ))
+                }
+                _ => expected = Some(shard.count),
+            }
+            found.insert(shard.index);
+        }
+        errors.extend(r.errors);
+        for e in r.states {
+            by_state.insert((e.bucket.clone(), e.key.clone()), e);
+        }
+    }
+    let missing_shards = match expected {
+        Some(n) => (0..n)
+            .filter(|i| !found.contains(i))
+            .map(|i| format!("{i}/{n}"))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut states: Vec<Entry> = by_state.into_values().collect();
+    sort_entries(&mut states);
+    Ok(Merged {
+        command,
+        shards_expected: expected,
+        shards_found: found
+            .iter()
+            .map(|i| format!("{i}/{}", expected.unwrap_or(0)))
+            .collect(),
+        missing_shards,
+        summary: counts(&states),
+        states,
+        errors,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str, problems: &[&str], unchecked: bool) -> Entry {
+        Entry {
+            bucket: "b".into(),
+            key: key.into(),
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+            unchecked,
+            rest: serde_json::Map::new(),
+        }
+    }
+
+    fn report(shard: Option<&str>, states: Vec<Entry>) -> ShardReport {
+        ShardReport {
+            command: "states".into(),
+            shard: shard.map(str::to_owned),
+            states,
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn merging_shards_gives_every_state_once_problems_first() {
+        let m = merge(vec![
+            report(
+                Some("1/3"),
+                vec![entry("c", &[], false), entry("a", &["bad"], false)],
+            ),
+            report(Some("0/3"), vec![entry("b", &[], false)]),
+            report(Some("2/3"), vec![entry("d", &[], true)]),
+        ])
+        .unwrap();
+        let keys: Vec<&str> = m.states.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["d", "a", "b", "c"]);
+        assert!(m.missing_shards.is_empty());
+        assert_eq!(
+            m.summary,
+            Counts {
+                states: 4,
+                ok: 2,
+                with_problems: 1,
+                unchecked: 1
+            }
+        );
+        assert_eq!(exit_code(&m), crate::exit::ERROR);
+    }
+
+    #[test]
+    fn missing_shards_are_named_and_fail() {
+        let m = merge(vec![report(Some("2/4"), vec![entry("a", &["x"], false)])]).unwrap();
+        assert_eq!(m.missing_shards, ["0/4", "1/4", "3/4"]);
+        assert_eq!(exit_code(&m), crate::exit::ERROR);
+        let all = merge(vec![
+            report(Some("0/2"), vec![entry("a", &["x"], false)]),
+            report(Some("1/2"), vec![]),
+        ])
+        .unwrap();
+        assert_eq!(exit_code(&all), crate::exit::DIFFERENCES);
+        let fine = merge(vec![report(None, vec![entry("a", &[], false)])]).unwrap();
+        assert_eq!(exit_code(&fine), crate::exit::SUCCESS);
+    }
+
+    #[test]
+    fn reports_of_different_runs_do_not_merge() {
+        let mut other = report(Some("0/2"), vec![]);
+        other.command = "doctor".into();
+        let e = merge(vec![report(Some("1/2"), vec![]), other]).unwrap_err();
+        assert!(e.contains("different commands"), "{e}");
+        let e = merge(vec![
+            report(Some("0/2"), vec![]),
+            report(Some("0/3"), vec![]),
+        ])
+        .unwrap_err();
+        assert!(e.contains("different shard counts"), "{e}");
+        assert!(merge(vec![]).unwrap_err().contains("--report-to"));
+    }
+}

@@ -1,0 +1,513 @@
+//! Every state at once, on the emulator: a bucket of 61 states across keys
+//! and workspaces (lock files, DynamoDB locks, a real `terraform console`
+//! lock, one corrupt, one deleted, one with a wrong digest, a stale lock, a
+//! broken lock item) is inventoried exactly, problems first, exit 2; shards
+//! cover every state exactly once; the cost stays near one request per state.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::Output;
+use std::sync::OnceLock;
+
+use support::*;
+
+struct Fleet {
+    backend: Backend,
+    /// Every state key the bucket holds.
+    keys: BTreeSet<String>,
+    _console: ConsoleLock,
+}
+
+const STALE_CREATED: &str = "2026-01-01T00:00:00Z";
+
+fn state(serial: u32, lineage: &str) -> String {
+    format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": {serial},\n  \"lineage\": \"{lineage}\",\n  \"outputs\": {{}},\n  \"resources\": []\n}}\n"
+    )
+}
+
+fn lock_info(bucket: &str, key: &str, created: &str, who: &str) -> String {
+    format!(
+        r#"{{"ID":"11111111-2222-3333-4444-{:012}","Operation":"OperationTypeApply","Info":"","Who":"{who}","Version":"1.10.0","Created":"{created}","Path":"{bucket}/{key}"}}"#,
+        key.len()
+    )
+}
+
+fn fleet() -> &'static Fleet {
+    static FLEET: OnceLock<Fleet> = OnceLock::new();
+    FLEET.get_or_init(|| {
+        let backend = Backend::new("fleet");
+        let b = &backend.bucket;
+        let t = &backend.table;
+        // The platform state, written and then held by a real Terraform.
+        let project = platform_project(&backend);
+        project.apply(&[]);
+        let mut keys: BTreeSet<String> = BTreeSet::new();
+        keys.insert(backend.key.clone());
+        let mut script = String::from("import hashlib\nstates = {}\n");
+        let mut put = |key: &str, body: &str, digest: bool| {
+            script.push_str(&format!(
+                "body = {body:?}.encode()\ns3.put_object(Bucket={b:?}, Key={key:?}, Body=body)\n"
+            ));
+            if digest {
+                script.push_str(&format!(
+                    "ddb.put_item(TableName={t:?}, Item={{'LockID': {{'S': {:?}}}, 'Digest': {{'S': hashlib.md5(body).hexdigest()}}}})\n",
+                    format!("{b}/{key}-md5")
+                ));
+            }
+        };
+        for i in 0..40 {
+            let key = format!("svc{i:02}/terraform.tfstate");
+            put(&key, &state(1, &format!("lineage-{i}")), i % 3 != 0);
+            if i % 4 == 0 {
+                put(&key, &state(2, &format!("lineage-{i}")), i % 3 != 0);
+            }
+            keys.insert(key);
+        }
+        for w in 0..16 {
+            let key = format!("env:/ws{w:02}/app/terraform.tfstate");
+            put(&key, &state(5 + w, &format!("ws-lineage-{w}")), true);
+            keys.insert(key);
+        }
+        put("broken/corrupt.tfstate", "{\n  \"version\": 4,\n  \"serial\": 9,\n  \"lineage\": \"cut\",\n  \"resources\": [", false);
+        put("gone/deleted.tfstate", &state(3, "gone"), false);
+        put("digest/wrong.tfstate", &state(4, "digest"), false);
+        let gone = format!("{b}-gone-logs");
+        let drifted = state(2, "drifted").replace(
+            "\"resources\": []",
+            &format!(
+                r#""resources": [{{"mode":"managed","type":"aws_s3_bucket","name":"logs","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{{"schema_version":0,"attributes":{{"id":"{gone}","bucket":"{gone}","arn":"arn:aws:s3:::{gone}","region":"{REGION}","tags":{{}}}},"sensitive_attributes":[]}}]}}]"#
+            ),
+        );
+        put("drift/app.tfstate", &drifted, false);
+        keys.insert("drift/app.tfstate".into());
+        for k in ["broken/corrupt.tfstate", "gone/deleted.tfstate", "digest/wrong.tfstate"] {
+            keys.insert(k.into());
+        }
+        // Not states: a lock file of a live state, a stray lock file, notes, a backup.
+        put(
+            "svc06/terraform.tfstate.tflock",
+            &lock_info(b, "svc06/terraform.tfstate", "2099-01-01T00:00:00Z", "young@ci"),
+            false,
+        );
+        put("orphan/terraform.tfstate.tflock", "{}", false);
+        put("notes.txt", "hello", false);
+        put("svc01/terraform.tfstate.backup", &state(1, "lineage-1"), false);
+        script.push_str(&format!(
+            "s3.delete_object(Bucket={b:?}, Key='gone/deleted.tfstate')\n\
+             ddb.put_item(TableName={t:?}, Item={{'LockID': {{'S': '{b}/digest/wrong.tfstate-md5'}}, 'Digest': {{'S': '0123456789abcdef0123456789abcdef'}}}})\n\
+             ddb.put_item(TableName={t:?}, Item={{'LockID': {{'S': '{b}/svc05/terraform.tfstate'}}, 'Info': {{'S': {stale:?}}}}})\n\
+             ddb.put_item(TableName={t:?}, Item={{'LockID': {{'S': '{b}/svc07/terraform.tfstate'}}, 'Info': {{'S': ''}}}})\n",
+            stale = lock_info(b, "svc05/terraform.tfstate", STALE_CREATED, "gone@laptop"),
+        ));
+        boto(&script);
+        let console = ConsoleLock::hold(&project, &backend);
+        std::mem::forget(project);
+        assert_eq!(keys.len(), 61);
+        Fleet {
+            backend,
+            keys,
+            _console: console,
+        }
+    })
+}
+
+fn states(f: &Fleet, extra: &[&str]) -> Output {
+    let mut args: Vec<String> = vec![
+        "states".into(),
+        "--bucket".into(),
+        f.backend.bucket.clone(),
+        "--region".into(),
+        REGION.into(),
+        "--endpoint-url".into(),
+        endpoint(),
+        "--dynamodb-table".into(),
+        f.backend.table.clone(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    stateward(args)
+}
+
+fn keys_of(doc: &serde_json::Value) -> Vec<String> {
+    doc["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn find<'a>(doc: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    doc["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == key)
+        .unwrap_or_else(|| panic!("{key} not reported"))
+}
+
+#[test]
+fn states_reports_every_state_exactly_with_problems_first() {
+    let f = fleet();
+    let o = states(f, &["--format", "json"]);
+    assert_exit(&o, 2);
+    let doc = json(&o);
+    let keys = keys_of(&doc);
+    assert_eq!(keys.len(), 61, "{keys:?}");
+    assert_eq!(keys.iter().cloned().collect::<BTreeSet<_>>(), f.keys);
+    assert!(keys.iter().all(|k| !k.ends_with(".tflock")));
+
+    // Problems first: exactly these five, before any healthy state.
+    let with_problems: Vec<&str> = doc["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take_while(|s| !s["problems"].as_array().unwrap().is_empty())
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    let want: BTreeSet<&str> = [
+        "broken/corrupt.tfstate",
+        "digest/wrong.tfstate",
+        "gone/deleted.tfstate",
+        "svc05/terraform.tfstate",
+        "svc07/terraform.tfstate",
+    ]
+    .into();
+    assert_eq!(with_problems.iter().copied().collect::<BTreeSet<_>>(), want);
+    assert_eq!(doc["summary"]["with_problems"], 5);
+
+    let corrupt = find(&doc, "broken/corrupt.tfstate");
+    assert_eq!(corrupt["health"], "corrupt");
+    assert_eq!(corrupt["serial"], 9, "the header is still read");
+    assert_eq!(find(&doc, "gone/deleted.tfstate")["health"], "deleted");
+    let wrong = find(&doc, "digest/wrong.tfstate");
+    assert_eq!(wrong["digest"], "mismatch");
+    assert!(wrong["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("digest repair"));
+    let stale = find(&doc, "svc05/terraform.tfstate");
+    assert_eq!(stale["lock"]["stale"], true);
+    assert_eq!(stale["lock"]["who"], "gone@laptop");
+    assert_eq!(stale["lock"]["mechanisms"], serde_json::json!(["dynamodb"]));
+    let broken = find(&doc, "svc07/terraform.tfstate");
+    assert!(broken["lock"]["unreadable"]
+        .as_str()
+        .unwrap()
+        .contains("empty"));
+
+    // The lock Terraform holds (console), and a young lock file: shown, no problem.
+    let platform = find(&doc, &f.backend.key);
+    assert_eq!(
+        platform["lock"]["mechanisms"],
+        serde_json::json!(["dynamodb"])
+    );
+    assert_eq!(platform["lock"]["operation"], "OperationTypeInvalid");
+    assert_eq!(platform["lock"]["stale"], false);
+    assert_eq!(platform["digest"], "ok", "Terraform wrote the digest");
+    assert_eq!(platform["problems"], serde_json::json!([]));
+    let lockfile = find(&doc, "svc06/terraform.tfstate");
+    assert_eq!(
+        lockfile["lock"]["mechanisms"],
+        serde_json::json!(["lockfile"])
+    );
+    assert_eq!(lockfile["lock"]["who"], "young@ci");
+    assert_eq!(doc["summary"]["locked"], 4);
+
+    // Listing facts: workspaces, version counts, digests, serials.
+    let ws = find(&doc, "env:/ws03/app/terraform.tfstate");
+    assert_eq!(ws["workspace"], "ws03");
+    assert_eq!(ws["serial"], 8);
+    assert_eq!(ws["digest"], "ok");
+    let svc4 = find(&doc, "svc04/terraform.tfstate");
+    assert_eq!(svc4["serial"], 2);
+    assert_eq!(svc4["noncurrent_versions"], 1);
+    assert_eq!(svc4["workspace"], "default");
+    assert_eq!(svc4["versioning"], "enabled");
+    assert_eq!(find(&doc, "svc03/terraform.tfstate")["digest"], "missing");
+    assert_eq!(
+        find(&doc, "svc03/terraform.tfstate")["noncurrent_versions"],
+        0
+    );
+
+    // The cost: about one request per state.
+    let per_state = doc["summary"]["requests_per_state"].as_f64().unwrap();
+    assert!(per_state <= 1.2, "{per_state} requests per state");
+}
+
+#[test]
+fn text_and_markdown_put_problems_first_and_say_how_to_fix_them() {
+    let f = fleet();
+    let o = states(f, &[]);
+    assert_exit(&o, 2);
+    let text = stdout(&o);
+    let first_row = text.lines().nth(1).unwrap();
+    assert!(
+        !first_row.contains("svc00") && !first_row.contains("env:/ws"),
+        "problems first: {text}"
+    );
+    assert!(text.contains("Problems:"), "{text}");
+    assert!(text.contains("lock release --broken"), "{text}");
+    assert!(
+        text.contains("61 states in 1 bucket: 5 with problems, 4 locked"),
+        "{text}"
+    );
+    let md = stdout(&states(f, &["--format", "markdown"]));
+    assert!(md.contains("| STATE | WORKSPACE |"), "{md}");
+    assert!(md.contains("**Problems**"), "{md}");
+}
+
+#[test]
+fn shards_cover_every_state_exactly_once_and_their_merge_is_the_unsharded_report() {
+    let f = fleet();
+    let n = 3;
+    let reports = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..n)
+        .map(|i| {
+            let shard = format!("{i}/{n}");
+            let dir = reports.path().display().to_string();
+            std::thread::spawn({
+                let bucket = f.backend.bucket.clone();
+                let table = f.backend.table.clone();
+                move || {
+                    stateward([
+                        "states",
+                        "--bucket",
+                        &bucket,
+                        "--region",
+                        REGION,
+                        "--endpoint-url",
+                        &endpoint(),
+                        "--dynamodb-table",
+                        &table,
+                        "--format",
+                        "json",
+                        "--shard",
+                        &shard,
+                        "--report-to",
+                        &dir,
+                    ])
+                }
+            })
+        })
+        .collect();
+    let mut seen: Vec<String> = Vec::new();
+    for c in children {
+        let o = c.join().unwrap();
+        let doc = json(&o);
+        assert!(doc["shard"].as_str().unwrap().ends_with("/3"));
+        let keys = keys_of(&doc);
+        assert!(!keys.is_empty(), "every shard of 61 states has some");
+        seen.extend(keys);
+    }
+    seen.sort();
+    let unique: BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(seen.len(), unique.len(), "a state was in two shards");
+    assert_eq!(unique, f.keys);
+
+    // The merge reproduces the unsharded report: same states, same order,
+    // same problems, same exit code.
+    let whole = json(&states(f, &["--format", "json"]));
+    let merged = stateward([
+        "report",
+        "merge",
+        &reports.path().display().to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_exit(&merged, 2);
+    let merged = json(&merged);
+    assert_eq!(merged["missing_shards"], serde_json::json!([]));
+    let strip = |doc: &serde_json::Value| -> Vec<(String, serde_json::Value, serde_json::Value)> {
+        doc["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["key"].as_str().unwrap().to_owned(),
+                    s["problems"].clone(),
+                    s["health"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(strip(&merged), strip(&whole));
+    assert_eq!(merged["summary"]["with_problems"], 5);
+    let text = stdout(&stateward([
+        "report",
+        "merge",
+        &reports.path().display().to_string(),
+    ]));
+    assert!(
+        text.contains("states: 61 states from 3 of 3 shards: 56 ok, 5 with problems"),
+        "{text}"
+    );
+
+    // A shard that never reported is named, and the merge fails.
+    std::fs::remove_file(reports.path().join("states-1-of-3.json")).unwrap();
+    let o = stateward(["report", "merge", &reports.path().display().to_string()]);
+    assert_exit(&o, 1);
+    assert!(
+        stdout(&o).contains("shard 1/3 has no report"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn the_matrix_is_what_a_ci_job_matrix_takes() {
+    let o = stateward(["states", "--matrix", "4"]);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    let shards: Vec<&str> = doc["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["shard"].as_str().unwrap())
+        .collect();
+    assert_eq!(shards, ["0/4", "1/4", "2/4", "3/4"]);
+}
+
+#[test]
+fn a_bucket_that_cannot_be_listed_is_an_error_but_the_others_are_reported() {
+    let f = fleet();
+    let o = states(f, &["no-such-bucket-fleet", "--format", "json"]);
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert_eq!(keys_of(&doc).len(), 61);
+    assert!(doc["errors"][0]
+        .as_str()
+        .unwrap()
+        .contains("no-such-bucket-fleet"));
+}
+
+fn fleet_flags(f: &Fleet) -> Vec<String> {
+    vec![
+        "--bucket".into(),
+        f.backend.bucket.clone(),
+        "--region".into(),
+        REGION.into(),
+        "--endpoint-url".into(),
+        endpoint(),
+        "--dynamodb-table".into(),
+        f.backend.table.clone(),
+    ]
+}
+
+fn problems_of(doc: &serde_json::Value, key: &str) -> String {
+    find(doc, key)["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn doctor_all_states_checks_each_state_once_and_says_which_failed() {
+    let f = fleet();
+    let mut args = vec![
+        "doctor".to_string(),
+        "--all-states".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(fleet_flags(f));
+    let o = stateward(&args);
+    assert_exit(&o, 2);
+    let doc = json(&o);
+    let keys = keys_of(&doc);
+    assert_eq!(keys.len(), 61);
+    assert_eq!(keys.iter().cloned().collect::<BTreeSet<_>>(), f.keys);
+    assert_eq!(doc["command"], "doctor");
+    assert!(problems_of(&doc, "broken/corrupt.tfstate").contains("latest-state"));
+    assert!(problems_of(&doc, "svc05/terraform.tfstate").contains("stale-lock"));
+    assert!(!problems_of(&doc, "svc00/terraform.tfstate").contains("stale-lock"));
+    assert!(!problems_of(&doc, "svc00/terraform.tfstate").contains("latest-state"));
+    // Each state's own checks are kept.
+    let checks = find(&doc, "svc00/terraform.tfstate")["checks"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(checks >= 5, "{checks}");
+}
+
+#[test]
+fn doctor_states_from_runs_on_exactly_the_listed_states_and_shards_them() {
+    let f = fleet();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("states.json");
+    let o = states(f, &["--prefix", "env:/", "--format", "json"]);
+    std::fs::write(&list, &o.stdout).unwrap();
+    let mut seen = Vec::new();
+    for i in 0..2 {
+        let mut args = vec![
+            "doctor".to_string(),
+            "--states-from".into(),
+            list.display().to_string(),
+            "--shard".into(),
+            format!("{i}/2"),
+            "--format".into(),
+            "json".into(),
+        ];
+        args.extend(fleet_flags(f));
+        let doc = json(&stateward(&args));
+        seen.extend(keys_of(&doc));
+    }
+    seen.sort();
+    let want: Vec<String> = f
+        .keys
+        .iter()
+        .filter(|k| k.starts_with("env:/"))
+        .cloned()
+        .collect();
+    assert_eq!(seen, want);
+}
+
+#[test]
+fn drift_all_states_reports_per_state_and_one_unreadable_state_stops_nothing() {
+    let f = fleet();
+    let mut args = vec![
+        "drift".to_string(),
+        "--all-states".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(fleet_flags(f));
+    let o = stateward(&args);
+    // Two states cannot be checked (corrupt, deleted): exit 1, all others reported.
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert_eq!(
+        keys_of(&doc).iter().cloned().collect::<BTreeSet<_>>(),
+        f.keys
+    );
+    assert_eq!(doc["command"], "drift");
+    assert_eq!(doc["summary"]["unchecked"], 2, "{doc:#}");
+    assert_eq!(doc["summary"]["with_problems"], 1, "{doc:#}");
+    let drifted = problems_of(&doc, "drift/app.tfstate");
+    assert!(drifted.contains("missing aws_s3_bucket.logs"), "{drifted}");
+    assert_eq!(
+        find(&doc, "svc00/terraform.tfstate")["problems"],
+        serde_json::json!([])
+    );
+    assert_eq!(find(&doc, "broken/corrupt.tfstate")["unchecked"], true);
+    // Without the unreadable ones: exit 2 for the drift.
+    let mut args = vec![
+        "drift".to_string(),
+        "--all-states".into(),
+        "--prefix".into(),
+        "drift/".into(),
+    ];
+    args.extend(fleet_flags(f));
+    let o = stateward(&args);
+    assert_exit(&o, 2);
+    assert!(
+        stdout(&o).contains("missing aws_s3_bucket.logs"),
+        "{}",
+        stdout(&o)
+    );
+}
