@@ -153,6 +153,10 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v debug, -vv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = OUTPUT)]
     pub verbose: u8,
+    /// Do not use the local cache of state versions (every version is read
+    /// from S3, and nothing is cached); see `stateward cache info`.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
 }
 
 /// `--concurrency N` of every command that fans out (reads versions,
@@ -220,6 +224,9 @@ pub enum Command {
     /// Ordered rebuild of a lost cluster: control plane, node groups, workloads.
     #[command(after_help = EXAMPLES_REBUILD)]
     Rebuild(RebuildArgs),
+    /// The local cache of state versions: where it is, how full, clear it.
+    #[command(after_help = EXAMPLES_CACHE)]
+    Cache(CacheArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = EXAMPLES_COMPLETIONS)]
     Completions(CompletionsArgs),
@@ -245,9 +252,11 @@ impl Command {
             Command::S3(S3Args {
                 command: S3Command::Undelete { concurrency, .. },
             }) => Some(usize::from(*concurrency)),
-            Command::Lock(_) | Command::Digest(_) | Command::Completions(_) | Command::Man(_) => {
-                None
-            }
+            Command::Lock(_)
+            | Command::Digest(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Cache(_) => None,
         }
     }
 
@@ -256,6 +265,20 @@ impl Command {
     pub fn takes_markdown(&self) -> bool {
         matches!(self, Command::Drift(_) | Command::Doctor(_))
     }
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub command: CacheCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Where the cache is, its bound, and how many versions and bytes it holds.
+    Info,
+    /// Remove every cached version.
+    Clear,
 }
 
 #[derive(Debug, Args)]
@@ -323,9 +346,12 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, Args)]
 pub struct VersionsArgs {
-    /// Show at most N versions.
-    #[arg(long, value_name = "N")]
+    /// Show the newest N versions (default 20).
+    #[arg(long, value_name = "N", conflicts_with = "all")]
     pub limit: Option<usize>,
+    /// Show every version (reads every version: slow on a long history).
+    #[arg(long)]
+    pub all: bool,
     /// Read only the first bytes of each version (serial, lineage, version):
     /// fast on large states; resource counts and shrink/corruption checks are skipped.
     #[arg(long)]
@@ -664,6 +690,11 @@ const EXAMPLES_VERSIONS: &str = r#"Examples:
   stateward --bucket acme-tfstate --key prod/terraform.tfstate --region eu-west-1 versions --limit 20
   stateward --env prod versions --header-only --concurrency 32
   stateward --env prod versions --against-live --format json"#;
+
+const EXAMPLES_CACHE: &str = r#"Examples:
+  stateward cache info
+  stateward cache clear
+  STATEWARD_CACHE_MAX=10GB stateward --env prod versions --all"#;
 
 const EXAMPLES_SHOW: &str = r#"Examples:
   stateward --env prod show
