@@ -65,8 +65,10 @@ pub struct VersionFacts {
     pub serial: Option<u64>,
     pub lineage: Option<String>,
     pub terraform_version: Option<String>,
-    /// The content judged from the first and last bytes only.
+    /// The content judged from the first bytes only.
     pub header_content: Option<CachedContent>,
+    /// Whether the object's last bytes end a document (`None`: not read).
+    pub tail_complete: Option<bool>,
     /// The content judged from a whole read (`None`: only header facts).
     pub content: Option<CachedContent>,
     /// SHA-256 (hex) of the whole body, when it was read whole.
@@ -288,7 +290,7 @@ impl Cache {
     }
 
     /// Records header facts of `v` (keeps what a whole read already recorded).
-    pub fn put_facts(&self, bucket: &str, key: &str, v: &ObjectVersion, facts: VersionFacts) {
+    pub fn put_facts(&self, bucket: &str, key: &str, v: &ObjectVersion, mut facts: VersionFacts) {
         let Some((facts_path, _)) = self.paths(bucket, key, &v.version_id) else {
             return;
         };
@@ -296,6 +298,7 @@ impl Cache {
             if old.content.is_some() {
                 return;
             }
+            facts.tail_complete = facts.tail_complete.or(old.tail_complete);
         }
         self.write_facts(bucket, key, v, &facts_path, facts);
     }
@@ -462,6 +465,7 @@ mod tests {
             lineage: Some("l".into()),
             terraform_version: Some("1.9.0".into()),
             header_content: None,
+            tail_complete: None,
             content: Some(CachedContent::Parsed {
                 serial: 3,
                 lineage: "l".into(),

@@ -18,7 +18,11 @@ pub use crate::aws::object::{sort_newest_first, Fetched, KeyVersion, ObjectVersi
 /// How much of each version `history` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadDepth {
-    /// Only the first bytes: serial, lineage, terraform_version.
+    /// Only the first bytes: serial, lineage, terraform_version (for callers
+    /// that need nothing else, e.g. every serial a lineage has used).
+    Prefix,
+    /// The first bytes and the last ones: the header facts, and whether the
+    /// object ends as a whole document does (a truncated upload does not).
     Header,
     /// The whole object: resource counts and full health.
     Full,
@@ -103,7 +107,8 @@ pub fn truncated_content(size: u64) -> Content {
 
 /// Which depth each version of the listing (newest first) is read to, when
 /// `shown` versions are reported at `depth`: the shown ones at `depth`, the
-/// next [`HEALTH_CONTEXT`] older ones for their header facts only, except
+/// next [`HEALTH_CONTEXT`] older ones for their header facts only
+/// ([`ReadDepth::Prefix`]), except
 /// the first readable one below the window, read at `depth` so the oldest
 /// shown version has a resource count to be compared with. Pure.
 pub fn window_depths(all: &[ObjectVersion], shown: usize, depth: ReadDepth) -> Vec<ReadDepth> {
@@ -117,7 +122,7 @@ pub fn window_depths(all: &[ObjectVersion], shown: usize, depth: ReadDepth) -> V
                 below_found = true;
                 depth
             } else {
-                ReadDepth::Header
+                ReadDepth::Prefix
             }
         })
         .collect()
@@ -230,7 +235,7 @@ pub async fn read_whole(
         key,
         version,
         &fetched.bytes,
-        cached_facts(&header, terraform_version, None, Some(&content)),
+        cached_facts(&header, terraform_version, None, None, Some(&content)),
     );
     let n = fetched.bytes.len() as u64;
     Ok((fetched.bytes, n))
@@ -266,6 +271,7 @@ pub async fn read_header_facts(
             header.terraform_version.clone(),
             Some(&content),
             None,
+            None,
         ),
     );
     Ok((header, fetched.bytes.len() as u64))
@@ -275,6 +281,7 @@ fn cached_facts(
     header: &Header,
     terraform_version: Option<String>,
     header_content: Option<&Content>,
+    tail_complete: Option<bool>,
     content: Option<&Content>,
 ) -> cache::VersionFacts {
     cache::VersionFacts {
@@ -284,6 +291,7 @@ fn cached_facts(
         lineage: header.lineage.clone(),
         terraform_version: terraform_version.or_else(|| header.terraform_version.clone()),
         header_content: header_content.and_then(cache::CachedContent::from_content),
+        tail_complete,
         content: content.and_then(cache::CachedContent::from_content),
         sha256: None,
         etag_is_md5: false,
@@ -325,20 +333,30 @@ async fn learn(
     let name = bucket.name();
     // Cached facts answer without a read: a whole read's content serves
     // either depth, header facts serve a header read.
-    if !keep_body || depth == ReadDepth::Header {
+    if !keep_body || depth != ReadDepth::Full {
         if let Some(f) = cache.facts(name, key, version) {
             let header = header_of(&f);
             let tv = f.terraform_version.clone();
-            match (&f.content, &f.header_content, depth) {
-                (Some(c), _, _) => return Ok((learnt(c.to_content(), tv, header, 0), None)),
-                (None, Some(c), ReadDepth::Header) => {
+            match (&f.content, &f.header_content, f.tail_complete, depth) {
+                (Some(c), ..) => return Ok((learnt(c.to_content(), tv, header, 0), None)),
+                (None, Some(c), _, ReadDepth::Prefix)
+                | (None, Some(c), Some(true), ReadDepth::Header) => {
                     return Ok((learnt(c.to_content(), tv, header, 0), None))
+                }
+                (None, Some(_), Some(false), ReadDepth::Header) => {
+                    let content = truncated_content(version.size);
+                    return Ok((learnt(content, tv, header, 0), None));
                 }
                 _ => {}
             }
         }
     }
     match depth {
+        ReadDepth::Prefix => {
+            let (header, downloaded) = read_header_facts(bucket, key, version).await?;
+            let (content, tv) = content_of_header(&header);
+            Ok((learnt(content, tv, header, downloaded), None))
+        }
         ReadDepth::Full => {
             let (bytes, downloaded) = read_whole(bucket, key, version).await?;
             let (content, tv) = content_of(&bytes);
@@ -369,7 +387,7 @@ async fn learn(
                     key,
                     version,
                     &fetched.bytes,
-                    cached_facts(&header, tv.clone(), None, Some(&content)),
+                    cached_facts(&header, tv.clone(), None, None, Some(&content)),
                 );
                 let body = keep_body.then(|| fetched.bytes.clone());
                 return Ok((learnt(content, tv, header, downloaded), body));
@@ -384,20 +402,25 @@ async fn learn(
                 )
                 .await?;
             downloaded += tail.bytes.len() as u64;
-            let (content, tv) = if ends_complete(&tail.bytes) {
-                content_of_header(&header)
-            } else {
-                (
-                    truncated_content(version.size),
-                    header.terraform_version.clone(),
-                )
-            };
+            let complete = ends_complete(&tail.bytes);
+            let (from_header, tv) = content_of_header(&header);
             cache.put_facts(
                 name,
                 key,
                 version,
-                cached_facts(&header, tv.clone(), Some(&content), None),
+                cached_facts(
+                    &header,
+                    tv.clone(),
+                    Some(&from_header),
+                    Some(complete),
+                    None,
+                ),
             );
+            let content = if complete {
+                from_header
+            } else {
+                truncated_content(version.size)
+            };
             Ok((learnt(content, tv, header, downloaded), None))
         }
     }
