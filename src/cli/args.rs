@@ -276,8 +276,10 @@ pub struct CacheArgs {
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
     /// Where the cache is, its bound, and how many versions and bytes it holds.
+    #[command(after_help = EXAMPLES_CACHE_INFO)]
     Info,
     /// Remove every cached version.
+    #[command(after_help = EXAMPLES_CACHE_CLEAR)]
     Clear,
 }
 
@@ -695,6 +697,14 @@ const EXAMPLES_CACHE: &str = r#"Examples:
   stateward cache info
   stateward cache clear
   STATEWARD_CACHE_MAX=10GB stateward --env prod versions --all"#;
+
+const EXAMPLES_CACHE_INFO: &str = r#"Examples:
+  stateward cache info
+  stateward cache info --format json"#;
+
+const EXAMPLES_CACHE_CLEAR: &str = r#"Examples:
+  stateward cache clear
+  STATEWARD_CACHE_DIR=/tmp/sw-cache stateward cache clear"#;
 
 const EXAMPLES_SHOW: &str = r#"Examples:
   stateward --env prod show
