@@ -83,6 +83,16 @@ struct Learnt {
     downloaded: u64,
 }
 
+/// The version cache for reads of `bucket`: none when the state is
+/// encrypted with a customer key (SSE-C), whose plaintext must not be kept
+/// on disk, nor served to a run that does not hold the key.
+fn cache_for(bucket: &Bucket) -> cache::Cache {
+    if matches!(bucket.writes().sse, crate::config::Sse::Customer { .. }) {
+        return cache::Cache::disabled();
+    }
+    cache::current()
+}
+
 /// How many bytes of an object's end are read to tell a complete document
 /// from a truncated upload.
 pub const TAIL_BYTES: u64 = 16;
@@ -148,7 +158,7 @@ pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result
     let shown = opts.limit.unwrap_or(usize::MAX).min(all.len());
     let depths = window_depths(&all, shown, opts.depth);
     let window = &all[..depths.len()];
-    let cache = cache::current();
+    let cache = cache_for(bucket);
 
     let reading = Progress::items_bytes("reading versions", window.len() as u64);
     let read_so_far = std::sync::atomic::AtomicU64::new(0);
@@ -221,7 +231,7 @@ pub async fn read_whole(
     key: &str,
     version: &ObjectVersion,
 ) -> Result<(Vec<u8>, u64)> {
-    let cache = cache::current();
+    let cache = cache_for(bucket);
     if let Some(bytes) = cache.body(bucket.name(), key, version) {
         return Ok((bytes, 0));
     }
@@ -248,7 +258,7 @@ pub async fn read_header_facts(
     key: &str,
     version: &ObjectVersion,
 ) -> Result<(Header, u64)> {
-    let cache = cache::current();
+    let cache = cache_for(bucket);
     if let Some(f) = cache.facts(bucket.name(), key, version) {
         return Ok((header_of(&f), 0));
     }
