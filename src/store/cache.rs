@@ -233,6 +233,12 @@ impl Cache {
     }
 
     fn paths(&self, bucket: &str, key: &str, version_id: &str) -> Option<(PathBuf, PathBuf)> {
+        // `null` is the one version of an unversioned bucket (or one written
+        // while versioning was suspended): it can be overwritten, so it is
+        // never cached.
+        if version_id == "null" {
+            return None;
+        }
         let root = self.root()?;
         let name = sha256_hex(format!("{bucket}\n{key}\n{version_id}").as_bytes());
         let name = &name[..40];
@@ -528,6 +534,15 @@ mod tests {
         assert!(cache.info().bytes <= 25_000);
         assert!(cache.clear().unwrap() > 0);
         assert_eq!(cache.info().versions, 0);
+    }
+
+    #[test]
+    fn the_null_version_is_never_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path().into(), 1 << 20);
+        let v = version("null", 2, None);
+        cache.put_body("x", "k", &v, b"{}", facts());
+        assert!(cache.facts("x", "k", &v).is_none());
     }
 
     #[test]
