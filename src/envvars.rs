@@ -14,6 +14,18 @@ pub const STATEWARD_ENVIRONMENTS_DIR: &str = "STATEWARD_ENVIRONMENTS_DIR";
 /// API requests it sent on stderr: a diagnostic for benchmarks.
 pub const STATEWARD_API_STATS: &str = "STATEWARD_API_STATS";
 
+/// The directory of the local version cache (default
+/// `$XDG_CACHE_HOME/stateward`, else `~/.cache/stateward`).
+pub const STATEWARD_CACHE_DIR: &str = "STATEWARD_CACHE_DIR";
+
+/// The bound of the local version cache, e.g. `4GB` (the default), `500MB`,
+/// or a number of bytes; `0` disables it.
+pub const STATEWARD_CACHE_MAX: &str = "STATEWARD_CACHE_MAX";
+
+/// `$XDG_CACHE_HOME` and `$HOME`: where the version cache lives by default.
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+pub const HOME: &str = "HOME";
+
 /// The tracing filter for stderr detail; overrides `-v`.
 pub const RUST_LOG: &str = "RUST_LOG";
 

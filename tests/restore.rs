@@ -502,7 +502,12 @@ fn a_body_cut_short_in_transfer_is_read_again_never_judged_corrupt_or_replaced()
 
     // Cut once: the read is retried and the version is healthy.
     let proxy = TruncatingProxy::start(&needle, 1);
-    let o = sw_via(&backend, &proxy, &["versions", "--format", "json"]);
+    // Past the version cache: these reads must reach S3.
+    let o = sw_via(
+        &backend,
+        &proxy,
+        &["versions", "--format", "json", "--no-cache"],
+    );
     assert_exit(&o, 0);
     assert_eq!(proxy.truncated(), 1, "the proxy cut the body");
     let listed = json(&o)["versions"].as_array().unwrap().clone();
@@ -534,7 +539,12 @@ fn a_body_cut_short_in_transfer_is_read_again_never_judged_corrupt_or_replaced()
 
     // Cut every time: a transfer error (exit 1), never "corrupt", nothing written.
     let proxy = TruncatingProxy::start(&needle, usize::MAX);
-    let o = sw_via(&backend, &proxy, &["versions", "--format", "json"]);
+    // Past the version cache: these reads must reach S3.
+    let o = sw_via(
+        &backend,
+        &proxy,
+        &["versions", "--format", "json", "--no-cache"],
+    );
     assert_exit(&o, 1);
     let doc = json(&o);
     assert!(doc["versions"].is_null(), "no version was judged: {doc:#}");

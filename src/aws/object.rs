@@ -13,6 +13,10 @@ pub struct ObjectVersion {
     pub size: u64,
     pub is_latest: bool,
     pub delete_marker: bool,
+    /// The listing's ETag (without quotes): the md5 of a single-part upload
+    /// without SSE-KMS/SSE-C. Used to check cached copies.
+    #[serde(skip)]
+    pub etag: Option<String>,
 }
 
 /// One entry of a ListObjectVersions over a prefix: which key, and the version.

@@ -193,6 +193,102 @@ impl Rds {
         .await
     }
 
+    /// When the newest snapshot of each of `instances` was taken, in as few
+    /// calls as AWS allows: DescribeDBSnapshots filtered by `db-instance-id`
+    /// (up to [`FILTER_VALUES`] identifiers a call, all pages). Instances
+    /// without a snapshot are absent from the map.
+    pub async fn latest_instance_snapshots(
+        &self,
+        instances: &[&str],
+    ) -> Result<BTreeMap<String, time::OffsetDateTime>, AwsError> {
+        let mut out: BTreeMap<String, time::OffsetDateTime> = BTreeMap::new();
+        for chunk in instances.chunks(FILTER_VALUES) {
+            let filter = aws_sdk_rds::types::Filter::builder()
+                .name("db-instance-id")
+                .set_values(Some(chunk.iter().map(|s| (*s).to_owned()).collect()))
+                .build();
+            let mut marker: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .describe_db_snapshots()
+                    .filters(filter.clone())
+                    .max_records(100)
+                    .set_marker(marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk(
+                            "DescribeDBSnapshots",
+                            "the snapshots of the state's DB instances",
+                            e,
+                        )
+                    })?;
+                for snap in page.db_snapshots() {
+                    if let (Some(id), Some(t)) = (
+                        snap.db_instance_identifier(),
+                        snap.snapshot_create_time().and_then(to_time),
+                    ) {
+                        let e = out.entry(id.to_owned()).or_insert(t);
+                        *e = (*e).max(t);
+                    }
+                }
+                match page.marker() {
+                    Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Rds::latest_instance_snapshots`] for DB clusters
+    /// (DescribeDBClusterSnapshots filtered by `db-cluster-id`).
+    pub async fn latest_cluster_snapshots(
+        &self,
+        clusters: &[&str],
+    ) -> Result<BTreeMap<String, time::OffsetDateTime>, AwsError> {
+        let mut out: BTreeMap<String, time::OffsetDateTime> = BTreeMap::new();
+        for chunk in clusters.chunks(FILTER_VALUES) {
+            let filter = aws_sdk_rds::types::Filter::builder()
+                .name("db-cluster-id")
+                .set_values(Some(chunk.iter().map(|s| (*s).to_owned()).collect()))
+                .build();
+            let mut marker: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .describe_db_cluster_snapshots()
+                    .filters(filter.clone())
+                    .max_records(100)
+                    .set_marker(marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk(
+                            "DescribeDBClusterSnapshots",
+                            "the snapshots of the state's DB clusters",
+                            e,
+                        )
+                    })?;
+                for snap in page.db_cluster_snapshots() {
+                    if let (Some(id), Some(t)) = (
+                        snap.db_cluster_identifier(),
+                        snap.snapshot_create_time().and_then(to_time),
+                    ) {
+                        let e = out.entry(id.to_owned()).or_insert(t);
+                        *e = (*e).max(t);
+                    }
+                }
+                match page.marker() {
+                    Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// When the newest snapshot of a DB cluster was taken
     /// (DescribeDBClusterSnapshots, all pages); `None` when it has none.
     pub async fn latest_cluster_snapshot(
@@ -450,6 +546,9 @@ fn absent_is_none<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
 }
 
 /// Follows `Marker` pagination; returns the newest time any page held.
+/// How many identifiers one RDS describe filter carries.
+pub const FILTER_VALUES: usize = 50;
+
 async fn newest_over_pages<F, Fut>(mut page: F) -> Result<Option<time::OffsetDateTime>, AwsError>
 where
     F: FnMut(Option<String>) -> Fut,

@@ -160,10 +160,35 @@ impl Bucket {
         max_bytes: Option<u64>,
         listed_size: Option<u64>,
     ) -> Result<Fetched, AwsError> {
+        self.get_retrying(key, version_id, max_bytes.map(ReadRange::Head), listed_size)
+            .await
+    }
+
+    /// The last `n` bytes of `key` (a suffix-ranged GET), checked as
+    /// [`Bucket::get_checked`] checks a prefix: `total_size` is the whole
+    /// object's size.
+    pub async fn get_tail_checked(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        n: u64,
+        listed_size: Option<u64>,
+    ) -> Result<Fetched, AwsError> {
+        self.get_retrying(key, version_id, Some(ReadRange::Tail(n)), listed_size)
+            .await
+    }
+
+    async fn get_retrying(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        range: Option<ReadRange>,
+        listed_size: Option<u64>,
+    ) -> Result<Fetched, AwsError> {
         let mut delay = std::time::Duration::from_millis(200);
         let mut attempt = 1;
         loop {
-            match self.get_once(key, version_id, max_bytes, listed_size).await {
+            match self.get_once(key, version_id, range, listed_size).await {
                 Err(e) if is_transfer_error(&e) && attempt < BODY_ATTEMPTS => {
                     tracing::warn!(error = %e, attempt, "reading the object again");
                     tokio::time::sleep(delay).await;
@@ -179,9 +204,12 @@ impl Bucket {
         &self,
         key: &str,
         version_id: Option<&str>,
-        max_bytes: Option<u64>,
+        range: Option<ReadRange>,
         listed_size: Option<u64>,
     ) -> Result<Fetched, AwsError> {
+        let max_bytes = range.map(|r| match r {
+            ReadRange::Head(n) | ReadRange::Tail(n) => n,
+        });
         let resource = match version_id {
             Some(v) => format!("{} (version {v})", self.uri(key)),
             None => self.uri(key),
@@ -193,8 +221,9 @@ impl Bucket {
         if let Some(v) = version_id {
             req = req.version_id(v);
         }
-        match max_bytes {
-            Some(n) => req = req.range(format!("bytes=0-{}", n.saturating_sub(1))),
+        match range {
+            Some(ReadRange::Head(n)) => req = req.range(format!("bytes=0-{}", n.saturating_sub(1))),
+            Some(ReadRange::Tail(n)) => req = req.range(format!("bytes=-{}", n.max(1))),
             // S3's own checksum of the object, when it has one: the SDK
             // validates the body against it as it streams.
             None => req = req.checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled),
@@ -219,7 +248,7 @@ impl Bucket {
                             },
                             ..self.clone()
                         };
-                        Box::pin(plain.get_once(key, version_id, max_bytes, listed_size)).await
+                        Box::pin(plain.get_once(key, version_id, range, listed_size)).await
                     }
                     Some(SseCVerdict::Explain(why)) => Err(AwsError::new(
                         "GetObject",
@@ -294,7 +323,18 @@ impl Bucket {
             total_size,
         })
     }
+}
 
+/// Which part of an object a ranged GET asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadRange {
+    /// The first N bytes.
+    Head(u64),
+    /// The last N bytes.
+    Tail(u64),
+}
+
+impl Bucket {
     /// `PutObject` with `Content-Type: application/json` and this bucket's
     /// write headers (SSE, ACL, a precomputed SHA-256 unless
     /// `skip_s3_checksum`); with `if_none_match`, only when the key does not
@@ -518,6 +558,7 @@ impl Bucket {
                         size: v.size().unwrap_or(0).max(0) as u64,
                         is_latest: v.is_latest().unwrap_or(false),
                         delete_marker: false,
+                        etag: v.e_tag().map(|t| t.trim_matches('"').to_owned()),
                     },
                 });
             }
@@ -530,6 +571,7 @@ impl Bucket {
                         size: 0,
                         is_latest: m.is_latest().unwrap_or(false),
                         delete_marker: true,
+                        etag: None,
                     },
                 });
             }

@@ -153,6 +153,10 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v debug, -vv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = OUTPUT)]
     pub verbose: u8,
+    /// Do not use the local cache of state versions (every version is read
+    /// from S3, and nothing is cached); see `stateward cache info`.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
 }
 
 /// `--concurrency N` of every command that fans out (reads versions,
@@ -226,6 +230,9 @@ pub enum Command {
     /// Fleet reports: combine the reports of sharded runs.
     #[command(after_help = EXAMPLES_REPORT_MERGE)]
     Report(ReportArgs),
+    /// The local cache of state versions: where it is, how full, clear it.
+    #[command(after_help = EXAMPLES_CACHE)]
+    Cache(CacheArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = EXAMPLES_COMPLETIONS)]
     Completions(CompletionsArgs),
@@ -256,7 +263,8 @@ impl Command {
             | Command::Digest(_)
             | Command::Report(_)
             | Command::Completions(_)
-            | Command::Man(_) => None,
+            | Command::Man(_)
+            | Command::Cache(_) => None,
         }
     }
 
@@ -268,6 +276,22 @@ impl Command {
             Command::Drift(_) | Command::Doctor(_) | Command::States(_) | Command::Report(_)
         )
     }
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub command: CacheCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Where the cache is, its bound, and how many versions and bytes it holds.
+    #[command(after_help = EXAMPLES_CACHE_INFO)]
+    Info,
+    /// Remove every cached version.
+    #[command(after_help = EXAMPLES_CACHE_CLEAR)]
+    Clear,
 }
 
 #[derive(Debug, Args)]
@@ -337,9 +361,12 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, Args)]
 pub struct VersionsArgs {
-    /// Show at most N versions.
-    #[arg(long, value_name = "N")]
+    /// Show the newest N versions (default 20).
+    #[arg(long, value_name = "N", conflicts_with = "all")]
     pub limit: Option<usize>,
+    /// Show every version (reads every version: slow on a long history).
+    #[arg(long)]
+    pub all: bool,
     /// Read only the first bytes of each version (serial, lineage, version):
     /// fast on large states; resource counts and shrink/corruption checks are skipped.
     #[arg(long)]
@@ -763,6 +790,19 @@ const EXAMPLES_VERSIONS: &str = r#"Examples:
   stateward --bucket acme-tfstate --key prod/terraform.tfstate --region eu-west-1 versions --limit 20
   stateward --env prod versions --header-only --concurrency 32
   stateward --env prod versions --against-live --format json"#;
+
+const EXAMPLES_CACHE: &str = r#"Examples:
+  stateward cache info
+  stateward cache clear
+  STATEWARD_CACHE_MAX=10GB stateward --env prod versions --all"#;
+
+const EXAMPLES_CACHE_INFO: &str = r#"Examples:
+  stateward cache info
+  stateward cache info --format json"#;
+
+const EXAMPLES_CACHE_CLEAR: &str = r#"Examples:
+  stateward cache clear
+  STATEWARD_CACHE_DIR=/tmp/sw-cache stateward cache clear"#;
 
 const EXAMPLES_SHOW: &str = r#"Examples:
   stateward --env prod show

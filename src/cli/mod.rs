@@ -1,6 +1,7 @@
 //! The command-line edge: parse, run, map the outcome to an exit code.
 
 pub mod args;
+mod cache;
 mod diff;
 mod doctor;
 mod drift;
@@ -221,9 +222,11 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
     if let Some(n) = concurrency {
         ctx.concurrency = n;
     }
+    crate::store::cache::install(ctx.cache());
     match cli.command {
         Command::Completions(a) => meta::completions(a, printer),
         Command::Man(a) => meta::man(a, printer),
+        Command::Cache(a) => cache::run(&ctx, a, printer),
         Command::Versions(a) => versions::run(&ctx, a, printer).await,
         Command::Show(a) => show::run(&ctx, a, printer).await,
         Command::Pull(a) => pull::run(&ctx, a, printer).await,
@@ -322,6 +325,26 @@ impl Context {
             settings,
             warned: std::sync::Once::new(),
             concurrency,
+        }
+    }
+
+    /// The local version cache of this run: `--no-cache`, or the directory
+    /// and bound the environment names (`STATEWARD_CACHE_DIR`,
+    /// `STATEWARD_CACHE_MAX`).
+    pub fn cache(&self) -> crate::store::cache::Cache {
+        use crate::envvars::{HOME, STATEWARD_CACHE_DIR, STATEWARD_CACHE_MAX, XDG_CACHE_HOME};
+        use crate::store::cache::{Cache, DEFAULT_MAX_BYTES};
+        let var = |n: &str| std::env::var_os(n).map(std::path::PathBuf::from);
+        let max = std::env::var(STATEWARD_CACHE_MAX)
+            .ok()
+            .and_then(|t| Cache::parse_size(&t))
+            .unwrap_or(DEFAULT_MAX_BYTES);
+        if self.global.no_cache || max == 0 {
+            return Cache::disabled();
+        }
+        match Cache::default_dir(var(STATEWARD_CACHE_DIR), var(XDG_CACHE_HOME), var(HOME)) {
+            Some(dir) => Cache::at(dir, max),
+            None => Cache::disabled(),
         }
     }
 

@@ -19,6 +19,9 @@ use crate::store::{history, History, HistoryOptions, ReadDepth, VersionEntry};
 
 use super::args::VersionsArgs;
 
+/// How many versions `versions` shows without `--limit` or `--all`.
+pub const DEFAULT_LIMIT: usize = 20;
+
 pub async fn run<W: Write>(
     ctx: &Context,
     args: VersionsArgs,
@@ -28,7 +31,11 @@ pub async fn run<W: Write>(
     let aws = ctx.aws(&target).await?;
     let bucket = aws.state_bucket(&target);
     let opts = HistoryOptions {
-        limit: args.limit,
+        limit: if args.all {
+            None
+        } else {
+            Some(args.limit.unwrap_or(DEFAULT_LIMIT))
+        },
         depth: if args.header_only {
             ReadDepth::Header
         } else {
@@ -115,10 +122,9 @@ async fn against_live(
             per_version.push(None);
             continue;
         }
-        let bytes = bucket
-            .get(&history.key, Some(&v.version.version_id), None)
-            .await?
-            .bytes;
+        // Through the version cache: the bodies `history` just read are
+        // not downloaded again.
+        let (bytes, _) = crate::store::read_whole(bucket, &history.key, &v.version).await?;
         per_version.push(
             crate::state::parse(&bytes)
                 .ok()
@@ -206,11 +212,12 @@ impl Render for Report {
         writeln!(out)?;
         let shown = self.versions.len();
         if shown < self.total_versions {
-            // Only `--limit` leaves versions out.
+            // The window (`--limit`, default 20) leaves older versions out.
             writeln!(
                 out,
-                "{shown} of {} shown (* = current); raise --limit to see more.",
-                count(self.total_versions, "version", "versions")
+                "{shown} of {} shown (* = current); {} older not shown: --limit N or --all to see them.",
+                count(self.total_versions, "version", "versions"),
+                self.total_versions - shown
             )?;
         } else {
             writeln!(

@@ -12,7 +12,8 @@ use crate::lock::Locker;
 use crate::restore::select::{pick_last_good, Pick};
 use crate::snapshot::SnapshotStore;
 use crate::state::health::assess;
-use crate::store::{history, HistoryOptions, ReadDepth};
+use crate::state::health::content_of;
+use crate::store::{history, read_whole, HistoryOptions, ReadDepth};
 
 fn why(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -61,10 +62,15 @@ pub async fn gather(
         ),
         Err(e) => (Err(why(&e)), Err(why(e))),
     };
-    let current = current_fact(&bucket, &key, concurrency).await;
-    let (state_bytes, state_err) = match bucket.get(&key, None, None).await {
-        Ok(f) => (Some(f.bytes), None),
-        Err(e) => (None, Some(why(e))),
+    // One whole read of the newest version serves both its health and the
+    // RDS/EKS checks (the current object is not read twice).
+    let (current, newest_body) = current_fact(&bucket, &key, concurrency).await;
+    let (state_bytes, state_err) = match newest_body {
+        Some(bytes) => (Some(bytes), None),
+        None => match bucket.get(&key, None, None).await {
+            Ok(f) => (Some(f.bytes), None),
+            Err(e) => (None, Some(why(e))),
+        },
     };
     let snapshot = match snapshots {
         None => Ok(SnapshotFact::NotConfigured),
@@ -105,33 +111,35 @@ pub async fn gather(
     }
 }
 
+/// The health of the newest version, judged from one whole read of it and
+/// the header facts of its older neighbours; its body is handed back. Only
+/// when it is unhealthy is the rest of the history looked at, newest first,
+/// for the version `restore --last-good` would choose.
 async fn current_fact(
     bucket: &crate::aws::s3::Bucket,
     key: &str,
     concurrency: usize,
-) -> Result<CurrentFact, String> {
+) -> (Result<CurrentFact, String>, Option<Vec<u8>>) {
     let opts = HistoryOptions {
-        limit: None,
+        limit: Some(1),
         depth: ReadDepth::Full,
         concurrency,
     };
-    let hist = match history(bucket, key, opts).await {
+    let mut hist = match history(bucket, key, opts).await {
         Ok(h) => h,
-        Err(Error::NoState { .. }) => return Ok(CurrentFact::NoState),
-        Err(e) => return Err(why(e)),
+        Err(Error::NoState { .. }) => return (Ok(CurrentFact::NoState), None),
+        Err(e) => return (Err(why(e)), None),
     };
+    let body = hist.newest_body.take();
     let top = &hist.versions[0];
     if top.health.status == crate::state::health::Status::Ok {
-        return Ok(CurrentFact::Healthy {
+        let fact = CurrentFact::Healthy {
             version_id: top.version.version_id.clone(),
             serial: top.serial.unwrap_or(0),
-        });
+        };
+        return (Ok(fact), body);
     }
-    let health = assess(&hist.facts);
-    let last_good = match pick_last_good(&hist.facts, &health) {
-        Pick::Chosen(i) => Some(hist.facts[i].version_id.clone()),
-        _ => None,
-    };
+    let last_good = last_good(bucket, key, concurrency).await;
     let problem = if top.version.delete_marker {
         "it is a delete marker".to_owned()
     } else {
@@ -141,11 +149,42 @@ async fn current_fact(
             top.health.problems.join("; ")
         )
     };
-    Ok(CurrentFact::Unhealthy {
+    let fact = CurrentFact::Unhealthy {
         version_id: top.version.version_id.clone(),
         problem,
         last_good,
-    })
+    };
+    (Ok(fact), body)
+}
+
+/// The version `restore --last-good` would choose: header facts of the
+/// history (cached), then whole reads newest first only until the choice is
+/// made. `None` when there is none or it cannot be told.
+async fn last_good(
+    bucket: &crate::aws::s3::Bucket,
+    key: &str,
+    concurrency: usize,
+) -> Option<String> {
+    let opts = HistoryOptions {
+        limit: None,
+        depth: ReadDepth::Prefix,
+        concurrency,
+    };
+    let hist = history(bucket, key, opts).await.ok()?;
+    let mut facts = hist.facts;
+    loop {
+        let health = assess(&facts);
+        match pick_last_good(&facts, &health) {
+            Pick::Chosen(i) => return Some(facts[i].version_id.clone()),
+            Pick::NeedsFullRead(i) => {
+                let (bytes, _) = read_whole(bucket, key, &hist.versions[i].version)
+                    .await
+                    .ok()?;
+                facts[i].content = content_of(&bytes).0;
+            }
+            Pick::NoneGood => return None,
+        }
+    }
 }
 
 async fn snapshot_fact(store: &SnapshotStore) -> Result<SnapshotFact, String> {
@@ -177,33 +216,49 @@ fn of_type<'r>(
         .filter_map(|r| Some((r.address.as_str(), r.id.as_deref()?)))
 }
 
+/// RDS facts of the state's DB instances and clusters: one listing of the
+/// instances, one of the clusters, and the snapshots of all of them in
+/// filtered, paginated calls (not one lookup per database).
 async fn rds_facts(aws: &Aws, resources: &[StateResource]) -> Result<Vec<RdsFact>, String> {
     let rds = aws.rds();
     let mut out = Vec::new();
-    for (address, identifier) in of_type(resources, "aws_db_instance") {
-        let fact = match rds.describe_db_instance(identifier).await.map_err(why)? {
-            None => (false, None, None),
-            Some(i) => (
-                true,
-                i.backup_retention_period,
-                rds.latest_instance_snapshot(identifier)
-                    .await
-                    .map_err(why)?,
-            ),
-        };
-        out.push(rds_fact(address, identifier, fact));
+    let instances: Vec<(&str, &str)> = of_type(resources, "aws_db_instance").collect();
+    if !instances.is_empty() {
+        let live = rds.describe_db_instances().await.map_err(why)?;
+        let found: Vec<&str> = instances
+            .iter()
+            .map(|(_, id)| *id)
+            .filter(|id| live.iter().any(|i| i.identifier == *id))
+            .collect();
+        let snapshots = rds.latest_instance_snapshots(&found).await.map_err(why)?;
+        for (address, identifier) in instances {
+            let fact = match live.iter().find(|i| i.identifier == identifier) {
+                None => (false, None, None),
+                Some(i) => (
+                    true,
+                    i.backup_retention_period,
+                    snapshots.get(identifier).copied(),
+                ),
+            };
+            out.push(rds_fact(address, identifier, fact));
+        }
     }
-    let mut clusters = of_type(resources, "aws_rds_cluster").peekable();
-    if clusters.peek().is_some() {
-        // One listing serves every cluster of the state.
+    let clusters: Vec<(&str, &str)> = of_type(resources, "aws_rds_cluster").collect();
+    if !clusters.is_empty() {
         let live = rds.describe_db_clusters().await.map_err(why)?;
+        let found: Vec<&str> = clusters
+            .iter()
+            .map(|(_, id)| *id)
+            .filter(|id| live.iter().any(|c| c.identifier == *id))
+            .collect();
+        let snapshots = rds.latest_cluster_snapshots(&found).await.map_err(why)?;
         for (address, identifier) in clusters {
             let fact = match live.iter().find(|c| c.identifier == identifier) {
                 None => (false, None, None),
                 Some(c) => (
                     true,
                     c.backup_retention_period,
-                    rds.latest_cluster_snapshot(identifier).await.map_err(why)?,
+                    snapshots.get(identifier).copied(),
                 ),
             };
             out.push(rds_fact(address, identifier, fact));

@@ -14,6 +14,7 @@ fn kv(key: &str, id: &str, latest: bool, marker: bool) -> KeyVersion {
             size: if marker { 0 } else { 100 },
             is_latest: latest,
             delete_marker: marker,
+            etag: None,
         },
     }
 }

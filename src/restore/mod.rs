@@ -182,7 +182,7 @@ pub async fn plan(
     // Headers of the whole history: lineages and every serial ever used.
     let opts = HistoryOptions {
         limit: None,
-        depth: ReadDepth::Header,
+        depth: ReadDepth::Prefix,
         concurrency,
     };
     let hist = history(bucket, key, opts).await?;
@@ -505,7 +505,7 @@ impl CurrentProblem {
 pub async fn current_problem(bucket: &Bucket, key: &str) -> Result<Option<CurrentProblem>> {
     let opts = HistoryOptions {
         limit: Some(1),
-        depth: ReadDepth::Header,
+        depth: ReadDepth::Prefix,
         concurrency: 8,
     };
     let hist = match history(bucket, key, opts).await {

@@ -1,6 +1,7 @@
 //! State versions in S3: the listing, the health of a history, and version
 //! references (`latest`, `latest~N`, `serial:N`, `file:PATH`, a version id).
 
+pub mod cache;
 pub mod refs;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -17,7 +18,11 @@ pub use crate::aws::object::{sort_newest_first, Fetched, KeyVersion, ObjectVersi
 /// How much of each version `history` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadDepth {
-    /// Only the first bytes: serial, lineage, terraform_version.
+    /// Only the first bytes: serial, lineage, terraform_version (for callers
+    /// that need nothing else, e.g. every serial a lineage has used).
+    Prefix,
+    /// The first bytes and the last ones: the header facts, and whether the
+    /// object ends as a whole document does (a truncated upload does not).
     Header,
     /// The whole object: resource counts and full health.
     Full,
@@ -63,6 +68,10 @@ pub struct History {
     /// What was read of each listed version (same order as `versions`).
     #[serde(skip)]
     pub facts: Vec<VersionFacts>,
+    /// The whole body of the newest version, when this report read it whole
+    /// (so a caller that needs it does not download it again).
+    #[serde(skip)]
+    pub newest_body: Option<Vec<u8>>,
 }
 
 /// What one read of a version yields for the health assessment.
@@ -74,8 +83,64 @@ struct Learnt {
     downloaded: u64,
 }
 
-/// Lists the versions of `key`, reads them (bounded concurrency), and assesses
-/// the health of each against its neighbours.
+/// The version cache for reads of `bucket`: none when the state is
+/// encrypted with a customer key (SSE-C), whose plaintext must not be kept
+/// on disk, nor served to a run that does not hold the key.
+fn cache_for(bucket: &Bucket) -> cache::Cache {
+    if matches!(bucket.writes().sse, crate::config::Sse::Customer { .. }) {
+        return cache::Cache::disabled();
+    }
+    cache::current()
+}
+
+/// How many bytes of an object's end are read to tell a complete document
+/// from a truncated upload.
+pub const TAIL_BYTES: u64 = 16;
+
+/// Whether the last bytes of an object end a JSON document as a state does:
+/// `}` then (optionally) whitespace. A truncated upload ends elsewhere. Pure.
+pub fn ends_complete(tail: &[u8]) -> bool {
+    tail.iter()
+        .rev()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'}')
+}
+
+/// What a version whose last bytes are not a document's end is.
+pub fn truncated_content(size: u64) -> Content {
+    Content::Corrupt {
+        problem: format!(
+            "the object ({size} bytes) does not end with `}}`: a truncated upload (its last bytes were read)"
+        ),
+    }
+}
+
+/// Which depth each version of the listing (newest first) is read to, when
+/// `shown` versions are reported at `depth`: the shown ones at `depth`, the
+/// next [`HEALTH_CONTEXT`] older ones for their header facts only
+/// ([`ReadDepth::Prefix`]), except
+/// the first readable one below the window, read at `depth` so the oldest
+/// shown version has a resource count to be compared with. Pure.
+pub fn window_depths(all: &[ObjectVersion], shown: usize, depth: ReadDepth) -> Vec<ReadDepth> {
+    let end = shown.saturating_add(HEALTH_CONTEXT).min(all.len());
+    let mut below_found = false;
+    (0..end)
+        .map(|i| {
+            if i < shown {
+                depth
+            } else if !below_found && !all[i].delete_marker {
+                below_found = true;
+                depth
+            } else {
+                ReadDepth::Prefix
+            }
+        })
+        .collect()
+}
+
+/// Lists the versions of `key`, reads the window that is reported (bounded
+/// concurrency, through the version cache), and assesses the health of each
+/// against its neighbours.
 pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result<History> {
     let listing = Progress::spinner(format!(
         "listing the versions of s3://{}/{key}",
@@ -91,20 +156,35 @@ pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result
     }
     let total_versions = all.len();
     let shown = opts.limit.unwrap_or(usize::MAX).min(all.len());
-    let window = &all[..(shown.saturating_add(HEALTH_CONTEXT)).min(all.len())];
+    let depths = window_depths(&all, shown, opts.depth);
+    let window = &all[..depths.len()];
+    let cache = cache_for(bucket);
 
     let reading = Progress::items_bytes("reading versions", window.len() as u64);
     let read_so_far = std::sync::atomic::AtomicU64::new(0);
-    let learnt: Vec<Learnt> = stream::iter(window.iter().cloned())
-        .map(|v| async {
-            let l = read_version(bucket, key, v, opts.depth).await?;
-            let total = read_so_far.fetch_add(l.downloaded, std::sync::atomic::Ordering::Relaxed)
-                + l.downloaded;
-            reading.inc(1);
-            reading.set_bytes(total);
-            Ok::<_, Error>(l)
+    let mut newest_body = None;
+    let learnt: Vec<Learnt> = stream::iter(window.iter().cloned().zip(depths).enumerate())
+        .map(|(i, (v, depth))| {
+            let cache = &cache;
+            let reading = &reading;
+            let read_so_far = &read_so_far;
+            async move {
+                let (l, body) = learn(bucket, key, &v, depth, cache, i == 0).await?;
+                let total = read_so_far
+                    .fetch_add(l.downloaded, std::sync::atomic::Ordering::Relaxed)
+                    + l.downloaded;
+                reading.inc(1);
+                reading.set_bytes(total);
+                Ok::<_, Error>((l, body))
+            }
         })
         .buffered(opts.concurrency.max(1))
+        .map_ok(|(l, body)| {
+            if body.is_some() {
+                newest_body = body;
+            }
+            l
+        })
         .try_collect()
         .await?;
     reading.finish();
@@ -139,54 +219,221 @@ pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result
         total_versions,
         downloaded_bytes,
         facts: facts_out,
+        newest_body,
     })
 }
 
-async fn read_version(
+/// The whole body of `version`, from the version cache when it holds a
+/// checked copy, else from S3 (then cached). Returns the bytes and how many
+/// were downloaded.
+pub async fn read_whole(
     bucket: &Bucket,
     key: &str,
-    version: ObjectVersion,
-    depth: ReadDepth,
-) -> Result<Learnt> {
-    if version.delete_marker {
-        return Ok(Learnt {
-            facts: VersionFacts {
-                version_id: version.version_id,
-                delete_marker: true,
-                content: Content::Unknown,
-            },
-            terraform_version: None,
-            header: Header::default(),
-            downloaded: 0,
-        });
+    version: &ObjectVersion,
+) -> Result<(Vec<u8>, u64)> {
+    let cache = cache_for(bucket);
+    if let Some(bytes) = cache.body(bucket.name(), key, version) {
+        return Ok((bytes, 0));
     }
-    let max = match depth {
-        ReadDepth::Header => Some(HEADER_PREFIX_BYTES as u64),
-        ReadDepth::Full => None,
-    };
-    // Checked against the listing's size: a body cut short is a transfer
-    // error (read again), never a truncated state.
     let fetched = bucket
-        .get_checked(key, Some(&version.version_id), max, Some(version.size))
+        .get_checked(key, Some(&version.version_id), None, Some(version.size))
         .await?;
-    let downloaded = fetched.bytes.len() as u64;
-    let whole = max.is_none() || fetched.total_size == Some(downloaded);
+    let (content, terraform_version) = content_of(&fetched.bytes);
     let header = read_header(&fetched.bytes);
-    let (content, terraform_version) = if whole {
-        content_of(&fetched.bytes)
-    } else {
-        content_of_header(&header)
-    };
-    Ok(Learnt {
+    cache.put_body(
+        bucket.name(),
+        key,
+        version,
+        &fetched.bytes,
+        cached_facts(&header, terraform_version, None, None, Some(&content)),
+    );
+    let n = fetched.bytes.len() as u64;
+    Ok((fetched.bytes, n))
+}
+
+/// The header facts of `version` (serial, lineage, terraform_version), from
+/// the version cache or a ranged read of its first bytes (then cached).
+pub async fn read_header_facts(
+    bucket: &Bucket,
+    key: &str,
+    version: &ObjectVersion,
+) -> Result<(Header, u64)> {
+    let cache = cache_for(bucket);
+    if let Some(f) = cache.facts(bucket.name(), key, version) {
+        return Ok((header_of(&f), 0));
+    }
+    let fetched = bucket
+        .get_checked(
+            key,
+            Some(&version.version_id),
+            Some(HEADER_PREFIX_BYTES as u64),
+            Some(version.size),
+        )
+        .await?;
+    let header = read_header(&fetched.bytes);
+    let (content, _) = content_of_header(&header);
+    cache.put_facts(
+        bucket.name(),
+        key,
+        version,
+        cached_facts(
+            &header,
+            header.terraform_version.clone(),
+            Some(&content),
+            None,
+            None,
+        ),
+    );
+    Ok((header, fetched.bytes.len() as u64))
+}
+
+fn cached_facts(
+    header: &Header,
+    terraform_version: Option<String>,
+    header_content: Option<&Content>,
+    tail_complete: Option<bool>,
+    content: Option<&Content>,
+) -> cache::VersionFacts {
+    cache::VersionFacts {
+        size: 0,
+        etag: None,
+        serial: header.serial,
+        lineage: header.lineage.clone(),
+        terraform_version: terraform_version.or_else(|| header.terraform_version.clone()),
+        header_content: header_content.and_then(cache::CachedContent::from_content),
+        tail_complete,
+        content: content.and_then(cache::CachedContent::from_content),
+        sha256: None,
+        etag_is_md5: false,
+    }
+}
+
+fn header_of(f: &cache::VersionFacts) -> Header {
+    Header {
+        serial: f.serial,
+        lineage: f.lineage.clone(),
+        terraform_version: f.terraform_version.clone(),
+        ..Header::default()
+    }
+}
+
+/// Reads one version to `depth` (through the cache). With `keep_body`, the
+/// whole body is handed back too when it was read whole.
+async fn learn(
+    bucket: &Bucket,
+    key: &str,
+    version: &ObjectVersion,
+    depth: ReadDepth,
+    cache: &cache::Cache,
+    keep_body: bool,
+) -> Result<(Learnt, Option<Vec<u8>>)> {
+    let learnt = |content: Content, tv: Option<String>, header: Header, downloaded: u64| Learnt {
         facts: VersionFacts {
-            version_id: version.version_id,
-            delete_marker: false,
+            version_id: version.version_id.clone(),
+            delete_marker: version.delete_marker,
             content,
         },
-        terraform_version,
+        terraform_version: tv,
         header,
         downloaded,
-    })
+    };
+    if version.delete_marker {
+        return Ok((learnt(Content::Unknown, None, Header::default(), 0), None));
+    }
+    let name = bucket.name();
+    // Cached facts answer without a read: a whole read's content serves
+    // either depth, header facts serve a header read.
+    if !keep_body || depth != ReadDepth::Full {
+        if let Some(f) = cache.facts(name, key, version) {
+            let header = header_of(&f);
+            let tv = f.terraform_version.clone();
+            match (&f.content, &f.header_content, f.tail_complete, depth) {
+                (Some(c), ..) => return Ok((learnt(c.to_content(), tv, header, 0), None)),
+                (None, Some(c), _, ReadDepth::Prefix)
+                | (None, Some(c), Some(true), ReadDepth::Header) => {
+                    return Ok((learnt(c.to_content(), tv, header, 0), None))
+                }
+                (None, Some(_), Some(false), ReadDepth::Header) => {
+                    let content = truncated_content(version.size);
+                    return Ok((learnt(content, tv, header, 0), None));
+                }
+                _ => {}
+            }
+        }
+    }
+    match depth {
+        ReadDepth::Prefix => {
+            let (header, downloaded) = read_header_facts(bucket, key, version).await?;
+            let (content, tv) = content_of_header(&header);
+            Ok((learnt(content, tv, header, downloaded), None))
+        }
+        ReadDepth::Full => {
+            let (bytes, downloaded) = read_whole(bucket, key, version).await?;
+            let (content, tv) = content_of(&bytes);
+            let header = read_header(&bytes);
+            Ok((
+                learnt(content, tv, header, downloaded),
+                keep_body.then_some(bytes),
+            ))
+        }
+        ReadDepth::Header => {
+            // Checked against the listing's size: a body cut short is a
+            // transfer error (read again), never a truncated state.
+            let fetched = bucket
+                .get_checked(
+                    key,
+                    Some(&version.version_id),
+                    Some(HEADER_PREFIX_BYTES as u64),
+                    Some(version.size),
+                )
+                .await?;
+            let mut downloaded = fetched.bytes.len() as u64;
+            let header = read_header(&fetched.bytes);
+            if fetched.total_size == Some(downloaded) {
+                // The whole object fitted in the first read.
+                let (content, tv) = content_of(&fetched.bytes);
+                cache.put_body(
+                    name,
+                    key,
+                    version,
+                    &fetched.bytes,
+                    cached_facts(&header, tv.clone(), None, None, Some(&content)),
+                );
+                let body = keep_body.then(|| fetched.bytes.clone());
+                return Ok((learnt(content, tv, header, downloaded), body));
+            }
+            // A truncated upload shows at the end of the object.
+            let tail = bucket
+                .get_tail_checked(
+                    key,
+                    Some(&version.version_id),
+                    TAIL_BYTES,
+                    Some(version.size),
+                )
+                .await?;
+            downloaded += tail.bytes.len() as u64;
+            let complete = ends_complete(&tail.bytes);
+            let (from_header, tv) = content_of_header(&header);
+            cache.put_facts(
+                name,
+                key,
+                version,
+                cached_facts(
+                    &header,
+                    tv.clone(),
+                    Some(&from_header),
+                    Some(complete),
+                    None,
+                ),
+            );
+            let content = if complete {
+                from_header
+            } else {
+                truncated_content(version.size)
+            };
+            Ok((learnt(content, tv, header, downloaded), None))
+        }
+    }
 }
 
 fn summary(c: &Content) -> (Option<u64>, Option<String>, Option<usize>) {

@@ -17,7 +17,7 @@ use futures::stream::{self, StreamExt};
 use crate::aws::s3::Bucket;
 use crate::error::{Error, Result};
 use crate::snapshot::SnapshotStore;
-use crate::state::header::{read_header, HEADER_PREFIX_BYTES};
+use crate::state::header::read_header;
 use crate::state::health::{content_of, Content};
 use crate::store::ObjectVersion;
 
@@ -274,23 +274,19 @@ impl<'a> Resolver<'a> {
                     });
                 };
                 if n == 0 {
-                    let fetched = bucket
-                        .get_checked(key, Some(&latest.version_id), None, Some(latest.size))
-                        .await?;
+                    let (bytes, _) = crate::store::read_whole(bucket, key, latest).await?;
                     return Ok(Resolved {
                         label: format!("version {} (latest)", latest.version_id),
                         version_id: Some(latest.version_id.clone()),
-                        bytes: fetched.bytes,
+                        bytes,
                     });
                 }
                 // Older versions, newest first, read a few at a time until
                 // the Nth that parses as a state.
                 let mut older = stream::iter(live.iter().skip(1))
                     .map(|v| async move {
-                        let f = bucket
-                            .get_checked(key, Some(&v.version_id), None, Some(v.size))
-                            .await?;
-                        Ok::<_, Error>((v, f.bytes))
+                        let (bytes, _) = crate::store::read_whole(bucket, key, v).await?;
+                        Ok::<_, Error>((v, bytes))
                     })
                     .buffered(self.concurrency);
                 let mut counter = ReadableCounter::new(n);
@@ -328,30 +324,26 @@ impl<'a> Resolver<'a> {
                 let key = self.key;
                 let bucket = self.bucket()?;
                 let live = self.readable_versions().await?;
-                // Read headers newest first, a few at a time, until one matches.
+                // Header facts newest first (cached after the first run), a
+                // few at a time, until one matches; then only that version
+                // is read whole, and checked to really have the serial.
                 let mut headers = stream::iter(live.iter())
                     .map(|v| async move {
-                        let f = bucket
-                            .get_checked(
-                                key,
-                                Some(&v.version_id),
-                                Some(HEADER_PREFIX_BYTES as u64),
-                                Some(v.size),
-                            )
-                            .await?;
-                        Ok::<_, Error>((v, read_header(&f.bytes).serial))
+                        let (h, _) = crate::store::read_header_facts(bucket, key, v).await?;
+                        Ok::<_, Error>((v, h.serial))
                     })
                     .buffered(self.concurrency);
                 while let Some(item) = headers.next().await {
                     let (v, s) = item?;
                     if s == Some(serial) {
-                        let fetched = bucket
-                            .get_checked(key, Some(&v.version_id), None, Some(v.size))
-                            .await?;
+                        let (bytes, _) = crate::store::read_whole(bucket, key, v).await?;
+                        if read_header(&bytes).serial != Some(serial) {
+                            continue;
+                        }
                         return Ok(Resolved {
                             label: format!("version {} (serial {serial})", v.version_id),
                             version_id: Some(v.version_id.clone()),
-                            bytes: fetched.bytes,
+                            bytes,
                         });
                     }
                 }

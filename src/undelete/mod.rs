@@ -195,6 +195,7 @@ mod tests {
                 size: if marker { 0 } else { 10 },
                 is_latest: latest,
                 delete_marker: marker,
+                etag: None,
             },
         }
     }

@@ -86,6 +86,11 @@ pub const REGION: &str = "eu-west-1";
 
 /// Environment every AWS-touching process gets: fake credentials, no real
 /// config files, no instance metadata lookups.
+/// The version cache directory of this test process.
+pub fn test_cache_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("stateward-test-cache-{}", std::process::id()))
+}
+
 pub fn aws_env(cmd: &mut Command) -> &mut Command {
     cmd.env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -94,6 +99,9 @@ pub fn aws_env(cmd: &mut Command) -> &mut Command {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        // The version cache of the commands a test runs: one per test
+        // process, never the user's.
+        .env("STATEWARD_CACHE_DIR", test_cache_dir())
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_S3")

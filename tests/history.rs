@@ -1,0 +1,254 @@
+//! Long histories (issue #16): the `versions` window, the tail check of
+//! `--header-only`, and the local version cache, against the emulator.
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+use support::*;
+
+const LINEAGE: &str = "5d2b2f4e-7f0c-4c39-9d5e-1c0a7b1e9a11";
+
+/// A v4 state of `resources` resources (each with a padded attribute so the
+/// document is larger than the 4 KiB header read).
+fn state(serial: u64, resources: usize) -> Vec<u8> {
+    let res: Vec<serde_json::Value> = (0..resources)
+        .map(|i| {
+            serde_json::json!({
+                "mode": "managed",
+                "type": "aws_sqs_queue",
+                "name": format!("q{i}"),
+                "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                "instances": [{"schema_version": 0, "attributes": {"id": format!("q{i}"), "pad": "x".repeat(300)}}]
+            })
+        })
+        .collect();
+    // In Terraform's key order: the header fields first.
+    let mut text = format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.9.5\",\n  \"serial\": {serial},\n  \"lineage\": \"{LINEAGE}\",\n  \"outputs\": {{}},\n  \"resources\": {}\n}}",
+        serde_json::to_string_pretty(&res).unwrap()
+    )
+    .into_bytes();
+    text.push(b'\n');
+    text
+}
+
+/// Uploads `bodies` in order (oldest first) in one emulator session.
+fn put_all(backend: &Backend, bodies: &[Vec<u8>]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        let f = dir.path().join(format!("{i:05}"));
+        std::fs::write(&f, b).unwrap();
+        files.push(f.display().to_string());
+    }
+    boto(&format!(
+        "import time\nfor f in {files:?}:\n    s3.put_object(Bucket={:?}, Key={:?}, Body=open(f, 'rb').read())\n    time.sleep(0.01)\n",
+        backend.bucket, backend.key
+    ));
+}
+
+fn sw(backend: &Backend, cache: &Path, args: &[&str]) -> Output {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(backend.flags());
+    let mut cmd = stateward_cmd(&root(), all);
+    cmd.env("STATEWARD_CACHE_DIR", cache)
+        .env("STATEWARD_API_STATS", "1");
+    cmd.output().unwrap()
+}
+
+/// The request count `STATEWARD_API_STATS` prints.
+fn requests(o: &Output) -> u64 {
+    let err = stderr(o);
+    err.lines()
+        .find_map(|l| {
+            l.strip_prefix("stateward: ")?
+                .strip_suffix(" AWS API requests")
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no request count in: {err}"))
+}
+
+#[test]
+fn versions_shows_the_newest_twenty_and_says_how_many_more() {
+    let backend = Backend::new("hwin");
+    let bodies: Vec<Vec<u8>> = (1..=25).map(|s| state(s, 3)).collect();
+    put_all(&backend, &bodies);
+    let cache = tempfile::tempdir().unwrap();
+    let o = sw(
+        &backend,
+        cache.path(),
+        &["versions", "--format", "json", "--no-cache"],
+    );
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_schema("versions", &doc);
+    assert_eq!(doc["versions"].as_array().unwrap().len(), 20);
+    assert_eq!(doc["total_versions"], 25);
+    assert_eq!(doc["versions"][0]["serial"], 25);
+    assert_eq!(doc["versions"][19]["status"], "ok");
+    // Only the window is downloaded whole (20 shown + 1 neighbour), the
+    // other context versions by their first bytes.
+    let body = bodies[0].len() as u64;
+    let downloaded = doc["downloaded_bytes"].as_u64().unwrap();
+    assert!(downloaded <= 21 * body + 9 * 4096, "{downloaded}");
+    let o = sw(&backend, cache.path(), &["versions", "--no-cache"]);
+    assert!(
+        stdout(&o).contains("20 of 25 versions shown (* = current); 5 older not shown"),
+        "{}",
+        stdout(&o)
+    );
+    let o = sw(
+        &backend,
+        cache.path(),
+        &["versions", "--all", "--format", "json", "--no-cache"],
+    );
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 25);
+    let o = sw(
+        &backend,
+        cache.path(),
+        &["versions", "--limit", "3", "--format", "json"],
+    );
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn header_only_calls_a_truncated_current_version_corrupt() {
+    let backend = Backend::new("htail");
+    let good = state(1, 40);
+    let mut cut = state(2, 40);
+    cut.truncate(cut.len() * 2 / 3);
+    put_all(&backend, &[good, cut]);
+    let cache = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        // The second run answers from the cache: still corrupt.
+        let o = sw(
+            &backend,
+            cache.path(),
+            &["versions", "--header-only", "--format", "json"],
+        );
+        assert_exit(&o, 0);
+        let doc = json(&o);
+        assert_eq!(doc["versions"][0]["status"], "corrupt", "{doc:#}");
+        assert_eq!(doc["versions"][1]["status"], "ok", "{doc:#}");
+        assert!(doc["versions"][0]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("truncated"));
+    }
+}
+
+#[test]
+fn a_second_run_downloads_no_body_and_no_cache_does() {
+    let backend = Backend::new("hcache");
+    let bodies: Vec<Vec<u8>> = (1..=6).map(|s| state(s, 20)).collect();
+    put_all(&backend, &bodies);
+    let cache = tempfile::tempdir().unwrap();
+    let first = sw(&backend, cache.path(), &["versions", "--format", "json"]);
+    assert_exit(&first, 0);
+    let second = sw(&backend, cache.path(), &["versions", "--format", "json"]);
+    assert_exit(&second, 0);
+    assert!(json(&first)["downloaded_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(json(&second)["downloaded_bytes"], 0);
+    assert_eq!(json(&first)["versions"], json(&second)["versions"]);
+    // The listing only.
+    assert_eq!(requests(&second), 1, "{}", stderr(&second));
+    assert!(requests(&first) > 6);
+    // show and serial:N read from the cache too.
+    let o = sw(
+        &backend,
+        cache.path(),
+        &["show", "serial:3", "--format", "json"],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["serial"], 3);
+    assert_eq!(requests(&o), 1, "{}", stderr(&o));
+    // --no-cache reads everything again and leaves the cache alone.
+    let before = sw(
+        &backend,
+        cache.path(),
+        &["cache", "info", "--format", "json"],
+    );
+    let n = sw(
+        &backend,
+        cache.path(),
+        &["versions", "--format", "json", "--no-cache"],
+    );
+    assert!(json(&n)["downloaded_bytes"].as_u64().unwrap() > 0);
+    let after = sw(
+        &backend,
+        cache.path(),
+        &["cache", "info", "--format", "json"],
+    );
+    assert_eq!(json(&before), json(&after));
+    assert_eq!(json(&after)["bodies"], 6);
+    // clear empties it.
+    let o = sw(&backend, cache.path(), &["cache", "clear"]);
+    assert_exit(&o, 0);
+    let info = sw(
+        &backend,
+        cache.path(),
+        &["cache", "info", "--format", "json"],
+    );
+    assert_eq!(json(&info)["versions"], 0);
+}
+
+#[test]
+fn a_tampered_cache_entry_is_detected_and_read_again() {
+    let backend = Backend::new("htamper");
+    let bodies: Vec<Vec<u8>> = (1..=3).map(|s| state(s, 10)).collect();
+    put_all(&backend, &bodies);
+    let cache = tempfile::tempdir().unwrap();
+    assert_exit(
+        &sw(&backend, cache.path(), &["show", "--format", "json"]),
+        0,
+    );
+    // Change the cached body (same length; its facts untouched).
+    let dir = cache.path().join("v1");
+    let mut changed = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "body") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(&p, text.replacen("\"serial\": 3", "\"serial\": 9", 1)).unwrap();
+            changed += 1;
+        }
+    }
+    assert_eq!(changed, 1);
+    let o = sw(&backend, cache.path(), &["show", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["serial"], 3, "the tampered copy was not used");
+    // Read from S3 again (listing + the body).
+    assert!(requests(&o) >= 2, "{}", stderr(&o));
+    let v = sw(&backend, cache.path(), &["versions", "--format", "json"]);
+    assert_eq!(json(&v)["versions"][0]["serial"], 3);
+}
+
+#[test]
+fn eviction_keeps_the_cache_within_its_bound() {
+    let backend = Backend::new("hevict");
+    let bodies: Vec<Vec<u8>> = (1..=5).map(|s| state(s, 20)).collect();
+    let one = bodies[0].len() as u64;
+    put_all(&backend, &bodies);
+    let cache = tempfile::tempdir().unwrap();
+    let bound = one * 2 + 4096;
+    let mut all: Vec<String> = ["versions", "--format", "json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    all.extend(backend.flags());
+    let mut cmd = stateward_cmd(&root(), all);
+    cmd.env("STATEWARD_CACHE_DIR", cache.path())
+        .env("STATEWARD_CACHE_MAX", bound.to_string());
+    let o = cmd.output().unwrap();
+    assert_exit(&o, 0);
+    let info = sw(
+        &backend,
+        cache.path(),
+        &["cache", "info", "--format", "json"],
+    );
+    let info = json(&info);
+    assert!(info["bytes"].as_u64().unwrap() <= bound, "{info:#}");
+    assert!(info["bodies"].as_u64().unwrap() <= 2, "{info:#}");
+}
