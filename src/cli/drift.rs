@@ -123,7 +123,7 @@ impl Completeness {
         if errors > 0 && !allow_incomplete {
             return Completeness {
                 incomplete: Some(format!(
-                    "{errors} not checked because AWS refused or failed the calls (see Not checked): not a pass; fix the access, or pass --allow-incomplete to accept it"
+                    "{errors} not checked because AWS refused, failed or throttled the calls (see Not checked): not a pass; fix the access, or pass --allow-incomplete to accept it"
                 )),
                 accepted_errors: 0,
             };
@@ -591,6 +591,9 @@ mod tests {
             ),
             (comparison(10, 9, &[Error]), false, None, true, 0),
             (comparison(10, 9, &[Error]), true, None, false, 1),
+            // A type throttled past its retry budget is a failure too.
+            (comparison(10, 9, &[Throttled]), false, None, true, 0),
+            (comparison(10, 9, &[Throttled]), true, None, false, 1),
             // Coverage below the minimum, whatever the cause.
             (
                 comparison(10, 8, &[Unsupported, Unsupported]),
