@@ -56,7 +56,7 @@ pub struct Flags {
 
 /// How every AWS client retries and times out: the same for all commands.
 ///
-/// Adaptive retry (client-side rate limiting and backoff on throttling) with
+/// Standard retry (exponential backoff with jitter, throttling included) with
 /// up to `max_attempts` attempts. Small calls (every service but S3) have a
 /// per-attempt timeout and an operation timeout (all attempts and backoff).
 /// S3 moves state bodies of any size, so its client has neither: a stalled
