@@ -198,6 +198,12 @@ fn no_parser_panics_on_mutated_input() {
             }
         }
         for i in 0..execs {
+            if i > 0 && i % 100_000 == 0 {
+                eprintln!(
+                    "fuzz {name}: {i} executions in {:.1?}, {crashes} panics so far",
+                    started.elapsed()
+                );
+            }
             let base = &seeds[rng.below(seeds.len())];
             let input = mutate(&mut rng, base, &seeds);
             if catch_unwind(AssertUnwindSafe(|| parse(&input))).is_err() {

@@ -123,7 +123,7 @@ impl Completeness {
         if errors > 0 && !allow_incomplete {
             return Completeness {
                 incomplete: Some(format!(
-                    "{errors} not checked because AWS refused, failed or throttled the calls (see Not checked): not a pass; fix the access, or pass --allow-incomplete to accept it"
+                    "{errors} not checked because AWS refused or failed the calls (see Not checked): not a pass; fix the access, or pass --allow-incomplete to accept it"
                 )),
                 accepted_errors: 0,
             };

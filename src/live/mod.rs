@@ -1424,7 +1424,9 @@ pub async fn inventory(
         if let Some(t) = &req.tags {
             tasks.push(
                 async move {
-                    t.get().await;
+                    // Bounded like the families that wait for it (which
+                    // then report their types as throttled).
+                    let _ = tokio::time::timeout(budget, t.get()).await;
                     tracing::debug!(
                         scope,
                         elapsed_ms = started.elapsed().as_millis() as u64,
