@@ -26,6 +26,27 @@ pub const STATEWARD_CACHE_MAX: &str = "STATEWARD_CACHE_MAX";
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 pub const HOME: &str = "HOME";
 
+/// Per-attempt timeout of small AWS calls (every service but S3 bodies);
+/// a duration such as `30s` (default 30s).
+pub const STATEWARD_ATTEMPT_TIMEOUT: &str = "STATEWARD_ATTEMPT_TIMEOUT";
+
+/// Per-operation timeout of small AWS calls: every attempt and the backoff
+/// between them (default 120s).
+pub const STATEWARD_OPERATION_TIMEOUT: &str = "STATEWARD_OPERATION_TIMEOUT";
+
+/// The longest wait for the next bytes of an S3 response, and the grace
+/// before the throughput floor applies (default 30s).
+pub const STATEWARD_READ_TIMEOUT: &str = "STATEWARD_READ_TIMEOUT";
+
+/// The slowest average S3 body transfer accepted, bytes per second
+/// (`65536`, `64KiB`, `1MiB`; default 64KiB; `0` turns the floor off).
+pub const STATEWARD_MIN_THROUGHPUT: &str = "STATEWARD_MIN_THROUGHPUT";
+
+/// `drift` and other live checks: the longest one resource type's calls
+/// may take, retries and backoff included, before the type is reported as
+/// not checked with cause `throttled` (default 60s).
+pub const STATEWARD_TYPE_TIMEOUT: &str = "STATEWARD_TYPE_TIMEOUT";
+
 /// The tracing filter for stderr detail; overrides `-v`.
 pub const RUST_LOG: &str = "RUST_LOG";
 

@@ -59,7 +59,9 @@ fn small_call_timeouts(retry: &RetryPolicy) -> aws_config::timeout::TimeoutConfi
 
 /// Timeouts of S3, whose bodies (state versions, snapshots) may be large: no
 /// attempt or operation timeout, which would cut a long transfer that keeps
-/// moving; a stalled one is cut by the read timeout.
+/// moving; the read timeout cuts a response whose headers do not come, and
+/// a `GetObject` body is held to [`s3::Transfer`] (no bytes for the read
+/// timeout, or slower than the throughput floor: cut and read again).
 fn transfer_timeouts(retry: &RetryPolicy) -> aws_config::timeout::TimeoutConfig {
     aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(retry.connect_timeout)
@@ -67,6 +69,25 @@ fn transfer_timeouts(retry: &RetryPolicy) -> aws_config::timeout::TimeoutConfig 
         .disable_operation_attempt_timeout()
         .disable_operation_timeout()
         .build()
+}
+
+/// Awaits `fut`; when it takes longer than `after`, the progress display
+/// says `what` it waits for until it ends ("nothing waits in silence").
+pub(crate) async fn noticed<F: std::future::Future>(
+    after: std::time::Duration,
+    what: String,
+    fut: F,
+) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    match tokio::time::timeout(after, &mut fut).await {
+        Ok(v) => v,
+        Err(_) => {
+            let notice = crate::output::Progress::spinner(what);
+            let v = fut.await;
+            notice.finish();
+            v
+        }
+    }
 }
 
 /// The AWS clients of one run.
@@ -286,6 +307,11 @@ impl Aws {
         )
     }
 
+    /// The retry and timeout policy the clients were built with.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.settings.retry
+    }
+
     /// How many HTTP requests the clients have sent so far (retries included).
     pub fn calls(&self) -> u64 {
         self.calls.0.load(Ordering::Relaxed)
@@ -420,6 +446,7 @@ impl Aws {
             }
             None => s3::Bucket::new(self.s3.clone(), bucket),
         }
+        .with_transfer(s3::Transfer::of(&self.settings.retry))
     }
 
     /// The S3 adapter for the state's bucket: its writes send what Terraform

@@ -1,6 +1,7 @@
 //! S3 adapter: versions of one key, reads (whole or first bytes), versioning status.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use aws_sdk_s3::types::BucketVersioningStatus;
 use time::OffsetDateTime;
@@ -30,6 +31,56 @@ pub struct Bucket {
     client: aws_sdk_s3::Client,
     name: String,
     writes: ObjectWrites,
+    transfer: Transfer,
+}
+
+/// How long a `GetObject` body may take: no bytes for `stall` cuts it, and
+/// so does an average below `min_throughput` bytes per second once `stall`
+/// of grace has passed (a floor, not a flat timeout: a large body that
+/// keeps moving is never cut). A cut body is a transfer error, read again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    pub stall: Duration,
+    pub min_throughput: u64,
+    /// How long a wait stays silent before the progress display says what
+    /// it waits for.
+    pub notice_after: Duration,
+}
+
+impl Default for Transfer {
+    fn default() -> Self {
+        Transfer::of(&crate::config::RetryPolicy::default())
+    }
+}
+
+impl Transfer {
+    /// The transfer limits of a retry policy.
+    pub fn of(p: &crate::config::RetryPolicy) -> Self {
+        Transfer {
+            stall: p.read_timeout,
+            min_throughput: p.min_throughput,
+            notice_after: Duration::from_secs(2).min(p.read_timeout),
+        }
+    }
+
+    /// The longest a body of `len` bytes may take in all. Pure.
+    pub fn allowed(&self, len: u64) -> Option<Duration> {
+        (self.min_throughput > 0)
+            .then(|| self.stall + Duration::from_secs_f64(len as f64 / self.min_throughput as f64))
+    }
+
+    /// How long to wait for the next bytes, `elapsed` into a body of `len`
+    /// bytes: the stall limit, or less when the floor's deadline is nearer;
+    /// `None` once the deadline has passed. Pure.
+    pub fn next_wait(&self, len: u64, elapsed: Duration) -> Option<Duration> {
+        match self.allowed(len) {
+            Some(all) => all
+                .checked_sub(elapsed)
+                .filter(|left| !left.is_zero())
+                .map(|left| left.min(self.stall)),
+            None => Some(self.stall),
+        }
+    }
 }
 
 /// Sets the SSE, ACL and checksum headers of a write (PutObject, CopyObject).
@@ -98,7 +149,14 @@ impl Bucket {
             client,
             name: name.to_owned(),
             writes: ObjectWrites::plain(),
+            transfer: Transfer::default(),
         }
+    }
+
+    /// This bucket, whose bodies are read within `transfer`'s limits.
+    pub fn with_transfer(mut self, transfer: Transfer) -> Self {
+        self.transfer = transfer;
+        self
     }
 
     /// This bucket, whose writes send `writes` (the backend's `encrypt`,
@@ -228,7 +286,13 @@ impl Bucket {
             // validates the body against it as it streams.
             None => req = req.checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled),
         }
-        let resp = match req.send().await {
+        let resp = match super::noticed(
+            self.transfer.notice_after,
+            format!("waiting for S3 to answer the read of {resource}"),
+            req.send(),
+        )
+        .await
+        {
             Ok(resp) => resp,
             // An empty object cannot satisfy a range: read it whole.
             Err(e) if max_bytes.is_some() && is_invalid_range(&e) => {
@@ -291,7 +355,57 @@ impl Bucket {
         let expected = content_length.unwrap_or(0) as usize;
         let mut bytes = Vec::with_capacity(expected);
         let mut body = resp.body;
-        while let Some(chunk) = body.next().await {
+        let started = Instant::now();
+        let mut notice = crate::output::Progress::hidden();
+        loop {
+            let len = content_length.unwrap_or(bytes.len() as u64);
+            let cut = |why: String| {
+                AwsError::new(
+                    "GetObject",
+                    resource.clone(),
+                    AwsErrorKind::Other,
+                    Some(BODY_INTERRUPTED.into()),
+                    Some(format!(
+                        "the body {why}: cut and to be read again (a slow or stalled network or proxy, not a problem of the object)"
+                    )),
+                )
+            };
+            let Some(wait) = self.transfer.next_wait(len, started.elapsed()) else {
+                return Err(cut(format!(
+                    "arrived slower than {}/s ({} of {len} bytes in {:.0?})",
+                    human_bytes(self.transfer.min_throughput),
+                    bytes.len(),
+                    started.elapsed()
+                )));
+            };
+            let next = body.next();
+            let mut next = std::pin::pin!(next);
+            let quiet = wait.min(self.transfer.notice_after);
+            let chunk = match tokio::time::timeout(quiet, &mut next).await {
+                Ok(c) => c,
+                Err(_) => {
+                    if !notice.is_drawn() {
+                        notice = crate::output::Progress::spinner(format!(
+                            "waiting for the rest of {resource} ({} of {len} bytes received; cut and read again after {} without bytes)",
+                            bytes.len(),
+                            crate::util::duration::format(self.transfer.stall)
+                        ));
+                    }
+                    match tokio::time::timeout(wait - quiet, &mut next).await {
+                        Ok(c) => c,
+                        Err(_) => {
+                            return Err(cut(format!(
+                                "stalled: no bytes for {} after {} of {len} bytes",
+                                crate::util::duration::format(wait),
+                                bytes.len()
+                            )))
+                        }
+                    }
+                }
+            };
+            notice.finish();
+            notice = crate::output::Progress::hidden();
+            let Some(chunk) = chunk else { break };
             let chunk = chunk.map_err(|e| {
                 AwsError::new(
                     "GetObject",
@@ -646,6 +760,15 @@ fn versioning_from_xml(body: &str) -> Versioning {
         Some("Enabled") => Versioning::Enabled,
         Some("Suspended") => Versioning::Suspended,
         _ => Versioning::Disabled,
+    }
+}
+
+/// `64 KiB`, `1 MiB`. Pure.
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1024 * 1024 && n % (1024 * 1024) == 0 => format!("{} MiB", n / (1024 * 1024)),
+        n if n >= 1024 && n % 1024 == 0 => format!("{} KiB", n / 1024),
+        n => format!("{n} B"),
     }
 }
 
@@ -1463,6 +1586,37 @@ mod tests {
             matches!(sse_c_verdict(&wrong_key, true), Some(SseCVerdict::Explain(m)) if m.contains("another customer key"))
         );
         assert_eq!(sse_c_verdict(&e("NoSuchKey", "gone"), true), None);
+    }
+
+    #[test]
+    fn a_body_is_held_to_a_throughput_floor_not_a_flat_timeout() {
+        let t = Transfer {
+            stall: Duration::from_secs(30),
+            min_throughput: 64 * 1024,
+            notice_after: Duration::from_secs(2),
+        };
+        let s = Duration::from_secs;
+        // 64 MiB at the floor: 30 s of grace plus 1024 s.
+        assert_eq!(t.allowed(64 << 20), Some(s(1054)));
+        // Early on, the next bytes may take the stall limit.
+        assert_eq!(t.next_wait(64 << 20, s(10)), Some(s(30)));
+        // Near the deadline, only what is left of it.
+        assert_eq!(t.next_wait(64 << 20, s(1050)), Some(s(4)));
+        // Past it: cut.
+        assert_eq!(t.next_wait(64 << 20, s(1054)), None);
+        // A small body gets the stall limit as its whole budget.
+        assert_eq!(t.next_wait(0, s(0)), Some(s(30)));
+        assert_eq!(t.next_wait(0, s(31)), None);
+        // No floor: only the stall limit.
+        let no_floor = Transfer {
+            min_throughput: 0,
+            ..t
+        };
+        assert_eq!(no_floor.allowed(1 << 40), None);
+        assert_eq!(no_floor.next_wait(1 << 40, s(100_000)), Some(s(30)));
+        assert_eq!(human_bytes(65536), "64 KiB");
+        assert_eq!(human_bytes(1 << 20), "1 MiB");
+        assert_eq!(human_bytes(1000), "1000 B");
     }
 
     #[test]

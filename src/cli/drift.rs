@@ -594,6 +594,9 @@ mod tests {
             ),
             (comparison(10, 9, &[Error]), false, None, true, 0),
             (comparison(10, 9, &[Error]), true, None, false, 1),
+            // A type throttled past its retry budget is a failure too.
+            (comparison(10, 9, &[Throttled]), false, None, true, 0),
+            (comparison(10, 9, &[Throttled]), true, None, false, 1),
             // Coverage below the minimum, whatever the cause.
             (
                 comparison(10, 8, &[Unsupported, Unsupported]),

@@ -235,6 +235,28 @@ fn terraform_ignores(name: &str) -> bool {
     name.starts_with('.') || name.ends_with('~') || (name.starts_with('#') && name.ends_with('#'))
 }
 
+/// Parses Terraform text (`tfbackend: false`: a `.tf` file's `terraform {
+/// backend "s3" { ... } }` blocks) or a `.tfbackend` file's attributes, as
+/// [`load_backend_dir`] does, from text: the fuzz harness's entry point
+/// (`tests/fuzz.rs`).
+pub fn parse_backend_text(
+    text: &str,
+    tfbackend: bool,
+) -> Result<Vec<BackendSettings>, ConfigError> {
+    let src = Source::new(PathBuf::from("fuzz.tf"), text.to_owned());
+    let body = src.parse()?;
+    if tfbackend {
+        return Ok(vec![interpret(&read_backend_body(&src, &body)?)?]);
+    }
+    let mut out = Vec::new();
+    for tf in body.get_blocks("terraform") {
+        for backend in tf.body.get_blocks("backend") {
+            out.push(interpret(&read_backend_body(&src, &backend.body)?)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Every `backend` block inside the `terraform` blocks of one file.
 fn backends_in(path: &Path) -> Result<Vec<Found>, ConfigError> {
     let src = Source::read(path, "Terraform file")?;

@@ -282,6 +282,12 @@ fn available_envs(base_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Vec<
     names
 }
 
+/// Parses an environment file's text (the fuzz harness's entry point,
+/// `tests/fuzz.rs`).
+pub fn parse_env_file_text(text: &str) -> Result<EnvFile, ConfigError> {
+    parse_env_file(&Source::new(PathBuf::from("fuzz.hcl"), text.to_owned()))
+}
+
 /// Parses an environment file already read into `src`.
 pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
     let body = src.parse()?;

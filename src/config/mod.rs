@@ -27,13 +27,13 @@ mod source;
 mod target;
 
 pub use access::{AccessSettings, AssumeRole, WebIdentity};
-pub use backend_dir::{load_backend_dir, S3_BACKEND_ATTRIBUTES};
+pub use backend_dir::{load_backend_dir, parse_backend_text, S3_BACKEND_ATTRIBUTES};
 pub use encryption::{
     resolve_encryption, EncryptionSettings, ObjectWrites, Sse, CANNED_ACLS, ENCRYPTION_KEYS,
 };
 pub use envfile::{
-    env_file_path_candidates, load_env_file_with, DriftSettings, EnvFile, RetentionSettings,
-    SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
+    env_file_path_candidates, load_env_file_with, parse_env_file_text, DriftSettings, EnvFile,
+    RetentionSettings, SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
 };
 pub use error::{ConfigError, ConfigErrorKind, ValueType};
 pub use ignore_changes::{read_ignore_changes, IgnoreChanges, IgnoreChangesMap};

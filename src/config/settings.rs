@@ -27,7 +27,7 @@ use crate::config::encryption::EncryptionSettings;
 use crate::config::envfile::{
     load_env_file_with, DriftSettings, EnvFile, RetentionSettings, SnapshotSettings,
 };
-use crate::config::error::ConfigError;
+use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::objectives::Objectives;
 use crate::config::target::{resolve, Target};
 use crate::config::{AccessSettings, AssumeRole, BackendSettings};
@@ -56,12 +56,19 @@ pub struct Flags {
 
 /// How every AWS client retries and times out: the same for all commands.
 ///
-/// Adaptive retry (client-side rate limiting and backoff on throttling) with
+/// Standard retry (exponential backoff with jitter, throttling included) with
 /// up to `max_attempts` attempts. Small calls (every service but S3) have a
 /// per-attempt timeout and an operation timeout (all attempts and backoff).
 /// S3 moves state bodies of any size, so its client has neither: a stalled
 /// transfer is cut by `read_timeout` (no byte for that long) instead, and a
-/// large `GetObject`/`PutObject` that keeps moving is never cut.
+/// large `GetObject` body is held to a throughput floor (`min_throughput`
+/// bytes per second on average, after a first `read_timeout` of grace)
+/// rather than a flat timeout; a body cut either way is read again.
+///
+/// Set from `STATEWARD_ATTEMPT_TIMEOUT`, `STATEWARD_OPERATION_TIMEOUT`,
+/// `STATEWARD_READ_TIMEOUT`, `STATEWARD_MIN_THROUGHPUT` and
+/// `STATEWARD_TYPE_TIMEOUT` (see
+/// [`RetryPolicy::from_env`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
@@ -73,6 +80,12 @@ pub struct RetryPolicy {
     pub read_timeout: Duration,
     /// Every client: longest wait for a connection (the SDK's default).
     pub connect_timeout: Duration,
+    /// S3 bodies: the slowest average transfer accepted, in bytes per second.
+    pub min_throughput: u64,
+    /// Live checks (`drift`): the longest one type's calls may take, retries
+    /// and backoff included, before it is reported as not checked
+    /// (throttled).
+    pub type_budget: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -83,8 +96,61 @@ impl Default for RetryPolicy {
             operation_timeout: Duration::from_secs(120),
             read_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_millis(3100),
+            min_throughput: 64 * 1024,
+            type_budget: Duration::from_secs(60),
         }
     }
+}
+
+impl RetryPolicy {
+    /// The defaults with the timeout variables that are set applied
+    /// (`lookup` reads the process environment). Pure. `Err` names the
+    /// variable and what to write.
+    pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use crate::envvars as v;
+        let mut p = RetryPolicy::default();
+        let duration = |name: &str, into: &mut Duration| -> Result<(), ConfigError> {
+            if let Some(raw) = lookup(name) {
+                *into = crate::util::duration::parse_positive(raw.trim()).map_err(|reason| {
+                    ConfigError::new(ConfigErrorKind::InvalidSetting {
+                        what: format!("timeout {raw:?}"),
+                        origin: name.to_string(),
+                        reason: format!("{reason}; unset it for the default"),
+                    })
+                })?;
+            }
+            Ok(())
+        };
+        duration(v::STATEWARD_ATTEMPT_TIMEOUT, &mut p.attempt_timeout)?;
+        duration(v::STATEWARD_OPERATION_TIMEOUT, &mut p.operation_timeout)?;
+        duration(v::STATEWARD_READ_TIMEOUT, &mut p.read_timeout)?;
+        duration(v::STATEWARD_TYPE_TIMEOUT, &mut p.type_budget)?;
+        if let Some(raw) = lookup(v::STATEWARD_MIN_THROUGHPUT) {
+            p.min_throughput = parse_rate(raw.trim()).ok_or_else(|| {
+                ConfigError::new(ConfigErrorKind::InvalidSetting {
+                    what: format!("throughput {raw:?}"),
+                    origin: v::STATEWARD_MIN_THROUGHPUT.to_string(),
+                    reason:
+                        "write bytes per second, e.g. 65536, 64KiB or 1MiB (0 turns the floor off)"
+                            .into(),
+                })
+            })?;
+        }
+        Ok(p)
+    }
+}
+
+/// `65536`, `64KiB`, `1MiB` (per second). Pure.
+fn parse_rate(s: &str) -> Option<u64> {
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits.parse().ok()?;
+    let factor = match unit.trim().trim_end_matches("/s") {
+        "" | "B" => 1,
+        "KiB" | "K" | "k" | "KB" | "kB" => 1024,
+        "MiB" | "M" | "MB" => 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(factor)
 }
 
 /// Everything needed to build the AWS clients (see `aws::Aws::connect`).
@@ -162,6 +228,11 @@ const CONSULTED: &[&str] = &[
     crate::envvars::AWS_CA_BUNDLE,
     crate::envvars::AWS_ACCESS_KEY_ID,
     crate::envvars::AWS_SSE_CUSTOMER_KEY,
+    crate::envvars::STATEWARD_ATTEMPT_TIMEOUT,
+    crate::envvars::STATEWARD_OPERATION_TIMEOUT,
+    crate::envvars::STATEWARD_READ_TIMEOUT,
+    crate::envvars::STATEWARD_MIN_THROUGHPUT,
+    crate::envvars::STATEWARD_TYPE_TIMEOUT,
 ];
 
 /// Every setting of one run, resolved once.
@@ -179,6 +250,8 @@ pub struct Settings {
     backend_dir: OnceLock<Option<BackendSettings>>,
     target: OnceLock<Target>,
     retry: RetryPolicy,
+    /// A timeout variable that could not be read (reported with the target).
+    retry_error: Option<ConfigError>,
 }
 
 impl Settings {
@@ -186,17 +259,27 @@ impl Settings {
     /// consulted now, for the variables configuration reads); the files the
     /// flags name are read on first use.
     pub fn resolve(flags: Flags, env: &dyn Fn(&str) -> Option<String>) -> Self {
-        let process_env = CONSULTED
+        let process_env: Vec<(String, String)> = CONSULTED
             .iter()
             .filter_map(|k| env(k).map(|v| (k.to_string(), v)))
             .collect();
+        let (retry, retry_error) = match RetryPolicy::from_env(&|k| {
+            process_env
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        }) {
+            Ok(p) => (p, None),
+            Err(e) => (RetryPolicy::default(), Some(e)),
+        };
         Settings {
             flags,
             process_env,
             env_file: OnceLock::new(),
             backend_dir: OnceLock::new(),
             target: OnceLock::new(),
-            retry: RetryPolicy::default(),
+            retry,
+            retry_error,
         }
     }
 
@@ -255,6 +338,9 @@ impl Settings {
         if let Some(t) = self.target.get() {
             return Ok(t);
         }
+        if let Some(e) = self.retry_error() {
+            return Err(e);
+        }
         let env_file = self.env_file()?;
         let backend_dir = self.backend_dir()?.cloned();
         let t = resolve(self.flags.backend.clone(), env_file, backend_dir, &|k| {
@@ -262,6 +348,22 @@ impl Settings {
         })?;
         tracing::debug!(target = ?t, "resolved state target");
         Ok(self.target.get_or_init(|| t))
+    }
+
+    /// The timeout variable that could not be read, as a fresh error.
+    fn retry_error(&self) -> Option<ConfigError> {
+        match self.retry_error.as_ref().map(|e| &*e.kind) {
+            Some(ConfigErrorKind::InvalidSetting {
+                what,
+                origin,
+                reason,
+            }) => Some(ConfigError::new(ConfigErrorKind::InvalidSetting {
+                what: what.clone(),
+                origin: origin.clone(),
+                reason: reason.clone(),
+            })),
+            _ => None,
+        }
     }
 
     /// The retry and timeout policy of every AWS client.
@@ -291,6 +393,9 @@ impl Settings {
     /// region and endpoint flags (for commands that can run without a
     /// state, e.g. `drift file:PATH` or a snapshot store alone).
     pub fn aws_access(&self) -> Result<AwsAccess, ConfigError> {
+        if let Some(e) = self.retry_error() {
+            return Err(e);
+        }
         if self.has_target() {
             return Ok(self.aws_access_of(self.target()?));
         }
@@ -510,6 +615,47 @@ mod tests {
             }
         );
         assert_eq!(settings.retry(), RetryPolicy::default());
+    }
+
+    #[test]
+    fn timeouts_come_from_the_environment_with_defaults() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(
+            RetryPolicy::from_env(&env(&[])).unwrap(),
+            RetryPolicy::default()
+        );
+        let p = RetryPolicy::from_env(&env(&[
+            ("STATEWARD_ATTEMPT_TIMEOUT", "5s"),
+            ("STATEWARD_OPERATION_TIMEOUT", "1m"),
+            ("STATEWARD_READ_TIMEOUT", "2"),
+            ("STATEWARD_MIN_THROUGHPUT", "1MiB"),
+        ]))
+        .unwrap();
+        assert_eq!(p.attempt_timeout, Duration::from_secs(5));
+        assert_eq!(p.operation_timeout, Duration::from_secs(60));
+        assert_eq!(p.read_timeout, Duration::from_secs(2));
+        assert_eq!(p.min_throughput, 1024 * 1024);
+        for (raw, want) in [
+            ("65536", Some(65536)),
+            ("64KiB", Some(65536)),
+            ("0", Some(0)),
+            ("fast", None),
+            ("3GiB", None),
+        ] {
+            assert_eq!(parse_rate(raw), want, "{raw}");
+        }
+        let bad = RetryPolicy::from_env(&env(&[("STATEWARD_READ_TIMEOUT", "0s")])).unwrap_err();
+        assert!(bad.to_string().contains("STATEWARD_READ_TIMEOUT"), "{bad}");
+        let settings =
+            Settings::resolve(Flags::default(), &env(&[("STATEWARD_MIN_THROUGHPUT", "x")]));
+        assert!(settings.aws_access().is_err());
     }
 
     #[test]

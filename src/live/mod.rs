@@ -681,6 +681,27 @@ pub enum Cause {
     /// AWS refused or failed the calls that would have checked it: the
     /// result is incomplete.
     Error,
+    /// AWS kept throttling (or answering too slowly) the calls that would
+    /// have checked it until the type's retry budget ran out: the result is
+    /// incomplete.
+    Throttled,
+}
+
+impl Cause {
+    /// Whether this cause makes the result incomplete (an AWS failure, not
+    /// a choice or a limit of stateward).
+    pub fn is_failure(self) -> bool {
+        matches!(self, Cause::Error | Cause::Throttled)
+    }
+}
+
+/// The cause of a type whose enumeration failed with `e`.
+fn failure_cause(e: &AwsError) -> Cause {
+    if e.kind == AwsErrorKind::Throttled {
+        Cause::Throttled
+    } else {
+        Cause::Error
+    }
 }
 
 /// A resource or type that was not checked, and why.
@@ -723,11 +744,11 @@ impl Comparison {
         !self.findings.is_empty()
     }
 
-    /// Entries not checked because AWS refused or failed the calls.
+    /// Entries not checked because AWS refused, failed or throttled the calls.
     pub fn errors(&self) -> usize {
         self.not_checked
             .iter()
-            .filter(|n| n.cause == Cause::Error)
+            .filter(|n| n.cause.is_failure())
             .count()
     }
 }
@@ -769,6 +790,10 @@ pub fn failure_reason(e: &AwsError) -> String {
         .unwrap_or_default();
     match e.kind {
         AwsErrorKind::AccessDenied => format!("access denied: {} was refused{detail}", e.operation),
+        AwsErrorKind::Throttled if e.code.as_deref() == Some(TYPE_BUDGET_EXHAUSTED) => format!(
+            "throttled: {}",
+            e.message.as_deref().unwrap_or("the retry budget ran out")
+        ),
         AwsErrorKind::Throttled => format!(
             "throttled: {} still throttled after retries{detail}",
             e.operation
@@ -857,7 +882,7 @@ pub fn compare(
             Some(TypeScan::Listed(objs)) => objs,
             Some(TypeScan::Failed(e)) => {
                 out.not_checked
-                    .push(not_checked(Cause::Error, failure_reason(e)));
+                    .push(not_checked(failure_cause(e), failure_reason(e)));
                 continue;
             }
             None => {
@@ -967,7 +992,7 @@ pub fn compare(
                             type_: type_.to_owned(),
                             address: None,
                             reason: failure_reason(e),
-                            cause: Cause::Error,
+                            cause: failure_cause(e),
                         });
                     }
                 }
@@ -1392,13 +1417,16 @@ pub async fn inventory(
             req.tags = Some(SharedTags::new(&clients[scope]));
         }
     }
+    let budget = aws.retry_policy().type_budget;
     let mut tasks: Vec<BoxFuture<'_, (&str, Part)>> = Vec::new();
     for (scope, req) in &requests {
         let aws = &clients[scope];
         if let Some(t) = &req.tags {
             tasks.push(
                 async move {
-                    t.get().await;
+                    // Bounded like the families that wait for it (which
+                    // then report their types as throttled).
+                    let _ = tokio::time::timeout(budget, t.get()).await;
                     tracing::debug!(
                         scope,
                         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -1413,8 +1441,18 @@ pub async fn inventory(
             if !family.types.iter().any(|t| req.wants(t.name)) {
                 continue;
             }
+            let wanted: Vec<&'static str> = family
+                .types
+                .iter()
+                .map(|t| t.name)
+                .filter(|t| req.wants(t))
+                .collect();
+            let what = match several {
+                true => format!("{scope} {}", family.name),
+                false => family.name.to_owned(),
+            };
             tasks.push(
-                (family.scan)(aws, req)
+                bounded((family.scan)(aws, req), budget, what, wanted)
                     .map(move |part| {
                         report(scope, family.name, &part);
                         (*scope, part)
@@ -1446,6 +1484,51 @@ pub async fn inventory(
     }
     Ok(inventory)
 }
+
+/// Runs one family's scan within `budget` (all its calls, retries and
+/// backoff); past it, every type of `wanted` is a [`TypeScan::Failed`] as
+/// throttled, so a type AWS keeps throttling is reported as not checked
+/// instead of holding the whole scan. A wait longer than a few seconds is
+/// shown in the progress display.
+async fn bounded(
+    scan: BoxFuture<'_, Part>,
+    budget: std::time::Duration,
+    what: String,
+    wanted: Vec<&'static str>,
+) -> Part {
+    let notice = format!(
+        "waiting for AWS to answer {what} (retrying with backoff; given up as throttled after {})",
+        crate::util::duration::format(budget)
+    );
+    let after = std::time::Duration::from_secs(3).min(budget);
+    match tokio::time::timeout(budget, crate::aws::noticed(after, notice, scan)).await {
+        Ok(part) => part,
+        Err(_) => {
+            tracing::warn!(what, "type retry budget exhausted");
+            wanted
+                .into_iter()
+                .map(|t| {
+                    (
+                        t,
+                        TypeScan::Failed(AwsError::new(
+                            "List",
+                            t.to_owned(),
+                            AwsErrorKind::Throttled,
+                            Some(TYPE_BUDGET_EXHAUSTED.into()),
+                            Some(format!(
+                                "AWS throttled or did not answer the calls that list {t} within {} of retries",
+                                crate::util::duration::format(budget)
+                            )),
+                        )),
+                    )
+                })
+                .collect()
+        }
+    }
+}
+
+/// The error code of a type whose retry budget ran out.
+pub const TYPE_BUDGET_EXHAUSTED: &str = "RetryBudgetExhausted";
 
 #[cfg(test)]
 mod tests;

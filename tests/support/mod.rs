@@ -6,6 +6,8 @@
 //! naming that command; nothing is skipped.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -605,11 +607,89 @@ impl Backend {
 /// their body, with Content-Length rewritten to match. Everything else is
 /// passed through unchanged. One request per connection (`Connection: close`).
 /// Every request's head (request line and headers) is recorded.
+///
+/// It is also the fault-injecting proxy of `tests/faults.rs` and
+/// `tests/soak.rs`: [`TruncatingProxy::fault`] and
+/// [`TruncatingProxy::random_faults`] add rules that answer matching
+/// requests with a [`Fault`] (the request line and `X-Amz-Target` are
+/// matched, so `PutItem`, `GET /bucket/key` or `ListObjectVersions`'
+/// `?versions` all select).
 pub struct TruncatingProxy {
     port: u16,
     truncated: std::sync::Arc<AtomicUsize>,
     requests: std::sync::Arc<Mutex<Vec<Vec<String>>>>,
     refuse_sse_c: std::sync::Arc<Mutex<Option<String>>>,
+    faults: std::sync::Arc<Faults>,
+}
+
+/// One fault the proxy injects in a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// An error answer with this HTTP status and AWS error code, not
+    /// forwarded (S3: XML; DynamoDB and JSON services: `__type`).
+    Status(u16, &'static str),
+    /// The request is applied by the emulator, then the connection is closed
+    /// without an answer (a lost response).
+    LoseResponse,
+    /// The head and half the body are sent (Content-Length intact), then the
+    /// connection is closed (a reset mid-body).
+    ResetMidBody,
+    /// Half the body with Content-Length rewritten to match (consistent framing).
+    ShortBody,
+    /// No answer for this long, then the answer (a stalled response).
+    Stall(std::time::Duration),
+    /// The head and half the body, then nothing for this long, then the rest.
+    StallMidBody(std::time::Duration),
+}
+
+impl Fault {
+    /// S3's throttling answer.
+    pub const SLOW_DOWN: Fault = Fault::Status(503, "SlowDown");
+    /// An internal error.
+    pub const INTERNAL: Fault = Fault::Status(500, "InternalError");
+    /// DynamoDB's throttling answer.
+    pub const THROTTLED: Fault = Fault::Status(400, "ThrottlingException");
+    /// Access denied (S3 `AccessDenied`, JSON services `AccessDeniedException`).
+    pub const DENIED: Fault = Fault::Status(403, "AccessDenied");
+}
+
+/// The rules of a fault-injecting proxy: `(needle, fault, times left,
+/// chance in per mille)`, checked in order; the first that matches and
+/// fires is injected.
+#[derive(Default)]
+pub struct Faults {
+    rules: Mutex<Vec<(String, Fault, usize, u32)>>,
+    rng: Mutex<u64>,
+    injected: Mutex<Vec<(String, Fault)>>,
+}
+
+impl Faults {
+    fn pick(&self, target: &str) -> Option<Fault> {
+        let mut rules = self.rules.lock().unwrap();
+        for (needle, fault, left, chance) in rules.iter_mut() {
+            if *left == 0 || !target.contains(needle.as_str()) {
+                continue;
+            }
+            if *chance < 1000 {
+                let mut x = self.rng.lock().unwrap();
+                // xorshift64*: seeded, reproducible.
+                *x ^= *x >> 12;
+                *x ^= *x << 25;
+                *x ^= *x >> 27;
+                let r = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) % 1000;
+                if r as u32 >= *chance {
+                    continue;
+                }
+            }
+            *left = left.saturating_sub(1);
+            self.injected
+                .lock()
+                .unwrap()
+                .push((target.to_owned(), *fault));
+            return Some(*fault);
+        }
+        None
+    }
 }
 
 impl TruncatingProxy {
@@ -630,25 +710,30 @@ impl TruncatingProxy {
         let needle = needle.to_owned();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let refuse_sse_c: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-        let (rem, trunc, reqs, refuse) = (
+        let faults: Arc<Faults> = Arc::new(Faults::default());
+        let (rem, trunc, reqs, refuse, fl) = (
             remaining.clone(),
             truncated.clone(),
             requests.clone(),
             refuse_sse_c.clone(),
+            faults.clone(),
         );
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
-                let (upstream, needle, rem, trunc, reqs, refuse) = (
+                let (upstream, needle, rem, trunc, reqs, refuse, fl) = (
                     upstream.clone(),
                     needle.clone(),
                     rem.clone(),
                     trunc.clone(),
                     reqs.clone(),
                     refuse.clone(),
+                    fl.clone(),
                 );
                 std::thread::spawn(move || {
-                    let _ = proxy_one(client, &upstream, &needle, &rem, &trunc, &reqs, &refuse);
+                    let _ = proxy_one(
+                        client, &upstream, &needle, &rem, &trunc, &reqs, &refuse, &fl,
+                    );
                 });
             }
         });
@@ -673,6 +758,7 @@ impl TruncatingProxy {
                 k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
             })
         }
+        #[allow(clippy::too_many_arguments)]
         fn proxy_one(
             client: TcpStream,
             upstream: &str,
@@ -681,6 +767,7 @@ impl TruncatingProxy {
             truncated: &AtomicUsize,
             requests: &Mutex<Vec<Vec<String>>>,
             refuse_sse_c: &Mutex<Option<String>>,
+            faults: &Faults,
         ) -> std::io::Result<()> {
             use std::io::{Read, Write};
             let mut out = client.try_clone()?;
@@ -737,6 +824,38 @@ impl TruncatingProxy {
                 )?;
                 return out.flush();
             }
+            let amz_target = header(&head, "x-amz-target").unwrap_or("").to_owned();
+            let fault = faults.pick(&format!("{} {amz_target}", head[0]));
+            match fault {
+                Some(Fault::Status(status, code)) => {
+                    let (ctype, body) = if amz_target.is_empty() {
+                        (
+                            "application/xml",
+                            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>injected by the test proxy</Message><RequestId>0</RequestId></Error>"),
+                        )
+                    } else {
+                        let code = if code == "AccessDenied" {
+                            "AccessDeniedException"
+                        } else {
+                            code
+                        };
+                        (
+                            "application/x-amz-json-1.0",
+                            format!("{{\"__type\":\"com.amazonaws.dynamodb.v20120810#{code}\",\"message\":\"injected by the test proxy\"}}"),
+                        )
+                    };
+                    out.write_all(
+                        format!(
+                            "HTTP/1.1 {status} Injected\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )?;
+                    return out.flush();
+                }
+                Some(Fault::Stall(d)) => std::thread::sleep(d),
+                _ => {}
+            }
             let mut up = TcpStream::connect(upstream)?;
             let mut req = String::new();
             for (i, l) in head.iter().enumerate() {
@@ -774,14 +893,44 @@ impl TruncatingProxy {
                 && header(&head, "range").is_none();
             let ok = rlines.first().is_some_and(|s| s.contains(" 200 "));
             let chunked = header(&rlines, "transfer-encoding").is_some();
-            let cut = whole_get && ok && !chunked && rbody.len() > 1 && {
-                let mut left = remaining.lock().unwrap();
-                let take = *left > 0;
-                if take {
-                    *left -= 1;
+            if fault == Some(Fault::LoseResponse) {
+                // Applied upstream; the answer never arrives.
+                let _ = out.shutdown(std::net::Shutdown::Both);
+                return Ok(());
+            }
+            let partial = rlines.first().is_some_and(|s| s.contains(" 206 "));
+            let midway = (ok || partial) && !chunked && rbody.len() > 1;
+            let faulted_cut = midway && fault == Some(Fault::ShortBody);
+            if midway && matches!(fault, Some(Fault::ResetMidBody | Fault::StallMidBody(_))) {
+                let mut head_out = String::new();
+                for l in &rlines {
+                    if l.to_ascii_lowercase().starts_with("connection:") {
+                        continue;
+                    }
+                    head_out.push_str(l);
+                    head_out.push_str("\r\n");
                 }
-                take
-            };
+                head_out.push_str("Connection: close\r\n\r\n");
+                out.write_all(head_out.as_bytes())?;
+                out.write_all(&rbody[..rbody.len() / 2])?;
+                out.flush()?;
+                if let Some(Fault::StallMidBody(d)) = fault {
+                    std::thread::sleep(d);
+                    out.write_all(&rbody[rbody.len() / 2..])?;
+                    return out.flush();
+                }
+                let _ = out.shutdown(std::net::Shutdown::Both);
+                return Ok(());
+            }
+            let cut = faulted_cut
+                || whole_get && ok && !chunked && rbody.len() > 1 && {
+                    let mut left = remaining.lock().unwrap();
+                    let take = *left > 0;
+                    if take {
+                        *left -= 1;
+                    }
+                    take
+                };
             let body_out: &[u8] = if cut {
                 truncated.fetch_add(1, Ordering::SeqCst);
                 &rbody[..rbody.len() / 2]
@@ -817,7 +966,49 @@ impl TruncatingProxy {
             truncated,
             requests,
             refuse_sse_c,
+            faults,
         }
+    }
+
+    /// A proxy that passes everything through until faults are added.
+    pub fn faulty() -> TruncatingProxy {
+        TruncatingProxy::start("", 0)
+    }
+
+    /// The next `times` requests matching `needle` get `fault`.
+    pub fn fault(&self, needle: &str, fault: Fault, times: usize) {
+        self.faults
+            .rules
+            .lock()
+            .unwrap()
+            .push((needle.to_owned(), fault, times, 1000));
+    }
+
+    /// Every request matching one of `rules`' needles gets its fault with
+    /// the chance `per_mille` / 1000, drawn from a generator seeded with
+    /// `seed` (reproducible for one order of requests).
+    pub fn random_faults(&self, seed: u64, per_mille: u32, rules: &[(&str, Fault)]) {
+        *self.faults.rng.lock().unwrap() = seed.max(1);
+        let mut all = self.faults.rules.lock().unwrap();
+        for (needle, fault) in rules {
+            all.push((needle.to_string(), *fault, usize::MAX, per_mille));
+        }
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.faults.rules.lock().unwrap().clear();
+    }
+
+    /// The faults injected so far: the matched request line (and
+    /// `X-Amz-Target`) and the fault.
+    pub fn injected(&self) -> Vec<(String, Fault)> {
+        self.faults.injected.lock().unwrap().clone()
+    }
+
+    /// Forgets the faults injected so far.
+    pub fn reset_injected(&self) {
+        self.faults.injected.lock().unwrap().clear();
     }
 
     /// From now on, requests whose request line contains `needle` and that
