@@ -35,6 +35,8 @@ fn bounded(
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
     aws_env(&mut cmd)
         .envs(FAST.iter().copied())
+        // No version cache: every read must cross the faulty wire.
+        .env("STATEWARD_CACHE_MAX", "0")
         .args(args)
         .args(backend.flags_via(&proxy.url()))
         .stdin(Stdio::null())
