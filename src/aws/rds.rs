@@ -201,45 +201,35 @@ impl Rds {
         &self,
         instances: &[&str],
     ) -> Result<BTreeMap<String, time::OffsetDateTime>, AwsError> {
-        let mut out: BTreeMap<String, time::OffsetDateTime> = BTreeMap::new();
-        for chunk in instances.chunks(FILTER_VALUES) {
-            let filter = aws_sdk_rds::types::Filter::builder()
-                .name("db-instance-id")
-                .set_values(Some(chunk.iter().map(|s| (*s).to_owned()).collect()))
-                .build();
-            let mut marker: Option<String> = None;
-            loop {
-                let page = self
-                    .client
-                    .describe_db_snapshots()
-                    .filters(filter.clone())
-                    .max_records(100)
-                    .set_marker(marker.take())
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from_sdk(
-                            "DescribeDBSnapshots",
-                            "the snapshots of the state's DB instances",
-                            e,
-                        )
-                    })?;
-                for snap in page.db_snapshots() {
-                    if let (Some(id), Some(t)) = (
-                        snap.db_instance_identifier(),
-                        snap.snapshot_create_time().and_then(to_time),
-                    ) {
-                        let e = out.entry(id.to_owned()).or_insert(t);
-                        *e = (*e).max(t);
-                    }
-                }
-                match page.marker() {
-                    Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-                    _ => break,
-                }
-            }
-        }
-        Ok(out)
+        newest_per_id(instances, "db-instance-id", |filter, marker| async move {
+            let page = self
+                .client
+                .describe_db_snapshots()
+                .filters(filter)
+                .max_records(100)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk(
+                        "DescribeDBSnapshots",
+                        "the snapshots of the state's DB instances",
+                        e,
+                    )
+                })?;
+            let found = page
+                .db_snapshots()
+                .iter()
+                .filter_map(|s| {
+                    Some((
+                        s.db_instance_identifier()?.to_owned(),
+                        s.snapshot_create_time().and_then(to_time)?,
+                    ))
+                })
+                .collect();
+            Ok((found, page.marker().map(str::to_owned)))
+        })
+        .await
     }
 
     /// [`Rds::latest_instance_snapshots`] for DB clusters
@@ -248,45 +238,35 @@ impl Rds {
         &self,
         clusters: &[&str],
     ) -> Result<BTreeMap<String, time::OffsetDateTime>, AwsError> {
-        let mut out: BTreeMap<String, time::OffsetDateTime> = BTreeMap::new();
-        for chunk in clusters.chunks(FILTER_VALUES) {
-            let filter = aws_sdk_rds::types::Filter::builder()
-                .name("db-cluster-id")
-                .set_values(Some(chunk.iter().map(|s| (*s).to_owned()).collect()))
-                .build();
-            let mut marker: Option<String> = None;
-            loop {
-                let page = self
-                    .client
-                    .describe_db_cluster_snapshots()
-                    .filters(filter.clone())
-                    .max_records(100)
-                    .set_marker(marker.take())
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from_sdk(
-                            "DescribeDBClusterSnapshots",
-                            "the snapshots of the state's DB clusters",
-                            e,
-                        )
-                    })?;
-                for snap in page.db_cluster_snapshots() {
-                    if let (Some(id), Some(t)) = (
-                        snap.db_cluster_identifier(),
-                        snap.snapshot_create_time().and_then(to_time),
-                    ) {
-                        let e = out.entry(id.to_owned()).or_insert(t);
-                        *e = (*e).max(t);
-                    }
-                }
-                match page.marker() {
-                    Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-                    _ => break,
-                }
-            }
-        }
-        Ok(out)
+        newest_per_id(clusters, "db-cluster-id", |filter, marker| async move {
+            let page = self
+                .client
+                .describe_db_cluster_snapshots()
+                .filters(filter)
+                .max_records(100)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk(
+                        "DescribeDBClusterSnapshots",
+                        "the snapshots of the state's DB clusters",
+                        e,
+                    )
+                })?;
+            let found = page
+                .db_cluster_snapshots()
+                .iter()
+                .filter_map(|s| {
+                    Some((
+                        s.db_cluster_identifier()?.to_owned(),
+                        s.snapshot_create_time().and_then(to_time)?,
+                    ))
+                })
+                .collect();
+            Ok((found, page.marker().map(str::to_owned)))
+        })
+        .await
     }
 
     /// When the newest snapshot of a DB cluster was taken
@@ -545,10 +525,46 @@ fn absent_is_none<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
     }
 }
 
-/// Follows `Marker` pagination; returns the newest time any page held.
 /// How many identifiers one RDS describe filter carries.
 pub const FILTER_VALUES: usize = 50;
 
+/// The newest time per identifier among `ids`: `page` is asked for every
+/// page (it gets a filter `name` = up to [`FILTER_VALUES`] of the ids, and a
+/// `Marker`) and returns `(id, time)` pairs and the next marker.
+async fn newest_per_id<F, Fut>(
+    ids: &[&str],
+    name: &str,
+    mut page: F,
+) -> Result<BTreeMap<String, time::OffsetDateTime>, AwsError>
+where
+    F: FnMut(aws_sdk_rds::types::Filter, Option<String>) -> Fut,
+    Fut: std::future::Future<
+        Output = Result<(Vec<(String, time::OffsetDateTime)>, Option<String>), AwsError>,
+    >,
+{
+    let mut out: BTreeMap<String, time::OffsetDateTime> = BTreeMap::new();
+    for chunk in ids.chunks(FILTER_VALUES) {
+        let filter = aws_sdk_rds::types::Filter::builder()
+            .name(name)
+            .set_values(Some(chunk.iter().map(|s| (*s).to_owned()).collect()))
+            .build();
+        let mut marker: Option<String> = None;
+        loop {
+            let (found, next) = page(filter.clone(), marker.take()).await?;
+            for (id, t) in found {
+                let newest = out.entry(id).or_insert(t);
+                *newest = (*newest).max(t);
+            }
+            match next {
+                Some(m) if !m.is_empty() => marker = Some(m),
+                _ => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Follows `Marker` pagination; returns the newest time any page held.
 async fn newest_over_pages<F, Fut>(mut page: F) -> Result<Option<time::OffsetDateTime>, AwsError>
 where
     F: FnMut(Option<String>) -> Fut,
