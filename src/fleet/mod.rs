@@ -383,16 +383,29 @@ pub fn problems_of(e: &StateEntry) -> Vec<String> {
 /// first of all), then by bucket and key. Pure, stable.
 pub fn sort_problems_first(entries: &mut [StateEntry]) {
     entries.sort_by(|a, b| {
-        let rank = |e: &StateEntry| match (e.unchecked, e.problems.is_empty()) {
-            (true, _) => 0,
-            (false, false) => 1,
-            (false, true) => 2,
-        };
-        rank(a)
-            .cmp(&rank(b))
-            .then_with(|| a.bucket.cmp(&b.bucket))
-            .then_with(|| a.key.cmp(&b.key))
+        problems_first(a.unchecked, &a.problems, &a.bucket, &a.key).cmp(&problems_first(
+            b.unchecked,
+            &b.problems,
+            &b.bucket,
+            &b.key,
+        ))
     });
+}
+
+/// The order of every fleet report, as a sort key: states that could not be
+/// checked, then those with problems, then the rest; then bucket and key.
+pub(crate) fn problems_first<'a, T>(
+    unchecked: bool,
+    problems: &[T],
+    bucket: &'a str,
+    key: &'a str,
+) -> (u8, &'a str, &'a str) {
+    let rank = match (unchecked, problems.is_empty()) {
+        (true, _) => 0,
+        (false, false) => 1,
+        (false, true) => 2,
+    };
+    (rank, bucket, key)
 }
 
 /// The exit code of a set of entries: 1 when any could not be checked, else

@@ -81,15 +81,9 @@ pub fn counts(entries: &[Entry]) -> Counts {
 /// with problems, then by bucket and key. Pure.
 pub fn sort_entries(entries: &mut [Entry]) {
     entries.sort_by(|a, b| {
-        let rank = |e: &Entry| match (e.unchecked, e.problems.is_empty()) {
-            (true, _) => 0,
-            (false, false) => 1,
-            (false, true) => 2,
-        };
-        rank(a)
-            .cmp(&rank(b))
-            .then_with(|| a.bucket.cmp(&b.bucket))
-            .then_with(|| a.key.cmp(&b.key))
+        super::problems_first(a.unchecked, &a.problems, &a.bucket, &a.key).cmp(
+            &super::problems_first(b.unchecked, &b.problems, &b.bucket, &b.key),
+        )
     });
 }
 
