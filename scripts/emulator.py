@@ -13,6 +13,9 @@ a delay slept before every later request is handled: a stand-in for the
 network round trip to an AWS region.  The sleep releases the interpreter
 lock, so requests in flight at once wait out their delays together, as
 network round trips do, while moto still handles them one at a time.
+
+Conditional writes (S3 If-None-Match / If-Match, DynamoDB item writes) are
+handled one at a time, so they are atomic as they are on AWS.
 """
 import argparse
 import signal
@@ -50,26 +53,57 @@ def _web_identity_needs_no_signature() -> None:
 _web_identity_needs_no_signature()
 
 
-class LatencyMotoServer(ThreadedMotoServer):
-    """moto's threaded server with a settable per-request delay."""
+# Requests whose check and write S3 and DynamoDB perform atomically: a
+# conditional object write or delete (If-None-Match / If-Match, how lock
+# files are taken and released) and every DynamoDB item write (conditions
+# travel in the body).  moto checks and writes in separate steps on
+# separate threads, so two racing lock acquisitions could both succeed;
+# AWS never lets them.  These requests are handled one at a time.
+_ATOMIC = threading.Lock()
+_DYNAMODB_WRITES = {
+    "DynamoDB_20120810.PutItem",
+    "DynamoDB_20120810.DeleteItem",
+    "DynamoDB_20120810.UpdateItem",
+    "DynamoDB_20120810.TransactWriteItems",
+    "DynamoDB_20120810.BatchWriteItem",
+}
+
+
+def _needs_atomicity(environ) -> bool:
+    if environ.get("HTTP_X_AMZ_TARGET") in _DYNAMODB_WRITES:
+        return True
+    return environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE") and (
+        "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ
+    )
+
+
+class StatewardMotoServer(ThreadedMotoServer):
+    """moto's threaded server with atomic conditional writes and, for
+    benchmarks, a settable per-request delay."""
 
     latency_s = 0.0
+    latency_control = False
 
     def _server_entry(self) -> None:
         app = DomainDispatcherApplication(create_backend_app)
 
-        def delayed(environ, start_response):
+        def handle(environ, start_response):
             path = environ.get("PATH_INFO", "")
-            if path.startswith("/_stateward/latency/"):
-                LatencyMotoServer.latency_s = float(path.rsplit("/", 1)[1]) / 1000.0
+            if self.latency_control and path.startswith("/_stateward/latency/"):
+                StatewardMotoServer.latency_s = float(path.rsplit("/", 1)[1]) / 1000.0
                 start_response("200 OK", [("Content-Type", "text/plain")])
                 return [b"ok"]
-            if LatencyMotoServer.latency_s > 0:
-                time.sleep(LatencyMotoServer.latency_s)
+            if StatewardMotoServer.latency_s > 0:
+                time.sleep(StatewardMotoServer.latency_s)
+            if _needs_atomicity(environ):
+                with _ATOMIC:
+                    # Materialise the body inside the lock: the write
+                    # happens while it is produced.
+                    return list(app(environ, start_response))
             return app(environ, start_response)
 
         self._server = make_server(
-            self._ip_address, self._port, delayed, True, request_handler=MotoRequestHandler
+            self._ip_address, self._port, handle, True, request_handler=MotoRequestHandler
         )
         self._server_ready_event.set()
         self._server.serve_forever()
@@ -82,8 +116,8 @@ def main() -> int:
     parser.add_argument("--latency-control", action="store_true")
     args = parser.parse_args()
 
-    server_class = LatencyMotoServer if args.latency_control else ThreadedMotoServer
-    server = server_class(ip_address="127.0.0.1", port=args.port, verbose=False)
+    StatewardMotoServer.latency_control = args.latency_control
+    server = StatewardMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
     print(port, flush=True)
