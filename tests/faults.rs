@@ -242,3 +242,39 @@ fn access_denied_on_the_state_is_one_sentence_and_writes_nothing() {
     assert_eq!(after, before);
     assert!(violations(&before, &after, None, &o, took, Duration::from_secs(30)).is_empty());
 }
+
+/// Issue 14 item 6: throttling is shown as it happens. A family AWS keeps
+/// throttling shows, on a terminal, what the scan waits for and how many
+/// times AWS has asked to slow down so far, before the type is given up.
+#[test]
+fn throttling_is_shown_live_on_a_terminal() {
+    let backend = Backend::new("throttlelive");
+    backend.put(&backend.key, &bucket_state(&backend.bucket));
+    let proxy = TruncatingProxy::faulty();
+    proxy.fault("x-id=ListBuckets", Fault::SLOW_DOWN, usize::MAX);
+    let line = std::iter::once(env!("CARGO_BIN_EXE_stateward").to_owned())
+        .chain(["drift".to_owned()])
+        .chain(backend.flags_via(&proxy.url()))
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = std::process::Command::new("script");
+    aws_env(&mut cmd)
+        .args(["-qec", &line, "/dev/null"])
+        .envs(FAST.iter().copied())
+        .env("STATEWARD_TYPE_TIMEOUT", "8s")
+        .env("STATEWARD_CACHE_MAX", "0")
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null());
+    let o = cmd.output().expect("run script (util-linux)");
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        shown.contains("waiting for AWS to answer"),
+        "no wait shown: {shown}"
+    );
+    assert!(
+        shown.contains("AWS has throttled") && shown.contains("times so far"),
+        "throttling not shown live: {shown}"
+    );
+    assert!(shown.contains("throttled"), "{shown}");
+}

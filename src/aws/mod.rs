@@ -79,14 +79,69 @@ pub(crate) async fn noticed<F: std::future::Future>(
     fut: F,
 ) -> F::Output {
     let mut fut = std::pin::pin!(fut);
+    let throttled_before = throttled_answers();
     match tokio::time::timeout(after, &mut fut).await {
         Ok(v) => v,
         Err(_) => {
-            let notice = crate::output::Progress::spinner(what);
-            let v = fut.await;
-            notice.finish();
-            v
+            let notice = crate::output::Progress::spinner(what.clone());
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+            let mut shown = 0;
+            loop {
+                tokio::select! {
+                    v = &mut fut => {
+                        notice.finish();
+                        return v;
+                    }
+                    _ = tick.tick() => {
+                        let n = throttled_answers() - throttled_before;
+                        if n != shown {
+                            shown = n;
+                            notice.set_message(throttle_notice(&what, n));
+                        }
+                    }
+                }
+            }
         }
+    }
+}
+
+/// The progress line of a wait during which AWS answered "slow down" `n`
+/// times: the throttling is shown as it happens, not only the wait.
+fn throttle_notice(what: &str, n: u64) -> String {
+    let times = if n == 1 { "once" } else { "times" };
+    let count = if n == 1 {
+        String::new()
+    } else {
+        format!("{n} ")
+    };
+    format!("{what}; AWS has throttled {count}{times} so far")
+}
+
+/// Whether an HTTP answer is AWS asking the caller to slow down: 429, 503
+/// (S3's `SlowDown`), or a throttling error code in a 400's body or
+/// `x-amzn-ErrorType` header (DynamoDB, IAM, EC2 and the JSON services).
+fn is_throttling_answer(status: u16, error_type: Option<&str>, body: Option<&[u8]>) -> bool {
+    const CODES: &[&str] = &[
+        "Throttl",
+        "TooManyRequests",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "BandwidthLimitExceeded",
+        "PriorRequestNotComplete",
+        "LimitExceededException",
+    ];
+    let names = |text: &str| CODES.iter().any(|c| text.contains(c));
+    match status {
+        429 | 503 => true,
+        400 => {
+            error_type.is_some_and(names)
+                || body
+                    .filter(|b| b.len() <= 8 * 1024)
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .is_some_and(names)
+        }
+        _ => false,
     }
 }
 
@@ -127,7 +182,8 @@ macro_rules! service_client {
 }
 
 /// Counts every HTTP request the clients send (retries included): the
-/// figure `drift --stats` and the benchmark report.
+/// figure `drift --stats` and the benchmark report; and every answer that
+/// asked to slow down, which a wait's progress line shows as it happens.
 #[derive(Clone, Debug, Default)]
 struct CallCounter(Arc<AtomicU64>);
 
@@ -146,6 +202,32 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallCounter {
         PROCESS_CALLS.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let response = context.response();
+        if is_throttling_answer(
+            response.status().as_u16(),
+            response.headers().get("x-amzn-ErrorType"),
+            response.body().bytes(),
+        ) {
+            PROCESS_THROTTLED.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// Answers in which AWS asked this process to slow down (see
+/// [`is_throttling_answer`]), across all [`Aws`] instances.
+static PROCESS_THROTTLED: AtomicU64 = AtomicU64::new(0);
+
+/// How many times AWS has throttled this process so far (retries included).
+pub fn throttled_answers() -> u64 {
+    PROCESS_THROTTLED.load(Ordering::Relaxed)
 }
 
 /// Every AWS request this process sent, across all [`Aws`] instances.
@@ -798,6 +880,44 @@ impl std::error::Error for AwsError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttling_answers_are_told_from_other_errors() {
+        let ddb =
+            br#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"x"}"#;
+        let pte = br#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}"#;
+        let ec2 = b"<Response><Errors><Error><Code>RequestLimitExceeded</Code></Error></Errors></Response>";
+        let denied = br#"{"__type":"AccessDeniedException"}"#;
+        let cases: &[(u16, Option<&str>, Option<&[u8]>, bool)] = &[
+            (503, None, None, true),
+            (429, None, None, true),
+            (400, None, Some(ddb), true),
+            (400, None, Some(pte), true),
+            (400, None, Some(ec2), true),
+            (400, Some("ThrottlingException:http://internal"), None, true),
+            (400, None, Some(denied), false),
+            (400, None, None, false),
+            (403, None, Some(ddb), false),
+            (500, None, None, false),
+            (200, None, Some(b"Throttling"), false),
+        ];
+        for &(status, header, body, want) in cases {
+            assert_eq!(
+                is_throttling_answer(status, header, body),
+                want,
+                "{status} {header:?} {:?}",
+                body.map(String::from_utf8_lossy)
+            );
+        }
+        assert_eq!(
+            throttle_notice("waiting for AWS", 1),
+            "waiting for AWS; AWS has throttled once so far"
+        );
+        assert_eq!(
+            throttle_notice("waiting for AWS", 7),
+            "waiting for AWS; AWS has throttled 7 times so far"
+        );
+    }
 
     #[test]
     fn classifies_codes_and_statuses() {
