@@ -888,7 +888,8 @@ mod tests {
         let pte = br#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}"#;
         let ec2 = b"<Response><Errors><Error><Code>RequestLimitExceeded</Code></Error></Errors></Response>";
         let denied = br#"{"__type":"AccessDeniedException"}"#;
-        let cases: &[(u16, Option<&str>, Option<&[u8]>, bool)] = &[
+        type Case<'a> = (u16, Option<&'a str>, Option<&'a [u8]>, bool);
+        let cases: &[Case] = &[
             (503, None, None, true),
             (429, None, None, true),
             (400, None, Some(ddb), true),
