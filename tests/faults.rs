@@ -278,3 +278,97 @@ fn throttling_is_shown_live_on_a_terminal() {
     );
     assert!(shown.contains("throttled"), "{shown}");
 }
+
+/// Issue 14: SIGINT at each step of a restore, delivered on the wire's
+/// clock: the step's request is held at the proxy (then forwarded, as a
+/// request already sent is applied by AWS), and Ctrl-C arrives while it is
+/// in flight. After each, the invariants hold: the state is unchanged or
+/// the intended restore, the digest matches or the command said how to fix
+/// it, no lock is left unless the command said how to release it; the run
+/// exits 130 unless the restore had already been made, and it never runs
+/// on until killed.
+#[test]
+fn ctrl_c_in_flight_at_each_step_of_a_restore_keeps_the_invariants() {
+    const HELD: Duration = Duration::from_millis(2000);
+    // (step, request needle, which matching request: 0 = the first).
+    let steps: &[(&str, &str, usize)] = &[
+        ("listing", "?versions", 0),
+        ("body read", "x-id=GetObject", 0),
+        ("lock acquire", "DynamoDB_20120810.PutItem", 0),
+        ("state write", "x-id=PutObject", 0),
+        ("digest write", "DynamoDB_20120810.PutItem", 1),
+        ("lock release", "DynamoDB_20120810.DeleteItem", 0),
+    ];
+    for (i, &(step, needle, nth)) in steps.iter().enumerate() {
+        let backend = damaged_history(&format!("sigint{i}"));
+        let before = held(&backend);
+        let proxy = TruncatingProxy::faulty();
+        for _ in 0..nth {
+            proxy.fault(needle, Fault::Stall(Duration::ZERO), 1);
+        }
+        proxy.fault(needle, Fault::Stall(HELD), 1);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stateward"));
+        aws_env(&mut cmd)
+            .env("STATEWARD_CACHE_MAX", "0")
+            .env("STATEWARD_READ_TIMEOUT", "10s")
+            .env("STATEWARD_ATTEMPT_TIMEOUT", "10s")
+            .env("STATEWARD_OPERATION_TIMEOUT", "30s")
+            .args(["restore", "--last-good", "--yes", "--no-live"])
+            .args(backend.flags_via(&proxy.url()))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let started = std::time::Instant::now();
+        let child = cmd.spawn().unwrap();
+        let deadline = started + Duration::from_secs(60);
+        while !proxy
+            .injected()
+            .iter()
+            .any(|(_, f)| *f == Fault::Stall(HELD))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{step}: the request never came: {:?}",
+                proxy
+                    .requests()
+                    .iter()
+                    .map(|r| r[0].clone())
+                    .collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let o = child.wait_with_output().unwrap();
+        let took = started.elapsed();
+        // The held request is applied when the proxy lets it go: read what
+        // the emulator holds only after that.
+        std::thread::sleep(HELD);
+        let after = held(&backend);
+        let v = violations(
+            &before,
+            &after,
+            Some(&network(2)),
+            &o,
+            took,
+            Duration::from_secs(45),
+        );
+        assert!(v.is_empty(), "{step}: {v:#?}\n{}", stderr(&o));
+        let restored = after.current != before.current;
+        match o.status.code() {
+            Some(130) => {}
+            Some(0) => assert!(restored, "{step}: exit 0 without the restore"),
+            other => panic!("{step}: exit {other:?}: {}", stderr(&o)),
+        }
+        if !restored {
+            assert!(
+                !after.lock,
+                "{step}: a lock was left although nothing was written: {}",
+                stderr(&o)
+            );
+        }
+    }
+}

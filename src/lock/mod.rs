@@ -267,7 +267,12 @@ impl Locker {
             }
         }
         if let Some(pause) = test_pause(PAUSE_IN_ACQUIRE_ENV) {
-            tokio::time::sleep(pause).await;
+            // The response in flight arrives at the pause's end, or at once
+            // when Ctrl-C waits for it.
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = crate::interrupt::pressed() => {}
+            }
         }
         Ok(())
     }
@@ -333,6 +338,9 @@ impl Locker {
             crate::hint::command(&["lock", "status"]),
             crate::hint::command(&["lock", "release", info.id.as_str()])
         ));
+        // Set on Ctrl-C: no further try, and the wait between tries ends.
+        let stopped = std::sync::atomic::AtomicBool::new(false);
+        let stop = tokio::sync::Notify::new();
         let attempt = async {
             let started = tokio::time::Instant::now();
             let deadline = started + timeout;
@@ -345,7 +353,7 @@ impl Locker {
                     other => break other,
                 };
                 let now = tokio::time::Instant::now();
-                if now >= deadline {
+                if now >= deadline || stopped.load(std::sync::atomic::Ordering::SeqCst) {
                     break Err(retry);
                 }
                 let delay = delays.next().unwrap_or(MAX_RETRY_DELAY);
@@ -362,28 +370,31 @@ impl Locker {
                         (now - started).as_secs()
                     ));
                 }
-                tokio::time::sleep(delay.min(deadline - now)).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(delay.min(deadline - now)) => {}
+                    _ = stop.notified() => break Err(retry),
+                }
             };
             notice.clear();
             outcome
         };
+        let mut attempt = std::pin::pin!(attempt);
         tokio::select! {
-            r = attempt => r,
+            // A press that comes as the lock is taken still cancels.
+            biased;
             _ = crate::interrupt::pressed() => {
+                // A write already sent may still land after we stop waiting
+                // for it (AWS applies a request it received): let the try in
+                // flight end, within `IN_FLIGHT_GRACE`, so what of our lock
+                // landed is known and removed. A second Ctrl-C exits at once
+                // and prints the shield's release hint.
+                stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+                stop.notify_one();
+                let settled = tokio::time::timeout(IN_FLIGHT_GRACE, &mut attempt).await.is_ok();
                 let removed = self.release_own(&info.id).await;
-                let left = if removed.is_empty() {
-                    "none of it had been written".to_owned()
-                } else {
-                    format!(
-                        "what had been written was removed ({})",
-                        removed.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and ")
-                    )
-                };
-                Err(Error::Interrupted(format!(
-                    "interrupted (Ctrl-C) while taking the lock of {} (lock ID {}): {left}; nothing was written to the state",
-                    self.path, info.id
-                )))
+                Err(Error::Interrupted(interrupted_acquire(&self.path, &info.id, settled, &removed)))
             }
+            r = &mut attempt => r,
         }
     }
 
@@ -834,6 +845,38 @@ impl LockGuard<'_> {
     }
 }
 
+/// How long Ctrl-C waits for a lock write already sent to be answered
+/// before it removes what of the lock landed.
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(15);
+
+/// What an acquire interrupted by Ctrl-C left: `settled` when the write in
+/// flight was answered (so what landed is known and was removed), else a
+/// request still unanswered may yet land, and the message says how to check
+/// and release it.
+fn interrupted_acquire(path: &str, id: &str, settled: bool, removed: &[LockBackend]) -> String {
+    let left = if !removed.is_empty() {
+        format!(
+            "what had been written was removed ({})",
+            removed
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    } else if settled {
+        "none of it had been written".to_owned()
+    } else {
+        format!(
+            "a lock request was still unanswered and may yet land: if `{}` shows lock ID {id}, release it with `{}`",
+            crate::hint::command(&["lock", "status"]),
+            crate::hint::command(&["lock", "release", id])
+        )
+    };
+    format!(
+        "interrupted (Ctrl-C) while taking the lock of {path} (lock ID {id}): {left}; nothing was written to the state"
+    )
+}
+
 /// Test-only: milliseconds to wait after taking the lock and before the work,
 /// so a test can interrupt a command while it holds the lock.
 pub const PAUSE_UNDER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_UNDER_LOCK_MS";
@@ -1042,6 +1085,31 @@ pub async fn with_lock_reporting<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interrupted_acquire_says_what_it_left() {
+        let cases: &[(bool, &[LockBackend], &str)] = &[
+            (true, &[], "none of it had been written"),
+            (
+                true,
+                &[LockBackend::S3Lockfile, LockBackend::Dynamodb],
+                "what had been written was removed (",
+            ),
+            (
+                false,
+                &[LockBackend::Dynamodb],
+                "what had been written was removed (",
+            ),
+            (false, &[], "may yet land: if `stateward lock status"),
+        ];
+        for (settled, removed, want) in cases {
+            let m = interrupted_acquire("b/k", "abc", *settled, removed);
+            assert!(m.contains(want), "{settled} {removed:?}: {m}");
+            assert!(m.contains("(lock ID abc)"), "{m}");
+        }
+        let m = interrupted_acquire("b/k", "abc", false, &[]);
+        assert!(m.contains("lock release abc"), "{m}");
+    }
     use time::macros::datetime;
 
     fn lock(id: &str, created: &str) -> LockInfo {
