@@ -28,6 +28,7 @@ pub enum Op {
     Put,
     Delete,
     DeleteVersion,
+    CopyVersion,
     Versioning,
     ItemGet,
     ItemPutIfAbsent,
@@ -282,6 +283,16 @@ impl<T: StateObjects> StateObjects for Faulty<T> {
     fn delete_version<'a>(&'a self, key: &'a str, version_id: &'a str) -> Call<'a, ()> {
         let call = self.inner.delete_version(key, version_id);
         Box::pin(self.faults.run(Op::DeleteVersion, key, call))
+    }
+
+    fn copy_version<'a>(
+        &'a self,
+        src_key: &'a str,
+        version_id: &'a str,
+        dst_key: &'a str,
+    ) -> Call<'a, Option<String>> {
+        let call = self.inner.copy_version(src_key, version_id, dst_key);
+        Box::pin(self.faults.run(Op::CopyVersion, dst_key, call))
     }
 
     fn versioning<'a>(&'a self) -> Call<'a, Versioning> {

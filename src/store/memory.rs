@@ -313,6 +313,21 @@ impl StateObjects for MemoryBucket {
         })
     }
 
+    fn copy_version<'a>(
+        &'a self,
+        src_key: &'a str,
+        version_id: &'a str,
+        dst_key: &'a str,
+    ) -> Call<'a, Option<String>> {
+        Box::pin(async move {
+            let bytes = self
+                .get_checked(src_key, Some(version_id), None, None)
+                .await?
+                .bytes;
+            Ok(self.lock().store(dst_key, Some(bytes)))
+        })
+    }
+
     fn versioning<'a>(&'a self) -> Call<'a, Versioning> {
         Box::pin(async move { Ok(self.lock().versioning()) })
     }

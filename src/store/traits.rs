@@ -91,6 +91,16 @@ pub trait StateObjects: Debug + Send + Sync {
     /// marker on top brings the key back).
     fn delete_version<'a>(&'a self, key: &'a str, version_id: &'a str) -> Call<'a, ()>;
 
+    /// A copy of `src_key` at `version_id` to `dst_key` in this bucket,
+    /// made by the store (the bytes never leave it). Returns the new
+    /// version id (`None` unversioned).
+    fn copy_version<'a>(
+        &'a self,
+        src_key: &'a str,
+        version_id: &'a str,
+        dst_key: &'a str,
+    ) -> Call<'a, Option<String>>;
+
     /// The bucket's versioning status.
     fn versioning<'a>(&'a self) -> Call<'a, Versioning>;
 }
@@ -171,6 +181,21 @@ impl StateObjects for Bucket {
 
     fn delete_version<'a>(&'a self, key: &'a str, version_id: &'a str) -> Call<'a, ()> {
         Box::pin(async move { Bucket::delete_version(self, key, version_id).await })
+    }
+
+    fn copy_version<'a>(
+        &'a self,
+        src_key: &'a str,
+        version_id: &'a str,
+        dst_key: &'a str,
+    ) -> Call<'a, Option<String>> {
+        Box::pin(async move {
+            Ok(
+                Bucket::copy_from(self, self, src_key, Some(version_id), dst_key)
+                    .await?
+                    .version_id,
+            )
+        })
     }
 
     fn versioning<'a>(&'a self) -> Call<'a, Versioning> {
@@ -267,6 +292,15 @@ impl<T: StateObjects + ?Sized> StateObjects for std::sync::Arc<T> {
 
     fn delete_version<'a>(&'a self, key: &'a str, version_id: &'a str) -> Call<'a, ()> {
         Box::pin(async move { (**self).delete_version(key, version_id).await })
+    }
+
+    fn copy_version<'a>(
+        &'a self,
+        src_key: &'a str,
+        version_id: &'a str,
+        dst_key: &'a str,
+    ) -> Call<'a, Option<String>> {
+        (**self).copy_version(src_key, version_id, dst_key)
     }
 
     fn versioning<'a>(&'a self) -> Call<'a, Versioning> {
