@@ -110,12 +110,16 @@ pub const AWS_SSE_CUSTOMER_KEY: &str = "AWS_SSE_CUSTOMER_KEY";
 /// (non-empty) and no `force_path_style` is given.
 pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &[AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3];
 
-// Test hooks, still read where they act (to be replaced by the storage
-// traits' fault-injecting wrapper, issue 12): `STATEWARD_FAULT_INJECT`
-// (`restore::FAULT_ENV`), `STATEWARD_TEST_PAUSE_UNDER_LOCK_MS`
-// (`lock::PAUSE_UNDER_LOCK_ENV`), `STATEWARD_TEST_PAUSE_IN_RELEASE_MS`
+// Test hooks, still read where they act. Crash points and failed writes are
+// planned in process through the storage traits' fault wrapper
+// (`store::faulty`; `STATEWARD_FAULT_INJECT` is gone). What remains are pauses
+// for the tests that press Ctrl-C on a real process (the signal handler and
+// the second press's exit cannot be driven in process):
+// `STATEWARD_TEST_PAUSE_UNDER_LOCK_MS`
+// (`lock::PAUSE_UNDER_LOCK_ENV`), `STATEWARD_TEST_PAUSE_IN_ACQUIRE_MS`
+// (`lock::PAUSE_IN_ACQUIRE_ENV`), `STATEWARD_TEST_PAUSE_IN_RELEASE_MS`
 // (`lock::PAUSE_IN_RELEASE_ENV`), `STATEWARD_TEST_PAUSE_AFTER_LOCK_MS`
 // (`lock::PAUSE_AFTER_LOCK_ENV`), `STATEWARD_TEST_PAUSE_PER_UNDELETE_MS`
-// (`undelete::PAUSE_PER_OBJECT_ENV`), `STATEWARD_TEST_DENY_TYPES`
+// (`undelete::PAUSE_PER_OBJECT_ENV`); besides them `STATEWARD_TEST_DENY_TYPES`
 // (`live::TEST_DENY_TYPES_VAR`); and `USER`/`USERNAME`/`LOGNAME` for a lock's
 // `Who` (`lock::info::who`).

@@ -841,3 +841,151 @@ fn on_a_terminal_the_lock_comes_before_the_prompt_and_ctrl_c_at_it_exits_130() {
     assert_eq!(versions_before, versions_after, "nothing written");
     assert_eq!(status_json(&backend)["locked"], false);
 }
+
+/// The in-memory twin answers as the adapters do against the emulator: the
+/// same script of calls (versions, delete markers, ranged reads,
+/// `If-None-Match`, a server-side copy, conditional item writes) gives the
+/// same observations, version ids numbered by first appearance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_memory_twin_answers_as_the_adapters_do() {
+    use stateward::aws::object::Versioning;
+    use stateward::store::memory::{MemoryBucket, MemoryTable};
+    use stateward::store::{LockItems, StateObjects};
+
+    async fn script(b: &dyn StateObjects, t: &dyn LockItems) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        let mut id = |v: &str| match ids.iter().position(|x| x == v) {
+            Some(i) => format!("v{i}"),
+            None => {
+                ids.push(v.to_owned());
+                format!("v{}", ids.len() - 1)
+            }
+        };
+        let mut out = Vec::new();
+        let (k, lock, copy) = ("conform/a.tfstate", "conform/a.tfstate.tflock", "conform/b");
+        out.push(format!("{:?}", b.versioning().await.unwrap()));
+        let v1 = b
+            .put(k, b"{\"serial\": 1}\n".to_vec(), false)
+            .await
+            .unwrap()
+            .unwrap();
+        out.push(id(&v1));
+        let v2 = b
+            .put(k, b"{\"serial\": 2}\n".to_vec(), false)
+            .await
+            .unwrap()
+            .unwrap();
+        out.push(id(&v2));
+        let listing = |l: Vec<stateward::store::ObjectVersion>,
+                       id: &mut dyn FnMut(&str) -> String| {
+            l.iter()
+                .map(|v| {
+                    format!(
+                        "{} size={} latest={} marker={} etag={:?}",
+                        id(&v.version_id),
+                        v.size,
+                        v.is_latest,
+                        v.delete_marker,
+                        v.etag
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        out.push(listing(b.list_versions(k).await.unwrap(), &mut id));
+        // Ranged and tail reads, by version.
+        let f = b.get(k, Some(&v1), Some(4)).await.unwrap();
+        out.push(format!(
+            "{:?} {:?} {}",
+            String::from_utf8_lossy(&f.bytes),
+            f.total_size,
+            id(f.version_id.as_deref().unwrap())
+        ));
+        let f = b.get_tail_checked(k, None, 3, None).await.unwrap();
+        out.push(format!(
+            "{:?} {:?}",
+            String::from_utf8_lossy(&f.bytes),
+            f.total_size
+        ));
+        // A delete marker: the key reads as absent, older versions stay.
+        b.delete(k).await.unwrap();
+        out.push(listing(b.list_versions(k).await.unwrap(), &mut id));
+        out.push(format!(
+            "{:?}",
+            b.get(k, None, None).await.unwrap_err().kind
+        ));
+        let marker = b.list_versions(k).await.unwrap()[0].version_id.clone();
+        b.delete_version(k, &marker).await.unwrap();
+        out.push(String::from_utf8_lossy(&b.get(k, None, None).await.unwrap().bytes).into_owned());
+        // A copy made by the store.
+        let c = b.copy_version(k, &v1, copy).await.unwrap().unwrap();
+        out.push(format!(
+            "{} {:?}",
+            id(&c),
+            String::from_utf8_lossy(&b.get(copy, None, None).await.unwrap().bytes)
+        ));
+        // If-None-Match: *, before and after a delete marker.
+        b.put(lock, b"ours".to_vec(), true).await.unwrap();
+        out.push(format!(
+            "{:?}",
+            b.put(lock, b"theirs".to_vec(), true)
+                .await
+                .unwrap_err()
+                .kind
+        ));
+        b.delete(lock).await.unwrap();
+        out.push(format!(
+            "{:?}",
+            b.put(lock, b"next".to_vec(), true)
+                .await
+                .map(|v| v.is_some())
+        ));
+        out.push(format!(
+            "{:?}",
+            b.get(lock, None, None).await.unwrap().bytes
+        ));
+        // Conditional items.
+        let i = "conform/a.tfstate";
+        t.put_if_absent(i, "Info", "a").await.unwrap();
+        out.push(format!(
+            "{:?}",
+            t.put_if_absent(i, "Info", "b").await.unwrap_err().kind
+        ));
+        out.push(format!("{:?}", t.get(i).await.unwrap()));
+        out.push(format!(
+            "{:?}",
+            t.delete_if(i, "Info", "b").await.unwrap_err().kind
+        ));
+        t.delete_if(i, "Info", "a").await.unwrap();
+        out.push(format!("{:?}", t.get(i).await.unwrap()));
+        out.push(format!(
+            "{:?}",
+            t.delete_if(i, "Info", "a").await.map_err(|e| e.kind)
+        ));
+        t.put("conform/a-md5", "Digest", "x").await.unwrap();
+        t.put("conform/a-md5", "Digest", "y").await.unwrap();
+        out.push(format!("{:?}", t.get("conform/a-md5").await.unwrap()));
+        t.delete("conform/a-md5").await.unwrap();
+        out.push(format!(
+            "{:?}",
+            t.delete("conform/a-md5").await.map_err(|e| e.kind)
+        ));
+        out
+    }
+
+    let backend = Backend::new("conform");
+    let ctx = backend.context(true, false);
+    let target = ctx.target().unwrap();
+    let aws = ctx.aws(&target).await.unwrap();
+    let adapters = script(
+        &aws.state_bucket(&target),
+        &aws.table(target.dynamodb_table.as_deref().unwrap()),
+    )
+    .await;
+    let twin = script(
+        &MemoryBucket::new(&target.bucket, Versioning::Enabled),
+        &MemoryTable::new("locks"),
+    )
+    .await;
+    assert_eq!(twin, adapters);
+}

@@ -1,5 +1,6 @@
 //! Restore against real Terraform 1.0.3 and the emulator: last-good selection,
-//! roll-forward, digest, lock, undelete, refusals and crash safety.
+//! roll-forward, digest, lock, undelete, refusals and crash safety (the
+//! crash points and failures planned in process on the adapters' calls).
 
 mod support;
 
@@ -13,14 +14,58 @@ fn sw(backend: &Backend, args: &[&str]) -> Output {
     stateward(all)
 }
 
-fn sw_env(backend: &Backend, env: (&str, &str), args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
-    aws_env(&mut cmd)
-        .env(env.0, env.1)
-        .args(args)
-        .args(backend.flags())
-        .stdin(Stdio::null());
-    cmd.output().unwrap()
+/// The library's restore pieces on the emulator, every storage call through
+/// `faults` (the in-process fault plan that replaced the environment hooks):
+/// the state bucket, the lock, the state key.
+async fn wired(
+    backend: &Backend,
+    faults: &std::sync::Arc<stateward::store::faulty::Faults>,
+) -> (
+    std::sync::Arc<dyn stateward::store::StateObjects>,
+    stateward::lock::Locker,
+    String,
+) {
+    use stateward::store::faulty::Faulty;
+    use stateward::store::{LockItems, StateObjects};
+    use std::sync::Arc;
+    let ctx = backend.context(true, false);
+    let target = ctx.target().unwrap();
+    let aws = ctx.aws(&target).await.unwrap();
+    let store: Arc<dyn StateObjects> =
+        Arc::new(Faulty::new(aws.state_bucket(&target), faults.clone()));
+    let table = target
+        .dynamodb_table
+        .as_deref()
+        .map(|t| Arc::new(Faulty::new(aws.table(t), faults.clone())) as Arc<dyn LockItems>);
+    let key = target.state_key();
+    let locker = stateward::lock::Locker::on(
+        store.clone(),
+        &target.bucket,
+        &key,
+        table,
+        target.use_lockfile,
+    )
+    .unwrap();
+    (store, locker, key)
+}
+
+/// `restore --last-good --no-live` through the library, on `store`.
+async fn restore_in_process(
+    store: &dyn stateward::store::StateObjects,
+    locker: &stateward::lock::Locker,
+    key: &str,
+) -> stateward::error::Result<stateward::restore::Outcome> {
+    use stateward::restore::{self, Source};
+    let plan = restore::plan(store, key, &Source::LastGood, false, false, None, 8).await?;
+    restore::execute(
+        plan,
+        store,
+        locker,
+        "",
+        std::time::Duration::ZERO,
+        &mut |_| {},
+    )
+    .await
 }
 
 /// The vars of the last good apply, used again by `terraform plan`.
@@ -278,23 +323,30 @@ fn a_restore_while_terraform_holds_the_lock_exits_3_and_writes_nothing() {
     restore_last_good(&backend);
 }
 
-#[test]
-fn crash_at_every_step_loses_nothing_and_a_rerun_completes() {
+/// Each crash point of a restore: its calls paused at the point forever and
+/// the restore dropped there, as a killed process leaves it; then the
+/// commands a user runs, and Terraform reading the result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_at_every_step_loses_nothing_and_a_rerun_completes() {
+    use stateward::store::faulty::{Faults, Op, When};
     let (backend, project) = history();
     for point in ["record", "write", "digest", "release"] {
         backend.put(&backend.key, b"\x00\x01 not a state");
         let before = ids(&versions(&backend));
-        let o = sw_env(
-            &backend,
-            ("STATEWARD_FAULT_INJECT", point),
-            &["restore", "--last-good", "--yes"],
-        );
-        assert_exit(&o, 1);
-        assert!(
-            stderr(&o).contains("fault injection"),
-            "{point}: {}",
-            stderr(&o)
-        );
+        let faults = Faults::new();
+        let (store, locker, key) = wired(&backend, &faults).await;
+        let digest_id = locker.digest_id();
+        let (op, at, when) = match point {
+            "record" => (Op::Put, key.as_str(), When::Before),
+            "write" => (Op::Put, key.as_str(), When::After),
+            "digest" => (Op::ItemPut, digest_id.as_str(), When::After),
+            _ => (Op::ItemDeleteIf, locker.path.as_str(), When::After),
+        };
+        let pause = faults.pause(point, op, Some(at), 1, when);
+        tokio::select! {
+            r = restore_in_process(store.as_ref(), &locker, &key) => panic!("{point}: the restore ended first: {r:?}"),
+            () = pause.reached() => {}
+        }
         // Nothing is lost.
         let after = ids(&versions(&backend));
         for id in &before {
@@ -420,56 +472,25 @@ fn ctrl_c_under_the_lock_releases_it_and_writes_nothing() {
 
 /// Regression (issue 14, item 1): a restore whose lock `PutItem` reached
 /// DynamoDB but whose response was lost found its own lock and exited 3,
-/// leaving it. The lock is pre-written with the ID the restore will use
-/// (injected through the library's test-only constructor).
+/// leaving it. The write is applied and then answered as the SDK's retry
+/// is (its condition failed), through the fault plan over the adapters.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_whose_lock_response_was_lost_proceeds_and_releases_it() {
-    use stateward::lock::{LockInfo, Locker};
-    use stateward::restore::{self, Source};
+    use stateward::aws::AwsErrorKind;
+    use stateward::store::faulty::{Faults, Op};
     let (backend, project) = history();
     backend.put(&backend.key, b"garbage");
-    let ctx = backend.context(true, false);
-    let target = ctx.target().unwrap();
-    let aws = ctx.aws(&target).await.unwrap();
-    let id = "9d2b1f70-6a4c-4e8b-b3d5-2c7e0f9a8b61";
-    let locker = Locker::new(&aws, &target)
-        .unwrap()
-        .with_lock_id_for_tests(id);
-    let info = LockInfo::with_id(
-        id,
-        &locker.path,
-        restore::OPERATION,
-        "",
-        time::OffsetDateTime::now_utc(),
+    let faults = Faults::new();
+    let (store, locker, key) = wired(&backend, &faults).await;
+    faults.lose_response(
+        Op::ItemPutIfAbsent,
+        Some(&locker.path),
+        1,
+        AwsErrorKind::PreconditionFailed,
     );
-    boto(&format!(
-        "ddb.put_item(TableName={:?}, Item={{'LockID': {{'S': {:?}}}, 'Info': {{'S': {:?}}}}})",
-        backend.table,
-        locker.path,
-        info.to_go_json()
-    ));
-    let bucket = aws.bucket(&target.bucket);
-    let plan = restore::plan(
-        &bucket,
-        &target.state_key(),
-        &Source::LastGood,
-        false,
-        false,
-        None,
-        8,
-    )
-    .await
-    .unwrap();
-    let outcome = restore::execute(
-        plan,
-        &bucket,
-        &locker,
-        "test",
-        std::time::Duration::ZERO,
-        &mut |_| {},
-    )
-    .await
-    .unwrap_or_else(|e| panic!("the restore must proceed on its own lock: {e}"));
+    let outcome = restore_in_process(store.as_ref(), &locker, &key)
+        .await
+        .unwrap_or_else(|e| panic!("the restore must proceed on its own lock: {e}"));
     assert!(outcome.digest_updated);
     assert_eq!(
         json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"],
@@ -585,22 +606,33 @@ fn advised(text: &str, prefix: &str) -> Vec<String> {
 
 /// Regression (issue 14, item 7): after a partial success the message says
 /// what was done and gives the exact command that finishes the job, with the
-/// targeting flags the user gave.
-#[test]
-fn a_partial_success_says_what_was_done_and_the_exact_command_that_finishes_it() {
+/// targeting flags the user gave. The failures are planned on the adapters'
+/// calls; the printed commands run as the binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_success_says_what_was_done_and_the_exact_command_that_finishes_it() {
+    use stateward::aws::AwsErrorKind;
+    use stateward::store::faulty::{Faults, Op};
     let (backend, project) = history();
     let flags = backend.flags().join(" ");
+    // The targeting flags, recorded as the binary records its command line.
+    stateward::hint::set_args(backend.flags());
 
     // The state is written, the digest update fails.
     backend.put(&backend.key, b"garbage");
     let before = ids(&versions(&backend));
-    let o = sw_env(
-        &backend,
-        ("STATEWARD_FAULT_INJECT", "digest-fails"),
-        &["restore", "--last-good", "--yes", "--no-live"],
+    let faults = Faults::new();
+    let (store, locker, key) = wired(&backend, &faults).await;
+    faults.fail(
+        Op::ItemPut,
+        Some(&locker.digest_id()),
+        1,
+        AwsErrorKind::Network,
     );
-    assert_exit(&o, 1);
-    let err = stderr(&o);
+    let e = restore_in_process(store.as_ref(), &locker, &key)
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 1);
+    let err = e.to_string();
     assert!(err.contains("the restored state was written to"), "{err}");
     assert!(err.contains("Terraform will refuse this state"), "{err}");
     assert!(
@@ -621,13 +653,19 @@ fn a_partial_success_says_what_was_done_and_the_exact_command_that_finishes_it()
 
     // The restore succeeds, the lock release fails.
     backend.put(&backend.key, b"garbage");
-    let o = sw_env(
-        &backend,
-        ("STATEWARD_FAULT_INJECT", "release-fails"),
-        &["restore", "--last-good", "--yes", "--no-live"],
+    let faults = Faults::new();
+    let (store, locker, key) = wired(&backend, &faults).await;
+    faults.fail(
+        Op::ItemDeleteIf,
+        Some(&locker.path),
+        1,
+        AwsErrorKind::Network,
     );
-    assert_exit(&o, 1);
-    let err = stderr(&o);
+    let e = restore_in_process(store.as_ref(), &locker, &key)
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 1);
+    let err = e.to_string();
     assert!(err.contains("the restore succeeded"), "{err}");
     let lock = json(&sw(&backend, &["lock", "status", "--format", "json"]));
     assert_eq!(lock["locked"], true);

@@ -285,27 +285,13 @@ pub async fn run_digest<W: Write>(
                 ),
                 yes,
             )?;
-            let report = lock::with_lock(
-                &locker,
-                "stateward-digest-repair",
-                "",
-                timeout,
-                async |guard| {
-                    // Re-read under the lock: the object may have changed meanwhile.
-                    let now = locker.digest_status().await?;
-                    match &now.actual {
-                        Some(md5) => guard.put_digest(md5).await?,
-                        None => guard.delete_digest().await?,
-                    };
-                    Ok(Repair {
-                        before: now.stored.clone(),
-                        after: now.actual.clone(),
-                        changed: !now.consistent,
-                        dry_run: false,
-                    })
-                },
-            )
-            .await?;
+            let done = lock::repair_digest(&locker, timeout).await?;
+            let report = Repair {
+                before: done.before,
+                after: done.after,
+                changed: done.changed,
+                dry_run: false,
+            };
             printer.emit(&report).map_err(out_err)?;
             Ok(exit::SUCCESS)
         }

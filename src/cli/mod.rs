@@ -443,9 +443,14 @@ pub(crate) async fn resolve_refs(ctx: &Context, refs: &[&str]) -> Result<Vec<Res
         true => Some(snapshot::open_store(ctx).await?),
         false => None,
     };
-    let mut resolver = Resolver::new(bucket.as_ref(), &key)
-        .with_snapshots(store.as_ref())
-        .with_concurrency(ctx.concurrency);
+    let mut resolver = Resolver::new(
+        bucket
+            .as_ref()
+            .map(|b| b as &dyn crate::store::StateObjects),
+        &key,
+    )
+    .with_snapshots(store.as_ref())
+    .with_concurrency(ctx.concurrency);
     let mut out = Vec::with_capacity(parsed.len());
     for r in &parsed {
         out.push(resolver.resolve(r).await?);

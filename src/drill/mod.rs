@@ -14,19 +14,19 @@
 //! Every scratch object version, delete marker, lock and digest item is
 //! removed at the end, whatever happened.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::aws::s3::Bucket;
 use crate::aws::Aws;
 use crate::config::Target;
 use crate::error::{Error, Result};
 use crate::lock::{self, md5_hex, LockInfo, Locker};
 use crate::restore::{self, Source};
 use crate::state::health::Status;
-use crate::store::{history, HistoryOptions, ReadDepth};
+use crate::store::{history, HistoryOptions, LockItems, ReadDepth, StateObjects};
 
 /// The lock operation name drills take on the scratch key.
 pub const OPERATION: &str = "stateward-drill";
@@ -156,35 +156,83 @@ pub async fn run(
     concurrency: usize,
     progress: &mut dyn FnMut(String),
 ) -> Result<Report> {
-    let bucket = aws.state_bucket(target);
-    let real_key = target.state_key();
+    let bucket: Arc<dyn StateObjects> = Arc::new(aws.state_bucket(target));
+    let table = target
+        .dynamodb_table
+        .as_deref()
+        .map(|t| Arc::new(aws.table(t)) as Arc<dyn LockItems>);
+    let stores = Stores {
+        bucket,
+        bucket_name: &target.bucket,
+        table,
+        use_lockfile: target.use_lockfile,
+    };
+    run_on(
+        stores,
+        &target.state_key(),
+        scenario,
+        rto,
+        lock_timeout,
+        concurrency,
+        progress,
+    )
+    .await
+}
+
+/// Where a drill runs: the state bucket (named `bucket_name`) and the lock
+/// table, on any storage (the adapters, the in-memory twin).
+pub struct Stores<'a> {
+    pub bucket: Arc<dyn StateObjects>,
+    pub bucket_name: &'a str,
+    pub table: Option<Arc<dyn LockItems>>,
+    pub use_lockfile: bool,
+}
+
+/// [`run`] on `stores`, for the state `real_key`.
+pub async fn run_on(
+    stores: Stores<'_>,
+    real_key: &str,
+    scenario: Scenario,
+    rto: Duration,
+    lock_timeout: Duration,
+    concurrency: usize,
+    progress: &mut dyn FnMut(String),
+) -> Result<Report> {
+    let bucket = stores.bucket.as_ref();
+    let real_key = real_key.to_owned();
+    let target_bucket = stores.bucket_name;
     // The real state must be a readable state to copy; it is only read.
     let real = bucket.list_versions(&real_key).await?;
     let top = real.first().ok_or_else(|| Error::NoState {
-        bucket: target.bucket.clone(),
+        bucket: target_bucket.to_owned(),
         key: real_key.clone(),
     })?;
     if top.delete_marker {
         return Err(Error::Refused(format!(
             "the state s3://{}/{real_key} is deleted: a drill copies the current state; restore it first (`{}`)",
-            target.bucket,
+            target_bucket,
             crate::hint::command(&["restore", "--last-good"])
         )));
     }
     let source_version = top.version_id.clone();
     let scratch = scratch_key(&real_key);
-    let scratch_target = scratch_target(target, &scratch);
-    let locker = Locker::new(aws, &scratch_target)?;
+    let locker = Locker::on(
+        stores.bucket.clone(),
+        target_bucket,
+        &scratch,
+        stores.table.clone(),
+        stores.use_lockfile,
+    )?;
     progress(format!(
         "drill {}: scratch copy s3://{}/{scratch}",
         scenario.as_str(),
-        target.bucket
+        target_bucket
     ));
 
     let mut timer = Timer { phases: Vec::new() };
     let outcome = drill_phases(
         &mut timer,
-        &bucket,
+        bucket,
         &real_key,
         &source_version,
         &scratch,
@@ -196,7 +244,7 @@ pub async fn run(
     )
     .await;
     let cleaned = timer
-        .run("cleanup", cleanup(&bucket, &scratch, &locker, lock_timeout))
+        .run("cleanup", cleanup(bucket, &scratch, &locker, lock_timeout))
         .await;
     let failure = match (outcome, cleaned) {
         (Ok(()), Ok(())) => None,
@@ -204,13 +252,13 @@ pub async fn run(
         (Ok(()), Err(c)) => {
             return Err(Error::Refused(format!(
                 "the drill recovered, but its scratch objects could not all be removed ({c}); remove every version of s3://{}/{scratch}* and the DynamoDB items {}/{scratch} and {}/{scratch}-md5 by hand",
-                target.bucket, target.bucket, target.bucket
+                target_bucket, target_bucket, target_bucket
             )))
         }
         (Err(e), Err(c)) => {
             return Err(Error::Refused(format!(
                 "the drill failed ({e}) and its scratch objects could not all be removed ({c}); remove every version of s3://{}/{scratch}* and the DynamoDB items {}/{scratch} and {}/{scratch}-md5 by hand",
-                target.bucket, target.bucket, target.bucket
+                target_bucket, target_bucket, target_bucket
             )))
         }
     };
@@ -248,7 +296,7 @@ pub fn fmt_seconds(s: f64) -> String {
 #[allow(clippy::too_many_arguments)]
 async fn drill_phases(
     timer: &mut Timer,
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     real_key: &str,
     source_version: &str,
     scratch: &str,
@@ -262,7 +310,7 @@ async fn drill_phases(
     let (original, planted) = timer
         .run("prepare", async {
             for _ in 0..2 {
-                bucket.copy_from(bucket, real_key, Some(source_version), scratch).await?;
+                bucket.copy_version(real_key, source_version, scratch).await?;
             }
             let original = bucket.get(scratch, None, None).await?.bytes;
             let parsed = crate::state::parse(&original).map_err(|e| {
@@ -441,7 +489,7 @@ async fn check_digest(locker: &Locker) -> Result<()> {
 
 /// Damages the scratch key. Returns the planted lock for `stuck-lock`.
 async fn damage(
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     scratch: &str,
     locker: &Locker,
     scenario: Scenario,
@@ -510,7 +558,7 @@ fn foreign_state(original: &[u8], lineage: &str) -> Result<Vec<u8>> {
 /// item, and every version and delete marker under `<scratch>` (the state
 /// and its `.tflock` file).
 pub async fn cleanup(
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     scratch: &str,
     locker: &Locker,
     lock_timeout: Duration,
@@ -531,25 +579,20 @@ pub async fn cleanup(
         async |g| g.delete_digest().await.map(|_| ()),
     )
     .await?;
-    let mut ignore = |_: usize| {};
-    let entries = bucket.list_prefix_versions(scratch, &mut ignore).await?;
-    for e in entries
-        .iter()
-        .filter(|e| e.key == scratch || e.key == format!("{scratch}.tflock"))
-    {
-        bucket.delete_version(&e.key, &e.version.version_id).await?;
+    let keys = [scratch.to_owned(), format!("{scratch}.tflock")];
+    for key in &keys {
+        for v in bucket.list_versions(key).await? {
+            bucket.delete_version(key, &v.version_id).await?;
+        }
     }
-    let left = bucket.list_prefix_versions(scratch, &mut ignore).await?;
-    if let Some(e) = left
-        .iter()
-        .find(|e| e.key == scratch || e.key == format!("{scratch}.tflock"))
-    {
-        return Err(Error::Refused(format!(
-            "version {} of s3://{}/{} is still there",
-            e.version.version_id,
-            bucket.name(),
-            e.key
-        )));
+    for key in &keys {
+        if let Some(v) = bucket.list_versions(key).await?.first() {
+            return Err(Error::Refused(format!(
+                "version {} of s3://{}/{key} is still there",
+                v.version_id,
+                bucket.name(),
+            )));
+        }
     }
     Ok(())
 }
@@ -612,5 +655,121 @@ mod tests {
     fn formats_durations() {
         assert_eq!(fmt_seconds(0.4213), "0.42s");
         assert_eq!(fmt_seconds(3600.0), "1h 0m");
+    }
+}
+
+#[cfg(test)]
+mod twin_tests {
+    //! Every drill scenario on the in-memory twin, in process: damage,
+    //! detection, recovery under the lock, verification and cleanup; and a
+    //! failed recovery write reported, the scratch objects still removed.
+    use super::*;
+    use crate::aws::object::Versioning;
+    use crate::aws::AwsErrorKind;
+    use crate::store::faulty::{Faults, Faulty, Op};
+    use crate::store::memory::{MemoryBucket, MemoryTable};
+
+    const KEY: &str = "app.tfstate";
+    const STATE: &str = "{\"version\":4,\"terraform_version\":\"1.0.3\",\"serial\":7,\"lineage\":\"real\",\"outputs\":{},\"resources\":[]}\n";
+
+    fn twin() -> (Arc<MemoryBucket>, Arc<MemoryTable>, Arc<Faults>) {
+        let bucket = Arc::new(MemoryBucket::new("b", Versioning::Enabled));
+        bucket.put_raw(KEY, STATE.as_bytes());
+        (bucket, Arc::new(MemoryTable::new("locks")), Faults::new())
+    }
+
+    async fn drill(
+        bucket: &Arc<MemoryBucket>,
+        table: &Arc<MemoryTable>,
+        faults: &Arc<Faults>,
+        scenario: Scenario,
+        lockfile: bool,
+        dynamodb: bool,
+    ) -> Result<Report> {
+        let stores = Stores {
+            bucket: Arc::new(Faulty::new(bucket.clone(), faults.clone())),
+            bucket_name: "b",
+            table: dynamodb.then(|| {
+                Arc::new(Faulty::new(table.clone(), faults.clone())) as Arc<dyn LockItems>
+            }),
+            use_lockfile: lockfile,
+        };
+        run_on(
+            stores,
+            KEY,
+            scenario,
+            Duration::from_secs(3600),
+            Duration::ZERO,
+            2,
+            &mut |_| {},
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn every_scenario_recovers_and_leaves_nothing_behind() {
+        for (lockfile, dynamodb) in [(false, true), (true, false)] {
+            for scenario in Scenario::ALL {
+                let (bucket, table, faults) = twin();
+                let r = drill(&bucket, &table, &faults, scenario, lockfile, dynamodb)
+                    .await
+                    .unwrap();
+                let what = format!("{} {lockfile} {dynamodb}", scenario.as_str());
+                assert!(r.passed, "{what}: {:?}", r.failure);
+                assert_eq!(bucket.version_count(&r.scratch_key), 0, "{what}");
+                assert_eq!(
+                    bucket.version_count(&format!("{}.tflock", r.scratch_key)),
+                    0,
+                    "{what}"
+                );
+                assert_eq!(
+                    table.attr(&format!("b/{}", r.scratch_key), "Info"),
+                    None,
+                    "{what}"
+                );
+                assert_eq!(
+                    table.attr(&format!("b/{}-md5", r.scratch_key), "Digest"),
+                    None,
+                    "{what}"
+                );
+                // The real state is only read.
+                assert_eq!(bucket.version_count(KEY), 1, "{what}");
+                assert_eq!(
+                    bucket.current(KEY).as_deref(),
+                    Some(STATE.as_bytes()),
+                    "{what}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_recovery_is_reported_and_the_scratch_still_removed() {
+        let (bucket, table, faults) = twin();
+        // Prepare copies the state to the scratch key, the damage is the
+        // first write, the recovery's the second (the scratch key is fresh
+        // for each drill: every put is to it).
+        faults.fail(Op::Put, None, 2, AwsErrorKind::Network);
+        let r = drill(&bucket, &table, &faults, Scenario::Corrupt, false, true)
+            .await
+            .unwrap();
+        assert!(!r.passed, "{:?}", faults.calls());
+        assert!(r.failure.is_some_and(|f| f.contains("FaultInjected")));
+        assert_eq!(bucket.version_count(&r.scratch_key), 0);
+        assert_eq!(bucket.current(KEY).as_deref(), Some(STATE.as_bytes()));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_state_is_refused_before_anything_is_written() {
+        let (bucket, table, faults) = twin();
+        bucket.delete(KEY).await.unwrap();
+        let e = drill(&bucket, &table, &faults, Scenario::Corrupt, false, true)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("is deleted"), "{e}");
+        assert!(faults
+            .calls()
+            .iter()
+            .all(|(op, key)| *op == Op::ListVersions && key == KEY));
     }
 }

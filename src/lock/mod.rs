@@ -7,17 +7,17 @@
 
 pub mod info;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use md5::{Digest as _, Md5};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::aws::dynamodb::Table;
-use crate::aws::s3::Bucket;
 use crate::aws::{Aws, AwsErrorKind};
 use crate::config::Target;
 use crate::error::{Error, Result};
+use crate::store::{LockItems, StateObjects};
 
 pub use info::LockInfo;
 
@@ -60,15 +60,13 @@ pub enum Held {
 pub struct Locker {
     /// `<bucket>/<state key>`: the lock item's LockID and the lock's Path.
     pub path: String,
-    table: Option<Table>,
-    lockfile: Option<(Bucket, String)>,
+    table: Option<Arc<dyn LockItems>>,
+    lockfile: Option<(Arc<dyn StateObjects>, String)>,
     /// The state object this lock guards; `None` for a lock that guards an
     /// operation rather than the state (the rebuild lock).
-    state: Option<(Bucket, String)>,
+    state: Option<(Arc<dyn StateObjects>, String)>,
     /// Whether lock waits are shown on stderr (a terminal, text output).
     wait_notice: bool,
-    /// Test-only: the ID the locks taken through [`with_lock`] carry.
-    fixed_lock_id: Option<String>,
 }
 
 /// Lock state as `lock status` reports it.
@@ -102,34 +100,45 @@ pub struct MechanismStatus {
 impl Locker {
     /// The locks configured for `target`. Errors when none is.
     pub fn new(aws: &Aws, target: &Target) -> Result<Locker> {
-        let bucket = aws.state_bucket(target);
-        let state_key = target.state_key();
-        let table = target.dynamodb_table.as_deref().map(|t| aws.table(t));
-        let lockfile = target
-            .use_lockfile
-            .then(|| (bucket.clone(), format!("{state_key}.tflock")));
+        let bucket: Arc<dyn StateObjects> = Arc::new(aws.state_bucket(target));
+        let table = target
+            .dynamodb_table
+            .as_deref()
+            .map(|t| Arc::new(aws.table(t)) as Arc<dyn LockItems>);
+        Locker::on(
+            bucket,
+            &target.bucket,
+            &target.state_key(),
+            table,
+            target.use_lockfile,
+        )
+    }
+
+    /// The locks of the state `key` in `bucket` (named `bucket_name` in the
+    /// lock's path), kept in `table` (DynamoDB mode) and/or as the lock file
+    /// `<key>.tflock` in `bucket` (`use_lockfile`), on any storage (the
+    /// adapters, the in-memory twin, a fault wrapper). Errors when neither
+    /// is configured.
+    pub fn on(
+        bucket: Arc<dyn StateObjects>,
+        bucket_name: &str,
+        key: &str,
+        table: Option<Arc<dyn LockItems>>,
+        use_lockfile: bool,
+    ) -> Result<Locker> {
+        let lockfile = use_lockfile.then(|| (bucket.clone(), format!("{key}.tflock")));
         if table.is_none() && lockfile.is_none() {
             return Err(Error::Usage(
                 "no lock is configured for this state: give --dynamodb-table TABLE or --use-lockfile (or set them in the environment file or backend block)".into(),
             ));
         }
         Ok(Locker {
-            path: format!("{}/{}", target.bucket, state_key),
+            path: format!("{bucket_name}/{key}"),
             table,
             lockfile,
-            state: Some((bucket, state_key)),
+            state: Some((bucket, key.to_owned())),
             wait_notice: false,
-            fixed_lock_id: None,
         })
-    }
-
-    /// Test-only: every lock [`with_lock`] takes through this locker carries
-    /// `id` instead of a fresh one, so a test can pre-write "our" lock (as an
-    /// SDK retry after a lost response finds it).
-    #[doc(hidden)]
-    pub fn with_lock_id_for_tests(mut self, id: &str) -> Locker {
-        self.fixed_lock_id = Some(id.to_owned());
-        self
     }
 
     /// Shows a line on stderr while waiting for the lock (`waiting for lock
@@ -586,6 +595,42 @@ impl Locker {
     }
 }
 
+/// What `digest repair` found and did under the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestRepaired {
+    /// The stored digest before the repair.
+    pub before: Option<String>,
+    /// The digest now stored (`None`: the item was deleted, the object is gone).
+    pub after: Option<String>,
+    /// Whether anything was written.
+    pub changed: bool,
+}
+
+/// Sets the stored digest to the md5 of the current object (deletes the
+/// item when the object is gone), under the state lock, re-reading both
+/// once the lock is held: the object may have changed meanwhile.
+pub async fn repair_digest(locker: &Locker, timeout: Duration) -> Result<DigestRepaired> {
+    with_lock(
+        locker,
+        "stateward-digest-repair",
+        "",
+        timeout,
+        async |guard| {
+            let now = locker.digest_status().await?;
+            match &now.actual {
+                Some(md5) => guard.put_digest(md5).await?,
+                None => guard.delete_digest().await?,
+            };
+            Ok(DigestRepaired {
+                before: now.stored.clone(),
+                after: now.actual.clone(),
+                changed: !now.consistent,
+            })
+        },
+    )
+    .await
+}
+
 /// `pid=N` of this process, for a lock's Info: lets
 /// [`Locker::release_if_abandoned`] prove the holder gone.
 pub fn pid_tag() -> String {
@@ -894,10 +939,6 @@ pub const PAUSE_IN_RELEASE_ENV: &str = "STATEWARD_TEST_PAUSE_IN_RELEASE_MS";
 /// command goes on, so a test can press Ctrl-C after the locked section.
 pub const PAUSE_AFTER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_AFTER_LOCK_MS";
 
-/// Test-only environment variable: `release-fails` makes [`with_lock`]'s
-/// release fail (as a network error would), leaving the lock held.
-pub const FAULT_ENV: &str = "STATEWARD_FAULT_INJECT";
-
 /// The longest wait between two tries for a lock.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(16);
 
@@ -1002,10 +1043,7 @@ pub async fn with_lock_reporting<T>(
     work: impl AsyncFnOnce(&LockGuard<'_>) -> Result<T>,
 ) -> Result<T> {
     let now = OffsetDateTime::now_utc();
-    let info = match &locker.fixed_lock_id {
-        Some(id) => LockInfo::with_id(id, &locker.path, operation, reason, now),
-        None => LockInfo::new(&locker.path, operation, reason, now),
-    };
+    let info = LockInfo::new(&locker.path, operation, reason, now);
     locker.acquire(&info, timeout).await?;
     tracing::debug!(id = %info.id, "lock acquired");
     // Until released, Ctrl-C comes here; a second one exits, naming the lock.
@@ -1036,13 +1074,7 @@ pub async fn with_lock_reporting<T>(
         if let Some(pause) = test_pause(PAUSE_IN_RELEASE_ENV) {
             tokio::time::sleep(pause).await;
         }
-        if std::env::var(FAULT_ENV).is_ok_and(|v| v == "release-fails") {
-            Err(Error::Refused(format!(
-                "fault injection ({FAULT_ENV}=release-fails)"
-            )))
-        } else {
-            locker.release(&id).await
-        }
+        locker.release(&id).await
     };
     // Ctrl-C now: the release goes on (a second Ctrl-C exits, naming the lock).
     tokio::pin!(release);
@@ -1285,3 +1317,6 @@ mod tests {
         assert_eq!(md5_hex(b"{}\n"), "8a80554c91d9fca8acb82f023de02f11");
     }
 }
+
+#[cfg(test)]
+mod twin_tests;

@@ -10,7 +10,6 @@ pub mod select;
 
 use serde::Serialize;
 
-use crate::aws::s3::Bucket;
 use crate::aws::Aws;
 use crate::diff::{diff, DiffOptions, StateDiff};
 use crate::error::{Error, Result};
@@ -19,7 +18,7 @@ use crate::lock::{self, md5_hex, Locker};
 use crate::state::health::content_of;
 use crate::state::health::{assess, Content, VersionFacts};
 use crate::store::refs::{Resolved, Resolver, VersionRef};
-use crate::store::{history, HistoryOptions, ReadDepth, Versioning};
+use crate::store::{history, HistoryOptions, ReadDepth, StateObjects, Versioning};
 
 pub use select::{PassedOver, Pick};
 
@@ -84,13 +83,6 @@ pub struct LiveCandidate {
     #[serde(flatten)]
     pub live: LiveMatch,
 }
-
-/// Environment variable that stops a restore right after one of its steps,
-/// leaving everything as a crash would (the lock held, nothing cleaned up).
-/// For crash-safety tests only. Values: `record`, `write`, `digest`, `release`;
-/// and two failures instead of a crash: `digest-fails` (the digest update
-/// fails after the state was written) and `release-fails` (see [`lock::FAULT_ENV`]).
-pub const FAULT_ENV: &str = lock::FAULT_ENV;
 
 /// The lock operation name restores take.
 pub const OPERATION: &str = "stateward-restore";
@@ -164,7 +156,7 @@ pub struct Plan {
 
 /// Decides what to restore and checks that it is safe. Reads only.
 pub async fn plan(
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     key: &str,
     source: &Source,
     allow_lineage_change: bool,
@@ -502,7 +494,10 @@ impl CurrentProblem {
 /// lineage than the history's. `None` when it is a readable state of the
 /// history's lineage, or there is no history at all. Reads the listing, the
 /// headers of the newest versions and the current object.
-pub async fn current_problem(bucket: &Bucket, key: &str) -> Result<Option<CurrentProblem>> {
+pub async fn current_problem(
+    bucket: &dyn StateObjects,
+    key: &str,
+) -> Result<Option<CurrentProblem>> {
     let opts = HistoryOptions {
         limit: Some(1),
         depth: ReadDepth::Prefix,
@@ -661,20 +656,10 @@ pub fn undo_advice(
     }
 }
 
-/// Stops the process here when fault injection asks for `point`.
-pub fn fault_point(point: &str) {
-    if std::env::var(FAULT_ENV).is_ok_and(|v| v == point) {
-        crate::output::Stderr::default().line(format_args!(
-            "fault injection ({FAULT_ENV}={point}): stopping now, as a crash would"
-        ));
-        std::process::exit(crate::exit::ERROR as i32);
-    }
-}
-
 /// Writes the plan under the lock. `progress` receives one line per step.
 pub async fn execute(
     plan: Plan,
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     locker: &Locker,
     reason: &str,
     lock_timeout: std::time::Duration,
@@ -735,7 +720,6 @@ pub async fn execute(
             (Some(v), _) => progress(format!("replacing version {v}, which is not restorable")),
             (None, _) => progress("the current object is a delete marker; nothing is overwritten".into()),
         }
-        fault_point("record");
         if already_current {
             progress(format!("{chosen_label} is already the current object; checking the digest only"));
             let status = locker.digest_status().await?;
@@ -767,13 +751,8 @@ pub async fn execute(
             "wrote {chosen_label} as new version {} with serial {new_serial}",
             new_version.as_deref().unwrap_or("(unversioned)")
         ));
-        fault_point("write");
         // (3) The digest, so Terraform accepts the new object.
-        let digest = if std::env::var(FAULT_ENV).is_ok_and(|v| v == "digest-fails") {
-            Err(Error::Refused(format!("fault injection ({FAULT_ENV}=digest-fails)")))
-        } else {
-            guard.put_digest(&md5).await
-        };
+        let digest = guard.put_digest(&md5).await;
         let digest_updated = digest.map_err(|e| {
             Error::Refused(digest_failed_message(
                 &format!("s3://{}/{key}", bucket.name()),
@@ -787,7 +766,6 @@ pub async fn execute(
         if digest_updated {
             progress(format!("digest set to {md5}"));
         }
-        fault_point("digest");
         let undo = undo_advice(&current, reference_lineage.as_deref(), new_version.as_deref(), &targeting);
         Ok(Outcome {
             restored_from: restored_from.clone(),
@@ -801,7 +779,6 @@ pub async fn execute(
     })
     .await?;
     // (4) The lock was released by `with_lock`.
-    fault_point("release");
     Ok(outcome)
 }
 
@@ -876,7 +853,7 @@ pub fn live_reason(candidates: &[LiveCandidate], best: usize, prefer_live: bool)
 /// one shared enumeration, and [`select::best_live`] names the best. Each
 /// candidate is read once and only its resource list is kept.
 async fn compare_with_live(
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     key: &str,
     facts: &mut [VersionFacts],
     newest: usize,
@@ -1084,3 +1061,5 @@ mod tests {
         assert!(check_same_read("v1", b"abc", b"abd").is_err());
     }
 }
+#[cfg(test)]
+mod twin_tests;

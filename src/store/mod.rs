@@ -2,18 +2,21 @@
 //! references (`latest`, `latest~N`, `serial:N`, `file:PATH`, a version id).
 
 pub mod cache;
+pub mod faulty;
+pub mod memory;
 pub mod refs;
+pub mod traits;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use crate::aws::s3::Bucket;
 use crate::error::{Error, Result};
 use crate::output::Progress;
 use crate::state::header::{read_header, Header, HEADER_PREFIX_BYTES};
 use crate::state::health::{assess, content_of, content_of_header, Content, Health, VersionFacts};
 
 pub use crate::aws::object::{sort_newest_first, Fetched, KeyVersion, ObjectVersion, Versioning};
+pub use traits::{LockItems, StateObjects};
 
 /// How much of each version `history` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +89,8 @@ struct Learnt {
 /// The version cache for reads of `bucket`: none when the state is
 /// encrypted with a customer key (SSE-C), whose plaintext must not be kept
 /// on disk, nor served to a run that does not hold the key.
-fn cache_for(bucket: &Bucket) -> cache::Cache {
-    if matches!(bucket.writes().sse, crate::config::Sse::Customer { .. }) {
+fn cache_for(bucket: &dyn StateObjects) -> cache::Cache {
+    if !bucket.cacheable() {
         return cache::Cache::disabled();
     }
     cache::current()
@@ -141,7 +144,11 @@ pub fn window_depths(all: &[ObjectVersion], shown: usize, depth: ReadDepth) -> V
 /// Lists the versions of `key`, reads the window that is reported (bounded
 /// concurrency, through the version cache), and assesses the health of each
 /// against its neighbours.
-pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result<History> {
+pub async fn history(
+    bucket: &dyn StateObjects,
+    key: &str,
+    opts: HistoryOptions,
+) -> Result<History> {
     let listing = Progress::spinner(format!(
         "listing the versions of s3://{}/{key}",
         bucket.name()
@@ -227,7 +234,7 @@ pub async fn history(bucket: &Bucket, key: &str, opts: HistoryOptions) -> Result
 /// checked copy, else from S3 (then cached). Returns the bytes and how many
 /// were downloaded.
 pub async fn read_whole(
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     key: &str,
     version: &ObjectVersion,
 ) -> Result<(Vec<u8>, u64)> {
@@ -254,7 +261,7 @@ pub async fn read_whole(
 /// The header facts of `version` (serial, lineage, terraform_version), from
 /// the version cache or a ranged read of its first bytes (then cached).
 pub async fn read_header_facts(
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     key: &str,
     version: &ObjectVersion,
 ) -> Result<(Header, u64)> {
@@ -320,7 +327,7 @@ fn header_of(f: &cache::VersionFacts) -> Header {
 /// Reads one version to `depth` (through the cache). With `keep_body`, the
 /// whole body is handed back too when it was read whole.
 async fn learn(
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     key: &str,
     version: &ObjectVersion,
     depth: ReadDepth,

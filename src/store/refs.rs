@@ -14,11 +14,11 @@ use std::str::FromStr;
 
 use futures::stream::{self, StreamExt};
 
-use crate::aws::s3::Bucket;
 use crate::error::{Error, Result};
 use crate::snapshot::SnapshotStore;
 use crate::state::header::read_header;
 use crate::state::health::{content_of, Content};
+use crate::store::traits::StateObjects;
 use crate::store::ObjectVersion;
 
 /// Counts the versions older than `latest`, newest first, for `latest~N`:
@@ -143,7 +143,7 @@ pub struct Resolved {
 
 /// Resolves references against one state key (listing S3 at most once).
 pub struct Resolver<'a> {
-    bucket: Option<&'a Bucket>,
+    bucket: Option<&'a dyn StateObjects>,
     key: &'a str,
     listing: Option<Vec<ObjectVersion>>,
     snapshots: Option<&'a SnapshotStore>,
@@ -152,7 +152,7 @@ pub struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     /// `bucket` may be `None` when only `file:` references will be resolved.
-    pub fn new(bucket: Option<&'a Bucket>, key: &'a str) -> Self {
+    pub fn new(bucket: Option<&'a dyn StateObjects>, key: &'a str) -> Self {
         Resolver {
             bucket,
             key,
@@ -175,7 +175,7 @@ impl<'a> Resolver<'a> {
         self
     }
 
-    fn bucket(&self) -> Result<&'a Bucket> {
+    fn bucket(&self) -> Result<&'a dyn StateObjects> {
         self.bucket.ok_or_else(|| {
             Error::Usage("no state is configured: give --bucket and --key, --env NAME or --backend-dir DIR (or use a `file:PATH` reference)".into())
         })

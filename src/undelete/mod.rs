@@ -13,7 +13,6 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::aws::s3::Bucket;
 use crate::aws::AwsError;
 use crate::store::KeyVersion;
 
@@ -137,7 +136,7 @@ pub struct Executed {
 /// is concerned: it only looks at keys whose current version is a marker)
 /// and what was done is returned with `interrupted` set.
 pub async fn execute(
-    bucket: &Bucket,
+    bucket: &dyn crate::store::StateObjects,
     restore: &[Undelete],
     concurrency: usize,
     progress: &mut dyn FnMut(usize),
@@ -338,5 +337,70 @@ mod tests {
         );
         assert_eq!(d.restore[0].markers, ["m2", "m1"]);
         assert_eq!(d.restore[0].deleted_at, NOW - time::Duration::minutes(5));
+    }
+}
+
+#[cfg(test)]
+mod twin_tests {
+    //! `s3 undelete`'s removals on the in-memory twin, a failure planned on
+    //! one key through the fault wrapper.
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::aws::AwsErrorKind;
+    use crate::store::faulty::{Faults, Faulty, Op};
+    use crate::store::memory::MemoryBucket;
+    use crate::store::{KeyVersion, StateObjects, Versioning};
+
+    async fn listing(b: &dyn StateObjects, keys: &[&str]) -> Vec<KeyVersion> {
+        let mut out = Vec::new();
+        for k in keys {
+            for v in b.list_versions(k).await.unwrap() {
+                out.push(KeyVersion {
+                    key: (*k).to_owned(),
+                    version: v,
+                });
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn markers_are_removed_per_object_and_a_failed_one_is_reported_and_left() {
+        let mem = Arc::new(MemoryBucket::new("b", Versioning::Enabled));
+        let faults = Faults::new();
+        let b = Faulty::new(mem.clone(), faults.clone());
+        let keys = ["a.tfstate", "b.tfstate", "c.tfstate"];
+        for k in keys {
+            mem.put_raw(k, b"{}");
+            // Deleted twice: two markers stacked on the object.
+            b.delete(k).await.unwrap();
+            b.delete(k).await.unwrap();
+        }
+        let d = decide(&listing(&b, &keys).await, OffsetDateTime::now_utc(), None);
+        assert_eq!(d.restore.len(), 3);
+        assert!(d.restore.iter().all(|u| u.markers.len() == 2));
+        faults.fail(
+            Op::DeleteVersion,
+            Some("b.tfstate"),
+            1,
+            AwsErrorKind::AccessDenied,
+        );
+        let mut seen = 0;
+        let run = execute(&b, &d.restore, 2, &mut |n| seen = n).await;
+        assert_eq!(run.restored, ["a.tfstate", "c.tfstate"]);
+        assert_eq!(run.failed.len(), 1);
+        assert_eq!(run.failed[0].1.kind, AwsErrorKind::AccessDenied);
+        assert!(!run.interrupted);
+        assert_eq!(seen, 3);
+        assert_eq!(mem.current("a.tfstate").as_deref(), Some(&b"{}"[..]));
+        assert_eq!(mem.current("b.tfstate"), None, "still deleted");
+        // A rerun finds only what is left, and brings it back.
+        let d = decide(&listing(&b, &keys).await, OffsetDateTime::now_utc(), None);
+        assert_eq!(d.restore.len(), 1);
+        assert_eq!(d.restore[0].key, "b.tfstate");
+        let run = execute(&b, &d.restore, 2, &mut |_| {}).await;
+        assert_eq!(run.restored, ["b.tfstate"]);
+        assert_eq!(mem.current("b.tfstate").as_deref(), Some(&b"{}"[..]));
     }
 }
