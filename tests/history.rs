@@ -252,3 +252,169 @@ fn eviction_keeps_the_cache_within_its_bound() {
     assert!(info["bytes"].as_u64().unwrap() <= bound, "{info:#}");
     assert!(info["bodies"].as_u64().unwrap() <= 2, "{info:#}");
 }
+
+#[test]
+fn the_environment_file_bounds_the_cache_and_an_unreadable_bound_is_an_error() {
+    let backend = Backend::new("hbound");
+    let bodies: Vec<Vec<u8>> = (1..=5).map(|s| state(s, 20)).collect();
+    let one = bodies[0].len() as u64;
+    put_all(&backend, &bodies);
+    let cache = tempfile::tempdir().unwrap();
+    let bound = one * 2 + 4096;
+    let env_file = cache.path().join("bench.hcl");
+    std::fs::write(
+        &env_file,
+        format!(
+            "backend {{\n  bucket = {:?}\n  key = {:?}\n}}\ncache {{\n  max_size = \"{bound}\"\n}}\n",
+            backend.bucket, backend.key
+        ),
+    )
+    .unwrap();
+    let dir = cache.path().join("c");
+    let run = |max: &str, extra: &[&str]| {
+        let mut all: Vec<String> = ["versions", "--format", "json"]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect();
+        all.extend(backend.flags());
+        let mut cmd = stateward_cmd(&root(), all);
+        cmd.env("STATEWARD_CACHE_DIR", &dir)
+            .env("STATEWARD_CACHE_MAX", max);
+        cmd.output().unwrap()
+    };
+    // The file's bound wins over the variable (which would turn it off).
+    let env_arg = env_file.display().to_string();
+    let o = run("0", &["--env", &env_arg]);
+    assert_exit(&o, 0);
+    let info = json(&sw(&backend, &dir, &["cache", "info", "--format", "json"]));
+    assert!(info["bodies"].as_u64().unwrap() >= 1, "{info:#}");
+    assert!(info["bytes"].as_u64().unwrap() <= bound, "{info:#}");
+    // An unreadable bound is one sentence naming the variable, exit 1.
+    let o = run("lots", &[]);
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("invalid cache size \"lots\" (from STATEWARD_CACHE_MAX)")
+            && err.contains("\"4GB\""),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// Whole-object GETs of `key` a recording proxy saw (no `Range` header),
+/// as the version id asked for (`None`: the current object).
+fn whole_reads(proxy: &TruncatingProxy, backend: &Backend) -> Vec<Option<String>> {
+    let path = format!("/{}/{}", backend.bucket, backend.key);
+    proxy
+        .requests()
+        .into_iter()
+        .filter_map(|head| {
+            let mut parts = head[0].split_whitespace();
+            let (method, target) = (parts.next()?, parts.next()?);
+            let (p, query) = target.split_once('?').unwrap_or((target, ""));
+            let ranged = head
+                .iter()
+                .skip(1)
+                .any(|l| l.to_ascii_lowercase().starts_with("range:"));
+            (method == "GET" && p == path && !ranged && !query.contains("versions")).then(|| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("versionId="))
+                    .map(str::to_owned)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn doctor_reads_the_newest_version_whole_once() {
+    let backend = Backend::new("hdoctor");
+    let bodies: Vec<Vec<u8>> = (1..=6).map(|s| state(s, 20)).collect();
+    put_all(&backend, &bodies);
+    let cache = tempfile::tempdir().unwrap();
+    let listed = sw(
+        &backend,
+        cache.path(),
+        &[
+            "versions",
+            "--header-only",
+            "--format",
+            "json",
+            "--no-cache",
+        ],
+    );
+    let newest = json(&listed)["versions"][0]["version_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let proxy = TruncatingProxy::recording();
+    let mut args: Vec<String> = ["doctor", "--format", "json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(backend.flags_via(&proxy.url()));
+    let mut cmd = stateward_cmd(&root(), args);
+    cmd.env("STATEWARD_CACHE_DIR", cache.path())
+        .env("STATEWARD_API_STATS", "1");
+    let o = cmd.output().unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 2)), "{}", stderr(&o));
+    let doc = json(&o);
+    let check = |id: &str| {
+        doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no check {id}: {doc:#}"))
+            .clone()
+    };
+    assert_eq!(check("latest-state")["status"], "pass", "{doc:#}");
+    let reads = whole_reads(&proxy, &backend);
+    let of_newest = reads
+        .iter()
+        .filter(|v| v.is_none() || v.as_deref() == Some(newest.as_str()))
+        .count();
+    // Its health, the digest check and the RDS/EKS checks share one read;
+    // beyond it only the next older version (the shrink check).
+    assert_eq!(of_newest, 1, "{reads:?}");
+    assert!(reads.len() <= 2, "{reads:?}");
+    assert!(requests(&o) < 20, "{}", stderr(&o));
+}
+
+#[test]
+fn restore_last_good_stops_reading_headers_once_the_choice_is_certain() {
+    let backend = Backend::new("hsettle");
+    // 100 versions, serials 1..=100; the newest is cut short.
+    let mut bodies: Vec<Vec<u8>> = (1..=100).map(|s| state(s, 3)).collect();
+    let last = bodies.last_mut().unwrap();
+    last.truncate(last.len() / 2);
+    put_all(&backend, &bodies);
+    let cache = tempfile::tempdir().unwrap();
+    let args = [
+        "restore",
+        "--last-good",
+        "--dry-run",
+        "--no-live",
+        "--format",
+        "json",
+    ];
+    let o = sw(&backend, cache.path(), &args);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    // The second newest (serial 99) is chosen, rolled forward past 100.
+    assert_eq!(doc["passed_over"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["serial"], 101, "{doc:#}");
+    // Versioning, the listing, the headers of the newest 64 (+10 of
+    // context: their lineage outnumbers every unread version, and serial 99
+    // is the highest of it), the current object, and the whole reads of the
+    // choice and its neighbour: about 80, not one header per version (106).
+    let n = requests(&o);
+    assert!(n <= 85, "{n} requests: {}", stderr(&o));
+    // The cache serves the headers the second time: versioning, the
+    // listing and the whole reads restore makes from S3 (the current
+    // object, the choice and its neighbour, the choice again).
+    let again = sw(&backend, cache.path(), &args);
+    assert_eq!(json(&again)["serial"], 101);
+    assert!(requests(&again) <= 8, "{}", stderr(&again));
+}

@@ -276,6 +276,16 @@ impl Command {
             Command::Drift(_) | Command::Doctor(_) | Command::States(_) | Command::Report(_)
         )
     }
+
+    /// Whether the command may read state versions (and so uses the version
+    /// cache): every one but the help generators, `report merge` and
+    /// `cache` itself (which is handed the cache).
+    pub fn reads_states(&self) -> bool {
+        !matches!(
+            self,
+            Command::Completions(_) | Command::Man(_) | Command::Report(_) | Command::Cache(_)
+        )
+    }
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use crate::store::cache::CacheInfo;
 use super::args::{CacheArgs, CacheCommand};
 
 pub fn run<W: Write>(ctx: &Context, args: CacheArgs, printer: &mut Printer<W>) -> Result<u8> {
-    let cache = ctx.cache();
+    let cache = ctx.cache()?;
     match args.command {
         CacheCommand::Info => {
             printer.emit(&Info(cache.info())).map_err(out_err)?;

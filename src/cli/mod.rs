@@ -222,7 +222,11 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
     if let Some(n) = concurrency {
         ctx.concurrency = n;
     }
-    crate::store::cache::install(ctx.cache());
+    // The reads of the state store (`store::history`, `read_whole`, ...)
+    // use the cache installed here; `stateward cache` is handed it.
+    if cli.command.reads_states() {
+        crate::store::cache::install(ctx.cache()?);
+    }
     match cli.command {
         Command::Completions(a) => meta::completions(a, printer),
         Command::Man(a) => meta::man(a, printer),
@@ -328,24 +332,15 @@ impl Context {
         }
     }
 
-    /// The local version cache of this run: `--no-cache`, or the directory
-    /// and bound the environment names (`STATEWARD_CACHE_DIR`,
-    /// `STATEWARD_CACHE_MAX`).
-    pub fn cache(&self) -> crate::store::cache::Cache {
-        use crate::envvars::{HOME, STATEWARD_CACHE_DIR, STATEWARD_CACHE_MAX, XDG_CACHE_HOME};
-        use crate::store::cache::{Cache, DEFAULT_MAX_BYTES};
-        let var = |n: &str| std::env::var_os(n).map(std::path::PathBuf::from);
-        let max = std::env::var(STATEWARD_CACHE_MAX)
-            .ok()
-            .and_then(|t| Cache::parse_size(&t))
-            .unwrap_or(DEFAULT_MAX_BYTES);
-        if self.global.no_cache || max == 0 {
-            return Cache::disabled();
-        }
-        match Cache::default_dir(var(STATEWARD_CACHE_DIR), var(XDG_CACHE_HOME), var(HOME)) {
-            Some(dir) => Cache::at(dir, max),
+    /// The local version cache of this run, as the settings resolve it
+    /// ([`Settings::cache`]).
+    pub fn cache(&self) -> Result<crate::store::cache::Cache> {
+        use crate::store::cache::Cache;
+        let setting = self.settings.cache()?;
+        Ok(match setting.dir {
+            Some(dir) => Cache::at(dir, setting.max_bytes),
             None => Cache::disabled(),
-        }
+        })
     }
 
     /// Whether any way of naming the state was given.
@@ -418,6 +413,7 @@ fn flags_of(g: &GlobalArgs) -> Flags {
         },
         env: g.env.clone(),
         backend_dir: g.backend_dir.clone(),
+        no_cache: g.no_cache,
         backend_config: g.backend_config.clone(),
         snapshot_store: g.snapshot_store.clone(),
     }

@@ -53,6 +53,7 @@ pub const TOP_LEVEL_BLOCKS: &[&str] = &[
     "objectives",
     "drift",
     "rebuild",
+    "cache",
 ];
 /// Keys of the `backend` block: the names of [`BackendSettings`]'s fields,
 /// then the access settings ([`crate::config::access::ENV_FILE_ACCESS_KEYS`]),
@@ -112,6 +113,45 @@ pub struct EnvFile {
     pub drift: Option<DriftSettings>,
     /// The optional `rebuild` block (tiers and journal of `stateward rebuild`).
     pub rebuild: Option<RebuildSettings>,
+    /// The optional `cache` block (the local version cache).
+    pub cache: Option<CacheSettings>,
+}
+
+/// The `cache { ... }` block: the local cache of state versions.
+///
+/// ```hcl
+/// cache {
+///   max_size = "2GB"   # least recently used bodies go first; "0" turns it off
+/// }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CacheSettings {
+    /// The bound in bytes (written `"2GB"`, `"500MiB"`, `"1048576"`).
+    pub max_size: Option<u64>,
+}
+
+/// What a cache size must look like, for error messages.
+pub const CACHE_SIZE_ADVICE: &str =
+    "write a size such as \"4GB\", \"500MiB\" or a number of bytes (\"0\" turns the cache off)";
+
+impl Section for CacheSettings {
+    const NAME: &'static str = "cache";
+    const KEYS: &'static [&'static str] = &["max_size"];
+    const REQUIRED: &'static [&'static str] = &[];
+
+    fn set(&mut self, f: &Field<'_>) -> Result<(), ConfigError> {
+        match f.key() {
+            "max_size" => {
+                let text = f.non_empty_string()?;
+                self.max_size = Some(
+                    crate::util::size::parse_size(&text)
+                        .ok_or_else(|| f.invalid(CACHE_SIZE_ADVICE))?,
+                );
+            }
+            other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
+        }
+        Ok(())
+    }
 }
 
 /// The `drift { ... }` block: how `stateward drift` scopes and ignores.
@@ -299,6 +339,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
     let mut objectives: Option<Objectives> = None;
     let mut drift: Option<DriftSettings> = None;
     let mut rebuild: Option<RebuildSettings> = None;
+    let mut cache: Option<CacheSettings> = None;
 
     for structure in body.iter() {
         match structure {
@@ -329,6 +370,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
                     "objectives" => objectives = Some(read_section::<Objectives>(src, block)?),
                     "drift" => drift = Some(read_section::<DriftSettings>(src, block)?),
                     "rebuild" => rebuild = Some(read_rebuild(src, block)?),
+                    "cache" => cache = Some(read_section::<CacheSettings>(src, block)?),
                     _ => return Err(unknown_top_level(src, name, span)),
                 }
             }
@@ -353,6 +395,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
         objectives,
         drift,
         rebuild,
+        cache,
     })
 }
 
@@ -858,7 +901,7 @@ backend {
             "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretension {\n  keep_last = 3\n}\n",
             5,
             1,
-            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention, objectives, drift, rebuild)",
+            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention, objectives, drift, rebuild, cache)",
         ),
         (
             "unknown key in retention",
@@ -1234,6 +1277,11 @@ backend {
                 "drift",
                 <DriftSettings as Section>::KEYS,
                 <DriftSettings as Section>::REQUIRED,
+            ),
+            (
+                "cache",
+                <CacheSettings as Section>::KEYS,
+                <CacheSettings as Section>::REQUIRED,
             ),
         ] {
             assert_eq!(top[def]["$ref"], format!("#/$defs/{def}"), "{def}");

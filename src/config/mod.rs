@@ -32,15 +32,16 @@ pub use encryption::{
     resolve_encryption, EncryptionSettings, ObjectWrites, Sse, CANNED_ACLS, ENCRYPTION_KEYS,
 };
 pub use envfile::{
-    env_file_path_candidates, load_env_file_with, parse_env_file_text, DriftSettings, EnvFile,
-    RetentionSettings, SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
+    env_file_path_candidates, load_env_file_with, parse_env_file_text, CacheSettings,
+    DriftSettings, EnvFile, RetentionSettings, SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS,
+    TOP_LEVEL_KEYS,
 };
 pub use error::{ConfigError, ConfigErrorKind, ValueType};
 pub use ignore_changes::{read_ignore_changes, IgnoreChanges, IgnoreChangesMap};
 pub use objectives::Objectives;
 pub use settings::{
-    AwsAccess, Flags, IgnoreFile, RetryPolicy, Settings, SnapshotStoreSetting, DEFAULT_CONCURRENCY,
-    DEFAULT_IGNORE_FILE,
+    cache_dir, AwsAccess, CacheSetting, Flags, IgnoreFile, RetryPolicy, Settings,
+    SnapshotStoreSetting, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CONCURRENCY, DEFAULT_IGNORE_FILE,
 };
 pub use target::{resolve, Target};
 

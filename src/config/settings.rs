@@ -16,7 +16,8 @@
 //!    profile and credentials when none of the above does);
 //! 5. the defaults (workspace `default`, prefix `env:`, concurrency
 //!    [`DEFAULT_CONCURRENCY`], ignore file `.statewardignore`, the default
-//!    objectives, rebuild tiers and [`RetryPolicy`]).
+//!    objectives, rebuild tiers and [`RetryPolicy`], the version cache's
+//!    bound [`DEFAULT_CACHE_MAX_BYTES`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -26,6 +27,7 @@ use crate::config::backend_dir::load_backend_dir;
 use crate::config::encryption::EncryptionSettings;
 use crate::config::envfile::{
     load_env_file_with, DriftSettings, EnvFile, RetentionSettings, SnapshotSettings,
+    CACHE_SIZE_ADVICE,
 };
 use crate::config::error::{ConfigError, ConfigErrorKind};
 use crate::config::objectives::Objectives;
@@ -37,6 +39,8 @@ use crate::model::tier::Tier;
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// The ignore file read when neither `--ignore` nor the environment file names one.
 pub const DEFAULT_IGNORE_FILE: &str = ".statewardignore";
+/// The version cache's default bound: 4 GiB.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 4 << 30;
 
 /// What was typed on the command line (no I/O): the global options that
 /// name the state and where settings come from.
@@ -52,6 +56,40 @@ pub struct Flags {
     pub backend_config: Vec<PathBuf>,
     /// `--snapshot-store URL`.
     pub snapshot_store: Option<String>,
+    /// `--no-cache`.
+    pub no_cache: bool,
+}
+
+/// The local version cache of a run: where it lives and its bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheSetting {
+    /// `None`: no cache (`--no-cache`, a bound of 0, or no directory to put
+    /// it in).
+    pub dir: Option<PathBuf>,
+    pub max_bytes: u64,
+}
+
+/// The directory the version cache lives in: `explicit`
+/// (`STATEWARD_CACHE_DIR`), else `$XDG_CACHE_HOME/stateward` (when
+/// absolute), else `$HOME/.cache/stateward`. Pure.
+pub fn cache_dir(
+    explicit: Option<&str>,
+    xdg_cache_home: Option<&str>,
+    home: Option<&str>,
+) -> Option<PathBuf> {
+    explicit
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            xdg_cache_home
+                .map(Path::new)
+                .filter(|p| p.is_absolute())
+                .map(|p| p.join("stateward"))
+        })
+        .or_else(|| {
+            home.filter(|h| !h.is_empty())
+                .map(|h| Path::new(h).join(".cache").join("stateward"))
+        })
 }
 
 /// How every AWS client retries and times out: the same for all commands.
@@ -233,6 +271,10 @@ const CONSULTED: &[&str] = &[
     crate::envvars::STATEWARD_READ_TIMEOUT,
     crate::envvars::STATEWARD_MIN_THROUGHPUT,
     crate::envvars::STATEWARD_TYPE_TIMEOUT,
+    crate::envvars::STATEWARD_CACHE_DIR,
+    crate::envvars::STATEWARD_CACHE_MAX,
+    crate::envvars::XDG_CACHE_HOME,
+    crate::envvars::HOME,
 ];
 
 /// Every setting of one run, resolved once.
@@ -522,6 +564,49 @@ impl Settings {
         Ok(self.env_file()?.and_then(|e| e.retention.as_ref()))
     }
 
+    /// The version cache: off with `--no-cache`; else bounded by the
+    /// environment file's `cache { max_size }`, else `STATEWARD_CACHE_MAX`,
+    /// else [`DEFAULT_CACHE_MAX_BYTES`] (a bound of 0 turns it off), in
+    /// [`cache_dir`]. An unreadable environment file is not reported here
+    /// (the command reports it when it needs the file); an unreadable size
+    /// is an error naming where it was written.
+    pub fn cache(&self) -> Result<CacheSetting, ConfigError> {
+        use crate::envvars::{HOME, STATEWARD_CACHE_DIR, STATEWARD_CACHE_MAX, XDG_CACHE_HOME};
+        let off = CacheSetting {
+            dir: None,
+            max_bytes: 0,
+        };
+        if self.flags.no_cache {
+            return Ok(off);
+        }
+        let from_file = self
+            .env_file()
+            .ok()
+            .flatten()
+            .and_then(|e| e.cache.as_ref())
+            .and_then(|c| c.max_size);
+        let max_bytes = match (from_file, self.lookup(STATEWARD_CACHE_MAX)) {
+            (Some(n), _) => n,
+            (None, Some(raw)) => crate::util::size::parse_size(&raw).ok_or_else(|| {
+                ConfigError::new(ConfigErrorKind::InvalidSetting {
+                    what: format!("cache size {raw:?}"),
+                    origin: STATEWARD_CACHE_MAX.to_string(),
+                    reason: format!("{CACHE_SIZE_ADVICE}, or unset it for the default (4GB)"),
+                })
+            })?,
+            (None, None) => DEFAULT_CACHE_MAX_BYTES,
+        };
+        if max_bytes == 0 {
+            return Ok(off);
+        }
+        let dir = cache_dir(
+            self.lookup(STATEWARD_CACHE_DIR).as_deref(),
+            self.lookup(XDG_CACHE_HOME).as_deref(),
+            self.lookup(HOME).as_deref(),
+        );
+        Ok(CacheSetting { dir, max_bytes })
+    }
+
     /// Concurrent AWS calls when no flag sets it.
     pub fn concurrency(&self) -> usize {
         DEFAULT_CONCURRENCY
@@ -656,6 +741,98 @@ mod tests {
         let settings =
             Settings::resolve(Flags::default(), &env(&[("STATEWARD_MIN_THROUGHPUT", "x")]));
         assert!(settings.aws_access().is_err());
+    }
+
+    #[test]
+    fn the_cache_setting_flag_over_env_file_over_process_env_over_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let with_block = dir.path().join("with.hcl");
+        fs::write(
+            &with_block,
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\ncache {\n  max_size = \"2GB\"\n}\n",
+        )
+        .unwrap();
+        let without = dir.path().join("without.hcl");
+        fs::write(&without, "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\n").unwrap();
+        let env_of = |pairs: Vec<(&'static str, &'static str)>| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let home = ("HOME", "/home/u");
+        type Case<'a> = (
+            Option<&'a Path>,
+            bool,
+            Vec<(&'static str, &'static str)>,
+            Result<CacheSetting, &'static str>,
+        );
+        let cases: Vec<Case> = vec![
+            // Defaults: 4 GiB under ~/.cache/stateward.
+            (None, false, vec![home], Ok(CacheSetting { dir: Some("/home/u/.cache/stateward".into()), max_bytes: DEFAULT_CACHE_MAX_BYTES })),
+            // The variable sets the bound and the directory.
+            (None, false, vec![home, ("STATEWARD_CACHE_MAX", "500MiB"), ("STATEWARD_CACHE_DIR", "/c")], Ok(CacheSetting { dir: Some("/c".into()), max_bytes: 500 << 20 })),
+            (Some(&without), false, vec![home, ("STATEWARD_CACHE_MAX", "1GB")], Ok(CacheSetting { dir: Some("/home/u/.cache/stateward".into()), max_bytes: 1 << 30 })),
+            // The environment file over the variable (even an invalid one).
+            (Some(&with_block), false, vec![home, ("STATEWARD_CACHE_MAX", "lots"), ("XDG_CACHE_HOME", "/x")], Ok(CacheSetting { dir: Some("/x/stateward".into()), max_bytes: 2 << 30 })),
+            // --no-cache over everything; a bound of 0 turns it off.
+            (Some(&with_block), true, vec![home], Ok(CacheSetting { dir: None, max_bytes: 0 })),
+            (None, false, vec![home, ("STATEWARD_CACHE_MAX", "0")], Ok(CacheSetting { dir: None, max_bytes: 0 })),
+            // An unreadable size is an error naming the variable.
+            (None, false, vec![home, ("STATEWARD_CACHE_MAX", "lots")], Err("invalid cache size \"lots\" (from STATEWARD_CACHE_MAX): write a size such as \"4GB\", \"500MiB\" or a number of bytes (\"0\" turns the cache off), or unset it for the default (4GB)")),
+            // No directory to put it in: no cache.
+            (None, false, vec![], Ok(CacheSetting { dir: None, max_bytes: DEFAULT_CACHE_MAX_BYTES })),
+        ];
+        for (i, (file, no_cache, env, want)) in cases.into_iter().enumerate() {
+            let settings = Settings::resolve(
+                Flags {
+                    env: file.map(|p| p.display().to_string()),
+                    no_cache,
+                    ..Flags::default()
+                },
+                &env_of(env),
+            );
+            match (settings.cache(), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "case {i}"),
+                (Err(got), Err(want)) => assert_eq!(got.to_string(), want, "case {i}"),
+                (got, want) => panic!("case {i}: {got:?}, want {want:?}"),
+            }
+        }
+        // An invalid size in the environment file is that file's error.
+        let bad = dir.path().join("bad.hcl");
+        fs::write(
+            &bad,
+            "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\ncache {\n  max_size = \"huge\"\n}\n",
+        )
+        .unwrap();
+        let settings = Settings::resolve(
+            Flags {
+                env: Some(bad.display().to_string()),
+                ..Flags::default()
+            },
+            &|_| None,
+        );
+        let e = settings.env_file().unwrap_err().to_string();
+        assert!(
+            e.contains("bad.hcl:6") && e.contains("max_size") && e.contains("\"500MiB\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cache_directories() {
+        assert_eq!(
+            cache_dir(None, Some("/x"), Some("/h")),
+            Some(PathBuf::from("/x/stateward"))
+        );
+        assert_eq!(
+            cache_dir(None, Some("rel"), Some("/h")),
+            Some(PathBuf::from("/h/.cache/stateward"))
+        );
+        assert_eq!(cache_dir(Some("/t"), None, None), Some(PathBuf::from("/t")));
+        assert_eq!(cache_dir(Some(""), None, None), None);
     }
 
     #[test]

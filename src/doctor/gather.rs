@@ -9,7 +9,8 @@ use crate::config::Target;
 use crate::error::Error;
 use crate::live::StateResource;
 use crate::lock::Locker;
-use crate::restore::select::{pick_last_good, Pick};
+use crate::restore::search::settled_history;
+use crate::restore::select::{has_older_of_lineage, pick_last_good, Pick};
 use crate::snapshot::SnapshotStore;
 use crate::state::health::assess;
 use crate::state::health::content_of;
@@ -55,16 +56,23 @@ pub async fn gather(
             Err(e) => Err(why(e)),
         },
     };
+    // One whole read of the newest version serves its health, the digest
+    // check and the RDS/EKS checks (the current object is not read twice).
+    let (current, newest_body) = current_fact(&bucket, &key, concurrency).await;
     let (lock, digest) = match Locker::new(aws, target) {
         Ok(locker) => (
             locker.status(now).await.map_err(why),
-            locker.digest_status().await.map_err(why),
+            match (&newest_body, &current) {
+                (Some(body), _) => locker.digest_status_with(Some(body)).await,
+                (None, Ok(CurrentFact::NoState)) => locker.digest_status_with(None).await,
+                // A delete marker, or the read failed: the digest check
+                // reads the current object itself.
+                (None, _) => locker.digest_status().await,
+            }
+            .map_err(why),
         ),
         Err(e) => (Err(why(&e)), Err(why(e))),
     };
-    // One whole read of the newest version serves both its health and the
-    // RDS/EKS checks (the current object is not read twice).
-    let (current, newest_body) = current_fact(&bucket, &key, concurrency).await;
     let (state_bytes, state_err) = match newest_body {
         Some(bytes) => (Some(bytes), None),
         None => match bucket.get(&key, None, None).await {
@@ -158,33 +166,40 @@ async fn current_fact(
 }
 
 /// The version `restore --last-good` would choose: header facts of the
-/// history (cached), then whole reads newest first only until the choice is
-/// made. `None` when there is none or it cannot be told.
+/// newest versions (cached; as many as settle the choice, see
+/// [`crate::restore::search::settled_history`]), then whole reads newest
+/// first only until the choice is made. `None` when there is none or it
+/// cannot be told.
 async fn last_good(
     bucket: &crate::aws::s3::Bucket,
     key: &str,
     concurrency: usize,
 ) -> Option<String> {
-    let opts = HistoryOptions {
-        limit: None,
-        depth: ReadDepth::Prefix,
-        concurrency,
-    };
-    let hist = history(bucket, key, opts).await.ok()?;
-    let mut facts = hist.facts;
-    loop {
-        let health = assess(&facts);
-        match pick_last_good(&facts, &health) {
-            Pick::Chosen(i) => return Some(facts[i].version_id.clone()),
-            Pick::NeedsFullRead(i) => {
-                let (bytes, _) = read_whole(bucket, key, &hist.versions[i].version)
-                    .await
-                    .ok()?;
-                facts[i].content = content_of(&bytes).0;
+    for whole in [false, true] {
+        let hist = settled_history(bucket, key, concurrency, whole)
+            .await
+            .ok()?;
+        let partial = hist.versions.len() < hist.total_versions;
+        let mut facts = hist.facts;
+        loop {
+            let health = assess(&facts);
+            match pick_last_good(&facts, &health) {
+                // Judged without its older neighbour, or nothing good among
+                // the newest: the whole history.
+                Pick::Chosen(i) if partial && !has_older_of_lineage(&facts, i) => break,
+                Pick::NoneGood if partial => break,
+                Pick::Chosen(i) => return Some(facts[i].version_id.clone()),
+                Pick::NeedsFullRead(i) => {
+                    let (bytes, _) = read_whole(bucket, key, &hist.versions[i].version)
+                        .await
+                        .ok()?;
+                    facts[i].content = content_of(&bytes).0;
+                }
+                Pick::NoneGood => return None,
             }
-            Pick::NoneGood => return None,
         }
     }
+    None
 }
 
 async fn snapshot_fact(store: &SnapshotStore) -> Result<SnapshotFact, String> {

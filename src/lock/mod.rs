@@ -562,14 +562,7 @@ impl Locker {
 
     /// The stored digest and the md5 of the current object.
     pub async fn digest_status(&self) -> Result<DigestStatus> {
-        let stored = match &self.table {
-            Some(table) => table
-                .get(&self.digest_id())
-                .await?
-                .and_then(|item| item.get("Digest").cloned())
-                .filter(|d| !d.is_empty()),
-            None => None,
-        };
+        let stored = self.stored_digest().await?;
         let Some((bucket, key)) = &self.state else {
             return Err(Error::Usage(format!(
                 "{} is not a state lock and has no digest",
@@ -581,17 +574,46 @@ impl Locker {
             Err(e) if e.kind == AwsErrorKind::NotFound => None,
             Err(e) => return Err(e.into()),
         };
+        Ok(self.digest_status_of(stored, actual))
+    }
+
+    /// [`Locker::digest_status`] for a caller that has read the current
+    /// object already (`current`: its body; `None`: there is none), so it is
+    /// not downloaded again.
+    pub async fn digest_status_with(&self, current: Option<&[u8]>) -> Result<DigestStatus> {
+        let stored = self.stored_digest().await?;
+        if self.state.is_none() {
+            return Err(Error::Usage(format!(
+                "{} is not a state lock and has no digest",
+                self.path
+            )));
+        }
+        Ok(self.digest_status_of(stored, current.map(md5_hex)))
+    }
+
+    async fn stored_digest(&self) -> Result<Option<String>> {
+        Ok(match &self.table {
+            Some(table) => table
+                .get(&self.digest_id())
+                .await?
+                .and_then(|item| item.get("Digest").cloned())
+                .filter(|d| !d.is_empty()),
+            None => None,
+        })
+    }
+
+    fn digest_status_of(&self, stored: Option<String>, actual: Option<String>) -> DigestStatus {
         let consistent = match (&stored, &actual) {
             (None, _) => true,
             (Some(s), Some(a)) => s.eq_ignore_ascii_case(a),
             (Some(_), None) => false,
         };
-        Ok(DigestStatus {
+        DigestStatus {
             stored,
             actual,
             consistent,
             digest_kept: self.table.is_some(),
-        })
+        }
     }
 }
 

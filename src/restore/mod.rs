@@ -6,6 +6,7 @@
 //! under the lock: (1) record the version being replaced, (2) write the
 //! chosen bytes with the new serial, (3) update the digest, (4) release.
 
+pub mod search;
 pub mod select;
 
 use serde::Serialize;
@@ -171,13 +172,36 @@ pub async fn plan(
             bucket.name()
         )));
     }
-    // Headers of the whole history: lineages and every serial ever used.
-    let opts = HistoryOptions {
-        limit: None,
-        depth: ReadDepth::Prefix,
-        concurrency,
-    };
-    let hist = history(bucket, key, opts).await?;
+    let args = (source, allow_lineage_change, show_sensitive, live);
+    if let Some(plan) = plan_reading(bucket, key, args, concurrency, false).await? {
+        return Ok(plan);
+    }
+    // The newest versions' headers did not settle it: every version's.
+    plan_reading(bucket, key, args, concurrency, true)
+        .await?
+        .ok_or_else(|| {
+            Error::Refused(format!(
+                "the history of s3://{}/{key} changed while it was read; run the restore again",
+                bucket.name()
+            ))
+        })
+}
+
+type PlanArgs<'a, 'b> = (&'a Source, bool, bool, Option<&'a LiveCheck<'b>>);
+
+/// [`plan`] from the header facts of the newest versions (`whole`: of every
+/// version); `None` when they turned out not to settle the choice.
+async fn plan_reading(
+    bucket: &Bucket,
+    key: &str,
+    (source, allow_lineage_change, show_sensitive, live): PlanArgs<'_, '_>,
+    concurrency: usize,
+    whole: bool,
+) -> Result<Option<Plan>> {
+    // Headers newest first, as far as the lineages and the highest serial
+    // of the history's lineage are certain (search::settled_history).
+    let hist = search::settled_history(bucket, key, concurrency, whole).await?;
+    let partial = hist.versions.len() < hist.total_versions;
     let mut facts = hist.facts.clone();
     let top = &hist.versions[0];
     // Every whole read is checked against the listing's size of its version.
@@ -248,6 +272,12 @@ pub async fn plan(
             let chosen = loop {
                 let health = assess(&facts);
                 match select::pick_last_good(&facts, &health) {
+                    // Judged without its older neighbour, or nothing good
+                    // among the newest: look at the whole history.
+                    Pick::Chosen(i) if partial && !select::has_older_of_lineage(&facts, i) => {
+                        return Ok(None)
+                    }
+                    Pick::NoneGood if partial => return Ok(None),
                     Pick::Chosen(i) => break (i, select::passed_over(&facts, &health, i)),
                     Pick::NeedsFullRead(i) => {
                         let bytes = read_whole(facts[i].version_id.clone()).await?;
@@ -387,6 +417,10 @@ pub async fn plan(
             )))
         }
     };
+    if partial && !search::knows_highest(&hist, &lineage) {
+        // A version of another lineage whose newest serial is older still.
+        return Ok(None);
+    }
     let reference_lineage = select_reference(&facts);
     if let Some(reference) = &reference_lineage {
         if *reference != lineage && !allow_lineage_change {
@@ -424,7 +458,7 @@ pub async fn plan(
     };
     drop(chosen);
     drop(current_bytes);
-    Ok(Plan {
+    Ok(Some(Plan {
         bucket: bucket.name().to_owned(),
         key: key.to_owned(),
         chosen_label,
@@ -439,7 +473,7 @@ pub async fn plan(
         live,
         diff,
         already_current,
-    })
+    }))
 }
 
 /// What is wrong with the current version of a state, when something is

@@ -139,6 +139,117 @@ pub fn max_serial<'a>(
         .max()
 }
 
+/// How many versions' header facts a search reads first (newest first).
+pub const FIRST_HEADER_WINDOW: usize = 64;
+
+/// Whether the header facts of the newest versions settle what `restore`
+/// decides from the history, or how many of the newest to read instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Yes,
+    /// Read the newest this many (more than were read; at most all).
+    ReadNewest(usize),
+}
+
+/// What restore needs of a history it reads newest first, judged from the
+/// facts of the newest `facts.len()` versions of `total` (`headers[i]`: the
+/// serial and lineage the first bytes of version `i` name, kept even when the
+/// version is corrupt). Pure.
+///
+/// Settled when (1) the reference lineage cannot change: it is held by more
+/// of the read versions than any other lineage, by more than the number
+/// still unread; (2) the highest serial of that lineage is known: a read
+/// version of it names one, and serials only grow within a lineage, so no
+/// older version has a higher one (see [`highest_serial`]); and (3) the
+/// newest healthy candidate of that lineage has its older neighbour of the
+/// same lineage among the read versions (for the shrink check). Otherwise: how many to read, at least twice as
+/// many, and at once as many as (1) needs if every unread version were of
+/// the leading lineage.
+pub fn headers_settle(
+    facts: &[VersionFacts],
+    headers: &[Option<(u64, &str)>],
+    total: usize,
+) -> Settled {
+    let read = facts.len();
+    if read >= total {
+        return Settled::Yes;
+    }
+    let unread = total - read;
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for f in facts.iter().filter(|f| !f.delete_marker) {
+        if let Some(l) = f.content.lineage() {
+            match counts.iter_mut().find(|(x, _)| *x == l) {
+                Some(c) => c.1 += 1,
+                None => counts.push((l, 1)),
+            }
+        }
+    }
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    let (lead, lead_n) = counts.first().copied().unwrap_or(("", 0));
+    let second = counts.get(1).map_or(0, |c| c.1);
+    let more = |need: usize| Settled::ReadNewest(need.max(read * 2).max(read + 1).min(total));
+    if lead_n <= second + unread {
+        // lead + x > second + (unread - x)  =>  x > (second + unread - lead) / 2
+        let x = (second + unread - lead_n) / 2 + 1;
+        return more(read + x);
+    }
+    if matches!(highest_serial(headers, total, lead), Highest::ReadMore) {
+        return more(0);
+    }
+    let health = crate::state::health::assess(facts);
+    let candidate = facts.iter().zip(&health).position(|(f, h)| {
+        !f.delete_marker && h.status == Status::Ok && f.content.lineage() == Some(lead)
+    });
+    match candidate {
+        Some(i) if has_older_of_lineage(facts, i) => Settled::Yes,
+        // No healthy version among them, or only the oldest read.
+        _ => more(0),
+    }
+}
+
+/// Whether a version older than `i` has the lineage of version `i` (the
+/// one its shrink check compares with). Pure.
+pub fn has_older_of_lineage(facts: &[VersionFacts], i: usize) -> bool {
+    let Some(lineage) = facts.get(i).and_then(|f| f.content.lineage()) else {
+        return false;
+    };
+    facts[i + 1..]
+        .iter()
+        .any(|o| !o.delete_marker && o.content.lineage() == Some(lineage))
+}
+
+/// The highest serial of a lineage, as far as header facts read newest first
+/// tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Highest {
+    /// Certain (`None`: the lineage names no serial in the whole history).
+    Certain(Option<u64>),
+    /// Not yet: an older version may hold it.
+    ReadMore,
+}
+
+/// The highest serial `lineage` has used, from the serial and lineage the
+/// newest `headers.len()` of `total` versions name (newest first). Serials
+/// only grow within a lineage, so it is certain as soon as one version of
+/// the lineage with a serial was read: the newest such one holds the highest
+/// (the maximum of those read is returned all the same). Pure.
+pub fn highest_serial(headers: &[Option<(u64, &str)>], total: usize, lineage: &str) -> Highest {
+    let found = max_serial(headers.iter().flatten().copied(), lineage);
+    match found {
+        Some(s) => Highest::Certain(Some(s)),
+        None if headers.len() >= total => Highest::Certain(None),
+        None => Highest::ReadMore,
+    }
+}
+
+/// Where `serial:N` is, from the serials the newest versions' headers name
+/// (newest first, `None` where unknown): the first that names it. Serials
+/// only grow within a lineage, so the newest version naming it is the one
+/// `serial:N` means; the caller checks it with a whole read. Pure.
+pub fn find_serial(serials: &[Option<u64>], serial: u64) -> Option<usize> {
+    serials.iter().position(|s| *s == Some(serial))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,5 +422,113 @@ mod tests {
         let seen = || facts.iter().filter_map(|f| f.content.serial_lineage());
         assert_eq!(max_serial(seen(), "L"), Some(7));
         assert_eq!(max_serial(seen(), "NONE"), None);
+    }
+
+    fn h(serial: u64, lineage: &str) -> Option<(u64, &str)> {
+        Some((serial, lineage))
+    }
+
+    #[test]
+    fn highest_serial_stops_at_the_newest_version_of_the_lineage() {
+        type Case = (
+            &'static str,
+            Vec<Option<(u64, &'static str)>>,
+            usize,
+            Highest,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "newest names it",
+                vec![h(9, "L"), h(8, "L")],
+                100,
+                Highest::Certain(Some(9)),
+            ),
+            (
+                "behind another lineage",
+                vec![h(50, "X"), None, h(7, "L")],
+                100,
+                Highest::Certain(Some(7)),
+            ),
+            (
+                "only others read so far",
+                vec![h(50, "X"), None],
+                100,
+                Highest::ReadMore,
+            ),
+            (
+                "all read, none of it",
+                vec![h(50, "X"), None],
+                2,
+                Highest::Certain(None),
+            ),
+            ("nothing read", vec![], 3, Highest::ReadMore),
+            // A lower serial newer than a higher one (a regress): the maximum.
+            (
+                "regress",
+                vec![h(3, "L"), h(5, "L")],
+                10,
+                Highest::Certain(Some(5)),
+            ),
+        ];
+        for (name, headers, total, want) in cases {
+            assert_eq!(highest_serial(&headers, total, "L"), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn find_serial_is_the_newest_naming_it() {
+        let serials = [Some(9), None, Some(7), Some(7), Some(3)];
+        assert_eq!(find_serial(&serials, 7), Some(2));
+        assert_eq!(find_serial(&serials, 9), Some(0));
+        assert_eq!(find_serial(&serials, 4), None);
+        assert_eq!(find_serial(&[], 1), None);
+    }
+
+    #[test]
+    fn headers_settle_table() {
+        let l = "L";
+        let heads = |f: &[VersionFacts]| -> Vec<Option<(u64, String)>> {
+            f.iter()
+                .map(|v| v.content.serial_lineage().map(|(s, l)| (s, l.to_owned())))
+                .collect()
+        };
+        let run = |facts: Vec<VersionFacts>, total: usize| {
+            let hs = heads(&facts);
+            let hs: Vec<Option<(u64, &str)>> = hs
+                .iter()
+                .map(|o| o.as_ref().map(|(s, l)| (*s, l.as_str())))
+                .collect();
+            headers_settle(&facts, &hs, total)
+        };
+        let ls = |n: u64, lineage: &'static str| -> Vec<VersionFacts> {
+            (0..n)
+                .map(|i| ok(&format!("v{i}"), 1000 - i, lineage, None))
+                .collect()
+        };
+        // Everything read: settled whatever it holds.
+        assert_eq!(run(ls(3, l), 3), Settled::Yes);
+        assert_eq!(run(vec![corrupt("c")], 1), Settled::Yes);
+        // One lineage: settled once it holds more than the unread versions.
+        assert_eq!(run(ls(64, l), 1000), Settled::ReadNewest(501));
+        assert_eq!(run(ls(501, l), 1000), Settled::Yes);
+        assert_eq!(run(ls(500, l), 1000), Settled::ReadNewest(1000));
+        assert_eq!(run(ls(64, l), 100), Settled::Yes);
+        // A foreign lineage on top: the leading one must still win the count.
+        let mut mixed = ls(2, "X");
+        mixed.extend(ls(62, l));
+        assert_eq!(run(mixed.clone(), 100), Settled::Yes);
+        assert_eq!(run(mixed, 130), Settled::ReadNewest(128));
+        // The leading lineage's newest readable version is corrupt with no
+        // serial in the header read: still settled by the next one.
+        let mut c = vec![corrupt("c")];
+        c.extend(ls(10, l));
+        assert_eq!(run(c, 12), Settled::Yes);
+        // The newer version regresses, so the candidate is the oldest read:
+        // its shrink neighbour is unread, read more.
+        let regress = vec![ok("a", 3, l, None), ok("b", 5, l, None)];
+        assert_eq!(run(regress, 3), Settled::ReadNewest(3));
+        // No candidate at all among many read: the counts decide.
+        let none: Vec<VersionFacts> = (0..40).map(|i| corrupt(&format!("c{i}"))).collect();
+        assert_eq!(run(none, 100), Settled::ReadNewest(80));
     }
 }

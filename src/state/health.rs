@@ -94,7 +94,8 @@ impl Content {
         }
     }
 
-    fn lineage(&self) -> Option<&str> {
+    /// The lineage the content names, when it names one.
+    pub fn lineage(&self) -> Option<&str> {
         match self {
             Content::Parsed { lineage, .. } => Some(lineage),
             Content::Encrypted { lineage, .. } => lineage.as_deref(),

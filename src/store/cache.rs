@@ -30,7 +30,7 @@ use crate::aws::object::ObjectVersion;
 use crate::state::health::Content;
 
 /// The default bound of the cache: 4 GiB.
-pub const DEFAULT_MAX_BYTES: u64 = 4 << 30;
+pub const DEFAULT_MAX_BYTES: u64 = crate::config::DEFAULT_CACHE_MAX_BYTES;
 
 /// Layout version of the cache directory (a subdirectory).
 const LAYOUT: &str = "v1";
@@ -191,41 +191,6 @@ impl Cache {
 
     pub fn is_enabled(&self) -> bool {
         self.dir.is_some()
-    }
-
-    /// The directory the cache lives in, from the environment: `explicit`
-    /// (`STATEWARD_CACHE_DIR`), else `$XDG_CACHE_HOME/stateward`, else
-    /// `$HOME/.cache/stateward`. Pure.
-    pub fn default_dir(
-        explicit: Option<PathBuf>,
-        xdg_cache_home: Option<PathBuf>,
-        home: Option<PathBuf>,
-    ) -> Option<PathBuf> {
-        explicit
-            .filter(|p| !p.as_os_str().is_empty())
-            .or_else(|| {
-                xdg_cache_home
-                    .filter(|p| p.is_absolute())
-                    .map(|p| p.join("stateward"))
-            })
-            .or_else(|| home.map(|h| h.join(".cache").join("stateward")))
-    }
-
-    /// Parses a size such as `4GB`, `500MiB`, `2g` or `1048576` (bytes). Pure.
-    pub fn parse_size(text: &str) -> Option<u64> {
-        let t = text.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let n: u64 = num.parse().ok()?;
-        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "b" => 1,
-            "k" | "kb" | "kib" => 1 << 10,
-            "m" | "mb" | "mib" => 1 << 20,
-            "g" | "gb" | "gib" => 1 << 30,
-            "t" | "tb" | "tib" => 1 << 40,
-            _ => return None,
-        };
-        n.checked_mul(mult)
     }
 
     fn root(&self) -> Option<PathBuf> {
@@ -552,25 +517,5 @@ mod tests {
         cache.put_body("x", "k", &v, b"{}", facts());
         assert!(cache.facts("x", "k", &v).is_none());
         assert_eq!(cache.info().versions, 0);
-    }
-
-    #[test]
-    fn sizes_and_directories() {
-        assert_eq!(Cache::parse_size("4GB"), Some(4 << 30));
-        assert_eq!(Cache::parse_size("500 MiB"), Some(500 << 20));
-        assert_eq!(Cache::parse_size("1024"), Some(1024));
-        assert_eq!(Cache::parse_size("lots"), None);
-        assert_eq!(
-            Cache::default_dir(None, Some("/x".into()), Some("/h".into())),
-            Some(PathBuf::from("/x/stateward"))
-        );
-        assert_eq!(
-            Cache::default_dir(None, Some("rel".into()), Some("/h".into())),
-            Some(PathBuf::from("/h/.cache/stateward"))
-        );
-        assert_eq!(
-            Cache::default_dir(Some("/t".into()), None, None),
-            Some(PathBuf::from("/t"))
-        );
     }
 }

@@ -45,6 +45,30 @@ pub struct HistoryOptions {
 /// health of the oldest reported versions still has neighbours to compare with.
 pub const HEALTH_CONTEXT: usize = 10;
 
+/// Bytes of whole bodies [`history`] reads at once at most (one body at
+/// least, whatever its size): peak memory follows the largest state read,
+/// not the concurrency times it.
+pub const WHOLE_READ_BUDGET: u64 = 32 << 20;
+
+/// How many versions of `window` are read at once: `concurrency`, fewer when
+/// whole reads of its largest body would hold more than
+/// [`WHOLE_READ_BUDGET`] at once. Pure.
+pub fn read_concurrency(
+    window: &[ObjectVersion],
+    depths: &[ReadDepth],
+    concurrency: usize,
+) -> usize {
+    let largest = window
+        .iter()
+        .zip(depths)
+        .filter(|(_, d)| **d == ReadDepth::Full)
+        .map(|(v, _)| v.size)
+        .max()
+        .unwrap_or(0);
+    let by_budget = WHOLE_READ_BUDGET.checked_div(largest).unwrap_or(u64::MAX);
+    (by_budget.min(concurrency as u64) as usize).max(1)
+}
+
 /// A version with what was learnt from its content.
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionEntry {
@@ -165,6 +189,7 @@ pub async fn history(
     let shown = opts.limit.unwrap_or(usize::MAX).min(all.len());
     let depths = window_depths(&all, shown, opts.depth);
     let window = &all[..depths.len()];
+    let concurrency = read_concurrency(window, &depths, opts.concurrency);
     let cache = cache_for(bucket);
 
     let reading = Progress::items_bytes("reading versions", window.len() as u64);
@@ -185,7 +210,7 @@ pub async fn history(
                 Ok::<_, Error>((l, body))
             }
         })
-        .buffered(opts.concurrency.max(1))
+        .buffered(concurrency)
         .map_ok(|(l, body)| {
             if body.is_some() {
                 newest_body = body;
@@ -453,5 +478,47 @@ fn summary(c: &Content) -> (Option<u64>, Option<String>, Option<usize>) {
         } => (Some(*serial), Some(lineage.clone()), *resource_count),
         Content::Encrypted { serial, lineage } => (*serial, lineage.clone(), None),
         Content::Corrupt { .. } | Content::Unknown => (None, None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(size: u64) -> ObjectVersion {
+        ObjectVersion {
+            version_id: "v".into(),
+            last_modified: time::OffsetDateTime::UNIX_EPOCH,
+            size,
+            is_latest: false,
+            delete_marker: false,
+            etag: None,
+        }
+    }
+
+    #[test]
+    fn whole_reads_in_flight_are_bounded_by_bytes() {
+        use ReadDepth::*;
+        let mb = 1 << 20;
+        type Case = (Vec<(u64, ReadDepth)>, usize, usize);
+        let cases: Vec<Case> = vec![
+            // 2 MB states: all 8 at once (16 MB).
+            (vec![(2 * mb, Full); 20], 8, 8),
+            // 20 MB states: one at a time.
+            (vec![(20 * mb, Full); 20], 8, 1),
+            // 10 MB: three (30 MB).
+            (vec![(10 * mb, Full); 5], 8, 3),
+            // Header reads of large states are small: no bound.
+            (vec![(200 * mb, Prefix); 20], 8, 8),
+            (vec![(200 * mb, Header), (mb, Full)], 8, 8),
+            // Larger than the budget alone: still one.
+            (vec![(100 * mb, Full)], 8, 1),
+            (vec![], 0, 1),
+        ];
+        for (window, concurrency, want) in cases {
+            let (vs, ds): (Vec<ObjectVersion>, Vec<ReadDepth>) =
+                window.iter().map(|(s, d)| (v(*s), *d)).unzip();
+            assert_eq!(read_concurrency(&vs, &ds, concurrency), want, "{window:?}");
+        }
     }
 }
