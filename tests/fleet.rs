@@ -373,7 +373,7 @@ fn the_matrix_is_what_a_ci_job_matrix_takes() {
 #[test]
 fn a_bucket_that_cannot_be_listed_is_an_error_but_the_others_are_reported() {
     let f = fleet();
-    let o = states(f, &["no-such-bucket-fleet", "--format", "json"]);
+    let o = states(f, &["--bucket", "no-such-bucket-fleet", "--format", "json"]);
     assert_exit(&o, 1);
     let doc = json(&o);
     assert_eq!(keys_of(&doc).len(), 61);
@@ -381,6 +381,51 @@ fn a_bucket_that_cannot_be_listed_is_an_error_but_the_others_are_reported() {
         .as_str()
         .unwrap()
         .contains("no-such-bucket-fleet"));
+    // The older positional form still names extra buckets.
+    let o = states(f, &["no-such-bucket-fleet", "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(json(&o)["buckets"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn several_buckets_are_for_fleet_runs_only() {
+    let f = fleet();
+    let mut args = vec![
+        "doctor".to_string(),
+        "--all-states".into(),
+        "--prefix".into(),
+        "svc0".into(),
+        "--bucket".into(),
+        "no-such-bucket-fleet".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(fleet_flags(f));
+    let o = stateward(&args);
+    // The bucket that cannot be listed is an error; the other's states are checked.
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert_eq!(keys_of(&doc).len(), 10);
+    assert!(doc["errors"][0]
+        .as_str()
+        .unwrap()
+        .contains("no-such-bucket-fleet"));
+    // One state, two buckets: refused before anything is read.
+    let o = stateward([
+        "versions",
+        "--bucket",
+        "a",
+        "--bucket",
+        "b",
+        "--key",
+        "k.tfstate",
+    ]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("--bucket is given 2 times"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 fn fleet_flags(f: &Fleet) -> Vec<String> {
@@ -510,4 +555,126 @@ fn drift_all_states_reports_per_state_and_one_unreadable_state_stops_nothing() {
         "{}",
         stdout(&o)
     );
+}
+
+/// A `--states-from` file naming these states (the JSON `states` writes).
+fn states_file(dir: &std::path::Path, bucket: &str, keys: &[&str]) -> String {
+    let states: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|k| serde_json::json!({ "bucket": bucket, "key": k, "problems": [], "unchecked": false }))
+        .collect();
+    let path = dir.join("list.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({ "command": "states", "states": states }).to_string(),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn versions_all_states_finds_the_unhealthy_current_versions() {
+    let f = fleet();
+    let mut args = vec![
+        "versions".to_string(),
+        "--all-states".into(),
+        "--header-only".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(fleet_flags(f));
+    let o = stateward(&args);
+    assert_exit(&o, 2);
+    let doc = json(&o);
+    assert_eq!(doc["command"], "versions");
+    assert_eq!(
+        keys_of(&doc).iter().cloned().collect::<BTreeSet<_>>(),
+        f.keys
+    );
+    assert_eq!(doc["summary"]["unchecked"], 0, "{doc:#}");
+    assert_eq!(doc["summary"]["with_problems"], 2, "{doc:#}");
+    assert!(problems_of(&doc, "gone/deleted.tfstate").contains("delete marker"));
+    assert!(!problems_of(&doc, "broken/corrupt.tfstate").is_empty());
+    let svc4 = find(&doc, "svc04/terraform.tfstate");
+    assert_eq!(svc4["total_versions"], 2);
+    assert_eq!(svc4["current"]["serial"], 2);
+    assert_eq!(svc4["problems"], serde_json::json!([]));
+
+    // A state that cannot be read is not checked (exit 1); the others still are.
+    let dir = tempfile::tempdir().unwrap();
+    let list = states_file(
+        dir.path(),
+        &f.backend.bucket,
+        &["svc01/terraform.tfstate", "no/such.tfstate"],
+    );
+    let mut args = vec![
+        "versions".to_string(),
+        "--states-from".into(),
+        list,
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(fleet_flags(f));
+    let o = stateward(&args);
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert_eq!(find(&doc, "no/such.tfstate")["unchecked"], true);
+    assert_eq!(find(&doc, "svc01/terraform.tfstate")["unchecked"], false);
+    assert_eq!(doc["summary"]["ok"], 1);
+}
+
+#[test]
+fn snapshot_create_all_states_keeps_each_state_apart_and_a_failure_stops_nothing() {
+    let f = fleet();
+    let store = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "snapshot".to_string(),
+            "create".into(),
+            "--snapshot-store".into(),
+            store.path().display().to_string(),
+            "--reason".into(),
+            "nightly".into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(fleet_flags(f));
+        stateward(&args)
+    };
+    let o = run(&["--all-states", "--prefix", "env:/"]);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_eq!(doc["command"], "snapshot-create");
+    assert_eq!(doc["summary"]["states"], 16);
+    assert_eq!(doc["summary"]["ok"], 16);
+    let ws3 = find(&doc, "env:/ws03/app/terraform.tfstate");
+    assert_eq!(ws3["created"], true);
+    assert_eq!(ws3["snapshot"]["serial"], 8);
+    // Each state's snapshots sit under <store>/<bucket>/<key>/.
+    let own = store
+        .path()
+        .join(&f.backend.bucket)
+        .join("env:/ws03/app/terraform.tfstate");
+    assert_eq!(std::fs::read_dir(&own).unwrap().count(), 1);
+    // Again: nothing changed, nothing created.
+    let again = json(&run(&["--all-states", "--prefix", "env:/"]));
+    assert_eq!(
+        find(&again, "env:/ws03/app/terraform.tfstate")["created"],
+        false
+    );
+
+    // A corrupt state cannot be snapshotted: not checked, exit 1; the other is taken.
+    let dir = tempfile::tempdir().unwrap();
+    let list = states_file(
+        dir.path(),
+        &f.backend.bucket,
+        &["broken/corrupt.tfstate", "svc02/terraform.tfstate"],
+    );
+    let o = run(&["--states-from", &list]);
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert_eq!(find(&doc, "broken/corrupt.tfstate")["unchecked"], true);
+    assert!(problems_of(&doc, "broken/corrupt.tfstate").contains("not a healthy"));
+    assert_eq!(find(&doc, "svc02/terraform.tfstate")["created"], true);
 }
