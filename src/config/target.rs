@@ -325,6 +325,7 @@ mod tests {
             objectives: None,
             drift: None,
             rebuild: None,
+            states: None,
         }
     }
 
