@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::aws::Aws;
 use crate::cli::{out_err, Context};
-use crate::config::{BackendSettings, Target};
+use crate::config::{BackendSettings, StatesSettings, Target};
 use crate::doctor::{self, gather::gather, CheckStatus, Objectives};
 use crate::error::{Error, Result};
 use crate::fleet::report::{exit_code, single, Entry, ReportPlace, ShardReport};
@@ -78,6 +78,10 @@ struct FleetRun<'a> {
     scope: FleetScope,
     aws: Aws,
     report_to: Option<ReportPlace>,
+    /// The environment file's `states` block (empty without one).
+    rules: StatesSettings,
+    /// Per rule, its own connection when it sets a region or a live-check role.
+    rule_aws: Vec<Option<Aws>>,
 }
 
 impl<'a> FleetRun<'a> {
@@ -95,34 +99,66 @@ impl<'a> FleetRun<'a> {
         let scope = FleetScope::of(ctx, &[])?;
         let aws = Aws::connect(&scope.access).await?;
         let (states, errors) = select(args, &scope, &aws).await?;
+        let rules = ctx
+            .settings
+            .env_file()?
+            .and_then(|e| e.states.clone())
+            .unwrap_or_default();
+        let mut rule_aws = Vec::with_capacity(rules.rules.len());
+        for r in &rules.rules {
+            let own = match (&r.region, &r.live_assume_role) {
+                (None, None) => None,
+                (region, role) => {
+                    let mut access = scope.access.clone();
+                    if ctx.global.region.is_none() {
+                        access.region = region.clone().or(access.region);
+                    }
+                    access.live_role = role.clone().or(access.live_role);
+                    Some(Aws::connect(&access).await?)
+                }
+            };
+            rule_aws.push(own);
+        }
         Ok((
             FleetRun {
                 args,
                 scope,
                 aws,
                 report_to,
+                rules,
+                rule_aws,
             },
             states,
             errors,
         ))
     }
-}
 
-/// The target of one state of the fleet: the run's settings (environment
-/// file, flags) with this bucket and key, default workspace.
-fn target_of(ctx: &Context, bucket: &str, key: &str) -> Result<Target> {
-    let backend = BackendSettings {
-        bucket: Some(bucket.to_owned()),
-        key: Some(key.to_owned()),
-        workspace: Some("default".into()),
-        ..ctx.settings.flags().backend.clone()
-    };
-    Ok(crate::config::resolve(
-        backend,
-        ctx.settings.env_file()?,
-        None,
-        &|k| std::env::var(k).ok(),
-    )?)
+    /// The target of one state and the connection to check it with: the
+    /// run's settings (flags, environment file) with this bucket and key,
+    /// default workspace, and the first matching `states` rule's lock
+    /// table, region and `use_lockfile` where no flag sets them.
+    fn for_state(&self, ctx: &Context, bucket: &str, key: &str) -> Result<(Target, &Aws)> {
+        let flags = &ctx.settings.flags().backend;
+        let rule = self.rules.rule_for(key);
+        let mut backend = BackendSettings {
+            bucket: Some(bucket.to_owned()),
+            key: Some(key.to_owned()),
+            workspace: Some("default".into()),
+            ..flags.clone()
+        };
+        if let Some((_, r)) = rule {
+            backend.dynamodb_table = backend.dynamodb_table.or(r.dynamodb_table.clone());
+            backend.region = backend.region.or(r.region.clone());
+            backend.use_lockfile = backend.use_lockfile.or(r.use_lockfile);
+        }
+        let target = crate::config::resolve(backend, ctx.settings.env_file()?, None, &|k| {
+            std::env::var(k).ok()
+        })?;
+        let aws = rule
+            .and_then(|(i, _)| self.rule_aws[i].as_ref())
+            .unwrap_or(&self.aws);
+        Ok((target, aws))
+    }
 }
 
 /// Runs `check` on every state, at most `concurrency` at once, with a
@@ -163,16 +199,16 @@ pub async fn doctor<W: Write>(
     printer: &mut Printer<W>,
 ) -> Result<u8> {
     let (run, states, errors) = FleetRun::start(ctx, args).await?;
-    let aws = &run.aws;
+    let fleet_run = &run;
     let now = OffsetDateTime::now_utc();
     let entries = each(
         states,
         "checking states",
         ctx.concurrency.clamp(1, 16),
         |bucket, key| async move {
-            match target_of(ctx, &bucket, &key) {
+            match fleet_run.for_state(ctx, &bucket, &key) {
                 Err(e) => unchecked(bucket, key, &e.to_string()),
-                Ok(t) => {
+                Ok((t, aws)) => {
                     let facts = gather(aws, &t, None, now, 2).await;
                     let state_unread = facts.current.as_ref().err().cloned();
                     let checks = doctor::checks(&facts, objectives, now);
@@ -225,7 +261,7 @@ pub async fn versions<W: Write>(
     }
     let fleet = &args.fleet;
     let (run, states, errors) = FleetRun::start(ctx, fleet).await?;
-    let aws = &run.aws;
+    let fleet_run = &run;
     // Each history reads its window a few versions at a time.
     let per_state = opts.concurrency.clamp(1, 4);
     let entries = each(
@@ -234,7 +270,7 @@ pub async fn versions<W: Write>(
         (ctx.concurrency / per_state).clamp(1, 16),
         |bucket, key| async move {
             let read = async {
-                let target = target_of(ctx, &bucket, &key)?;
+                let (target, aws) = fleet_run.for_state(ctx, &bucket, &key)?;
                 let b = aws.state_bucket(&target);
                 crate::store::history(
                     &b,
@@ -294,7 +330,7 @@ pub async fn snapshot_create<W: Write>(
     printer: &mut Printer<W>,
 ) -> Result<u8> {
     let (run, states, errors) = FleetRun::start(ctx, args).await?;
-    let aws = &run.aws;
+    let fleet_run = &run;
     let store = super::snapshot::open_store(ctx).await?;
     let now = OffsetDateTime::now_utc();
     let store = &store;
@@ -304,7 +340,7 @@ pub async fn snapshot_create<W: Write>(
         ctx.concurrency.clamp(1, 16),
         |bucket, key| async move {
             let made = async {
-                let target = target_of(ctx, &bucket, &key)?;
+                let (target, aws) = fleet_run.for_state(ctx, &bucket, &key)?;
                 let own = store.under(&format!("{bucket}/{key}"))?;
                 crate::snapshot::create(&own, &aws.state_bucket(&target), &key, reason, now).await
             }
@@ -387,7 +423,7 @@ pub async fn drift<W: Write>(
     use crate::live::{self, ScanOptions, UnmanagedScope};
     let fleet = &args.fleet;
     let (run, states, errors) = FleetRun::start(ctx, fleet).await?;
-    let aws = &run.aws;
+    let fleet_run = &run;
     let ignore = super::drift::load_ignore(ctx, args.ignore.as_deref(), &printer.stderr())?;
     let per_state = (ctx.concurrency / 4).max(1);
     let ignore = &ignore;
@@ -397,7 +433,7 @@ pub async fn drift<W: Write>(
         ctx.concurrency.clamp(1, 8),
         |bucket, key| async move {
         async {
-                let target = target_of(ctx, &bucket, &key)?;
+                let (target, aws) = fleet_run.for_state(ctx, &bucket, &key)?;
                 let fetched = aws.state_bucket(&target).get(&key, None, None).await?;
                 let state = crate::state::parse(&fetched.bytes).map_err(|e| {
                     Error::Unreadable {

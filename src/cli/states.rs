@@ -45,6 +45,11 @@ pub async fn run<W: Write>(
             shard: args.shard,
         },
         table: scope.table.clone(),
+        // A --dynamodb-table flag names the table of every state.
+        rules: match (&ctx.global.dynamodb_table, ctx.settings.env_file()?) {
+            (None, Some(env)) => env.states.clone().unwrap_or_default(),
+            _ => Default::default(),
+        },
         concurrency: args.fanout.get(),
         stale_lock_after: args.stale_lock_after,
         now: OffsetDateTime::now_utc(),
@@ -149,6 +154,8 @@ struct Summary {
     locked: usize,
     /// AWS requests this inventory made (retries included).
     requests: u64,
+    /// Of those, header reads of previous versions (the lineage check).
+    previous_reads: usize,
     requests_per_state: f64,
     seconds: f64,
 }
@@ -162,6 +169,7 @@ impl StatesReport {
             unchecked: inv.states.iter().filter(|s| s.unchecked).count(),
             locked: inv.states.iter().filter(|s| s.lock.is_some()).count(),
             requests,
+            previous_reads: inv.previous_reads,
             requests_per_state: if n == 0 {
                 0.0
             } else {
