@@ -248,12 +248,13 @@ fn states_reports_every_state_exactly_with_problems_first() {
         0
     );
 
-    // The cost: about one request per state, and one header read more for
-    // each state whose previous version has other bytes (10 svc states with
-    // a second serial, the foreign one, the platform's history).
+    // The cost: about one request per state, and at most one header read
+    // more for each state whose previous version has other bytes (10 svc
+    // states with a second serial, the foreign one, the platform's history),
+    // fewer when another test's run left them in the version cache.
     let summary = &doc["summary"];
     let previous = summary["previous_reads"].as_u64().unwrap();
-    assert!((11..=14).contains(&previous), "{previous} previous reads");
+    assert!(previous <= 14, "{previous} previous reads");
     let rest = (summary["requests"].as_u64().unwrap() - previous) as f64 / 62.0;
     assert!(
         rest <= 1.2,

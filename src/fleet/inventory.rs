@@ -3,7 +3,8 @@
 //! markers, version counts, lock files), one GetBucketVersioning per bucket,
 //! one ranged GET per state (the whole object when it is small, else its
 //! header), one ranged header read of the previous version where its ETag
-//! differs from the current one's (the lineage check), the lock and digest items in `BatchGetItem` calls of 100 keys,
+//! differs from the current one's and the version cache does not hold it
+//! (the lineage check), the lock and digest items in `BatchGetItem` calls of 100 keys,
 //! and a GET of each lock file that exists. Reads run concurrently, bounded.
 
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ use crate::aws::s3::Bucket;
 use crate::aws::Aws;
 use crate::error::Result;
 use crate::output::Progress;
-use crate::state::header::{read_header, HEADER_PREFIX_BYTES};
+use crate::state::header::read_header;
 use crate::state::health::{content_of, content_of_header, Content};
 
 /// States up to this size are read whole by one ranged GET (same request,
@@ -206,8 +207,9 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
             async move {
                 let mut read = read_current(&bucket, &l).await;
                 if let Some(prev) = previous_to_read(&l, read.lineage.as_deref()) {
-                    previous_reads.fetch_add(1, Ordering::Relaxed);
-                    if let Some(theirs) = previous_lineage(&bucket, &l.key, prev).await {
+                    if let Some(theirs) =
+                        previous_lineage(&bucket, &l.key, prev, previous_reads).await
+                    {
                         let ours = read.lineage.as_deref().unwrap_or_default();
                         if theirs != ours && read.health == StateHealth::Ok {
                             read.health = StateHealth::ForeignLineage;
@@ -355,19 +357,23 @@ async fn read_current(bucket: &Bucket, l: &Listed) -> Read {
     }
 }
 
-/// The lineage of a previous version, from a ranged read of its header
-/// (`None` when it cannot be read or has none: no verdict then).
-async fn previous_lineage(bucket: &Bucket, key: &str, prev: &ObjectVersion) -> Option<String> {
-    match bucket
-        .get_checked(
-            key,
-            Some(&prev.version_id),
-            Some(HEADER_PREFIX_BYTES as u64),
-            Some(prev.size),
-        )
-        .await
-    {
-        Ok(f) => read_header(&f.bytes).lineage,
+/// The lineage of a previous version, from the version cache or a ranged
+/// read of its header (then cached: a version never changes, so the next
+/// inventory does not read it again); `reads` counts the reads from S3.
+/// `None` when it cannot be read or has none: no verdict then.
+async fn previous_lineage(
+    bucket: &Bucket,
+    key: &str,
+    prev: &ObjectVersion,
+    reads: &AtomicUsize,
+) -> Option<String> {
+    match crate::store::read_header_facts(bucket, key, prev).await {
+        Ok((header, downloaded)) => {
+            if downloaded > 0 {
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+            header.lineage
+        }
         Err(e) => {
             tracing::debug!(error = %e, key, "cannot read the previous version's header");
             None
