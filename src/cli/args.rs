@@ -679,8 +679,8 @@ impl FleetArgs {
 
 #[derive(Debug, Args)]
 pub struct StatesArgs {
-    /// More buckets to take stock of, besides `--bucket` (and the
-    /// environment file's or backend's bucket when no bucket is named).
+    /// More buckets to take stock of (the older form of repeating
+    /// `--bucket`; without any: the environment file's or backend's bucket).
     #[arg(value_name = "BUCKET")]
     pub buckets: Vec<String>,
     /// Only keys under this prefix.
@@ -915,14 +915,15 @@ const EXAMPLES_DOCTOR: &str = r#"Examples:
 
 const EXAMPLES_STATES: &str = r#"Examples:
   stateward states --bucket acme-tfstate
-  stateward states --bucket acme-tfstate acme-tfstate-eu --stale-lock-after 30m
+  stateward states --bucket acme-tfstate --bucket acme-tfstate-eu --stale-lock-after 30m
   stateward states --matrix 8
   stateward states --bucket acme-tfstate --shard 3/8 --format json"#;
 
 const EXAMPLES_REPORT_MERGE: &str = r#"Examples:
   stateward states --bucket acme-tfstate --shard 0/4 --report-to reports/
-  stateward report merge reports/
-  stateward report merge reports/ --format markdown >> "$GITHUB_STEP_SUMMARY""#;
+  stateward report merge reports/ --format markdown >> "$GITHUB_STEP_SUMMARY"
+  stateward --env prod doctor --all-states --shard 1/4 --report-to s3://acme-ci/fleet/run-42/
+  stateward --region eu-west-1 report merge s3://acme-ci/fleet/run-42/"#;
 
 const EXAMPLES_REBUILD: &str = r#"Examples:
   stateward --env prod rebuild plan
