@@ -34,14 +34,16 @@ pub struct Cli {
 /// Options accepted before or after the subcommand.
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalArgs {
-    /// S3 bucket holding the state (highest precedence).
+    /// S3 bucket holding the state (highest precedence). Repeatable for
+    /// `states` and fleet runs (`--all-states`): every bucket named.
     #[arg(
         long,
         global = true,
         value_name = "NAME",
+        action = clap::ArgAction::Append,
         help_heading = STATE_LOCATION
     )]
-    pub bucket: Option<String>,
+    pub bucket: Vec<String>,
     /// Key of the state object (for the default workspace).
     #[arg(
         long,
@@ -274,7 +276,27 @@ impl Command {
         matches!(
             self,
             Command::Drift(_) | Command::Doctor(_) | Command::States(_) | Command::Report(_)
-        )
+        ) || self.is_fleet_run()
+    }
+
+    /// The fleet flags of a command that has them.
+    pub fn fleet(&self) -> Option<&FleetArgs> {
+        match self {
+            Command::Drift(a) => Some(&a.fleet),
+            Command::Doctor(a) => Some(&a.fleet),
+            Command::Versions(a) => Some(&a.fleet),
+            Command::Snapshot(a) => match &a.command {
+                super::snapshot::SnapshotCommand::Create { fleet, .. } => Some(fleet),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether this run covers many states: `states`, or a command with
+    /// `--all-states` / `--states-from` (several `--bucket`s are for these).
+    pub fn is_fleet_run(&self) -> bool {
+        matches!(self, Command::States(_)) || self.fleet().is_some_and(FleetArgs::is_fleet)
     }
 
     /// Whether the command may read state versions (and so uses the version
@@ -387,6 +409,8 @@ pub struct VersionsArgs {
     /// (one shared enumeration, as `drift` does): which version matches reality.
     #[arg(long, conflicts_with = "header_only")]
     pub against_live: bool,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 #[derive(Debug, Args)]
@@ -650,9 +674,10 @@ pub struct FleetArgs {
     /// Only slice I of N (0-based) of the states (stable hash of bucket and key).
     #[arg(long, value_name = "I/N", help_heading = FLEET)]
     pub shard: Option<crate::fleet::Shard>,
-    /// Also write the JSON report into DIR, for `stateward report merge DIR`.
-    #[arg(long, value_name = "DIR", help_heading = FLEET)]
-    pub report_to: Option<PathBuf>,
+    /// Also write the JSON report into DIR or s3://BUCKET/PREFIX/, for
+    /// `stateward report merge` of the same place.
+    #[arg(long, value_name = "DIR|S3URL", help_heading = FLEET)]
+    pub report_to: Option<String>,
 }
 
 impl FleetArgs {
@@ -664,8 +689,8 @@ impl FleetArgs {
 
 #[derive(Debug, Args)]
 pub struct StatesArgs {
-    /// More buckets to take stock of, besides `--bucket` (and the
-    /// environment file's or backend's bucket when no bucket is named).
+    /// More buckets to take stock of (the older form of repeating
+    /// `--bucket`; without any: the environment file's or backend's bucket).
     #[arg(value_name = "BUCKET")]
     pub buckets: Vec<String>,
     /// Only keys under this prefix.
@@ -685,10 +710,11 @@ pub struct StatesArgs {
     /// (`{"include":[{"shard":"0/N",...}]}`) and exit; reads nothing.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub matrix: Option<u32>,
-    /// Also write the JSON report into DIR (`states-I-of-N.json` with
-    /// --shard, else `states.json`), for `stateward report merge DIR`.
-    #[arg(long, value_name = "DIR")]
-    pub report_to: Option<PathBuf>,
+    /// Also write the JSON report into DIR or s3://BUCKET/PREFIX/
+    /// (`states-I-of-N.json` with --shard, else `states.json`), for
+    /// `stateward report merge` of the same place.
+    #[arg(long, value_name = "DIR|S3URL")]
+    pub report_to: Option<String>,
     #[command(flatten)]
     pub fanout: Fanout,
 }
@@ -705,9 +731,10 @@ pub enum ReportCommand {
     /// summary; names the shards that are missing (exit 1).
     #[command(after_help = EXAMPLES_REPORT_MERGE)]
     Merge {
-        /// The directory the shards wrote into (every `*.json` in it).
-        #[arg(value_name = "DIR")]
-        dir: PathBuf,
+        /// Where the shards wrote (every `*.json` in it): a directory or
+        /// s3://BUCKET/PREFIX/.
+        #[arg(value_name = "DIR|S3URL")]
+        from: String,
     },
 }
 
@@ -898,14 +925,15 @@ const EXAMPLES_DOCTOR: &str = r#"Examples:
 
 const EXAMPLES_STATES: &str = r#"Examples:
   stateward states --bucket acme-tfstate
-  stateward states --bucket acme-tfstate acme-tfstate-eu --stale-lock-after 30m
+  stateward states --bucket acme-tfstate --bucket acme-tfstate-eu --stale-lock-after 30m
   stateward states --matrix 8
   stateward states --bucket acme-tfstate --shard 3/8 --format json"#;
 
 const EXAMPLES_REPORT_MERGE: &str = r#"Examples:
   stateward states --bucket acme-tfstate --shard 0/4 --report-to reports/
-  stateward report merge reports/
-  stateward report merge reports/ --format markdown >> "$GITHUB_STEP_SUMMARY""#;
+  stateward report merge reports/ --format markdown >> "$GITHUB_STEP_SUMMARY"
+  stateward --env prod doctor --all-states --shard 1/4 --report-to s3://acme-ci/fleet/run-42/
+  stateward --region eu-west-1 report merge s3://acme-ci/fleet/run-42/"#;
 
 const EXAMPLES_REBUILD: &str = r#"Examples:
   stateward --env prod rebuild plan

@@ -214,8 +214,14 @@ fn format_in_argv(argv: &[std::ffi::OsString]) -> Format {
 pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
     if printer.format() == Format::Markdown && !cli.command.takes_markdown() {
         return Err(Error::Usage(
-            "--format markdown is only for drift, doctor, states and report merge (reports made for a pull-request comment or a job summary); use --format text or --format json".into(),
+            "--format markdown is only for drift, doctor, states and report merge, and --all-states runs (reports made for a pull-request comment or a job summary); use --format text or --format json".into(),
         ));
+    }
+    if cli.global.bucket.len() > 1 && !cli.command.is_fleet_run() {
+        return Err(Error::Usage(format!(
+            "--bucket is given {} times, but this command works on one state: name one bucket (several are for `states` and --all-states / --states-from runs)",
+            cli.global.bucket.len()
+        )));
     }
     let concurrency = cli.command.concurrency();
     let mut ctx = Context::new(cli.global);
@@ -245,7 +251,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
         Command::Doctor(a) => doctor::run(&ctx, a, printer).await,
         Command::Rebuild(a) => rebuild::run(&ctx, a.command, printer).await,
         Command::States(a) => states::run(&ctx, a, printer).await,
-        Command::Report(a) => report::run(a, printer),
+        Command::Report(a) => report::run(&ctx, a, printer).await,
     }
 }
 
@@ -393,7 +399,7 @@ impl Context {
 fn flags_of(g: &GlobalArgs) -> Flags {
     Flags {
         backend: BackendSettings {
-            bucket: g.bucket.clone(),
+            bucket: g.bucket.first().cloned(),
             key: g.key.clone(),
             region: g.region.clone(),
             dynamodb_table: g.dynamodb_table.clone(),

@@ -3,24 +3,42 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::cli::out_err;
+use crate::aws::Aws;
+use crate::cli::{out_err, Context};
+use crate::config::ObjectWrites;
 use crate::error::{Error, Result};
-use crate::fleet::report::{exit_code, merge, Merged, ShardReport};
+use crate::fleet::report::{exit_code, merge, report_name, Merged, ReportPlace, ShardReport};
 use crate::output::style::status_style;
 use crate::output::{count, paint, Printer, Render};
 
 use super::args::{ReportArgs, ReportCommand};
 
-pub fn run<W: Write>(args: ReportArgs, printer: &mut Printer<W>) -> Result<u8> {
+pub async fn run<W: Write>(
+    ctx: &Context,
+    args: ReportArgs,
+    printer: &mut Printer<W>,
+) -> Result<u8> {
     match args.command {
-        ReportCommand::Merge { dir } => {
-            let reports = read_reports(&dir)?;
-            let merged = merge(reports).map_err(Error::Usage)?;
+        ReportCommand::Merge { from } => {
+            let place = parse_place(&from)?;
+            let reports = match &place {
+                ReportPlace::Dir(dir) => read_reports(dir)?,
+                ReportPlace::S3 { bucket, prefix } => {
+                    let aws = Aws::connect(&ctx.aws_access()?).await?;
+                    read_s3_reports(&aws, bucket, prefix).await?
+                }
+            };
+            let merged = merge(reports).map_err(|e| Error::Usage(format!("{place}: {e}")))?;
             let code = exit_code(&merged);
             printer.emit(&MergeReport(merged)).map_err(out_err)?;
             Ok(code)
         }
     }
+}
+
+/// `--report-to` / `report merge` place, as a usage error when it is not one.
+pub(crate) fn parse_place(s: &str) -> Result<ReportPlace> {
+    s.parse().map_err(Error::Usage)
 }
 
 /// Every `*.json` of `dir`, in name order, as fleet reports.
@@ -40,37 +58,79 @@ fn read_reports(dir: &Path) -> Result<Vec<ShardReport>> {
             path: path.clone(),
             source,
         })?;
-        let report: ShardReport = serde_json::from_str(&text).map_err(|e| {
-            Error::Usage(format!(
-                "{} is not a fleet report ({e}): keep only the files --report-to wrote in that directory",
-                path.display()
-            ))
-        })?;
-        out.push(report);
+        out.push(parse_report(&path.display().to_string(), &text)?);
     }
     Ok(out)
 }
 
-/// Writes a fleet report's JSON into `dir` as `<command>-I-of-N.json`
-/// (`<command>.json` unsharded), creating the directory.
-pub(crate) fn write_report<T: serde::Serialize>(
-    dir: &Path,
+/// Every `*.json` directly under `s3://bucket/prefix/` (ListObjectsV2, then
+/// one GET each), in key order, as fleet reports.
+async fn read_s3_reports(aws: &Aws, bucket: &str, prefix: &str) -> Result<Vec<ShardReport>> {
+    let b = aws.bucket(bucket);
+    let under = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    let mut keys: Vec<String> = b
+        .list_keys(&under)
+        .await?
+        .into_iter()
+        .filter(|k| k.ends_with(".json") && !k[under.len()..].contains('/'))
+        .collect();
+    keys.sort();
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let fetched = b.get(&key, None, None).await?;
+        let text = String::from_utf8_lossy(&fetched.bytes);
+        out.push(parse_report(&format!("s3://{bucket}/{key}"), &text)?);
+    }
+    Ok(out)
+}
+
+fn parse_report(name: &str, text: &str) -> Result<ShardReport> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::Usage(format!(
+            "{name} is not a fleet report ({e}): keep only the files --report-to wrote in that place"
+        ))
+    })
+}
+
+/// Writes a fleet report's JSON to `place` as `<command>-I-of-N.json`
+/// (`<command>.json` unsharded): into a directory (created), or under an S3
+/// prefix with `writes` (the backend's SSE and ACL settings).
+pub(crate) async fn write_report<T: serde::Serialize>(
+    place: &ReportPlace,
+    aws: &Aws,
+    writes: &ObjectWrites,
     command: &str,
     shard: Option<crate::fleet::Shard>,
     report: &T,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let name = match shard {
-        Some(s) => format!("{command}-{}-of-{}.json", s.index, s.count),
-        None => format!("{command}.json"),
-    };
-    let path = dir.join(name);
+    let name = report_name(command, shard);
     let mut text = serde_json::to_string_pretty(report).map_err(|e| out_err(e.into()))?;
     text.push('\n');
-    std::fs::write(&path, text).map_err(|source| Error::WriteFile { path, source })
+    match place {
+        ReportPlace::Dir(dir) => {
+            std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
+                path: dir.to_owned(),
+                source,
+            })?;
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|source| Error::WriteFile { path, source })
+        }
+        ReportPlace::S3 { bucket, prefix } => {
+            aws.bucket(bucket)
+                .with_writes(writes.clone())
+                .put(
+                    &ReportPlace::s3_key(prefix, &name),
+                    text.into_bytes(),
+                    false,
+                )
+                .await?;
+            Ok(())
+        }
+    }
 }
 
 /// A combined fleet report (of `report merge` or one fleet run).

@@ -42,7 +42,7 @@ async fn run_undelete<W: Write>(
     concurrency: usize,
     printer: &mut Printer<W>,
 ) -> Result<u8> {
-    let Some(bucket_name) = ctx.global.bucket.clone() else {
+    let Some(bucket_name) = ctx.global.bucket.first().cloned() else {
         return Err(Error::Usage(
             "s3 undelete needs --bucket B, the bucket to undelete in (it is never taken from an environment file or backend)".into(),
         ));

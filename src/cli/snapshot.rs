@@ -37,6 +37,8 @@ pub enum SnapshotCommand {
         /// Why the snapshot was taken, kept in its manifest.
         #[arg(long, value_name = "TEXT", default_value = "")]
         reason: String,
+        #[command(flatten)]
+        fleet: super::args::FleetArgs,
     },
     /// List the snapshots, oldest first.
     #[command(after_help = "Examples:
@@ -94,7 +96,10 @@ pub async fn run<W: Write>(
     printer: &mut Printer<W>,
 ) -> Result<u8> {
     match args.command {
-        SnapshotCommand::Create { reason } => create(ctx, &reason, printer).await,
+        SnapshotCommand::Create { reason, fleet } if fleet.is_fleet() => {
+            super::fleet::snapshot_create(ctx, &fleet, &reason, printer).await
+        }
+        SnapshotCommand::Create { reason, .. } => create(ctx, &reason, printer).await,
         SnapshotCommand::List => list(ctx, printer).await,
         SnapshotCommand::Verify { all } => verify(ctx, all, printer).await,
         SnapshotCommand::Prune(a) => prune(ctx, a, printer).await,

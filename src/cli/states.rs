@@ -27,19 +27,29 @@ pub async fn run<W: Write>(
             .map_err(out_err)?;
         return Ok(crate::exit::SUCCESS);
     }
+    let report_to = args
+        .report_to
+        .as_deref()
+        .map(super::report::parse_place)
+        .transpose()?;
     let scope = FleetScope::of(ctx, &args.buckets)?;
     let aws = Aws::connect(&scope.access).await?;
     let started = Instant::now();
     let calls_before = aws.calls();
     let opts = InventoryOptions {
-        buckets: scope.buckets,
+        buckets: scope.buckets.clone(),
         selection: Selection {
             prefix: args.prefix,
             suffix: args.suffix,
-            workspace_key_prefix: scope.workspace_key_prefix,
+            workspace_key_prefix: scope.workspace_key_prefix.clone(),
             shard: args.shard,
         },
-        table: scope.table,
+        table: scope.table.clone(),
+        // A --dynamodb-table flag names the table of every state.
+        rules: match (&ctx.global.dynamodb_table, ctx.settings.env_file()?) {
+            (None, Some(env)) => env.states.clone().unwrap_or_default(),
+            _ => Default::default(),
+        },
         concurrency: args.fanout.get(),
         stale_lock_after: args.stale_lock_after,
         now: OffsetDateTime::now_utc(),
@@ -47,8 +57,9 @@ pub async fn run<W: Write>(
     let inv = fleet::inventory(&aws, &opts).await?;
     let requests = aws.calls() - calls_before;
     let report = StatesReport::new(inv, args.shard, requests, started.elapsed().as_secs_f64());
-    if let Some(dir) = &args.report_to {
-        super::report::write_report(dir, "states", args.shard, &report)?;
+    if let Some(place) = &report_to {
+        super::report::write_report(place, &aws, &scope.writes, "states", args.shard, &report)
+            .await?;
     }
     printer.emit(&report).map_err(out_err)?;
     Ok(fleet::exit_code(&report.states, report.errors.len()))
@@ -61,6 +72,9 @@ pub(crate) struct FleetScope {
     pub table: Option<String>,
     pub workspace_key_prefix: String,
     pub access: crate::config::AwsAccess,
+    /// What writes to S3 send (the backend's SSE and ACL settings): for
+    /// reports written with `--report-to s3://...`.
+    pub writes: crate::config::ObjectWrites,
 }
 
 impl FleetScope {
@@ -89,12 +103,12 @@ impl FleetScope {
         }
         if buckets.is_empty() {
             return Err(Error::Usage(
-                "name the bucket(s) to take stock of: --bucket B (more buckets as arguments), or --env NAME".into(),
+                "name the bucket(s) to take stock of: --bucket B (repeat it for more buckets), or --env NAME".into(),
             ));
         }
         let access = match &target {
             Some(t) => ctx.settings.aws_access_of(t),
-            None if g.bucket.is_some() => ctx.settings.aws_access_without_key()?,
+            None if !g.bucket.is_empty() => ctx.settings.aws_access_without_key()?,
             None => ctx.settings.aws_access()?,
         };
         let table = g
@@ -106,11 +120,16 @@ impl FleetScope {
             .clone()
             .or_else(|| target.as_ref().map(|t| t.workspace_key_prefix.clone()))
             .unwrap_or_else(|| "env:".into());
+        let writes = target
+            .as_ref()
+            .map(|t| t.encryption.clone())
+            .unwrap_or_else(crate::config::ObjectWrites::plain);
         Ok(FleetScope {
             buckets,
             table,
             workspace_key_prefix,
             access,
+            writes,
         })
     }
 }
@@ -135,6 +154,8 @@ struct Summary {
     locked: usize,
     /// AWS requests this inventory made (retries included).
     requests: u64,
+    /// Of those, header reads of previous versions (the lineage check).
+    previous_reads: usize,
     requests_per_state: f64,
     seconds: f64,
 }
@@ -148,6 +169,7 @@ impl StatesReport {
             unchecked: inv.states.iter().filter(|s| s.unchecked).count(),
             locked: inv.states.iter().filter(|s| s.lock.is_some()).count(),
             requests,
+            previous_reads: inv.previous_reads,
             requests_per_state: if n == 0 {
                 0.0
             } else {

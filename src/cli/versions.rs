@@ -27,9 +27,6 @@ pub async fn run<W: Write>(
     args: VersionsArgs,
     printer: &mut Printer<W>,
 ) -> Result<u8> {
-    let target = ctx.target()?;
-    let aws = ctx.aws(&target).await?;
-    let bucket = aws.state_bucket(&target);
     let opts = HistoryOptions {
         limit: if args.all {
             None
@@ -43,6 +40,12 @@ pub async fn run<W: Write>(
         },
         concurrency: args.fanout.get(),
     };
+    if args.fleet.is_fleet() {
+        return super::fleet::versions(ctx, &args, opts, printer).await;
+    }
+    let target = ctx.target()?;
+    let aws = ctx.aws(&target).await?;
+    let bucket = aws.state_bucket(&target);
     let history = history(&bucket, &target.state_key(), opts).await?;
     let mut report = Report::from(history);
     if args.against_live {

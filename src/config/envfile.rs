@@ -53,6 +53,7 @@ pub const TOP_LEVEL_BLOCKS: &[&str] = &[
     "objectives",
     "drift",
     "rebuild",
+    "states",
     "cache",
 ];
 /// Keys of the `backend` block: the names of [`BackendSettings`]'s fields,
@@ -113,6 +114,8 @@ pub struct EnvFile {
     pub drift: Option<DriftSettings>,
     /// The optional `rebuild` block (tiers and journal of `stateward rebuild`).
     pub rebuild: Option<RebuildSettings>,
+    /// The optional `states` block: per key pattern settings of fleet runs.
+    pub states: Option<StatesSettings>,
     /// The optional `cache` block (the local version cache).
     pub cache: Option<CacheSettings>,
 }
@@ -152,6 +155,171 @@ impl Section for CacheSettings {
         }
         Ok(())
     }
+}
+
+/// The `states { match "PATTERN" { ... } }` block: settings of the states
+/// of a fleet run (`--all-states`, `--states-from`) whose key matches a
+/// glob, for fleets that are not uniform. The first `match` whose pattern
+/// matches a state's key applies; command-line flags still win.
+///
+/// ```hcl
+/// states {
+///   match "team-a/**" {
+///     dynamodb_table   = "team-a-locks"
+///     region           = "eu-central-1"
+///     live_assume_role = { role_arn = "arn:aws:iam::111111111111:role/drift-read" }
+///   }
+///   match "legacy/*.tfstate" {
+///     use_lockfile = true
+///   }
+/// }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatesSettings {
+    /// The `match` blocks, in file order.
+    pub rules: Vec<StateRule>,
+}
+
+/// One `match "PATTERN" { ... }` of the `states` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StateRule {
+    /// A glob over the state key: `*` stays within one `/` segment, `**`
+    /// crosses them, `?`, `[ab]` and `{a,b}` as usual.
+    pub pattern: String,
+    pub dynamodb_table: Option<String>,
+    pub region: Option<String>,
+    pub use_lockfile: Option<bool>,
+    /// The role of the live checks of these states (as `drift { assume_role }`).
+    pub live_assume_role: Option<AssumeRole>,
+}
+
+/// Keys of a `match` block of `states`.
+pub const STATE_RULE_KEYS: &[&str] = &[
+    "dynamodb_table",
+    "region",
+    "use_lockfile",
+    "live_assume_role",
+];
+
+impl Section for StateRule {
+    const NAME: &'static str = "match";
+    const KEYS: &'static [&'static str] = STATE_RULE_KEYS;
+    const REQUIRED: &'static [&'static str] = &[];
+
+    fn set(&mut self, f: &Field<'_>) -> Result<(), ConfigError> {
+        match f.key() {
+            "dynamodb_table" => self.dynamodb_table = Some(f.non_empty_string()?),
+            "region" => self.region = Some(f.non_empty_string()?),
+            "use_lockfile" => self.use_lockfile = Some(f.bool()?),
+            "live_assume_role" => {
+                let mut access = AccessSettings::default();
+                AccessReader::set_env_file(&mut access, "assume_role", f.value())
+                    .map_err(|reason| f.invalid(reason))?;
+                self.live_assume_role = access.assume_role;
+            }
+            other => return Err(unknown_in::<Self>(f.src, other, f.span.clone())),
+        }
+        Ok(())
+    }
+}
+
+/// A `states` pattern as a matcher: `*` does not cross `/`. The error is
+/// globset's reason.
+pub fn state_glob(pattern: &str) -> Result<globset::GlobMatcher, String> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| e.kind().to_string())
+}
+
+impl StatesSettings {
+    /// The first rule whose pattern matches `key` (with its index). Pure.
+    pub fn rule_for(&self, key: &str) -> Option<(usize, &StateRule)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| state_glob(&r.pattern).is_ok_and(|g| g.is_match(key)))
+    }
+}
+
+/// Reads the `states` block: `match "PATTERN" { ... }` blocks only, each
+/// pattern a valid glob, no pattern twice.
+fn read_states(src: &Source, block: &Block) -> Result<StatesSettings, ConfigError> {
+    const NAME: &str = "states";
+    if let Some(label) = block.labels.first() {
+        return Err(src.error(
+            label.span(),
+            ConfigErrorKind::UnexpectedLabels {
+                block: NAME.to_string(),
+            },
+        ));
+    }
+    let unknown = |key: &str, span| {
+        src.error(
+            span,
+            ConfigErrorKind::UnknownKey {
+                key: key.to_string(),
+                block: Some(NAME.to_string()),
+                expected: vec!["match"],
+            },
+        )
+    };
+    let mut out = StatesSettings::default();
+    let mut lines: std::collections::BTreeMap<String, usize> = Default::default();
+    for structure in block.body.iter() {
+        match structure {
+            Structure::Attribute(attr) => {
+                let key = attr.key.as_str();
+                let span = attr.key.span();
+                if key == "match" {
+                    return Err(wrong_form_block(src, key, Some(NAME), span));
+                }
+                return Err(unknown(key, span));
+            }
+            Structure::Block(inner) => {
+                let key = inner.ident.as_str();
+                let span = inner.ident.span();
+                if key != "match" {
+                    return Err(unknown(key, span));
+                }
+                let pattern = match inner.labels.as_slice() {
+                    [label] => label.as_str().trim().to_owned(),
+                    _ => String::new(),
+                };
+                let label_span = inner.labels.first().and_then(|l| l.span()).or(span.clone());
+                let bad_label = |reason: String| {
+                    src.error(
+                        label_span.clone(),
+                        ConfigErrorKind::InvalidValue {
+                            key: "match".into(),
+                            block: Some(NAME.to_string()),
+                            reason,
+                        },
+                    )
+                };
+                if pattern.is_empty() {
+                    return Err(bad_label(
+                        "a match needs exactly one non-empty label, a glob over the state key: `match \"team-a/**\" { ... }`".into(),
+                    ));
+                }
+                if let Err(why) = state_glob(&pattern) {
+                    return Err(bad_label(format!(
+                        "\"{pattern}\" is not a glob ({why}); write e.g. \"team-a/**\" or \"env:/*/app/terraform.tfstate\""
+                    )));
+                }
+                let line = label_span.as_ref().map_or(0, |r| src.line_col(r.start).0);
+                if let Some(first) = lines.insert(pattern.clone(), line) {
+                    return Err(bad_label(format!(
+                        "\"{pattern}\" is matched twice (first on line {first}); merge the two blocks"
+                    )));
+                }
+                let rule: StateRule = read_attributes(src, inner)?;
+                out.rules.push(StateRule { pattern, ..rule });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The `drift { ... }` block: how `stateward drift` scopes and ignores.
@@ -339,6 +507,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
     let mut objectives: Option<Objectives> = None;
     let mut drift: Option<DriftSettings> = None;
     let mut rebuild: Option<RebuildSettings> = None;
+    let mut states: Option<StatesSettings> = None;
     let mut cache: Option<CacheSettings> = None;
 
     for structure in body.iter() {
@@ -370,6 +539,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
                     "objectives" => objectives = Some(read_section::<Objectives>(src, block)?),
                     "drift" => drift = Some(read_section::<DriftSettings>(src, block)?),
                     "rebuild" => rebuild = Some(read_rebuild(src, block)?),
+                    "states" => states = Some(read_states(src, block)?),
                     "cache" => cache = Some(read_section::<CacheSettings>(src, block)?),
                     _ => return Err(unknown_top_level(src, name, span)),
                 }
@@ -395,6 +565,7 @@ pub(crate) fn parse_env_file(src: &Source) -> Result<EnvFile, ConfigError> {
         objectives,
         drift,
         rebuild,
+        states,
         cache,
     })
 }
@@ -901,7 +1072,7 @@ backend {
             "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\nretension {\n  keep_last = 3\n}\n",
             5,
             1,
-            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention, objectives, drift, rebuild, cache)",
+            "unknown key \"retension\" at top level (expected one of: description, backend, snapshots, retention, objectives, drift, rebuild, states, cache)",
         ),
         (
             "unknown key in retention",
@@ -1213,6 +1384,75 @@ backend {
             serde_json::from_str(include_str!("../../schemas/environment.schema.json")).unwrap();
         let keys = sorted_keys(&schema["$defs"]["drift"]["properties"]);
         let mut want = <DriftSettings as Section>::KEYS.to_vec();
+        want.sort();
+        assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn the_states_block_maps_key_globs_to_settings_first_match_wins() {
+        let base = "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\n";
+        let env = parse(&format!(
+            "{base}states {{\n  match \"team-a/**\" {{\n    dynamodb_table = \"a-locks\"\n    region = \"eu-central-1\"\n    live_assume_role = {{ role_arn = \"arn:aws:iam::1:role/r\" }}\n  }}\n  match \"*/terraform.tfstate\" {{\n    use_lockfile = true\n  }}\n}}\n"
+        ))
+        .unwrap();
+        let st = env.states.unwrap();
+        assert_eq!(st.rules.len(), 2);
+        let cases = [
+            ("team-a/net/terraform.tfstate", Some(0)),
+            ("team-a/terraform.tfstate", Some(0)),
+            ("svc/terraform.tfstate", Some(1)),
+            ("deep/svc/terraform.tfstate", None),
+            ("team-b/x.tfstate", None),
+        ];
+        for (key, want) in cases {
+            assert_eq!(st.rule_for(key).map(|(i, _)| i), want, "{key}");
+        }
+        let a = &st.rules[0];
+        assert_eq!(a.dynamodb_table.as_deref(), Some("a-locks"));
+        assert_eq!(a.region.as_deref(), Some("eu-central-1"));
+        assert_eq!(
+            a.live_assume_role.as_ref().map(|r| r.role_arn.as_str()),
+            Some("arn:aws:iam::1:role/r")
+        );
+        assert_eq!(st.rules[1].use_lockfile, Some(true));
+
+        // Mistakes name the file and line.
+        let errors = [
+            ("states {\n  match \"a/[\" {\n  }\n}\n", ":6:", "not a glob"),
+            (
+                "states {\n  match \"a\" {\n  }\n  match \"a\" {\n  }\n}\n",
+                ":8:",
+                "matched twice",
+            ),
+            (
+                "states {\n  match \"a\" {\n    table = \"x\"\n  }\n}\n",
+                ":7:",
+                "table",
+            ),
+            (
+                "states {\n  match {\n  }\n}\n",
+                ":6:",
+                "one non-empty label",
+            ),
+            ("states {\n  rule \"a\" {\n  }\n}\n", ":6:", "rule"),
+            (
+                "states {\n  match \"a\" {\n    use_lockfile = \"yes\"\n  }\n}\n",
+                ":7:",
+                "use_lockfile",
+            ),
+        ];
+        for (text, line, word) in errors {
+            let e = parse(&format!("{base}{text}")).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("environments/test.hcl{line}")),
+                "{text}: {e}"
+            );
+            assert!(e.contains(word), "{text}: {e}");
+        }
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schemas/environment.schema.json")).unwrap();
+        let keys = sorted_keys(&schema["$defs"]["stateRule"]["properties"]);
+        let mut want = STATE_RULE_KEYS.to_vec();
         want.sort();
         assert_eq!(keys, want);
     }

@@ -33,8 +33,8 @@ pub use encryption::{
 };
 pub use envfile::{
     env_file_path_candidates, load_env_file_with, parse_env_file_text, CacheSettings,
-    DriftSettings, EnvFile, RetentionSettings, SnapshotSettings, BACKEND_KEYS, TOP_LEVEL_BLOCKS,
-    TOP_LEVEL_KEYS,
+    DriftSettings, EnvFile, RetentionSettings, SnapshotSettings, StateRule, StatesSettings,
+    BACKEND_KEYS, TOP_LEVEL_BLOCKS, TOP_LEVEL_KEYS,
 };
 pub use error::{ConfigError, ConfigErrorKind, ValueType};
 pub use ignore_changes::{read_ignore_changes, IgnoreChanges, IgnoreChangesMap};

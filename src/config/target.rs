@@ -326,6 +326,7 @@ mod tests {
             drift: None,
             rebuild: None,
             cache: None,
+            states: None,
         }
     }
 

@@ -2,10 +2,13 @@
 //! request per state: one ListObjectVersions pass per bucket (keys, delete
 //! markers, version counts, lock files), one GetBucketVersioning per bucket,
 //! one ranged GET per state (the whole object when it is small, else its
-//! header), the lock and digest items in `BatchGetItem` calls of 100 keys,
+//! header), one ranged header read of the previous version where its ETag
+//! differs from the current one's and the version cache does not hold it
+//! (the lineage check), the lock and digest items in `BatchGetItem` calls of 100 keys,
 //! and a GET of each lock file that exists. Reads run concurrently, bounded.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
@@ -13,9 +16,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{
-    lock_view, problems_of, sort_problems_first, states_in, DigestState, Listed, LockFacts,
-    Selection, StateEntry, StateHealth,
+    lock_view, previous_to_read, problems_of, sort_problems_first, states_in, DigestState, Listed,
+    LockFacts, Selection, StateEntry, StateHealth,
 };
+use crate::aws::object::ObjectVersion;
 use crate::aws::s3::Bucket;
 use crate::aws::Aws;
 use crate::error::Result;
@@ -35,6 +39,10 @@ pub struct InventoryOptions {
     pub selection: Selection,
     /// The lock table, when one is configured (lock and digest items).
     pub table: Option<String>,
+    /// The environment file's `states` block: a matching rule's
+    /// `dynamodb_table` replaces `table` for its states (empty when a
+    /// `--dynamodb-table` flag names the table of every state).
+    pub rules: crate::config::StatesSettings,
     /// Requests of one kind in flight at once.
     pub concurrency: usize,
     pub stale_lock_after: Duration,
@@ -59,6 +67,9 @@ pub struct Inventory {
     /// Failures that left part of the fleet unchecked (a bucket not listed,
     /// the lock table not read), one sentence each.
     pub errors: Vec<String>,
+    /// Header reads of previous versions for the lineage check (only where
+    /// the previous version's ETag differs from the current one's).
+    pub previous_reads: usize,
 }
 
 /// What one read of a state's current version gave.
@@ -152,38 +163,63 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
         listed.extend(states.into_iter().map(|s| (s, bucket.clone(), v.clone())));
     }
 
-    // Lock and digest items, 100 keys a call.
+    // Lock and digest items, 100 keys a call, per lock table.
+    let table_of = |key: &str| -> Option<String> {
+        opts.rules
+            .rule_for(key)
+            .and_then(|(_, r)| r.dynamodb_table.clone())
+            .or_else(|| opts.table.clone())
+    };
+    let mut by_table: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (l, _, _) in &listed {
+        if let Some(t) = table_of(&l.key) {
+            let id = format!("{}/{}", l.bucket, l.key);
+            by_table
+                .entry(t)
+                .or_default()
+                .extend([format!("{id}-md5"), id]);
+        }
+    }
     let mut items: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut table_read = opts.table.is_some();
-    if let Some(table) = &opts.table {
-        let ids: Vec<String> = listed
-            .iter()
-            .flat_map(|(l, _, _)| {
-                let id = format!("{}/{}", l.bucket, l.key);
-                [format!("{id}-md5"), id]
-            })
-            .collect();
-        if !ids.is_empty() {
-            match aws.table(table).batch_get(&ids).await {
-                Ok(found) => items = found,
-                Err(e) => {
-                    table_read = false;
-                    errors.push(format!(
-                        "cannot read the lock and digest items of DynamoDB table {table}: {e}"
-                    ));
-                }
+    let mut unread_tables: Vec<String> = Vec::new();
+    for (table, ids) in &by_table {
+        match aws.table(table).batch_get(ids).await {
+            Ok(found) => items.extend(found),
+            Err(e) => {
+                unread_tables.push(table.clone());
+                errors.push(format!(
+                    "cannot read the lock and digest items of DynamoDB table {table}: {e}"
+                ));
             }
         }
     }
 
     let reading = Progress::items("reading states", listed.len() as u64);
+    let previous_reads = AtomicUsize::new(0);
+    let previous_reads = &previous_reads;
     let concurrency = opts.concurrency.max(1);
     let mut states: Vec<StateEntry> = stream::iter(listed)
         .map(|(l, bucket, versioning)| {
             let items = &items;
+            let table = table_of(&l.key);
+            let unread_tables = &unread_tables;
             let reading = &reading;
             async move {
-                let read = read_current(&bucket, &l).await;
+                let mut read = read_current(&bucket, &l).await;
+                if let Some(prev) = previous_to_read(&l, read.lineage.as_deref()) {
+                    if let Some(theirs) =
+                        previous_lineage(&bucket, &l.key, prev, previous_reads).await
+                    {
+                        let ours = read.lineage.as_deref().unwrap_or_default();
+                        if theirs != ours && read.health == StateHealth::Ok {
+                            read.health = StateHealth::ForeignLineage;
+                            read.detail = Some(format!(
+                                "lineage {ours}, the previous version {} has lineage {theirs}",
+                                prev.version_id
+                            ));
+                        }
+                    }
+                }
                 let lockfile_body = match &l.lockfile {
                     Some(_) => Some(read_lockfile(&bucket, &l.key).await),
                     None => None,
@@ -197,9 +233,9 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
                     .get(&format!("{id}-md5"))
                     .and_then(|i| i.get("Digest"))
                     .filter(|d| !d.is_empty());
-                let digest = if opts.table.is_none() {
+                let digest = if table.is_none() {
                     DigestState::NotConfigured
-                } else if !table_read {
+                } else if table.as_ref().is_some_and(|t| unread_tables.contains(t)) {
                     DigestState::Unverified
                 } else {
                     match (stored, &read.md5) {
@@ -251,6 +287,7 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
         buckets,
         states,
         errors,
+        previous_reads: previous_reads.load(Ordering::Relaxed),
     })
 }
 
@@ -317,6 +354,30 @@ async fn read_current(bucket: &Bucket, l: &Listed) -> Read {
         lineage,
         terraform_version: terraform_version.or(header.terraform_version),
         md5,
+    }
+}
+
+/// The lineage of a previous version, from the version cache or a ranged
+/// read of its header (then cached: a version never changes, so the next
+/// inventory does not read it again); `reads` counts the reads from S3.
+/// `None` when it cannot be read or has none: no verdict then.
+async fn previous_lineage(
+    bucket: &Bucket,
+    key: &str,
+    prev: &ObjectVersion,
+    reads: &AtomicUsize,
+) -> Option<String> {
+    match crate::store::read_header_facts(bucket, key, prev).await {
+        Ok((header, downloaded)) => {
+            if downloaded > 0 {
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+            header.lineage
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, key, "cannot read the previous version's header");
+            None
+        }
     }
 }
 

@@ -107,6 +107,9 @@ pub struct Listed {
     pub delete_markers: usize,
     /// The current `<key>.tflock`, when one exists (not a delete marker).
     pub lockfile: Option<ObjectVersion>,
+    /// The newest version before the current one (not a delete marker),
+    /// when there is one: its lineage is compared with the current one's.
+    pub previous: Option<ObjectVersion>,
 }
 
 /// The workspace a key belongs to: `<prefix>/<ws>/<key>` is workspace `ws`
@@ -156,6 +159,16 @@ pub fn states_in(bucket: &str, listing: &[KeyVersion], sel: &Selection) -> Vec<L
             .iter()
             .filter(|v| !v.is_latest && !v.delete_marker)
             .count();
+        // The newest noncurrent version (listing order breaks ties: S3
+        // lists a key's versions newest first).
+        let previous = versions
+            .iter()
+            .filter(|v| !v.is_latest && !v.delete_marker)
+            .fold(None::<&ObjectVersion>, |best, v| match best {
+                Some(b) if b.last_modified >= v.last_modified => Some(b),
+                _ => Some(v),
+            })
+            .cloned();
         let lockfile = by_key
             .get(format!("{key}{LOCKFILE_SUFFIX}").as_str())
             .and_then(|v| current_of(v))
@@ -168,9 +181,28 @@ pub fn states_in(bucket: &str, listing: &[KeyVersion], sel: &Selection) -> Vec<L
             noncurrent_versions,
             delete_markers,
             lockfile,
+            previous,
         });
     }
     out
+}
+
+/// The previous version to read for the lineage check, if any: only when
+/// the current version is not deleted, its lineage is known, and the
+/// previous version's ETag differs from the current one's (the same ETag is
+/// the same bytes, so the same lineage: no read). Pure.
+pub fn previous_to_read<'a>(
+    l: &'a Listed,
+    current_lineage: Option<&str>,
+) -> Option<&'a ObjectVersion> {
+    let prev = l.previous.as_ref()?;
+    if l.current.delete_marker || current_lineage.is_none() {
+        return None;
+    }
+    match (&prev.etag, &l.current.etag) {
+        (Some(a), Some(b)) if a == b => None,
+        _ => Some(prev),
+    }
 }
 
 /// The health of a state's current version, as far as one read tells.
@@ -184,6 +216,9 @@ pub enum StateHealth {
     Encrypted,
     /// The current version is a delete marker.
     Deleted,
+    /// The current version's lineage differs from the previous version's:
+    /// another configuration's state was written over this one.
+    ForeignLineage,
     /// The object could not be read (access denied, network): not checked.
     Unreadable,
 }
@@ -195,6 +230,7 @@ impl StateHealth {
             StateHealth::Corrupt => "corrupt",
             StateHealth::Encrypted => "encrypted",
             StateHealth::Deleted => "deleted",
+            StateHealth::ForeignLineage => "foreign-lineage",
             StateHealth::Unreadable => "unreadable",
         }
     }
@@ -343,6 +379,12 @@ pub fn problems_of(e: &StateEntry) -> Vec<String> {
         StateHealth::Corrupt => out.push(format!(
             "the current version of {at} is corrupt ({}): {} puts back the last good version",
             e.health_detail.as_deref().unwrap_or("not a readable state"),
+            run(&["restore", "--last-good"])
+        )),
+        StateHealth::ForeignLineage => out.push(format!(
+            "the current version of {at} has a foreign lineage ({}): {} shows the history, {} puts back the last version of the state's own lineage",
+            e.health_detail.as_deref().unwrap_or("it differs from the previous version's"),
+            run(&["versions"]),
             run(&["restore", "--last-good"])
         )),
         StateHealth::Unreadable => out.push(format!(

@@ -8,6 +8,8 @@
 //! rest of each entry is kept as it is.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +38,82 @@ pub struct ShardReport {
     /// Failures outside any one state (a bucket not listed).
     #[serde(default)]
     pub errors: Vec<String>,
+}
+
+/// Where fleet reports go (`--report-to`) and are merged from (`report
+/// merge`): a local directory or an S3 prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportPlace {
+    Dir(PathBuf),
+    /// `s3://BUCKET/PREFIX/`; the prefix without its surrounding slashes.
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
+}
+
+impl FromStr for ReportPlace {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(
+                "the report place is empty: give a directory or s3://BUCKET/PREFIX/".into(),
+            );
+        }
+        if let Some(rest) = s.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(format!(
+                    "`{s}` names no bucket: write it as s3://BUCKET/PREFIX/"
+                ));
+            }
+            return Ok(ReportPlace::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.trim_matches('/').to_owned(),
+            });
+        }
+        if let Some((scheme, _)) = s.split_once("://") {
+            return Err(format!(
+                "`{s}`: `{scheme}://` is not supported; give a directory or s3://BUCKET/PREFIX/"
+            ));
+        }
+        Ok(ReportPlace::Dir(PathBuf::from(s)))
+    }
+}
+
+impl std::fmt::Display for ReportPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReportPlace::Dir(d) => write!(f, "{}", d.display()),
+            ReportPlace::S3 { bucket, prefix } if prefix.is_empty() => {
+                write!(f, "s3://{bucket}/")
+            }
+            ReportPlace::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}/"),
+        }
+    }
+}
+
+impl ReportPlace {
+    /// The S3 key of a report named `name` under an S3 place's prefix (and
+    /// the listing prefix, with `name` empty).
+    pub fn s3_key(prefix: &str, name: &str) -> String {
+        if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}/{name}")
+        }
+    }
+}
+
+/// The file name of a shard's report: `<command>-I-of-N.json`, or
+/// `<command>.json` unsharded. Pure.
+pub fn report_name(command: &str, shard: Option<Shard>) -> String {
+    match shard {
+        Some(s) => format!("{command}-{}-of-{}.json", s.index, s.count),
+        None => format!("{command}.json"),
+    }
 }
 
 /// Counts of a fleet report.
@@ -238,6 +316,44 @@ mod tests {
         assert_eq!(exit_code(&all), crate::exit::DIFFERENCES);
         let fine = merge(vec![report(None, vec![entry("a", &[], false)])]).unwrap();
         assert_eq!(exit_code(&fine), crate::exit::SUCCESS);
+    }
+
+    #[test]
+    fn report_places_are_directories_or_s3_prefixes() {
+        let cases: [(&str, Result<ReportPlace, &str>); 6] = [
+            ("reports/", Ok(ReportPlace::Dir("reports/".into()))),
+            (
+                "s3://acme-ci/stateward/run-42/",
+                Ok(ReportPlace::S3 {
+                    bucket: "acme-ci".into(),
+                    prefix: "stateward/run-42".into(),
+                }),
+            ),
+            (
+                "s3://acme-ci",
+                Ok(ReportPlace::S3 {
+                    bucket: "acme-ci".into(),
+                    prefix: String::new(),
+                }),
+            ),
+            ("s3:///x", Err("names no bucket")),
+            ("gs://b/x", Err("not supported")),
+            (" ", Err("empty")),
+        ];
+        for (given, want) in cases {
+            match (given.parse::<ReportPlace>(), want) {
+                (Ok(got), Ok(w)) => assert_eq!(got, w, "{given}"),
+                (Err(e), Err(w)) => assert!(e.contains(w), "{given}: {e}"),
+                (got, w) => panic!("{given}: {got:?} vs {w:?}"),
+            }
+        }
+        let p: ReportPlace = "s3://b/p/".parse().unwrap();
+        assert_eq!(p.to_string(), "s3://b/p/");
+        assert_eq!(ReportPlace::s3_key("p", "x.json"), "p/x.json");
+        assert_eq!(ReportPlace::s3_key("", "x.json"), "x.json");
+        let shard = Shard { index: 2, count: 5 };
+        assert_eq!(report_name("doctor", Some(shard)), "doctor-2-of-5.json");
+        assert_eq!(report_name("states", None), "states.json");
     }
 
     #[test]

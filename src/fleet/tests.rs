@@ -81,6 +81,69 @@ fn the_listing_gives_states_counts_and_lock_files_but_never_lock_files_as_states
     assert!(b.lockfile.is_none(), "a deleted lock file is no lock");
     assert_eq!(got[2].workspace, "dev");
     assert_eq!(got[0].workspace, "default");
+    // The previous version: the newest noncurrent one, never a delete marker.
+    assert_eq!(
+        a.previous.as_ref().map(|v| v.version_id.as_str()),
+        Some("a2")
+    );
+    assert_eq!(
+        b.previous.as_ref().map(|v| v.version_id.as_str()),
+        Some("b1")
+    );
+    assert!(got[2].previous.is_none());
+}
+
+#[test]
+fn the_previous_version_is_read_only_when_its_bytes_may_differ() {
+    let with = |cur: Option<&str>, prev: Option<&str>, marker: bool, has_prev: bool| {
+        let mut current = kv("k.tfstate", "v2", true, marker).version;
+        current.etag = cur.map(str::to_owned);
+        let mut previous = kv("k.tfstate", "v1", false, false).version;
+        previous.etag = prev.map(str::to_owned);
+        Listed {
+            bucket: "b".into(),
+            key: "k.tfstate".into(),
+            workspace: "default".into(),
+            current,
+            noncurrent_versions: usize::from(has_prev),
+            delete_markers: usize::from(marker),
+            lockfile: None,
+            previous: has_prev.then_some(previous),
+        }
+    };
+    let cases = [
+        // (current etag, previous etag, current deleted, has previous, lineage known, read?)
+        (Some("aa"), Some("bb"), false, true, true, true),
+        (Some("aa"), Some("aa"), false, true, true, false),
+        (None, None, false, true, true, true),
+        (Some("aa"), Some("bb"), true, true, true, false),
+        (Some("aa"), Some("bb"), false, false, true, false),
+        (Some("aa"), Some("bb"), false, true, false, false),
+    ];
+    for (cur, prev, marker, has_prev, known, want) in cases {
+        let l = with(cur, prev, marker, has_prev);
+        let lineage = known.then_some("L");
+        assert_eq!(
+            previous_to_read(&l, lineage).is_some(),
+            want,
+            "{cur:?} {prev:?} deleted={marker} previous={has_prev} lineage={known}"
+        );
+    }
+}
+
+#[test]
+fn a_foreign_lineage_is_a_problem_that_names_the_way_back() {
+    let mut e = entry("k.tfstate");
+    e.health = StateHealth::ForeignLineage;
+    e.health_detail = Some("lineage B, the previous version v1 has lineage A".into());
+    let p = problems_of(&e);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].contains("foreign lineage (lineage B, the previous version v1 has lineage A)"),
+        "{}",
+        p[0]
+    );
+    assert!(p[0].contains("restore --last-good"), "{}", p[0]);
 }
 
 #[test]

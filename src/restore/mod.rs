@@ -192,7 +192,7 @@ type PlanArgs<'a, 'b> = (&'a Source, bool, bool, Option<&'a LiveCheck<'b>>);
 /// [`plan`] from the header facts of the newest versions (`whole`: of every
 /// version); `None` when they turned out not to settle the choice.
 async fn plan_reading(
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     key: &str,
     (source, allow_lineage_change, show_sensitive, live): PlanArgs<'_, '_>,
     concurrency: usize,

@@ -1,8 +1,8 @@
 //! How much of a history restore reads: header facts newest first, only as
 //! far as [`select::headers_settle`] needs, the whole history at most.
 
-use crate::aws::s3::Bucket;
 use crate::error::Result;
+use crate::store::StateObjects;
 use crate::store::{history, History, HistoryOptions, ReadDepth};
 
 use super::select::{self, Highest, Settled, FIRST_HEADER_WINDOW};
@@ -21,7 +21,7 @@ pub fn headers(hist: &History) -> Vec<Option<(u64, &str)>> {
 /// [`select::headers_settle`] asks for, until they settle what restore
 /// decides (with `whole`, or when they never do: every version).
 pub async fn settled_history(
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     key: &str,
     concurrency: usize,
     whole: bool,

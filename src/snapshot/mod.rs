@@ -177,6 +177,38 @@ impl SnapshotStore {
         &self.url
     }
 
+    /// The store under `sub` (`/`-separated) of this one: a fleet run keeps
+    /// each state's snapshots under `<store>/<bucket>/<key>`. Same bucket,
+    /// writes and concurrency. Refuses an empty, `.` or `..` segment, which
+    /// would leave the store (or share another state's).
+    pub fn under(&self, sub: &str) -> Result<SnapshotStore> {
+        let segments: Vec<&str> = sub.split('/').collect();
+        if segments
+            .iter()
+            .any(|s| s.is_empty() || *s == "." || *s == "..")
+        {
+            return Err(Error::Usage(format!(
+                "`{sub}` cannot name a place in the snapshot store (an empty, `.` or `..` part): snapshot this state on its own with --snapshot-store"
+            )));
+        }
+        let store = match &self.backend {
+            Backend::S3 { bucket, prefix } => {
+                let p = if prefix.is_empty() {
+                    sub.to_owned()
+                } else {
+                    format!("{prefix}/{sub}")
+                };
+                SnapshotStore::s3(bucket.clone(), &p)
+            }
+            Backend::Local { dir } => {
+                let mut d = dir.clone();
+                d.extend(segments);
+                SnapshotStore::local(&d)
+            }
+        };
+        Ok(store.with_concurrency(self.concurrency))
+    }
+
     fn s3_key(prefix: &str, id: &str, file: &str) -> String {
         if prefix.is_empty() {
             format!("{id}/{file}")

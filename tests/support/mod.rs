@@ -565,7 +565,7 @@ impl Backend {
     pub fn context(&self, dynamodb: bool, lockfile: bool) -> stateward::cli::Context {
         in_process_aws_env();
         stateward::cli::Context::new(stateward::cli::GlobalArgs {
-            bucket: Some(self.bucket.clone()),
+            bucket: vec![self.bucket.clone()],
             key: Some(self.key.clone()),
             region: Some(REGION.into()),
             endpoint_url: Some(endpoint()),
