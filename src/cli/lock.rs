@@ -312,14 +312,15 @@ pub async fn run_digest<W: Write>(
     }
 }
 
-#[derive(Serialize)]
-struct StatusReport<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct StatusReport<'a> {
     #[serde(skip)]
     path: &'a str,
     #[serde(flatten)]
     status: LockStatus,
     /// The command that removes the lock, should its holder be gone.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     release: Option<String>,
 }
 
@@ -371,8 +372,8 @@ impl Render for StatusReport<'_> {
     }
 }
 
-#[derive(Serialize)]
-struct Acquired {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Acquired {
     id: String,
 }
 
@@ -382,14 +383,14 @@ impl Render for Acquired {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct BrokenRemoved {
     backend: LockBackend,
     raw: String,
 }
 
-#[derive(Serialize)]
-struct Released {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Released {
     released: Option<LockInfo>,
     broken_removed: Vec<BrokenRemoved>,
     dry_run: bool,
@@ -421,8 +422,8 @@ impl Render for Released {
 
 /// `digest status`: the digest, what is wrong with the current version (if
 /// anything), and the exact command that fixes it.
-#[derive(Serialize)]
-struct DigestReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct DigestReport {
     #[serde(flatten)]
     status: DigestStatus,
     /// The current version is deleted, corrupt or of another lineage.
@@ -485,9 +486,11 @@ impl Render for DigestReport {
     }
 }
 
-#[derive(Serialize)]
-struct Repair {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Repair {
     before: Option<String>,
+    /// The digest after repair; null when the item was (or would be) deleted because the object is
+    /// gone.
     after: Option<String>,
     changed: bool,
     dry_run: bool,

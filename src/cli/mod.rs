@@ -226,6 +226,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
     match cli.command {
         Command::Completions(a) => meta::completions(a, printer),
         Command::Man(a) => meta::man(a, printer),
+        Command::Schema(a) => meta::schema(a, printer),
         Command::Cache(a) => cache::run(&ctx, a, printer),
         Command::Versions(a) => versions::run(&ctx, a, printer).await,
         Command::Show(a) => show::run(&ctx, a, printer).await,
@@ -245,15 +246,16 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorReport<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct ErrorReport<'a> {
     error: ErrorBody<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ErrorBody<'a> {
     kind: &'a str,
     message: String,
+    #[schemars(extend("enum" = [1, 2, 3, 130]))]
     exit_code: u8,
 }
 

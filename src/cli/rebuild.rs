@@ -696,14 +696,17 @@ impl Show {
     }
 }
 
-#[derive(Serialize)]
-struct RunReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct RunReport {
     state: StateInfo,
     executed: bool,
     resumed: bool,
     /// `dry-run`, `would-resume`, `completed`, `nothing-to-do`.
+    #[schemars(extend("enum" = ["dry-run", "would-resume", "completed", "nothing-to-do"]))]
     status: String,
+    /// The local journal file.
     journal: String,
+    /// s3://BUCKET/KEY of the journal's copy, when enabled.
     s3_journal: Option<String>,
     waves: Vec<WaveEntry>,
     data_recovery: Vec<DataRecovery>,
@@ -930,14 +933,14 @@ async fn recovery_sources(
     out
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct StateInfo {
     serial: u64,
     lineage: String,
 }
 
-#[derive(Serialize)]
-struct Report {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Report {
     state: StateInfo,
     #[serde(skip)]
     not_checked: usize,

@@ -141,10 +141,14 @@ async fn run_undelete<W: Write>(
 
 /// `{"restored","skipped","keys","dry_run"}`; in a dry run, `restored` and
 /// `keys` are what would be restored.
-#[derive(Serialize)]
-struct UndeleteReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct UndeleteReport {
+    /// Objects brought back (with --dry-run: that would be).
     restored: usize,
+    /// Deleted objects left deleted: deleted before the --since window, or with no version to bring
+    /// back.
     skipped: usize,
+    /// The keys restored (with --dry-run: that would be), sorted.
     keys: Vec<String>,
     dry_run: bool,
     #[serde(skip)]

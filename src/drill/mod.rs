@@ -41,7 +41,7 @@ pub const PLANTED_LOCK_AGE: Duration = Duration::from_secs(2 * 3600);
 pub const STALE_LOCK_AFTER: Duration = Duration::from_secs(15 * 60);
 
 /// What goes wrong in a drill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
     /// Garbage (an HTML error page) written over the state.
@@ -87,14 +87,14 @@ impl Scenario {
 }
 
 /// One timed phase.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Phase {
     pub name: &'static str,
     pub seconds: f64,
 }
 
 /// The result of one drill (`--format json` contract).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub scenario: Scenario,
     /// Recovered, verified, cleaned up, and within the RTO.

@@ -25,7 +25,7 @@ pub use info::LockInfo;
 pub const REBUILD_SUFFIX: &str = ".rebuild";
 
 /// Where a lock lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LockBackend {
     /// The DynamoDB item `LockID = <bucket>/<key>` (`dynamodb_table`).
@@ -72,7 +72,7 @@ pub struct Locker {
 }
 
 /// Lock state as `lock status` reports it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LockStatus {
     pub locked: bool,
     /// The backends that hold a lock (or a broken one).
@@ -90,10 +90,11 @@ pub struct LockStatus {
 }
 
 /// What one configured lock mechanism holds, as `lock status` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct MechanismStatus {
     pub backend: LockBackend,
     /// `free`, `locked` or `broken`.
+    #[schemars(extend("enum" = ["free", "locked", "broken"]))]
     pub state: &'static str,
     /// The lock's ID when locked.
     pub id: Option<String>,
@@ -627,9 +628,13 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 }
 
 /// Stored digest versus the current object.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct DigestStatus {
+    /// The Digest in DynamoDB; null when no digest is kept.
+    #[schemars(regex(pattern = "^[0-9a-f]{32}$"))]
     pub stored: Option<String>,
+    /// md5 of the current state object; null when it is deleted.
+    #[schemars(regex(pattern = "^[0-9a-f]{32}$"))]
     pub actual: Option<String>,
     pub consistent: bool,
     /// Whether this backend keeps a digest at all (DynamoDB mode).

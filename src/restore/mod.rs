@@ -37,12 +37,13 @@ pub struct LiveCheck<'a> {
 }
 
 /// How `--last-good` weighed its healthy candidates against live AWS.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct LiveChoice {
     /// Whether live AWS was compared at all (see `reason` when not).
     pub compared: bool,
     /// How the version was chosen: `newest-healthy` (the default) or
     /// `live-agreement` (`--prefer-live`).
+    #[schemars(extend("enum" = ["newest-healthy", "live-agreement"]))]
     pub chosen_by: &'static str,
     /// Healthy versions compared, newest first (empty when not compared).
     pub candidates: Vec<LiveCandidate>,
@@ -51,11 +52,12 @@ pub struct LiveChoice {
     /// An older healthy version that matches live AWS better than the one
     /// chosen, and the exact command that would restore it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "BetterMatch")]
     pub better_match: Option<BetterMatch>,
 }
 
 /// An older healthy version that agrees with live AWS better.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct BetterMatch {
     pub version_id: String,
     pub serial: u64,
@@ -77,7 +79,7 @@ impl LiveChoice {
 }
 
 /// One compared version.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct LiveCandidate {
     pub version_id: String,
     pub serial: u64,
@@ -108,7 +110,7 @@ pub enum Source {
 }
 
 /// What the current object is.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Current {
     /// A readable state.
@@ -452,7 +454,7 @@ pub async fn plan(
 
 /// What is wrong with the current version of a state, when something is
 /// that only `restore --last-good` fixes (never `digest repair`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum CurrentProblem {
     /// The current version is a delete marker.
@@ -588,11 +590,17 @@ fn select_reference(facts: &[VersionFacts]) -> Option<String> {
 }
 
 /// The result of a restore (`--format json` contract).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Outcome {
+    /// The S3 version id restored (or `file PATH`).
     pub restored_from: String,
+    /// The version that was current before: the undo handle (`stateward restore <it>`). null when
+    /// the current object was a delete marker.
     pub replaced_version: Option<String>,
+    /// The version id written; null in a dry run.
     pub new_version: Option<String>,
+    /// The serial of the restored object: one above every serial this lineage has used.
+    #[schemars(range(min = 1))]
     pub serial: u64,
     pub lineage: String,
     pub digest_updated: bool,
@@ -601,7 +609,7 @@ pub struct Outcome {
 }
 
 /// How to undo a restore.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Undo {
     /// The command that restores the replaced version; `None` when the
     /// replaced version is not restorable (corrupt, a delete marker).

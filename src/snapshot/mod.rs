@@ -81,19 +81,30 @@ impl fmt::Display for StoreUrl {
 }
 
 /// What a snapshot is: written beside its content as `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Manifest {
+    /// Snapshot id: creation time (UTC), serial, first 8 hex digits of the sha256; sorts by time.
+    #[schemars(regex(pattern = "^[0-9]{8}T[0-9]{6}Z-[0-9]+-[0-9a-f]{8}$"))]
     pub id: String,
+    /// RFC 3339.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub created: OffsetDateTime,
+    /// The state bucket.
     pub source_bucket: String,
+    /// The state object key.
     pub source_key: String,
+    /// The exact S3 version id that was copied.
     pub source_version_id: String,
     pub serial: u64,
     pub lineage: String,
+    /// Bytes.
     pub size: u64,
+    #[schemars(regex(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
+    #[schemars(regex(pattern = "^[0-9a-f]{32}$"))]
     pub md5: String,
+    /// --reason, or empty.
     #[serde(default)]
     pub reason: String,
 }
@@ -467,10 +478,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// The result of [`create`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Created {
     /// `false` when the state had not changed since the newest snapshot.
     pub created: bool,
+    /// The snapshot store: s3://bucket/prefix or a directory.
     pub store: String,
     pub snapshot: Manifest,
 }
@@ -553,7 +565,7 @@ pub async fn create(
 }
 
 /// The outcome of verifying one snapshot.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Verified {
     pub id: String,
     pub ok: bool,
