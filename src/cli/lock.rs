@@ -7,7 +7,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cli::{confirm, out_err, Context};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::exit;
 use crate::hint;
 use crate::lock::{
@@ -253,13 +253,16 @@ pub async fn run_digest<W: Write>(
             let before = locker.digest_status().await?;
             if !before.consistent && !force {
                 if let Some(p) = restore::current_problem(&bucket, &key).await? {
-                    return Err(Error::Refused(format!(
-                        "the current state s3://{}/{key} is {}: {}; restore the last good version with `{}` instead (or pass --force to repair the digest anyway)",
-                        target.bucket,
-                        p.describe(),
-                        p.why_not_repair(),
-                        hint::command(&["restore", "--last-good"])
-                    )));
+                    return Err(Error::Refused(Refusal::UnusableCurrent {
+                        state: format!("s3://{}/{key}", target.bucket),
+                        message: format!(
+                            "the current state s3://{}/{key} is {}: {}; restore the last good version with `{}` instead (or pass --force to repair the digest anyway)",
+                            target.bucket,
+                            p.describe(),
+                            p.why_not_repair(),
+                            hint::command(&["restore", "--last-good"])
+                        ),
+                    }));
                 }
             }
             if dry_run || before.consistent {

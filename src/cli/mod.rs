@@ -31,7 +31,7 @@ use crate::aws::Aws;
 use crate::config::{
     AccessSettings, AssumeRole, AwsAccess, BackendSettings, Flags, Settings, Target,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::exit;
 use crate::output::style::{self, ColorEnv};
 use crate::output::{paint, progress, Format, Printer, Stderr};
@@ -483,9 +483,10 @@ pub(crate) fn confirm_or(err: &Stderr, question: &str, yes: bool, look: &str) ->
         return Ok(());
     }
     if !io::stdin().is_terminal() {
-        return Err(Error::Refused(format!(
-            "{question} — refusing without a terminal to confirm on; pass --yes to proceed (or {look})"
-        )));
+        return Err(Error::Refused(Refusal::NotATerminal {
+            question: question.to_owned(),
+            look: look.to_owned(),
+        }));
     }
     // Marked before the question shows: a Ctrl-C as soon as it is seen
     // must find the prompt waiting.
@@ -497,7 +498,7 @@ pub(crate) fn confirm_or(err: &Stderr, question: &str, yes: bool, look: &str) ->
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
         Ok(())
     } else {
-        Err(Error::Refused("cancelled: nothing was changed".into()))
+        Err(Error::Refused(Refusal::Cancelled))
     }
 }
 

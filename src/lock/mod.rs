@@ -17,7 +17,7 @@ use crate::aws::dynamodb::Table;
 use crate::aws::s3::Bucket;
 use crate::aws::{Aws, AwsErrorKind};
 use crate::config::Target;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 
 pub use info::LockInfo;
 
@@ -491,16 +491,18 @@ impl Locker {
             (1, None) => return Err(failed.remove(0).1),
             _ => {
                 let what: Vec<String> = failed.iter().map(|(m, e)| format!("{m} ({e})")).collect();
-                return Err(Error::Refused(format!(
-                    "lock {id} of {} could not be released from {}{}; run `stateward lock release {id}` again",
-                    self.path,
-                    what.join(", nor from "),
-                    if removed.is_some() {
-                        " (the other mechanism's lock was removed)"
-                    } else {
-                        ""
-                    }
-                )));
+                return Err(Error::Refused(Refusal::Incomplete {
+                    message: format!(
+                        "lock {id} of {} could not be released from {}{}; run `stateward lock release {id}` again",
+                        self.path,
+                        what.join(", nor from "),
+                        if removed.is_some() {
+                            " (the other mechanism's lock was removed)"
+                        } else {
+                            ""
+                        }
+                    ),
+                }));
             }
         }
         removed.ok_or_else(|| {
@@ -797,10 +799,9 @@ impl LockGuard<'_> {
     fn guards_state(&self) -> Result<()> {
         match self.locker.state {
             Some(_) => Ok(()),
-            None => Err(Error::Refused(format!(
-                "the lock {} does not guard the state: nothing was written",
-                self.locker.path
-            ))),
+            None => Err(Error::Refused(Refusal::LockNotGuarding {
+                lock: self.locker.path.clone(),
+            })),
         }
     }
 
@@ -999,9 +1000,9 @@ pub async fn with_lock_reporting<T>(
             tokio::time::sleep(pause).await;
         }
         if std::env::var(FAULT_ENV).is_ok_and(|v| v == "release-fails") {
-            Err(Error::Refused(format!(
-                "fault injection ({FAULT_ENV}=release-fails)"
-            )))
+            Err(Error::Refused(Refusal::FaultInjected {
+                setting: format!("{FAULT_ENV}=release-fails"),
+            }))
         } else {
             locker.release(&id).await
         }
@@ -1032,12 +1033,16 @@ pub async fn with_lock_reporting<T>(
                 crate::hint::command(&["lock", "release", id.as_str()])
             );
             return Err(match outcome {
-                Ok(v) => Error::Refused(format!("{}; but {how}", done(&v))),
+                Ok(v) => Error::Refused(Refusal::Incomplete {
+                    message: format!("{}; but {how}", done(&v)),
+                }),
                 // An interrupt stays an interrupt (exit 130), with the lock named.
                 Err(first @ Error::Interrupted(_)) => {
                     Error::Interrupted(format!("{first}; also {how}"))
                 }
-                Err(first) => Error::Refused(format!("{first}; also {how}")),
+                Err(first) => Error::Refused(Refusal::Incomplete {
+                    message: format!("{first}; also {how}"),
+                }),
             });
         }
     }

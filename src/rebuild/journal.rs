@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::gate::Checks;
 use super::{Gate, Tier, Wave};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 
 /// The journal's format version.
 pub const FORMAT: u32 = 1;
@@ -317,9 +317,11 @@ pub fn load(path: &Path) -> Result<Option<Journal>> {
 /// Parses journal bytes; `what` names them in the error.
 pub fn parse(bytes: &[u8], what: &str) -> Result<Journal> {
     serde_json::from_slice(bytes).map_err(|e| {
-        Error::Refused(format!(
-            "the rebuild journal {what} is not readable ({e}): move it away to plan a new rebuild"
-        ))
+        Error::Refused(Refusal::Journal {
+            message: format!(
+                "the rebuild journal {what} is not readable ({e}): move it away to plan a new rebuild"
+            ),
+        })
     })
 }
 

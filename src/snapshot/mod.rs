@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 
 use crate::aws::s3::Bucket;
 use crate::aws::AwsErrorKind;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::state::fingerprint::digests;
 use crate::state::health::content_of;
 use crate::state::health::Content;
@@ -502,10 +502,13 @@ pub async fn create(
         key: key.to_owned(),
     })?;
     if top.delete_marker {
-        return Err(Error::Refused(format!(
-            "s3://{}/{key} is deleted (its current version is a delete marker): there is no current state to snapshot; bring it back first (stateward restore --last-good)",
-            bucket.name()
-        )));
+        return Err(Error::Refused(Refusal::UnusableCurrent {
+            state: format!("s3://{}/{key}", bucket.name()),
+            message: format!(
+                "s3://{}/{key} is deleted (its current version is a delete marker): there is no current state to snapshot; bring it back first (stateward restore --last-good)",
+                bucket.name()
+            ),
+        }));
     }
     let bytes = bucket.get(key, Some(&top.version_id), None).await?.bytes;
     let (serial, lineage) = match content_of(&bytes).0 {
@@ -519,18 +522,24 @@ pub async fn create(
             lineage: Some(lineage),
         } => (serial, lineage),
         Content::Corrupt { problem } => {
-            return Err(Error::Refused(format!(
-                "the current version {} of s3://{}/{key} is not a healthy Terraform state ({problem}): a snapshot of it could not be restored; repair it first (stateward restore --last-good), then take the snapshot",
-                top.version_id,
-                bucket.name()
-            )))
+            return Err(Error::Refused(Refusal::UnusableCurrent {
+                state: format!("s3://{}/{key}", bucket.name()),
+                message: format!(
+                    "the current version {} of s3://{}/{key} is not a healthy Terraform state ({problem}): a snapshot of it could not be restored; repair it first (stateward restore --last-good), then take the snapshot",
+                    top.version_id,
+                    bucket.name()
+                ),
+            }))
         }
         Content::Encrypted { .. } | Content::Unknown => {
-            return Err(Error::Refused(format!(
-                "the current version {} of s3://{}/{key} is an encrypted OpenTofu state without a plain serial and lineage: it cannot be told apart from other versions, so it is not snapshotted",
-                top.version_id,
-                bucket.name()
-            )))
+            return Err(Error::Refused(Refusal::UnusableCurrent {
+                state: format!("s3://{}/{key}", bucket.name()),
+                message: format!(
+                    "the current version {} of s3://{}/{key} is an encrypted OpenTofu state without a plain serial and lineage: it cannot be told apart from other versions, so it is not snapshotted",
+                    top.version_id,
+                    bucket.name()
+                ),
+            }))
         }
     };
     let d = digests(&bytes);
