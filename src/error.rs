@@ -37,9 +37,11 @@ pub enum Error {
     /// Bad combination of arguments, detected after parsing.
     #[error("{0}")]
     Usage(String),
-    /// A destructive command was refused (no terminal, no --yes, a safety check).
-    #[error("{0}")]
-    Refused(String),
+    /// A command would not go on, or stopped short: no terminal to confirm
+    /// on, a safety check, work left half done. [`Refusal`] says which and
+    /// about what; its text is the message.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// Ctrl-C: the work stopped, what it held was released; the message says
     /// what was left and how to continue.
     #[error("{0}")]
@@ -97,3 +99,151 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a command refused to go on or stopped short (JSON kind `refused`,
+/// exit 1). Each kind carries what it is about; the text of each is its
+/// error message, one sentence that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// A change needs confirming, stdin is no terminal and --yes was not
+    /// given; `look` says how to only look (`--dry-run to only look`).
+    #[error(
+        "{question} — refusing without a terminal to confirm on; pass --yes to proceed (or {look})"
+    )]
+    NotATerminal { question: String, look: String },
+    /// The confirmation was answered with anything but yes.
+    #[error("cancelled: nothing was changed")]
+    Cancelled,
+    /// The state bucket keeps no versions: a write would destroy the only copy.
+    #[error("versioning is not enabled on bucket {bucket}: a restore would destroy the only copy of the current state; enable it first (aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled)")]
+    NoVersioning { bucket: String },
+    /// `restore --last-good` found no healthy version of `state`
+    /// (`s3://bucket/key`); `versions` is the command that lists them.
+    #[error("no healthy version of {state} was found to restore: run `{versions}` to see each version's problems")]
+    NoHealthyVersion { state: String, versions: String },
+    /// The version chosen for a restore (`label`) does not parse as a state.
+    #[error("{label} is not a healthy Terraform state ({problem}); stateward never restores a corrupt version")]
+    CorruptSource { label: String, problem: String },
+    /// The version chosen for a restore belongs to another lineage than the history.
+    #[error("{label} has lineage {lineage}, but this state's history has lineage {reference}: restoring it would replace the state with an unrelated one; pass --allow-lineage-change if that is really what you want")]
+    LineageChange {
+        label: String,
+        lineage: String,
+        reference: String,
+    },
+    /// The current version of `state` (`s3://bucket/key`) is not one the
+    /// command can work from (deleted, corrupt, encrypted without a plain
+    /// header): `snapshot create`, `drill`, `digest repair` without --force.
+    #[error("{message}")]
+    UnusableCurrent { state: String, message: String },
+    /// `state` (`s3://bucket/key`) has a new current version `now` since
+    /// the restore was planned; nothing was written.
+    #[error("the state changed while the restore was being planned (current version is now {now}); nothing was written; run the restore again")]
+    StateChanged { state: String, now: String },
+    /// The history of `state` (`s3://bucket/key`) changed between the
+    /// reads that chose a version; nothing was written.
+    #[error("the history of {state} changed while it was read; run the restore again")]
+    HistoryChanged { state: String },
+    /// Two reads of version `version_id` differ (a transfer problem, not a
+    /// corrupt state); nothing was written.
+    #[error("{message}")]
+    UnstableRead { version_id: String, message: String },
+    /// A write was asked of a lock (`lock`, `bucket/key`) that does not
+    /// guard the state; nothing was written.
+    #[error("the lock {lock} does not guard the state: nothing was written")]
+    LockNotGuarding { lock: String },
+    /// The work was done only in part (a digest not updated, a lock not
+    /// released, objects not restored, scratch objects left); the message
+    /// says what is left and the command that finishes it.
+    #[error("{message}")]
+    Incomplete { message: String },
+    /// A drill's detection or verification did not find what it should.
+    #[error("{message}")]
+    DrillCheck { message: String },
+    /// `rebuild run`: the final apply would recreate these data stores empty.
+    #[error("{message}")]
+    EmptyDataStores {
+        addresses: Vec<String>,
+        message: String,
+    },
+    /// The rebuild journal is unreadable, or does not allow this run
+    /// (another plan, another state, nothing to resume).
+    #[error("{message}")]
+    Journal { message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Refusals keep the kind `refused`, exit 1, and the messages they had
+    /// as strings.
+    #[test]
+    fn refusals_keep_their_kind_exit_code_and_message() {
+        let cases = [
+            (
+                Refusal::NotATerminal {
+                    question: "Restore v1?".into(),
+                    look: "--dry-run to only look".into(),
+                },
+                "Restore v1? — refusing without a terminal to confirm on; pass --yes to proceed (or --dry-run to only look)",
+            ),
+            (Refusal::Cancelled, "cancelled: nothing was changed"),
+            (
+                Refusal::NoVersioning { bucket: "b".into() },
+                "versioning is not enabled on bucket b: a restore would destroy the only copy of the current state; enable it first (aws s3api put-bucket-versioning --bucket b --versioning-configuration Status=Enabled)",
+            ),
+            (
+                Refusal::NoHealthyVersion {
+                    state: "s3://b/k".into(),
+                    versions: "stateward versions".into(),
+                },
+                "no healthy version of s3://b/k was found to restore: run `stateward versions` to see each version's problems",
+            ),
+            (
+                Refusal::CorruptSource {
+                    label: "version v1".into(),
+                    problem: "EOF".into(),
+                },
+                "version v1 is not a healthy Terraform state (EOF); stateward never restores a corrupt version",
+            ),
+            (
+                Refusal::LineageChange {
+                    label: "version v1".into(),
+                    lineage: "a".into(),
+                    reference: "b".into(),
+                },
+                "version v1 has lineage a, but this state's history has lineage b: restoring it would replace the state with an unrelated one; pass --allow-lineage-change if that is really what you want",
+            ),
+            (
+                Refusal::StateChanged {
+                    state: "s3://b/k".into(),
+                    now: "v9".into(),
+                },
+                "the state changed while the restore was being planned (current version is now v9); nothing was written; run the restore again",
+            ),
+            (
+                Refusal::LockNotGuarding { lock: "b/k".into() },
+                "the lock b/k does not guard the state: nothing was written",
+            ),
+            (
+                Refusal::HistoryChanged {
+                    state: "s3://b/k".into(),
+                },
+                "the history of s3://b/k changed while it was read; run the restore again",
+            ),
+            (
+                Refusal::Incomplete {
+                    message: "1 of 2 objects could not be restored".into(),
+                },
+                "1 of 2 objects could not be restored",
+            ),
+        ];
+        for (refusal, message) in cases {
+            let e = Error::from(refusal);
+            assert_eq!(e.to_string(), message);
+            assert_eq!(e.kind(), "refused");
+            assert_eq!(e.exit_code(), exit::ERROR);
+        }
+    }
+}

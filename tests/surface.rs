@@ -253,6 +253,69 @@ fn completions_and_the_man_page_cover_every_command() {
 }
 
 #[test]
+fn schema_lists_prints_and_writes_the_committed_schemas() {
+    // The list names every committed schema file.
+    let o = stateward(["schema", "--format", "json"]);
+    assert_exit(&o, 0);
+    let listed = json(&o);
+    let schemas = listed["schemas"].as_array().unwrap();
+    let mut files: Vec<&str> = schemas
+        .iter()
+        .map(|s| s["file"].as_str().unwrap())
+        .collect();
+    files.sort();
+    let mut committed: Vec<String> = std::fs::read_dir(root().join("schemas"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    committed.sort();
+    for file in &files {
+        assert!(
+            committed.iter().any(|c| c == file),
+            "{file} is not in schemas/"
+        );
+    }
+    let text = stdout(&stateward(["schema"]));
+    assert!(
+        text.contains("lock-status") && text.contains("(hand-written)"),
+        "{text}"
+    );
+
+    // One schema on stdout is the committed file, byte for byte.
+    let o = stateward(["schema", "drift"]);
+    assert_exit(&o, 0);
+    let drift = std::fs::read(root().join("schemas/drift.schema.json")).unwrap();
+    assert_eq!(o.stdout, drift);
+
+    // --write: every file as committed.
+    let dir = tempfile::tempdir().unwrap();
+    let o = stateward(["schema", "--write", dir.path().to_str().unwrap()]);
+    assert_exit(&o, 0);
+    assert!(
+        stderr(&o).contains(&format!("wrote {} schemas", files.len())),
+        "{}",
+        stderr(&o)
+    );
+    for file in &files {
+        let written = std::fs::read(dir.path().join(file)).unwrap();
+        let committed = std::fs::read(root().join("schemas").join(file)).unwrap();
+        assert!(
+            written == committed,
+            "{file} differs: run `cargo run -- schema --write schemas`"
+        );
+    }
+
+    let o = stateward(["schema", "no-such-schema", "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_schema("error", &json(&o));
+    assert!(
+        stderr(&o).contains("there is no schema named `no-such-schema`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn concurrency_is_one_flag_with_the_old_name_hidden() {
     for path in [
         "versions", "show", "pull", "diff", "restore", "drill", "drift", "doctor",

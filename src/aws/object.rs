@@ -5,10 +5,11 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 /// One entry of ListObjectVersions for the state key.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct ObjectVersion {
     pub version_id: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub last_modified: OffsetDateTime,
     pub size: u64,
     pub is_latest: bool,

@@ -241,6 +241,9 @@ pub enum Command {
     /// Print the manual page (roff), or write one page per command into a directory.
     #[command(after_help = EXAMPLES_MAN)]
     Man(ManArgs),
+    /// List the JSON Schemas of the --format json outputs, print one, or write them all.
+    #[command(after_help = EXAMPLES_SCHEMA)]
+    Schema(SchemaArgs),
 }
 
 impl Command {
@@ -266,6 +269,7 @@ impl Command {
             | Command::Report(_)
             | Command::Completions(_)
             | Command::Man(_)
+            | Command::Schema(_)
             | Command::Cache(_) => None,
         }
     }
@@ -339,6 +343,18 @@ pub struct ManArgs {
     /// instead of printing the main page to stdout.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema to print (`versions`, `lock-status`, `error`, ...); without
+    /// it, the list of schemas.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Write `NAME.schema.json` for every schema (or only NAME) into DIR
+    /// instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -960,3 +976,8 @@ const EXAMPLES_COMPLETIONS: &str = r#"Examples:
 const EXAMPLES_MAN: &str = r#"Examples:
   stateward man | man -l -
   stateward man --dir /usr/local/share/man/man1"#;
+
+const EXAMPLES_SCHEMA: &str = r#"Examples:
+  stateward schema
+  stateward schema drift > drift.schema.json
+  stateward schema --write schemas"#;

@@ -89,8 +89,8 @@ pub async fn run<W: Write>(ctx: &Context, args: DiffArgs, printer: &mut Printer<
     Ok(code)
 }
 
-#[derive(Serialize)]
-struct DiffReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct DiffReport {
     #[serde(skip)]
     from_label: String,
     #[serde(skip)]
@@ -99,6 +99,7 @@ struct DiffReport {
     diff: StateDiff,
     /// The unified text diff, with `--text` only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     text: Option<String>,
 }
 

@@ -63,8 +63,8 @@ pub async fn run<W: Write>(
     Ok(code)
 }
 
-#[derive(Serialize)]
-struct Report {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Report {
     #[serde(skip)]
     state: String,
     checks: Vec<Check>,

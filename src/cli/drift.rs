@@ -327,22 +327,27 @@ impl Render for TypeList {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct StateInfo {
     serial: u64,
     lineage: String,
+    /// S3 version id; null for a file: reference.
     version_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Summary {
+    /// Managed resource instances in the state.
     resources: usize,
+    /// Those compared with live AWS.
     checked: usize,
     missing: usize,
     changed: usize,
     unmanaged: usize,
+    /// Entries of not_checked.
     not_checked: usize,
     /// Checked / managed resources, in percent.
+    #[schemars(range(min = 0, max = 100))]
     coverage: f64,
     /// Entries of not_checked caused by AWS errors (access denied, throttled, unreachable).
     errors: usize,
@@ -352,8 +357,8 @@ struct Summary {
 }
 
 /// `{"state","summary","findings","not_checked"}` (schemas/drift.schema.json).
-#[derive(Serialize)]
-struct DriftReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct DriftReport {
     state: StateInfo,
     summary: Summary,
     findings: Vec<Finding>,

@@ -59,8 +59,8 @@ pub async fn run<W: Write>(ctx: &Context, args: DrillArgs, printer: &mut Printer
 }
 
 /// Every scenario in turn (no `--scenario`): `{"passed","drills":[...]}`.
-#[derive(Serialize)]
-struct AllDrills {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct AllDrills {
     passed: bool,
     drills: Vec<Report>,
 }

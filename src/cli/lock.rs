@@ -7,7 +7,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cli::{confirm, out_err, Context};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::exit;
 use crate::hint;
 use crate::lock::{
@@ -253,13 +253,16 @@ pub async fn run_digest<W: Write>(
             let before = locker.digest_status().await?;
             if !before.consistent && !force {
                 if let Some(p) = restore::current_problem(&bucket, &key).await? {
-                    return Err(Error::Refused(format!(
-                        "the current state s3://{}/{key} is {}: {}; restore the last good version with `{}` instead (or pass --force to repair the digest anyway)",
-                        target.bucket,
-                        p.describe(),
-                        p.why_not_repair(),
-                        hint::command(&["restore", "--last-good"])
-                    )));
+                    return Err(Error::Refused(Refusal::UnusableCurrent {
+                        state: format!("s3://{}/{key}", target.bucket),
+                        message: format!(
+                            "the current state s3://{}/{key} is {}: {}; restore the last good version with `{}` instead (or pass --force to repair the digest anyway)",
+                            target.bucket,
+                            p.describe(),
+                            p.why_not_repair(),
+                            hint::command(&["restore", "--last-good"])
+                        ),
+                    }));
                 }
             }
             if dry_run || before.consistent {
@@ -298,14 +301,15 @@ pub async fn run_digest<W: Write>(
     }
 }
 
-#[derive(Serialize)]
-struct StatusReport<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct StatusReport<'a> {
     #[serde(skip)]
     path: &'a str,
     #[serde(flatten)]
     status: LockStatus,
     /// The command that removes the lock, should its holder be gone.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     release: Option<String>,
 }
 
@@ -357,8 +361,8 @@ impl Render for StatusReport<'_> {
     }
 }
 
-#[derive(Serialize)]
-struct Acquired {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Acquired {
     id: String,
 }
 
@@ -368,14 +372,14 @@ impl Render for Acquired {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct BrokenRemoved {
     backend: LockBackend,
     raw: String,
 }
 
-#[derive(Serialize)]
-struct Released {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Released {
     released: Option<LockInfo>,
     broken_removed: Vec<BrokenRemoved>,
     dry_run: bool,
@@ -407,8 +411,8 @@ impl Render for Released {
 
 /// `digest status`: the digest, what is wrong with the current version (if
 /// anything), and the exact command that fixes it.
-#[derive(Serialize)]
-struct DigestReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct DigestReport {
     #[serde(flatten)]
     status: DigestStatus,
     /// The current version is deleted, corrupt or of another lineage.
@@ -471,9 +475,11 @@ impl Render for DigestReport {
     }
 }
 
-#[derive(Serialize)]
-struct Repair {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Repair {
     before: Option<String>,
+    /// The digest after repair; null when the item was (or would be) deleted because the object is
+    /// gone.
     after: Option<String>,
     changed: bool,
     dry_run: bool,

@@ -31,7 +31,7 @@ use crate::aws::Aws;
 use crate::config::{
     AccessSettings, AssumeRole, AwsAccess, BackendSettings, Flags, Settings, Target,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::exit;
 use crate::output::style::{self, ColorEnv};
 use crate::output::{paint, progress, Format, Printer, Stderr};
@@ -236,6 +236,7 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
     match cli.command {
         Command::Completions(a) => meta::completions(a, printer),
         Command::Man(a) => meta::man(a, printer),
+        Command::Schema(a) => meta::schema(a, printer),
         Command::Cache(a) => cache::run(&ctx, a, printer),
         Command::Versions(a) => versions::run(&ctx, a, printer).await,
         Command::Show(a) => show::run(&ctx, a, printer).await,
@@ -255,15 +256,16 @@ pub async fn run<W: Write>(cli: Cli, printer: &mut Printer<W>) -> Result<u8> {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorReport<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct ErrorReport<'a> {
     error: ErrorBody<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ErrorBody<'a> {
     kind: &'a str,
     message: String,
+    #[schemars(extend("enum" = [1, 2, 3, 130]))]
     exit_code: u8,
 }
 
@@ -488,9 +490,10 @@ pub(crate) fn confirm_or(err: &Stderr, question: &str, yes: bool, look: &str) ->
         return Ok(());
     }
     if !io::stdin().is_terminal() {
-        return Err(Error::Refused(format!(
-            "{question} — refusing without a terminal to confirm on; pass --yes to proceed (or {look})"
-        )));
+        return Err(Error::Refused(Refusal::NotATerminal {
+            question: question.to_owned(),
+            look: look.to_owned(),
+        }));
     }
     // Marked before the question shows: a Ctrl-C as soon as it is seen
     // must find the prompt waiting.
@@ -502,7 +505,7 @@ pub(crate) fn confirm_or(err: &Stderr, question: &str, yes: bool, look: &str) ->
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
         Ok(())
     } else {
-        Err(Error::Refused("cancelled: nothing was changed".into()))
+        Err(Error::Refused(Refusal::Cancelled))
     }
 }
 

@@ -13,7 +13,7 @@ use crate::aws::s3::Bucket;
 use crate::aws::{Aws, AwsErrorKind};
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
 use crate::config::Target;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::exit;
 use crate::live::{self, Kind};
 use crate::lock::{self, human_age, Locker, OnInterrupt};
@@ -255,7 +255,7 @@ async fn run_command<W: Write>(
         let existing = store.load().await?;
         if args.resume {
             journal::decide(existing.as_ref(), true, &identity, &fingerprint, &where_)
-                .map_err(Error::Refused)?;
+                .map_err(|message| Error::Refused(Refusal::Journal { message }))?;
             let j = existing.unwrap_or_else(|| unreachable_journal(&identity));
             let report = RunReport::from_journal(
                 &j,
@@ -286,7 +286,7 @@ async fn run_command<W: Write>(
             ));
         }
         if !planned.plan.data_recovery.is_empty() && !args.allow_empty_data_stores {
-            notes.push(data_store_refusal(&planned.plan.data_recovery));
+            notes.push(data_store_refusal(&planned.plan.data_recovery).to_string());
         }
         let waves = entries(&planned.plan, &planned.resources);
         let report = RunReport {
@@ -328,7 +328,7 @@ async fn run_command<W: Write>(
     let question = if args.resume {
         let existing = store.load().await?;
         journal::decide(existing.as_ref(), true, &identity, &fingerprint, &where_)
-            .map_err(Error::Refused)?;
+            .map_err(|message| Error::Refused(Refusal::Journal { message }))?;
         let j = existing.unwrap_or_else(|| unreachable_journal(&identity));
         let (_, from) = journal::next_step(&j);
         let waves: Vec<&WaveEntry> = match from {
@@ -402,7 +402,7 @@ async fn run_command<W: Write>(
                 &fingerprint,
                 &where_,
             )
-            .map_err(Error::Refused)?;
+            .map_err(|message| Error::Refused(Refusal::Journal { message }))?;
             let (mut j, data_recovery) = match (start, existing) {
                 (Start::Resume, Some(j)) => (j, vec![]),
                 _ => {
@@ -582,16 +582,19 @@ fn unreachable_journal(identity: &StateIdentity) -> Journal {
     }
 }
 
-fn data_store_refusal(d: &[DataRecovery]) -> String {
+fn data_store_refusal(d: &[DataRecovery]) -> Refusal {
     let list: Vec<String> = d
         .iter()
         .map(|d| format!("{} ({}: {})", d.address, d.source, d.detail))
         .collect();
-    format!(
-        "{} would be recreated EMPTY by the final apply: {}; recover their data first and run again, or pass --allow-empty-data-stores to accept the loss",
-        output::count(d.len(), "missing data store", "missing data stores"),
-        list.join("; ")
-    )
+    Refusal::EmptyDataStores {
+        addresses: d.iter().map(|d| d.address.clone()).collect(),
+        message: format!(
+            "{} would be recreated EMPTY by the final apply: {}; recover their data first and run again, or pass --allow-empty-data-stores to accept the loss",
+            output::count(d.len(), "missing data store", "missing data stores"),
+            list.join("; ")
+        ),
+    }
 }
 
 /// The plan's waves with each gate's checks resolved from the state.
@@ -696,14 +699,17 @@ impl Show {
     }
 }
 
-#[derive(Serialize)]
-struct RunReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct RunReport {
     state: StateInfo,
     executed: bool,
     resumed: bool,
     /// `dry-run`, `would-resume`, `completed`, `nothing-to-do`.
+    #[schemars(extend("enum" = ["dry-run", "would-resume", "completed", "nothing-to-do"]))]
     status: String,
+    /// The local journal file.
     journal: String,
+    /// s3://BUCKET/KEY of the journal's copy, when enabled.
     s3_journal: Option<String>,
     waves: Vec<WaveEntry>,
     data_recovery: Vec<DataRecovery>,
@@ -930,14 +936,14 @@ async fn recovery_sources(
     out
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct StateInfo {
     serial: u64,
     lineage: String,
 }
 
-#[derive(Serialize)]
-struct Report {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Report {
     state: StateInfo,
     #[serde(skip)]
     not_checked: usize,

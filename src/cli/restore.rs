@@ -219,17 +219,27 @@ fn explain(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-#[derive(Serialize)]
-struct Report {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Report {
     #[serde(flatten)]
     outcome: Outcome,
     dry_run: bool,
+    /// With --last-good: the newer versions not chosen, and why.
     passed_over: Vec<PassedOver>,
+    /// With --last-good: how the healthy versions compared with live AWS and why the chosen one;
+    /// when live AWS was not compared (--no-live, nothing checkable, AWS unusable), `compared` is
+    /// false and `reason` says why.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "LiveChoice")]
     live: Option<LiveChoice>,
+    /// Dry run only: what the current object is.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Current")]
     current: Option<Current>,
+    /// Dry run only: the diff from the current state to the restored one, as `stateward diff`
+    /// prints it (redacted).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "StateDiff")]
     changes: Option<StateDiff>,
 }
 

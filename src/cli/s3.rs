@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::aws::Aws;
 use crate::cli::{confirm, out_err, Context};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::exit;
 use crate::output::{count, Printer, Progress, Render};
 use crate::undelete::{self, Skip};
@@ -126,12 +126,14 @@ async fn run_undelete<W: Write>(
         )));
     }
     if let Some((_, first)) = failed.first() {
-        return Err(Error::Refused(format!(
-            "{} of {n} objects could not be restored (first: {first}); {} were restored; run `{}` to retry the rest",
-            failed.len(),
-            restored.len(),
-            again()
-        )));
+        return Err(Error::Refused(Refusal::Incomplete {
+            message: format!(
+                "{} of {n} objects could not be restored (first: {first}); {} were restored; run `{}` to retry the rest",
+                failed.len(),
+                restored.len(),
+                again()
+            ),
+        }));
     }
     report.restored = restored.len();
     report.keys = restored;
@@ -141,10 +143,14 @@ async fn run_undelete<W: Write>(
 
 /// `{"restored","skipped","keys","dry_run"}`; in a dry run, `restored` and
 /// `keys` are what would be restored.
-#[derive(Serialize)]
-struct UndeleteReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct UndeleteReport {
+    /// Objects brought back (with --dry-run: that would be).
     restored: usize,
+    /// Deleted objects left deleted: deleted before the --since window, or with no version to bring
+    /// back.
     skipped: usize,
+    /// The keys restored (with --dry-run: that would be), sorted.
     keys: Vec<String>,
     dry_run: bool,
     #[serde(skip)]

@@ -22,8 +22,8 @@ pub async fn run<W: Write>(ctx: &Context, args: ShowArgs, printer: &mut Printer<
     Ok(exit::SUCCESS)
 }
 
-#[derive(serde::Serialize)]
-struct ShowReport {
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct ShowReport {
     #[serde(skip)]
     label: String,
     #[serde(flatten)]

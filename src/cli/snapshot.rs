@@ -211,21 +211,27 @@ impl Render for Created {
 
 // ---- list ----
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ListEntry {
+    /// Snapshot id: creation time (UTC), serial, first 8 hex digits of the sha256; sorts by time.
+    #[schemars(regex(pattern = "^[0-9]{8}T[0-9]{6}Z-[0-9]+-[0-9a-f]{8}$"))]
     id: String,
+    /// RFC 3339.
+    #[schemars(extend("format" = "date-time"))]
     created: String,
     serial: u64,
     lineage: String,
     size: u64,
+    #[schemars(regex(pattern = "^[0-9a-f]{64}$"))]
     sha256: String,
     source_version_id: String,
 }
 
-#[derive(Serialize)]
-struct ListReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct ListReport {
     #[serde(skip)]
     store: String,
+    /// Oldest first.
     snapshots: Vec<ListEntry>,
 }
 
@@ -295,11 +301,12 @@ impl Render for ListReport {
 
 // ---- verify ----
 
-#[derive(Serialize)]
-struct VerifyReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct VerifyReport {
     store: String,
     /// Every snapshot checked passed (and there was at least one).
     ok: bool,
+    /// Newest first (--all: every snapshot, then incomplete entries).
     snapshots: Vec<Verified>,
 }
 
@@ -372,18 +379,20 @@ impl Render for VerifyReport {
 
 // ---- prune ----
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Forget {
     id: String,
 }
 
-#[derive(Serialize)]
-struct PruneReport {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct PruneReport {
     #[serde(skip)]
     store: String,
     #[serde(skip)]
     empty_policy: bool,
+    /// Newest first.
     keep: Vec<Kept>,
+    /// Newest first; deleted unless --dry-run.
     forget: Vec<Forget>,
     dry_run: bool,
     /// How many snapshots were deleted.

@@ -57,27 +57,31 @@ pub async fn run<W: Write>(
 
 /// `versions`' report: the history, each version with its `live` column
 /// when asked for. Serialises exactly as [`History`] plus `live`.
-#[derive(Debug, Serialize)]
-struct Report {
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(crate) struct Report {
     bucket: String,
+    /// The state object's key (workspace applied).
     key: String,
     versions: Vec<Row>,
+    /// Versions and delete markers in all; `versions` may be limited by --limit.
     total_versions: usize,
+    /// Bytes of object content read to build the report.
     downloaded_bytes: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct Row {
     #[serde(flatten)]
     entry: VersionEntry,
     /// With `versions --against-live`: how the version matches live AWS.
     #[serde(skip_serializing_if = "LiveField::is_absent")]
+    #[schemars(with = "Option<LiveMatch>")]
     live: LiveField,
 }
 
 /// The `live` field of a version: absent unless asked for; `null` for a
 /// version that cannot be read.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default, schemars::JsonSchema)]
 #[serde(untagged)]
 enum LiveField {
     #[default]

@@ -50,7 +50,7 @@ pub struct DiffOptions {
 
 /// The difference between two states. Serialises as
 /// `{"from","to","added","removed","changed","outputs","summary"}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StateDiff {
     /// Serial and lineage of the old state.
     pub from: Side,
@@ -95,7 +95,7 @@ impl StateDiff {
 }
 
 /// `{"serial","lineage"}` of one side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Side {
     /// `serial`.
     pub serial: u64,
@@ -104,7 +104,7 @@ pub struct Side {
 }
 
 /// One changed object: `{"address","attributes":[..]}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ChangedInstance {
     /// Instance address (with ` (deposed object KEY)` for a deposed object).
     pub address: String,
@@ -113,7 +113,7 @@ pub struct ChangedInstance {
 }
 
 /// One differing path: `{"path","before","after"}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct AttributeChange {
     /// Rendered path (`tags.Name`) or pseudo-path (`(status)`).
     pub path: String,
@@ -124,7 +124,7 @@ pub struct AttributeChange {
 }
 
 /// Output names: `{"added","removed","changed"}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct OutputChanges {
     /// Outputs only in the new state.
     pub added: Vec<String>,
@@ -135,7 +135,7 @@ pub struct OutputChanges {
 }
 
 /// `{"added","removed","changed"}` counts of objects.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Number of added objects.
     pub added: usize,

@@ -141,7 +141,7 @@ pub struct Facts {
     pub eks: Result<Vec<EksFact>, String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     Pass,
@@ -150,8 +150,11 @@ pub enum CheckStatus {
 }
 
 /// One line of the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Check {
+    /// state-bucket-versioning, state-bucket-lifecycle, lock-table, stale-lock, digest, latest-
+    /// state, snapshot, rds-backups:<address>, eks:<address> (or rds / eks when they could not be
+    /// listed).
     pub id: String,
     pub status: CheckStatus,
     pub detail: String,
@@ -495,7 +498,7 @@ fn lifecycle_check(rules: &[LifecycleRule], o: &Objectives) -> Check {
 }
 
 /// Counts per status, for the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub pass: usize,
     pub warn: usize,

@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 
 use crate::aws::Aws;
 use crate::config::Target;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::lock::{self, md5_hex, LockInfo, Locker};
 use crate::restore::{self, Source};
 use crate::state::health::Status;
@@ -41,7 +41,7 @@ pub const PLANTED_LOCK_AGE: Duration = Duration::from_secs(2 * 3600);
 pub const STALE_LOCK_AFTER: Duration = Duration::from_secs(15 * 60);
 
 /// What goes wrong in a drill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
     /// Garbage (an HTML error page) written over the state.
@@ -87,14 +87,14 @@ impl Scenario {
 }
 
 /// One timed phase.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Phase {
     pub name: &'static str,
     pub seconds: f64,
 }
 
 /// The result of one drill (`--format json` contract).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub scenario: Scenario,
     /// Recovered, verified, cleaned up, and within the RTO.
@@ -208,11 +208,14 @@ pub async fn run_on(
         key: real_key.clone(),
     })?;
     if top.delete_marker {
-        return Err(Error::Refused(format!(
-            "the state s3://{}/{real_key} is deleted: a drill copies the current state; restore it first (`{}`)",
-            target_bucket,
-            crate::hint::command(&["restore", "--last-good"])
-        )));
+        return Err(Error::Refused(Refusal::UnusableCurrent {
+            state: format!("s3://{}/{real_key}", target_bucket),
+            message: format!(
+                "the state s3://{}/{real_key} is deleted: a drill copies the current state; restore it first (`{}`)",
+                target_bucket,
+                crate::hint::command(&["restore", "--last-good"])
+            ),
+        }));
     }
     let source_version = top.version_id.clone();
     let scratch = scratch_key(&real_key);
@@ -250,16 +253,20 @@ pub async fn run_on(
         (Ok(()), Ok(())) => None,
         (Err(e), Ok(())) => Some(e.to_string()),
         (Ok(()), Err(c)) => {
-            return Err(Error::Refused(format!(
-                "the drill recovered, but its scratch objects could not all be removed ({c}); remove every version of s3://{}/{scratch}* and the DynamoDB items {}/{scratch} and {}/{scratch}-md5 by hand",
-                target_bucket, target_bucket, target_bucket
-            )))
+            return Err(Error::Refused(Refusal::Incomplete {
+                message: format!(
+                    "the drill recovered, but its scratch objects could not all be removed ({c}); remove every version of s3://{}/{scratch}* and the DynamoDB items {}/{scratch} and {}/{scratch}-md5 by hand",
+                    target_bucket, target_bucket, target_bucket
+                ),
+            }))
         }
         (Err(e), Err(c)) => {
-            return Err(Error::Refused(format!(
-                "the drill failed ({e}) and its scratch objects could not all be removed ({c}); remove every version of s3://{}/{scratch}* and the DynamoDB items {}/{scratch} and {}/{scratch}-md5 by hand",
-                target_bucket, target_bucket, target_bucket
-            )))
+            return Err(Error::Refused(Refusal::Incomplete {
+                message: format!(
+                    "the drill failed ({e}) and its scratch objects could not all be removed ({c}); remove every version of s3://{}/{scratch}* and the DynamoDB items {}/{scratch} and {}/{scratch}-md5 by hand",
+                    target_bucket, target_bucket, target_bucket
+                ),
+            }))
         }
     };
     let total_seconds: f64 = timer.phases.iter().map(|p| p.seconds).sum();
@@ -314,10 +321,13 @@ async fn drill_phases(
             }
             let original = bucket.get(scratch, None, None).await?.bytes;
             let parsed = crate::state::parse(&original).map_err(|e| {
-                Error::Refused(format!(
-                    "the current state (version {source_version}) is not a readable Terraform state ({e}): a drill needs a healthy state to copy; restore it first (`{}`)",
-                    crate::hint::command(&["restore", "--last-good"])
-                ))
+                Error::Refused(Refusal::UnusableCurrent {
+                    state: format!("s3://{}/{real_key}", bucket.name()),
+                    message: format!(
+                        "the current state (version {source_version}) is not a readable Terraform state ({e}): a drill needs a healthy state to copy; restore it first (`{}`)",
+                        crate::hint::command(&["restore", "--last-good"])
+                    ),
+                })
             })?;
             let lineage = parsed.lineage.to_string();
             drop(parsed);
@@ -335,9 +345,9 @@ async fn drill_phases(
 
     if scenario == Scenario::StuckLock {
         let Some(planted) = planted else {
-            return Err(Error::Refused(
-                "the stuck-lock scenario planted no lock to detect".into(),
-            ));
+            return Err(Error::Refused(Refusal::DrillCheck {
+                message: "the stuck-lock scenario planted no lock to detect".into(),
+            }));
         };
         // Detect: a lock older than the stale threshold.
         let id = timer
@@ -349,10 +359,12 @@ async fn drill_phases(
                         .is_some_and(|a| a as u64 >= STALE_LOCK_AFTER.as_secs());
                 match (&status.lock, stale) {
                     (Some(info), true) => Ok(info.id.clone()),
-                    _ => Err(Error::Refused(format!(
-                        "lock status did not report the planted stale lock {} (locked: {}, age: {:?})",
-                        planted.id, status.locked, status.age_seconds
-                    ))),
+                    _ => Err(Error::Refused(Refusal::DrillCheck {
+                        message: format!(
+                            "lock status did not report the planted stale lock {} (locked: {}, age: {:?})",
+                            planted.id, status.locked, status.age_seconds
+                        ),
+                    })),
                 }
             })
             .await?;
@@ -374,9 +386,9 @@ async fn drill_phases(
                 .await?;
                 let now = bucket.get(scratch, None, None).await?.bytes;
                 if now != original {
-                    return Err(Error::Refused(
-                        "the scratch state changed while the lock was released".into(),
-                    ));
+                    return Err(Error::Refused(Refusal::DrillCheck {
+                        message: "the scratch state changed while the lock was released".into(),
+                    }));
                 }
                 check_digest(locker).await
             })
@@ -397,11 +409,13 @@ async fn drill_phases(
             let top = &hist.versions[0];
             let want = scenario.expected_status();
             if Some(top.health.status) != want {
-                return Err(Error::Refused(format!(
-                    "detection failed: the damaged version was reported {} (expected {})",
-                    top.health.status.as_str(),
-                    want.map(Status::as_str).unwrap_or("-")
-                )));
+                return Err(Error::Refused(Refusal::DrillCheck {
+                    message: format!(
+                        "detection failed: the damaged version was reported {} (expected {})",
+                        top.health.status.as_str(),
+                        want.map(Status::as_str).unwrap_or("-")
+                    ),
+                }));
             }
             Ok(())
         })
@@ -452,18 +466,20 @@ async fn drill_phases(
                 }
             })?;
             if restored != expected {
-                return Err(Error::Refused(format!(
-                    "verification failed: the recovered state ({} bytes) differs from the original ({} bytes) beyond its serial",
-                    restored.len(),
-                    original.len()
-                )));
+                return Err(Error::Refused(Refusal::DrillCheck {
+                    message: format!(
+                        "verification failed: the recovered state ({} bytes) differs from the original ({} bytes) beyond its serial",
+                        restored.len(),
+                        original.len()
+                    ),
+                }));
             }
             check_digest(locker).await?;
             let status = locker.status(OffsetDateTime::now_utc()).await?;
             if status.locked {
-                return Err(Error::Refused(
-                    "verification failed: the lock is still held after the restore".into(),
-                ));
+                return Err(Error::Refused(Refusal::DrillCheck {
+                    message: "verification failed: the lock is still held after the restore".into(),
+                }));
             }
             Ok(())
         })
@@ -478,11 +494,13 @@ async fn drill_phases(
 async fn check_digest(locker: &Locker) -> Result<()> {
     let d = locker.digest_status().await?;
     if !d.consistent {
-        return Err(Error::Refused(format!(
-            "verification failed: the digest ({}) does not match the state ({})",
-            d.stored.as_deref().unwrap_or("-"),
-            d.actual.as_deref().unwrap_or("-")
-        )));
+        return Err(Error::Refused(Refusal::DrillCheck {
+            message: format!(
+                "verification failed: the digest ({}) does not match the state ({})",
+                d.stored.as_deref().unwrap_or("-"),
+                d.actual.as_deref().unwrap_or("-")
+            ),
+        }));
     }
     Ok(())
 }
@@ -587,11 +605,13 @@ pub async fn cleanup(
     }
     for key in &keys {
         if let Some(v) = bucket.list_versions(key).await?.first() {
-            return Err(Error::Refused(format!(
-                "version {} of s3://{}/{key} is still there",
-                v.version_id,
-                bucket.name(),
-            )));
+            return Err(Error::Refused(Refusal::Incomplete {
+                message: format!(
+                    "version {} of s3://{}/{key} is still there",
+                    v.version_id,
+                    bucket.name(),
+                ),
+            }));
         }
     }
     Ok(())

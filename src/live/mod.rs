@@ -624,7 +624,7 @@ pub(crate) fn put_all(
 }
 
 /// Kind of a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Missing,
@@ -643,7 +643,7 @@ impl Kind {
 }
 
 /// One differing attribute: `{"path","state","live"}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct AttributeDrift {
     /// Rendered path, as `diff` prints it (`vpc_config[0].subnet_ids`).
     pub path: String,
@@ -654,20 +654,22 @@ pub struct AttributeDrift {
 }
 
 /// One finding: `{"kind","address","type","id","attributes"}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub kind: Kind,
     /// Instance address; `null` for unmanaged objects.
     pub address: Option<String>,
     #[serde(rename = "type")]
     pub type_: String,
+    /// Identifier in AWS: bucket/table/cluster name, cluster:name for EKS children, DB identifier,
+    /// subnet group name.
     pub id: String,
     /// The differing attributes (`changed` only).
     pub attributes: Vec<AttributeDrift>,
 }
 
 /// Why a resource or type was not checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cause {
     /// stateward does not check the type.
@@ -705,7 +707,7 @@ fn failure_cause(e: &AwsError) -> Cause {
 }
 
 /// A resource or type that was not checked, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct NotChecked {
     #[serde(rename = "type")]
     pub type_: String,
@@ -1208,7 +1210,7 @@ pub struct ScanOptions {
 
 /// How one state version matches live AWS (`versions --against-live`, and
 /// `restore --last-good` choosing among healthy versions).
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default, schemars::JsonSchema)]
 pub struct LiveMatch {
     /// Managed resource instances in the version.
     pub resources: usize,

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::aws::{Aws, AwsErrorKind};
 use crate::config::Target;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::store::{LockItems, StateObjects};
 
 pub use info::LockInfo;
@@ -25,7 +25,7 @@ pub use info::LockInfo;
 pub const REBUILD_SUFFIX: &str = ".rebuild";
 
 /// Where a lock lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LockBackend {
     /// The DynamoDB item `LockID = <bucket>/<key>` (`dynamodb_table`).
@@ -70,7 +70,7 @@ pub struct Locker {
 }
 
 /// Lock state as `lock status` reports it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LockStatus {
     pub locked: bool,
     /// The backends that hold a lock (or a broken one).
@@ -88,10 +88,11 @@ pub struct LockStatus {
 }
 
 /// What one configured lock mechanism holds, as `lock status` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct MechanismStatus {
     pub backend: LockBackend,
     /// `free`, `locked` or `broken`.
+    #[schemars(extend("enum" = ["free", "locked", "broken"]))]
     pub state: &'static str,
     /// The lock's ID when locked.
     pub id: Option<String>,
@@ -510,16 +511,18 @@ impl Locker {
             (1, None) => return Err(failed.remove(0).1),
             _ => {
                 let what: Vec<String> = failed.iter().map(|(m, e)| format!("{m} ({e})")).collect();
-                return Err(Error::Refused(format!(
-                    "lock {id} of {} could not be released from {}{}; run `stateward lock release {id}` again",
-                    self.path,
-                    what.join(", nor from "),
-                    if removed.is_some() {
-                        " (the other mechanism's lock was removed)"
-                    } else {
-                        ""
-                    }
-                )));
+                return Err(Error::Refused(Refusal::Incomplete {
+                    message: format!(
+                        "lock {id} of {} could not be released from {}{}; run `stateward lock release {id}` again",
+                        self.path,
+                        what.join(", nor from "),
+                        if removed.is_some() {
+                            " (the other mechanism's lock was removed)"
+                        } else {
+                            ""
+                        }
+                    ),
+                }));
             }
         }
         removed.ok_or_else(|| {
@@ -705,9 +708,13 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 }
 
 /// Stored digest versus the current object.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct DigestStatus {
+    /// The Digest in DynamoDB; null when no digest is kept.
+    #[schemars(regex(pattern = "^[0-9a-f]{32}$"))]
     pub stored: Option<String>,
+    /// md5 of the current state object; null when it is deleted.
+    #[schemars(regex(pattern = "^[0-9a-f]{32}$"))]
     pub actual: Option<String>,
     pub consistent: bool,
     /// Whether this backend keeps a digest at all (DynamoDB mode).
@@ -870,10 +877,9 @@ impl LockGuard<'_> {
     fn guards_state(&self) -> Result<()> {
         match self.locker.state {
             Some(_) => Ok(()),
-            None => Err(Error::Refused(format!(
-                "the lock {} does not guard the state: nothing was written",
-                self.locker.path
-            ))),
+            None => Err(Error::Refused(Refusal::LockNotGuarding {
+                lock: self.locker.path.clone(),
+            })),
         }
     }
 
@@ -1124,12 +1130,16 @@ pub async fn with_lock_reporting<T>(
                 crate::hint::command(&["lock", "release", id.as_str()])
             );
             return Err(match outcome {
-                Ok(v) => Error::Refused(format!("{}; but {how}", done(&v))),
+                Ok(v) => Error::Refused(Refusal::Incomplete {
+                    message: format!("{}; but {how}", done(&v)),
+                }),
                 // An interrupt stays an interrupt (exit 130), with the lock named.
                 Err(first @ Error::Interrupted(_)) => {
                     Error::Interrupted(format!("{first}; also {how}"))
                 }
-                Err(first) => Error::Refused(format!("{first}; also {how}")),
+                Err(first) => Error::Refused(Refusal::Incomplete {
+                    message: format!("{first}; also {how}"),
+                }),
             });
         }
     }

@@ -5,6 +5,7 @@
 //! Colour is decided in [`style`], progress configured in [`progress`].
 
 pub mod progress;
+pub mod schema;
 pub mod style;
 
 pub use progress::Progress;

@@ -8,7 +8,7 @@ use serde_json::Value;
 pub use crate::model::tier::{is_gate_kind as is_kind, GATE_KINDS as KINDS};
 
 /// One live check of a gate, with the identifiers taken from the state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "check", rename_all = "kebab-case")]
 pub enum Check {
     EksCluster {
@@ -70,14 +70,14 @@ impl Check {
 }
 
 /// A wave target the gate does not check, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Unchecked {
     pub address: String,
     pub reason: String,
 }
 
 /// The checks of one gate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Checks {
     pub checks: Vec<Check>,
     /// Targets of a type the gate checks whose identifiers the state lacks.

@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::gate::Checks;
 use super::{Gate, Tier, Wave};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 
 /// The journal's format version.
 pub const FORMAT: u32 = 1;
@@ -47,7 +47,7 @@ pub enum JournalStatus {
     Completed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum WaveStatus {
     Pending,
@@ -70,9 +70,11 @@ impl WaveStatus {
 }
 
 /// One command as it ran.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CommandRecord {
+    #[schemars(length(min = 1))]
     pub argv: Vec<String>,
+    #[schemars(extend("format" = "date-time"))]
     pub started_at: String,
     pub seconds: f64,
     /// `None` when it could not start or was killed by a signal.
@@ -82,11 +84,12 @@ pub struct CommandRecord {
 }
 
 /// One evaluation of a wave's gate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GateRecord {
     pub kind: String,
     pub passed: bool,
     pub seconds: f64,
+    #[schemars(extend("format" = "date-time"))]
     pub checked_at: String,
     /// What was seen: `2 of 2 ready`, or the first resource not ready.
     pub detail: String,
@@ -95,11 +98,13 @@ pub struct GateRecord {
 }
 
 /// A wave of the plan and what happened to it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WaveEntry {
+    #[schemars(range(min = 1))]
     pub index: usize,
     pub name: String,
     pub targets: Vec<String>,
+    #[schemars(inner(length(min = 1)))]
     pub commands: Vec<Vec<String>>,
     pub gate: Option<Gate>,
     pub reasons: std::collections::BTreeMap<String, String>,
@@ -109,8 +114,11 @@ pub struct WaveEntry {
     /// How many times its commands were started.
     pub attempts: u32,
     /// Which run of the journal (1-based, see [`Journal::runs`]) last started it.
+    #[schemars(range(min = 1))]
     pub run: Option<usize>,
+    #[schemars(extend("format" = "date-time"))]
     pub started_at: Option<String>,
+    #[schemars(extend("format" = "date-time"))]
     pub finished_at: Option<String>,
     /// The commands of the last attempt.
     pub commands_run: Vec<CommandRecord>,
@@ -309,9 +317,11 @@ pub fn load(path: &Path) -> Result<Option<Journal>> {
 /// Parses journal bytes; `what` names them in the error.
 pub fn parse(bytes: &[u8], what: &str) -> Result<Journal> {
     serde_json::from_slice(bytes).map_err(|e| {
-        Error::Refused(format!(
-            "the rebuild journal {what} is not readable ({e}): move it away to plan a new rebuild"
-        ))
+        Error::Refused(Refusal::Journal {
+            message: format!(
+                "the rebuild journal {what} is not readable ({e}): move it away to plan a new rebuild"
+            ),
+        })
     })
 }
 

@@ -128,24 +128,26 @@ pub struct Input {
     pub apply_args: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Gate {
     pub kind: String,
     pub resources: Vec<String>,
     pub timeout_seconds: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Wave {
+    #[schemars(range(min = 1))]
     pub index: usize,
     pub name: String,
     pub targets: Vec<String>,
+    #[schemars(inner(length(min = 1)))]
     pub commands: Vec<Vec<String>>,
     pub gate: Option<Gate>,
     pub reasons: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DataRecovery {
     pub address: String,
     #[serde(rename = "type")]
@@ -154,7 +156,7 @@ pub struct DataRecovery {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     pub waves: Vec<Wave>,
     pub data_recovery: Vec<DataRecovery>,

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::aws::Aws;
 use crate::diff::{diff, DiffOptions, StateDiff};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::live::{self, LiveMatch, ScanOptions};
 use crate::lock::{self, md5_hex, Locker};
 use crate::state::health::content_of;
@@ -37,12 +37,13 @@ pub struct LiveCheck<'a> {
 }
 
 /// How `--last-good` weighed its healthy candidates against live AWS.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct LiveChoice {
     /// Whether live AWS was compared at all (see `reason` when not).
     pub compared: bool,
     /// How the version was chosen: `newest-healthy` (the default) or
     /// `live-agreement` (`--prefer-live`).
+    #[schemars(extend("enum" = ["newest-healthy", "live-agreement"]))]
     pub chosen_by: &'static str,
     /// Healthy versions compared, newest first (empty when not compared).
     pub candidates: Vec<LiveCandidate>,
@@ -51,11 +52,12 @@ pub struct LiveChoice {
     /// An older healthy version that matches live AWS better than the one
     /// chosen, and the exact command that would restore it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "BetterMatch")]
     pub better_match: Option<BetterMatch>,
 }
 
 /// An older healthy version that agrees with live AWS better.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct BetterMatch {
     pub version_id: String,
     pub serial: u64,
@@ -77,7 +79,7 @@ impl LiveChoice {
 }
 
 /// One compared version.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct LiveCandidate {
     pub version_id: String,
     pub serial: u64,
@@ -101,7 +103,7 @@ pub enum Source {
 }
 
 /// What the current object is.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Current {
     /// A readable state.
@@ -166,11 +168,9 @@ pub async fn plan(
     concurrency: usize,
 ) -> Result<Plan> {
     if bucket.versioning().await? != Versioning::Enabled {
-        return Err(Error::Refused(format!(
-            "versioning is not enabled on bucket {}: a restore would destroy the only copy of the current state; enable it first (aws s3api put-bucket-versioning --bucket {} --versioning-configuration Status=Enabled)",
-            bucket.name(),
-            bucket.name()
-        )));
+        return Err(Error::Refused(Refusal::NoVersioning {
+            bucket: bucket.name().to_owned(),
+        }));
     }
     let args = (source, allow_lineage_change, show_sensitive, live);
     if let Some(plan) = plan_reading(bucket, key, args, concurrency, false).await? {
@@ -180,10 +180,9 @@ pub async fn plan(
     plan_reading(bucket, key, args, concurrency, true)
         .await?
         .ok_or_else(|| {
-            Error::Refused(format!(
-                "the history of s3://{}/{key} changed while it was read; run the restore again",
-                bucket.name()
-            ))
+            Error::Refused(Refusal::HistoryChanged {
+                state: format!("s3://{}/{key}", bucket.name()),
+            })
         })
 }
 
@@ -231,7 +230,10 @@ async fn plan_reading(
         if let Content::Corrupt { problem } = &content {
             let again = read_whole(top.version.version_id.clone()).await?;
             check_same_read(&top.version.version_id, &bytes, &again).map_err(|e| {
-                Error::Refused(format!("{e} (first read: {problem}); nothing was written"))
+                Error::Refused(Refusal::UnstableRead {
+                    version_id: top.version.version_id.clone(),
+                    message: format!("{e} (first read: {problem}); nothing was written"),
+                })
             })?;
         }
         let current = match &content {
@@ -284,11 +286,10 @@ async fn plan_reading(
                         facts[i].content = content_of(&bytes).0;
                     }
                     Pick::NoneGood => {
-                        return Err(Error::Refused(format!(
-                            "no healthy version of s3://{}/{key} was found to restore: run `{}` to see each version's problems",
-                            bucket.name(),
-                            crate::hint::command(&["versions"])
-                        )))
+                        return Err(Error::Refused(Refusal::NoHealthyVersion {
+                            state: format!("s3://{}/{key}", bucket.name()),
+                            versions: crate::hint::command(&["versions"]),
+                        }))
                     }
                 }
             };
@@ -412,9 +413,10 @@ async fn plan_reading(
             lineage: Some(lineage),
         }) => (None, serial, lineage),
         Err(e) => {
-            return Err(Error::Refused(format!(
-                "{chosen_label} is not a healthy Terraform state ({e}); stateward never restores a corrupt version"
-            )))
+            return Err(Error::Refused(Refusal::CorruptSource {
+                label: chosen_label.to_string(),
+                problem: e.to_string(),
+            }))
         }
     };
     if partial && !search::knows_highest(&hist, &lineage) {
@@ -424,9 +426,11 @@ async fn plan_reading(
     let reference_lineage = select_reference(&facts);
     if let Some(reference) = &reference_lineage {
         if *reference != lineage && !allow_lineage_change {
-            return Err(Error::Refused(format!(
-                "{chosen_label} has lineage {lineage}, but this state's history has lineage {reference}: restoring it would replace the state with an unrelated one; pass --allow-lineage-change if that is really what you want"
-            )));
+            return Err(Error::Refused(Refusal::LineageChange {
+                label: chosen_label.to_string(),
+                lineage: lineage.to_string(),
+                reference: reference.to_string(),
+            }));
         }
     }
     // Every serial the lineage has used: the listing keeps a corrupt
@@ -478,7 +482,7 @@ async fn plan_reading(
 
 /// What is wrong with the current version of a state, when something is
 /// that only `restore --last-good` fixes (never `digest repair`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum CurrentProblem {
     /// The current version is a delete marker.
@@ -617,11 +621,17 @@ fn select_reference(facts: &[VersionFacts]) -> Option<String> {
 }
 
 /// The result of a restore (`--format json` contract).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Outcome {
+    /// The S3 version id restored (or `file PATH`).
     pub restored_from: String,
+    /// The version that was current before: the undo handle (`stateward restore <it>`). null when
+    /// the current object was a delete marker.
     pub replaced_version: Option<String>,
+    /// The version id written; null in a dry run.
     pub new_version: Option<String>,
+    /// The serial of the restored object: one above every serial this lineage has used.
+    #[schemars(range(min = 1))]
     pub serial: u64,
     pub lineage: String,
     pub digest_updated: bool,
@@ -630,7 +640,7 @@ pub struct Outcome {
 }
 
 /// How to undo a restore.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Undo {
     /// The command that restores the replaced version; `None` when the
     /// replaced version is not restorable (corrupt, a delete marker).
@@ -729,88 +739,116 @@ pub async fn execute(
             }
         )
     };
-    let outcome = lock::with_lock_reporting(locker, OPERATION, reason, lock_timeout, lock::OnInterrupt::Abort, done, async |guard| {
-        progress(format!("locked {} (lock ID {})", locker.path, guard.info().id));
-        // Nothing may have changed since the plan was made.
-        let top = bucket.list_versions(&key).await?;
-        let now_top = top.first().map(|v| v.version_id.as_str()).unwrap_or("");
-        if now_top != current.version_id() {
-            return Err(Error::Refused(format!(
-                "the state changed while the restore was being planned (current version is now {now_top}); nothing was written; run the restore again"
-            )));
-        }
-        // (1) The version being replaced: S3 keeps it; it is the undo handle.
-        let replaced = match &current {
-            Current::Deleted { .. } => None,
-            other => Some(other.version_id().to_owned()),
-        };
-        match (&replaced, &current) {
-            (Some(v), Current::Ok { .. }) => progress(format!(
-                "replacing version {v} (S3 keeps it: `{}` undoes this restore)",
-                undo_advice(&current, reference_lineage.as_deref(), None, &targeting)
-                    .command
-                    .unwrap_or_default()
-            )),
-            (Some(v), _) => progress(format!("replacing version {v}, which is not restorable")),
-            (None, _) => progress("the current object is a delete marker; nothing is overwritten".into()),
-        }
-        if already_current {
-            progress(format!("{chosen_label} is already the current object; checking the digest only"));
-            let status = locker.digest_status().await?;
-            let digest_updated = match (&status.actual, status.consistent) {
-                (Some(md5), false) => guard.put_digest(md5).await?,
-                _ => false,
+    let outcome = lock::with_lock_reporting(
+        locker,
+        OPERATION,
+        reason,
+        lock_timeout,
+        lock::OnInterrupt::Abort,
+        done,
+        async |guard| {
+            progress(format!(
+                "locked {} (lock ID {})",
+                locker.path,
+                guard.info().id
+            ));
+            // Nothing may have changed since the plan was made.
+            let top = bucket.list_versions(&key).await?;
+            let now_top = top.first().map(|v| v.version_id.as_str()).unwrap_or("");
+            if now_top != current.version_id() {
+                return Err(Error::Refused(Refusal::StateChanged {
+                    state: format!("s3://{}/{key}", bucket.name()),
+                    now: now_top.to_owned(),
+                }));
+            }
+            // (1) The version being replaced: S3 keeps it; it is the undo handle.
+            let replaced = match &current {
+                Current::Deleted { .. } => None,
+                other => Some(other.version_id().to_owned()),
             };
-            return Ok(Outcome {
+            match (&replaced, &current) {
+                (Some(v), Current::Ok { .. }) => progress(format!(
+                    "replacing version {v} (S3 keeps it: `{}` undoes this restore)",
+                    undo_advice(&current, reference_lineage.as_deref(), None, &targeting)
+                        .command
+                        .unwrap_or_default()
+                )),
+                (Some(v), _) => progress(format!("replacing version {v}, which is not restorable")),
+                (None, _) => {
+                    progress("the current object is a delete marker; nothing is overwritten".into())
+                }
+            }
+            if already_current {
+                progress(format!(
+                    "{chosen_label} is already the current object; checking the digest only"
+                ));
+                let status = locker.digest_status().await?;
+                let digest_updated = match (&status.actual, status.consistent) {
+                    (Some(md5), false) => guard.put_digest(md5).await?,
+                    _ => false,
+                };
+                return Ok(Outcome {
+                    restored_from: restored_from.clone(),
+                    replaced_version: None,
+                    new_version: chosen_version.clone(),
+                    serial: crate::state::header::read_header(&chosen_bytes)
+                        .serial
+                        .unwrap_or(0),
+                    lineage: lineage.clone(),
+                    digest_updated,
+                    undo: Undo {
+                        command: None,
+                        note: "Nothing to undo: the state was not replaced.".into(),
+                    },
+                });
+            }
+            // (2) The chosen bytes, with only the serial changed.
+            let bytes = crate::state::set_serial(&chosen_bytes, new_serial).map_err(|e| {
+                Error::Unreadable {
+                    what: chosen_label.clone(),
+                    problem: e.to_string(),
+                }
+            })?;
+            let md5 = md5_hex(&bytes);
+            let new_version = guard.put_state(bytes).await?;
+            progress(format!(
+                "wrote {chosen_label} as new version {} with serial {new_serial}",
+                new_version.as_deref().unwrap_or("(unversioned)")
+            ));
+            // (3) The digest, so Terraform accepts the new object.
+            let digest = guard.put_digest(&md5).await;
+            let digest_updated = digest.map_err(|e| {
+                Error::Refused(Refusal::Incomplete {
+                    message: digest_failed_message(
+                        &format!("s3://{}/{key}", bucket.name()),
+                        new_version.as_deref(),
+                        new_serial,
+                        &md5,
+                        &e.to_string(),
+                        &crate::hint::command(&["digest", "repair"]),
+                    ),
+                })
+            })?;
+            if digest_updated {
+                progress(format!("digest set to {md5}"));
+            }
+            let undo = undo_advice(
+                &current,
+                reference_lineage.as_deref(),
+                new_version.as_deref(),
+                &targeting,
+            );
+            Ok(Outcome {
                 restored_from: restored_from.clone(),
-                replaced_version: None,
-                new_version: chosen_version.clone(),
-                serial: crate::state::header::read_header(&chosen_bytes).serial.unwrap_or(0),
+                replaced_version: replaced,
+                new_version,
+                serial: new_serial,
                 lineage: lineage.clone(),
                 digest_updated,
-                undo: Undo {
-                    command: None,
-                    note: "Nothing to undo: the state was not replaced.".into(),
-                },
-            });
-        }
-        // (2) The chosen bytes, with only the serial changed.
-        let bytes = crate::state::set_serial(&chosen_bytes, new_serial).map_err(|e| Error::Unreadable {
-            what: chosen_label.clone(),
-            problem: e.to_string(),
-        })?;
-        let md5 = md5_hex(&bytes);
-        let new_version = guard.put_state(bytes).await?;
-        progress(format!(
-            "wrote {chosen_label} as new version {} with serial {new_serial}",
-            new_version.as_deref().unwrap_or("(unversioned)")
-        ));
-        // (3) The digest, so Terraform accepts the new object.
-        let digest = guard.put_digest(&md5).await;
-        let digest_updated = digest.map_err(|e| {
-            Error::Refused(digest_failed_message(
-                &format!("s3://{}/{key}", bucket.name()),
-                new_version.as_deref(),
-                new_serial,
-                &md5,
-                &e.to_string(),
-                &crate::hint::command(&["digest", "repair"]),
-            ))
-        })?;
-        if digest_updated {
-            progress(format!("digest set to {md5}"));
-        }
-        let undo = undo_advice(&current, reference_lineage.as_deref(), new_version.as_deref(), &targeting);
-        Ok(Outcome {
-            restored_from: restored_from.clone(),
-            replaced_version: replaced,
-            new_version,
-            serial: new_serial,
-            lineage: lineage.clone(),
-            digest_updated,
-            undo,
-        })
-    })
+                undo,
+            })
+        },
+    )
     .await?;
     // (4) The lock was released by `with_lock`.
     Ok(outcome)

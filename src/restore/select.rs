@@ -7,7 +7,7 @@ use crate::live::LiveMatch;
 use crate::state::health::{reference_lineage, Content, Health, Status, VersionFacts};
 
 /// A newer version that `--last-good` did not choose, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PassedOver {
     pub version_id: String,
     pub reason: String,

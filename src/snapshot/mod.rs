@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 
 use crate::aws::s3::Bucket;
 use crate::aws::AwsErrorKind;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::state::fingerprint::digests;
 use crate::state::health::content_of;
 use crate::state::health::Content;
@@ -81,19 +81,30 @@ impl fmt::Display for StoreUrl {
 }
 
 /// What a snapshot is: written beside its content as `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Manifest {
+    /// Snapshot id: creation time (UTC), serial, first 8 hex digits of the sha256; sorts by time.
+    #[schemars(regex(pattern = "^[0-9]{8}T[0-9]{6}Z-[0-9]+-[0-9a-f]{8}$"))]
     pub id: String,
+    /// RFC 3339.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub created: OffsetDateTime,
+    /// The state bucket.
     pub source_bucket: String,
+    /// The state object key.
     pub source_key: String,
+    /// The exact S3 version id that was copied.
     pub source_version_id: String,
     pub serial: u64,
     pub lineage: String,
+    /// Bytes.
     pub size: u64,
+    #[schemars(regex(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
+    #[schemars(regex(pattern = "^[0-9a-f]{32}$"))]
     pub md5: String,
+    /// --reason, or empty.
     #[serde(default)]
     pub reason: String,
 }
@@ -499,10 +510,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// The result of [`create`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Created {
     /// `false` when the state had not changed since the newest snapshot.
     pub created: bool,
+    /// The snapshot store: s3://bucket/prefix or a directory.
     pub store: String,
     pub snapshot: Manifest,
 }
@@ -522,10 +534,13 @@ pub async fn create(
         key: key.to_owned(),
     })?;
     if top.delete_marker {
-        return Err(Error::Refused(format!(
-            "s3://{}/{key} is deleted (its current version is a delete marker): there is no current state to snapshot; bring it back first (stateward restore --last-good)",
-            bucket.name()
-        )));
+        return Err(Error::Refused(Refusal::UnusableCurrent {
+            state: format!("s3://{}/{key}", bucket.name()),
+            message: format!(
+                "s3://{}/{key} is deleted (its current version is a delete marker): there is no current state to snapshot; bring it back first (stateward restore --last-good)",
+                bucket.name()
+            ),
+        }));
     }
     let bytes = bucket.get(key, Some(&top.version_id), None).await?.bytes;
     let (serial, lineage) = match content_of(&bytes).0 {
@@ -539,18 +554,24 @@ pub async fn create(
             lineage: Some(lineage),
         } => (serial, lineage),
         Content::Corrupt { problem } => {
-            return Err(Error::Refused(format!(
-                "the current version {} of s3://{}/{key} is not a healthy Terraform state ({problem}): a snapshot of it could not be restored; repair it first (stateward restore --last-good), then take the snapshot",
-                top.version_id,
-                bucket.name()
-            )))
+            return Err(Error::Refused(Refusal::UnusableCurrent {
+                state: format!("s3://{}/{key}", bucket.name()),
+                message: format!(
+                    "the current version {} of s3://{}/{key} is not a healthy Terraform state ({problem}): a snapshot of it could not be restored; repair it first (stateward restore --last-good), then take the snapshot",
+                    top.version_id,
+                    bucket.name()
+                ),
+            }))
         }
         Content::Encrypted { .. } | Content::Unknown => {
-            return Err(Error::Refused(format!(
-                "the current version {} of s3://{}/{key} is an encrypted OpenTofu state without a plain serial and lineage: it cannot be told apart from other versions, so it is not snapshotted",
-                top.version_id,
-                bucket.name()
-            )))
+            return Err(Error::Refused(Refusal::UnusableCurrent {
+                state: format!("s3://{}/{key}", bucket.name()),
+                message: format!(
+                    "the current version {} of s3://{}/{key} is an encrypted OpenTofu state without a plain serial and lineage: it cannot be told apart from other versions, so it is not snapshotted",
+                    top.version_id,
+                    bucket.name()
+                ),
+            }))
         }
     };
     let d = digests(&bytes);
@@ -585,7 +606,7 @@ pub async fn create(
 }
 
 /// The outcome of verifying one snapshot.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Verified {
     pub id: String,
     pub ok: bool,

@@ -89,9 +89,15 @@ impl Policy {
 }
 
 /// A kept snapshot and every reason it is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Kept {
     pub id: String,
+    #[schemars(
+        length(min = 1),
+        inner(regex(
+            pattern = "^(last|hourly|daily|weekly|monthly|within .+|newest healthy|no policy)$"
+        ))
+    )]
     pub reasons: Vec<String>,
 }
 

@@ -105,7 +105,7 @@ impl Content {
 }
 
 /// The verdict on one version. Serialises kebab-case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Nothing wrong found.
@@ -140,7 +140,7 @@ impl Status {
 }
 
 /// The assessment of one version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Health {
     /// The most important applicable status (see the module docs).
     pub status: Status,

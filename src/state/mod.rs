@@ -310,7 +310,7 @@ impl<'a> State<'a> {
 
 /// Summary of a state, serialised as
 /// `{"serial","lineage","terraform_version","resources":[..],"outputs":[names]}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Show {
     /// `serial`.
     pub serial: u64,
@@ -326,7 +326,7 @@ pub struct Show {
 
 /// One resource in [`Show`]:
 /// `{"address","type","mode","provider","instances"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ShowResource {
     /// Resource address (no instance key).
     pub address: String,
@@ -334,6 +334,7 @@ pub struct ShowResource {
     #[serde(rename = "type")]
     pub type_: String,
     /// `managed` or `data`.
+    #[schemars(extend("enum" = ["managed", "data"]))]
     pub mode: String,
     /// Provider configuration address.
     pub provider: String,

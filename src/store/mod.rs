@@ -70,13 +70,14 @@ pub fn read_concurrency(
 }
 
 /// A version with what was learnt from its content.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct VersionEntry {
     #[serde(flatten)]
     pub version: ObjectVersion,
     pub serial: Option<u64>,
     pub lineage: Option<String>,
     pub terraform_version: Option<String>,
+    /// What `terraform state list` would print; null when only the header was read.
     pub resource_count: Option<usize>,
     #[serde(flatten)]
     pub health: Health,
