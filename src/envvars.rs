@@ -112,7 +112,7 @@ pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &[AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_
 
 // Test hooks, still read where they act. Crash points and failed writes are
 // planned in process through the storage traits' fault wrapper
-// (`store::faulty`; `STATEWARD_FAULT_INJECT` is gone). What remains are pauses
+// (`storage::faulty`; `STATEWARD_FAULT_INJECT` is gone). What remains are pauses
 // for the tests that press Ctrl-C on a real process (the signal handler and
 // the second press's exit cannot be driven in process):
 // `STATEWARD_TEST_PAUSE_UNDER_LOCK_MS`

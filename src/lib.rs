@@ -45,6 +45,7 @@ pub mod rebuild;
 pub mod restore;
 pub mod snapshot;
 pub mod state;
+pub mod storage;
 pub mod store;
 pub mod undelete;
 pub mod util;

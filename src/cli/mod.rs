@@ -450,7 +450,7 @@ pub(crate) async fn resolve_refs(ctx: &Context, refs: &[&str]) -> Result<Vec<Res
     let mut resolver = Resolver::new(
         bucket
             .as_ref()
-            .map(|b| b as &dyn crate::store::StateObjects),
+            .map(|b| b as &dyn crate::storage::StateObjects),
         &key,
     )
     .with_snapshots(store.as_ref())

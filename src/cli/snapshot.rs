@@ -1,6 +1,5 @@
 //! `stateward snapshot create | list | verify | prune`.
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 
 use clap::{Args, Subcommand};
@@ -14,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::exit;
 use crate::output::Stderr;
 use crate::output::{count, table, Format, Printer, Render};
-use crate::snapshot::retention::{self, Item, Kept, Policy, Within};
+use crate::snapshot::retention::{Kept, Policy, Within};
 use crate::snapshot::{self, Created, Listing, Manifest, SnapshotStore, StoreUrl, Verified};
 
 #[derive(Debug, Args)]
@@ -429,37 +428,20 @@ fn policy_of(file: Option<&config::RetentionSettings>, a: &PruneArgs) -> Result<
 async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) -> Result<u8> {
     let policy = policy_of(ctx.settings.retention()?, &a)?;
     let store = open_store(ctx).await?;
-    let listing = store.list().await?;
-    warn_broken(&printer.stderr(), &listing, &store);
-
-    // Health matters only for the newest healthy snapshot: verify newest
-    // first until one passes; older ones are not read (and count as healthy,
-    // which cannot change which one is the newest healthy).
-    let mut health: HashMap<String, bool> = HashMap::new();
-    for m in listing.snapshots.iter().rev() {
-        let v = snapshot::verify(&store, m).await;
-        if !v.ok {
-            printer.stderr().line(format_args!(
-                "warning: snapshot {} fails verification: {}",
-                m.id,
-                v.problems.join("; ")
-            ));
-        }
-        health.insert(m.id.clone(), v.ok);
-        if v.ok {
-            break;
-        }
-    }
-    let items: Vec<Item> = listing
-        .snapshots
-        .iter()
-        .map(|m| Item {
-            id: m.id.clone(),
-            created: m.created,
-            healthy: health.get(&m.id).copied().unwrap_or(true),
-        })
-        .collect();
-    let decision = retention::decide(&items, &policy, OffsetDateTime::now_utc());
+    let stderr = printer.stderr();
+    let (listing, decision) = snapshot::prune_decision(
+        &store,
+        &policy,
+        OffsetDateTime::now_utc(),
+        &mut |id, problems| {
+            stderr.line(format_args!(
+                "warning: snapshot {id} fails verification: {}",
+                problems.join("; ")
+            ))
+        },
+    )
+    .await?;
+    warn_broken(&stderr, &listing, &store);
 
     let mut report = PruneReport {
         store: store.url().to_string(),

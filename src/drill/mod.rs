@@ -26,7 +26,8 @@ use crate::error::{Error, Refusal, Result};
 use crate::lock::{self, md5_hex, LockInfo, Locker};
 use crate::restore::{self, Source};
 use crate::state::health::Status;
-use crate::store::{history, HistoryOptions, LockItems, ReadDepth, StateObjects};
+use crate::storage::{LockItems, StateObjects};
+use crate::store::{history, HistoryOptions, ReadDepth};
 
 /// The lock operation name drills take on the scratch key.
 pub const OPERATION: &str = "stateward-drill";
@@ -686,8 +687,8 @@ mod twin_tests {
     use super::*;
     use crate::aws::object::Versioning;
     use crate::aws::AwsErrorKind;
-    use crate::store::faulty::{Faults, Faulty, Op};
-    use crate::store::memory::{MemoryBucket, MemoryTable};
+    use crate::storage::faulty::{Faults, Faulty, Op};
+    use crate::storage::memory::{MemoryBucket, MemoryTable};
 
     const KEY: &str = "app.tfstate";
     const STATE: &str = "{\"version\":4,\"terraform_version\":\"1.0.3\",\"serial\":7,\"lineage\":\"real\",\"outputs\":{},\"resources\":[]}\n";

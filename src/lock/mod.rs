@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::aws::{Aws, AwsErrorKind};
 use crate::config::Target;
 use crate::error::{Error, Refusal, Result};
-use crate::store::{LockItems, StateObjects};
+use crate::storage::{LockItems, StateObjects};
 
 pub use info::LockInfo;
 

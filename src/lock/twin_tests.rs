@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::aws::object::Versioning;
-use crate::store::faulty::{Faults, Faulty, Op, When};
-use crate::store::memory::{MemoryBucket, MemoryTable};
+use crate::storage::faulty::{Faults, Faulty, Op, When};
+use crate::storage::memory::{MemoryBucket, MemoryTable};
 
 const KEY: &str = "app.tfstate";
 const PATH: &str = "b/app.tfstate";

@@ -18,8 +18,9 @@ use crate::live::{self, LiveMatch, ScanOptions};
 use crate::lock::{self, md5_hex, Locker};
 use crate::state::health::content_of;
 use crate::state::health::{assess, Content, VersionFacts};
+use crate::storage::StateObjects;
 use crate::store::refs::{Resolved, Resolver, VersionRef};
-use crate::store::{history, HistoryOptions, ReadDepth, StateObjects, Versioning};
+use crate::store::{history, HistoryOptions, ReadDepth, Versioning};
 
 pub use select::{PassedOver, Pick};
 

@@ -2,7 +2,7 @@
 //! far as [`select::headers_settle`] needs, the whole history at most.
 
 use crate::error::Result;
-use crate::store::StateObjects;
+use crate::storage::StateObjects;
 use crate::store::{history, History, HistoryOptions, ReadDepth};
 
 use super::select::{self, Highest, Settled, FIRST_HEADER_WINDOW};

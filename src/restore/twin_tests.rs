@@ -9,8 +9,8 @@ use std::time::Duration;
 use super::*;
 use crate::aws::AwsErrorKind;
 use crate::lock::{md5_hex, repair_digest, Locker};
-use crate::store::faulty::{Faults, Faulty, Op, Pause, When};
-use crate::store::memory::{MemoryBucket, MemoryTable};
+use crate::storage::faulty::{Faults, Faulty, Op, Pause, When};
+use crate::storage::memory::{MemoryBucket, MemoryTable};
 
 const KEY: &str = "network.tfstate";
 const PATH: &str = "b/network.tfstate";
@@ -44,7 +44,7 @@ impl Twin {
         bucket.put_raw(KEY, b"garbage");
         let faults = Faults::new();
         let store: Arc<dyn StateObjects> = Arc::new(Faulty::new(bucket.clone(), faults.clone()));
-        let items: Option<Arc<dyn crate::store::LockItems>> =
+        let items: Option<Arc<dyn crate::storage::LockItems>> =
             dynamodb.then(|| Arc::new(Faulty::new(table.clone(), faults.clone())) as _);
         let locker = Locker::on(store.clone(), "b", KEY, items, use_lockfile).unwrap();
         Twin {

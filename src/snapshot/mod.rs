@@ -17,6 +17,7 @@ pub mod retention;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,7 @@ use crate::error::{Error, Refusal, Result};
 use crate::state::fingerprint::digests;
 use crate::state::health::content_of;
 use crate::state::health::Content;
+use crate::storage::StateObjects;
 
 /// The name of a snapshot's state file.
 pub const STATE_FILE: &str = "terraform.tfstate";
@@ -140,8 +142,14 @@ impl Listing {
 }
 
 enum Backend {
-    S3 { bucket: Bucket, prefix: String },
-    Local { dir: PathBuf },
+    /// A bucket: the S3 adapter, or the in-memory twin in tests.
+    S3 {
+        bucket: Arc<dyn StateObjects>,
+        prefix: String,
+    },
+    Local {
+        dir: PathBuf,
+    },
 }
 
 /// A snapshot store: an S3 prefix or a local directory.
@@ -155,6 +163,12 @@ pub struct SnapshotStore {
 impl SnapshotStore {
     /// A store in `bucket` under `prefix` (the bucket's client decides the region).
     pub fn s3(bucket: Bucket, prefix: &str) -> Self {
+        Self::in_bucket(Arc::new(bucket), prefix)
+    }
+
+    /// A store in any bucket of [`StateObjects`] (the S3 adapter, or the
+    /// in-memory twin) under `prefix`.
+    pub fn in_bucket(bucket: Arc<dyn StateObjects>, prefix: &str) -> Self {
         let prefix = prefix.trim_matches('/').to_owned();
         SnapshotStore {
             url: StoreUrl::S3 {
@@ -209,7 +223,7 @@ impl SnapshotStore {
                 } else {
                     format!("{prefix}/{sub}")
                 };
-                SnapshotStore::s3(bucket.clone(), &p)
+                SnapshotStore::in_bucket(bucket.clone(), &p)
             }
             Backend::Local { dir } => {
                 let mut d = dir.clone();
@@ -380,7 +394,7 @@ impl SnapshotStore {
     /// S3's SHA-256 when it sent one, else by reading the copy back.
     pub async fn put(
         &self,
-        source: Option<&Bucket>,
+        source: Option<&dyn StateObjects>,
         manifest: &Manifest,
         bytes: &[u8],
     ) -> Result<()> {
@@ -390,9 +404,11 @@ impl SnapshotStore {
         match &self.backend {
             Backend::S3 { bucket, prefix } => {
                 let key = Self::s3_key(prefix, id, STATE_FILE);
-                match source {
-                    Some(source) => {
-                        let copied = bucket
+                // Between two S3 buckets S3 copies (the bytes never travel);
+                // any other pair gets the bytes read.
+                match (bucket.as_s3(), source.and_then(|s| s.as_s3())) {
+                    (Some(into), Some(source)) => {
+                        let copied = into
                             .copy_from(
                                 source,
                                 &manifest.source_key,
@@ -400,9 +416,9 @@ impl SnapshotStore {
                                 &key,
                             )
                             .await?;
-                        check_copy(bucket, &key, &copied, manifest).await?;
+                        check_copy(into, &key, &copied, manifest).await?;
                     }
-                    None => {
+                    _ => {
                         bucket.put(&key, bytes.to_vec(), false).await?;
                     }
                 }
@@ -523,7 +539,7 @@ pub struct Created {
 /// newest snapshot already has the same content (same sha256).
 pub async fn create(
     store: &SnapshotStore,
-    bucket: &Bucket,
+    bucket: &dyn StateObjects,
     key: &str,
     reason: &str,
     now: OffsetDateTime,
@@ -603,6 +619,43 @@ pub async fn create(
         store: store.url().to_string(),
         snapshot: manifest,
     })
+}
+
+/// What pruning `store` under `policy` at `now` keeps and forgets, with
+/// the listing it was decided on. Health matters only for the newest healthy
+/// snapshot, so snapshots are verified newest first until one passes; older
+/// ones are not read (they count as healthy, which cannot change which one
+/// is the newest healthy). Each failed verification is told to
+/// `on_unhealthy` (id and problems) as it is found. Deletes nothing.
+pub async fn prune_decision(
+    store: &SnapshotStore,
+    policy: &retention::Policy,
+    now: OffsetDateTime,
+    on_unhealthy: &mut dyn FnMut(&str, &[String]),
+) -> Result<(Listing, retention::Decision)> {
+    let listing = store.list().await?;
+    let mut health = std::collections::HashMap::new();
+    for m in listing.snapshots.iter().rev() {
+        let v = verify(store, m).await;
+        if !v.ok {
+            on_unhealthy(&m.id, &v.problems);
+        }
+        health.insert(m.id.clone(), v.ok);
+        if v.ok {
+            break;
+        }
+    }
+    let items: Vec<retention::Item> = listing
+        .snapshots
+        .iter()
+        .map(|m| retention::Item {
+            id: m.id.clone(),
+            created: m.created,
+            healthy: health.get(&m.id).copied().unwrap_or(true),
+        })
+        .collect();
+    let decision = retention::decide(&items, policy, now);
+    Ok((listing, decision))
 }
 
 /// The outcome of verifying one snapshot.
@@ -688,6 +741,9 @@ pub async fn verify_many(store: &SnapshotStore, manifests: &[Manifest]) -> Resul
         .try_collect()
         .await
 }
+
+#[cfg(test)]
+mod twin_tests;
 
 #[cfg(test)]
 mod tests {

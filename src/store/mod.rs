@@ -2,10 +2,7 @@
 //! references (`latest`, `latest~N`, `serial:N`, `file:PATH`, a version id).
 
 pub mod cache;
-pub mod faulty;
-pub mod memory;
 pub mod refs;
-pub mod traits;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
@@ -14,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::output::Progress;
 use crate::state::header::{read_header, Header, HEADER_PREFIX_BYTES};
 use crate::state::health::{assess, content_of, content_of_header, Content, Health, VersionFacts};
+use crate::storage::StateObjects;
 
 pub use crate::aws::object::{sort_newest_first, Fetched, KeyVersion, ObjectVersion, Versioning};
-pub use traits::{LockItems, StateObjects};
 
 /// How much of each version `history` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

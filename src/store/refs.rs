@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::snapshot::SnapshotStore;
 use crate::state::header::read_header;
 use crate::state::health::{content_of, Content};
-use crate::store::traits::StateObjects;
+use crate::storage::StateObjects;
 use crate::store::ObjectVersion;
 
 /// Counts the versions older than `latest`, newest first, for `latest~N`:
@@ -420,5 +420,51 @@ mod tests {
             assert!(err.starts_with("bad version reference"), "{text}: {err}");
             assert!(err.contains("latest~N"), "{text}: {err}");
         }
+    }
+}
+
+/// `snapshot:ID` on the in-memory twin: an intact snapshot resolves to its
+/// bytes, a tampered one is refused naming it.
+#[cfg(test)]
+mod snapshot_ref_tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::aws::object::Versioning;
+    use crate::storage::memory::MemoryBucket;
+
+    fn state(serial: u64) -> Vec<u8> {
+        format!("{{\"version\": 4, \"serial\": {serial}, \"lineage\": \"l\", \"outputs\": {{}}, \"resources\": []}}\n")
+            .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_reference_resolves_to_its_checked_bytes_and_a_tampered_one_is_refused() {
+        let state_bucket = MemoryBucket::new("state", Versioning::Enabled);
+        let snaps = Arc::new(MemoryBucket::new("snaps", Versioning::Enabled));
+        let store = SnapshotStore::in_bucket(snaps.clone(), "s");
+        let mut ids = Vec::new();
+        for (serial, day) in [(1, 1), (2, 2)] {
+            state_bucket.put_raw("k", &state(serial));
+            let now = time::macros::datetime!(2026-11-01 10:00 UTC) + time::Duration::days(day);
+            let c = crate::snapshot::create(&store, &state_bucket, "k", "", now)
+                .await
+                .unwrap();
+            ids.push(c.snapshot.id);
+        }
+        snaps.put_raw(&format!("s/{}/terraform.tfstate", ids[1]), &state(7));
+
+        let mut resolver = Resolver::new(Some(&state_bucket), "k").with_snapshots(Some(&store));
+        let ok = resolver
+            .resolve(&VersionRef::Snapshot(ids[0].clone()))
+            .await
+            .unwrap();
+        assert_eq!(ok.bytes, state(1));
+        let err = resolver
+            .resolve(&VersionRef::Snapshot(ids[1].clone()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Snapshot(_)), "{err}");
+        assert!(err.to_string().contains(&ids[1]), "{err}");
     }
 }

@@ -136,7 +136,7 @@ pub struct Executed {
 /// is concerned: it only looks at keys whose current version is a marker)
 /// and what was done is returned with `interrupted` set.
 pub async fn execute(
-    bucket: &dyn crate::store::StateObjects,
+    bucket: &dyn crate::storage::StateObjects,
     restore: &[Undelete],
     concurrency: usize,
     progress: &mut dyn FnMut(usize),
@@ -348,9 +348,10 @@ mod twin_tests {
 
     use super::*;
     use crate::aws::AwsErrorKind;
-    use crate::store::faulty::{Faults, Faulty, Op};
-    use crate::store::memory::MemoryBucket;
-    use crate::store::{KeyVersion, StateObjects, Versioning};
+    use crate::storage::faulty::{Faults, Faulty, Op};
+    use crate::storage::memory::MemoryBucket;
+    use crate::storage::StateObjects;
+    use crate::store::{KeyVersion, Versioning};
 
     async fn listing(b: &dyn StateObjects, keys: &[&str]) -> Vec<KeyVersion> {
         let mut out = Vec::new();

@@ -4,13 +4,11 @@
 //! foreign lineage, a stale lock, a broken lock item) is inventoried exactly, problems first, exit 2; shards
 //! cover every state exactly once; the cost stays near one request per state.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::process::Output;
 use std::sync::OnceLock;
 
-use support::*;
+use crate::support::*;
 
 struct Fleet {
     backend: Backend,
@@ -714,9 +712,7 @@ fn snapshot_create_all_states_keeps_each_state_apart_and_a_failure_stops_nothing
 fn shard_reports_go_to_s3_and_merge_from_there_naming_a_missing_shard() {
     let f = fleet();
     let reports = unique("fleet-reports");
-    boto(&format!(
-        "s3.create_bucket(Bucket={reports:?}, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
-    ));
+    aws::create_bucket(&reports, false);
     let place = format!("s3://{reports}/ci/run-1/");
     for i in 0..2 {
         let shard = format!("{i}/2");
@@ -745,17 +741,13 @@ fn shard_reports_go_to_s3_and_merge_from_there_naming_a_missing_shard() {
         f.keys
     );
     assert_eq!(doc["summary"]["with_problems"], 6);
-    let listed = boto(&format!(
-        "print(sorted(o['Key'] for o in s3.list_objects_v2(Bucket={reports:?})['Contents']))\n"
-    ));
+    let listed = aws::list_keys(&reports, "");
     assert!(
-        listed.contains("ci/run-1/states-0-of-2.json")
-            && listed.contains("ci/run-1/states-1-of-2.json"),
-        "{listed}"
+        listed.contains(&"ci/run-1/states-0-of-2.json".to_owned())
+            && listed.contains(&"ci/run-1/states-1-of-2.json".to_owned()),
+        "{listed:?}"
     );
-    boto(&format!(
-        "s3.delete_object(Bucket={reports:?}, Key='ci/run-1/states-0-of-2.json')\n"
-    ));
+    aws::delete_object(&reports, "ci/run-1/states-0-of-2.json");
     let o = merge();
     assert_exit(&o, 1);
     assert_eq!(json(&o)["missing_shards"], serde_json::json!(["0/2"]));
@@ -766,9 +758,7 @@ fn the_environment_files_states_block_gives_matching_states_their_own_lock_table
     let f = fleet();
     let b = &f.backend;
     let other = unique("fleet-other-locks");
-    boto(&format!(
-        "ddb.create_table(TableName={other:?}, KeySchema=[{{'AttributeName': 'LockID', 'KeyType': 'HASH'}}], AttributeDefinitions=[{{'AttributeName': 'LockID', 'AttributeType': 'S'}}], BillingMode='PAY_PER_REQUEST')\n"
-    ));
+    aws::create_lock_table(&other);
     let dir = tempfile::tempdir().unwrap();
     let env = dir.path().join("fleet.hcl");
     std::fs::write(

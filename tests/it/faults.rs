@@ -5,13 +5,11 @@
 //! every faulted run the invariants are read directly from the emulator
 //! (`Invariants::check`).
 
-mod support;
-
 use std::process::Output;
 use std::time::Duration;
 
-use support::faults::*;
-use support::*;
+use crate::support::faults::*;
+use crate::support::*;
 
 fn statuses(o: &Output) -> Vec<String> {
     json(o)["versions"]

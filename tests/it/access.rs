@@ -6,14 +6,12 @@
 //! on: a user `ci` that may only call `sts:AssumeRole` on the role `state`,
 //! which may read and write the state bucket and the lock table.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-use support::*;
+use crate::support::*;
 
 const ACCOUNT: &str = "123456789012";
 

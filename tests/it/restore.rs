@@ -2,11 +2,9 @@
 //! roll-forward, digest, lock, undelete, refusals and crash safety (the
 //! crash points and failures planned in process on the adapters' calls).
 
-mod support;
-
 use std::process::{Command, Output, Stdio};
 
-use support::*;
+use crate::support::*;
 
 fn sw(backend: &Backend, args: &[&str]) -> Output {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -19,14 +17,14 @@ fn sw(backend: &Backend, args: &[&str]) -> Output {
 /// the state bucket, the lock, the state key.
 async fn wired(
     backend: &Backend,
-    faults: &std::sync::Arc<stateward::store::faulty::Faults>,
+    faults: &std::sync::Arc<stateward::storage::faulty::Faults>,
 ) -> (
-    std::sync::Arc<dyn stateward::store::StateObjects>,
+    std::sync::Arc<dyn stateward::storage::StateObjects>,
     stateward::lock::Locker,
     String,
 ) {
-    use stateward::store::faulty::Faulty;
-    use stateward::store::{LockItems, StateObjects};
+    use stateward::storage::faulty::Faulty;
+    use stateward::storage::{LockItems, StateObjects};
     use std::sync::Arc;
     let ctx = backend.context(true, false);
     let target = ctx.target().unwrap();
@@ -51,7 +49,7 @@ async fn wired(
 
 /// `restore --last-good --no-live` through the library, on `store`.
 async fn restore_in_process(
-    store: &dyn stateward::store::StateObjects,
+    store: &dyn stateward::storage::StateObjects,
     locker: &stateward::lock::Locker,
     key: &str,
 ) -> stateward::error::Result<stateward::restore::Outcome> {
@@ -328,7 +326,7 @@ fn a_restore_while_terraform_holds_the_lock_exits_3_and_writes_nothing() {
 /// commands a user runs, and Terraform reading the result.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_at_every_step_loses_nothing_and_a_rerun_completes() {
-    use stateward::store::faulty::{Faults, Op, When};
+    use stateward::storage::faulty::{Faults, Op, When};
     let (backend, project) = history();
     for point in ["record", "write", "digest", "release"] {
         backend.put(&backend.key, b"\x00\x01 not a state");
@@ -477,7 +475,7 @@ fn ctrl_c_under_the_lock_releases_it_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_whose_lock_response_was_lost_proceeds_and_releases_it() {
     use stateward::aws::AwsErrorKind;
-    use stateward::store::faulty::{Faults, Op};
+    use stateward::storage::faulty::{Faults, Op};
     let (backend, project) = history();
     backend.put(&backend.key, b"garbage");
     let faults = Faults::new();
@@ -611,7 +609,7 @@ fn advised(text: &str, prefix: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_success_says_what_was_done_and_the_exact_command_that_finishes_it() {
     use stateward::aws::AwsErrorKind;
-    use stateward::store::faulty::{Faults, Op};
+    use stateward::storage::faulty::{Faults, Op};
     let (backend, project) = history();
     let flags = backend.flags().join(" ");
     // The targeting flags, recorded as the binary records its command line.

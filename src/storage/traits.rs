@@ -103,6 +103,17 @@ pub trait StateObjects: Debug + Send + Sync {
 
     /// The bucket's versioning status.
     fn versioning<'a>(&'a self) -> Call<'a, Versioning>;
+
+    /// The keys of every current object under `prefix` (delete markers and
+    /// noncurrent versions left out), in key order.
+    fn list_keys<'a>(&'a self, prefix: &'a str) -> Call<'a, Vec<String>>;
+
+    /// The S3 adapter behind this store, when it is one: a copy between
+    /// two S3 buckets is made by S3 itself (server-side), which only the
+    /// adapters can ask for; other stores copy the bytes.
+    fn as_s3(&self) -> Option<&Bucket> {
+        None
+    }
 }
 
 /// The string attributes of the items of one lock table, keyed by `LockID`.
@@ -200,6 +211,14 @@ impl StateObjects for Bucket {
 
     fn versioning<'a>(&'a self) -> Call<'a, Versioning> {
         Box::pin(async move { Bucket::versioning(self).await })
+    }
+
+    fn list_keys<'a>(&'a self, prefix: &'a str) -> Call<'a, Vec<String>> {
+        Box::pin(async move { Bucket::list_keys(self, prefix).await })
+    }
+
+    fn as_s3(&self) -> Option<&Bucket> {
+        Some(self)
     }
 }
 
@@ -305,6 +324,14 @@ impl<T: StateObjects + ?Sized> StateObjects for std::sync::Arc<T> {
 
     fn versioning<'a>(&'a self) -> Call<'a, Versioning> {
         Box::pin(async move { (**self).versioning().await })
+    }
+
+    fn list_keys<'a>(&'a self, prefix: &'a str) -> Call<'a, Vec<String>> {
+        (**self).list_keys(prefix)
+    }
+
+    fn as_s3(&self) -> Option<&Bucket> {
+        (**self).as_s3()
     }
 }
 

@@ -1,11 +1,9 @@
 //! `stateward doctor` on an emulator platform: all pass when well kept; each
 //! broken safeguard fails exactly its check.
 
-mod support;
-
 use std::process::Output;
 
-use support::*;
+use crate::support::*;
 
 fn platform_state(db: &str, cluster: &str) -> String {
     format!(

@@ -3,11 +3,9 @@
 //! write of the state, its lock file, a drill's scratch copies and snapshots
 //! sends what Terraform sends; every read of an SSE-C object sends the key.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use support::*;
+use crate::support::*;
 
 /// A 256-bit SSE-C key, base64 (`"0123456789abcdef"` twice).
 const CUSTOMER_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -62,10 +60,7 @@ fn env_file(dir: &Path, backend: &Backend, endpoint: &str, extra: &str, store: &
 }
 
 fn create_bucket(name: &str) {
-    boto(&format!(
-        "s3.create_bucket(Bucket={name:?}, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n\
-         s3.put_bucket_versioning(Bucket={name:?}, VersioningConfiguration={{'Status': 'Enabled'}})"
-    ));
+    aws::create_bucket(name, true);
 }
 
 fn run(env: &Path, extra_env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
@@ -81,11 +76,7 @@ fn run(env: &Path, extra_env: &[(&str, &str)], args: &[&str]) -> std::process::O
 
 /// `(ServerSideEncryption, SSEKMSKeyId)` of the current version of `key`.
 fn head_sse(bucket: &str, key: &str) -> (String, String) {
-    let out = boto(&format!(
-        "h = s3.head_object(Bucket={bucket:?}, Key={key:?})\nprint(h.get('ServerSideEncryption', '-'))\nprint(h.get('SSEKMSKeyId', '-'))"
-    ));
-    let mut lines = out.lines().map(str::to_owned);
-    (lines.next().unwrap(), lines.next().unwrap())
+    aws::head_encryption(bucket, key)
 }
 
 fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
@@ -109,11 +100,7 @@ fn sse_kms_on_restore_drill_snapshot_and_lock_file_writes() {
     let backend = Backend::new("ssekms");
     let store = unique("ssekms-store");
     create_bucket(&store);
-    let key_arn = boto(
-        "kms = boto3.client('kms', endpoint_url=ENDPOINT, region_name=REGION)\nprint(kms.create_key()['KeyMetadata']['Arn'])",
-    )
-    .trim()
-    .to_owned();
+    let key_arn = aws::create_kms_key();
     let v1 = backend.put(&backend.key, &tfstate(1, 2));
     backend.put(&backend.key, &tfstate(2, 3));
     let dir = tempfile::tempdir().unwrap();
@@ -207,19 +194,12 @@ fn sse_c_key_on_every_read_and_write() {
     // Written as Terraform would: with the customer key.
     let mut ids = Vec::new();
     for (serial, nodes) in [(1, 2), (2, 3)] {
-        let dir = tempfile::tempdir().unwrap();
-        let body = dir.path().join("body");
-        std::fs::write(&body, tfstate(serial, nodes)).unwrap();
-        ids.push(
-            boto(&format!(
-                "import base64\nr = s3.put_object(Bucket={:?}, Key={:?}, Body=open({:?}, 'rb').read(), SSECustomerAlgorithm='AES256', SSECustomerKey=base64.b64decode({CUSTOMER_KEY:?}))\nprint(r['VersionId'])",
-                backend.bucket,
-                backend.key,
-                body.display().to_string()
-            ))
-            .trim()
-            .to_owned(),
-        );
+        ids.push(aws::put_object_sse_c(
+            &backend.bucket,
+            &backend.key,
+            &tfstate(serial, nodes),
+            CUSTOMER_KEY,
+        ));
     }
     let dir = tempfile::tempdir().unwrap();
     let proxy = TruncatingProxy::recording();
@@ -343,11 +323,7 @@ fn the_snapshot_store_can_have_its_own_kms_key() {
     let backend = Backend::new("ssestore");
     let store = unique("ssestore-snaps");
     create_bucket(&store);
-    let kms = |_: &str| {
-        boto("kms = boto3.client('kms', endpoint_url=ENDPOINT, region_name=REGION)\nprint(kms.create_key()['KeyMetadata']['Arn'])")
-            .trim()
-            .to_owned()
-    };
+    let kms = |_: &str| aws::create_kms_key();
     let (state_key, store_key) = (kms("state"), kms("store"));
     backend.put(&backend.key, &tfstate(1, 2));
     let dir = tempfile::tempdir().unwrap();
@@ -374,11 +350,7 @@ fn the_snapshot_store_can_have_its_own_kms_key() {
 #[test]
 fn terraform_and_stateward_write_the_same_sse_kms_and_terraform_reads_the_restore() {
     let backend = Backend::new("ssetf");
-    let key_arn = boto(
-        "kms = boto3.client('kms', endpoint_url=ENDPOINT, region_name=REGION)\nprint(kms.create_key()['KeyMetadata']['Arn'])",
-    )
-    .trim()
-    .to_owned();
+    let key_arn = aws::create_kms_key();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("main.tf"),

@@ -1,8 +1,6 @@
 //! `stateward rebuild plan` on the emulator: what live AWS lacks, ordered.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 const AWS: &str = r#"provider[\"registry.terraform.io/hashicorp/aws\"]"#;
 
@@ -629,12 +627,12 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
         .contains("exited with code 3"));
     assert_eq!(j["waves"][1]["status"], "pending");
     // --s3-journal: the same journal next to the state.
-    let copy = boto(&format!(
-        "print(s3.get_object(Bucket={:?}, Key={:?})['Body'].read().decode())",
-        p.backend.bucket,
-        format!("{}.rebuild-journal.json", p.backend.key)
-    ));
-    let copy: serde_json::Value = serde_json::from_str(&copy).unwrap();
+    let copy = aws::get_object(
+        &p.backend.bucket,
+        &format!("{}.rebuild-journal.json", p.backend.key),
+        None,
+    );
+    let copy: serde_json::Value = serde_json::from_slice(&copy).unwrap();
     assert_eq!(copy, j, "the S3 copy equals the local journal");
 
     // Fixed: the printed resume command, run as printed (from another
@@ -711,12 +709,7 @@ fn a_second_run_gets_exit_3_while_the_first_holds_the_rebuild_lock() {
         .unwrap();
     let lock_id = format!("{}/{}.rebuild", p.backend.bucket, p.backend.key);
     wait_for("the rebuild lock", || {
-        boto(&format!(
-            "print('Item' in ddb.get_item(TableName={:?}, Key={{'LockID': {{'S': {lock_id:?}}}}}, ConsistentRead=True))",
-            p.backend.table
-        ))
-        .trim()
-            == "True"
+        aws::get_item(&p.backend.table, &lock_id).is_some()
     });
     let o = p.run(&["--execute", "--terraform", &fake], &flags, 3);
     let err = stderr(&o);

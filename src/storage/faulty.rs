@@ -30,6 +30,7 @@ pub enum Op {
     DeleteVersion,
     CopyVersion,
     Versioning,
+    ListKeys,
     ItemGet,
     ItemPutIfAbsent,
     ItemPut,
@@ -299,6 +300,12 @@ impl<T: StateObjects> StateObjects for Faulty<T> {
         let call = self.inner.versioning();
         Box::pin(self.faults.run(Op::Versioning, "", call))
     }
+
+    fn list_keys<'a>(&'a self, prefix: &'a str) -> Call<'a, Vec<String>> {
+        let call = self.inner.list_keys(prefix);
+        Box::pin(self.faults.run(Op::ListKeys, prefix, call))
+    }
+    // No `as_s3`: copies through the wrapper are its puts, so faults reach them.
 }
 
 impl<T: LockItems> LockItems for Faulty<T> {
@@ -340,7 +347,7 @@ impl<T: LockItems> LockItems for Faulty<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::memory::{MemoryBucket, MemoryTable};
+    use crate::storage::memory::{MemoryBucket, MemoryTable};
 
     #[tokio::test]
     async fn the_plan_fails_loses_and_pauses_the_calls_it_names() {

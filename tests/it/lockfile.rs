@@ -1,13 +1,11 @@
 //! The S3 lock file against a client speaking Terraform 1.10's protocol byte
-//! for byte (tests/support/tf110_lockfile.py, written from the reference):
+//! for byte (tests/it/support/tf110_lockfile.py, written from the reference):
 //! each side's lock stops the other, each side releases the other's lock by
 //! ID; listings with lock-file history show only state versions.
 
-mod support;
-
 use std::process::{Command, Output};
 
-use support::*;
+use crate::support::*;
 
 const STATE: &str = r#"{
   "version": 4,
@@ -29,7 +27,7 @@ fn tf(args: &[&str]) -> Output {
     let mut cmd = Command::new(venv_python());
     aws_env(&mut cmd)
         .env("ENDPOINT", endpoint())
-        .arg(root().join("tests/support/tf110_lockfile.py"))
+        .arg(root().join("tests/it/support/tf110_lockfile.py"))
         .args(args);
     cmd.output().expect("run the lock-file client")
 }

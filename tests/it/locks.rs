@@ -1,11 +1,9 @@
 //! Locks and the md5 digest against real Terraform 1.0.3 and the emulator.
 
-mod support;
-
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 fn sw(backend: &Backend, args: &[&str]) -> Output {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -93,11 +91,8 @@ fn a_stateward_lock_stops_terraform_and_force_unlock_removes_it() {
 
     // The stored Info is Go's json.Marshal byte for byte: re-marshalling it
     // the way OpenTofu does yields the same bytes.
-    let raw = boto(&format!(
-        "it = ddb.get_item(TableName={:?}, Key={{'LockID': {{'S': {:?}}}}}, ConsistentRead=True)['Item']\nsys.stdout.write(it['Info']['S'])",
-        backend.table,
-        format!("{}/{}", backend.bucket, backend.key)
-    ));
+    let lock_id = format!("{}/{}", backend.bucket, backend.key);
+    let raw = aws::get_item(&backend.table, &lock_id).unwrap()["Info"].clone();
     assert!(raw.starts_with(&format!("{{\"ID\":\"{id}\",\"Operation\":\"stateward-lock\",\"Info\":\"restore \\u003cprod\\u003e \\u0026 check\",\"Who\":\"")), "{raw}");
     let ordered: Vec<&str> = [
         "\"ID\"",
@@ -119,11 +114,7 @@ fn a_stateward_lock_stops_terraform_and_force_unlock_removes_it() {
     }
     // OpenTofu's unlock: a conditional delete on the exact Info bytes. Prove
     // the condition matches (without deleting) by a conditional no-op update.
-    boto(&format!(
-        "ddb.update_item(TableName={:?}, Key={{'LockID': {{'S': {:?}}}}}, UpdateExpression='SET Info = :i', ConditionExpression='Info = :i', ExpressionAttributeValues={{':i': {{'S': {raw:?}}}}})",
-        backend.table,
-        format!("{}/{}", backend.bucket, backend.key)
-    ));
+    aws::update_if_equal(&backend.table, &lock_id, "Info", &raw);
 
     // Terraform is stopped, and shows who holds the lock.
     let o = project.run(&["plan", "-no-color", "-input=false", "-lock-timeout=0s"]);
@@ -186,10 +177,7 @@ fn release_checks_the_id_asks_and_handles_broken_locks() {
 
     // A lock item with no Info (Terraform: `unexpected end of JSON input`).
     let lock_id = format!("{}/{}", backend.bucket, backend.key);
-    boto(&format!(
-        "ddb.put_item(TableName={:?}, Item={{'LockID': {{'S': {lock_id:?}}}}})",
-        backend.table
-    ));
+    aws::put_item(&backend.table, &[("LockID", &lock_id)]);
     let doc = status_json(&backend);
     assert_eq!(doc["locked"], true);
     assert_eq!(doc["broken"], true);
@@ -336,11 +324,12 @@ fn lock_file_mode_round_trips_and_matches_terraform_format() {
     assert_eq!(doc["lock"]["ID"], id.as_str());
 
     // The .tflock body has exactly the shape Terraform writes.
-    let body = boto(&format!(
-        "sys.stdout.write(s3.get_object(Bucket={:?}, Key={:?})['Body'].read().decode())",
-        backend.bucket,
-        format!("{}.tflock", backend.key)
-    ));
+    let body = String::from_utf8(aws::get_object(
+        &backend.bucket,
+        &format!("{}.tflock", backend.key),
+        None,
+    ))
+    .unwrap();
     let fixture =
         std::fs::read_to_string(root().join("tests/fixtures/tflock/terraform-1.10.tflock"))
             .unwrap();
@@ -453,17 +442,10 @@ fn racing_stateward_processes_exactly_one_wins_every_time() {
 fn prewrite_lock(backend: &Backend, dynamodb: bool, lockfile: bool, info: &str) {
     let path = format!("{}/{}", backend.bucket, backend.key);
     if lockfile {
-        boto(&format!(
-            "s3.put_object(Bucket={:?}, Key={:?}, Body={info:?}.encode(), ContentType='application/json')",
-            backend.bucket,
-            format!("{}.tflock", backend.key)
-        ));
+        aws::put_json(&backend.bucket, &format!("{}.tflock", backend.key), info);
     }
     if dynamodb {
-        boto(&format!(
-            "ddb.put_item(TableName={:?}, Item={{'LockID': {{'S': {path:?}}}, 'Info': {{'S': {info:?}}}}})",
-            backend.table
-        ));
+        aws::put_item(&backend.table, &[("LockID", &path), ("Info", info)]);
     }
 }
 
@@ -654,11 +636,7 @@ fn lock_acquire_prints_only_the_id_status_exits_3_and_lock_timeout_waits() {
     assert!(stderr(&o).contains(&id), "{}", stderr(&o));
     assert!(!stderr(&o).contains("--yes"), "{}", stderr(&o));
     // So does `digest repair` (a digest that does not match the object).
-    boto(&format!(
-        "ddb.put_item(TableName={:?}, Item={{'LockID': {{'S': {:?}}}, 'Digest': {{'S': '0123456789abcdef0123456789abcdef'}}}})",
-        backend.table,
-        format!("{}/{}-md5", backend.bucket, backend.key)
-    ));
+    wrong_digest(&backend);
     let o = sw(&backend, &["digest", "repair"]);
     assert_exit(&o, 3);
     assert!(stderr(&o).contains(&id), "{}", stderr(&o));
@@ -715,11 +693,7 @@ fn every_printed_lock_and_digest_hint_runs_as_printed() {
     assert_eq!(status_json(&backend)["locked"], false);
 
     // `digest status` on a mismatch: "Fix: stateward digest repair ..." works.
-    boto(&format!(
-        "ddb.put_item(TableName={:?}, Item={{'LockID': {{'S': {:?}}}, 'Digest': {{'S': '0123456789abcdef0123456789abcdef'}}}})",
-        backend.table,
-        format!("{}/{}-md5", backend.bucket, backend.key)
-    ));
+    wrong_digest(&backend);
     let o = sw(&backend, &["digest", "status"]);
     assert_exit(&o, 2);
     let fix = printed_after(&stdout(&o), "Fix: ");
@@ -849,8 +823,8 @@ fn on_a_terminal_the_lock_comes_before_the_prompt_and_ctrl_c_at_it_exits_130() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_in_memory_twin_answers_as_the_adapters_do() {
     use stateward::aws::object::Versioning;
-    use stateward::store::memory::{MemoryBucket, MemoryTable};
-    use stateward::store::{LockItems, StateObjects};
+    use stateward::storage::memory::{MemoryBucket, MemoryTable};
+    use stateward::storage::{LockItems, StateObjects};
 
     async fn script(b: &dyn StateObjects, t: &dyn LockItems) -> Vec<String> {
         let mut ids: Vec<String> = Vec::new();
@@ -988,4 +962,16 @@ async fn the_in_memory_twin_answers_as_the_adapters_do() {
     )
     .await;
     assert_eq!(twin, adapters);
+}
+
+/// Sets the digest item to an md5 that matches no version.
+fn wrong_digest(backend: &Backend) {
+    let digest_id = format!("{}/{}-md5", backend.bucket, backend.key);
+    aws::put_item(
+        &backend.table,
+        &[
+            ("LockID", &digest_id),
+            ("Digest", "0123456789abcdef0123456789abcdef"),
+        ],
+    );
 }

@@ -2,11 +2,9 @@
 //! in a second bucket, local directory), idempotency, list, verify (and a
 //! tampered snapshot), prune, `diff snapshot:ID` and `restore snapshot:ID`.
 
-mod support;
-
 use std::process::Output;
 
-use support::*;
+use crate::support::*;
 
 fn sw(backend: &Backend, store: &str, args: &[&str]) -> Output {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -36,11 +34,7 @@ fn ids(doc: &serde_json::Value, field: &str) -> Vec<String> {
 /// A second bucket, in another region, for snapshots.
 fn snapshot_bucket() -> String {
     let name = unique("snaps");
-    boto(&format!(
-        "s3c = boto3.client('s3', endpoint_url=ENDPOINT, region_name='eu-central-1')\n\
-         s3c.create_bucket(Bucket={name:?}, CreateBucketConfiguration={{'LocationConstraint': 'eu-central-1'}})\n\
-         s3.put_bucket_versioning(Bucket={name:?}, VersioningConfiguration={{'Status': 'Enabled'}})\n"
-    ));
+    aws::create_bucket_in(&name, "eu-central-1", true);
     name
 }
 
@@ -80,13 +74,17 @@ fn s3_store_create_list_verify_tamper_diff_restore_prune() {
         "{s1} names its serial"
     );
     let pulled = sw(&backend, &store, &["pull", "latest"]).stdout;
-    let copied = boto(&format!(
-        "sys.stdout.write(s3.get_object(Bucket={snaps:?}, Key='mlops/platform/{s1}/terraform.tfstate')['Body'].read().decode())"
-    ));
-    assert_eq!(copied.as_bytes(), pulled.as_slice(), "the exact bytes");
-    let manifest: serde_json::Value = serde_json::from_str(&boto(&format!(
-        "sys.stdout.write(s3.get_object(Bucket={snaps:?}, Key='mlops/platform/{s1}/manifest.json')['Body'].read().decode())"
-    )))
+    let copied = aws::get_object(
+        &snaps,
+        &format!("mlops/platform/{s1}/terraform.tfstate"),
+        None,
+    );
+    assert_eq!(copied, pulled, "the exact bytes");
+    let manifest: serde_json::Value = serde_json::from_slice(&aws::get_object(
+        &snaps,
+        &format!("mlops/platform/{s1}/manifest.json"),
+        None,
+    ))
     .unwrap();
     assert_eq!(&manifest, m);
 
@@ -148,12 +146,11 @@ fn s3_store_create_list_verify_tamper_diff_restore_prune() {
     let tampered = String::from_utf8(pulled.clone())
         .unwrap()
         .replace("1.29", "6.66");
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), tampered).unwrap();
-    boto(&format!(
-        "s3.put_object(Bucket={snaps:?}, Key='mlops/platform/{s3}/terraform.tfstate', Body=open({:?}, 'rb').read())",
-        file.path().display().to_string()
-    ));
+    aws::put_object(
+        &snaps,
+        &format!("mlops/platform/{s3}/terraform.tfstate"),
+        tampered.as_bytes(),
+    );
     let o = sw(&backend, &store, &["snapshot", "verify"]);
     assert_exit(&o, 2);
     assert!(

@@ -6,6 +6,7 @@
 //! naming that command; nothing is skipped.
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod faults;
 
 use std::io::{BufRead, BufReader};
@@ -158,36 +159,19 @@ impl Backend {
         let bucket = unique(name);
         let table = format!("{bucket}-locks");
         let key = "platform/terraform.tfstate".to_owned();
-        boto(&format!(
-            "s3.create_bucket(Bucket={bucket:?}, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n\
-             if {versioned}:\n    s3.put_bucket_versioning(Bucket={bucket:?}, VersioningConfiguration={{'Status': 'Enabled'}})\n\
-             ddb.create_table(TableName={table:?}, KeySchema=[{{'AttributeName': 'LockID', 'KeyType': 'HASH'}}], \
-             AttributeDefinitions=[{{'AttributeName': 'LockID', 'AttributeType': 'S'}}], BillingMode='PAY_PER_REQUEST')\n",
-            versioned = if versioned { "True" } else { "False" }
-        ));
+        aws::create_bucket(&bucket, versioned);
+        aws::create_lock_table(&table);
         Backend { bucket, table, key }
     }
 
     /// Uploads bytes as a new version of `key`; returns the version id.
     pub fn put(&self, key: &str, bytes: &[u8]) -> String {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("body");
-        std::fs::write(&file, bytes).unwrap();
-        boto(&format!(
-            "r = s3.put_object(Bucket={:?}, Key={key:?}, Body=open({:?}, 'rb').read())\nprint(r.get('VersionId', 'null'))",
-            self.bucket,
-            file.display().to_string()
-        ))
-        .trim()
-        .to_owned()
+        aws::put_object(&self.bucket, key, bytes)
     }
 
     /// Puts a delete marker on `key`.
     pub fn delete(&self, key: &str) {
-        boto(&format!(
-            "s3.delete_object(Bucket={:?}, Key={key:?})",
-            self.bucket
-        ));
+        aws::delete_object(&self.bucket, key)
     }
 
     /// `--bucket/--key/--region/--endpoint-url` flags for stateward.

@@ -1,11 +1,9 @@
 //! The foundation against the real emulator and real Terraform 1.0.3:
 //! versions, show, pull, diff, references, state discovery and errors.
 
-mod support;
-
 use std::process::Output;
 
-use support::*;
+use crate::support::*;
 
 /// A backend with a history Terraform itself wrote: three applies with
 /// different variables (cluster 1.29/2 nodes, 1.30/3 nodes, 1.30/5 nodes and a
@@ -194,11 +192,8 @@ fn show_and_pull_by_every_reference_form() {
     let oldest_id = oldest["version_id"].as_str().unwrap();
     let o = sw(&backend, &["pull", oldest_id]);
     assert_exit(&o, 0);
-    let s3_bytes = boto(&format!(
-        "sys.stdout.write(s3.get_object(Bucket={:?}, Key={:?}, VersionId={oldest_id:?})['Body'].read().decode())",
-        backend.bucket, backend.key
-    ));
-    assert_eq!(String::from_utf8(o.stdout.clone()).unwrap(), s3_bytes);
+    let s3_bytes = aws::get_object(&backend.bucket, &backend.key, Some(oldest_id));
+    assert_eq!(o.stdout, s3_bytes);
     let by_serial = sw(&backend, &["pull", &format!("serial:{}", newest["serial"])]);
     assert_exit(&by_serial, 0);
     let latest = sw(&backend, &["pull", "latest"]);
@@ -441,7 +436,7 @@ fn errors_are_one_sentence_with_exit_1() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert_schema("error", &json(&o));
     // A bad reference.
-    backend.put(&backend.key, support::NETWORK_STATE.as_bytes());
+    backend.put(&backend.key, crate::support::NETWORK_STATE.as_bytes());
     let o = sw(&backend, &["show", "latest~x"]);
     assert_exit(&o, 1);
     assert!(

@@ -5,6 +5,8 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use md5::Digest;
+
 use super::*;
 
 /// A state that is not JSON: what `restore --last-good` replaces.
@@ -57,57 +59,23 @@ pub struct Held {
 }
 
 pub fn held(backend: &Backend) -> Held {
-    let out = boto(&format!(
-        "import hashlib, base64\n\
-         b = s3.get_object(Bucket={bucket:?}, Key={key:?})['Body'].read()\n\
-         vs = s3.list_object_versions(Bucket={bucket:?}, Prefix={key:?}).get('Versions', [])\n\
-         d = ddb.get_item(TableName={table:?}, Key={{'LockID': {{'S': {digest:?}}}}}, ConsistentRead=True).get('Item')\n\
-         l = ddb.get_item(TableName={table:?}, Key={{'LockID': {{'S': {lock:?}}}}}, ConsistentRead=True).get('Item')\n\
-         print(json.dumps({{'current': base64.b64encode(b).decode(), 'versions': len([v for v in vs if v['Key'] == {key:?}]), 'digest': d['Digest']['S'] if d and 'Digest' in d else None, 'lock': l is not None}}))",
-        bucket = backend.bucket,
-        key = backend.key,
-        table = backend.table,
-        digest = format!("{}/{}-md5", backend.bucket, backend.key),
-        lock = format!("{}/{}", backend.bucket, backend.key),
-    ));
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    use base64_engine::decode;
+    let current = aws::get_object(&backend.bucket, &backend.key, None);
+    let versions = aws::list_versions(&backend.bucket, &backend.key)
+        .iter()
+        .filter(|v| !v.marker && v.key == backend.key)
+        .count();
+    let digest_id = format!("{}/{}-md5", backend.bucket, backend.key);
+    let digest = aws::get_item(&backend.table, &digest_id).and_then(|i| i.get("Digest").cloned());
+    let lock = aws::get_item(
+        &backend.table,
+        &format!("{}/{}", backend.bucket, backend.key),
+    )
+    .is_some();
     Held {
-        current: decode(v["current"].as_str().unwrap()),
-        versions: v["versions"].as_u64().unwrap() as usize,
-        digest: v["digest"].as_str().map(str::to_owned),
-        lock: v["lock"].as_bool().unwrap(),
-    }
-}
-
-/// A tiny base64 decoder (the test needs no crate for it).
-mod base64_engine {
-    pub fn decode(s: &str) -> Vec<u8> {
-        let val = |c: u8| -> u32 {
-            match c {
-                b'A'..=b'Z' => (c - b'A') as u32,
-                b'a'..=b'z' => (c - b'a' + 26) as u32,
-                b'0'..=b'9' => (c - b'0' + 52) as u32,
-                b'+' => 62,
-                _ => 63,
-            }
-        };
-        let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
-        let mut out = Vec::new();
-        for chunk in bytes.chunks(4) {
-            let mut n = 0u32;
-            for (i, &c) in chunk.iter().enumerate() {
-                n |= val(c) << (18 - 6 * i);
-            }
-            out.push((n >> 16) as u8);
-            if chunk.len() > 2 {
-                out.push((n >> 8) as u8);
-            }
-            if chunk.len() > 3 {
-                out.push(n as u8);
-            }
-        }
-        out
+        current,
+        versions,
+        digest,
+        lock,
     }
 }
 
@@ -187,18 +155,9 @@ pub fn damaged_history(name: &str) -> Backend {
 /// client that kept no digest would, with the digest item made to match it
 /// (so the digest invariant judges only stateward); returns its version id.
 pub fn damage(backend: &Backend) -> String {
-    boto(&format!(
-        "import hashlib\n\
-         b = {garbage:?}.encode()\n\
-         r = s3.put_object(Bucket={bucket:?}, Key={key:?}, Body=b)\n\
-         ddb.put_item(TableName={table:?}, Item={{'LockID': {{'S': {digest:?}}}, 'Digest': {{'S': hashlib.md5(b).hexdigest()}}}})\n\
-         print(r['VersionId'])",
-        garbage = String::from_utf8_lossy(GARBAGE),
-        bucket = backend.bucket,
-        key = backend.key,
-        table = backend.table,
-        digest = format!("{}/{}-md5", backend.bucket, backend.key),
-    ))
-    .trim()
-    .to_owned()
+    let version = backend.put(&backend.key, GARBAGE);
+    let digest_id = format!("{}/{}-md5", backend.bucket, backend.key);
+    let md5 = format!("{:x}", md5::Md5::digest(GARBAGE));
+    aws::put_item(&backend.table, &[("LockID", &digest_id), ("Digest", &md5)]);
+    version
 }

@@ -2,11 +2,9 @@
 //! lock table, an EKS cluster with two node groups, an RDS instance, an
 //! artifacts bucket) with a state that describes it exactly, then drift.
 
-mod support;
-
 use std::process::{Command, Output, Stdio};
 
-use support::*;
+use crate::support::*;
 
 /// Creates the platform with boto3 and prints a Terraform v4 state that
 /// describes it exactly (ids, ARNs and values as the emulator returns them).
@@ -385,9 +383,9 @@ fn buckets_a_b_live(backend: &Backend) -> (String, String, String) {
         format!("{}-b", backend.bucket),
         format!("{}-c", backend.bucket),
     );
-    boto(&format!(
-        "for b in [{a:?}, {b:?}]:\n    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
-    ));
+    for name in [&a, &b] {
+        aws::create_bucket(name, false);
+    }
     (a, b, c)
 }
 

@@ -4,19 +4,17 @@
 //! emulator after each run.
 //!
 //! Bounded for CI (`STATEWARD_SOAK_RUNS`, default 200 runs, and
-//! `STATEWARD_SOAK_SECONDS`, default 150 s, whichever ends first); set them
+//! `STATEWARD_SOAK_SECONDS`, default 90 s, whichever ends first); set them
 //! higher for a longer soak, and `STATEWARD_SOAK_SEED` to replay one. The
 //! figures are printed at the end (`--nocapture`) and in README's
 //! reliability section.
-
-mod support;
 
 use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::faults::*;
-use support::*;
+use crate::support::faults::*;
+use crate::support::*;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -71,11 +69,10 @@ fn locked(backend: &Backend) -> bool {
 
 /// Removes the lock item directly (between runs, after a command said how).
 fn unlock(backend: &Backend) {
-    boto(&format!(
-        "ddb.delete_item(TableName={:?}, Key={{'LockID': {{'S': {:?}}}}})",
-        backend.table,
-        format!("{}/{}", backend.bucket, backend.key)
-    ));
+    aws::delete_item(
+        &backend.table,
+        &format!("{}/{}", backend.bucket, backend.key),
+    );
 }
 
 /// A tiny seeded generator (xorshift64*).
@@ -94,7 +91,7 @@ impl Rng {
 fn soak_random_faults_never_break_an_invariant() {
     let seed = env_or("STATEWARD_SOAK_SEED", 14);
     let max_runs = env_or("STATEWARD_SOAK_RUNS", 200);
-    let budget = Duration::from_secs(env_or("STATEWARD_SOAK_SECONDS", 150));
+    let budget = Duration::from_secs(env_or("STATEWARD_SOAK_SECONDS", 90));
     let limit = Duration::from_secs(60);
     let mut rng = Rng(seed.max(1));
     let backend = damaged_history("soak");

@@ -2,11 +2,9 @@
 //! older deletions, objects rewritten after their delete, and objects outside
 //! the prefix are left alone; a dry run changes nothing.
 
-mod support;
-
 use std::process::Output;
 
-use support::*;
+use crate::support::*;
 
 fn undelete(bucket: &str, args: &[&str]) -> Output {
     let mut all: Vec<String> = vec!["s3".into(), "undelete".into()];
@@ -24,55 +22,54 @@ fn undelete(bucket: &str, args: &[&str]) -> Output {
 
 /// Keys under `prefix` whose current version is a delete marker, sorted.
 fn deleted_keys(bucket: &str, prefix: &str) -> Vec<String> {
-    let out = boto(&format!(
-        "p = s3.get_paginator('list_object_versions')\n\
-         keys = set()\n\
-         for page in p.paginate(Bucket={bucket:?}, Prefix={prefix:?}):\n\
-         \x20   for m in page.get('DeleteMarkers', []):\n\
-         \x20       if m['IsLatest']: keys.add(m['Key'])\n\
-         print(json.dumps(sorted(keys)))"
-    ));
-    serde_json::from_str(&out).unwrap()
+    let keys: std::collections::BTreeSet<String> = aws::list_versions(bucket, prefix)
+        .into_iter()
+        .filter(|v| v.marker && v.is_latest)
+        .map(|v| v.key)
+        .collect();
+    keys.into_iter().collect()
 }
 
 /// Every version and marker of the bucket (key, version id), sorted.
-fn all_versions(bucket: &str) -> String {
-    boto(&format!(
-        "p = s3.get_paginator('list_object_versions')\n\
-         out = []\n\
-         for page in p.paginate(Bucket={bucket:?}):\n\
-         \x20   out += [(v['Key'], v['VersionId'], v['IsLatest']) for v in page.get('Versions', []) + page.get('DeleteMarkers', [])]\n\
-         print(json.dumps(sorted(out)))"
-    ))
+fn all_versions(bucket: &str) -> Vec<(String, String, bool)> {
+    let mut all: Vec<_> = aws::list_versions(bucket, "")
+        .into_iter()
+        .map(|v| (v.key, v.version_id, v.is_latest))
+        .collect();
+    all.sort();
+    all
 }
 
-/// Seconds between the older deletions and the mass deletion.
-const GAP: u64 = 16;
+/// Seconds between the older deletions and the mass deletion (S3 times its
+/// markers to the second).
+const GAP: u64 = 4;
 
 #[test]
 fn brings_back_2000_objects_deleted_in_one_go_and_leaves_older_deletions() {
     let backend = Backend::new("undel");
     let b = backend.bucket.clone();
     // 2,000 models, 3 older ones, one rewritten after its delete, one outside the prefix.
-    boto(&format!(
-        "from concurrent.futures import ThreadPoolExecutor\n\
-         keys = ['models/run-%04d/model.bin' % i for i in range(2000)] + ['models/old-%d' % i for i in range(3)] + ['models/rewritten', 'other/keep']\n\
-         def put(k): s3.put_object(Bucket={b:?}, Key=k, Body=b'x')\n\
-         with ThreadPoolExecutor(16) as ex: list(ex.map(put, keys))\n\
-         # Older deletions first.\n\
-         s3.delete_objects(Bucket={b:?}, Delete={{'Objects': [{{'Key': 'models/old-%d' % i}} for i in range(3)], 'Quiet': True}})\n"
-    ));
-    std::thread::sleep(std::time::Duration::from_secs(GAP));
-    // The window: from 8s (half the gap) before the mass deletion started
-    // until now, however slow the emulator is. The older deletions are outside it.
+    let runs: Vec<String> = (0..2000)
+        .map(|i| format!("models/run-{i:04}/model.bin"))
+        .collect();
+    let old: Vec<String> = (0..3).map(|i| format!("models/old-{i}")).collect();
+    let others = ["models/rewritten".to_owned(), "other/keep".to_owned()];
+    let every: Vec<String> = runs.iter().chain(&old).chain(&others).cloned().collect();
+    aws::put_many(&b, &every, b"x");
+    // Older deletions first.
+    aws::delete_many(&b, &old);
+    let older_deleted = std::time::Instant::now();
+    // The clock moves on by the gap (the markers are timed to the second).
+    while older_deleted.elapsed() < std::time::Duration::from_secs(GAP) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The window: from half the gap before the mass deletion started until
+    // now, however slow the emulator is. The older deletions are outside it.
     let mass_deletion = std::time::Instant::now();
     let since = || format!("{}s", mass_deletion.elapsed().as_secs() + GAP / 2);
-    boto(&format!(
-        "keys = ['models/run-%04d/model.bin' % i for i in range(2000)] + ['models/rewritten', 'other/keep']\n\
-         for i in range(0, len(keys), 1000):\n\
-         \x20   s3.delete_objects(Bucket={b:?}, Delete={{'Objects': [{{'Key': k}} for k in keys[i:i+1000]], 'Quiet': True}})\n\
-         s3.put_object(Bucket={b:?}, Key='models/rewritten', Body=b'new')\n"
-    ));
+    let mass: Vec<String> = runs.iter().chain(&others).cloned().collect();
+    aws::delete_many(&b, &mass);
+    aws::put_object(&b, "models/rewritten", b"new");
     assert_eq!(deleted_keys(&b, "models/").len(), 2003);
 
     let before = all_versions(&b);
@@ -127,19 +124,16 @@ fn brings_back_2000_objects_deleted_in_one_go_and_leaves_older_deletions() {
     );
     assert_eq!(deleted_keys(&b, "other/"), ["other/keep"]);
     // The rewritten object is untouched: its newest version is still the new one.
-    let body = boto(&format!(
-        "print(s3.get_object(Bucket={b:?}, Key='models/rewritten')['Body'].read().decode())"
-    ));
-    assert_eq!(body.trim(), "new");
-    let o = boto(&format!(
-        "r = s3.list_object_versions(Bucket={b:?}, Prefix='models/rewritten')\nprint(len(r.get('DeleteMarkers', [])))"
-    ));
-    assert_eq!(o.trim(), "1", "the marker under the newer version stays");
+    let body = aws::get_object(&b, "models/rewritten", None);
+    assert_eq!(body, b"new");
+    let markers = aws::list_versions(&b, "models/rewritten")
+        .iter()
+        .filter(|v| v.marker)
+        .count();
+    assert_eq!(markers, 1, "the marker under the newer version stays");
     // A restored object reads back.
-    let body = boto(&format!(
-        "print(s3.get_object(Bucket={b:?}, Key='models/run-1999/model.bin')['Body'].read().decode())"
-    ));
-    assert_eq!(body.trim(), "x");
+    let body = aws::get_object(&b, "models/run-1999/model.bin", None);
+    assert_eq!(body, b"x");
 
     // Nothing left to do within the window; without --since the old ones come back too.
     let o = undelete(
@@ -195,11 +189,9 @@ fn needs_a_bucket() {
 fn ctrl_c_during_undelete_says_what_was_done_and_how_to_finish() {
     let backend = Backend::new("undelint");
     let b = backend.bucket.clone();
-    boto(&format!(
-        "keys = ['data/obj-%02d' % i for i in range(12)]\n\
-         for k in keys: s3.put_object(Bucket={b:?}, Key=k, Body=b'x')\n\
-         s3.delete_objects(Bucket={b:?}, Delete={{'Objects': [{{'Key': k}} for k in keys], 'Quiet': True}})\n"
-    ));
+    let keys: Vec<String> = (0..12).map(|i| format!("data/obj-{i:02}")).collect();
+    aws::put_many(&b, &keys, b"x");
+    aws::delete_many(&b, &keys);
     assert_eq!(deleted_keys(&b, "data/").len(), 12);
     let mut cmd = stateward_cmd(
         &root(),

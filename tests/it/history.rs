@@ -1,12 +1,10 @@
 //! Long histories (issue #16): the `versions` window, the tail check of
 //! `--header-only`, and the local version cache, against the emulator.
 
-mod support;
-
 use std::path::Path;
 use std::process::Output;
 
-use support::*;
+use crate::support::*;
 
 const LINEAGE: &str = "5d2b2f4e-7f0c-4c39-9d5e-1c0a7b1e9a11";
 

@@ -331,6 +331,20 @@ impl StateObjects for MemoryBucket {
     fn versioning<'a>(&'a self) -> Call<'a, Versioning> {
         Box::pin(async move { Ok(self.lock().versioning()) })
     }
+
+    fn list_keys<'a>(&'a self, prefix: &'a str) -> Call<'a, Vec<String>> {
+        Box::pin(async move {
+            Ok(self
+                .lock()
+                .keys
+                .iter()
+                .filter(|(k, v)| {
+                    k.starts_with(prefix) && v.last().is_some_and(|s| s.bytes.is_some())
+                })
+                .map(|(k, _)| k.clone())
+                .collect())
+        })
+    }
 }
 
 /// A DynamoDB lock table held in memory.

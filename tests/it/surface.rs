@@ -3,13 +3,11 @@
 //! colour and progress (off a terminal, and on a pseudo-terminal via
 //! util-linux `script`).
 
-mod support;
-
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
 
+use crate::support::*;
 use clap::CommandFactory;
-use support::*;
 
 fn fixture(name: &str) -> String {
     format!(
@@ -462,10 +460,9 @@ fn no_progress_off_a_terminal_or_in_json_mode() {
 fn three_buckets(dir: &std::path::Path) -> (String, [String; 3]) {
     let backend = Backend::new("ign");
     let names = ["a", "b", "c"].map(|s| format!("{}-{s}", backend.bucket));
-    boto(&format!(
-        "for b in [{:?}, {:?}]:\n    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n",
-        names[0], names[1]
-    ));
+    for b in &names[..2] {
+        aws::create_bucket(b, false);
+    }
     let state = bucket_state(1, &names);
     let path = dir.join("state.json");
     std::fs::write(&path, state).unwrap();

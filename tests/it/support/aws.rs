@@ -1,0 +1,487 @@
+//! Fixtures through the Rust AWS SDK the crate already depends on, in this
+//! process: buckets, objects, versions, lock-table items and KMS keys in the
+//! emulator without a Python process per call. (Worlds with many services,
+//! such as the drift platform, are still built by their Python scripts.)
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::OnceLock;
+
+use aws_credential_types::Credentials;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_types::region::Region;
+
+use super::{endpoint, REGION};
+
+/// One runtime for every fixture call of the test process (tests call from
+/// their own threads; `block_on` may be entered from several at once).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the fixtures")
+    })
+}
+
+/// Runs one fixture future to completion (on a thread of its own when the
+/// caller is itself async, as a runtime cannot be entered from another).
+pub fn block<F>(f: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_err() {
+        return runtime().block_on(f);
+    }
+    std::thread::scope(|s| {
+        s.spawn(|| runtime().block_on(f))
+            .join()
+            .expect("fixture thread")
+    })
+}
+
+fn config(region: &str) -> aws_types::SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_types::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint())
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "tests",
+            )),
+        )
+        .http_client(http)
+        .build()
+}
+
+/// The S3 client of the tests' region.
+pub fn s3() -> &'static aws_sdk_s3::Client {
+    static C: OnceLock<aws_sdk_s3::Client> = OnceLock::new();
+    C.get_or_init(|| s3_in(REGION))
+}
+
+/// An S3 client of another region (path-style addressing, as the emulator needs).
+pub fn s3_in(region: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(&config(region))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+pub fn ddb() -> &'static aws_sdk_dynamodb::Client {
+    static C: OnceLock<aws_sdk_dynamodb::Client> = OnceLock::new();
+    C.get_or_init(|| aws_sdk_dynamodb::Client::new(&config(REGION)))
+}
+
+fn kms() -> &'static aws_sdk_kms::Client {
+    static C: OnceLock<aws_sdk_kms::Client> = OnceLock::new();
+    C.get_or_init(|| aws_sdk_kms::Client::new(&config(REGION)))
+}
+
+/// Creates a bucket in `region`, versioned when asked.
+pub fn create_bucket_in(bucket: &str, region: &str, versioned: bool) {
+    let client = s3_in(region);
+    block(async {
+        let mut create = client.create_bucket().bucket(bucket);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(region.into())
+                    .build(),
+            );
+        }
+        create.send().await.expect("create bucket");
+        if versioned {
+            set_versioning(&client, bucket, true).await;
+        }
+    });
+}
+
+/// Creates a bucket in the tests' region, versioned when asked.
+pub fn create_bucket(bucket: &str, versioned: bool) {
+    create_bucket_in(bucket, REGION, versioned)
+}
+
+async fn set_versioning(client: &aws_sdk_s3::Client, bucket: &str, enabled: bool) {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let status = if enabled {
+        BucketVersioningStatus::Enabled
+    } else {
+        BucketVersioningStatus::Suspended
+    };
+    client
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+        .send()
+        .await
+        .expect("put bucket versioning");
+}
+
+/// A DynamoDB lock table as Terraform documents it (`LockID` string hash key).
+pub fn create_lock_table(table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    block(async {
+        ddb()
+            .create_table()
+            .table_name(table)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("LockID")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("LockID")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("create lock table")
+    });
+}
+
+/// Uploads bytes as a new version of `key`; its version id (`null` unversioned).
+pub fn put_object(bucket: &str, key: &str, bytes: &[u8]) -> String {
+    block(async {
+        let r = s3()
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(bytes.to_vec()))
+            .send()
+            .await
+            .expect("put object");
+        r.version_id().unwrap_or("null").to_owned()
+    })
+}
+
+/// The bytes of `key` (its current version, or `version`).
+pub fn get_object(bucket: &str, key: &str, version: Option<&str>) -> Vec<u8> {
+    block(async {
+        let r = s3()
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version.map(str::to_owned))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("get s3://{bucket}/{key}: {e:?}"));
+        r.body.collect().await.expect("read body").to_vec()
+    })
+}
+
+/// Deletes `key` (a delete marker in a versioned bucket).
+pub fn delete_object(bucket: &str, key: &str) {
+    block(async {
+        s3().delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("delete object")
+    });
+}
+
+/// One entry of a version listing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Listed {
+    pub key: String,
+    pub version_id: String,
+    pub etag: Option<String>,
+    pub is_latest: bool,
+    /// A delete marker rather than a version.
+    pub marker: bool,
+}
+
+/// Every version and delete marker under `prefix` (all pages).
+pub fn list_versions(bucket: &str, prefix: &str) -> Vec<Listed> {
+    block(async {
+        let mut out = Vec::new();
+        let (mut key_marker, mut version_marker) = (None, None);
+        loop {
+            let r = s3()
+                .list_object_versions()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .expect("list object versions");
+            for v in r.versions() {
+                out.push(Listed {
+                    key: v.key().unwrap_or_default().to_owned(),
+                    version_id: v.version_id().unwrap_or("null").to_owned(),
+                    etag: v.e_tag().map(str::to_owned),
+                    is_latest: v.is_latest().unwrap_or(false),
+                    marker: false,
+                });
+            }
+            for m in r.delete_markers() {
+                out.push(Listed {
+                    key: m.key().unwrap_or_default().to_owned(),
+                    version_id: m.version_id().unwrap_or("null").to_owned(),
+                    etag: None,
+                    is_latest: m.is_latest().unwrap_or(false),
+                    marker: true,
+                });
+            }
+            if r.is_truncated() != Some(true) {
+                return out;
+            }
+            key_marker = r.next_key_marker().map(str::to_owned);
+            version_marker = r.next_version_id_marker().map(str::to_owned);
+        }
+    })
+}
+
+/// The keys of the current objects under `prefix` (ListObjectsV2, all pages).
+pub fn list_keys(bucket: &str, prefix: &str) -> Vec<String> {
+    block(async {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let r = s3()
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .expect("list objects");
+            keys.extend(
+                r.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+            match r.next_continuation_token() {
+                Some(t) if r.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => return keys,
+            }
+        }
+    })
+}
+
+/// A lock-table item of string attributes.
+pub type Item = BTreeMap<String, String>;
+
+/// Writes an item of string attributes (`LockID` among them).
+pub fn put_item(table: &str, item: &[(&str, &str)]) {
+    block(async {
+        let mut put = ddb().put_item().table_name(table);
+        for (k, v) in item {
+            put = put.item(*k, AttributeValue::S((*v).to_owned()));
+        }
+        put.send().await.expect("put item")
+    });
+}
+
+/// The item whose `LockID` is `lock_id` (its string attributes), read consistently.
+pub fn get_item(table: &str, lock_id: &str) -> Option<Item> {
+    block(async {
+        let r = ddb()
+            .get_item()
+            .table_name(table)
+            .key("LockID", AttributeValue::S(lock_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item");
+        r.item().map(strings)
+    })
+}
+
+pub fn delete_item(table: &str, lock_id: &str) {
+    block(async {
+        ddb()
+            .delete_item()
+            .table_name(table)
+            .key("LockID", AttributeValue::S(lock_id.to_owned()))
+            .send()
+            .await
+            .expect("delete item")
+    });
+}
+
+/// Every item of the table (string attributes), read consistently.
+pub fn scan(table: &str) -> Vec<Item> {
+    block(async {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let r = ddb()
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .expect("scan");
+            out.extend(r.items().iter().map(strings));
+            match r.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return out,
+            }
+        }
+    })
+}
+
+fn strings(item: &std::collections::HashMap<String, AttributeValue>) -> Item {
+    item.iter()
+        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.clone(), s.clone())))
+        .collect()
+}
+
+/// A new KMS key; its ARN.
+pub fn create_kms_key() -> String {
+    block(async {
+        let r = kms().create_key().send().await.expect("create KMS key");
+        r.key_metadata()
+            .and_then(|m| m.arn())
+            .expect("the new key's ARN")
+            .to_owned()
+    })
+}
+
+/// The encryption S3 reports for `key`: (`ServerSideEncryption`, `SSEKMSKeyId`), `-` when absent.
+pub fn head_encryption(bucket: &str, key: &str) -> (String, String) {
+    block(async {
+        let h = s3()
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("head object");
+        (
+            h.server_side_encryption()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_else(|| "-".into()),
+            h.ssekms_key_id().unwrap_or("-").to_owned(),
+        )
+    })
+}
+
+/// Uploads bytes encrypted with a customer key (SSE-C; `key_b64` is the
+/// base64 of the 256-bit key), as Terraform does with `sse_customer_key`;
+/// its version id.
+pub fn put_object_sse_c(bucket: &str, key: &str, bytes: &[u8], key_b64: &str) -> String {
+    use md5::Digest;
+    let raw = aws_smithy_types::base64::decode(key_b64).expect("a base64 customer key");
+    let key_md5 = aws_smithy_types::base64::encode(md5::Md5::digest(&raw));
+    block(async {
+        let r = s3()
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(bytes.to_vec()))
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(key_b64)
+            .sse_customer_key_md5(key_md5)
+            .send()
+            .await
+            .expect("put object with SSE-C");
+        r.version_id().unwrap_or("null").to_owned()
+    })
+}
+
+/// Uploads a JSON document (`Content-Type: application/json`, as Terraform
+/// writes its `.tflock`); its version id.
+pub fn put_json(bucket: &str, key: &str, body: &str) -> String {
+    block(async {
+        let r = s3()
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await
+            .expect("put object");
+        r.version_id().unwrap_or("null").to_owned()
+    })
+}
+
+/// A conditional no-op update: sets `attr` to `value` only where it already
+/// is `value` (OpenTofu's unlock condition, proved without deleting).
+/// Panics when the condition does not hold.
+pub fn update_if_equal(table: &str, lock_id: &str, attr: &str, value: &str) {
+    block(async {
+        ddb()
+            .update_item()
+            .table_name(table)
+            .key("LockID", AttributeValue::S(lock_id.to_owned()))
+            .update_expression("SET #a = :v")
+            .condition_expression("#a = :v")
+            .expression_attribute_names("#a", attr)
+            .expression_attribute_values(":v", AttributeValue::S(value.to_owned()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("the condition {attr} = {value:?} does not hold: {e:?}"))
+    });
+}
+
+/// Uploads `body` under every key, 16 at a time.
+pub fn put_many(bucket: &str, keys: &[String], body: &[u8]) {
+    use futures::StreamExt;
+    type Put = std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+    let puts: Vec<Put> = keys
+        .iter()
+        .map(|k| {
+            let put = s3()
+                .put_object()
+                .bucket(bucket)
+                .key(k)
+                .body(ByteStream::from(body.to_vec()));
+            Box::pin(async move { put.send().await.map(drop).map_err(|e| format!("{e:?}")) }) as Put
+        })
+        .collect();
+    let results: Vec<_> = block(futures::stream::iter(puts).buffer_unordered(16).collect());
+    for r in results {
+        r.expect("put object");
+    }
+}
+
+/// Deletes every key (delete markers in a versioned bucket), 1,000 per
+/// DeleteObjects call as S3 allows.
+pub fn delete_many(bucket: &str, keys: &[String]) {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    block(async {
+        for chunk in keys.chunks(1000) {
+            let objects = chunk
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build().unwrap())
+                .collect();
+            let r = s3()
+                .delete_objects()
+                .bucket(bucket)
+                .delete(
+                    Delete::builder()
+                        .set_objects(Some(objects))
+                        .quiet(true)
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .expect("delete objects");
+            assert!(r.errors().is_empty(), "delete objects: {:?}", r.errors());
+        }
+    });
+}
