@@ -42,13 +42,14 @@ pub enum Error {
     /// about what; its text is the message.
     #[error(transparent)]
     Refused(#[from] Refusal),
-    /// Ctrl-C: the work stopped, what it held was released; the message says
-    /// what was left and how to continue.
-    #[error("{0}")]
-    Interrupted(String),
-    /// The state is locked by someone else; the message names the holder.
-    #[error("{0}")]
-    Locked(String),
+    /// Ctrl-C: the work stopped, what it held was released; [`Interruption`]
+    /// says where, what was left and how to continue (exit 130).
+    #[error(transparent)]
+    Interrupted(#[from] Interruption),
+    /// The state is locked by someone else (exit 3): [`Conflict`] names the
+    /// lock and its holder.
+    #[error(transparent)]
+    Locked(#[from] Conflict),
     /// A snapshot store holds something that is not a complete, intact snapshot.
     #[error("{0}")]
     Snapshot(String),
@@ -99,6 +100,86 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where Ctrl-C stopped a command, and what it left. Each kind's text is its
+/// error message.
+#[derive(Debug, thiserror::Error)]
+pub enum Interruption {
+    /// No lock was held and no write in flight; `look` shows what the
+    /// state holds now.
+    #[error("interrupted (Ctrl-C) while no lock was held and no write was in flight; `{look}` shows what the state holds now")]
+    Idle { look: String },
+    /// During the work under the lock, which was released; `versions` and
+    /// `digest` are the commands that show what was written.
+    #[error("interrupted (Ctrl-C): the lock was released; whatever was written before the interrupt stays, so check `{versions}` and `{digest}` before running the command again")]
+    UnderLock { versions: String, digest: String },
+    /// While taking the lock of `state` (lock `id`); `left` says what of the
+    /// lock was written and removed, or may yet land.
+    #[error("interrupted (Ctrl-C) while taking the lock of {state} (lock ID {id}): {left}; nothing was written to the state")]
+    Acquire {
+        state: String,
+        id: String,
+        left: String,
+    },
+    /// A bulk undelete: `restored` of `total` (words) under `place`, how many
+    /// failed, and the command that brings back the rest.
+    #[error("interrupted (Ctrl-C) after restoring {restored} of {total} under {place}{}; the rest are still deleted: run `{rest}` to bring them back", failed_note(*.failed))]
+    Undelete {
+        restored: usize,
+        total: String,
+        place: String,
+        failed: usize,
+        rest: String,
+    },
+    /// A rebuild before any wave ran.
+    #[error("interrupted (Ctrl-C) before any wave ran: nothing was executed and the rebuild lock was released")]
+    RebuildNotStarted,
+    /// A rebuild during `step` (a wave or its gate); `resume` continues it.
+    #[error("interrupted (Ctrl-C) during {step}: the rebuild lock was released and the journal marks the wave unfinished; rerun `{resume}` to continue")]
+    RebuildStep { step: String, resume: String },
+    /// Interrupted, and the release of the lock that followed failed too:
+    /// `how` names the lock and the command that releases it.
+    #[error("{first}; also {how}")]
+    NotReleased {
+        first: Box<Interruption>,
+        how: String,
+    },
+}
+
+fn failed_note(failed: usize) -> String {
+    if failed == 0 {
+        String::new()
+    } else {
+        format!(" ({failed} failed)")
+    }
+}
+
+/// A lock held by someone else: the state (or rebuild) lock at `lock`, in
+/// which backend, and its holder in words (who, since when, or why it cannot
+/// be told).
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct Conflict {
+    pub lock: String,
+    pub backend: String,
+    pub holder: String,
+    /// For the rebuild lock: the command that releases it when its process
+    /// is gone (the message then says it is another rebuild).
+    pub rebuild_release: Option<String>,
+}
+
+impl Conflict {
+    fn message(&self) -> String {
+        let base = format!(
+            "the state {} is locked in {} by {}",
+            self.lock, self.backend, self.holder
+        );
+        match &self.rebuild_release {
+            None => base,
+            Some(release) => format!("another rebuild holds the rebuild lock: {base}; wait for it to finish, or if its process is gone run `{release}`"),
+        }
+    }
+}
 
 /// Why a command refused to go on or stopped short (JSON kind `refused`,
 /// exit 1). Each kind carries what it is about; the text of each is its
@@ -245,5 +326,61 @@ mod tests {
             assert_eq!(e.kind(), "refused");
             assert_eq!(e.exit_code(), exit::ERROR);
         }
+    }
+
+    /// Interruptions and lock conflicts carry what they are about; their
+    /// messages are the sentences users (and scripts) already know, and
+    /// their exit codes 130 and 3.
+    #[test]
+    fn interruptions_and_conflicts_keep_their_messages_and_exit_codes() {
+        let cases: Vec<(Error, &str)> = vec![
+            (
+                Interruption::Idle { look: "stateward versions".into() }.into(),
+                "interrupted (Ctrl-C) while no lock was held and no write was in flight; `stateward versions` shows what the state holds now",
+            ),
+            (
+                Interruption::Undelete {
+                    restored: 3,
+                    total: "12 objects".into(),
+                    place: "s3://b/data/".into(),
+                    failed: 1,
+                    rest: "stateward s3 undelete --yes".into(),
+                }
+                .into(),
+                "interrupted (Ctrl-C) after restoring 3 of 12 objects under s3://b/data/ (1 failed); the rest are still deleted: run `stateward s3 undelete --yes` to bring them back",
+            ),
+            (
+                Interruption::NotReleased {
+                    first: Box::new(Interruption::RebuildNotStarted),
+                    how: "release it".into(),
+                }
+                .into(),
+                "interrupted (Ctrl-C) before any wave ran: nothing was executed and the rebuild lock was released; also release it",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+            assert_eq!(e.exit_code(), exit::INTERRUPTED);
+            assert_eq!(e.kind(), "interrupted");
+        }
+        let conflict = Conflict {
+            lock: "b/k".into(),
+            backend: "DynamoDB table t".into(),
+            holder: "alice".into(),
+            rebuild_release: None,
+        };
+        let e: Error = conflict.into();
+        assert_eq!(
+            e.to_string(),
+            "the state b/k is locked in DynamoDB table t by alice"
+        );
+        assert_eq!((e.exit_code(), e.kind()), (exit::LOCKED, "locked"));
+        let Error::Locked(c) = e else { unreachable!() };
+        let e: Error = Conflict {
+            rebuild_release: Some("stateward lock release ID --rebuild".into()),
+            ..c
+        }
+        .into();
+        assert_eq!(e.to_string(), "another rebuild holds the rebuild lock: the state b/k is locked in DynamoDB table t by alice; wait for it to finish, or if its process is gone run `stateward lock release ID --rebuild`");
     }
 }

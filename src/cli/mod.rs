@@ -88,10 +88,9 @@ pub fn main() -> ExitCode {
                 r = run(cli, printer) => r,
                 // Ctrl-C while nothing holds a lock or has a write in flight:
                 // nothing is half-done, stop now.
-                _ = crate::interrupt::unclaimed() => Err(Error::Interrupted(format!(
-                    "interrupted (Ctrl-C) while no lock was held and no write was in flight; `{}` shows what the state holds now",
-                    crate::hint::command(&["versions"])
-                ))),
+                _ = crate::interrupt::unclaimed() => Err(Error::Interrupted(crate::error::Interruption::Idle {
+                    look: crate::hint::command(&["versions"]),
+                })),
             }
         })
     };

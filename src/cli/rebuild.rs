@@ -507,10 +507,15 @@ async fn run_command<W: Write>(
 /// A lock conflict on the rebuild lock, said as such.
 fn another_rebuild(e: Error) -> Error {
     match e {
-        Error::Locked(msg) => Error::Locked(format!(
-            "another rebuild holds the rebuild lock: {msg}; wait for it to finish, or if its process is gone run `{}`",
-            crate::hint::command(&["lock", "release", "ID", "--rebuild"])
-        )),
+        Error::Locked(conflict) => Error::Locked(crate::error::Conflict {
+            rebuild_release: Some(crate::hint::command(&[
+                "lock",
+                "release",
+                "ID",
+                "--rebuild",
+            ])),
+            ..conflict
+        }),
         other => other,
     }
 }

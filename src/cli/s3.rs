@@ -113,17 +113,13 @@ async fn run_undelete<W: Write>(
         crate::hint::command(&words)
     };
     if run.interrupted {
-        return Err(Error::Interrupted(format!(
-            "interrupted (Ctrl-C) after restoring {} of {} under {place}{}; the rest are still deleted: run `{}` to bring them back",
-            restored.len(),
-            count(n, "object", "objects"),
-            if failed.is_empty() {
-                String::new()
-            } else {
-                format!(" ({} failed)", failed.len())
-            },
-            again()
-        )));
+        return Err(Error::Interrupted(crate::error::Interruption::Undelete {
+            restored: restored.len(),
+            total: count(n, "object", "objects"),
+            place: place.to_string(),
+            failed: failed.len(),
+            rest: again(),
+        }));
     }
     if let Some((_, first)) = failed.first() {
         return Err(Error::Refused(Refusal::Incomplete {

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::aws::{Aws, AwsErrorKind};
 use crate::config::Target;
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Interruption, Refusal, Result};
 use crate::storage::{LockItems, StateObjects};
 
 pub use info::LockInfo;
@@ -442,10 +442,12 @@ impl Locker {
             Ok(Held::Free) => "a holder that released it just now; try again".into(),
             Err(e) => format!("a holder that could not be read ({e})"),
         };
-        Error::Locked(format!(
-            "the state {} is locked in {backend} by {holder}",
-            self.path
-        ))
+        Error::Locked(crate::error::Conflict {
+            lock: self.path.clone(),
+            backend: backend.to_string(),
+            holder,
+            rebuild_release: None,
+        })
     }
 
     /// Removes the lock whose ID is `id`, whoever took it (what `terraform
@@ -926,7 +928,12 @@ const IN_FLIGHT_GRACE: Duration = Duration::from_secs(15);
 /// flight was answered (so what landed is known and was removed), else a
 /// request still unanswered may yet land, and the message says how to check
 /// and release it.
-fn interrupted_acquire(path: &str, id: &str, settled: bool, removed: &[LockBackend]) -> String {
+fn interrupted_acquire(
+    path: &str,
+    id: &str,
+    settled: bool,
+    removed: &[LockBackend],
+) -> Interruption {
     let left = if !removed.is_empty() {
         format!(
             "what had been written was removed ({})",
@@ -945,9 +952,11 @@ fn interrupted_acquire(path: &str, id: &str, settled: bool, removed: &[LockBacke
             crate::hint::command(&["lock", "release", id])
         )
     };
-    format!(
-        "interrupted (Ctrl-C) while taking the lock of {path} (lock ID {id}): {left}; nothing was written to the state"
-    )
+    Interruption::Acquire {
+        state: path.to_owned(),
+        id: id.to_owned(),
+        left,
+    }
 }
 
 /// Test-only: milliseconds to wait after taking the lock and before the work,
@@ -1091,11 +1100,10 @@ pub async fn with_lock_reporting<T>(
     };
     let outcome = tokio::select! {
         r = work => r,
-        _ = crate::interrupt::pressed(), if on_interrupt == OnInterrupt::Abort => Err(Error::Interrupted(format!(
-            "interrupted (Ctrl-C): the lock was released; whatever was written before the interrupt stays, so check `{}` and `{}` before running the command again",
-            crate::hint::command(&["versions"]),
-            crate::hint::command(&["digest", "status"])
-        ))),
+        _ = crate::interrupt::pressed(), if on_interrupt == OnInterrupt::Abort => Err(Error::Interrupted(Interruption::UnderLock {
+            versions: crate::hint::command(&["versions"]),
+            digest: crate::hint::command(&["digest", "status"]),
+        })),
     };
     let id = guard.info.id.clone();
     let release = async {
@@ -1134,9 +1142,10 @@ pub async fn with_lock_reporting<T>(
                     message: format!("{}; but {how}", done(&v)),
                 }),
                 // An interrupt stays an interrupt (exit 130), with the lock named.
-                Err(first @ Error::Interrupted(_)) => {
-                    Error::Interrupted(format!("{first}; also {how}"))
-                }
+                Err(Error::Interrupted(first)) => Error::Interrupted(Interruption::NotReleased {
+                    first: Box::new(first),
+                    how,
+                }),
                 Err(first) => Error::Refused(Refusal::Incomplete {
                     message: format!("{first}; also {how}"),
                 }),
@@ -1167,12 +1176,16 @@ mod tests {
             (false, &[], "may yet land: if `stateward lock status"),
         ];
         for (settled, removed, want) in cases {
-            let m = interrupted_acquire("b/k", "abc", *settled, removed);
+            let m = interrupted_acquire("b/k", "abc", *settled, removed).to_string();
             assert!(m.contains(want), "{settled} {removed:?}: {m}");
             assert!(m.contains("(lock ID abc)"), "{m}");
         }
         let m = interrupted_acquire("b/k", "abc", false, &[]);
-        assert!(m.contains("lock release abc"), "{m}");
+        assert!(
+            matches!(&m, Interruption::Acquire { state, id, .. } if state == "b/k" && id == "abc"),
+            "{m:?}"
+        );
+        assert!(m.to_string().contains("lock release abc"), "{m}");
     }
     use time::macros::datetime;
 

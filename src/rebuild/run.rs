@@ -18,7 +18,7 @@ use super::journal::{
 };
 use super::shell_line;
 use crate::aws::Aws;
-use crate::error::{Error, Result};
+use crate::error::{Error, Interruption, Result};
 use crate::output::Stderr;
 
 /// How one command ended.
@@ -183,14 +183,13 @@ async fn steps<R: Runner, P: Probe, S: Store>(
     // A Ctrl-C at any time since the listener started counts, planning included.
     let base_interrupts = 0;
     if interrupts.count() > base_interrupts {
-        return Err(Error::Interrupted(
-            "interrupted (Ctrl-C) before any wave ran: nothing was executed and the rebuild lock was released".into(),
-        ));
+        return Err(Error::Interrupted(Interruption::RebuildNotStarted));
     }
     let interrupted_in = |label: &str| {
-        Error::Interrupted(format!(
-            "interrupted (Ctrl-C) during {label}: the rebuild lock was released and the journal marks the wave unfinished; rerun `{hint}` to continue"
-        ))
+        Error::Interrupted(Interruption::RebuildStep {
+            step: label.to_owned(),
+            resume: hint.to_string(),
+        })
     };
 
     for i in recheck {
