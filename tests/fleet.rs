@@ -191,8 +191,19 @@ fn states_reports_every_state_exactly_with_problems_first() {
         .as_str()
         .unwrap()
         .contains("has lineage own"));
+    assert_eq!(foreign["lineage_check"], "differs");
     // Two versions of one lineage are no problem.
     assert_eq!(find(&doc, "svc04/terraform.tfstate")["health"], "ok");
+    assert_eq!(
+        find(&doc, "svc04/terraform.tfstate")["lineage_check"],
+        "same"
+    );
+    assert_eq!(
+        find(&doc, "svc03/terraform.tfstate")["lineage_check"],
+        "no-previous"
+    );
+    // Fewer than 20 previous versions: `auto` compares every one.
+    assert_eq!(doc["summary"]["lineage_not_compared"], 0);
 
     let corrupt = find(&doc, "broken/corrupt.tfstate");
     assert_eq!(corrupt["health"], "corrupt");
@@ -825,4 +836,155 @@ fn the_environment_files_states_block_gives_matching_states_their_own_lock_table
     args.extend(fleet_flags(f));
     let doc = json(&stateward(&args));
     assert!(problems_of(&doc, "svc05/terraform.tfstate").contains("stale-lock"));
+}
+
+/// The request count `STATEWARD_API_STATS` prints.
+fn api_requests(o: &Output) -> u64 {
+    let err = stderr(o);
+    err.lines()
+        .find_map(|l| {
+            l.strip_prefix("stateward: ")?
+                .strip_suffix(" AWS API requests")
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no request count in: {err}"))
+}
+
+#[test]
+fn the_lineage_check_reads_within_its_budget_newest_first_and_never_claims_what_it_did_not_read() {
+    // 30 states of two versions of other bytes each, on a cold version
+    // cache: `auto` may read 20 previous headers (at least 20, one state in
+    // ten). The newest write has a foreign lineage, and so has the oldest.
+    let backend = Backend::new("fleet-lineage");
+    let b = &backend.bucket;
+    let mut script = String::new();
+    let mut keys = vec!["z-oldest/terraform.tfstate".to_owned()];
+    keys.extend((0..28).map(|i| format!("m{i:02}/terraform.tfstate")));
+    keys.push("a-newest/terraform.tfstate".into());
+    for (i, key) in keys.iter().enumerate() {
+        let foreign = i == 0 || i == keys.len() - 1;
+        let second = state(2, if foreign { "intruder" } else { "own" });
+        script.push_str(&format!(
+            "s3.put_object(Bucket={b:?}, Key={key:?}, Body={:?})\ns3.put_object(Bucket={b:?}, Key={key:?}, Body={second:?})\n",
+            state(1, "own")
+        ));
+    }
+    boto(&script);
+    let cache = tempfile::tempdir().unwrap();
+    let run = |mode: &str| {
+        let o = stateward_cmd(
+            &root(),
+            [
+                "states",
+                "--bucket",
+                b,
+                "--region",
+                REGION,
+                "--endpoint-url",
+                &endpoint(),
+                "--lineage-check",
+                mode,
+                "--format",
+                "json",
+            ],
+        )
+        .env("STATEWARD_CACHE_DIR", cache.path())
+        .env("STATEWARD_API_STATS", "1")
+        .output()
+        .unwrap();
+        assert_exit(&o, 2);
+        let doc = json(&o);
+        assert_schema("states", &doc);
+        (api_requests(&o), doc)
+    };
+    let lineage = |doc: &serde_json::Value, key: &str| {
+        let e = find(doc, key);
+        (
+            e["lineage_check"].as_str().unwrap().to_owned(),
+            e["health"].as_str().unwrap().to_owned(),
+        )
+    };
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+
+    // 1 listing, 1 versioning, 30 current versions, 20 previous headers.
+    let (requests, doc) = run("auto");
+    assert_eq!(requests, 52, "{:#}", doc["summary"]);
+    assert_eq!(doc["summary"]["requests"], 52);
+    assert_eq!(doc["summary"]["previous_reads"], 20);
+    assert_eq!(doc["summary"]["lineage_not_compared"], 10);
+    assert_eq!(
+        lineage(&doc, "a-newest/terraform.tfstate"),
+        pair("differs", "foreign-lineage")
+    );
+    // Not read: no verdict, and no claim of the same lineage.
+    assert_eq!(
+        lineage(&doc, "z-oldest/terraform.tfstate"),
+        pair("not-compared", "ok")
+    );
+    let counts = |doc: &serde_json::Value, what: &str| {
+        doc["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["lineage_check"] == what)
+            .count()
+    };
+    assert_eq!((counts(&doc, "same"), counts(&doc, "differs")), (19, 1));
+
+    // `all` reads the 10 the cache lacks, and finds the oldest one too.
+    let (requests, doc) = run("all");
+    assert_eq!(requests, 42);
+    assert_eq!(doc["summary"]["previous_reads"], 10);
+    assert_eq!(doc["summary"]["lineage_not_compared"], 0);
+    assert_eq!(
+        lineage(&doc, "z-oldest/terraform.tfstate"),
+        pair("differs", "foreign-lineage")
+    );
+    assert_eq!(doc["summary"]["with_problems"], 2);
+
+    // From now on every previous header is in the cache: `cached` and
+    // `auto` compare all 30 at one request per state (plus 2).
+    for mode in ["cached", "auto"] {
+        let (requests, doc) = run(mode);
+        assert_eq!(requests, 32, "{mode}");
+        assert_eq!(doc["summary"]["previous_reads"], 0);
+        assert_eq!(doc["summary"]["lineage_not_compared"], 0);
+        assert_eq!((counts(&doc, "same"), counts(&doc, "differs")), (28, 2));
+    }
+
+    // A new version of one state: its previous version is the one the last
+    // run read as current, so it is compared with no read.
+    backend.put("m05/terraform.tfstate", state(3, "own").as_bytes());
+    let (requests, doc) = run("cached");
+    assert_eq!(requests, 32);
+    assert_eq!(lineage(&doc, "m05/terraform.tfstate"), pair("same", "ok"));
+    assert_eq!(doc["summary"]["lineage_not_compared"], 0);
+
+    // Text: the column, and the sentence that says what was not compared.
+    let cold = tempfile::tempdir().unwrap();
+    let o = stateward_cmd(
+        &root(),
+        [
+            "states",
+            "--bucket",
+            b,
+            "--region",
+            REGION,
+            "--endpoint-url",
+            &endpoint(),
+            "--lineage-check",
+            "cached",
+        ],
+    )
+    .env("STATEWARD_CACHE_DIR", cold.path())
+    .output()
+    .unwrap();
+    let text = stdout(&o);
+    assert!(text.contains("LINEAGE"), "{text}");
+    assert!(
+        text.contains("lineage not compared with the previous version for 30 states")
+            && text.contains("--lineage-check all"),
+        "{text}"
+    );
+    assert_exit(&o, 0);
 }

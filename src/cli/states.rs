@@ -51,6 +51,7 @@ pub async fn run<W: Write>(
             _ => Default::default(),
         },
         concurrency: args.fanout.get(),
+        lineage_check: args.lineage_check,
         stale_lock_after: args.stale_lock_after,
         now: OffsetDateTime::now_utc(),
     };
@@ -156,6 +157,8 @@ struct Summary {
     requests: u64,
     /// Of those, header reads of previous versions (the lineage check).
     previous_reads: usize,
+    /// States whose lineage was not compared with their previous version's.
+    lineage_not_compared: usize,
     requests_per_state: f64,
     seconds: f64,
 }
@@ -170,6 +173,7 @@ impl StatesReport {
             locked: inv.states.iter().filter(|s| s.lock.is_some()).count(),
             requests,
             previous_reads: inv.previous_reads,
+            lineage_not_compared: inv.lineage_not_compared,
             requests_per_state: if n == 0 {
                 0.0
             } else {
@@ -225,6 +229,7 @@ impl StatesReport {
                         d => d.as_str().to_owned(),
                     },
                     s.noncurrent_versions.to_string(),
+                    s.lineage_check.as_str().to_owned(),
                 ]
             })
             .collect()
@@ -247,11 +252,23 @@ impl StatesReport {
             s.requests,
             s.requests_per_state,
             s.seconds
+        ) + &self.not_compared_note()
+    }
+
+    /// Which states' lineage was not compared, and how to compare them.
+    fn not_compared_note(&self) -> String {
+        let n = self.summary.lineage_not_compared;
+        if n == 0 {
+            return String::new();
+        }
+        format!(
+            "\nlineage not compared with the previous version for {} (LINEAGE `not compared`; their previous header is not in the version cache): `--lineage-check all` reads them, one request each",
+            count(n, "state", "states")
         )
     }
 }
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 10] = [
     "STATE",
     "WORKSPACE",
     "SERIAL",
@@ -261,6 +278,7 @@ const HEADER: [&str; 9] = [
     "LOCK",
     "DIGEST",
     "OLDER",
+    "LINEAGE",
 ];
 
 impl Render for StatesReport {

@@ -2,10 +2,13 @@
 //! request per state: one ListObjectVersions pass per bucket (keys, delete
 //! markers, version counts, lock files), one GetBucketVersioning per bucket,
 //! one ranged GET per state (the whole object when it is small, else its
-//! header), one ranged header read of the previous version where its ETag
-//! differs from the current one's and the version cache does not hold it
-//! (the lineage check), the lock and digest items in `BatchGetItem` calls of 100 keys,
-//! and a GET of each lock file that exists. Reads run concurrently, bounded.
+//! header, which is then recorded in the version cache), the lock and digest
+//! items in `BatchGetItem` calls of 100 keys, and a GET of each lock file
+//! that exists. The lineage check compares each state with its previous
+//! version: free when the ETags match or the version cache holds the
+//! previous header, else one ranged header read, within the budget of
+//! `--lineage-check` ([`super::lineage_read_budget`], newest writes first);
+//! the states left out say `not-compared`. Reads run concurrently, bounded.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,8 +19,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{
-    lock_view, previous_to_read, problems_of, sort_problems_first, states_in, DigestState, Listed,
-    LockFacts, Selection, StateEntry, StateHealth,
+    apply_previous_lineage, lineage_need, lineage_read_budget, lock_view, pick_lineage_reads,
+    problems_of, sort_problems_first, states_in, DigestState, LineageCheck, LineageCompared,
+    LineageNeed, Listed, LockFacts, Selection, StateEntry, StateHealth,
 };
 use crate::aws::object::ObjectVersion;
 use crate::aws::s3::Bucket;
@@ -45,6 +49,8 @@ pub struct InventoryOptions {
     pub rules: crate::config::StatesSettings,
     /// Requests of one kind in flight at once.
     pub concurrency: usize,
+    /// How far each state's lineage is compared with its previous version's.
+    pub lineage_check: LineageCheck,
     pub stale_lock_after: Duration,
     pub now: OffsetDateTime,
 }
@@ -70,6 +76,9 @@ pub struct Inventory {
     /// Header reads of previous versions for the lineage check (only where
     /// the previous version's ETag differs from the current one's).
     pub previous_reads: usize,
+    /// States with a previous version of other bytes whose lineage was not
+    /// compared (`--lineage-check`; or the read failed).
+    pub lineage_not_compared: usize,
 }
 
 /// What one read of a state's current version gave.
@@ -81,6 +90,8 @@ struct Read {
     terraform_version: Option<String>,
     /// md5 of the whole object, when it was read whole.
     md5: Option<String>,
+    /// The header read (to be cached), when the object was read.
+    header: Option<crate::state::header::Header>,
 }
 
 /// The states of the buckets (one ListObjectVersions pass each), without
@@ -195,30 +206,18 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
     }
 
     let reading = Progress::items("reading states", listed.len() as u64);
-    let previous_reads = AtomicUsize::new(0);
-    let previous_reads = &previous_reads;
     let concurrency = opts.concurrency.max(1);
-    let mut states: Vec<StateEntry> = stream::iter(listed)
+    // First every current version (and lock file): one read each.
+    let read: Vec<(StateEntry, Option<ObjectVersion>, Bucket)> = stream::iter(listed)
         .map(|(l, bucket, versioning)| {
             let items = &items;
             let table = table_of(&l.key);
             let unread_tables = &unread_tables;
             let reading = &reading;
             async move {
-                let mut read = read_current(&bucket, &l).await;
-                if let Some(prev) = previous_to_read(&l, read.lineage.as_deref()) {
-                    if let Some(theirs) =
-                        previous_lineage(&bucket, &l.key, prev, previous_reads).await
-                    {
-                        let ours = read.lineage.as_deref().unwrap_or_default();
-                        if theirs != ours && read.health == StateHealth::Ok {
-                            read.health = StateHealth::ForeignLineage;
-                            read.detail = Some(format!(
-                                "lineage {ours}, the previous version {} has lineage {theirs}",
-                                prev.version_id
-                            ));
-                        }
-                    }
+                let read = read_current(&bucket, &l).await;
+                if let Some(header) = &read.header {
+                    crate::store::remember_header(&bucket, &l.key, &l.current, header);
                 }
                 let lockfile_body = match &l.lockfile {
                     Some(_) => Some(read_lockfile(&bucket, &l.key).await),
@@ -254,6 +253,24 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
                     opts.now,
                     opts.stale_lock_after,
                 );
+                // The lineage check: settled here when the listing or the
+                // version cache tells; else `previous` is left to read.
+                let (lineage_check, previous, theirs) =
+                    match lineage_need(&l, read.health, read.lineage.as_deref()) {
+                        LineageNeed::NotApplicable => (LineageCompared::NotApplicable, None, None),
+                        LineageNeed::NoPrevious => (LineageCompared::NoPrevious, None, None),
+                        LineageNeed::SameBytes => (LineageCompared::Same, None, None),
+                        LineageNeed::Compare(prev) => {
+                            match crate::store::cached_header(&bucket, &l.key, prev) {
+                                Some(h) => (
+                                    LineageCompared::NotCompared,
+                                    Some(prev.clone()),
+                                    Some(h.lineage),
+                                ),
+                                None => (LineageCompared::NotCompared, Some(prev.clone()), None),
+                            }
+                        }
+                    };
                 let mut entry = StateEntry {
                     bucket: l.bucket,
                     key: l.key,
@@ -271,23 +288,87 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
                     versioning,
                     noncurrent_versions: l.noncurrent_versions,
                     delete_markers: l.delete_markers,
+                    lineage_check,
                     problems: Vec::new(),
                     unchecked: read.health == StateHealth::Unreadable,
                 };
-                entry.problems = problems_of(&entry);
-                entry
+                // A cached header: compared now, no read (a cached header
+                // without a lineage gives no verdict).
+                let to_read = match (previous, theirs) {
+                    (Some(prev), Some(theirs)) => {
+                        apply_previous_lineage(&mut entry, &prev.version_id, theirs.as_deref());
+                        None
+                    }
+                    (prev, _) => prev,
+                };
+                (entry, to_read, bucket)
             }
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
     reading.finish();
+
+    // Then the previous headers the cache lacks, as many as the mode allows,
+    // the most recently written states first.
+    let (mut states, mut waiting): (Vec<_>, Vec<_>) = read
+        .into_iter()
+        .map(|(e, prev, bucket)| (e, prev.map(|p| (p, bucket))))
+        .partition(|(_, prev)| prev.is_none());
+    let budget = lineage_read_budget(opts.lineage_check, states.len() + waiting.len());
+    let candidates: Vec<_> = waiting
+        .iter()
+        .map(|(e, _)| (e.last_modified, e.bucket.as_str(), e.key.as_str()))
+        .collect();
+    let picked = pick_lineage_reads(&candidates, budget);
+    let mut chosen = vec![false; waiting.len()];
+    for i in picked {
+        chosen[i] = true;
+    }
+    let (to_read, skipped): (Vec<_>, Vec<_>) = waiting
+        .drain(..)
+        .zip(chosen)
+        .partition(|(_, chosen)| *chosen);
+    states.extend(skipped.into_iter().map(|(w, _)| w));
+    let comparing = Progress::items("comparing lineages", to_read.len() as u64);
+    let previous_reads = AtomicUsize::new(0);
+    let previous_reads = &previous_reads;
+    let compared: Vec<StateEntry> = stream::iter(to_read)
+        .map(|((mut entry, prev), _)| {
+            let comparing = &comparing;
+            async move {
+                if let Some((prev, bucket)) = prev {
+                    let theirs = previous_lineage(&bucket, &entry.key, &prev, previous_reads).await;
+                    apply_previous_lineage(&mut entry, &prev.version_id, theirs.as_deref());
+                }
+                comparing.inc(1);
+                entry
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    comparing.finish();
+    let mut states: Vec<StateEntry> = states
+        .into_iter()
+        .map(|(e, _)| e)
+        .chain(compared)
+        .map(|mut e| {
+            e.problems = problems_of(&e);
+            e
+        })
+        .collect();
     sort_problems_first(&mut states);
+    let lineage_not_compared = states
+        .iter()
+        .filter(|e| e.lineage_check == LineageCompared::NotCompared)
+        .count();
     Ok(Inventory {
         buckets,
         states,
         errors,
         previous_reads: previous_reads.load(Ordering::Relaxed),
+        lineage_not_compared,
     })
 }
 
@@ -302,6 +383,7 @@ async fn read_current(bucket: &Bucket, l: &Listed) -> Read {
             lineage: None,
             terraform_version: None,
             md5: None,
+            header: None,
         };
     }
     let fetched = match bucket
@@ -322,6 +404,7 @@ async fn read_current(bucket: &Bucket, l: &Listed) -> Read {
                 lineage: None,
                 terraform_version: None,
                 md5: None,
+                header: None,
             }
         }
     };
@@ -343,17 +426,18 @@ async fn read_current(bucket: &Bucket, l: &Listed) -> Read {
             StateHealth::Corrupt,
             Some(problem),
             header.serial,
-            header.lineage,
+            header.lineage.clone(),
         ),
-        Content::Unknown => (StateHealth::Ok, None, header.serial, header.lineage),
+        Content::Unknown => (StateHealth::Ok, None, header.serial, header.lineage.clone()),
     };
     Read {
         health,
         detail,
         serial,
         lineage,
-        terraform_version: terraform_version.or(header.terraform_version),
+        terraform_version: terraform_version.or(header.terraform_version.clone()),
         md5,
+        header: Some(header),
     }
 }
 
