@@ -988,3 +988,108 @@ fn the_lineage_check_reads_within_its_budget_newest_first_and_never_claims_what_
     );
     assert_exit(&o, 0);
 }
+
+#[test]
+fn states_rules_give_the_inventory_their_region_lock_table_and_use_lockfile_by_bucket_and_key() {
+    let f = fleet();
+    let b1 = &f.backend.bucket;
+    // A second bucket, whose states' lock table is in another region.
+    let b2 = unique("fleet-us");
+    let (us_a, us_b) = (unique("fleet-us-a"), unique("fleet-us-b"));
+    let body = state(3, "us-svc02");
+    let table = |name: &str| {
+        format!(
+            "east.create_table(TableName={name:?}, KeySchema=[{{'AttributeName': 'LockID', 'KeyType': 'HASH'}}], AttributeDefinitions=[{{'AttributeName': 'LockID', 'AttributeType': 'S'}}], BillingMode='PAY_PER_REQUEST')\n"
+        )
+    };
+    boto(&format!(
+        "import hashlib\neast = boto3.client('dynamodb', endpoint_url=ENDPOINT, region_name='us-east-1')\n\
+         {}{}\
+         s3.create_bucket(Bucket={b2:?}, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n\
+         s3.put_bucket_versioning(Bucket={b2:?}, VersioningConfiguration={{'Status': 'Enabled'}})\n\
+         body = {body:?}.encode()\n\
+         s3.put_object(Bucket={b2:?}, Key='svc02/terraform.tfstate', Body=body)\n\
+         east.put_item(TableName={us_b:?}, Item={{'LockID': {{'S': '{b2}/svc02/terraform.tfstate-md5'}}, 'Digest': {{'S': hashlib.md5(body).hexdigest()}}}})\n\
+         east.put_item(TableName={us_a:?}, Item={{'LockID': {{'S': '{b1}/svc02/terraform.tfstate'}}, 'Info': {{'S': {info:?}}}}})\n",
+        table(&us_a),
+        table(&us_b),
+        info = lock_info(b1, "svc02/terraform.tfstate", STALE_CREATED, "us@east"),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("fleet.hcl");
+    std::fs::write(
+        &env,
+        format!(
+            "backend {{\n  bucket = {b1:?}\n  key = \"svc00/terraform.tfstate\"\n  region = {REGION:?}\n  endpoint_url = {:?}\n  dynamodb_table = {:?}\n}}\n\
+             states {{\n\
+             \x20 match \"**\" {{\n    bucket = {b2:?}\n    dynamodb_table = {us_b:?}\n    region = \"us-east-1\"\n  }}\n\
+             \x20 match \"svc02/*\" {{\n    dynamodb_table = {us_a:?}\n    region = \"us-east-1\"\n  }}\n\
+             \x20 match \"svc06/*\" {{\n    use_lockfile = false\n  }}\n\
+             }}\n",
+            endpoint(),
+            f.backend.table
+        ),
+    )
+    .unwrap();
+    let env = env.display().to_string();
+    let o = stateward([
+        "states", "--env", &env, "--bucket", b1, "--bucket", &b2, "--prefix", "svc0", "--format",
+        "json",
+    ]);
+    let doc = json(&o);
+    // Every table was found in its region: no error, exit 2 for the stale locks.
+    assert_eq!(doc["errors"], serde_json::json!([]), "{doc:#}");
+    assert_exit(&o, 2);
+    let entry = |bucket: &str, key: &str| {
+        doc["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["bucket"] == bucket && s["key"] == key)
+            .unwrap_or_else(|| panic!("{bucket}/{key} not reported"))
+            .clone()
+    };
+    // svc02 of the first bucket: its lock and digest items are in us-east-1.
+    let svc02 = entry(b1, "svc02/terraform.tfstate");
+    assert_eq!(svc02["lock"]["who"], "us@east", "{svc02:#}");
+    assert_eq!(svc02["lock"]["stale"], true);
+    assert_eq!(
+        svc02["digest"], "missing",
+        "the backend table's digest is not read"
+    );
+    // The same key in the second bucket: the bucket's rule comes first.
+    let other = entry(&b2, "svc02/terraform.tfstate");
+    assert_eq!(other["digest"], "ok", "{other:#}");
+    assert_eq!(other["lock"], serde_json::Value::Null);
+    // use_lockfile = false: Terraform ignores svc06's .tflock, so does the inventory.
+    assert_eq!(
+        entry(b1, "svc06/terraform.tfstate")["lock"],
+        serde_json::Value::Null
+    );
+    // The bucket's rule does not reach the first bucket: states no rule
+    // matches keep the backend's table.
+    assert_eq!(
+        entry(b1, "svc05/terraform.tfstate")["lock"]["who"],
+        "gone@laptop"
+    );
+    assert_eq!(entry(b1, "svc01/terraform.tfstate")["digest"], "ok");
+
+    // Flags still win: --use-lockfile brings svc06's lock file back.
+    let o = stateward([
+        "states",
+        "--env",
+        &env,
+        "--bucket",
+        b1,
+        "--prefix",
+        "svc06/",
+        "--use-lockfile",
+        "--format",
+        "json",
+    ]);
+    let doc = json(&o);
+    assert_eq!(
+        find(&doc, "svc06/terraform.tfstate")["lock"]["who"],
+        "young@ci"
+    );
+}

@@ -43,10 +43,24 @@ pub struct InventoryOptions {
     pub selection: Selection,
     /// The lock table, when one is configured (lock and digest items).
     pub table: Option<String>,
+    /// `table` comes from `--dynamodb-table`: it wins over the rules'.
+    pub table_from_flag: bool,
+    /// Whether the states use the lock file `<key>.tflock`: `Some(true)`
+    /// from `--use-lockfile` (wins over the rules) or the backend; `None`
+    /// when nothing says. A rule's `use_lockfile` applies where no flag
+    /// does; a state that does not use it (`Some(false)`) has its `.tflock`
+    /// ignored, as Terraform does.
+    pub use_lockfile: Option<bool>,
+    /// `use_lockfile` comes from `--use-lockfile`.
+    pub use_lockfile_from_flag: bool,
     /// The environment file's `states` block: a matching rule's
-    /// `dynamodb_table` replaces `table` for its states (empty when a
-    /// `--dynamodb-table` flag names the table of every state).
+    /// `dynamodb_table`, `region` (through `rule_aws`) and `use_lockfile`
+    /// apply to its states where no flag sets them.
     pub rules: crate::config::StatesSettings,
+    /// Per rule, its own connection when it sets a region (or a live-check
+    /// role): the states it matches are read through it, their lock table
+    /// too, and a bucket it names with a region is listed through it.
+    pub rule_aws: Vec<Option<Aws>>,
     /// Requests of one kind in flight at once.
     pub concurrency: usize,
     /// How far each state's lineage is compared with its previous version's.
@@ -81,6 +95,27 @@ pub struct Inventory {
     pub lineage_not_compared: usize,
 }
 
+/// A lock table and the connection it is read through (`None`: the run's
+/// own; else the index of the rule whose connection it is).
+type TableAt = (Option<usize>, String);
+
+/// The index of the rule whose own connection serves the state
+/// `bucket`/`key`, if that rule has one; else of the rule that gives the
+/// bucket its region ([`crate::config::StatesSettings::region_of_bucket`]).
+fn connection_of(opts: &InventoryOptions, bucket: &str, key: &str) -> Option<usize> {
+    let own = |i: &usize| opts.rule_aws.get(*i).is_some_and(Option::is_some);
+    opts.rules
+        .rule_for(bucket, key)
+        .map(|(i, _)| i)
+        .filter(own)
+        .or_else(|| {
+            opts.rules
+                .region_of_bucket(bucket)
+                .map(|(i, _)| i)
+                .filter(own)
+        })
+}
+
 /// What one read of a state's current version gave.
 struct Read {
     health: StateHealth,
@@ -97,15 +132,16 @@ struct Read {
 /// The states of the buckets (one ListObjectVersions pass each), without
 /// reading any object: for fleet checks that read each state themselves.
 /// A bucket that cannot be listed is one sentence in the second list.
-pub async fn list_states(
-    aws: &Aws,
+/// `through` gives the connection each bucket is listed through.
+pub async fn list_states<'a>(
+    through: &dyn Fn(&str) -> &'a Aws,
     buckets: &[String],
     selection: &Selection,
 ) -> (Vec<Listed>, Vec<String>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for name in buckets {
-        let bucket = aws.bucket(name);
+        let bucket = through(name).bucket(name);
         let progress = Progress::counter(format!("listing s3://{name}/{}", selection.prefix));
         let mut on_page = |n: usize| progress.set_position(n as u64);
         let listing = bucket
@@ -126,7 +162,12 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
     let mut errors = Vec::new();
     let mut listed: Vec<(Listed, Bucket, String)> = Vec::new();
     for name in &opts.buckets {
-        let bucket = aws.bucket(name);
+        let bucket = opts
+            .rules
+            .region_of_bucket(name)
+            .and_then(|(i, _)| opts.rule_aws.get(i).and_then(Option::as_ref))
+            .unwrap_or(aws)
+            .bucket(name);
         let progress = Progress::counter(format!("listing s3://{name}/{}", opts.selection.prefix));
         let mut on_page = |n: usize| progress.set_position(n as u64);
         let listing = bucket
@@ -171,19 +212,31 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
             error: None,
         });
         let v = versioning.unwrap_or_else(|| "unknown".into());
-        listed.extend(states.into_iter().map(|s| (s, bucket.clone(), v.clone())));
+        listed.extend(states.into_iter().map(|s| {
+            // The state's own connection when its rule has one, else the
+            // bucket's.
+            let bucket = connection_of(opts, &s.bucket, &s.key)
+                .and_then(|i| opts.rule_aws[i].as_ref())
+                .map_or_else(|| bucket.clone(), |a| a.bucket(name));
+            (s, bucket, v.clone())
+        }));
     }
 
-    // Lock and digest items, 100 keys a call, per lock table.
-    let table_of = |key: &str| -> Option<String> {
-        opts.rules
-            .rule_for(key)
-            .and_then(|(_, r)| r.dynamodb_table.clone())
-            .or_else(|| opts.table.clone())
+    // Lock and digest items, 100 keys a call, per lock table (and per
+    // connection: a rule's region is its table's region).
+    let table_of = |bucket: &str, key: &str| -> Option<TableAt> {
+        let rule = opts.rules.rule_for(bucket, key).map(|(_, r)| r);
+        let name = if opts.table_from_flag {
+            opts.table.clone()
+        } else {
+            rule.and_then(|r| r.dynamodb_table.clone())
+                .or_else(|| opts.table.clone())
+        }?;
+        Some((connection_of(opts, bucket, key), name))
     };
-    let mut by_table: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut by_table: BTreeMap<TableAt, Vec<String>> = BTreeMap::new();
     for (l, _, _) in &listed {
-        if let Some(t) = table_of(&l.key) {
+        if let Some(t) = table_of(&l.bucket, &l.key) {
             let id = format!("{}/{}", l.bucket, l.key);
             by_table
                 .entry(t)
@@ -192,12 +245,15 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
         }
     }
     let mut items: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut unread_tables: Vec<String> = Vec::new();
-    for (table, ids) in &by_table {
-        match aws.table(table).batch_get(ids).await {
+    let mut unread_tables: Vec<TableAt> = Vec::new();
+    for ((conn, table), ids) in &by_table {
+        let through = conn
+            .and_then(|i| opts.rule_aws.get(i).and_then(Option::as_ref))
+            .unwrap_or(aws);
+        match through.table(table).batch_get(ids).await {
             Ok(found) => items.extend(found),
             Err(e) => {
-                unread_tables.push(table.clone());
+                unread_tables.push((*conn, table.clone()));
                 errors.push(format!(
                     "cannot read the lock and digest items of DynamoDB table {table}: {e}"
                 ));
@@ -211,17 +267,29 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
     let read: Vec<(StateEntry, Option<ObjectVersion>, Bucket)> = stream::iter(listed)
         .map(|(l, bucket, versioning)| {
             let items = &items;
-            let table = table_of(&l.key);
+            let table = table_of(&l.bucket, &l.key);
             let unread_tables = &unread_tables;
             let reading = &reading;
+            let uses_lockfile = if opts.use_lockfile_from_flag {
+                opts.use_lockfile
+            } else {
+                opts.rules
+                    .rule_for(&l.bucket, &l.key)
+                    .and_then(|(_, r)| r.use_lockfile)
+                    .or(opts.use_lockfile)
+            };
             async move {
                 let read = read_current(&bucket, &l).await;
                 if let Some(header) = &read.header {
                     crate::store::remember_header(&bucket, &l.key, &l.current, header);
                 }
+                // A state that does not use the lock file: Terraform ignores
+                // a `.tflock` there, and so does the inventory.
                 let lockfile_body = match &l.lockfile {
-                    Some(_) => Some(read_lockfile(&bucket, &l.key).await),
-                    None => None,
+                    Some(_) if uses_lockfile != Some(false) => {
+                        Some(read_lockfile(&bucket, &l.key).await)
+                    }
+                    _ => None,
                 };
                 reading.inc(1);
                 let id = format!("{}/{}", l.bucket, l.key);
