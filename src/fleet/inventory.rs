@@ -97,23 +97,57 @@ pub struct Inventory {
 
 /// A lock table and the connection it is read through (`None`: the run's
 /// own; else the index of the rule whose connection it is).
-type TableAt = (Option<usize>, String);
+pub type TableAt = (Option<usize>, String);
 
-/// The index of the rule whose own connection serves the state
-/// `bucket`/`key`, if that rule has one; else of the rule that gives the
-/// bucket its region ([`crate::config::StatesSettings::region_of_bucket`]).
-fn connection_of(opts: &InventoryOptions, bucket: &str, key: &str) -> Option<usize> {
-    let own = |i: &usize| opts.rule_aws.get(*i).is_some_and(Option::is_some);
-    opts.rules
-        .rule_for(bucket, key)
-        .map(|(i, _)| i)
-        .filter(own)
-        .or_else(|| {
-            opts.rules
-                .region_of_bucket(bucket)
-                .map(|(i, _)| i)
-                .filter(own)
-        })
+/// What applies to one state in the inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateSettings {
+    /// The rule whose own connection reads the state's objects and lock
+    /// table (`None`: the bucket's connection for objects, the run's for
+    /// the table).
+    pub connection: Option<usize>,
+    /// The lock table, when there is one.
+    pub table: Option<TableAt>,
+    /// Whether the state uses the lock file (`None`: nothing says).
+    pub use_lockfile: Option<bool>,
+}
+
+/// The settings of the state `bucket`/`key`: its rule's (the first that
+/// matches) where no flag sets them, else the run's. `own[i]` tells whether
+/// rule `i` has a connection of its own (a region or a live-check role);
+/// without one for the state's rule, the rule that gives the bucket its
+/// region lends its connection. Pure.
+pub fn settings_of(
+    opts: &InventoryOptions,
+    own: &[bool],
+    bucket: &str,
+    key: &str,
+) -> StateSettings {
+    let has_own = |i: &usize| own.get(*i).copied().unwrap_or(false);
+    let rule = opts.rules.rule_for(bucket, key);
+    let connection = rule.map(|(i, _)| i).filter(has_own).or_else(|| {
+        opts.rules
+            .region_of_bucket(bucket)
+            .map(|(i, _)| i)
+            .filter(has_own)
+    });
+    let rule = rule.map(|(_, r)| r);
+    let table = if opts.table_from_flag {
+        opts.table.clone()
+    } else {
+        rule.and_then(|r| r.dynamodb_table.clone())
+            .or_else(|| opts.table.clone())
+    };
+    let use_lockfile = if opts.use_lockfile_from_flag {
+        opts.use_lockfile
+    } else {
+        rule.and_then(|r| r.use_lockfile).or(opts.use_lockfile)
+    };
+    StateSettings {
+        connection,
+        table: table.map(|t| (connection, t)),
+        use_lockfile,
+    }
 }
 
 /// What one read of a state's current version gave.
@@ -158,6 +192,8 @@ pub async fn list_states<'a>(
 
 /// Takes stock of every state the options select.
 pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> {
+    let own: Vec<bool> = opts.rule_aws.iter().map(Option::is_some).collect();
+    let own = &own;
     let mut buckets = Vec::new();
     let mut errors = Vec::new();
     let mut listed: Vec<(Listed, Bucket, String)> = Vec::new();
@@ -215,7 +251,8 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
         listed.extend(states.into_iter().map(|s| {
             // The state's own connection when its rule has one, else the
             // bucket's.
-            let bucket = connection_of(opts, &s.bucket, &s.key)
+            let bucket = settings_of(opts, own, &s.bucket, &s.key)
+                .connection
                 .and_then(|i| opts.rule_aws[i].as_ref())
                 .map_or_else(|| bucket.clone(), |a| a.bucket(name));
             (s, bucket, v.clone())
@@ -224,16 +261,7 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
 
     // Lock and digest items, 100 keys a call, per lock table (and per
     // connection: a rule's region is its table's region).
-    let table_of = |bucket: &str, key: &str| -> Option<TableAt> {
-        let rule = opts.rules.rule_for(bucket, key).map(|(_, r)| r);
-        let name = if opts.table_from_flag {
-            opts.table.clone()
-        } else {
-            rule.and_then(|r| r.dynamodb_table.clone())
-                .or_else(|| opts.table.clone())
-        }?;
-        Some((connection_of(opts, bucket, key), name))
-    };
+    let table_of = |bucket: &str, key: &str| settings_of(opts, own, bucket, key).table;
     let mut by_table: BTreeMap<TableAt, Vec<String>> = BTreeMap::new();
     for (l, _, _) in &listed {
         if let Some(t) = table_of(&l.bucket, &l.key) {
@@ -270,14 +298,7 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
             let table = table_of(&l.bucket, &l.key);
             let unread_tables = &unread_tables;
             let reading = &reading;
-            let uses_lockfile = if opts.use_lockfile_from_flag {
-                opts.use_lockfile
-            } else {
-                opts.rules
-                    .rule_for(&l.bucket, &l.key)
-                    .and_then(|(_, r)| r.use_lockfile)
-                    .or(opts.use_lockfile)
-            };
+            let uses_lockfile = settings_of(opts, own, &l.bucket, &l.key).use_lockfile;
             async move {
                 let read = read_current(&bucket, &l).await;
                 if let Some(header) = &read.header {

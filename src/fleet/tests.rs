@@ -530,3 +530,127 @@ fn problems_come_first_and_exit_codes_follow_the_contract() {
     assert_eq!(exit_code(&entries, 0), crate::exit::ERROR);
     assert_eq!(exit_code(&[entry("a")], 0), crate::exit::SUCCESS);
 }
+
+#[test]
+fn each_state_takes_its_rules_table_region_and_lockfile_unless_a_flag_says() {
+    use crate::config::{StateRule, StatesSettings};
+    use inventory::{settings_of, InventoryOptions, StateSettings};
+    let rules = StatesSettings {
+        rules: vec![
+            StateRule {
+                pattern: "**".into(),
+                bucket: Some("acme-us".into()),
+                region: Some("us-east-1".into()),
+                dynamodb_table: Some("us-locks".into()),
+                ..StateRule::default()
+            },
+            StateRule {
+                pattern: "team-a/**".into(),
+                dynamodb_table: Some("a-locks".into()),
+                use_lockfile: Some(false),
+                ..StateRule::default()
+            },
+            StateRule {
+                pattern: "team-b/**".into(),
+                region: Some("eu-central-1".into()),
+                use_lockfile: Some(true),
+                ..StateRule::default()
+            },
+        ],
+    };
+    let opts = |table_flag: bool, lockfile_flag: bool| InventoryOptions {
+        buckets: vec![],
+        selection: sel(),
+        table: Some("locks".into()),
+        table_from_flag: table_flag,
+        use_lockfile: lockfile_flag.then_some(true),
+        use_lockfile_from_flag: lockfile_flag,
+        rules: rules.clone(),
+        rule_aws: Vec::new(),
+        concurrency: 1,
+        lineage_check: LineageCheck::Auto,
+        stale_lock_after: Duration::from_secs(3600),
+        now: NOW,
+    };
+    // Rules 0 and 2 set a region: connections of their own.
+    let own = [true, false, true];
+    let want = |connection: Option<usize>, table: &str, use_lockfile: Option<bool>| StateSettings {
+        connection,
+        table: Some((connection, table.to_owned())),
+        use_lockfile,
+    };
+    let cases = [
+        // (table flag, lockfile flag, bucket, key, settings)
+        (
+            false,
+            false,
+            "acme",
+            "team-a/x.tfstate",
+            want(None, "a-locks", Some(false)),
+        ),
+        (
+            false,
+            false,
+            "acme",
+            "team-b/x.tfstate",
+            want(Some(2), "locks", Some(true)),
+        ),
+        (
+            false,
+            false,
+            "acme",
+            "other/x.tfstate",
+            want(None, "locks", None),
+        ),
+        // The bucket's rule comes first for every key of that bucket.
+        (
+            false,
+            false,
+            "acme-us",
+            "team-a/x.tfstate",
+            want(Some(0), "us-locks", None),
+        ),
+        // Flags win over the rules.
+        (
+            true,
+            false,
+            "acme",
+            "team-a/x.tfstate",
+            want(None, "locks", Some(false)),
+        ),
+        (
+            false,
+            true,
+            "acme",
+            "team-a/x.tfstate",
+            want(None, "a-locks", Some(true)),
+        ),
+    ];
+    for (table_flag, lockfile_flag, bucket, key, want) in cases {
+        assert_eq!(
+            settings_of(&opts(table_flag, lockfile_flag), &own, bucket, key),
+            want,
+            "{bucket}/{key} table flag {table_flag}, lockfile flag {lockfile_flag}"
+        );
+    }
+    // A state of a bucket whose region a rule gives, matched by a rule with
+    // no connection of its own, is read through the bucket's rule's.
+    let by_bucket = StatesSettings {
+        rules: vec![
+            StateRule {
+                pattern: "team-a/**".into(),
+                use_lockfile: Some(true),
+                ..StateRule::default()
+            },
+            rules.rules[0].clone(),
+        ],
+    };
+    let o = InventoryOptions {
+        rules: by_bucket,
+        ..opts(false, false)
+    };
+    let got = settings_of(&o, &[false, true], "acme-us", "team-a/x.tfstate");
+    assert_eq!(got.connection, Some(1));
+    assert_eq!(got.table, Some((Some(1), "locks".into())));
+    assert_eq!(got.use_lockfile, Some(true));
+}
