@@ -1074,6 +1074,32 @@ fn states_rules_give_the_inventory_their_region_lock_table_and_use_lockfile_by_b
     );
     assert_eq!(entry(b1, "svc01/terraform.tfstate")["digest"], "ok");
 
+    // Fleet checks match the rules by bucket too: doctor reads the second
+    // bucket's digest from its rule's table, in its rule's region.
+    let o = stateward([
+        "doctor",
+        "--all-states",
+        "--env",
+        &env,
+        "--bucket",
+        &b2,
+        "--format",
+        "json",
+    ]);
+    let doc = json(&o);
+    let digest = find(&doc, "svc02/terraform.tfstate")["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "digest")
+        .cloned()
+        .unwrap_or_else(|| panic!("no digest check: {doc:#}"));
+    assert_eq!(digest["status"], "pass", "{digest:#}");
+    assert!(
+        digest["detail"].as_str().unwrap().contains("matches"),
+        "{digest:#}"
+    );
+
     // Flags still win: --use-lockfile brings svc06's lock file back.
     let o = stateward([
         "states",
