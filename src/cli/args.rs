@@ -731,6 +731,14 @@ pub struct StatesArgs {
     /// `stateward report merge` of the same place.
     #[arg(long, value_name = "DIR|S3URL")]
     pub report_to: Option<String>,
+    /// How far each state's lineage is compared with its previous
+    /// version's: `auto` takes it from the version cache and reads the
+    /// previous header of the most recently written states, at most one
+    /// state in ten (at least 20); `all` reads every one the cache lacks (one
+    /// request more each); `cached` reads none. States left out say
+    /// `not-compared`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub lineage_check: crate::fleet::LineageCheck,
     #[command(flatten)]
     pub fanout: Fanout,
 }

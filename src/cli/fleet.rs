@@ -26,6 +26,8 @@ async fn select(
     args: &FleetArgs,
     scope: &FleetScope,
     aws: &Aws,
+    rules: &StatesSettings,
+    rule_aws: &[Option<Aws>],
 ) -> Result<(Vec<(String, String)>, Vec<String>)> {
     let keep = |b: &str, k: &str| args.shard.is_none_or(|s| s.contains(b, k));
     if let Some(from) = &args.states_from {
@@ -64,7 +66,13 @@ async fn select(
         workspace_key_prefix: scope.workspace_key_prefix.clone(),
         shard: args.shard,
     };
-    let (listed, errors) = list_states(aws, &scope.buckets, &selection).await;
+    let through = |bucket: &str| {
+        rules
+            .region_of_bucket(bucket)
+            .and_then(|(i, _)| rule_aws.get(i).and_then(Option::as_ref))
+            .unwrap_or(aws)
+    };
+    let (listed, errors) = list_states(&through, &scope.buckets, &selection).await;
     Ok((
         listed.into_iter().map(|l| (l.bucket, l.key)).collect(),
         errors,
@@ -98,27 +106,13 @@ impl<'a> FleetRun<'a> {
             .transpose()?;
         let scope = FleetScope::of(ctx, &[])?;
         let aws = Aws::connect(&scope.access).await?;
-        let (states, errors) = select(args, &scope, &aws).await?;
         let rules = ctx
             .settings
             .env_file()?
             .and_then(|e| e.states.clone())
             .unwrap_or_default();
-        let mut rule_aws = Vec::with_capacity(rules.rules.len());
-        for r in &rules.rules {
-            let own = match (&r.region, &r.live_assume_role) {
-                (None, None) => None,
-                (region, role) => {
-                    let mut access = scope.access.clone();
-                    if ctx.global.region.is_none() {
-                        access.region = region.clone().or(access.region);
-                    }
-                    access.live_role = role.clone().or(access.live_role);
-                    Some(Aws::connect(&access).await?)
-                }
-            };
-            rule_aws.push(own);
-        }
+        let rule_aws = super::states::rule_connections(ctx, &scope, &rules).await?;
+        let (states, errors) = select(args, &scope, &aws, &rules, &rule_aws).await?;
         Ok((
             FleetRun {
                 args,
@@ -139,7 +133,7 @@ impl<'a> FleetRun<'a> {
     /// table, region and `use_lockfile` where no flag sets them.
     fn for_state(&self, ctx: &Context, bucket: &str, key: &str) -> Result<(Target, &Aws)> {
         let flags = &ctx.settings.flags().backend;
-        let rule = self.rules.rule_for(key);
+        let rule = self.rules.rule_for(bucket, key);
         let mut backend = BackendSettings {
             bucket: Some(bucket.to_owned()),
             key: Some(key.to_owned()),
@@ -151,11 +145,18 @@ impl<'a> FleetRun<'a> {
             backend.region = backend.region.or(r.region.clone());
             backend.use_lockfile = backend.use_lockfile.or(r.use_lockfile);
         }
+        // A rule that names the bucket with a region gives it to every state
+        // of the bucket.
+        let bucket_rule = self.rules.region_of_bucket(bucket);
+        backend.region = backend
+            .region
+            .or_else(|| bucket_rule.map(|(_, r)| r.to_owned()));
         let target = crate::config::resolve(backend, ctx.settings.env_file()?, None, &|k| {
             std::env::var(k).ok()
         })?;
         let aws = rule
             .and_then(|(i, _)| self.rule_aws[i].as_ref())
+            .or_else(|| bucket_rule.and_then(|(i, _)| self.rule_aws[i].as_ref()))
             .unwrap_or(&self.aws);
         Ok((target, aws))
     }

@@ -33,9 +33,16 @@ pub async fn run<W: Write>(
         .map(super::report::parse_place)
         .transpose()?;
     let scope = FleetScope::of(ctx, &args.buckets)?;
-    let aws = Aws::connect(&scope.access).await?;
     let started = Instant::now();
-    let calls_before = aws.calls();
+    // Every connection's requests count (the rules' own ones too).
+    let calls_before = crate::aws::calls_made();
+    let aws = Aws::connect(&scope.access).await?;
+    let rules = ctx
+        .settings
+        .env_file()?
+        .and_then(|e| e.states.clone())
+        .unwrap_or_default();
+    let rule_aws = rule_connections(ctx, &scope, &rules).await?;
     let opts = InventoryOptions {
         buckets: scope.buckets.clone(),
         selection: Selection {
@@ -46,16 +53,18 @@ pub async fn run<W: Write>(
         },
         table: scope.table.clone(),
         // A --dynamodb-table flag names the table of every state.
-        rules: match (&ctx.global.dynamodb_table, ctx.settings.env_file()?) {
-            (None, Some(env)) => env.states.clone().unwrap_or_default(),
-            _ => Default::default(),
-        },
+        table_from_flag: ctx.global.dynamodb_table.is_some(),
+        use_lockfile: scope.use_lockfile,
+        use_lockfile_from_flag: ctx.global.use_lockfile,
+        rules,
+        rule_aws,
         concurrency: args.fanout.get(),
+        lineage_check: args.lineage_check,
         stale_lock_after: args.stale_lock_after,
         now: OffsetDateTime::now_utc(),
     };
     let inv = fleet::inventory(&aws, &opts).await?;
-    let requests = aws.calls() - calls_before;
+    let requests = crate::aws::calls_made() - calls_before;
     let report = StatesReport::new(inv, args.shard, requests, started.elapsed().as_secs_f64());
     if let Some(place) = &report_to {
         super::report::write_report(place, &aws, &scope.writes, "states", args.shard, &report)
@@ -65,12 +74,40 @@ pub async fn run<W: Write>(
     Ok(fleet::exit_code(&report.states, report.errors.len()))
 }
 
+/// Per rule of the `states` block, its own connection when it sets a
+/// region (unless `--region` names the one region of the run) or a
+/// live-check role; `None` for the others.
+pub(crate) async fn rule_connections(
+    ctx: &Context,
+    scope: &FleetScope,
+    rules: &crate::config::StatesSettings,
+) -> Result<Vec<Option<Aws>>> {
+    let mut out = Vec::with_capacity(rules.rules.len());
+    for r in &rules.rules {
+        let region = r.region.clone().filter(|_| ctx.global.region.is_none());
+        let own = match (region, &r.live_assume_role) {
+            (None, None) => None,
+            (region, role) => {
+                let mut access = scope.access.clone();
+                access.region = region.or(access.region);
+                access.live_role = role.clone().or(access.live_role);
+                Some(Aws::connect(&access).await?)
+            }
+        };
+        out.push(own);
+    }
+    Ok(out)
+}
+
 /// Where a fleet command looks: buckets, lock table, workspace prefix, and
 /// the AWS access to them.
 pub(crate) struct FleetScope {
     pub buckets: Vec<String>,
     pub table: Option<String>,
     pub workspace_key_prefix: String,
+    /// `Some(true)` when `--use-lockfile` or the backend says the states use
+    /// the lock file; `None` when nothing says.
+    pub use_lockfile: Option<bool>,
     pub access: crate::config::AwsAccess,
     /// What writes to S3 send (the backend's SSE and ACL settings): for
     /// reports written with `--report-to s3://...`.
@@ -124,10 +161,13 @@ impl FleetScope {
             .as_ref()
             .map(|t| t.encryption.clone())
             .unwrap_or_else(crate::config::ObjectWrites::plain);
+        let use_lockfile =
+            (g.use_lockfile || target.as_ref().is_some_and(|t| t.use_lockfile)).then_some(true);
         Ok(FleetScope {
             buckets,
             table,
             workspace_key_prefix,
+            use_lockfile,
             access,
             writes,
         })
@@ -156,6 +196,8 @@ struct Summary {
     requests: u64,
     /// Of those, header reads of previous versions (the lineage check).
     previous_reads: usize,
+    /// States whose lineage was not compared with their previous version's.
+    lineage_not_compared: usize,
     requests_per_state: f64,
     seconds: f64,
 }
@@ -170,6 +212,7 @@ impl StatesReport {
             locked: inv.states.iter().filter(|s| s.lock.is_some()).count(),
             requests,
             previous_reads: inv.previous_reads,
+            lineage_not_compared: inv.lineage_not_compared,
             requests_per_state: if n == 0 {
                 0.0
             } else {
@@ -225,6 +268,7 @@ impl StatesReport {
                         d => d.as_str().to_owned(),
                     },
                     s.noncurrent_versions.to_string(),
+                    s.lineage_check.as_str().to_owned(),
                 ]
             })
             .collect()
@@ -247,11 +291,23 @@ impl StatesReport {
             s.requests,
             s.requests_per_state,
             s.seconds
+        ) + &self.not_compared_note()
+    }
+
+    /// Which states' lineage was not compared, and how to compare them.
+    fn not_compared_note(&self) -> String {
+        let n = self.summary.lineage_not_compared;
+        if n == 0 {
+            return String::new();
+        }
+        format!(
+            "\nlineage not compared with the previous version for {} (LINEAGE `not compared`; their previous header is not in the version cache): `--lineage-check all` reads them, one request each",
+            count(n, "state", "states")
         )
     }
 }
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 10] = [
     "STATE",
     "WORKSPACE",
     "SERIAL",
@@ -261,6 +317,7 @@ const HEADER: [&str; 9] = [
     "LOCK",
     "DIGEST",
     "OLDER",
+    "LINEAGE",
 ];
 
 impl Render for StatesReport {

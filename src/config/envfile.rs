@@ -158,9 +158,10 @@ impl Section for CacheSettings {
 }
 
 /// The `states { match "PATTERN" { ... } }` block: settings of the states
-/// of a fleet run (`--all-states`, `--states-from`) whose key matches a
-/// glob, for fleets that are not uniform. The first `match` whose pattern
-/// matches a state's key applies; command-line flags still win.
+/// of a fleet run (`stateward states`, `--all-states`, `--states-from`)
+/// whose key matches a glob (and, with `bucket`, whose bucket matches too),
+/// for fleets that are not uniform. The first `match` that matches a state
+/// applies; command-line flags still win.
 ///
 /// ```hcl
 /// states {
@@ -168,6 +169,10 @@ impl Section for CacheSettings {
 ///     dynamodb_table   = "team-a-locks"
 ///     region           = "eu-central-1"
 ///     live_assume_role = { role_arn = "arn:aws:iam::111111111111:role/drift-read" }
+///   }
+///   match "**" {
+///     bucket = "acme-tfstate-us"
+///     region = "us-east-1"
 ///   }
 ///   match "legacy/*.tfstate" {
 ///     use_lockfile = true
@@ -186,6 +191,9 @@ pub struct StateRule {
     /// A glob over the state key: `*` stays within one `/` segment, `**`
     /// crosses them, `?`, `[ab]` and `{a,b}` as usual.
     pub pattern: String,
+    /// Only states in this bucket (a name, or a glob over names such as
+    /// `acme-tfstate-*`); `None`: any bucket.
+    pub bucket: Option<String>,
     pub dynamodb_table: Option<String>,
     pub region: Option<String>,
     pub use_lockfile: Option<bool>,
@@ -195,6 +203,7 @@ pub struct StateRule {
 
 /// Keys of a `match` block of `states`.
 pub const STATE_RULE_KEYS: &[&str] = &[
+    "bucket",
     "dynamodb_table",
     "region",
     "use_lockfile",
@@ -208,6 +217,10 @@ impl Section for StateRule {
 
     fn set(&mut self, f: &Field<'_>) -> Result<(), ConfigError> {
         match f.key() {
+            "bucket" => {
+                let b = f.non_empty_string()?;
+                self.bucket = Some(rule_bucket(&b).map_err(|reason| f.invalid(reason))?);
+            }
             "dynamodb_table" => self.dynamodb_table = Some(f.non_empty_string()?),
             "region" => self.region = Some(f.non_empty_string()?),
             "use_lockfile" => self.use_lockfile = Some(f.bool()?),
@@ -233,13 +246,67 @@ pub fn state_glob(pattern: &str) -> Result<globset::GlobMatcher, String> {
         .map_err(|e| e.kind().to_string())
 }
 
+/// Checks a rule's `bucket`: a bucket name (S3's rules: 3 to 63 of
+/// lowercase letters, digits, `.` and `-`) or a glob over names; never a
+/// path or URL. Returns it as written. Pure.
+pub fn rule_bucket(b: &str) -> Result<String, String> {
+    if b.starts_with("s3://") || b.contains('/') {
+        return Err(format!(
+            "\"{b}\" is not a bucket name: write only the name (bucket = \"acme-tfstate\") and put the key part in the match label"
+        ));
+    }
+    let globbing = b.contains(['*', '?', '[', '{']);
+    if globbing {
+        return state_glob(b)
+            .map(|_| b.to_owned())
+            .map_err(|why| format!("\"{b}\" is not a glob over bucket names ({why})"));
+    }
+    let ok_chars = b
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    if !(3..=63).contains(&b.len()) || !ok_chars {
+        return Err(format!(
+            "\"{b}\" is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens), nor a glob over names such as \"acme-tfstate-*\""
+        ));
+    }
+    Ok(b.to_owned())
+}
+
+impl StateRule {
+    /// Whether this rule applies to the state `bucket`/`key`. Pure.
+    pub fn matches(&self, bucket: &str, key: &str) -> bool {
+        let bucket_ok = self
+            .bucket
+            .as_deref()
+            .is_none_or(|b| state_glob(b).is_ok_and(|g| g.is_match(bucket)));
+        bucket_ok && state_glob(&self.pattern).is_ok_and(|g| g.is_match(key))
+    }
+}
+
 impl StatesSettings {
-    /// The first rule whose pattern matches `key` (with its index). Pure.
-    pub fn rule_for(&self, key: &str) -> Option<(usize, &StateRule)> {
+    /// The first rule that matches the state `bucket`/`key` (with its
+    /// index). Pure.
+    pub fn rule_for(&self, bucket: &str, key: &str) -> Option<(usize, &StateRule)> {
         self.rules
             .iter()
             .enumerate()
-            .find(|(_, r)| state_glob(&r.pattern).is_ok_and(|g| g.is_match(key)))
+            .find(|(_, r)| r.matches(bucket, key))
+    }
+
+    /// The region the rules give a bucket: the first rule that names it
+    /// (`bucket` matching) and sets a region. Pure.
+    pub fn region_of_bucket(&self, bucket: &str) -> Option<(usize, &str)> {
+        self.rules.iter().enumerate().find_map(|(i, r)| {
+            let named = r
+                .bucket
+                .as_deref()
+                .is_some_and(|b| state_glob(b).is_ok_and(|g| g.is_match(bucket)));
+            if named {
+                r.region.as_deref().map(|reg| (i, reg))
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -266,7 +333,7 @@ fn read_states(src: &Source, block: &Block) -> Result<StatesSettings, ConfigErro
         )
     };
     let mut out = StatesSettings::default();
-    let mut lines: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut lines: std::collections::BTreeMap<(String, String), usize> = Default::default();
     for structure in block.body.iter() {
         match structure {
             Structure::Attribute(attr) => {
@@ -308,13 +375,19 @@ fn read_states(src: &Source, block: &Block) -> Result<StatesSettings, ConfigErro
                         "\"{pattern}\" is not a glob ({why}); write e.g. \"team-a/**\" or \"env:/*/app/terraform.tfstate\""
                     )));
                 }
+                let rule: StateRule = read_attributes(src, inner)?;
                 let line = label_span.as_ref().map_or(0, |r| src.line_col(r.start).0);
-                if let Some(first) = lines.insert(pattern.clone(), line) {
+                let scope = (rule.bucket.clone().unwrap_or_default(), pattern.clone());
+                if let Some(first) = lines.insert(scope, line) {
+                    let within = rule
+                        .bucket
+                        .as_deref()
+                        .map(|b| format!(" in bucket \"{b}\""))
+                        .unwrap_or_default();
                     return Err(bad_label(format!(
-                        "\"{pattern}\" is matched twice (first on line {first}); merge the two blocks"
+                        "\"{pattern}\"{within} is matched twice (first on line {first}); merge the two blocks"
                     )));
                 }
-                let rule: StateRule = read_attributes(src, inner)?;
                 out.rules.push(StateRule { pattern, ..rule });
             }
         }
@@ -1389,6 +1462,42 @@ backend {
     }
 
     #[test]
+    fn a_states_rule_can_name_its_bucket_or_a_glob_over_buckets() {
+        let base = "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\n";
+        let env = parse(&format!(
+            "{base}states {{\n  match \"team-a/**\" {{\n    bucket = \"acme-us\"\n    dynamodb_table = \"us-locks\"\n  }}\n  match \"**\" {{\n    bucket = \"acme-eu-*\"\n    region = \"eu-central-1\"\n  }}\n  match \"team-a/**\" {{\n    use_lockfile = true\n  }}\n  match \"**\" {{\n    bucket = \"acme-us\"\n    region = \"us-east-1\"\n  }}\n}}\n"
+        ))
+        .unwrap();
+        let st = env.states.unwrap();
+        assert_eq!(st.rules[0].bucket.as_deref(), Some("acme-us"));
+        assert_eq!(st.rules[2].bucket, None);
+        let cases = [
+            ("acme-us", "team-a/x.tfstate", Some(0)),
+            ("acme-other", "team-a/x.tfstate", Some(2)),
+            ("acme-eu-1", "team-a/x.tfstate", Some(1)),
+            ("acme-eu-2", "b/y.tfstate", Some(1)),
+            ("acme-us", "b/y.tfstate", Some(3)),
+            ("acme-other", "b/y.tfstate", None),
+        ];
+        for (bucket, key, want) in cases {
+            assert_eq!(
+                st.rule_for(bucket, key).map(|(i, _)| i),
+                want,
+                "{bucket}/{key}"
+            );
+        }
+        // The region of a whole bucket: the first rule naming it with a region.
+        let regions = [
+            ("acme-us", Some((3, "us-east-1"))),
+            ("acme-eu-9", Some((1, "eu-central-1"))),
+            ("acme-other", None),
+        ];
+        for (bucket, want) in regions {
+            assert_eq!(st.region_of_bucket(bucket), want, "{bucket}");
+        }
+    }
+
+    #[test]
     fn the_states_block_maps_key_globs_to_settings_first_match_wins() {
         let base = "backend {\n  bucket = \"b\"\n  key = \"k\"\n}\n";
         let env = parse(&format!(
@@ -1405,7 +1514,7 @@ backend {
             ("team-b/x.tfstate", None),
         ];
         for (key, want) in cases {
-            assert_eq!(st.rule_for(key).map(|(i, _)| i), want, "{key}");
+            assert_eq!(st.rule_for("b", key).map(|(i, _)| i), want, "{key}");
         }
         let a = &st.rules[0];
         assert_eq!(a.dynamodb_table.as_deref(), Some("a-locks"));
@@ -1439,6 +1548,31 @@ backend {
                 "states {\n  match \"a\" {\n    use_lockfile = \"yes\"\n  }\n}\n",
                 ":7:",
                 "use_lockfile",
+            ),
+            (
+                "states {\n  match \"a\" {\n    bucket = \"s3://acme/a\"\n  }\n}\n",
+                ":7:",
+                "not a bucket name: write only the name",
+            ),
+            (
+                "states {\n  match \"a\" {\n    bucket = \"Acme_State\"\n  }\n}\n",
+                ":7:",
+                "not an S3 bucket name",
+            ),
+            (
+                "states {\n  match \"a\" {\n    bucket = \"acme-[\"\n  }\n}\n",
+                ":7:",
+                "not a glob over bucket names",
+            ),
+            (
+                "states {\n  match \"a\" {\n\n    bucket = \"\"\n  }\n}\n",
+                ":8:",
+                "must not be empty",
+            ),
+            (
+                "states {\n  match \"a\" {\n    bucket = \"xy1\"\n  }\n  match \"a\" {\n    bucket = \"xy1\"\n  }\n}\n",
+                ":9:",
+                "\"a\" in bucket \"xy1\" is matched twice",
             ),
         ];
         for (text, line, word) in errors {

@@ -187,21 +187,145 @@ pub fn states_in(bucket: &str, listing: &[KeyVersion], sel: &Selection) -> Vec<L
     out
 }
 
-/// The previous version to read for the lineage check, if any: only when
-/// the current version is not deleted, its lineage is known, and the
-/// previous version's ETag differs from the current one's (the same ETag is
-/// the same bytes, so the same lineage: no read). Pure.
-pub fn previous_to_read<'a>(
-    l: &'a Listed,
-    current_lineage: Option<&str>,
-) -> Option<&'a ObjectVersion> {
-    let prev = l.previous.as_ref()?;
-    if l.current.delete_marker || current_lineage.is_none() {
-        return None;
+/// How far `stateward states` compares each state's lineage with its
+/// previous version's (`--lineage-check`). The previous lineage comes free
+/// from the version cache (every inventory records the header of each
+/// current version it reads, and of each previous version it reads) or
+/// costs one ranged GET of the previous version's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LineageCheck {
+    /// From the version cache, plus reads of previous headers the cache
+    /// lacks for the most recently written states, at most
+    /// [`lineage_read_budget`] of them: the inventory stays within 1.2
+    /// requests per state on a cold cache.
+    #[default]
+    Auto,
+    /// Every state with a previous version of other bytes is compared: one
+    /// read more for each whose previous header the cache lacks.
+    All,
+    /// Only what the version cache (or identical bytes) tells: no read.
+    Cached,
+}
+
+/// `auto` reads at most one previous header per this many states...
+pub const AUTO_LINEAGE_SHARE: usize = 10;
+/// ...but at least this many (small fleets are compared whole).
+pub const AUTO_LINEAGE_MIN_READS: usize = 20;
+
+/// How many previous headers an inventory of `states` states may read
+/// from S3 for the lineage check. Pure.
+pub fn lineage_read_budget(mode: LineageCheck, states: usize) -> usize {
+    match mode {
+        LineageCheck::All => usize::MAX,
+        LineageCheck::Cached => 0,
+        LineageCheck::Auto => (states / AUTO_LINEAGE_SHARE).max(AUTO_LINEAGE_MIN_READS),
     }
+}
+
+/// What the lineage check of one state needs, from the listing and the
+/// read of its current version. Pure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineageNeed<'a> {
+    /// Nothing to compare with: the state's current version is deleted,
+    /// unreadable or corrupt, or has no lineage.
+    NotApplicable,
+    /// The state has no earlier version.
+    NoPrevious,
+    /// The previous version has the current one's ETag: the same bytes,
+    /// so the same lineage (no read).
+    SameBytes,
+    /// The previous version's lineage is needed (cache or read).
+    Compare(&'a ObjectVersion),
+}
+
+/// What the lineage check of a listed state needs: a comparison only when
+/// the current version is readable (ok or encrypted) with a lineage, and the
+/// previous version's ETag differs from the current one's. Pure.
+pub fn lineage_need<'a>(
+    l: &'a Listed,
+    health: StateHealth,
+    current_lineage: Option<&str>,
+) -> LineageNeed<'a> {
+    if l.current.delete_marker
+        || current_lineage.is_none()
+        || !matches!(health, StateHealth::Ok | StateHealth::Encrypted)
+    {
+        return LineageNeed::NotApplicable;
+    }
+    let Some(prev) = l.previous.as_ref() else {
+        return LineageNeed::NoPrevious;
+    };
     match (&prev.etag, &l.current.etag) {
-        (Some(a), Some(b)) if a == b => None,
-        _ => Some(prev),
+        (Some(a), Some(b)) if a == b => LineageNeed::SameBytes,
+        _ => LineageNeed::Compare(prev),
+    }
+}
+
+/// Which of the states whose previous header is not cached get it read:
+/// the most recently written first (a foreign lineage is written by a
+/// write, and a scheduled inventory looks for the newest), ties by bucket
+/// and key, at most `budget`. `candidates` are (last write of the current
+/// version, bucket, key); the answer is their indices, in that order. Pure.
+pub fn pick_lineage_reads(
+    candidates: &[(OffsetDateTime, &str, &str)],
+    budget: usize,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ta, ba, ka) = candidates[a];
+        let (tb, bb, kb) = candidates[b];
+        tb.cmp(&ta).then(ba.cmp(bb)).then(ka.cmp(kb))
+    });
+    order.truncate(budget);
+    order
+}
+
+/// The outcome of the lineage check of a state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LineageCompared {
+    /// The previous version has the same lineage (read, cached, or the
+    /// same bytes).
+    Same,
+    /// The previous version has another lineage: `foreign-lineage`.
+    Differs,
+    /// There is a previous version of other bytes, but its lineage was not
+    /// read (`--lineage-check`, or the read failed): no verdict.
+    NotCompared,
+    /// The state has no earlier version.
+    NoPrevious,
+    /// Nothing to compare: deleted, unreadable, corrupt, or no lineage.
+    #[default]
+    NotApplicable,
+}
+
+impl LineageCompared {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineageCompared::Same => "same",
+            LineageCompared::Differs => "differs",
+            LineageCompared::NotCompared => "not compared",
+            LineageCompared::NoPrevious => "first",
+            LineageCompared::NotApplicable => "-",
+        }
+    }
+}
+
+/// Applies the previous version's lineage (`theirs`, `None` when it could
+/// not be had) to an entry: `same`, or `differs` and `foreign-lineage`, or
+/// `not-compared`. Pure.
+pub fn apply_previous_lineage(e: &mut StateEntry, previous_version: &str, theirs: Option<&str>) {
+    let ours = e.lineage.clone().unwrap_or_default();
+    match theirs {
+        None => e.lineage_check = LineageCompared::NotCompared,
+        Some(t) if t == ours => e.lineage_check = LineageCompared::Same,
+        Some(t) => {
+            e.lineage_check = LineageCompared::Differs;
+            e.health = StateHealth::ForeignLineage;
+            e.health_detail = Some(format!(
+                "lineage {ours}, the previous version {previous_version} has lineage {t}"
+            ));
+        }
     }
 }
 
@@ -354,6 +478,10 @@ pub struct StateEntry {
     pub versioning: String,
     pub noncurrent_versions: usize,
     pub delete_markers: usize,
+    /// The lineage compared with the previous version's (`not-compared`:
+    /// no verdict, see `--lineage-check`).
+    #[serde(default)]
+    pub lineage_check: LineageCompared,
     /// Everything wrong with the state, most important first; empty when fine.
     pub problems: Vec<String>,
     /// `true` when the state could not be checked (read failed).

@@ -94,7 +94,7 @@ fn the_listing_gives_states_counts_and_lock_files_but_never_lock_files_as_states
 }
 
 #[test]
-fn the_previous_version_is_read_only_when_its_bytes_may_differ() {
+fn the_previous_version_is_compared_only_when_its_bytes_may_differ() {
     let with = |cur: Option<&str>, prev: Option<&str>, marker: bool, has_prev: bool| {
         let mut current = kv("k.tfstate", "v2", true, marker).version;
         current.etag = cur.map(str::to_owned);
@@ -111,24 +111,140 @@ fn the_previous_version_is_read_only_when_its_bytes_may_differ() {
             previous: has_prev.then_some(previous),
         }
     };
+    use StateHealth as H;
+    let label = |n: &LineageNeed| match n {
+        LineageNeed::NotApplicable => "n/a".to_owned(),
+        LineageNeed::NoPrevious => "no-previous".to_owned(),
+        LineageNeed::SameBytes => "same-bytes".to_owned(),
+        LineageNeed::Compare(v) => format!("compare {}", v.version_id),
+    };
+    // (current etag, previous etag, current deleted, has previous, health, lineage known, need)
     let cases = [
-        // (current etag, previous etag, current deleted, has previous, lineage known, read?)
-        (Some("aa"), Some("bb"), false, true, true, true),
-        (Some("aa"), Some("aa"), false, true, true, false),
-        (None, None, false, true, true, true),
-        (Some("aa"), Some("bb"), true, true, true, false),
-        (Some("aa"), Some("bb"), false, false, true, false),
-        (Some("aa"), Some("bb"), false, true, false, false),
+        (
+            Some("aa"),
+            Some("bb"),
+            false,
+            true,
+            H::Ok,
+            true,
+            "compare v1",
+        ),
+        (
+            Some("aa"),
+            Some("aa"),
+            false,
+            true,
+            H::Ok,
+            true,
+            "same-bytes",
+        ),
+        (None, None, false, true, H::Ok, true, "compare v1"),
+        (Some("aa"), Some("bb"), true, true, H::Ok, true, "n/a"),
+        (
+            Some("aa"),
+            Some("bb"),
+            false,
+            false,
+            H::Ok,
+            true,
+            "no-previous",
+        ),
+        (Some("aa"), Some("bb"), false, true, H::Ok, false, "n/a"),
+        (
+            Some("aa"),
+            Some("bb"),
+            false,
+            true,
+            H::Encrypted,
+            true,
+            "compare v1",
+        ),
+        (Some("aa"), Some("bb"), false, true, H::Corrupt, true, "n/a"),
+        (
+            Some("aa"),
+            Some("bb"),
+            false,
+            true,
+            H::Unreadable,
+            true,
+            "n/a",
+        ),
     ];
-    for (cur, prev, marker, has_prev, known, want) in cases {
+    for (cur, prev, marker, has_prev, health, known, want) in cases {
         let l = with(cur, prev, marker, has_prev);
         let lineage = known.then_some("L");
         assert_eq!(
-            previous_to_read(&l, lineage).is_some(),
+            label(&lineage_need(&l, health, lineage)),
             want,
-            "{cur:?} {prev:?} deleted={marker} previous={has_prev} lineage={known}"
+            "{cur:?} {prev:?} deleted={marker} previous={has_prev} {health:?} lineage={known}"
         );
     }
+}
+
+#[test]
+fn auto_reads_one_previous_header_in_ten_states_but_at_least_twenty() {
+    use LineageCheck::*;
+    let cases = [
+        (Auto, 0, 20),
+        (Auto, 62, 20),
+        (Auto, 209, 20),
+        (Auto, 500, 50),
+        (Auto, 2_000, 200),
+        (All, 500, usize::MAX),
+        (Cached, 500, 0),
+        (Cached, 5, 0),
+    ];
+    for (mode, states, want) in cases {
+        assert_eq!(lineage_read_budget(mode, states), want, "{mode:?} {states}");
+    }
+}
+
+#[test]
+fn the_newest_writes_are_compared_first_ties_by_bucket_and_key() {
+    let t = |m: u8| datetime!(2026-12-01 10:00 UTC) + Duration::from_secs(u64::from(m) * 60);
+    let candidates = [
+        (t(1), "b", "old.tfstate"),
+        (t(9), "b", "newest.tfstate"),
+        (t(5), "b", "z.tfstate"),
+        (t(5), "a", "z.tfstate"),
+        (t(5), "b", "a.tfstate"),
+    ];
+    let cases: [(usize, &[usize]); 4] =
+        [(0, &[]), (1, &[1]), (3, &[1, 3, 4]), (99, &[1, 3, 4, 2, 0])];
+    for (budget, want) in cases {
+        assert_eq!(
+            pick_lineage_reads(&candidates, budget),
+            want,
+            "budget {budget}"
+        );
+    }
+}
+
+#[test]
+fn a_previous_lineage_gives_a_verdict_only_when_it_was_had() {
+    let mut same = entry("s.tfstate");
+    apply_previous_lineage(&mut same, "v1", Some("l"));
+    assert_eq!(same.lineage_check, LineageCompared::Same);
+    assert_eq!(same.health, StateHealth::Ok);
+
+    let mut unknown = entry("u.tfstate");
+    apply_previous_lineage(&mut unknown, "v1", None);
+    assert_eq!(unknown.lineage_check, LineageCompared::NotCompared);
+    assert_eq!(
+        unknown.health,
+        StateHealth::Ok,
+        "no verdict without evidence"
+    );
+    assert!(problems_of(&unknown).is_empty());
+
+    let mut foreign = entry("f.tfstate");
+    apply_previous_lineage(&mut foreign, "v1", Some("other"));
+    assert_eq!(foreign.lineage_check, LineageCompared::Differs);
+    assert_eq!(foreign.health, StateHealth::ForeignLineage);
+    assert_eq!(
+        foreign.health_detail.as_deref(),
+        Some("lineage l, the previous version v1 has lineage other")
+    );
 }
 
 #[test]
@@ -293,6 +409,7 @@ fn entry(key: &str) -> StateEntry {
         versioning: "enabled".into(),
         noncurrent_versions: 0,
         delete_markers: 0,
+        lineage_check: LineageCompared::Same,
         problems: Vec::new(),
         unchecked: false,
     }
@@ -412,4 +529,128 @@ fn problems_come_first_and_exit_codes_follow_the_contract() {
     assert_eq!(entries[0].key, "u.tfstate");
     assert_eq!(exit_code(&entries, 0), crate::exit::ERROR);
     assert_eq!(exit_code(&[entry("a")], 0), crate::exit::SUCCESS);
+}
+
+#[test]
+fn each_state_takes_its_rules_table_region_and_lockfile_unless_a_flag_says() {
+    use crate::config::{StateRule, StatesSettings};
+    use inventory::{settings_of, InventoryOptions, StateSettings};
+    let rules = StatesSettings {
+        rules: vec![
+            StateRule {
+                pattern: "**".into(),
+                bucket: Some("acme-us".into()),
+                region: Some("us-east-1".into()),
+                dynamodb_table: Some("us-locks".into()),
+                ..StateRule::default()
+            },
+            StateRule {
+                pattern: "team-a/**".into(),
+                dynamodb_table: Some("a-locks".into()),
+                use_lockfile: Some(false),
+                ..StateRule::default()
+            },
+            StateRule {
+                pattern: "team-b/**".into(),
+                region: Some("eu-central-1".into()),
+                use_lockfile: Some(true),
+                ..StateRule::default()
+            },
+        ],
+    };
+    let opts = |table_flag: bool, lockfile_flag: bool| InventoryOptions {
+        buckets: vec![],
+        selection: sel(),
+        table: Some("locks".into()),
+        table_from_flag: table_flag,
+        use_lockfile: lockfile_flag.then_some(true),
+        use_lockfile_from_flag: lockfile_flag,
+        rules: rules.clone(),
+        rule_aws: Vec::new(),
+        concurrency: 1,
+        lineage_check: LineageCheck::Auto,
+        stale_lock_after: Duration::from_secs(3600),
+        now: NOW,
+    };
+    // Rules 0 and 2 set a region: connections of their own.
+    let own = [true, false, true];
+    let want = |connection: Option<usize>, table: &str, use_lockfile: Option<bool>| StateSettings {
+        connection,
+        table: Some((connection, table.to_owned())),
+        use_lockfile,
+    };
+    let cases = [
+        // (table flag, lockfile flag, bucket, key, settings)
+        (
+            false,
+            false,
+            "acme",
+            "team-a/x.tfstate",
+            want(None, "a-locks", Some(false)),
+        ),
+        (
+            false,
+            false,
+            "acme",
+            "team-b/x.tfstate",
+            want(Some(2), "locks", Some(true)),
+        ),
+        (
+            false,
+            false,
+            "acme",
+            "other/x.tfstate",
+            want(None, "locks", None),
+        ),
+        // The bucket's rule comes first for every key of that bucket.
+        (
+            false,
+            false,
+            "acme-us",
+            "team-a/x.tfstate",
+            want(Some(0), "us-locks", None),
+        ),
+        // Flags win over the rules.
+        (
+            true,
+            false,
+            "acme",
+            "team-a/x.tfstate",
+            want(None, "locks", Some(false)),
+        ),
+        (
+            false,
+            true,
+            "acme",
+            "team-a/x.tfstate",
+            want(None, "a-locks", Some(true)),
+        ),
+    ];
+    for (table_flag, lockfile_flag, bucket, key, want) in cases {
+        assert_eq!(
+            settings_of(&opts(table_flag, lockfile_flag), &own, bucket, key),
+            want,
+            "{bucket}/{key} table flag {table_flag}, lockfile flag {lockfile_flag}"
+        );
+    }
+    // A state of a bucket whose region a rule gives, matched by a rule with
+    // no connection of its own, is read through the bucket's rule's.
+    let by_bucket = StatesSettings {
+        rules: vec![
+            StateRule {
+                pattern: "team-a/**".into(),
+                use_lockfile: Some(true),
+                ..StateRule::default()
+            },
+            rules.rules[0].clone(),
+        ],
+    };
+    let o = InventoryOptions {
+        rules: by_bucket,
+        ..opts(false, false)
+    };
+    let got = settings_of(&o, &[false, true], "acme-us", "team-a/x.tfstate");
+    assert_eq!(got.connection, Some(1));
+    assert_eq!(got.table, Some((Some(1), "locks".into())));
+    assert_eq!(got.use_lockfile, Some(true));
 }

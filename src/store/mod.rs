@@ -317,6 +317,42 @@ pub async fn read_header_facts(
     Ok((header, fetched.bytes.len() as u64))
 }
 
+/// The header facts of `version` from the version cache, without a request
+/// (`None` when the cache does not hold them).
+pub fn cached_header(
+    bucket: &dyn StateObjects,
+    key: &str,
+    version: &ObjectVersion,
+) -> Option<Header> {
+    cache_for(bucket)
+        .facts(bucket.name(), key, version)
+        .map(|f| header_of(&f))
+}
+
+/// Records the header facts of `version`, which the caller read itself (the
+/// inventory reads each current version whole or its first bytes), so that
+/// a later run finds them without a request, as [`read_header_facts`] does.
+pub fn remember_header(
+    bucket: &dyn StateObjects,
+    key: &str,
+    version: &ObjectVersion,
+    header: &Header,
+) {
+    let (content, _) = content_of_header(header);
+    cache_for(bucket).put_facts(
+        bucket.name(),
+        key,
+        version,
+        cached_facts(
+            header,
+            header.terraform_version.clone(),
+            Some(&content),
+            None,
+            None,
+        ),
+    );
+}
+
 fn cached_facts(
     header: &Header,
     terraform_version: Option<String>,

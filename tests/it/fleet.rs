@@ -189,8 +189,19 @@ fn states_reports_every_state_exactly_with_problems_first() {
         .as_str()
         .unwrap()
         .contains("has lineage own"));
+    assert_eq!(foreign["lineage_check"], "differs");
     // Two versions of one lineage are no problem.
     assert_eq!(find(&doc, "svc04/terraform.tfstate")["health"], "ok");
+    assert_eq!(
+        find(&doc, "svc04/terraform.tfstate")["lineage_check"],
+        "same"
+    );
+    assert_eq!(
+        find(&doc, "svc03/terraform.tfstate")["lineage_check"],
+        "no-previous"
+    );
+    // Fewer than 20 previous versions: `auto` compares every one.
+    assert_eq!(doc["summary"]["lineage_not_compared"], 0);
 
     let corrupt = find(&doc, "broken/corrupt.tfstate");
     assert_eq!(corrupt["health"], "corrupt");
@@ -815,4 +826,286 @@ fn the_environment_files_states_block_gives_matching_states_their_own_lock_table
     args.extend(fleet_flags(f));
     let doc = json(&stateward(&args));
     assert!(problems_of(&doc, "svc05/terraform.tfstate").contains("stale-lock"));
+}
+
+/// The request count `STATEWARD_API_STATS` prints.
+fn api_requests(o: &Output) -> u64 {
+    let err = stderr(o);
+    err.lines()
+        .find_map(|l| {
+            l.strip_prefix("stateward: ")?
+                .strip_suffix(" AWS API requests")
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no request count in: {err}"))
+}
+
+#[test]
+fn the_lineage_check_reads_within_its_budget_newest_first_and_never_claims_what_it_did_not_read() {
+    // 30 states of two versions of other bytes each, on a cold version
+    // cache: `auto` may read 20 previous headers (at least 20, one state in
+    // ten). The newest write has a foreign lineage, and so has the oldest.
+    let backend = Backend::new("fleet-lineage");
+    let b = &backend.bucket;
+    let mut script = String::new();
+    let mut keys = vec!["z-oldest/terraform.tfstate".to_owned()];
+    keys.extend((0..28).map(|i| format!("m{i:02}/terraform.tfstate")));
+    keys.push("a-newest/terraform.tfstate".into());
+    for (i, key) in keys.iter().enumerate() {
+        let foreign = i == 0 || i == keys.len() - 1;
+        let second = state(2, if foreign { "intruder" } else { "own" });
+        script.push_str(&format!(
+            "s3.put_object(Bucket={b:?}, Key={key:?}, Body={:?})\ns3.put_object(Bucket={b:?}, Key={key:?}, Body={second:?})\n",
+            state(1, "own")
+        ));
+    }
+    boto(&script);
+    let cache = tempfile::tempdir().unwrap();
+    let run = |mode: &str| {
+        let o = stateward_cmd(
+            &root(),
+            [
+                "states",
+                "--bucket",
+                b,
+                "--region",
+                REGION,
+                "--endpoint-url",
+                &endpoint(),
+                "--lineage-check",
+                mode,
+                "--format",
+                "json",
+            ],
+        )
+        .env("STATEWARD_CACHE_DIR", cache.path())
+        .env("STATEWARD_API_STATS", "1")
+        .output()
+        .unwrap();
+        assert_exit(&o, 2);
+        let doc = json(&o);
+        assert_schema("states", &doc);
+        (api_requests(&o), doc)
+    };
+    let lineage = |doc: &serde_json::Value, key: &str| {
+        let e = find(doc, key);
+        (
+            e["lineage_check"].as_str().unwrap().to_owned(),
+            e["health"].as_str().unwrap().to_owned(),
+        )
+    };
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+
+    // 1 listing, 1 versioning, 30 current versions, 20 previous headers.
+    let (requests, doc) = run("auto");
+    assert_eq!(requests, 52, "{:#}", doc["summary"]);
+    assert_eq!(doc["summary"]["requests"], 52);
+    assert_eq!(doc["summary"]["previous_reads"], 20);
+    assert_eq!(doc["summary"]["lineage_not_compared"], 10);
+    assert_eq!(
+        lineage(&doc, "a-newest/terraform.tfstate"),
+        pair("differs", "foreign-lineage")
+    );
+    // Not read: no verdict, and no claim of the same lineage.
+    assert_eq!(
+        lineage(&doc, "z-oldest/terraform.tfstate"),
+        pair("not-compared", "ok")
+    );
+    let counts = |doc: &serde_json::Value, what: &str| {
+        doc["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["lineage_check"] == what)
+            .count()
+    };
+    assert_eq!((counts(&doc, "same"), counts(&doc, "differs")), (19, 1));
+
+    // `all` reads the 10 the cache lacks, and finds the oldest one too.
+    let (requests, doc) = run("all");
+    assert_eq!(requests, 42);
+    assert_eq!(doc["summary"]["previous_reads"], 10);
+    assert_eq!(doc["summary"]["lineage_not_compared"], 0);
+    assert_eq!(
+        lineage(&doc, "z-oldest/terraform.tfstate"),
+        pair("differs", "foreign-lineage")
+    );
+    assert_eq!(doc["summary"]["with_problems"], 2);
+
+    // From now on every previous header is in the cache: `cached` and
+    // `auto` compare all 30 at one request per state (plus 2).
+    for mode in ["cached", "auto"] {
+        let (requests, doc) = run(mode);
+        assert_eq!(requests, 32, "{mode}");
+        assert_eq!(doc["summary"]["previous_reads"], 0);
+        assert_eq!(doc["summary"]["lineage_not_compared"], 0);
+        assert_eq!((counts(&doc, "same"), counts(&doc, "differs")), (28, 2));
+    }
+
+    // A new version of one state: its previous version is the one the last
+    // run read as current, so it is compared with no read.
+    backend.put("m05/terraform.tfstate", state(3, "own").as_bytes());
+    let (requests, doc) = run("cached");
+    assert_eq!(requests, 32);
+    assert_eq!(lineage(&doc, "m05/terraform.tfstate"), pair("same", "ok"));
+    assert_eq!(doc["summary"]["lineage_not_compared"], 0);
+
+    // Text: the column, and the sentence that says what was not compared.
+    let cold = tempfile::tempdir().unwrap();
+    let o = stateward_cmd(
+        &root(),
+        [
+            "states",
+            "--bucket",
+            b,
+            "--region",
+            REGION,
+            "--endpoint-url",
+            &endpoint(),
+            "--lineage-check",
+            "cached",
+        ],
+    )
+    .env("STATEWARD_CACHE_DIR", cold.path())
+    .output()
+    .unwrap();
+    let text = stdout(&o);
+    assert!(text.contains("LINEAGE"), "{text}");
+    assert!(
+        text.contains("lineage not compared with the previous version for 30 states")
+            && text.contains("--lineage-check all"),
+        "{text}"
+    );
+    assert_exit(&o, 0);
+}
+
+#[test]
+fn states_rules_give_the_inventory_their_region_lock_table_and_use_lockfile_by_bucket_and_key() {
+    let f = fleet();
+    let b1 = &f.backend.bucket;
+    // A second bucket, whose states' lock table is in another region.
+    let b2 = unique("fleet-us");
+    let (us_a, us_b) = (unique("fleet-us-a"), unique("fleet-us-b"));
+    let body = state(3, "us-svc02");
+    let table = |name: &str| {
+        format!(
+            "east.create_table(TableName={name:?}, KeySchema=[{{'AttributeName': 'LockID', 'KeyType': 'HASH'}}], AttributeDefinitions=[{{'AttributeName': 'LockID', 'AttributeType': 'S'}}], BillingMode='PAY_PER_REQUEST')\n"
+        )
+    };
+    boto(&format!(
+        "import hashlib\neast = boto3.client('dynamodb', endpoint_url=ENDPOINT, region_name='us-east-1')\n\
+         {}{}\
+         s3.create_bucket(Bucket={b2:?}, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n\
+         s3.put_bucket_versioning(Bucket={b2:?}, VersioningConfiguration={{'Status': 'Enabled'}})\n\
+         body = {body:?}.encode()\n\
+         s3.put_object(Bucket={b2:?}, Key='svc02/terraform.tfstate', Body=body)\n\
+         east.put_item(TableName={us_b:?}, Item={{'LockID': {{'S': '{b2}/svc02/terraform.tfstate-md5'}}, 'Digest': {{'S': hashlib.md5(body).hexdigest()}}}})\n\
+         east.put_item(TableName={us_a:?}, Item={{'LockID': {{'S': '{b1}/svc02/terraform.tfstate'}}, 'Info': {{'S': {info:?}}}}})\n",
+        table(&us_a),
+        table(&us_b),
+        info = lock_info(b1, "svc02/terraform.tfstate", STALE_CREATED, "us@east"),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("fleet.hcl");
+    std::fs::write(
+        &env,
+        format!(
+            "backend {{\n  bucket = {b1:?}\n  key = \"svc00/terraform.tfstate\"\n  region = {REGION:?}\n  endpoint_url = {:?}\n  dynamodb_table = {:?}\n}}\n\
+             states {{\n\
+             \x20 match \"**\" {{\n    bucket = {b2:?}\n    dynamodb_table = {us_b:?}\n    region = \"us-east-1\"\n  }}\n\
+             \x20 match \"svc02/*\" {{\n    dynamodb_table = {us_a:?}\n    region = \"us-east-1\"\n  }}\n\
+             \x20 match \"svc06/*\" {{\n    use_lockfile = false\n  }}\n\
+             }}\n",
+            endpoint(),
+            f.backend.table
+        ),
+    )
+    .unwrap();
+    let env = env.display().to_string();
+    let o = stateward([
+        "states", "--env", &env, "--bucket", b1, "--bucket", &b2, "--prefix", "svc0", "--format",
+        "json",
+    ]);
+    let doc = json(&o);
+    // Every table was found in its region: no error, exit 2 for the stale locks.
+    assert_eq!(doc["errors"], serde_json::json!([]), "{doc:#}");
+    assert_exit(&o, 2);
+    let entry = |bucket: &str, key: &str| {
+        doc["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["bucket"] == bucket && s["key"] == key)
+            .unwrap_or_else(|| panic!("{bucket}/{key} not reported"))
+            .clone()
+    };
+    // svc02 of the first bucket: its lock and digest items are in us-east-1.
+    let svc02 = entry(b1, "svc02/terraform.tfstate");
+    assert_eq!(svc02["lock"]["who"], "us@east", "{svc02:#}");
+    assert_eq!(svc02["lock"]["stale"], true);
+    assert_eq!(
+        svc02["digest"], "missing",
+        "the backend table's digest is not read"
+    );
+    // The same key in the second bucket: the bucket's rule comes first.
+    let other = entry(&b2, "svc02/terraform.tfstate");
+    assert_eq!(other["digest"], "ok", "{other:#}");
+    assert_eq!(other["lock"], serde_json::Value::Null);
+    // use_lockfile = false: Terraform ignores svc06's .tflock, so does the inventory.
+    assert_eq!(
+        entry(b1, "svc06/terraform.tfstate")["lock"],
+        serde_json::Value::Null
+    );
+    // The bucket's rule does not reach the first bucket: states no rule
+    // matches keep the backend's table.
+    assert_eq!(
+        entry(b1, "svc05/terraform.tfstate")["lock"]["who"],
+        "gone@laptop"
+    );
+    assert_eq!(entry(b1, "svc01/terraform.tfstate")["digest"], "ok");
+
+    // Fleet checks match the rules by bucket too: doctor reads the second
+    // bucket's digest from its rule's table, in its rule's region.
+    let o = stateward([
+        "doctor",
+        "--all-states",
+        "--env",
+        &env,
+        "--bucket",
+        &b2,
+        "--format",
+        "json",
+    ]);
+    let doc = json(&o);
+    let digest = find(&doc, "svc02/terraform.tfstate")["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "digest")
+        .cloned()
+        .unwrap_or_else(|| panic!("no digest check: {doc:#}"));
+    assert_eq!(digest["status"], "pass", "{digest:#}");
+    assert!(
+        digest["detail"].as_str().unwrap().contains("matches"),
+        "{digest:#}"
+    );
+
+    // Flags still win: --use-lockfile brings svc06's lock file back.
+    let o = stateward([
+        "states",
+        "--env",
+        &env,
+        "--bucket",
+        b1,
+        "--prefix",
+        "svc06/",
+        "--use-lockfile",
+        "--format",
+        "json",
+    ]);
+    let doc = json(&o);
+    assert_eq!(
+        find(&doc, "svc06/terraform.tfstate")["lock"]["who"],
+        "young@ci"
+    );
 }
