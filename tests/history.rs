@@ -472,3 +472,32 @@ fn versions_prints_the_rows_of_a_long_history_as_the_whole_table_does() {
     assert_eq!(status(60 - 51), "suspicious-shrink");
     assert_eq!(status(0), "ok");
 }
+
+#[test]
+fn restore_on_a_one_lineage_history_reads_only_the_first_window_of_headers() {
+    let backend = Backend::new("honeline");
+    // 300 versions of one lineage; the newest is cut short.
+    let mut bodies: Vec<Vec<u8>> = (1..=300).map(|s| state(s, 1)).collect();
+    let last = bodies.last_mut().unwrap();
+    last.truncate(last.len() / 2);
+    put_all(&backend, &bodies);
+    let cache = tempfile::tempdir().unwrap();
+    let args = [
+        "restore",
+        "--last-good",
+        "--dry-run",
+        "--no-live",
+        "--format",
+        "json",
+    ];
+    let o = sw(&backend, cache.path(), &args);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_eq!(doc["serial"], 301, "{doc:#}");
+    // Versioning, the listing, the headers of the first window (64 + 10 of
+    // context: one lineage, no evidence of another), the current object and
+    // the whole reads of the choice and its neighbour: 81 requests. The
+    // majority count over the whole history read 161 headers (169 requests).
+    let n = requests(&o);
+    assert!(n <= 85, "{n} requests: {}", stderr(&o));
+}
