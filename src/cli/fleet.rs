@@ -277,6 +277,7 @@ pub async fn versions<W: Write>(
                     &key,
                     crate::store::HistoryOptions {
                         concurrency: per_state,
+                        keep_newest: false,
                         ..opts
                     },
                 )

@@ -42,6 +42,7 @@ pub async fn run<W: Write>(
             ReadDepth::Full
         },
         concurrency: args.fanout.get(),
+        keep_newest: false,
     };
     if args.fleet.is_fleet() {
         return super::fleet::versions(ctx, &args, opts, printer).await;

@@ -41,6 +41,10 @@ pub struct HistoryOptions {
     pub depth: ReadDepth,
     /// How many objects are read at once.
     pub concurrency: usize,
+    /// Hand back the newest version's whole body ([`History::newest_body`])
+    /// when it is read whole. It is then read last, so it is not held while
+    /// the other bodies of the window are read.
+    pub keep_newest: bool,
 }
 
 /// How many versions older than the reported window are also read, so the
@@ -244,22 +248,33 @@ pub async fn history_streamed(
     let reading = Progress::items_bytes("reading versions", window.len() as u64);
     let read_so_far = std::sync::atomic::AtomicU64::new(0);
     let mut newest_body = None;
-    let mut reads = stream::iter(window.iter().cloned().zip(depths).enumerate())
-        .map(|(i, (v, depth))| {
+    // With the newest body kept, it is read last: not held during the
+    // other reads.
+    let order: Vec<usize> = if opts.keep_newest {
+        (1..window.len()).chain(0..1.min(window.len())).collect()
+    } else {
+        (0..window.len()).collect()
+    };
+    let keep_newest = opts.keep_newest;
+    let mut reads = stream::iter(order)
+        .map(|i| {
             let cache = &cache;
             let reading = &reading;
             let read_so_far = &read_so_far;
+            let (v, depth) = (&window[i], depths[i]);
             async move {
-                let (l, body) = learn(bucket, key, &v, depth, cache, i == 0).await?;
+                let (l, body) = learn(bucket, key, v, depth, cache, keep_newest && i == 0).await?;
                 let total = read_so_far
                     .fetch_add(l.downloaded, std::sync::atomic::Ordering::Relaxed)
                     + l.downloaded;
                 reading.inc(1);
                 reading.set_bytes(total);
-                Ok::<_, Error>((l, body))
+                Ok::<_, Error>((i, l, body))
             }
         })
         .buffered(concurrency);
+    // Reads that came before the ones newer than them (the newest, kept).
+    let mut waiting: Vec<Option<Learnt>> = (0..window.len()).map(|_| None).collect();
     let mut learnt: Vec<Learnt> = Vec::with_capacity(window.len());
     let mut facts: Vec<VersionFacts> = Vec::with_capacity(window.len());
     let mut versions: Vec<VersionEntry> = Vec::with_capacity(shown);
@@ -267,10 +282,14 @@ pub async fn history_streamed(
     loop {
         let next = reads.try_next().await?;
         let done = next.is_none();
-        if let Some((l, body)) = next {
+        if let Some((i, l, body)) = next {
             if body.is_some() {
                 newest_body = body;
             }
+            waiting[i] = Some(l);
+        }
+        // The newest versions read so far, in order.
+        while let Some(l) = waiting.get_mut(learnt.len()).and_then(Option::take) {
             if !window[learnt.len()].delete_marker {
                 unread_votes -= 1;
             }
@@ -500,7 +519,7 @@ async fn learn(
                     &fetched.bytes,
                     cached_facts(&header, tv.clone(), None, None, Some(&content)),
                 );
-                let body = keep_body.then(|| fetched.bytes.clone());
+                let body = keep_body.then_some(fetched.bytes);
                 return Ok((learnt(content, tv, header, downloaded), body));
             }
             // A truncated upload shows at the end of the object.
@@ -598,6 +617,7 @@ mod tests {
             limit: None,
             depth: ReadDepth::Full,
             concurrency: 3,
+            keep_newest: false,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
