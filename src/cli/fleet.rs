@@ -277,7 +277,6 @@ pub async fn versions<W: Write>(
                     &key,
                     crate::store::HistoryOptions {
                         concurrency: per_state,
-                        keep_newest: false,
                         ..opts
                     },
                 )
