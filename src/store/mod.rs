@@ -643,6 +643,53 @@ mod tests {
     }
 
     #[test]
+    fn rows_are_handed_over_before_the_older_versions_are_read() {
+        use faulty::{Faults, Faulty, Op, When};
+        let faults = Faults::new();
+        let inner = memory::MemoryBucket::new("b", Versioning::Enabled);
+        for serial in 1..=40u64 {
+            let body = format!(
+                r#"{{"version":4,"terraform_version":"1.9.0","serial":{serial},"lineage":"main","outputs":{{}},"resources":[]}}"#
+            );
+            inner.put_raw("k", body.as_bytes());
+        }
+        let bucket = Faulty::new(inner, faults.clone());
+        // The 30th read waits: 29 versions are read by then.
+        let pause = faults.pause("30th read", Op::Get, Some("k"), 30, When::Before);
+        let opts = HistoryOptions {
+            limit: None,
+            depth: ReadDepth::Full,
+            concurrency: 1,
+            keep_newest: false,
+        };
+        let rows = std::cell::Cell::new(0usize);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (h, at_pause) = rt.block_on(async {
+            let mut count = |e: HistoryEvent<'_>| {
+                if let HistoryEvent::Row(_) = e {
+                    rows.set(rows.get() + 1);
+                }
+            };
+            let reading = history_streamed(&bucket, "k", opts, &mut count);
+            let watching = async {
+                pause.reached().await;
+                let n = rows.get();
+                pause.resume();
+                n
+            };
+            tokio::join!(reading, watching)
+        });
+        // One lineage (29 of 40 read: settled) and rows 0..19 have their 10
+        // older neighbours read.
+        assert_eq!(at_pause, 19);
+        assert_eq!(h.unwrap().versions.len(), 40);
+        assert_eq!(rows.get(), 40);
+    }
+
+    #[test]
     fn whole_reads_in_flight_are_bounded_by_bytes() {
         use ReadDepth::*;
         let mb = 1 << 20;
