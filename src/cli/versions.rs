@@ -238,7 +238,7 @@ async fn run_streamed<W: Write>(
     let name = crate::store::StateObjects::name(bucket).to_owned();
     let history = history_streamed(bucket, key, opts, &mut |event| {
         if failed.is_some() {
-            return;
+            return false;
         }
         let lines = match event {
             HistoryEvent::Listed { versions, shown } => {
@@ -255,8 +255,11 @@ async fn run_streamed<W: Write>(
         let written =
             crate::output::progress::suspend(|| lines.iter().try_for_each(|l| printer.line(l)));
         if let Err(e) = written {
+            // Output gone (a closed pipe): nothing more is read.
             failed = Some(e);
+            return false;
         }
+        true
     })
     .await?;
     if let Some(e) = failed {

@@ -193,7 +193,7 @@ pub async fn history(
     key: &str,
     opts: HistoryOptions,
 ) -> Result<History> {
-    history_streamed(bucket, key, opts, &mut |_| {}).await
+    history_streamed(bucket, key, opts, &mut |_| true).await
 }
 
 /// What [`history_streamed`] tells its caller as it goes.
@@ -213,12 +213,13 @@ pub enum HistoryEvent<'a> {
 /// [`history`], telling `on_event` of the listing and of each shown row as
 /// soon as it is final (its older neighbours read and the history's
 /// lineage settled), so a long history's first rows are shown while the
-/// rest is read.
+/// rest is read. When `on_event` returns `false` (its output is gone: a
+/// closed pipe), nothing more is read and the rows so far are returned.
 pub async fn history_streamed(
     bucket: &dyn StateObjects,
     key: &str,
     opts: HistoryOptions,
-    on_event: &mut dyn FnMut(HistoryEvent<'_>),
+    on_event: &mut dyn FnMut(HistoryEvent<'_>) -> bool,
 ) -> Result<History> {
     let listing = Progress::spinner(format!(
         "listing the versions of s3://{}/{key}",
@@ -234,7 +235,7 @@ pub async fn history_streamed(
     }
     let total_versions = all.len();
     let shown = opts.limit.unwrap_or(usize::MAX).min(all.len());
-    on_event(HistoryEvent::Listed {
+    let mut go_on = on_event(HistoryEvent::Listed {
         versions: &all,
         shown,
     });
@@ -279,7 +280,7 @@ pub async fn history_streamed(
     let mut facts: Vec<VersionFacts> = Vec::with_capacity(window.len());
     let mut versions: Vec<VersionEntry> = Vec::with_capacity(shown);
     let mut reference: Option<Option<String>> = None;
-    loop {
+    while go_on {
         let next = reads.try_next().await?;
         let done = next.is_none();
         if let Some((i, l, body)) = next {
@@ -301,12 +302,12 @@ pub async fn history_streamed(
         }
         if let Some(r) = &reference {
             let fin = rows_final(learnt.len(), window.len(), shown);
-            while versions.len() < fin {
+            while go_on && versions.len() < fin {
                 let i = versions.len();
                 let health = assess_row(&facts, i, r.as_deref(), HEALTH_CONTEXT);
                 versions.push(entry(&window[i], &learnt[i], health));
                 if let Some(row) = versions.last() {
-                    on_event(HistoryEvent::Row(row));
+                    go_on = go_on && on_event(HistoryEvent::Row(row));
                 }
             }
         }
@@ -626,8 +627,14 @@ mod tests {
         let mut listed = None;
         let h = rt
             .block_on(history_streamed(&bucket, "k", opts, &mut |e| match e {
-                HistoryEvent::Listed { versions, shown } => listed = Some((versions.len(), shown)),
-                HistoryEvent::Row(v) => seen.push(serde_json::to_value(v).unwrap()),
+                HistoryEvent::Listed { versions, shown } => {
+                    listed = Some((versions.len(), shown));
+                    true
+                }
+                HistoryEvent::Row(v) => {
+                    seen.push(serde_json::to_value(v).unwrap());
+                    true
+                }
             }))
             .unwrap();
         assert_eq!(listed, Some((40, 40)));
@@ -672,6 +679,7 @@ mod tests {
                 if let HistoryEvent::Row(_) = e {
                     rows.set(rows.get() + 1);
                 }
+                true
             };
             let reading = history_streamed(&bucket, "k", opts, &mut count);
             let watching = async {
@@ -687,6 +695,48 @@ mod tests {
         assert_eq!(at_pause, 19);
         assert_eq!(h.unwrap().versions.len(), 40);
         assert_eq!(rows.get(), 40);
+    }
+
+    #[test]
+    fn nothing_more_is_read_once_the_caller_stops() {
+        use faulty::{Faults, Faulty, Op};
+        let faults = Faults::new();
+        let inner = memory::MemoryBucket::new("b", Versioning::Enabled);
+        for serial in 1..=100u64 {
+            let body = format!(
+                r#"{{"version":4,"terraform_version":"1.9.0","serial":{serial},"lineage":"main","outputs":{{}},"resources":[]}}"#
+            );
+            inner.put_raw("k", body.as_bytes());
+        }
+        let bucket = Faulty::new(inner, faults.clone());
+        let opts = HistoryOptions {
+            limit: None,
+            depth: ReadDepth::Full,
+            concurrency: 2,
+            keep_newest: false,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        // The output closes after the third row (as `versions | head` does).
+        let mut rows = 0;
+        let h = rt
+            .block_on(history_streamed(&bucket, "k", opts, &mut |e| {
+                if let HistoryEvent::Row(_) = e {
+                    rows += 1;
+                }
+                rows < 3
+            }))
+            .unwrap();
+        assert_eq!(h.versions.len(), 3);
+        let reads = faults
+            .calls()
+            .iter()
+            .filter(|(op, _)| *op == Op::Get)
+            .count();
+        // Rows are final from the 51st read on (the lineage settled): a few
+        // more in flight, not the 100.
+        assert!(reads <= 55, "{reads} reads");
     }
 
     #[test]
