@@ -86,7 +86,12 @@ pub async fn gather(
     };
     let (rds, eks) = match &state_bytes {
         Some(bytes) => match crate::state::parse(bytes) {
-            Ok(state) => {
+            Ok(mut state) => {
+                // Only the types these checks look at: the others' attributes
+                // are not copied (a large state is not held twice).
+                state
+                    .resources
+                    .retain(|r| CHECKED_TYPES.contains(&&*r.type_));
                 let resources = crate::live::state_resources(&state);
                 (
                     rds_facts(aws, &resources).await,
@@ -132,6 +137,7 @@ async fn current_fact(
         limit: Some(1),
         depth: ReadDepth::Full,
         concurrency,
+        keep_newest: true,
     };
     let mut hist = match history(bucket, key, opts).await {
         Ok(h) => h,
@@ -164,6 +170,14 @@ async fn current_fact(
     };
     (Ok(fact), body)
 }
+
+/// The resource types the RDS and EKS checks read from the state.
+const CHECKED_TYPES: [&str; 4] = [
+    "aws_db_instance",
+    "aws_rds_cluster",
+    "aws_eks_cluster",
+    "aws_eks_node_group",
+];
 
 /// The version `restore --last-good` would choose: header facts of the
 /// newest versions (cached; as many as settle the choice, see

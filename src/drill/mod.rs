@@ -405,6 +405,7 @@ async fn drill_phases(
                 limit: None,
                 depth: ReadDepth::Full,
                 concurrency,
+                keep_newest: false,
             };
             let hist = history(bucket, scratch, opts).await?;
             let top = &hist.versions[0];

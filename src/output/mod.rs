@@ -232,23 +232,29 @@ pub fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> io::
             }
         }
     }
-    let line = |out: &mut dyn Write, cells: Vec<&str>| -> io::Result<()> {
-        let last = cells.len().saturating_sub(1);
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            s.push_str(c);
-            if i < last {
-                let pad = widths[i] - style::width(c) + 2;
-                s.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        writeln!(out, "{}", s.trim_end())
-    };
-    line(out, header.to_vec())?;
+    writeln!(out, "{}", table_line(&widths, header))?;
     for row in rows {
-        line(out, row.iter().map(String::as_str).collect())?;
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        writeln!(out, "{}", table_line(&widths, &cells))?;
     }
     Ok(())
+}
+
+/// One line of a [`table`] whose column widths are given (a table printed
+/// row by row): each cell but the last padded to its width plus two spaces;
+/// a cell wider than its column pushes the rest right. Pure.
+pub fn table_line(widths: &[usize], cells: &[&str]) -> String {
+    let last = cells.len().saturating_sub(1);
+    let mut s = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        s.push_str(c);
+        if i < last {
+            let w = widths.get(i).copied().unwrap_or(0);
+            let pad = w.saturating_sub(style::width(c)) + 2;
+            s.extend(std::iter::repeat_n(' ', pad));
+        }
+    }
+    s.trim_end().to_owned()
 }
 
 #[cfg(test)]

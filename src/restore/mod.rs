@@ -216,7 +216,7 @@ async fn plan_reading(
     };
 
     // The current object, read whole.
-    let (current, current_bytes) = if top.version.delete_marker {
+    let (current, mut current_bytes) = if top.version.delete_marker {
         (
             Current::Deleted {
                 version_id: top.version.version_id.clone(),
@@ -369,9 +369,16 @@ async fn plan_reading(
                 }
             };
             let live_choice = Some(live_choice);
-            let bytes = match (i, &current_bytes) {
-                (0, Some(b)) => b.clone(),
-                _ => read_whole(facts[i].version_id.clone()).await?,
+            // The current object chosen is not copied: the chosen bytes
+            // are the current ones (see `current_is_chosen` below).
+            let bytes = match (i, current_bytes.take()) {
+                (0, Some(b)) => b,
+                (_, held) => {
+                    // Only a readable current state is compared with the
+                    // chosen one: another is not held during the read.
+                    current_bytes = held.filter(|_| matches!(current, Current::Ok { .. }));
+                    read_whole(facts[i].version_id.clone()).await?
+                }
             };
             let id = facts[i].version_id.clone();
             (
@@ -448,6 +455,11 @@ async fn plan_reading(
         + 1;
     let already_current = chosen_version.as_deref() == Some(current.version_id());
     let diff = match (&current_bytes, &current, &chosen) {
+        // The current object chosen (its bytes moved into the chosen ones):
+        // nothing changes.
+        (None, Current::Ok { .. }, Some(chosen)) if already_current => {
+            Some(diff(chosen, chosen, &DiffOptions { show_sensitive }))
+        }
         (Some(bytes), Current::Ok { .. }, Some(chosen)) => match crate::state::parse(bytes) {
             Ok(cur) => Some(diff(&cur, chosen, &DiffOptions { show_sensitive })),
             // An encrypted current state: nothing to compare.
@@ -541,6 +553,7 @@ pub async fn current_problem(
         limit: Some(1),
         depth: ReadDepth::Prefix,
         concurrency: 8,
+        keep_newest: false,
     };
     let hist = match history(bucket, key, opts).await {
         Ok(h) => h,

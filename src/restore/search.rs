@@ -32,6 +32,7 @@ pub async fn settled_history(
             limit,
             depth: ReadDepth::Prefix,
             concurrency,
+            keep_newest: false,
         };
         let hist = history(bucket, key, opts).await?;
         if limit.is_none() {

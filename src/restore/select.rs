@@ -156,9 +156,11 @@ pub enum Settled {
 /// serial and lineage the first bytes of version `i` name, kept even when the
 /// version is corrupt). Pure.
 ///
-/// Settled when (1) the reference lineage cannot change: it is held by more
-/// of the read versions than any other lineage, by more than the number
-/// still unread; (2) the highest serial of that lineage is known: a read
+/// Settled when (1) the reference lineage is known: every read version
+/// that names a lineage names the same one and at least
+/// [`FIRST_HEADER_WINDOW`] were read (no evidence of another lineage), or,
+/// when another lineage shows, the leading one is held by more of the read
+/// versions than any other lineage, by more than the number still unread; (2) the highest serial of that lineage is known: a read
 /// version of it names one, and serials only grow within a lineage, so no
 /// older version has a higher one (see [`highest_serial`]); and (3) the
 /// newest healthy candidate of that lineage has its older neighbour of the
@@ -188,7 +190,13 @@ pub fn headers_settle(
     let (lead, lead_n) = counts.first().copied().unwrap_or(("", 0));
     let second = counts.get(1).map_or(0, |c| c.1);
     let more = |need: usize| Settled::ReadNewest(need.max(read * 2).max(read + 1).min(total));
-    if lead_n <= second + unread {
+    // No evidence of a lineage change: every read version that names a
+    // lineage (the first window at least) names one. That lineage, the
+    // current state's, is the history's; an older lineage further back was
+    // replaced by it and has not been applied since. Only when another
+    // lineage shows among them is the count over the whole history needed.
+    let one_lineage = counts.len() == 1 && read >= FIRST_HEADER_WINDOW;
+    if !one_lineage && lead_n <= second + unread {
         // lead + x > second + (unread - x)  =>  x > (second + unread - lead) / 2
         let x = (second + unread - lead_n) / 2 + 1;
         return more(read + x);
@@ -508,11 +516,24 @@ mod tests {
         // Everything read: settled whatever it holds.
         assert_eq!(run(ls(3, l), 3), Settled::Yes);
         assert_eq!(run(vec![corrupt("c")], 1), Settled::Yes);
-        // One lineage: settled once it holds more than the unread versions.
-        assert_eq!(run(ls(64, l), 1000), Settled::ReadNewest(501));
-        assert_eq!(run(ls(501, l), 1000), Settled::Yes);
-        assert_eq!(run(ls(500, l), 1000), Settled::ReadNewest(1000));
+        // One lineage in the first window: no evidence of another, settled.
+        assert_eq!(run(ls(64, l), 1000), Settled::Yes);
         assert_eq!(run(ls(64, l), 100), Settled::Yes);
+        // Fewer than the first window read: the count decides.
+        assert_eq!(run(ls(63, l), 1000), Settled::ReadNewest(501));
+        assert_eq!(run(ls(10, l), 12), Settled::Yes);
+        // Another lineage older in the window is evidence: the count over
+        // the whole history decides (it must outnumber every unread one).
+        let mut changed = ls(60, l);
+        changed.extend(ls(4, "X"));
+        assert_eq!(run(changed.clone(), 1000), Settled::ReadNewest(505));
+        let mut more_read = ls(501, l);
+        more_read.extend(ls(4, "X"));
+        assert_eq!(run(more_read, 1000), Settled::Yes);
+        // Corrupt versions (no lineage) are no evidence of another lineage.
+        let mut with_corrupt = vec![corrupt("c")];
+        with_corrupt.extend(ls(63, l));
+        assert_eq!(run(with_corrupt, 1000), Settled::Yes);
         // A foreign lineage on top: the leading one must still win the count.
         let mut mixed = ls(2, "X");
         mixed.extend(ls(62, l));

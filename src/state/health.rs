@@ -174,7 +174,71 @@ pub fn reference_lineage(history: &[VersionFacts]) -> Option<&str> {
 /// Assesses every version of a history ordered newest first; the result is
 /// in the same order. See the module docs for the rules.
 pub fn assess(history: &[VersionFacts]) -> Vec<Health> {
-    let reference = reference_lineage(history);
+    problems_of(history, reference_lineage(history))
+        .into_iter()
+        .map(verdict)
+        .collect()
+}
+
+/// The health of version `i` of a history (newest first) judged as
+/// [`assess`] does, against `reference` (the whole history's
+/// [`reference_lineage`]) and only the `context` next older versions: what
+/// a window of a long history knows of a version's neighbours, and what
+/// lets its rows be final before the older versions are read. Pure.
+pub fn assess_row(
+    history: &[VersionFacts],
+    i: usize,
+    reference: Option<&str>,
+    context: usize,
+) -> Health {
+    let end = i
+        .saturating_add(context)
+        .saturating_add(1)
+        .min(history.len());
+    problems_of(&history[i..end], reference)
+        .into_iter()
+        .next()
+        .map_or_else(|| verdict(Vec::new()), verdict)
+}
+
+/// [`reference_lineage`] of a whole history, when the versions read so far
+/// (`read`, the newest ones) already settle it whatever the `unread_votes`
+/// older versions that could still vote (not delete markers) say: the
+/// leading lineage stays ahead even if every unread vote goes to its closest
+/// rival or to a new lineage (which, being older, loses a tie). `None`
+/// while it is open; `Some(None)` when every version was read and none
+/// names a lineage. Pure.
+pub fn settled_reference(read: &[VersionFacts], unread_votes: usize) -> Option<Option<&str>> {
+    let leader = reference_lineage(read);
+    if unread_votes == 0 {
+        return Some(leader);
+    }
+    let leader = leader?;
+    let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (i, v) in read.iter().enumerate() {
+        if v.delete_marker {
+            continue;
+        }
+        if let Some(l) = v.content.lineage() {
+            counts.entry(l).or_insert((0, i)).0 += 1;
+        }
+    }
+    let &(lead, lead_first) = counts.get(leader)?;
+    // A lineage not yet seen starts after every read version: it loses a tie.
+    let beats_new = lead >= unread_votes;
+    let beats_rivals = counts
+        .iter()
+        .filter(|(l, _)| **l != leader)
+        .all(|(_, &(n, first))| {
+            let rival = n + unread_votes;
+            lead > rival || (lead == rival && lead_first < first)
+        });
+    (beats_new && beats_rivals).then_some(Some(leader))
+}
+
+/// Every problem of every version of `history` (newest first), judged
+/// against `reference`.
+fn problems_of(history: &[VersionFacts], reference: Option<&str>) -> Vec<Vec<(Status, String)>> {
     let n = history.len();
     let mut problems: Vec<Vec<(Status, String)>> = vec![Vec::new(); n];
 
@@ -252,15 +316,14 @@ pub fn assess(history: &[VersionFacts]) -> Vec<Health> {
     }
 
     problems
-        .into_iter()
-        .map(|mut found| {
-            found.sort_by_key(|(s, _)| precedence(*s));
-            Health {
-                status: found.first().map_or(Status::Ok, |(s, _)| *s),
-                problems: found.into_iter().map(|(_, p)| p).collect(),
-            }
-        })
-        .collect()
+}
+
+fn verdict(mut found: Vec<(Status, String)>) -> Health {
+    found.sort_by_key(|(s, _)| precedence(*s));
+    Health {
+        status: found.first().map_or(Status::Ok, |(s, _)| *s),
+        problems: found.into_iter().map(|(_, p)| p).collect(),
+    }
 }
 
 fn precedence(s: Status) -> u8 {
@@ -612,5 +675,136 @@ mod tests {
             .unwrap(),
             r#"{"status":"foreign-lineage","problems":["x"]}"#
         );
+    }
+
+    #[test]
+    fn settled_reference_table() {
+        // (case, read newest first, unread votes, expected)
+        #[allow(clippy::type_complexity)]
+        let cases: Vec<(&str, Vec<VersionFacts>, usize, Option<Option<&str>>)> = vec![
+            ("nothing read, nothing left", vec![], 0, Some(None)),
+            ("nothing read, votes left", vec![], 3, None),
+            (
+                "all read",
+                vec![ok("a", 2, "L", None), ok("b", 1, "X", None)],
+                0,
+                Some(Some("L")),
+            ),
+            (
+                "3 of L, 3 unread: a new lineage could tie, and loses the tie",
+                vec![
+                    ok("a", 3, "L", None),
+                    ok("b", 2, "L", None),
+                    ok("c", 1, "L", None),
+                ],
+                3,
+                Some(Some("L")),
+            ),
+            (
+                "3 of L, 4 unread: open",
+                vec![
+                    ok("a", 3, "L", None),
+                    ok("b", 2, "L", None),
+                    ok("c", 1, "L", None),
+                ],
+                4,
+                None,
+            ),
+            (
+                "a rival seen: it could take the unread votes",
+                vec![
+                    ok("a", 3, "L", None),
+                    ok("b", 2, "L", None),
+                    ok("c", 9, "X", None),
+                ],
+                2,
+                None,
+            ),
+            (
+                "a rival that would tie is older: the leader keeps the tie",
+                vec![
+                    ok("a", 3, "L", None),
+                    ok("b", 2, "L", None),
+                    ok("c", 9, "X", None),
+                ],
+                1,
+                Some(Some("L")),
+            ),
+            (
+                "a newer rival wins a tie: open while it can tie",
+                vec![
+                    ok("c", 9, "X", None),
+                    ok("a", 3, "L", None),
+                    ok("b", 2, "L", None),
+                ],
+                1,
+                None,
+            ),
+            (
+                "delete markers and unknown lineages do not vote",
+                vec![deleted("d"), corrupt("c"), ok("a", 1, "L", None)],
+                1,
+                Some(Some("L")),
+            ),
+        ];
+        for (name, read, unread, want) in cases {
+            assert_eq!(settled_reference(&read, unread), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_settled_reference_is_the_whole_histories_reference() {
+        // Every split of a few histories: once settled, never different.
+        let histories = vec![
+            vec![
+                ok("1", 5, "X", None),
+                ok("2", 4, "L", None),
+                ok("3", 3, "L", None),
+                ok("4", 2, "X", None),
+                deleted("5"),
+                ok("6", 1, "L", None),
+            ],
+            vec![
+                ok("1", 5, "L", None),
+                ok("2", 4, "L", None),
+                ok("3", 3, "L", None),
+                ok("4", 2, "L", None),
+            ],
+            vec![
+                ok("1", 5, "X", None),
+                ok("2", 4, "X", None),
+                ok("3", 3, "L", None),
+                ok("4", 2, "L", None),
+                ok("5", 2, "L", None),
+            ],
+        ];
+        for h in &histories {
+            let whole = reference_lineage(h);
+            for p in 0..=h.len() {
+                let unread = h[p..].iter().filter(|v| !v.delete_marker).count();
+                if let Some(r) = settled_reference(&h[..p], unread) {
+                    assert_eq!(r, whole, "{h:?} settled after {p}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn assess_row_sees_only_its_context_and_matches_assess_within_it() {
+        let h = vec![
+            ok("v4", 3, "L", Some(10)),
+            ok("v3", 4, "L", Some(10)),
+            ok("v2", 2, "L", Some(10)),
+            ok("v1", 9, "L", Some(10)),
+        ];
+        // v4 regresses below v3 (its first neighbour) and v1 (the third).
+        assert_eq!(assess_row(&h, 0, Some("L"), 3), assess(&h)[0]);
+        assert_eq!(assess_row(&h, 0, Some("L"), 1).problems.len(), 1);
+        assert!(assess_row(&h, 0, Some("L"), 1).problems[0].contains("serial 4"));
+        // v2 (serial 2) against v1 (9) is a regress with a context of 1.
+        assert_eq!(assess_row(&h, 2, Some("L"), 1).status, SerialRegress);
+        // The reference comes from the caller, not the context.
+        assert_eq!(assess_row(&h, 3, Some("X"), 10).status, ForeignLineage);
+        assert_eq!(assess_row(&h, 3, None, 10).status, Ok);
     }
 }

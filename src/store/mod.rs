@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::output::Progress;
 use crate::state::header::{read_header, Header, HEADER_PREFIX_BYTES};
-use crate::state::health::{assess, content_of, content_of_header, Content, Health, VersionFacts};
+use crate::state::health::{
+    assess_row, content_of, content_of_header, settled_reference, Content, Health, VersionFacts,
+};
 use crate::storage::StateObjects;
 
 pub use crate::aws::object::{sort_newest_first, Fetched, KeyVersion, ObjectVersion, Versioning};
@@ -36,6 +38,10 @@ pub struct HistoryOptions {
     pub depth: ReadDepth,
     /// How many objects are read at once.
     pub concurrency: usize,
+    /// Hand back the newest version's whole body ([`History::newest_body`])
+    /// when it is read whole. It is then read last, so it is not held while
+    /// the other bodies of the window are read.
+    pub keep_newest: bool,
 }
 
 /// How many versions older than the reported window are also read, so the
@@ -163,6 +169,19 @@ pub fn window_depths(all: &[ObjectVersion], shown: usize, depth: ReadDepth) -> V
         .collect()
 }
 
+/// How many of the `shown` rows of a window of `window_len` versions (newest
+/// first) are final once its newest `read` versions are read: a row is
+/// judged against its [`HEALTH_CONTEXT`] older neighbours, so it is final
+/// when they are read (or every version is). The reference lineage must be
+/// settled too ([`settled_reference`]). Pure.
+pub fn rows_final(read: usize, window_len: usize, shown: usize) -> usize {
+    if read >= window_len {
+        shown
+    } else {
+        read.saturating_sub(HEALTH_CONTEXT).min(shown)
+    }
+}
+
 /// Lists the versions of `key`, reads the window that is reported (bounded
 /// concurrency, through the version cache), and assesses the health of each
 /// against its neighbours.
@@ -170,6 +189,34 @@ pub async fn history(
     bucket: &dyn StateObjects,
     key: &str,
     opts: HistoryOptions,
+) -> Result<History> {
+    history_streamed(bucket, key, opts, &mut |_| true).await
+}
+
+/// What [`history_streamed`] tells its caller as it goes.
+#[derive(Debug)]
+pub enum HistoryEvent<'a> {
+    /// The listing is read: every version (newest first), and how many of
+    /// them the report shows.
+    Listed {
+        versions: &'a [ObjectVersion],
+        shown: usize,
+    },
+    /// The next shown row (newest first) is final: it reads as it will in
+    /// the finished [`History`].
+    Row(&'a VersionEntry),
+}
+
+/// [`history`], telling `on_event` of the listing and of each shown row as
+/// soon as it is final (its older neighbours read and the history's
+/// lineage settled), so a long history's first rows are shown while the
+/// rest is read. When `on_event` returns `false` (its output is gone: a
+/// closed pipe), nothing more is read and the rows so far are returned.
+pub async fn history_streamed(
+    bucket: &dyn StateObjects,
+    key: &str,
+    opts: HistoryOptions,
+    on_event: &mut dyn FnMut(HistoryEvent<'_>) -> bool,
 ) -> Result<History> {
     let listing = Progress::spinner(format!(
         "listing the versions of s3://{}/{key}",
@@ -185,72 +232,113 @@ pub async fn history(
     }
     let total_versions = all.len();
     let shown = opts.limit.unwrap_or(usize::MAX).min(all.len());
+    let mut go_on = on_event(HistoryEvent::Listed {
+        versions: &all,
+        shown,
+    });
     let depths = window_depths(&all, shown, opts.depth);
     let window = &all[..depths.len()];
     let concurrency = read_concurrency(window, &depths, opts.concurrency);
     let cache = cache_for(bucket);
+    // Votes for the history's lineage still unread after each prefix.
+    let mut unread_votes = window.iter().filter(|v| !v.delete_marker).count();
 
     let reading = Progress::items_bytes("reading versions", window.len() as u64);
     let read_so_far = std::sync::atomic::AtomicU64::new(0);
     let mut newest_body = None;
-    let learnt: Vec<Learnt> = stream::iter(window.iter().cloned().zip(depths).enumerate())
-        .map(|(i, (v, depth))| {
+    // With the newest body kept, it is read last: not held during the
+    // other reads.
+    let order: Vec<usize> = if opts.keep_newest {
+        (1..window.len()).chain(0..1.min(window.len())).collect()
+    } else {
+        (0..window.len()).collect()
+    };
+    let keep_newest = opts.keep_newest;
+    let mut reads = stream::iter(order)
+        .map(|i| {
             let cache = &cache;
             let reading = &reading;
             let read_so_far = &read_so_far;
+            let (v, depth) = (&window[i], depths[i]);
             async move {
-                let (l, body) = learn(bucket, key, &v, depth, cache, i == 0).await?;
+                let (l, body) = learn(bucket, key, v, depth, cache, keep_newest && i == 0).await?;
                 let total = read_so_far
                     .fetch_add(l.downloaded, std::sync::atomic::Ordering::Relaxed)
                     + l.downloaded;
                 reading.inc(1);
                 reading.set_bytes(total);
-                Ok::<_, Error>((l, body))
+                Ok::<_, Error>((i, l, body))
             }
         })
-        .buffered(concurrency)
-        .map_ok(|(l, body)| {
+        .buffered(concurrency);
+    // Reads that came before the ones newer than them (the newest, kept).
+    let mut waiting: Vec<Option<Learnt>> = (0..window.len()).map(|_| None).collect();
+    let mut learnt: Vec<Learnt> = Vec::with_capacity(window.len());
+    let mut facts: Vec<VersionFacts> = Vec::with_capacity(window.len());
+    let mut versions: Vec<VersionEntry> = Vec::with_capacity(shown);
+    let mut reference: Option<Option<String>> = None;
+    while go_on {
+        let next = reads.try_next().await?;
+        let done = next.is_none();
+        if let Some((i, l, body)) = next {
             if body.is_some() {
                 newest_body = body;
             }
-            l
-        })
-        .try_collect()
-        .await?;
+            waiting[i] = Some(l);
+        }
+        // The newest versions read so far, in order.
+        while let Some(l) = waiting.get_mut(learnt.len()).and_then(Option::take) {
+            if !window[learnt.len()].delete_marker {
+                unread_votes -= 1;
+            }
+            facts.push(l.facts.clone());
+            learnt.push(l);
+        }
+        if reference.is_none() {
+            reference = settled_reference(&facts, unread_votes).map(|r| r.map(str::to_owned));
+        }
+        if let Some(r) = &reference {
+            let fin = rows_final(learnt.len(), window.len(), shown);
+            while go_on && versions.len() < fin {
+                let i = versions.len();
+                let health = assess_row(&facts, i, r.as_deref(), HEALTH_CONTEXT);
+                versions.push(entry(&window[i], &learnt[i], health));
+                if let Some(row) = versions.last() {
+                    go_on = go_on && on_event(HistoryEvent::Row(row));
+                }
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    drop(reads);
     reading.finish();
 
-    let facts: Vec<VersionFacts> = learnt.iter().map(|l| l.facts.clone()).collect();
-    let health = assess(&facts);
     let downloaded_bytes = learnt.iter().map(|l| l.downloaded).sum();
-    let facts_out: Vec<VersionFacts> = facts.iter().take(shown).cloned().collect();
-    let versions = window
-        .iter()
-        .zip(learnt)
-        .zip(health)
-        .take(shown)
-        .map(|((v, l), h)| {
-            let (serial, lineage, resource_count) = summary(&l.facts.content);
-            let serial = serial.or(l.header.serial);
-            let lineage = lineage.or(l.header.lineage);
-            VersionEntry {
-                version: v.clone(),
-                serial,
-                lineage,
-                terraform_version: l.terraform_version,
-                resource_count,
-                health: h,
-            }
-        })
-        .collect();
+    facts.truncate(shown);
     Ok(History {
         bucket: bucket.name().to_owned(),
         key: key.to_owned(),
         versions,
         total_versions,
         downloaded_bytes,
-        facts: facts_out,
+        facts,
         newest_body,
     })
+}
+
+/// The report's row for `v`, from what its read learnt.
+fn entry(v: &ObjectVersion, l: &Learnt, health: Health) -> VersionEntry {
+    let (serial, lineage, resource_count) = summary(&l.facts.content);
+    VersionEntry {
+        version: v.clone(),
+        serial: serial.or(l.header.serial),
+        lineage: lineage.or_else(|| l.header.lineage.clone()),
+        terraform_version: l.terraform_version.clone(),
+        resource_count,
+        health,
+    }
 }
 
 /// The whole body of `version`, from the version cache when it holds a
@@ -465,7 +553,7 @@ async fn learn(
                     &fetched.bytes,
                     cached_facts(&header, tv.clone(), None, None, Some(&content)),
                 );
-                let body = keep_body.then(|| fetched.bytes.clone());
+                let body = keep_body.then_some(fetched.bytes);
                 return Ok((learnt(content, tv, header, downloaded), body));
             }
             // A truncated upload shows at the end of the object.
@@ -528,6 +616,160 @@ mod tests {
             delete_marker: false,
             etag: None,
         }
+    }
+
+    #[test]
+    fn rows_are_final_once_their_older_neighbours_are_read() {
+        // (read, window, shown) -> final rows
+        let cases = [
+            ((0, 30, 20), 0),
+            ((10, 30, 20), 0),
+            ((11, 30, 20), 1),
+            ((25, 30, 20), 15),
+            ((29, 30, 20), 19),
+            ((30, 30, 20), 20),
+            ((500, 1000, 1000), 490),
+            ((3, 3, 3), 3),
+            ((2, 3, 3), 0),
+        ];
+        for ((read, window, shown), want) in cases {
+            assert_eq!(rows_final(read, window, shown), want, "{read}/{window}");
+        }
+    }
+
+    #[test]
+    fn streamed_rows_are_the_rows_of_the_history_in_order() {
+        let bucket = crate::storage::memory::MemoryBucket::new("b", Versioning::Enabled);
+        for serial in 1..=40u64 {
+            let lineage = if serial == 33 { "other" } else { "main" };
+            let body = format!(
+                r#"{{"version":4,"terraform_version":"1.9.0","serial":{serial},"lineage":"{lineage}","outputs":{{}},"resources":[]}}"#
+            );
+            bucket.put_raw("k", body.as_bytes());
+        }
+        let opts = HistoryOptions {
+            limit: None,
+            depth: ReadDepth::Full,
+            concurrency: 3,
+            keep_newest: false,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut listed = None;
+        let h = rt
+            .block_on(history_streamed(&bucket, "k", opts, &mut |e| match e {
+                HistoryEvent::Listed { versions, shown } => {
+                    listed = Some((versions.len(), shown));
+                    true
+                }
+                HistoryEvent::Row(v) => {
+                    seen.push(serde_json::to_value(v).unwrap());
+                    true
+                }
+            }))
+            .unwrap();
+        assert_eq!(listed, Some((40, 40)));
+        let whole: Vec<_> = h
+            .versions
+            .iter()
+            .map(|v| serde_json::to_value(v).unwrap())
+            .collect();
+        assert_eq!(seen, whole);
+        assert_eq!(h.versions[0].serial, Some(40));
+        assert_eq!(h.versions[7].health.status.as_str(), "foreign-lineage");
+        assert_eq!(h.versions[6].health.status.as_str(), "ok");
+    }
+
+    #[test]
+    fn rows_are_handed_over_before_the_older_versions_are_read() {
+        use crate::storage::faulty::{Faults, Faulty, Op, When};
+        let faults = Faults::new();
+        let inner = crate::storage::memory::MemoryBucket::new("b", Versioning::Enabled);
+        for serial in 1..=40u64 {
+            let body = format!(
+                r#"{{"version":4,"terraform_version":"1.9.0","serial":{serial},"lineage":"main","outputs":{{}},"resources":[]}}"#
+            );
+            inner.put_raw("k", body.as_bytes());
+        }
+        let bucket = Faulty::new(inner, faults.clone());
+        // The 30th read waits: 29 versions are read by then.
+        let pause = faults.pause("30th read", Op::Get, Some("k"), 30, When::Before);
+        let opts = HistoryOptions {
+            limit: None,
+            depth: ReadDepth::Full,
+            concurrency: 1,
+            keep_newest: false,
+        };
+        let rows = std::cell::Cell::new(0usize);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (h, at_pause) = rt.block_on(async {
+            let mut count = |e: HistoryEvent<'_>| {
+                if let HistoryEvent::Row(_) = e {
+                    rows.set(rows.get() + 1);
+                }
+                true
+            };
+            let reading = history_streamed(&bucket, "k", opts, &mut count);
+            let watching = async {
+                pause.reached().await;
+                let n = rows.get();
+                pause.resume();
+                n
+            };
+            tokio::join!(reading, watching)
+        });
+        // One lineage (29 of 40 read: settled) and rows 0..19 have their 10
+        // older neighbours read.
+        assert_eq!(at_pause, 19);
+        assert_eq!(h.unwrap().versions.len(), 40);
+        assert_eq!(rows.get(), 40);
+    }
+
+    #[test]
+    fn nothing_more_is_read_once_the_caller_stops() {
+        use crate::storage::faulty::{Faults, Faulty, Op};
+        let faults = Faults::new();
+        let inner = crate::storage::memory::MemoryBucket::new("b", Versioning::Enabled);
+        for serial in 1..=100u64 {
+            let body = format!(
+                r#"{{"version":4,"terraform_version":"1.9.0","serial":{serial},"lineage":"main","outputs":{{}},"resources":[]}}"#
+            );
+            inner.put_raw("k", body.as_bytes());
+        }
+        let bucket = Faulty::new(inner, faults.clone());
+        let opts = HistoryOptions {
+            limit: None,
+            depth: ReadDepth::Full,
+            concurrency: 2,
+            keep_newest: false,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        // The output closes after the third row (as `versions | head` does).
+        let mut rows = 0;
+        let h = rt
+            .block_on(history_streamed(&bucket, "k", opts, &mut |e| {
+                if let HistoryEvent::Row(_) = e {
+                    rows += 1;
+                }
+                rows < 3
+            }))
+            .unwrap();
+        assert_eq!(h.versions.len(), 3);
+        let reads = faults
+            .calls()
+            .iter()
+            .filter(|(op, _)| *op == Op::Get)
+            .count();
+        // Rows are final from the 51st read on (the lineage settled): a few
+        // more in flight, not the 100.
+        assert!(reads <= 55, "{reads} reads");
     }
 
     #[test]
