@@ -14,8 +14,8 @@ pub enum Error {
     #[error(transparent)]
     Aws(#[from] AwsError),
     /// A version reference that is not of any accepted form or names nothing.
-    #[error("{0}")]
-    BadRef(String),
+    #[error(transparent)]
+    BadRef(#[from] BadRef),
     /// The state named by the settings does not exist at all.
     #[error("there is no state at s3://{bucket}/{key}: check --bucket, --key and --workspace (a workspace other than `default` lives under `<prefix>/<workspace>/<key>`)")]
     NoState { bucket: String, key: String },
@@ -51,8 +51,8 @@ pub enum Error {
     #[error(transparent)]
     Locked(#[from] Conflict),
     /// A snapshot store holds something that is not a complete, intact snapshot.
-    #[error("{0}")]
-    Snapshot(String),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotProblem),
     /// The rebuild cannot be ordered (a cycle, a dependency on a later wave).
     #[error(transparent)]
     Rebuild(#[from] crate::model::tier::PlanError),
@@ -100,6 +100,97 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A version reference that is not of any accepted form, or names nothing:
+/// what it was and where it was looked for. Each kind's text is its message.
+#[derive(Debug, thiserror::Error)]
+pub enum BadRef {
+    /// Not of any accepted form; `forms` lists them.
+    #[error("bad version reference {text:?}: {why}; {forms}")]
+    Malformed {
+        text: String,
+        why: String,
+        forms: &'static str,
+    },
+    /// No version with this id.
+    #[error(
+        "there is no version {id:?} of {state}: run `stateward versions` to see the version ids"
+    )]
+    NoVersion { id: String, state: String },
+    /// `latest~N` beyond the readable versions.
+    #[error("`latest~{n}` does not exist: {state} has {} before the latest{}; run `stateward versions` to see them", versions_word(*.readable), skipped_note(*.skipped))]
+    TooFarBack {
+        n: usize,
+        state: String,
+        readable: usize,
+        /// Versions that cannot be read as a state, not counted.
+        skipped: usize,
+    },
+    /// No version with this serial.
+    #[error(
+        "no version of {state} has serial {serial}: run `stateward versions` to see the serials"
+    )]
+    NoSerial { serial: u64, state: String },
+    /// No snapshot with this id in the store.
+    #[error(
+        "there is no snapshot {id:?} in {store}: run `stateward snapshot list` to see the ids"
+    )]
+    NoSnapshot { id: String, store: String },
+    /// Not a snapshot id at all (a path separator, `..`).
+    #[error("{id:?} is not a snapshot id: run `stateward snapshot list` to see the ids")]
+    NotASnapshotId { id: String },
+    /// A reference that resolved to no content.
+    #[error("{reference:?} resolved to nothing")]
+    Nothing { reference: String },
+}
+
+fn versions_word(readable: usize) -> String {
+    match readable {
+        1 => "1 readable version".to_owned(),
+        k => format!("{k} readable versions"),
+    }
+}
+
+fn skipped_note(skipped: usize) -> String {
+    match skipped {
+        0 => String::new(),
+        k => format!(" (and {k} that cannot be read as a state)"),
+    }
+}
+
+/// What is wrong with a snapshot in a store: where, and what. Each kind's
+/// text is its message.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotProblem {
+    /// Its manifest is not a manifest.
+    #[error("{at} is not a snapshot manifest ({problem}): the snapshot is damaged; remove it or take a new one")]
+    NotAManifest { at: String, problem: String },
+    /// Its manifest names another snapshot.
+    #[error("{at} names snapshot {names:?}, not {id:?}: the snapshot is damaged; remove it or take a new one")]
+    WrongId {
+        at: String,
+        names: String,
+        id: String,
+    },
+    /// The manifest could not be written as JSON.
+    #[error("the manifest of snapshot {id} could not be written: {problem}")]
+    Unwritable { id: String, problem: String },
+    /// A server-side copy differs from the version read (`what`: md5 or sha256).
+    #[error("the copy at {at} has {what} {got}, but the state version read has {what} {want}: the state changed during the copy; run `stateward snapshot create` again")]
+    CopyChanged {
+        at: String,
+        what: &'static str,
+        got: String,
+        want: String,
+    },
+    /// Its content does not match its manifest.
+    #[error("snapshot {id} in {store} does not match its manifest ({}): it was damaged or changed after it was taken; choose another (stateward snapshot verify --all)", .problems.join("; "))]
+    Mismatch {
+        id: String,
+        store: String,
+        problems: Vec<String>,
+    },
+}
 
 /// Where Ctrl-C stopped a command, and what it left. Each kind's text is its
 /// error message.
@@ -382,5 +473,47 @@ mod tests {
         }
         .into();
         assert_eq!(e.to_string(), "another rebuild holds the rebuild lock: the state b/k is locked in DynamoDB table t by alice; wait for it to finish, or if its process is gone run `stateward lock release ID --rebuild`");
+    }
+
+    /// Bad references and damaged snapshots say what and where, in the
+    /// sentences scripts already match.
+    #[test]
+    fn bad_references_and_snapshot_problems_keep_their_messages() {
+        let cases: Vec<(Error, &str, &str)> = vec![
+            (
+                BadRef::TooFarBack {
+                    n: 3,
+                    state: "s3://b/k".into(),
+                    readable: 1,
+                    skipped: 2,
+                }
+                .into(),
+                "`latest~3` does not exist: s3://b/k has 1 readable version before the latest (and 2 that cannot be read as a state); run `stateward versions` to see them",
+                "bad-reference",
+            ),
+            (
+                BadRef::NoSerial {
+                    serial: 7,
+                    state: "s3://b/k".into(),
+                }
+                .into(),
+                "no version of s3://b/k has serial 7: run `stateward versions` to see the serials",
+                "bad-reference",
+            ),
+            (
+                SnapshotProblem::Mismatch {
+                    id: "S".into(),
+                    store: "s3://snaps/p".into(),
+                    problems: vec!["size 1, not 2".into(), "sha256 x, not y".into()],
+                }
+                .into(),
+                "snapshot S in s3://snaps/p does not match its manifest (size 1, not 2; sha256 x, not y): it was damaged or changed after it was taken; choose another (stateward snapshot verify --all)",
+                "snapshot",
+            ),
+        ];
+        for (e, text, kind) in cases {
+            assert_eq!(e.to_string(), text);
+            assert_eq!((e.kind(), e.exit_code()), (kind, exit::ERROR));
+        }
     }
 }

@@ -19,10 +19,9 @@ pub async fn run<W: Write>(ctx: &Context, args: PullArgs, printer: &mut Printer<
     }
     // One reference in, one out.
     let Some(resolved) = resolve_refs(ctx, &[&args.reference]).await?.pop() else {
-        return Err(Error::BadRef(format!(
-            "{:?} resolved to nothing",
-            args.reference
-        )));
+        return Err(Error::BadRef(crate::error::BadRef::Nothing {
+            reference: args.reference.clone(),
+        }));
     };
     match &args.output {
         Some(path) => {

@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 
 use crate::aws::s3::Bucket;
 use crate::aws::AwsErrorKind;
-use crate::error::{Error, Refusal, Result};
+use crate::error::{BadRef, Error, Refusal, Result, SnapshotProblem};
 use crate::state::fingerprint::digests;
 use crate::state::health::content_of;
 use crate::state::health::Content;
@@ -329,10 +329,10 @@ impl SnapshotStore {
 
     async fn read(&self, id: &str, file: &str) -> Result<Vec<u8>> {
         let not_found = || {
-            Error::BadRef(format!(
-                "there is no snapshot {id:?} in {}: run `stateward snapshot list` to see the ids",
-                self.url
-            ))
+            Error::BadRef(BadRef::NoSnapshot {
+                id: id.to_owned(),
+                store: self.url.to_string(),
+            })
         };
         match &self.backend {
             Backend::S3 { bucket, prefix } => {
@@ -366,17 +366,17 @@ impl SnapshotStore {
         check_id(id)?;
         let bytes = self.read(id, MANIFEST_FILE).await?;
         let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Snapshot(format!(
-                "{} is not a snapshot manifest ({e}): the snapshot is damaged; remove it or take a new one",
-                self.where_is(id, MANIFEST_FILE)
-            ))
+            Error::Snapshot(SnapshotProblem::NotAManifest {
+                at: self.where_is(id, MANIFEST_FILE),
+                problem: e.to_string(),
+            })
         })?;
         if m.id != id {
-            return Err(Error::Snapshot(format!(
-                "{} names snapshot {:?}, not {id:?}: the snapshot is damaged; remove it or take a new one",
-                self.where_is(id, MANIFEST_FILE),
-                m.id
-            )));
+            return Err(Error::Snapshot(SnapshotProblem::WrongId {
+                at: self.where_is(id, MANIFEST_FILE),
+                names: m.id,
+                id: id.to_owned(),
+            }));
         }
         Ok(m)
     }
@@ -399,8 +399,12 @@ impl SnapshotStore {
         bytes: &[u8],
     ) -> Result<()> {
         let id = &manifest.id;
-        let body =
-            serde_json::to_vec_pretty(manifest).map_err(|e| Error::Snapshot(e.to_string()))?;
+        let body = serde_json::to_vec_pretty(manifest).map_err(|e| {
+            Error::Snapshot(SnapshotProblem::Unwritable {
+                id: id.clone(),
+                problem: e.to_string(),
+            })
+        })?;
         match &self.backend {
             Backend::S3 { bucket, prefix } => {
                 let key = Self::s3_key(prefix, id, STATE_FILE);
@@ -477,11 +481,13 @@ async fn check_copy(
     copied: &crate::aws::s3::Copied,
     manifest: &Manifest,
 ) -> Result<()> {
-    let changed = |what: &str, got: &str, want: &str| {
-        Error::Snapshot(format!(
-            "the copy at s3://{}/{key} has {what} {got}, but the state version read has {what} {want}: the state changed during the copy; run `stateward snapshot create` again",
-            bucket.name()
-        ))
+    let changed = |what: &'static str, got: &str, want: &str| {
+        Error::Snapshot(SnapshotProblem::CopyChanged {
+            at: format!("s3://{}/{key}", bucket.name()),
+            what,
+            got: got.to_owned(),
+            want: want.to_owned(),
+        })
     };
     match (&copied.etag, &copied.checksum_sha256) {
         (Some(etag), _) if copied.etag_is_md5 => {
@@ -508,9 +514,7 @@ async fn check_copy(
 /// Ids are one path segment: no separators, no `..`.
 fn check_id(id: &str) -> Result<()> {
     if id.is_empty() || id.contains('/') || id.contains('\\') || id == "." || id == ".." {
-        return Err(Error::BadRef(format!(
-            "{id:?} is not a snapshot id: run `stateward snapshot list` to see the ids"
-        )));
+        return Err(Error::BadRef(BadRef::NotASnapshotId { id: id.to_owned() }));
     }
     Ok(())
 }

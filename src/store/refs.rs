@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use futures::stream::{self, StreamExt};
 
-use crate::error::{Error, Result};
+use crate::error::{BadRef, Error, Result, SnapshotProblem};
 use crate::snapshot::SnapshotStore;
 use crate::state::header::read_header;
 use crate::state::health::{content_of, Content};
@@ -85,8 +85,13 @@ impl FromStr for VersionRef {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad =
-            |why: &str| Error::BadRef(format!("bad version reference {s:?}: {why}; {REF_FORMS}"));
+        let bad = |why: &str| {
+            Error::BadRef(BadRef::Malformed {
+                text: s.to_owned(),
+                why: why.to_owned(),
+                forms: REF_FORMS,
+            })
+        };
         if s.is_empty() {
             return Err(bad("it is empty"));
         }
@@ -218,11 +223,11 @@ impl<'a> Resolver<'a> {
                 let bytes = store.content(id).await?;
                 let problems = crate::snapshot::check_content(&manifest, &bytes);
                 if !problems.is_empty() {
-                    return Err(Error::Snapshot(format!(
-                        "snapshot {id} in {} does not match its manifest ({}): it was damaged or changed after it was taken; choose another (stateward snapshot verify --all)",
-                        store.url(),
-                        problems.join("; ")
-                    )));
+                    return Err(Error::Snapshot(SnapshotProblem::Mismatch {
+                        id: id.clone(),
+                        store: store.url().to_string(),
+                        problems,
+                    }));
                 }
                 Ok(Resolved {
                     label: format!("snapshot {id}"),
@@ -247,11 +252,10 @@ impl<'a> Resolver<'a> {
                     if e.kind == crate::aws::AwsErrorKind::NotFound
                         || e.code.as_deref() == Some("InvalidArgument")
                     {
-                        Error::BadRef(format!(
-                            "there is no version {id:?} of s3://{}/{}: run `stateward versions` to see the version ids",
-                            bucket.name(),
-                            self.key
-                        ))
+                        Error::BadRef(BadRef::NoVersion {
+                            id: id.clone(),
+                            state: format!("s3://{}/{}", bucket.name(), self.key),
+                        })
                     } else {
                         e.into()
                     }
@@ -306,18 +310,12 @@ impl<'a> Resolver<'a> {
                         });
                     }
                 }
-                Err(Error::BadRef(format!(
-                    "`latest~{n}` does not exist: s3://{}/{key} has {} before the latest{}; run `stateward versions` to see them",
-                    bucket.name(),
-                    match counter.readable {
-                        1 => "1 readable version".to_owned(),
-                        k => format!("{k} readable versions"),
-                    },
-                    match counter.skipped {
-                        0 => String::new(),
-                        k => format!(" (and {k} that cannot be read as a state)"),
-                    }
-                )))
+                Err(Error::BadRef(BadRef::TooFarBack {
+                    n,
+                    state: format!("s3://{}/{key}", bucket.name()),
+                    readable: counter.readable,
+                    skipped: counter.skipped,
+                }))
             }
             VersionRef::Serial(serial) => {
                 let serial = *serial;
@@ -347,10 +345,10 @@ impl<'a> Resolver<'a> {
                         });
                     }
                 }
-                Err(Error::BadRef(format!(
-                    "no version of s3://{}/{key} has serial {serial}: run `stateward versions` to see the serials",
-                    bucket.name()
-                )))
+                Err(Error::BadRef(BadRef::NoSerial {
+                    serial,
+                    state: format!("s3://{}/{key}", bucket.name()),
+                }))
             }
         }
     }
