@@ -180,18 +180,6 @@ fn as_user_with(args: &[&str], key: &str, secret: &str, env: &[(&str, &str)]) ->
         .expect("run stateward")
 }
 
-/// The AWS request count `STATEWARD_API_STATS` reports.
-fn requests(o: &Output) -> u64 {
-    let err = stderr(o);
-    err.lines()
-        .find_map(|l| {
-            l.strip_prefix("stateward: ")?
-                .strip_suffix(" AWS API requests")
-        })
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no request count in {err}"))
-}
-
 /// versions, pull, lock status/acquire/release, digest status and restore,
 /// each as `run` runs them; returns what each printed.
 fn core_commands(run: &dyn Fn(&[&str]) -> Output, ids: &[String]) {
@@ -289,8 +277,12 @@ fn every_core_command_works_with_assume_role_and_is_denied_without() {
     );
     assert_exit(&with, 0);
     assert_exit(&plain, 0);
-    assert!(requests(&plain) >= 2, "S3 and DynamoDB: {}", stderr(&plain));
-    assert_eq!(requests(&with), requests(&plain) + 1);
+    assert!(
+        api_requests(&plain) >= 2,
+        "S3 and DynamoDB: {}",
+        stderr(&plain)
+    );
+    assert_eq!(api_requests(&with), api_requests(&plain) + 1);
 
     // --role-arn does the same as the backend's `assume_role`.
     let o = as_ci(

@@ -488,15 +488,7 @@ print(json.dumps({{'version': 4, 'terraform_version': '1.9.5', 'serial': 3, 'lin
             .current_dir(root())
             .stdin(Stdio::null());
         let o = cmd.output().expect("run stateward");
-        let calls: u64 = stderr(&o)
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("stateward: ")?
-                    .strip_suffix(" AWS API requests")?
-                    .parse()
-                    .ok()
-            })
-            .unwrap_or_else(|| panic!("no API count on stderr: {}", stderr(&o)));
+        let calls = api_requests(&o);
         (o, calls)
     };
 

@@ -828,18 +828,6 @@ fn the_environment_files_states_block_gives_matching_states_their_own_lock_table
     assert!(problems_of(&doc, "svc05/terraform.tfstate").contains("stale-lock"));
 }
 
-/// The request count `STATEWARD_API_STATS` prints.
-fn api_requests(o: &Output) -> u64 {
-    let err = stderr(o);
-    err.lines()
-        .find_map(|l| {
-            l.strip_prefix("stateward: ")?
-                .strip_suffix(" AWS API requests")
-        })
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no request count in: {err}"))
-}
-
 #[test]
 fn the_lineage_check_reads_within_its_budget_newest_first_and_never_claims_what_it_did_not_read() {
     // 30 states of two versions of other bytes each, on a cold version

@@ -56,18 +56,6 @@ fn sw(backend: &Backend, cache: &Path, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
-/// The request count `STATEWARD_API_STATS` prints.
-fn requests(o: &Output) -> u64 {
-    let err = stderr(o);
-    err.lines()
-        .find_map(|l| {
-            l.strip_prefix("stateward: ")?
-                .strip_suffix(" AWS API requests")
-        })
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no request count in: {err}"))
-}
-
 #[test]
 fn versions_shows_the_newest_twenty_and_says_how_many_more() {
     let backend = Backend::new("hwin");
@@ -151,8 +139,8 @@ fn a_second_run_downloads_no_body_and_no_cache_does() {
     assert_eq!(json(&second)["downloaded_bytes"], 0);
     assert_eq!(json(&first)["versions"], json(&second)["versions"]);
     // The listing only.
-    assert_eq!(requests(&second), 1, "{}", stderr(&second));
-    assert!(requests(&first) > 6);
+    assert_eq!(api_requests(&second), 1, "{}", stderr(&second));
+    assert!(api_requests(&first) > 6);
     // show and serial:N read from the cache too.
     let o = sw(
         &backend,
@@ -161,7 +149,7 @@ fn a_second_run_downloads_no_body_and_no_cache_does() {
     );
     assert_exit(&o, 0);
     assert_eq!(json(&o)["serial"], 3);
-    assert_eq!(requests(&o), 1, "{}", stderr(&o));
+    assert_eq!(api_requests(&o), 1, "{}", stderr(&o));
     // --no-cache reads everything again and leaves the cache alone.
     let before = sw(
         &backend,
@@ -218,7 +206,7 @@ fn a_tampered_cache_entry_is_detected_and_read_again() {
     assert_exit(&o, 0);
     assert_eq!(json(&o)["serial"], 3, "the tampered copy was not used");
     // Read from S3 again (listing + the body).
-    assert!(requests(&o) >= 2, "{}", stderr(&o));
+    assert!(api_requests(&o) >= 2, "{}", stderr(&o));
     let v = sw(&backend, cache.path(), &["versions", "--format", "json"]);
     assert_eq!(json(&v)["versions"][0]["serial"], 3);
 }
@@ -377,7 +365,7 @@ fn doctor_reads_the_newest_version_whole_once() {
     // beyond it only the next older version (the shrink check).
     assert_eq!(of_newest, 1, "{reads:?}");
     assert!(reads.len() <= 2, "{reads:?}");
-    assert!(requests(&o) < 20, "{}", stderr(&o));
+    assert!(api_requests(&o) < 20, "{}", stderr(&o));
 }
 
 #[test]
@@ -407,14 +395,14 @@ fn restore_last_good_stops_reading_headers_once_the_choice_is_certain() {
     // context: their lineage outnumbers every unread version, and serial 99
     // is the highest of it), the current object, and the whole reads of the
     // choice and its neighbour: about 80, not one header per version (106).
-    let n = requests(&o);
+    let n = api_requests(&o);
     assert!(n <= 85, "{n} requests: {}", stderr(&o));
     // The cache serves the headers the second time: versioning, the
     // listing and the whole reads restore makes from S3 (the current
     // object, the choice and its neighbour, the choice again).
     let again = sw(&backend, cache.path(), &args);
     assert_eq!(json(&again)["serial"], 101);
-    assert!(requests(&again) <= 8, "{}", stderr(&again));
+    assert!(api_requests(&again) <= 8, "{}", stderr(&again));
 }
 
 #[test]
@@ -496,6 +484,6 @@ fn restore_on_a_one_lineage_history_reads_only_the_first_window_of_headers() {
     // context: one lineage, no evidence of another), the current object and
     // the whole reads of the choice and its neighbour: 81 requests. The
     // majority count over the whole history read 161 headers (169 requests).
-    let n = requests(&o);
+    let n = api_requests(&o);
     assert!(n <= 85, "{n} requests: {}", stderr(&o));
 }

@@ -278,6 +278,18 @@ pub fn printed_after(text: &str, marker: &str) -> String {
     rest[..end].trim().to_owned()
 }
 
+/// The AWS request count `STATEWARD_API_STATS=1` makes stateward print on stderr.
+pub fn api_requests(o: &Output) -> u64 {
+    let err = stderr(o);
+    err.lines()
+        .find_map(|l| {
+            l.strip_prefix("stateward: ")?
+                .strip_suffix(" AWS API requests")
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no request count on stderr: {err}"))
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
