@@ -213,13 +213,15 @@ pub enum Interruption {
         left: String,
     },
     /// A bulk undelete: `restored` of `total` (words) under `place`, how many
-    /// failed, and the command that brings back the rest.
-    #[error("interrupted (Ctrl-C) after restoring {restored} of {total} under {place}{}; the rest are still deleted: run `{rest}` to bring them back", failed_note(*.failed))]
+    /// failed, how many were in flight and still unanswered (they may yet
+    /// land), and the command that brings back the rest.
+    #[error("interrupted (Ctrl-C) after restoring {restored} of {total} under {place}{}{}; the rest are still deleted: run `{rest}` to bring them back", failed_note(*.failed), unsettled_note(*.unsettled))]
     Undelete {
         restored: usize,
         total: String,
         place: String,
         failed: usize,
+        unsettled: usize,
         rest: String,
     },
     /// A rebuild before any wave ran.
@@ -235,6 +237,14 @@ pub enum Interruption {
         first: Box<Interruption>,
         how: String,
     },
+}
+
+fn unsettled_note(unsettled: usize) -> String {
+    match unsettled {
+        0 => String::new(),
+        1 => " (1 more was in flight, unanswered, and may yet be restored)".into(),
+        n => format!(" ({n} more were in flight, unanswered, and may yet be restored)"),
+    }
 }
 
 fn failed_note(failed: usize) -> String {
@@ -435,6 +445,7 @@ mod tests {
                     total: "12 objects".into(),
                     place: "s3://b/data/".into(),
                     failed: 1,
+                    unsettled: 0,
                     rest: "stateward s3 undelete --yes".into(),
                 }
                 .into(),

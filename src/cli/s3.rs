@@ -89,8 +89,16 @@ async fn run_undelete<W: Write>(
     )?;
     let bar = Progress::items("restoring objects", n as u64);
     let mut progress = |done: usize| bar.set_position(done as u64);
-    // Ctrl-C comes to the run below, which stops and says what was done.
-    let shield = crate::interrupt::shield("");
+    // Ctrl-C comes to the run below, which stops, waits for the removals in
+    // flight and says what was done; a second press exits at once.
+    let shield = crate::interrupt::shield(format!(
+        "objects under {place} were being restored and some removals may still land; list what is still deleted with `{}`",
+        crate::hint::command(&if prefix.is_empty() {
+            vec!["s3", "undelete", "--dry-run"]
+        } else {
+            vec!["s3", "undelete", "--prefix", prefix, "--dry-run"]
+        })
+    ));
     let run = undelete::execute(&bucket, &decision.restore, concurrency, &mut progress).await;
     drop(shield);
     bar.finish();
@@ -118,6 +126,7 @@ async fn run_undelete<W: Write>(
             total: count(n, "object", "objects"),
             place: place.to_string(),
             failed: failed.len(),
+            unsettled: run.unsettled,
             rest: again(),
         }));
     }

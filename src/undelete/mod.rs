@@ -7,6 +7,7 @@
 //! bounded concurrency.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
@@ -108,17 +109,6 @@ pub fn decide(listing: &[KeyVersion], now: OffsetDateTime, since: Option<Duratio
     out
 }
 
-/// Test-only: milliseconds to wait before each object is restored, so a
-/// test can interrupt a bulk undelete in the middle.
-pub const PAUSE_PER_OBJECT_ENV: &str = "STATEWARD_TEST_PAUSE_PER_UNDELETE_MS";
-
-fn test_pause() -> Option<Duration> {
-    std::env::var(PAUSE_PER_OBJECT_ENV)
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map(Duration::from_millis)
-}
-
 /// What [`execute`] did.
 #[derive(Debug, Default)]
 pub struct Executed {
@@ -128,13 +118,23 @@ pub struct Executed {
     pub failed: Vec<(String, AwsError)>,
     /// Ctrl-C stopped the run before every object was done.
     pub interrupted: bool,
+    /// Removals that were in flight when Ctrl-C came and had not answered
+    /// within [`IN_FLIGHT_GRACE`]: they may yet land (their objects are then
+    /// back, though not counted in `restored`).
+    pub unsettled: usize,
 }
 
+/// How long removals already sent are awaited after Ctrl-C: S3 applies a
+/// request it received, so they are counted rather than dropped unanswered.
+pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(15);
+
 /// Removes the markers of each object, `concurrency` at a time. `progress`
-/// gets the number of objects done after each. Ctrl-C stops it: removals
-/// in flight are dropped (each key is whole or untouched as far as a rerun
-/// is concerned: it only looks at keys whose current version is a marker)
-/// and what was done is returned with `interrupted` set.
+/// gets the number of objects done after each. Ctrl-C stops it: no further
+/// object is started, the objects in flight are awaited (up to
+/// [`IN_FLIGHT_GRACE`]; S3 applies what it received, so they are counted
+/// rather than dropped unanswered; a rerun is safe either way, as it only
+/// looks at keys whose current version is a marker), and what was done is
+/// returned with `interrupted` set.
 pub async fn execute(
     bucket: &dyn crate::storage::StateObjects,
     restore: &[Undelete],
@@ -142,20 +142,38 @@ pub async fn execute(
     progress: &mut dyn FnMut(usize),
 ) -> Executed {
     let mut out = Executed::default();
+    // Set at Ctrl-C: objects not yet started are left alone.
+    let stop = AtomicBool::new(false);
+    let in_flight = AtomicUsize::new(0);
+    let (stop, in_flight) = (&stop, &in_flight);
     let mut results = stream::iter(restore.iter())
         .map(|u| async move {
-            if let Some(pause) = test_pause() {
-                tokio::time::sleep(pause).await;
+            if stop.load(Ordering::SeqCst) {
+                return None;
             }
-            for m in &u.markers {
-                bucket.delete_version(&u.key, m).await?;
+            in_flight.fetch_add(1, Ordering::SeqCst);
+            let removed = async {
+                for m in &u.markers {
+                    bucket.delete_version(&u.key, m).await?;
+                }
+                Ok::<_, AwsError>(u.key.clone())
             }
-            Ok::<_, AwsError>(u.key.clone())
+            .await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            Some(removed)
         })
         .buffer_unordered(concurrency.max(1));
+    let mut done = 0;
+    let mut record = |r: Result<String, AwsError>, out: &mut Executed| {
+        match r {
+            Ok(key) => out.restored.push(key),
+            Err(e) => out.failed.push((e.resource.clone(), e)),
+        }
+        done += 1;
+        progress(done);
+    };
     let interrupted = crate::interrupt::pressed();
     tokio::pin!(interrupted);
-    let mut done = 0;
     loop {
         let r = tokio::select! {
             biased;
@@ -165,13 +183,24 @@ pub async fn execute(
             }
             r = results.next() => r,
         };
-        let Some(r) = r else { break };
         match r {
-            Ok(key) => out.restored.push(key),
-            Err(e) => out.failed.push((e.resource.clone(), e)),
+            None => break,
+            Some(None) => {}
+            Some(Some(r)) => record(r, &mut out),
         }
-        done += 1;
-        progress(done);
+    }
+    if out.interrupted {
+        stop.store(true, Ordering::SeqCst);
+        let drain = async {
+            while let Some(r) = results.next().await {
+                if let Some(r) = r {
+                    record(r, &mut out);
+                }
+            }
+        };
+        if tokio::time::timeout(IN_FLIGHT_GRACE, drain).await.is_err() {
+            out.unsettled = in_flight.load(Ordering::SeqCst);
+        }
     }
     out.restored.sort();
     out

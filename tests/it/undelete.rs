@@ -193,6 +193,16 @@ fn ctrl_c_during_undelete_says_what_was_done_and_how_to_finish() {
     aws::put_many(&b, &keys, b"x");
     aws::delete_many(&b, &keys);
     assert_eq!(deleted_keys(&b, "data/").len(), 12);
+    // Each removal is held 1.5 s on the wire before it reaches S3, so Ctrl-C
+    // comes while removals are in flight: they land (S3 applies what it
+    // received) and must be counted, not dropped unanswered.
+    let proxy = TruncatingProxy::faulty();
+    proxy.fault(
+        &format!("DELETE /{b}/data/"),
+        Fault::Stall(std::time::Duration::from_millis(1500)),
+        12,
+    );
+    let via = proxy.url();
     let mut cmd = stateward_cmd(
         &root(),
         [
@@ -203,20 +213,17 @@ fn ctrl_c_during_undelete_says_what_was_done_and_how_to_finish() {
             "--since",
             "1h",
             "--concurrency",
-            "1",
+            "2",
             "--yes",
             "--bucket",
             &b,
             "--region",
             REGION,
             "--endpoint-url",
-            &endpoint(),
+            &via,
         ],
     );
-    // Slow enough that the polling below (a Python process per look) sees
-    // the first objects come back long before the last one does.
-    cmd.env("STATEWARD_TEST_PAUSE_PER_UNDELETE_MS", "1500")
-        .stdout(std::process::Stdio::piped())
+    cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -232,6 +239,9 @@ fn ctrl_c_during_undelete_says_what_was_done_and_how_to_finish() {
     let o = child.wait_with_output().unwrap();
     assert_exit(&o, 130);
     let err = stderr(&o);
+    // Whatever was held on the wire has reached S3 by now (each hold is
+    // 1.5 s): the count said must be what S3 holds, not what had answered.
+    std::thread::sleep(std::time::Duration::from_millis(2000));
     let left = deleted_keys(&b, "data/").len();
     assert!(
         left > 0,
@@ -249,6 +259,7 @@ fn ctrl_c_during_undelete_says_what_was_done_and_how_to_finish() {
         again.contains("--bucket") && again.contains("--yes"),
         "{again}"
     );
+    proxy.clear_faults();
     let o = run_printed(&again, "");
     assert_exit(&o, 0);
     assert!(deleted_keys(&b, "data/").is_empty());
