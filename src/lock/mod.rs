@@ -276,14 +276,6 @@ impl Locker {
                 }
             }
         }
-        if let Some(pause) = test_pause(PAUSE_IN_ACQUIRE_ENV) {
-            // The response in flight arrives at the pause's end, or at once
-            // when Ctrl-C waits for it.
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = crate::interrupt::pressed() => {}
-            }
-        }
         Ok(())
     }
 
@@ -962,11 +954,6 @@ fn interrupted_acquire(
 /// Test-only: milliseconds to wait after taking the lock and before the work,
 /// so a test can interrupt a command while it holds the lock.
 pub const PAUSE_UNDER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_UNDER_LOCK_MS";
-
-/// Test-only: milliseconds to wait after the lock's writes were applied and
-/// before the acquire returns (a response still in flight), so a test can
-/// interrupt a command while the outcome of its acquire is unknown to it.
-pub const PAUSE_IN_ACQUIRE_ENV: &str = "STATEWARD_TEST_PAUSE_IN_ACQUIRE_MS";
 
 /// Test-only: milliseconds to wait before the lock is released (a stalled
 /// release), so a test can press Ctrl-C twice while it is held.

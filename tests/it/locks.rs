@@ -511,11 +511,16 @@ fn ctrl_c_while_the_acquire_is_in_flight_leaves_no_lock() {
     let backend = Backend::new("acqint");
     let mut flags = backend.flags();
     flags.push("--use-lockfile".into());
+    // The lock item's PutItem (the acquire's last write) is applied at once
+    // and its answer held on the wire: the acquire is in flight.
+    let proxy = TruncatingProxy::faulty();
+    proxy.fault("PutItem", Fault::HoldAnswer(Duration::from_secs(5)), 1);
+    let mut via = backend.flags_via(&proxy.url());
+    via.push("--use-lockfile".into());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
     aws_env(&mut cmd)
-        .env("STATEWARD_TEST_PAUSE_IN_ACQUIRE_MS", "30000")
         .args(["lock", "acquire"])
-        .args(&flags)
+        .args(&via)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -632,8 +632,12 @@ pub enum Fault {
     ResetMidBody,
     /// Half the body with Content-Length rewritten to match (consistent framing).
     ShortBody,
-    /// No answer for this long, then the answer (a stalled response).
+    /// No answer for this long, then the answer (a stalled response); the
+    /// request reaches the emulator only after the wait.
     Stall(std::time::Duration),
+    /// The request is applied by the emulator at once, its answer held this
+    /// long (a response in flight).
+    HoldAnswer(std::time::Duration),
     /// The head and half the body, then nothing for this long, then the rest.
     StallMidBody(std::time::Duration),
 }
@@ -872,6 +876,9 @@ impl TruncatingProxy {
             up.write_all(&body)?;
             let mut resp = Vec::new();
             up.read_to_end(&mut resp)?;
+            if let Some(Fault::HoldAnswer(d)) = fault {
+                std::thread::sleep(d);
+            }
             let split = resp
                 .windows(4)
                 .position(|w| w == b"\r\n\r\n")
