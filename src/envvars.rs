@@ -116,9 +116,8 @@ pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &[AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_
 // for the tests that press Ctrl-C on a real process (the signal handler and
 // the second press's exit cannot be driven in process):
 // `STATEWARD_TEST_PAUSE_UNDER_LOCK_MS`
-// (`lock::PAUSE_UNDER_LOCK_ENV`), `STATEWARD_TEST_PAUSE_IN_RELEASE_MS`
-// (`lock::PAUSE_IN_RELEASE_ENV`) and `STATEWARD_TEST_PAUSE_AFTER_LOCK_MS`
-// (`lock::PAUSE_AFTER_LOCK_ENV`) (an acquire in flight and a bulk undelete are
+// (`lock::PAUSE_UNDER_LOCK_ENV`) and `STATEWARD_TEST_PAUSE_AFTER_LOCK_MS`
+// (`lock::PAUSE_AFTER_LOCK_ENV`) (an acquire in flight, a stalled release and a bulk undelete are
 // interrupted on the wire instead: the test proxy holds their requests or
 // answers); besides them `STATEWARD_TEST_DENY_TYPES`
 // (`live::TEST_DENY_TYPES_VAR`); and `USER`/`USERNAME`/`LOGNAME` for a lock's

@@ -955,10 +955,6 @@ fn interrupted_acquire(
 /// so a test can interrupt a command while it holds the lock.
 pub const PAUSE_UNDER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_UNDER_LOCK_MS";
 
-/// Test-only: milliseconds to wait before the lock is released (a stalled
-/// release), so a test can press Ctrl-C twice while it is held.
-pub const PAUSE_IN_RELEASE_ENV: &str = "STATEWARD_TEST_PAUSE_IN_RELEASE_MS";
-
 /// Test-only: milliseconds to wait after the lock was released, before the
 /// command goes on, so a test can press Ctrl-C after the locked section.
 pub const PAUSE_AFTER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_AFTER_LOCK_MS";
@@ -1093,12 +1089,7 @@ pub async fn with_lock_reporting<T>(
         })),
     };
     let id = guard.info.id.clone();
-    let release = async {
-        if let Some(pause) = test_pause(PAUSE_IN_RELEASE_ENV) {
-            tokio::time::sleep(pause).await;
-        }
-        locker.release(&id).await
-    };
+    let release = locker.release(&id);
     // Ctrl-C now: the release goes on (a second Ctrl-C exits, naming the lock).
     tokio::pin!(release);
     let released = tokio::select! {

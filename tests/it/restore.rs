@@ -695,14 +695,14 @@ fn network(serial: u64) -> Vec<u8> {
 /// A restore of the last good version (no live comparison) started with
 /// `env`, its stderr read line by line.
 fn spawn_restore(
-    backend: &Backend,
-    env: (&str, &str),
+    flags: &[String],
+    env: &[(&str, &str)],
 ) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
     aws_env(&mut cmd)
-        .env(env.0, env.1)
+        .envs(env.iter().copied())
         .args(["restore", "--last-good", "--yes", "--no-live"])
-        .args(backend.flags())
+        .args(flags)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -745,8 +745,10 @@ fn ctrl_c_after_the_locked_section_still_ends_the_command() {
     backend.put(&backend.key, &network(1));
     backend.put(&backend.key, &network(2));
     backend.put(&backend.key, b"garbage");
-    let (mut child, _err) =
-        spawn_restore(&backend, ("STATEWARD_TEST_PAUSE_AFTER_LOCK_MS", "60000"));
+    let (mut child, _err) = spawn_restore(
+        &backend.flags(),
+        &[("STATEWARD_TEST_PAUSE_AFTER_LOCK_MS", "60000")],
+    );
     wait_until("the restore wrote and released its lock", || {
         versions(&backend).len() == 4
             && json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"] == false
@@ -773,8 +775,16 @@ fn a_second_ctrl_c_during_a_stalled_release_exits_at_once_naming_the_lock() {
     backend.put(&backend.key, &network(1));
     backend.put(&backend.key, &network(2));
     backend.put(&backend.key, b"garbage");
-    let (mut child, err) =
-        spawn_restore(&backend, ("STATEWARD_TEST_PAUSE_IN_RELEASE_MS", "120000"));
+    // The release (the lock item's DeleteItem) is held on the wire, before
+    // it reaches DynamoDB, for longer than the test lasts.
+    let proxy = TruncatingProxy::faulty();
+    proxy.fault(
+        "DeleteItem",
+        Fault::Stall(std::time::Duration::from_secs(120)),
+        1,
+    );
+    let via = backend.flags_via(&proxy.url());
+    let (mut child, err) = spawn_restore(&via, &[]);
     wait_until("the restore wrote the state", || {
         versions(&backend).len() == 4
     });
@@ -808,7 +818,7 @@ fn a_second_ctrl_c_during_a_stalled_release_exits_at_once_naming_the_lock() {
     let release = printed_after(&text, "release it with `");
     assert_eq!(
         release,
-        format!("stateward lock release {id} {}", backend.flags().join(" "))
+        format!("stateward lock release {id} {}", via.join(" "))
     );
     assert_exit(&run_printed(&release, "--yes"), 0);
     assert_eq!(
