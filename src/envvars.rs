@@ -112,13 +112,13 @@ pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &[AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_
 
 // Test hooks, still read where they act. Crash points and failed writes are
 // planned in process through the storage traits' fault wrapper
-// (`storage::faulty`; `STATEWARD_FAULT_INJECT` is gone). What remains are pauses
-// for the tests that press Ctrl-C on a real process (the signal handler and
-// the second press's exit cannot be driven in process):
-// `STATEWARD_TEST_PAUSE_UNDER_LOCK_MS`
-// (`lock::PAUSE_UNDER_LOCK_ENV`) and `STATEWARD_TEST_PAUSE_AFTER_LOCK_MS`
-// (`lock::PAUSE_AFTER_LOCK_ENV`) (an acquire in flight, a stalled release and a bulk undelete are
-// interrupted on the wire instead: the test proxy holds their requests or
-// answers); besides them `STATEWARD_TEST_DENY_TYPES`
+// (`storage::faulty`; `STATEWARD_FAULT_INJECT` is gone). What remains is one
+// pause for a test that presses Ctrl-C on a real process (the signal handler
+// cannot be driven in process):
+// `STATEWARD_TEST_PAUSE_AFTER_LOCK_MS` (`lock::PAUSE_AFTER_LOCK_ENV`: after
+// the lock is released no request is made that the test proxy could hold; a
+// command under the lock, an acquire in flight, a stalled release and a bulk
+// undelete are interrupted on the wire instead, the proxy holding their
+// requests or answers); besides it `STATEWARD_TEST_DENY_TYPES`
 // (`live::TEST_DENY_TYPES_VAR`); and `USER`/`USERNAME`/`LOGNAME` for a lock's
 // `Who` (`lock::info::who`).

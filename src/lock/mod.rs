@@ -951,10 +951,6 @@ fn interrupted_acquire(
     }
 }
 
-/// Test-only: milliseconds to wait after taking the lock and before the work,
-/// so a test can interrupt a command while it holds the lock.
-pub const PAUSE_UNDER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_UNDER_LOCK_MS";
-
 /// Test-only: milliseconds to wait after the lock was released, before the
 /// command goes on, so a test can press Ctrl-C after the locked section.
 pub const PAUSE_AFTER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_AFTER_LOCK_MS";
@@ -1074,13 +1070,7 @@ pub async fn with_lock_reporting<T>(
         crate::hint::command(&["lock", "release", info.id.as_str()])
     ));
     let guard = LockGuard { locker, info };
-    let pause = test_pause(PAUSE_UNDER_LOCK_ENV);
-    let work = async {
-        if let Some(pause) = pause {
-            tokio::time::sleep(pause).await;
-        }
-        work(&guard).await
-    };
+    let work = work(&guard);
     let outcome = tokio::select! {
         r = work => r,
         _ = crate::interrupt::pressed(), if on_interrupt == OnInterrupt::Abort => Err(Error::Interrupted(Interruption::UnderLock {

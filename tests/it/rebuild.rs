@@ -700,9 +700,13 @@ fn a_second_run_gets_exit_3_while_the_first_holds_the_rebuild_lock() {
     p.delete_nodegroups(&["gpu"], false);
     let fake = fake_terraform();
     let flags = p.backend.flags();
+    // The first run's Terraform waits for the marker: it holds the rebuild
+    // lock until the second run has been turned away.
+    let marker = p.work.path().join("second-run-done");
     let first = p
         .run_cmd(&["--execute", "--terraform", &fake], &flags)
-        .env("STATEWARD_TEST_PAUSE_UNDER_LOCK_MS", "4000")
+        .env("FAKE_TF_HOLD", "-target=")
+        .env("FAKE_TF_MARKER", &marker)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -730,6 +734,7 @@ fn a_second_run_gets_exit_3_while_the_first_holds_the_rebuild_lock() {
     ];
     args.extend(flags.clone());
     assert_eq!(json(&stateward(&args))["locked"], false);
+    std::fs::write(&marker, "").unwrap();
     let o = first.wait_with_output().unwrap();
     assert_exit(&o, 0);
     assert_eq!(

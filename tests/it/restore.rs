@@ -428,11 +428,19 @@ fn ctrl_c_under_the_lock_releases_it_and_writes_nothing() {
     let (backend, _project) = history();
     backend.put(&backend.key, b"garbage");
     let before = ids(&versions(&backend));
+    // Under the lock, the restore first lists the versions again: that
+    // listing is held on the wire (a read: it changes nothing when it lands).
+    let proxy = TruncatingProxy::faulty();
+    proxy.fault_after(
+        "PutItem",
+        "?versions",
+        Fault::Stall(std::time::Duration::from_secs(20)),
+        1,
+    );
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
     aws_env(&mut cmd)
-        .env("STATEWARD_TEST_PAUSE_UNDER_LOCK_MS", "30000")
         .args(["restore", "--last-good", "--yes"])
-        .args(backend.flags())
+        .args(backend.flags_via(&proxy.url()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -656,15 +656,36 @@ impl Fault {
 /// The rules of a fault-injecting proxy: `(needle, fault, times left,
 /// chance in per mille)`, checked in order; the first that matches and
 /// fires is injected.
+/// `(needle, fault, times left, chance in per mille)`.
+type Rule = (String, Fault, usize, u32);
+
 #[derive(Default)]
 pub struct Faults {
-    rules: Mutex<Vec<(String, Fault, usize, u32)>>,
+    rules: Mutex<Vec<Rule>>,
+    /// `(trigger, rule)`: the rule joins `rules` once a request matching
+    /// the trigger has passed.
+    armed_by: Mutex<Vec<(String, Rule)>>,
     rng: Mutex<u64>,
     injected: Mutex<Vec<(String, Fault)>>,
 }
 
 impl Faults {
     fn pick(&self, target: &str) -> Option<Fault> {
+        let picked = self.pick_now(target);
+        // Rules armed by this request act from the next one on.
+        let mut armed_by = self.armed_by.lock().unwrap();
+        let mut rules = self.rules.lock().unwrap();
+        armed_by.retain(|(trigger, rule)| {
+            let hit = target.contains(trigger.as_str());
+            if hit {
+                rules.push(rule.clone());
+            }
+            !hit
+        });
+        picked
+    }
+
+    fn pick_now(&self, target: &str) -> Option<Fault> {
         let mut rules = self.rules.lock().unwrap();
         for (needle, fault, left, chance) in rules.iter_mut() {
             if *left == 0 || !target.contains(needle.as_str()) {
@@ -1001,6 +1022,18 @@ impl TruncatingProxy {
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.faults.rules.lock().unwrap().clear();
+        self.faults.armed_by.lock().unwrap().clear();
+    }
+
+    /// [`TruncatingProxy::fault`], armed only once a request matching
+    /// `trigger` has passed (e.g. the listing made under the lock: after
+    /// the lock's `PutItem`).
+    pub fn fault_after(&self, trigger: &str, needle: &str, fault: Fault, times: usize) {
+        self.faults
+            .armed_by
+            .lock()
+            .unwrap()
+            .push((trigger.to_owned(), (needle.to_owned(), fault, times, 1000)));
     }
 
     /// The faults injected so far: the matched request line (and
