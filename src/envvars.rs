@@ -119,6 +119,6 @@ pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &[AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_
 // the lock is released no request is made that the test proxy could hold; a
 // command under the lock, an acquire in flight, a stalled release and a bulk
 // undelete are interrupted on the wire instead, the proxy holding their
-// requests or answers); besides it `STATEWARD_TEST_DENY_TYPES`
-// (`live::TEST_DENY_TYPES_VAR`); and `USER`/`USERNAME`/`LOGNAME` for a lock's
+// requests or answers; AccessDenied in `drift` is the proxy's answer too);
+// and `USER`/`USERNAME`/`LOGNAME` for a lock's
 // `Who` (`lock::info::who`).

@@ -67,12 +67,6 @@ use crate::state::{Mode, State};
 
 pub use ignore::{IgnoreRules, Seen, Unmatched, DRIFTCTL_IGNORE_FILE};
 
-/// Test hook, read only in [`scan`]: a comma-separated list of resource
-/// types whose enumeration fails with AccessDenied as if IAM had refused it
-/// (e.g. `aws_rds_cluster`). For tests of the `not_checked` path on an
-/// emulator without IAM; never set it in production.
-pub const TEST_DENY_TYPES_VAR: &str = "STATEWARD_TEST_DENY_TYPES";
-
 /// How a supported type is identified, where it lives and how it compares.
 #[derive(Debug, Clone, Copy)]
 pub struct TypeSpec {
@@ -1344,33 +1338,7 @@ pub async fn inventory(
                 .map(|s| s.name),
         );
     }
-    // The one place the test hook is read.
-    let denied: BTreeSet<String> = std::env::var(TEST_DENY_TYPES_VAR)
-        .unwrap_or_default()
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
     let mut inventory = Inventory::default();
-    for (scope, req) in &mut requests {
-        for t in &denied {
-            if let Some(spec) = spec(t) {
-                if req.wanted.remove(spec.name) {
-                    inventory.insert(
-                        scope,
-                        t,
-                        TypeScan::Failed(AwsError::new(
-                            "List",
-                            format!("{t} (denied by {TEST_DENY_TYPES_VAR})"),
-                            AwsErrorKind::AccessDenied,
-                            Some("AccessDenied".into()),
-                            None,
-                        )),
-                    );
-                }
-            }
-        }
-    }
     let started = std::time::Instant::now();
     let several = requests.len() > 1;
     let report = |scope: &str, family: &str, part: &[(&'static str, TypeScan)]| {

@@ -83,22 +83,32 @@ fn platform() -> Platform {
     }
 }
 
-fn drift(p: &Platform, extra: &[&str], env: &[(&str, &str)]) -> Output {
+/// `drift` on the platform, straight to the emulator or `via` a proxy
+/// (which refuses some calls).
+fn drift(p: &Platform, extra: &[&str], via: Option<&TruncatingProxy>) -> Output {
+    let flags = match via {
+        Some(proxy) => p.backend.flags_via(&proxy.url()),
+        None => p.backend.flags(),
+    };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
     aws_env(&mut cmd)
         .arg("drift")
         .args(extra)
-        .args(p.backend.flags())
-        .envs(env.iter().copied())
+        .args(flags)
         .current_dir(root())
         .stdin(Stdio::null());
     cmd.output().expect("run stateward")
 }
 
-fn drift_json(p: &Platform, extra: &[&str], env: &[(&str, &str)], code: i32) -> serde_json::Value {
+fn drift_json(
+    p: &Platform,
+    extra: &[&str],
+    via: Option<&TruncatingProxy>,
+    code: i32,
+) -> serde_json::Value {
     let mut args = vec!["--format", "json"];
     args.extend_from_slice(extra);
-    let o = drift(p, &args, env);
+    let o = drift(p, &args, via);
     assert_exit(&o, code);
     let doc = json(&o);
     assert_schema("drift", &doc);
@@ -142,7 +152,7 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
     let pre = &p.prefix;
 
     // 1. The state describes the platform exactly: in sync.
-    let doc = drift_json(&p, &[], &[], 0);
+    let doc = drift_json(&p, &[], None, 0);
     assert_eq!(findings(&doc), vec![], "{doc:#}");
     assert_eq!(doc["state"]["serial"], 7);
     assert_eq!(doc["state"]["lineage"], "drift-test-lineage");
@@ -158,8 +168,9 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
 
     // A denied list call: that type is not checked, the rest still is, and
     // the result is incomplete (exit 1), never "in sync".
-    let deny = [("STATEWARD_TEST_DENY_TYPES", "aws_db_instance")];
-    let doc = drift_json(&p, &[], &deny, 1);
+    let deny = TruncatingProxy::faulty();
+    deny.fault("Action=DescribeDBInstances", Fault::DENIED, usize::MAX);
+    let doc = drift_json(&p, &[], Some(&deny), 1);
     let nc = doc["not_checked"].as_array().unwrap();
     assert_eq!(nc.len(), 1, "{doc:#}");
     assert_eq!(nc[0]["type"], "aws_db_instance");
@@ -177,7 +188,7 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
         (&doc["summary"]["errors"], &doc["summary"]["complete"]),
         (&serde_json::json!(1), &serde_json::json!(false))
     );
-    let o = drift(&p, &[], &deny);
+    let o = drift(&p, &[], Some(&deny));
     assert_exit(&o, 1);
     let text = stdout(&o);
     assert!(!text.contains("In sync"), "{text}");
@@ -186,20 +197,25 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
         "{text}"
     );
     // Accepted on purpose: exit 0, and says so.
-    let doc = drift_json(&p, &["--allow-incomplete"], &deny, 0);
+    let doc = drift_json(&p, &["--allow-incomplete"], Some(&deny), 0);
     assert_eq!(doc["summary"]["complete"], true);
     // Every type denied: 0% checked is never a pass.
-    let all = [(
-        "STATEWARD_TEST_DENY_TYPES",
-        "aws_db_instance,aws_eks_cluster,aws_eks_node_group,aws_s3_bucket,aws_s3_bucket_versioning",
-    )];
-    let doc = drift_json(&p, &[], &all, 1);
+    let all = TruncatingProxy::faulty();
+    for live_call in [
+        "Action=DescribeDBInstances",
+        "/clusters",
+        "x-id=ListBuckets",
+        "?versioning",
+    ] {
+        all.fault(live_call, Fault::DENIED, usize::MAX);
+    }
+    let doc = drift_json(&p, &[], Some(&all), 1);
     assert_eq!(doc["summary"]["checked"], 0, "{doc:#}");
     // A pipeline can require coverage: 5 of 6 is below 90%.
     let doc = drift_json(
         &p,
         &["--allow-incomplete", "--min-coverage", "90"],
-        &deny,
+        Some(&deny),
         1,
     );
     assert_eq!(doc["summary"]["complete"], false);
@@ -214,7 +230,7 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
          s3.put_bucket_versioning(Bucket='{pre}-artifacts', VersioningConfiguration={{'Status': 'Suspended'}})\n\
          s3.create_bucket(Bucket='{pre}-extra', CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
     ));
-    let doc = drift_json(&p, &[], &[], 2);
+    let doc = drift_json(&p, &[], None, 2);
     let want = vec![
         f(
             "missing",
@@ -251,7 +267,8 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
         (Some(1), Some(2), Some(0))
     );
     assert!(
-        !String::from_utf8_lossy(&drift(&p, &["--format", "json"], &[]).stdout).contains("hunter2")
+        !String::from_utf8_lossy(&drift(&p, &["--format", "json"], None).stdout)
+            .contains("hunter2")
     );
 
     // 3. --unmanaged, scoped by the environment file's drift block: the extra bucket too.
@@ -304,7 +321,7 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
     )
     .unwrap();
     let ignore_arg = ignore.display().to_string();
-    let doc = drift_json(&p, &["--ignore", &ignore_arg], &[], 2);
+    let doc = drift_json(&p, &["--ignore", &ignore_arg], None, 2);
     assert_eq!(findings(&doc), want[..2].to_vec(), "{doc:#}");
     assert!(
         doc["not_checked"][0]["reason"]
@@ -325,7 +342,7 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
     )
     .unwrap();
     let tf_arg = tf.display().to_string();
-    let doc = drift_json(&p, &["--backend-dir", &tf_arg], &[], 2);
+    let doc = drift_json(&p, &["--backend-dir", &tf_arg], None, 2);
     assert_eq!(
         findings(&doc),
         vec![want[0].clone(), want[2].clone()],
@@ -333,7 +350,7 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
     );
 
     // 5. Text and markdown.
-    let o = drift(&p, &[], &[]);
+    let o = drift(&p, &[], None);
     assert_exit(&o, 2);
     let text = stdout(&o);
     assert!(
@@ -346,7 +363,7 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
         "no progress without a terminal: {}",
         stderr(&o)
     );
-    let o = drift(&p, &["--format", "markdown"], &[]);
+    let o = drift(&p, &["--format", "markdown"], None);
     assert_exit(&o, 2);
     let md = stdout(&o);
     assert!(md.starts_with("### stateward drift: drift found"), "{md}");
@@ -363,11 +380,11 @@ fn drift_errors_are_one_sentence_and_exit_1() {
     let ignore = dir.path().join("bad");
     std::fs::write(&ignore, "ok.rule\n!\n").unwrap();
     let arg = ignore.display().to_string();
-    let o = drift(&p, &["--ignore", &arg], &[]);
+    let o = drift(&p, &["--ignore", &arg], None);
     assert_exit(&o, 1);
     let err = stderr(&o);
     assert!(err.contains("line 2:") && err.lines().count() == 1, "{err}");
-    let o = drift(&p, &["--ignore", "/nonexistent/ignore"], &[]);
+    let o = drift(&p, &["--ignore", "/nonexistent/ignore"], None);
     assert_exit(&o, 1);
     assert!(
         stderr(&o).contains("cannot read /nonexistent/ignore"),

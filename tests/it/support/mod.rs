@@ -618,7 +618,9 @@ pub struct TruncatingProxy {
     faults: std::sync::Arc<Faults>,
 }
 
-/// One fault the proxy injects in a response.
+/// One fault the proxy injects in a response. Rules match the request line,
+/// the `X-Amz-Target` header (JSON protocols) and the `Action=` of a query
+/// protocol's form body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// An error answer with this HTTP status and AWS error code, not
@@ -846,10 +848,26 @@ impl TruncatingProxy {
                 return out.flush();
             }
             let amz_target = header(&head, "x-amz-target").unwrap_or("").to_owned();
-            let fault = faults.pick(&format!("{} {amz_target}", head[0]));
+            // The query protocol (RDS, IAM, EC2, ...) names its operation in
+            // the form body: `Action=DescribeDBInstances`.
+            let action = header(&head, "content-type")
+                .filter(|t| t.starts_with("application/x-www-form-urlencoded"))
+                .and_then(|_| {
+                    String::from_utf8_lossy(&body)
+                        .split('&')
+                        .find(|p| p.starts_with("Action="))
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default();
+            let fault = faults.pick(&format!("{} {amz_target} {action}", head[0]));
             match fault {
                 Some(Fault::Status(status, code)) => {
-                    let (ctype, body) = if amz_target.is_empty() {
+                    let (ctype, body) = if !action.is_empty() {
+                        (
+                            "text/xml",
+                            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected by the test proxy</Message></Error><RequestId>0</RequestId></ErrorResponse>"),
+                        )
+                    } else if amz_target.is_empty() {
                         (
                             "application/xml",
                             format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>injected by the test proxy</Message><RequestId>0</RequestId></Error>"),
