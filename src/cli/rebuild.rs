@@ -1,28 +1,25 @@
 //! `stateward rebuild plan` (ordered waves from a state and live AWS) and
 //! `stateward rebuild run` (execute them: gates, journal, resume, lock).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use time::OffsetDateTime;
 
-use crate::aws::s3::Bucket;
-use crate::aws::{Aws, AwsErrorKind};
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
-use crate::config::Target;
 use crate::error::{Error, Refusal, Result};
 use crate::exit;
-use crate::live::{self, Kind};
-use crate::lock::{self, human_age, Locker, OnInterrupt};
+use crate::live::{self};
+use crate::lock::{self, Locker, OnInterrupt};
 use crate::output::{self, Stderr};
 use crate::output::{table, Printer, Render};
 use crate::rebuild::journal::{self, Journal, JournalStatus, Start, StateIdentity, WaveEntry};
-use crate::rebuild::run::{self as executor, AwsProbe, Event, Interrupts, ProcessRunner, Store};
-use crate::rebuild::{self, gate, shell_line, DataRecovery, Input, Node, Plan, Scope, Tier};
-use crate::state::{Mode, State};
+use crate::rebuild::persist::JournalStore;
+use crate::rebuild::prepare::{make_plan, Planned};
+use crate::rebuild::run::{self as executor, AwsProbe, Event, Interrupts, ProcessRunner};
+use crate::rebuild::{self, gate, shell_line, DataRecovery, Plan, Tier};
 
 use super::args::{RebuildCommand, RebuildRunArgs};
 
@@ -55,54 +52,6 @@ fn settings(ctx: &Context) -> Result<(Vec<Tier>, bool)> {
     Ok((tiers, ctx.settings.rebuild_s3_journal()?))
 }
 
-/// A plan from the state and what live AWS lacks.
-struct Planned {
-    plan: Plan,
-    not_checked: usize,
-    resources: Vec<live::StateResource>,
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn make_plan(
-    ctx: &Context,
-    target: &Target,
-    aws: &Aws,
-    state: &State<'_>,
-    tiers: Vec<Tier>,
-    all: bool,
-    terraform: String,
-    apply_args: Vec<String>,
-) -> Result<Planned> {
-    let nodes = nodes_of(state);
-    // What live AWS lacks, from the drift engine.
-    let resources = live::state_resources(state);
-    let opts = super::drift::managed_check_options(ctx, target)?;
-    let comparison = live::scan(aws, &resources, &opts).await?;
-    drop(opts); // clears the scan's progress line
-    let missing: BTreeSet<String> = comparison
-        .findings
-        .iter()
-        .filter(|f| f.kind == Kind::Missing)
-        .filter_map(|f| f.address.clone())
-        .collect();
-    let recovery_sources = recovery_sources(aws, &resources, &missing).await;
-    let input = Input {
-        nodes,
-        missing,
-        tiers,
-        scope: if all { Scope::All } else { Scope::MissingOnly },
-        recovery_sources,
-        terraform,
-        apply_args,
-    };
-    let plan = rebuild::plan(&input)?;
-    Ok(Planned {
-        plan,
-        not_checked: comparison.not_checked.len(),
-        resources,
-    })
-}
-
 async fn plan_command<W: Write>(
     ctx: &Context,
     reference: &str,
@@ -115,7 +64,16 @@ async fn plan_command<W: Write>(
     let state = parse_resolved(&resolved[0])?;
     let target = ctx.target()?;
     let aws = ctx.aws(&target).await?;
-    let planned = make_plan(ctx, &target, &aws, &state, tiers, all, terraform, vec![]).await?;
+    let planned = make_plan(
+        &aws,
+        super::drift::managed_check_options(ctx, &target)?,
+        &state,
+        tiers,
+        all,
+        terraform,
+        vec![],
+    )
+    .await?;
     printer
         .emit(&Report {
             state: StateInfo {
@@ -145,58 +103,6 @@ fn terraform_command(t: &str) -> Result<String> {
         return Ok(cwd.join(p).to_string_lossy().into_owned());
     }
     Ok(t.to_owned())
-}
-
-/// Where the journal is kept.
-struct JournalStore {
-    local: PathBuf,
-    s3: Option<(Bucket, String)>,
-    s3_warned: bool,
-    err: Stderr,
-}
-
-impl JournalStore {
-    fn describe(&self) -> String {
-        self.local.display().to_string()
-    }
-
-    /// The newest journal found (local, or the S3 copy when enabled).
-    async fn load(&self) -> Result<Option<Journal>> {
-        let local = journal::load(&self.local)?;
-        let remote = match &self.s3 {
-            Some((bucket, key)) => match bucket.get(key, None, None).await {
-                Ok(f) => Some(journal::parse(
-                    &f.bytes,
-                    &format!("s3://{}/{key}", bucket.name()),
-                )?),
-                Err(e) if e.kind == AwsErrorKind::NotFound => None,
-                Err(e) => return Err(e.into()),
-            },
-            None => None,
-        };
-        Ok(match (local, remote) {
-            (Some(l), Some(r)) => Some(if r.seq > l.seq { r } else { l }),
-            (l, r) => l.or(r),
-        })
-    }
-}
-
-impl Store for JournalStore {
-    async fn save(&mut self, journal: &mut Journal) -> Result<()> {
-        journal.seq += 1;
-        journal.updated_at = executor::now_rfc3339();
-        journal::save_atomic(&self.local, journal)?;
-        if let Some((bucket, key)) = &self.s3 {
-            // The local journal is authoritative: an S3 failure is reported, not fatal.
-            if let Err(e) = bucket.put(key, journal::to_bytes(journal), false).await {
-                if !self.s3_warned {
-                    self.err.line(format_args!("stateward: warning: could not write the S3 copy of the rebuild journal s3://{}/{key} ({e}); the local journal {} is up to date", bucket.name(), self.local.display()));
-                    self.s3_warned = true;
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 async fn run_command<W: Write>(
@@ -237,12 +143,7 @@ async fn run_command<W: Write>(
     let s3_url = s3
         .as_ref()
         .map(|(_, key)| format!("s3://{}/{key}", target.bucket));
-    let mut store = JournalStore {
-        local: journal::local_path(&dir),
-        s3,
-        s3_warned: false,
-        err: printer.stderr(),
-    };
+    let mut store = JournalStore::new(journal::local_path(&dir), s3, printer.stderr());
     let where_ = store.describe();
     let state_info = StateInfo {
         serial: state.serial,
@@ -272,7 +173,13 @@ async fn run_command<W: Write>(
             return Ok(exit::SUCCESS);
         }
         let planned = make_plan(
-            ctx, &target, &aws, &state, tiers, args.all, terraform, apply_args,
+            &aws,
+            super::drift::managed_check_options(ctx, &target)?,
+            &state,
+            tiers,
+            args.all,
+            terraform,
+            apply_args,
         )
         .await?;
         let mut notes = Vec::new();
@@ -342,9 +249,8 @@ async fn run_command<W: Write>(
         )
     } else {
         let planned = make_plan(
-            ctx,
-            &target,
             &aws,
+            super::drift::managed_check_options(ctx, &target)?,
             &state,
             tiers.clone(),
             args.all,
@@ -410,7 +316,13 @@ async fn run_command<W: Write>(
                         Some(p) => p,
                         None => {
                             make_plan(
-                                ctx, &target, &aws, &state, tiers, args.all, terraform, apply_args,
+                                &aws,
+                                super::drift::managed_check_options(ctx, &target)?,
+                                &state,
+                                tiers,
+                                args.all,
+                                terraform,
+                                apply_args,
                             )
                             .await?
                         }
@@ -874,71 +786,6 @@ impl Render for RunReport {
         }
         Ok(())
     }
-}
-
-/// The state's managed, current resource instances with their dependencies.
-fn nodes_of(state: &State<'_>) -> Vec<Node> {
-    let mut out = Vec::new();
-    for r in state.resources.iter().filter(|r| r.mode == Mode::Managed) {
-        let resource = r.address();
-        let mut seen = BTreeSet::new();
-        for inst in r.instances.iter().filter(|i| i.deposed.is_none()) {
-            let address =
-                crate::state::address::instance_address(&resource, inst.index_key.as_ref());
-            if !seen.insert(address.clone()) {
-                continue;
-            }
-            out.push(Node {
-                address,
-                resource: resource.clone(),
-                type_: r.type_.to_string(),
-                dependencies: inst.dependencies.iter().map(|d| d.to_string()).collect(),
-            });
-        }
-    }
-    out
-}
-
-/// Where the data of each missing data store can come back from.
-async fn recovery_sources(
-    aws: &Aws,
-    resources: &[live::StateResource],
-    missing: &BTreeSet<String>,
-) -> BTreeMap<String, (String, String)> {
-    let now = OffsetDateTime::now_utc();
-    let rds = aws.rds();
-    let mut out = BTreeMap::new();
-    for r in resources.iter().filter(|r| missing.contains(&r.address)) {
-        let Some(id) = r.id.clone() else { continue };
-        let latest = match r.type_.as_str() {
-            "aws_db_instance" => Some(rds.latest_instance_snapshot(&id).await),
-            "aws_rds_cluster" => Some(rds.latest_cluster_snapshot(&id).await),
-            _ => None,
-        };
-        let entry = match (r.type_.as_str(), latest) {
-            (_, Some(Ok(Some(t)))) => (
-                format!("rds-snapshot:{id}"),
-                format!(
-                    "latest snapshot of {id} taken {} ({} ago): restore it instead of creating an empty database",
-                    crate::util::time::rfc3339(t),
-                    human_age((now - t).whole_seconds().max(0))
-                ),
-            ),
-            (_, Some(Ok(None))) => ("none found".into(), format!("{id} has no snapshot: recreating it loses its data")),
-            (_, Some(Err(e))) => ("unknown".into(), format!("snapshots of {id} could not be listed: {e}")),
-            ("aws_dynamodb_table", None) => (
-                "point-in-time recovery".into(),
-                format!("restore {id} from a PITR backup or an on-demand backup, if it had one, before the final apply"),
-            ),
-            ("aws_s3_bucket", None) => (
-                "bucket gone".into(),
-                format!("{id} and its object versions are gone: recreate it from a replica or backup before the final apply"),
-            ),
-            _ => continue,
-        };
-        out.insert(r.address.clone(), entry);
-    }
-    out
 }
 
 #[derive(Serialize, schemars::JsonSchema)]

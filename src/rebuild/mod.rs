@@ -6,6 +6,8 @@
 
 pub mod gate;
 pub mod journal;
+pub mod persist;
+pub mod prepare;
 pub mod run;
 
 use std::collections::{BTreeMap, BTreeSet};
