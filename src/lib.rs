@@ -2,7 +2,8 @@
 //!
 //! A library with a thin binary (`main.rs`). Modules by domain:
 //! `config` (where the state is), `state` (the v4 model, health), `diff`,
-//! `store` (versions in S3, references), `snapshot` (copies outside the
+//! `store` (versions in S3, references), `storage` (the storage traits,
+//! their in-memory twin and fault wrapper), `snapshot` (copies outside the
 //! state bucket, retention), `aws` (the only place SDK types live),
 //! `output` (the printer), `cli` (arguments and commands), and two leaves
 //! every layer may use: `model` (value types shared by configuration and the
