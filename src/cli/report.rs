@@ -145,8 +145,15 @@ impl MergeReport {
             Some(n) => format!(" from {} of {n} shards", m.shards_found.len()),
             None => String::new(),
         };
+        let lineage = match m.summary.lineage_not_compared {
+            Some(n) if n > 0 => format!(
+                "; lineage not compared with the previous version for {}",
+                count(n, "state", "states")
+            ),
+            _ => String::new(),
+        };
         format!(
-            "{}: {}{shards}: {} ok, {} with problems, {} not checked",
+            "{}: {}{shards}: {} ok, {} with problems, {} not checked{lineage}",
             m.command,
             count(m.summary.states, "state", "states"),
             m.summary.ok,

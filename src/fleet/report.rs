@@ -123,6 +123,11 @@ pub struct Counts {
     pub ok: usize,
     pub with_problems: usize,
     pub unchecked: usize,
+    /// Inventories (`states`): how many states' lineage was not compared
+    /// with their previous version (`lineage_check: not-compared`); absent
+    /// for the other commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage_not_compared: Option<usize>,
 }
 
 /// Shard reports combined.
@@ -152,6 +157,17 @@ pub fn counts(entries: &[Entry]) -> Counts {
             .filter(|e| !e.unchecked && !e.problems.is_empty())
             .count(),
         unchecked: entries.iter().filter(|e| e.unchecked).count(),
+        lineage_not_compared: entries
+            .iter()
+            .any(|e| e.rest.contains_key("lineage_check"))
+            .then(|| {
+                entries
+                    .iter()
+                    .filter(|e| {
+                        e.rest.get("lineage_check").and_then(|v| v.as_str()) == Some("not-compared")
+                    })
+                    .count()
+            }),
     }
 }
 
@@ -297,10 +313,38 @@ mod tests {
                 states: 4,
                 ok: 2,
                 with_problems: 1,
-                unchecked: 1
+                unchecked: 1,
+                lineage_not_compared: None,
             }
         );
         assert_eq!(exit_code(&m), crate::exit::ERROR);
+    }
+
+    #[test]
+    fn merged_inventories_total_the_states_whose_lineage_was_not_compared() {
+        let with = |key: &str, check: &str| {
+            let mut e = entry(key, &[], false);
+            e.rest.insert("lineage_check".into(), check.into());
+            e
+        };
+        let m = merge(vec![
+            report(
+                Some("0/2"),
+                vec![with("a", "not-compared"), with("b", "same")],
+            ),
+            report(
+                Some("1/2"),
+                vec![with("c", "not-compared"), with("d", "no-previous")],
+            ),
+        ])
+        .unwrap();
+        assert_eq!(m.summary.lineage_not_compared, Some(2));
+        let doc = serde_json::to_value(&m.summary).unwrap();
+        assert_eq!(doc["lineage_not_compared"], 2);
+        // Other commands' reports have no such count.
+        let other = merge(vec![report(None, vec![entry("a", &[], false)])]).unwrap();
+        assert_eq!(other.summary.lineage_not_compared, None);
+        assert!(serde_json::to_value(&other.summary).unwrap()["lineage_not_compared"].is_null());
     }
 
     #[test]
