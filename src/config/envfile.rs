@@ -312,6 +312,59 @@ impl StatesSettings {
 
 /// Reads the `states` block: `match "PATTERN" { ... }` blocks only, each
 /// pattern a valid glob, no pattern twice.
+/// The one label of a labelled block nested in another (`match "GLOB"` in
+/// `states`, `tier "NAME"` in `rebuild`), and errors reported at it.
+struct Label<'a> {
+    src: &'a Source,
+    /// The label, trimmed; empty when the block has none, or several.
+    text: String,
+    /// The label's place, else the block keyword's.
+    span: Option<Range<usize>>,
+    /// The block keyword (`match`, `tier`) and the block it is in.
+    key: String,
+    within: &'static str,
+}
+
+impl<'a> Label<'a> {
+    fn of(src: &'a Source, inner: &Block, within: &'static str) -> Label<'a> {
+        let text = match inner.labels.as_slice() {
+            [label] => label.as_str().trim().to_owned(),
+            _ => String::new(),
+        };
+        let span = inner
+            .labels
+            .first()
+            .and_then(|l| l.span())
+            .or(inner.ident.span());
+        Label {
+            src,
+            text,
+            span,
+            key: inner.ident.as_str().to_owned(),
+            within,
+        }
+    }
+
+    /// An invalid-value error at the label.
+    fn error(&self, reason: String) -> ConfigError {
+        self.src.error(
+            self.span.clone(),
+            ConfigErrorKind::InvalidValue {
+                key: self.key.clone(),
+                block: Some(self.within.to_string()),
+                reason,
+            },
+        )
+    }
+
+    /// The label's line (0 when it has no place).
+    fn line(&self) -> usize {
+        self.span
+            .as_ref()
+            .map_or(0, |r| self.src.line_col(r.start).0)
+    }
+}
+
 fn read_states(src: &Source, block: &Block) -> Result<StatesSettings, ConfigError> {
     const NAME: &str = "states";
     if let Some(label) = block.labels.first() {
@@ -350,33 +403,20 @@ fn read_states(src: &Source, block: &Block) -> Result<StatesSettings, ConfigErro
                 if key != "match" {
                     return Err(unknown(key, span));
                 }
-                let pattern = match inner.labels.as_slice() {
-                    [label] => label.as_str().trim().to_owned(),
-                    _ => String::new(),
-                };
-                let label_span = inner.labels.first().and_then(|l| l.span()).or(span.clone());
-                let bad_label = |reason: String| {
-                    src.error(
-                        label_span.clone(),
-                        ConfigErrorKind::InvalidValue {
-                            key: "match".into(),
-                            block: Some(NAME.to_string()),
-                            reason,
-                        },
-                    )
-                };
+                let label = Label::of(src, inner, NAME);
+                let pattern = label.text.clone();
                 if pattern.is_empty() {
-                    return Err(bad_label(
+                    return Err(label.error(
                         "a match needs exactly one non-empty label, a glob over the state key: `match \"team-a/**\" { ... }`".into(),
                     ));
                 }
                 if let Err(why) = state_glob(&pattern) {
-                    return Err(bad_label(format!(
+                    return Err(label.error(format!(
                         "\"{pattern}\" is not a glob ({why}); write e.g. \"team-a/**\" or \"env:/*/app/terraform.tfstate\""
                     )));
                 }
                 let rule: StateRule = read_attributes(src, inner)?;
-                let line = label_span.as_ref().map_or(0, |r| src.line_col(r.start).0);
+                let line = label.line();
                 let scope = (rule.bucket.clone().unwrap_or_default(), pattern.clone());
                 if let Some(first) = lines.insert(scope, line) {
                     let within = rule
@@ -384,7 +424,7 @@ fn read_states(src: &Source, block: &Block) -> Result<StatesSettings, ConfigErro
                         .as_deref()
                         .map(|b| format!(" in bucket \"{b}\""))
                         .unwrap_or_default();
-                    return Err(bad_label(format!(
+                    return Err(label.error(format!(
                         "\"{pattern}\"{within} is matched twice (first on line {first}); merge the two blocks"
                     )));
                 }
@@ -923,46 +963,33 @@ fn read_rebuild(src: &Source, block: &Block) -> Result<RebuildSettings, ConfigEr
                 if !REBUILD_BLOCKS.contains(&key) {
                     return Err(unknown(key, span));
                 }
-                let name = match inner.labels.as_slice() {
-                    [label] => label.as_str().trim().to_owned(),
-                    _ => String::new(),
-                };
-                let label_span = inner.labels.first().and_then(|l| l.span()).or(span.clone());
-                let bad_label = |reason: String| {
-                    src.error(
-                        label_span.clone(),
-                        ConfigErrorKind::InvalidValue {
-                            key: "tier".into(),
-                            block: Some(NAME.to_string()),
-                            reason,
-                        },
-                    )
-                };
+                let label = Label::of(src, inner, NAME);
+                let name = label.text.clone();
                 if name.is_empty() {
-                    return Err(bad_label(
+                    return Err(label.error(
                         "a tier needs exactly one non-empty label, its name: `tier \"control plane\" { ... }`".into(),
                     ));
                 }
                 if name == crate::model::tier::FINAL_WAVE {
-                    return Err(bad_label(format!(
+                    return Err(label.error(format!(
                         "\"{name}\" is the name of the final full apply; give the tier another name"
                     )));
                 }
-                let line = label_span.as_ref().map_or(0, |r| src.line_col(r.start).0);
+                let line = label.line();
                 if let Some(first) = names.insert(name.clone(), line) {
-                    return Err(bad_label(format!(
+                    return Err(label.error(format!(
                         "there are two tiers named \"{name}\" (the first on line {first}); give each tier its own name"
                     )));
                 }
                 let t: TierSettings = read_attributes(src, inner)?;
                 if t.gate_timeout_seconds.is_some() && t.gate.is_none() {
-                    return Err(bad_label(format!(
+                    return Err(label.error(format!(
                         "tier \"{name}\" sets gate_timeout without a gate; add `gate = \"...\"` or remove gate_timeout"
                     )));
                 }
                 for ty in &t.types {
                     if let Some(first) = owner.insert(ty.clone(), name.clone()) {
-                        return Err(bad_label(format!(
+                        return Err(label.error(format!(
                             "\"{ty}\" is listed in tier \"{first}\" and in tier \"{name}\"; a type belongs to one tier"
                         )));
                     }
