@@ -19,6 +19,11 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use tokio::sync::watch;
 
+/// How long work already sent is awaited after Ctrl-C before what it left
+/// is judged (a lock write's outcome, a bulk undelete's removals): AWS
+/// applies a request it received, so an unanswered request may yet land.
+pub const IN_FLIGHT_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
 use crate::output::Stderr;
 
 struct Channels {

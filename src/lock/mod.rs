@@ -392,7 +392,7 @@ impl Locker {
                 // and prints the shield's release hint.
                 stopped.store(true, std::sync::atomic::Ordering::SeqCst);
                 stop.notify_one();
-                let settled = tokio::time::timeout(IN_FLIGHT_GRACE, &mut attempt).await.is_ok();
+                let settled = tokio::time::timeout(crate::interrupt::IN_FLIGHT_GRACE, &mut attempt).await.is_ok();
                 let removed = self.release_own(&info.id).await;
                 Err(Error::Interrupted(interrupted_acquire(&self.path, &info.id, settled, &removed)))
             }
@@ -911,10 +911,6 @@ impl LockGuard<'_> {
         }
     }
 }
-
-/// How long Ctrl-C waits for a lock write already sent to be answered
-/// before it removes what of the lock landed.
-const IN_FLIGHT_GRACE: Duration = Duration::from_secs(15);
 
 /// What an acquire interrupted by Ctrl-C left: `settled` when the write in
 /// flight was answered (so what landed is known and was removed), else a

@@ -119,19 +119,15 @@ pub struct Executed {
     /// Ctrl-C stopped the run before every object was done.
     pub interrupted: bool,
     /// Removals that were in flight when Ctrl-C came and had not answered
-    /// within [`IN_FLIGHT_GRACE`]: they may yet land (their objects are then
+    /// within [`crate::interrupt::IN_FLIGHT_GRACE`]: they may yet land (their objects are then
     /// back, though not counted in `restored`).
     pub unsettled: usize,
 }
 
-/// How long removals already sent are awaited after Ctrl-C: S3 applies a
-/// request it received, so they are counted rather than dropped unanswered.
-pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(15);
-
 /// Removes the markers of each object, `concurrency` at a time. `progress`
 /// gets the number of objects done after each. Ctrl-C stops it: no further
 /// object is started, the objects in flight are awaited (up to
-/// [`IN_FLIGHT_GRACE`]; S3 applies what it received, so they are counted
+/// [`crate::interrupt::IN_FLIGHT_GRACE`]; S3 applies what it received, so they are counted
 /// rather than dropped unanswered; a rerun is safe either way, as it only
 /// looks at keys whose current version is a marker), and what was done is
 /// returned with `interrupted` set.
@@ -198,7 +194,10 @@ pub async fn execute(
                 }
             }
         };
-        if tokio::time::timeout(IN_FLIGHT_GRACE, drain).await.is_err() {
+        if tokio::time::timeout(crate::interrupt::IN_FLIGHT_GRACE, drain)
+            .await
+            .is_err()
+        {
             out.unsettled = in_flight.load(Ordering::SeqCst);
         }
     }
