@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_types::region::Region;
@@ -156,18 +157,50 @@ pub fn create_lock_table(table: &str) {
     });
 }
 
-/// Uploads bytes as a new version of `key`; its version id (`null` unversioned).
-pub fn put_object(bucket: &str, key: &str, bytes: &[u8]) -> String {
-    block(async {
-        let r = s3()
-            .put_object()
+/// Uploads bytes as a new version of `key`, the request shaped by `with`
+/// (headers); its version id (`null` unversioned).
+fn put_with(
+    bucket: &str,
+    key: &str,
+    bytes: &[u8],
+    with: impl FnOnce(PutObjectFluentBuilder) -> PutObjectFluentBuilder,
+) -> String {
+    let put = with(
+        s3().put_object()
             .bucket(bucket)
             .key(key)
-            .body(ByteStream::from(bytes.to_vec()))
-            .send()
-            .await
-            .expect("put object");
+            .body(ByteStream::from(bytes.to_vec())),
+    );
+    block(async {
+        let r = put.send().await.expect("put object");
         r.version_id().unwrap_or("null").to_owned()
+    })
+}
+
+/// Uploads bytes as a new version of `key`; its version id (`null` unversioned).
+pub fn put_object(bucket: &str, key: &str, bytes: &[u8]) -> String {
+    put_with(bucket, key, bytes, |p| p)
+}
+
+/// Uploads a JSON document (`Content-Type: application/json`, as Terraform
+/// writes its `.tflock`); its version id.
+pub fn put_json(bucket: &str, key: &str, body: &str) -> String {
+    put_with(bucket, key, body.as_bytes(), |p| {
+        p.content_type("application/json")
+    })
+}
+
+/// Uploads bytes encrypted with a customer key (SSE-C; `key_b64` is the
+/// base64 of the 256-bit key), as Terraform does with `sse_customer_key`;
+/// its version id.
+pub fn put_object_sse_c(bucket: &str, key: &str, bytes: &[u8], key_b64: &str) -> String {
+    use md5::Digest;
+    let raw = aws_smithy_types::base64::decode(key_b64).expect("a base64 customer key");
+    let key_md5 = aws_smithy_types::base64::encode(md5::Md5::digest(&raw));
+    put_with(bucket, key, bytes, |p| {
+        p.sse_customer_algorithm("AES256")
+            .sse_customer_key(key_b64)
+            .sse_customer_key_md5(key_md5)
     })
 }
 
@@ -375,46 +408,6 @@ pub fn head_encryption(bucket: &str, key: &str) -> (String, String) {
                 .unwrap_or_else(|| "-".into()),
             h.ssekms_key_id().unwrap_or("-").to_owned(),
         )
-    })
-}
-
-/// Uploads bytes encrypted with a customer key (SSE-C; `key_b64` is the
-/// base64 of the 256-bit key), as Terraform does with `sse_customer_key`;
-/// its version id.
-pub fn put_object_sse_c(bucket: &str, key: &str, bytes: &[u8], key_b64: &str) -> String {
-    use md5::Digest;
-    let raw = aws_smithy_types::base64::decode(key_b64).expect("a base64 customer key");
-    let key_md5 = aws_smithy_types::base64::encode(md5::Md5::digest(&raw));
-    block(async {
-        let r = s3()
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(ByteStream::from(bytes.to_vec()))
-            .sse_customer_algorithm("AES256")
-            .sse_customer_key(key_b64)
-            .sse_customer_key_md5(key_md5)
-            .send()
-            .await
-            .expect("put object with SSE-C");
-        r.version_id().unwrap_or("null").to_owned()
-    })
-}
-
-/// Uploads a JSON document (`Content-Type: application/json`, as Terraform
-/// writes its `.tflock`); its version id.
-pub fn put_json(bucket: &str, key: &str, body: &str) -> String {
-    block(async {
-        let r = s3()
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(body.as_bytes().to_vec()))
-            .send()
-            .await
-            .expect("put object");
-        r.version_id().unwrap_or("null").to_owned()
     })
 }
 
