@@ -429,8 +429,11 @@ async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) 
     let policy = policy_of(ctx.settings.retention()?, &a)?;
     let store = open_store(ctx).await?;
     let stderr = printer.stderr();
-    let (listing, decision) = snapshot::prune_decision(
+    let listing = store.list().await?;
+    warn_broken(&stderr, &listing, &store);
+    let decision = snapshot::prune_decision(
         &store,
+        &listing,
         &policy,
         OffsetDateTime::now_utc(),
         &mut |id, problems| {
@@ -440,8 +443,7 @@ async fn prune<W: Write>(ctx: &Context, a: PruneArgs, printer: &mut Printer<W>) 
             ))
         },
     )
-    .await?;
-    warn_broken(&stderr, &listing, &store);
+    .await;
 
     let mut report = PruneReport {
         store: store.url().to_string(),

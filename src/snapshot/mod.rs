@@ -625,19 +625,19 @@ pub async fn create(
     })
 }
 
-/// What pruning `store` under `policy` at `now` keeps and forgets, with
-/// the listing it was decided on. Health matters only for the newest healthy
+/// What pruning the snapshots of `listing` (from `store`) under `policy` at
+/// `now` keeps and forgets. Health matters only for the newest healthy
 /// snapshot, so snapshots are verified newest first until one passes; older
 /// ones are not read (they count as healthy, which cannot change which one
 /// is the newest healthy). Each failed verification is told to
 /// `on_unhealthy` (id and problems) as it is found. Deletes nothing.
 pub async fn prune_decision(
     store: &SnapshotStore,
+    listing: &Listing,
     policy: &retention::Policy,
     now: OffsetDateTime,
     on_unhealthy: &mut dyn FnMut(&str, &[String]),
-) -> Result<(Listing, retention::Decision)> {
-    let listing = store.list().await?;
+) -> retention::Decision {
     let mut health = std::collections::HashMap::new();
     for m in listing.snapshots.iter().rev() {
         let v = verify(store, m).await;
@@ -658,8 +658,7 @@ pub async fn prune_decision(
             healthy: health.get(&m.id).copied().unwrap_or(true),
         })
         .collect();
-    let decision = retention::decide(&items, policy, now);
-    Ok((listing, decision))
+    retention::decide(&items, policy, now)
 }
 
 /// The outcome of verifying one snapshot.

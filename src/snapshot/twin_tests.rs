@@ -170,11 +170,11 @@ async fn prune_keeps_the_newest_healthy_and_the_policy_and_forgets_the_rest() {
         ..Default::default()
     };
     let mut unhealthy = Vec::new();
-    let (listing, decision) = prune_decision(&t.store, &policy, T3, &mut |id, problems| {
+    let listing = t.store.list().await.unwrap();
+    let decision = prune_decision(&t.store, &listing, &policy, T3, &mut |id, problems| {
         unhealthy.push((id.to_owned(), problems.to_vec()))
     })
-    .await
-    .unwrap();
+    .await;
     assert_eq!(listing.snapshots.len(), 3);
     assert_eq!(unhealthy.len(), 1);
     assert_eq!(unhealthy[0].0, ids[2]);
