@@ -2,21 +2,19 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
-use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::aws::Aws;
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
-use crate::config::{IgnoreFile, Target};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exit;
 use crate::live::{
     self, Comparison, Finding, IgnoreRules, Kind, NotChecked, ScanOptions, UnmanagedScope,
 };
 use crate::output::style::{status_style, BAD, GOOD, NOTE, WARN};
-use crate::output::{count, paint, Printer, Progress, Render, Stderr};
+use crate::output::{count, paint, Printer, Render, Stderr};
 
 use super::args::DriftArgs;
 
@@ -35,7 +33,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     let resources = live::state_resources(&state);
 
     let drift_settings = ctx.settings.drift()?;
-    let ignore = load_ignore(ctx, args.ignore.as_deref(), &printer.stderr())?;
+    let ignore = ctx.ignore_rules(args.ignore.as_deref(), &printer.stderr())?;
     warn_unmatched(&printer.stderr(), &ignore, &resources, args.unmanaged);
 
     let mut never_unmanaged = BTreeSet::new();
@@ -48,7 +46,7 @@ pub async fn run<W: Write>(ctx: &Context, args: DriftArgs, printer: &mut Printer
     }
     let aws = Aws::connect(&ctx.aws_access()?).await?;
 
-    let progress = scan_progress(format!(
+    let progress = live::terminal_progress(format!(
         "checking {} against live AWS",
         count(resources.len(), "resource", "resources")
     ));
@@ -138,24 +136,6 @@ impl Completeness {
     }
 }
 
-/// Scan options for checking a state's managed resources only (no unmanaged
-/// listing), with the environment file's ignore rules: `versions
-/// --against-live` and `rebuild plan` use them.
-pub(crate) fn managed_check_options(ctx: &Context, target: &Target) -> Result<ScanOptions> {
-    let mut never = BTreeSet::new();
-    never.insert(("aws_s3_bucket".to_owned(), target.bucket.clone()));
-    Ok(ScanOptions {
-        unmanaged: false,
-        scope: UnmanagedScope::default(),
-        concurrency: ctx.concurrency,
-        naive: false,
-        ignore: load_ignore(ctx, None, &Stderr::default())?,
-        never_unmanaged: never,
-        only_region: None,
-        progress: scan_progress("comparing with live AWS".to_owned()),
-    })
-}
-
 /// Warns about ignore rules that match no resource of the state (a rule may
 /// also hide unmanaged objects, so with `--unmanaged` only the rules that
 /// look like a Terraform address are reported).
@@ -188,63 +168,6 @@ fn warn_unmatched(
             (None, true) => {}
         }
     }
-}
-
-/// Live-scan progress on a terminal's stderr: a spinner that counts the
-/// services (type families) done and shows the last one's counts. `None`
-/// when progress is not drawn (JSON, off a terminal).
-pub(crate) fn scan_progress(what: String) -> Option<live::Progress> {
-    let bar = Progress::spinner(what.clone());
-    if !bar.is_drawn() {
-        return None;
-    }
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    Some(Box::new(move |line: &str| {
-        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        bar.set_message(format!(
-            "{what}: {} done, last {line}",
-            count(n, "service", "services")
-        ));
-    }))
-}
-
-/// The ignore file's rules, plus `lifecycle.ignore_changes` of the Terraform
-/// configuration when `--backend-dir` names it.
-pub(crate) fn load_ignore(ctx: &Context, flag: Option<&Path>, err: &Stderr) -> Result<IgnoreRules> {
-    let IgnoreFile { mut path, required } = ctx.settings.ignore_file(flag)?;
-    let mut text = match std::fs::read_to_string(&path) {
-        Ok(t) => Some(t),
-        Err(e) if !required && e.kind() == io::ErrorKind::NotFound => None,
-        Err(source) => return Err(Error::ReadFile { path, source }),
-    };
-    // driftctl users: their `.driftignore` when there is no `.statewardignore`.
-    if text.is_none() {
-        let driftctl = path.with_file_name(live::DRIFTCTL_IGNORE_FILE);
-        match std::fs::read_to_string(&driftctl) {
-            Ok(t) => {
-                err.line(format_args!(
-                    "stateward: no {} here; using driftctl's {} (same syntax)",
-                    path.display(),
-                    driftctl.display()
-                ));
-                text = Some(t);
-                path = driftctl;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(Error::ReadFile {
-                    path: driftctl,
-                    source,
-                })
-            }
-        }
-    }
-    let rules = IgnoreRules::parse(text.as_deref())
-        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
-    Ok(match ctx.settings.terraform_dir() {
-        Some(dir) => rules.with_ignore_changes(crate::config::read_ignore_changes(dir)?),
-        None => rules,
-    })
 }
 
 /// `drift --list-types`: `[{"type","service","compares","unmanaged","global"}]`.

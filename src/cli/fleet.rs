@@ -425,7 +425,7 @@ pub async fn drift<W: Write>(
     let fleet = &args.fleet;
     let (run, states, errors) = FleetRun::start(ctx, fleet).await?;
     let fleet_run = &run;
-    let ignore = super::drift::load_ignore(ctx, args.ignore.as_deref(), &printer.stderr())?;
+    let ignore = ctx.ignore_rules(args.ignore.as_deref(), &printer.stderr())?;
     let per_state = (ctx.concurrency / 4).max(1);
     let ignore = &ignore;
     let entries = each(

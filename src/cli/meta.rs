@@ -164,7 +164,7 @@ pub const SCHEMAS: &[SchemaEntry] = &[
     generated::<super::drift::DriftReport>("drift", "stateward drift --format json"),
     generated::<super::doctor::Report>("doctor", "stateward doctor --format json"),
     generated::<super::rebuild::Report>("rebuild-plan", "stateward rebuild plan --format json"),
-    generated::<super::rebuild::RunReport>("rebuild-run", "stateward rebuild run --format json")
+    generated::<crate::rebuild::session::RunReport>("rebuild-run", "stateward rebuild run --format json")
         .described(
             "Without --execute: the plan and what would run (status dry-run), or with --resume the journal's waves (status would-resume). With --execute: every wave of the journal and what happened (status completed); a failed run prints the error document instead (schemas/error.schema.json) and its details stay in the journal, which has the same wave shape.",
         ),

@@ -394,6 +394,31 @@ impl Context {
     pub async fn aws(&self, target: &Target) -> Result<Aws> {
         Ok(Aws::connect(&self.settings.aws_access_of(target)).await?)
     }
+
+    /// The ignore rules (`--ignore FILE` or the settings' ignore file, and
+    /// the Terraform configuration's `ignore_changes`).
+    pub(crate) fn ignore_rules(
+        &self,
+        flag: Option<&std::path::Path>,
+        err: &Stderr,
+    ) -> Result<crate::live::IgnoreRules> {
+        crate::live::ignore::load(
+            self.settings.ignore_file(flag)?,
+            self.settings.terraform_dir(),
+            err,
+        )
+    }
+
+    /// The live scan of a state's managed resources that `versions
+    /// --against-live`, `restore --last-good` and `rebuild` run.
+    pub(crate) fn managed_scan(&self, target: &Target) -> Result<crate::live::ScanOptions> {
+        Ok(crate::live::ScanOptions::managed(
+            &target.bucket,
+            self.concurrency,
+            self.ignore_rules(None, &Stderr::default())?,
+            crate::live::terminal_progress("comparing with live AWS".to_owned()),
+        ))
+    }
 }
 
 /// What the global options say about where settings come from (no I/O).

@@ -4,27 +4,22 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::cli::{out_err, parse_resolved, resolve_refs, Context};
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Result};
 use crate::exit;
-use crate::live::{self};
-use crate::lock::{self, Locker, OnInterrupt};
 use crate::output::{self, Stderr};
 use crate::output::{table, Printer, Render};
-use crate::rebuild::journal::{self, Journal, JournalStatus, Start, StateIdentity, WaveEntry};
-use crate::rebuild::persist::JournalStore;
-use crate::rebuild::prepare::{make_plan, Planned};
-use crate::rebuild::run::{self as executor, AwsProbe, Event, Interrupts, ProcessRunner};
-use crate::rebuild::{self, gate, shell_line, DataRecovery, Plan, Tier};
+use crate::rebuild::journal::{self, WaveEntry};
+use crate::rebuild::prepare::make_plan;
+use crate::rebuild::run::Event;
+use crate::rebuild::session::{self, RunReport, StateInfo};
+use crate::rebuild::{self, shell_line, Plan, Tier};
 
 use super::args::{RebuildCommand, RebuildRunArgs};
-
-/// The lock operation `rebuild run --execute` records.
-pub const REBUILD_OPERATION: &str = "OperationTypeRebuild";
 
 pub async fn run<W: Write>(
     ctx: &Context,
@@ -66,7 +61,7 @@ async fn plan_command<W: Write>(
     let aws = ctx.aws(&target).await?;
     let planned = make_plan(
         &aws,
-        super::drift::managed_check_options(ctx, &target)?,
+        ctx.managed_scan(&target)?,
         &state,
         tiers,
         all,
@@ -76,10 +71,7 @@ async fn plan_command<W: Write>(
     .await?;
     printer
         .emit(&Report {
-            state: StateInfo {
-                serial: state.serial,
-                lineage: state.lineage.to_string(),
-            },
+            state: StateInfo::of(&state),
             not_checked: planned.not_checked,
             plan: planned.plan,
         })
@@ -110,7 +102,6 @@ async fn run_command<W: Write>(
     args: RebuildRunArgs,
     printer: &mut Printer<W>,
 ) -> Result<u8> {
-    let started = Instant::now();
     let (tiers, s3_from_env) = settings(ctx)?;
     let dir = std::fs::canonicalize(&args.dir)
         .ok()
@@ -122,314 +113,48 @@ async fn run_command<W: Write>(
             ))
         })?;
     let terraform = terraform_command(&args.terraform)?;
-    let apply_args: Vec<String> = vec!["-input=false".into(), "-auto-approve".into()];
     let resolved = resolve_refs(ctx, &[&args.reference]).await?;
     let state = parse_resolved(&resolved[0])?;
     let target = ctx.target()?;
     let aws = ctx.aws(&target).await?;
-    let identity = StateIdentity {
-        bucket: target.bucket.clone(),
-        key: target.state_key(),
-        serial: state.serial,
-        lineage: state.lineage.to_string(),
+    let request = session::Request {
+        // The command to rerun: this one, with --execute --resume.
+        resume_hint: resume_command(&args, &terraform, &dir),
+        dir,
+        terraform,
+        tiers,
+        all: args.all,
+        execute: args.execute,
+        resume: args.resume,
+        allow_empty_data_stores: args.allow_empty_data_stores,
+        s3_journal: args.s3_journal || s3_from_env,
+        lock_timeout: args.lock_timeout.unwrap_or(Duration::ZERO),
+        show_lock_wait: crate::cli::shows_progress(printer),
     };
-    let fingerprint = journal::fingerprint(&tiers, args.all, &terraform, &apply_args);
-    let s3 = (args.s3_journal || s3_from_env).then(|| {
-        (
-            aws.state_bucket(&target),
-            journal::s3_key(&target.state_key()),
-        )
-    });
-    let s3_url = s3
-        .as_ref()
-        .map(|(_, key)| format!("s3://{}/{key}", target.bucket));
-    let mut store = JournalStore::new(journal::local_path(&dir), s3, printer.stderr());
-    let where_ = store.describe();
-    let state_info = StateInfo {
-        serial: state.serial,
-        lineage: state.lineage.to_string(),
+    let err = printer.stderr();
+    let dir = request.dir.clone();
+    let mut show = Show {
+        err: err.clone(),
+        gate: None,
     };
-    // The command to rerun: this one, with --execute --resume.
-    let resume_hint = resume_command(&args, &terraform, &dir);
-
-    if !args.execute {
-        let existing = store.load().await?;
-        if args.resume {
-            journal::decide(existing.as_ref(), true, &identity, &fingerprint, &where_)
-                .map_err(|message| Error::Refused(Refusal::Journal { message }))?;
-            let j = existing.unwrap_or_else(|| unreachable_journal(&identity));
-            let report = RunReport::from_journal(
-                &j,
-                state_info,
-                false,
-                true,
-                "would-resume",
-                &where_,
-                s3_url,
-                started,
-                vec![],
-            );
-            printer.emit(&report).map_err(out_err)?;
-            return Ok(exit::SUCCESS);
-        }
-        let planned = make_plan(
-            &aws,
-            super::drift::managed_check_options(ctx, &target)?,
-            &state,
-            tiers,
-            args.all,
-            terraform,
-            apply_args,
-        )
-        .await?;
-        let mut notes = Vec::new();
-        if let Some(j) = existing
-            .as_ref()
-            .filter(|j| j.status != JournalStatus::Completed)
-        {
-            notes.push(format!(
-                "an unfinished rebuild journal exists at {where_} ({}): `--execute` alone will refuse; `--execute --resume` continues it",
-                j.position()
-            ));
-        }
-        if !planned.plan.data_recovery.is_empty() && !args.allow_empty_data_stores {
-            notes.push(data_store_refusal(&planned.plan.data_recovery).to_string());
-        }
-        let waves = entries(&planned.plan, &planned.resources);
-        let report = RunReport {
-            state: state_info,
-            executed: false,
-            resumed: false,
-            status: if waves.is_empty() {
-                "nothing-to-do"
-            } else {
-                "dry-run"
-            }
-            .into(),
-            journal: where_,
-            s3_journal: s3_url,
-            waves,
-            data_recovery: planned.plan.data_recovery,
-            total_seconds: secs(started.elapsed()),
-            notes,
-            run: 0,
-        };
-        printer.emit(&report).map_err(out_err)?;
-        return Ok(exit::SUCCESS);
-    }
-
-    let locker =
-        Locker::for_rebuild(&aws, &target)?.with_wait_notice(crate::cli::shows_progress(printer));
-    let lock_timeout = args.lock_timeout.unwrap_or(Duration::ZERO);
-    // A lock left by a killed run of this user on this host is taken over;
-    // any other holder stops the run with exit 3.
-    if let Some(id) = locker.release_if_abandoned(REBUILD_OPERATION).await? {
-        printer.stderr().line(format_args!(
-            "stateward: taking over the rebuild lock {id} left by a `rebuild run` of this user on this host that is no longer running"
-        ));
-    }
-    // Ask before anything runs, showing the waves; refuse without a
-    // terminal unless --yes. The lock is checked first: nobody answers "y"
-    // to be told another rebuild holds it.
-    let mut preview: Option<Planned> = None;
-    let question = if args.resume {
-        let existing = store.load().await?;
-        journal::decide(existing.as_ref(), true, &identity, &fingerprint, &where_)
-            .map_err(|message| Error::Refused(Refusal::Journal { message }))?;
-        let j = existing.unwrap_or_else(|| unreachable_journal(&identity));
-        let (_, from) = journal::next_step(&j);
-        let waves: Vec<&WaveEntry> = match from {
-            Some(i) => j.waves[i..].iter().collect(),
-            None => vec![],
-        };
-        show_waves(&printer.stderr(), &waves, &dir);
-        format!(
-            "Resume the rebuild: re-check the completed waves' gates and run {}?",
-            output::count(waves.len(), "wave", "waves")
-        )
-    } else {
-        let planned = make_plan(
-            &aws,
-            super::drift::managed_check_options(ctx, &target)?,
-            &state,
-            tiers.clone(),
-            args.all,
-            terraform.clone(),
-            apply_args.clone(),
-        )
-        .await?;
-        let waves = entries(&planned.plan, &planned.resources);
-        show_waves(&printer.stderr(), &waves.iter().collect::<Vec<_>>(), &dir);
-        let n = waves.len();
-        preview = Some(planned);
-        format!(
-            "Run {} (each `terraform apply -auto-approve`)?",
-            output::count(n, "wave", "waves")
-        )
-    };
-    if let Some(p) = &preview {
-        if !p.plan.data_recovery.is_empty() && !args.allow_empty_data_stores {
-            return Err(Error::Refused(data_store_refusal(&p.plan.data_recovery)));
-        }
-    }
-    let nothing_to_do = preview.as_ref().is_some_and(|p| p.plan.waves.is_empty());
-    if !nothing_to_do {
-        if lock_timeout.is_zero() {
-            locker.check_free().await.map_err(another_rebuild)?;
-        }
-        crate::cli::confirm_or(
-            &printer.stderr(),
-            &question,
-            args.yes,
-            "leave out --execute to only look",
-        )?;
-    }
-    let interrupts = Interrupts::listen();
-    // The first Ctrl-C lets a running Terraform finish, the second kills it.
-    crate::interrupt::hands_off(true);
-    let lock_info = format!(
-        "stateward rebuild run {} dir={}",
-        lock::pid_tag(),
-        dir.display()
-    );
-    let outcome = lock::with_lock_opts(
-        &locker,
-        REBUILD_OPERATION,
-        &lock_info,
-        lock_timeout,
-        OnInterrupt::WorkHandlesIt,
-        async |_guard| {
-            // Read the journal under the lock: another run may just have finished.
-            let existing = store.load().await?;
-            let start = journal::decide(
-                existing.as_ref(),
-                args.resume,
-                &identity,
-                &fingerprint,
-                &where_,
-            )
-            .map_err(|message| Error::Refused(Refusal::Journal { message }))?;
-            let (mut j, data_recovery) = match (start, existing) {
-                (Start::Resume, Some(j)) => (j, vec![]),
-                _ => {
-                    let planned = match preview {
-                        Some(p) => p,
-                        None => {
-                            make_plan(
-                                &aws,
-                                super::drift::managed_check_options(ctx, &target)?,
-                                &state,
-                                tiers,
-                                args.all,
-                                terraform,
-                                apply_args,
-                            )
-                            .await?
-                        }
-                    };
-                    if planned.plan.waves.is_empty() {
-                        return Ok(None);
-                    }
-                    if !planned.plan.data_recovery.is_empty() && !args.allow_empty_data_stores {
-                        return Err(Error::Refused(data_store_refusal(
-                            &planned.plan.data_recovery,
-                        )));
-                    }
-                    let now = executor::now_rfc3339();
-                    let j = Journal {
-                        format: journal::FORMAT,
-                        seq: 0,
-                        state: identity.clone(),
-                        plan_fingerprint: fingerprint.clone(),
-                        terraform_dir: dir.display().to_string(),
-                        status: JournalStatus::Running,
-                        created_at: now.clone(),
-                        updated_at: now,
-                        runs: vec![],
-                        waves: entries(&planned.plan, &planned.resources),
-                    };
-                    (j, planned.plan.data_recovery)
-                }
-            };
-            let resumed = args.resume;
-            let opts = executor::Options {
-                poll: Duration::from_secs(5),
-                resumed,
-                resume_hint: resume_hint.clone(),
-            };
-            let mut runner = ProcessRunner {
-                interrupts: interrupts.clone(),
-                err: printer.stderr(),
-            };
-            let probe = AwsProbe { aws: aws.clone() };
-            let mut show = Show {
-                err: printer.stderr(),
-                gate: None,
-            };
-            executor::execute(
-                &mut j,
-                &dir,
-                &mut runner,
-                &probe,
-                &mut store,
-                &opts,
-                &interrupts,
-                &mut |e| show.event(e),
-            )
-            .await?;
-            Ok(Some((j, data_recovery)))
+    let report = session::run(
+        session::Session {
+            aws: &aws,
+            target: &target,
+            err: err.clone(),
+            scan: &|| ctx.managed_scan(&target),
+            preview: &mut |waves| show_waves(&err, waves, &dir),
+            confirm: &mut |question| {
+                crate::cli::confirm_or(&err, question, args.yes, "leave out --execute to only look")
+            },
+            on_event: &mut |e| show.event(e),
         },
+        &state,
+        request,
     )
-    .await
-    .map_err(another_rebuild)?;
-    let report = match outcome {
-        None => RunReport {
-            state: state_info,
-            executed: true,
-            resumed: false,
-            status: "nothing-to-do".into(),
-            journal: where_,
-            s3_journal: s3_url,
-            waves: vec![],
-            data_recovery: vec![],
-            total_seconds: secs(started.elapsed()),
-            notes: vec![],
-            run: 0,
-        },
-        Some((j, data_recovery)) => {
-            let mut r = RunReport::from_journal(
-                &j,
-                state_info,
-                true,
-                args.resume,
-                "completed",
-                &where_,
-                s3_url,
-                started,
-                data_recovery,
-            );
-            r.notes = vec![];
-            r
-        }
-    };
+    .await?;
     printer.emit(&report).map_err(out_err)?;
     Ok(exit::SUCCESS)
-}
-
-/// A lock conflict on the rebuild lock, said as such.
-fn another_rebuild(e: Error) -> Error {
-    match e {
-        Error::Locked(conflict) => Error::Locked(crate::error::Conflict {
-            rebuild_release: Some(crate::hint::command(&[
-                "lock",
-                "release",
-                "ID",
-                "--rebuild",
-            ])),
-            ..conflict
-        }),
-        other => other,
-    }
 }
 
 /// The command that resumes this run: the same reference and options, with
@@ -483,59 +208,6 @@ fn show_waves(err: &Stderr, waves: &[&WaveEntry], dir: &Path) {
     }
 }
 
-/// Only reached when `decide` accepted a resume, which needs a journal.
-fn unreachable_journal(identity: &StateIdentity) -> Journal {
-    Journal {
-        format: journal::FORMAT,
-        seq: 0,
-        state: identity.clone(),
-        plan_fingerprint: String::new(),
-        terraform_dir: String::new(),
-        status: JournalStatus::Completed,
-        created_at: String::new(),
-        updated_at: String::new(),
-        runs: vec![],
-        waves: vec![],
-    }
-}
-
-fn data_store_refusal(d: &[DataRecovery]) -> Refusal {
-    let list: Vec<String> = d
-        .iter()
-        .map(|d| format!("{} ({}: {})", d.address, d.source, d.detail))
-        .collect();
-    Refusal::EmptyDataStores {
-        addresses: d.iter().map(|d| d.address.clone()).collect(),
-        message: format!(
-            "{} would be recreated EMPTY by the final apply: {}; recover their data first and run again, or pass --allow-empty-data-stores to accept the loss",
-            output::count(d.len(), "missing data store", "missing data stores"),
-            list.join("; ")
-        ),
-    }
-}
-
-/// The plan's waves with each gate's checks resolved from the state.
-fn entries(plan: &Plan, resources: &[live::StateResource]) -> Vec<WaveEntry> {
-    let by_address: BTreeMap<&str, &live::StateResource> =
-        resources.iter().map(|r| (r.address.as_str(), r)).collect();
-    let lookup = |a: &str| {
-        by_address.get(a).map(|r| {
-            let attrs = serde_json::from_str(r.attributes.get()).unwrap_or_default();
-            (r.type_.clone(), attrs)
-        })
-    };
-    plan.waves
-        .iter()
-        .map(|w| {
-            let checks = match &w.gate {
-                Some(g) => gate::resolve(&g.kind, &w.targets, &lookup),
-                None => gate::Checks::default(),
-            };
-            WaveEntry::new(w.clone(), checks)
-        })
-        .collect()
-}
-
 /// A wave's targets, each with the reason it is rebuilt.
 fn write_targets(
     out: &mut dyn Write,
@@ -550,10 +222,6 @@ fn write_targets(
         )?;
     }
     Ok(())
-}
-
-fn secs(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
 /// Progress lines on stderr; the gate's waiting line is redrawn in place on a
@@ -612,70 +280,6 @@ impl Show {
                 "stateward: gate {kind} {} after {seconds:.1}s: {detail}",
                 if passed { "passed" } else { "FAILED" }
             )),
-        }
-    }
-}
-
-#[derive(Serialize, schemars::JsonSchema)]
-pub(crate) struct RunReport {
-    state: StateInfo,
-    executed: bool,
-    resumed: bool,
-    /// `dry-run`, `would-resume`, `completed`, `nothing-to-do`.
-    #[schemars(extend("enum" = ["dry-run", "would-resume", "completed", "nothing-to-do"]))]
-    status: String,
-    /// The local journal file.
-    journal: String,
-    /// s3://BUCKET/KEY of the journal's copy, when enabled.
-    s3_journal: Option<String>,
-    waves: Vec<WaveEntry>,
-    data_recovery: Vec<DataRecovery>,
-    total_seconds: f64,
-    notes: Vec<String>,
-    /// This run's number in the journal (0 when nothing was executed).
-    #[serde(skip)]
-    run: usize,
-}
-
-impl RunReport {
-    #[allow(clippy::too_many_arguments)]
-    fn from_journal(
-        j: &Journal,
-        state: StateInfo,
-        executed: bool,
-        resumed: bool,
-        status: &str,
-        journal: &str,
-        s3_journal: Option<String>,
-        started: Instant,
-        data_recovery: Vec<DataRecovery>,
-    ) -> RunReport {
-        let mut notes = Vec::new();
-        if !executed {
-            let (recheck, from) = journal::next_step(j);
-            notes.push(match from {
-                Some(i) => format!(
-                    "`--execute --resume` re-checks the gates of {}, then runs from wave {} ({})",
-                    output::count(recheck.len(), "completed wave", "completed waves"),
-                    j.waves[i].index,
-                    j.waves[i].name
-                ),
-                None => "every wave is completed: `--execute --resume` only re-checks their gates"
-                    .into(),
-            });
-        }
-        RunReport {
-            state,
-            executed,
-            resumed,
-            status: status.into(),
-            journal: journal.into(),
-            s3_journal,
-            waves: j.waves.clone(),
-            data_recovery,
-            total_seconds: secs(started.elapsed()),
-            notes,
-            run: if executed { j.runs.len() } else { 0 },
         }
     }
 }
@@ -786,12 +390,6 @@ impl Render for RunReport {
         }
         Ok(())
     }
-}
-
-#[derive(Serialize, schemars::JsonSchema)]
-struct StateInfo {
-    serial: u64,
-    lineage: String,
 }
 
 #[derive(Serialize, schemars::JsonSchema)]

@@ -37,7 +37,7 @@ pub async fn run<W: Write>(
     let locker = locker(printer, &aws, &target)?;
     // --last-good weighs healthy versions against live AWS (the drift engine).
     let live_opts = match (&source, args.no_live) {
-        (Source::LastGood, false) => Some(super::drift::managed_check_options(ctx, &target)?),
+        (Source::LastGood, false) => Some(ctx.managed_scan(&target)?),
         _ => None,
     };
     let live = live_opts.as_ref().map(|opts| LiveCheck {

@@ -129,24 +129,9 @@ async fn against_live(
     bucket: &Bucket,
     history: &mut Report,
 ) -> Result<()> {
-    // Each readable version's resources (read one at a time: only one body held).
-    let mut per_version: Vec<Option<Vec<live::StateResource>>> = Vec::new();
-    for Row { entry: v, .. } in &history.versions {
-        if v.version.delete_marker {
-            per_version.push(None);
-            continue;
-        }
-        // Through the version cache: the bodies `history` just read are
-        // not downloaded again.
-        let (bytes, _) = crate::store::read_whole(bucket, &history.key, &v.version).await?;
-        per_version.push(
-            crate::state::parse(&bytes)
-                .ok()
-                .map(|s| live::state_resources(&s)),
-        );
-    }
-    let opts = super::drift::managed_check_options(ctx, target)?;
-    let matches = live::match_versions(aws, &per_version, &opts).await?;
+    let listed: Vec<&ObjectVersion> = history.versions.iter().map(|r| &r.entry.version).collect();
+    let opts = ctx.managed_scan(target)?;
+    let matches = live::match_listed(aws, bucket, &history.key, &listed, &opts).await?;
     for (entry, m) in history.versions.iter_mut().zip(matches) {
         entry.live = LiveField::Value(m);
     }

@@ -20,10 +20,56 @@
 //! rule can undo them: the autoscaler-owned node-group desired size,
 //! `aws_eks_node_group.*.scaling_config.0.desired_size`.
 
-use crate::config::{IgnoreChanges, IgnoreChangesMap};
+use std::io;
+use std::path::Path;
+
+use crate::config::{IgnoreChanges, IgnoreChangesMap, IgnoreFile};
+use crate::error::{Error, Result};
+use crate::output::Stderr;
 
 /// driftctl's ignore file, read when there is no `.statewardignore`.
 pub const DRIFTCTL_IGNORE_FILE: &str = ".driftignore";
+
+/// The ignore rules of a run: the ignore `file` (when it is optional and
+/// missing, driftctl's `.driftignore` beside it, said on `err`), plus
+/// `lifecycle.ignore_changes` of the Terraform configuration in
+/// `terraform_dir`.
+pub fn load(file: IgnoreFile, terraform_dir: Option<&Path>, err: &Stderr) -> Result<IgnoreRules> {
+    let IgnoreFile { mut path, required } = file;
+    let mut text = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if !required && e.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => return Err(Error::ReadFile { path, source }),
+    };
+    // driftctl users: their `.driftignore` when there is no `.statewardignore`.
+    if text.is_none() {
+        let driftctl = path.with_file_name(DRIFTCTL_IGNORE_FILE);
+        match std::fs::read_to_string(&driftctl) {
+            Ok(t) => {
+                err.line(format_args!(
+                    "stateward: no {} here; using driftctl's {} (same syntax)",
+                    path.display(),
+                    driftctl.display()
+                ));
+                text = Some(t);
+                path = driftctl;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::ReadFile {
+                    path: driftctl,
+                    source,
+                })
+            }
+        }
+    }
+    let rules = IgnoreRules::parse(text.as_deref())
+        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    Ok(match terraform_dir {
+        Some(dir) => rules.with_ignore_changes(crate::config::read_ignore_changes(dir)?),
+        None => rules,
+    })
+}
 
 /// A rule of the user's that matched no resource, with a hint when it looks
 /// like a Terraform address where an AWS ID belongs.

@@ -1188,6 +1188,24 @@ fn push(
 /// A progress callback: one line per finished type family.
 pub type Progress = Box<dyn Fn(&str) + Send + Sync>;
 
+/// Live-scan progress on a terminal's stderr: a spinner that counts the
+/// services (type families) done and shows the last one's counts. `None`
+/// when progress is not drawn (JSON, off a terminal).
+pub fn terminal_progress(what: String) -> Option<Progress> {
+    let bar = crate::output::Progress::spinner(what.clone());
+    if !bar.is_drawn() {
+        return None;
+    }
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    Some(Box::new(move |line: &str| {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        bar.set_message(format!(
+            "{what}: {} done, last {line}",
+            crate::output::count(n, "service", "services")
+        ));
+    }))
+}
+
 /// How a scan runs.
 pub struct ScanOptions {
     pub unmanaged: bool,
@@ -1200,6 +1218,32 @@ pub struct ScanOptions {
     pub only_region: Option<String>,
     /// Called with one line per finished type family (progress display).
     pub progress: Option<Progress>,
+}
+
+impl ScanOptions {
+    /// Checking a state's managed resources only (no unmanaged listing), as
+    /// `versions --against-live`, `restore --last-good` and `rebuild` do:
+    /// the state bucket itself is never reported unmanaged.
+    pub fn managed(
+        state_bucket: &str,
+        concurrency: usize,
+        ignore: IgnoreRules,
+        progress: Option<Progress>,
+    ) -> ScanOptions {
+        ScanOptions {
+            unmanaged: false,
+            scope: UnmanagedScope::default(),
+            concurrency,
+            naive: false,
+            ignore,
+            never_unmanaged: BTreeSet::from([(
+                "aws_s3_bucket".to_owned(),
+                state_bucket.to_owned(),
+            )]),
+            only_region: None,
+            progress,
+        }
+    }
 }
 
 /// How one state version matches live AWS (`versions --against-live`, and
@@ -1228,6 +1272,34 @@ impl LiveMatch {
             changed,
         }
     }
+}
+
+/// Each listed version of a state matched against one shared live
+/// inventory (`versions --against-live`): the versions are read one at a
+/// time, so only one body is held, and through the version cache, so bodies
+/// a listing just read are not downloaded again. A delete marker or an
+/// unreadable version gets `None`.
+pub async fn match_listed(
+    aws: &Aws,
+    bucket: &dyn crate::storage::StateObjects,
+    key: &str,
+    versions: &[&crate::store::ObjectVersion],
+    opts: &ScanOptions,
+) -> crate::error::Result<Vec<Option<LiveMatch>>> {
+    let mut per_version: Vec<Option<Vec<StateResource>>> = Vec::with_capacity(versions.len());
+    for v in versions {
+        if v.delete_marker {
+            per_version.push(None);
+            continue;
+        }
+        let (bytes, _) = crate::store::read_whole(bucket, key, v).await?;
+        per_version.push(
+            crate::state::parse(&bytes)
+                .ok()
+                .map(|s| state_resources(&s)),
+        );
+    }
+    Ok(match_versions(aws, &per_version, opts).await?)
 }
 
 /// Compares several versions' resources (`None`: an unreadable version) with

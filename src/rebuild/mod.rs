@@ -9,6 +9,7 @@ pub mod journal;
 pub mod persist;
 pub mod prepare;
 pub mod run;
+pub mod session;
 
 use std::collections::{BTreeMap, BTreeSet};
 
