@@ -15,7 +15,9 @@ lock, so requests in flight at once wait out their delays together, as
 network round trips do, while moto still handles them one at a time.
 
 Conditional writes (S3 If-None-Match / If-Match, DynamoDB item writes) are
-handled one at a time, so they are atomic as they are on AWS.
+handled one at a time, so they are atomic as they are on AWS.  Listing the
+node groups or Fargate profiles of a missing EKS cluster is answered with
+ResourceNotFoundException, as EKS answers it (moto fails with a 500).
 """
 import argparse
 import signal
@@ -51,6 +53,34 @@ def _web_identity_needs_no_signature() -> None:
 
 
 _web_identity_needs_no_signature()
+
+
+def _listing_a_missing_clusters_children_is_not_found() -> None:
+    """EKS answers ListNodegroups / ListFargateProfiles on a cluster that does
+    not exist (or was deleted since ListClusters) with ResourceNotFoundException;
+    moto raises a KeyError, which its server turns into a 500.  Answer as EKS
+    does, so a scan racing a deletion sees what it would see on AWS."""
+    from moto.eks.exceptions import ResourceNotFoundException
+    from moto.eks.models import CLUSTER_NOT_FOUND_MSG, EKSBackend
+
+    for name in ("list_nodegroups", "list_fargate_profiles"):
+        original = getattr(EKSBackend, name)
+
+        def listing(self, cluster_name, *args, __original=original, **kwargs):
+            if cluster_name not in self.clusters:
+                raise ResourceNotFoundException(
+                    clusterName=None,
+                    nodegroupName=None,
+                    fargateProfileName=None,
+                    addonName=None,
+                    message=CLUSTER_NOT_FOUND_MSG.format(clusterName=cluster_name),
+                )
+            return __original(self, cluster_name, *args, **kwargs)
+
+        setattr(EKSBackend, name, listing)
+
+
+_listing_a_missing_clusters_children_is_not_found()
 
 
 # Requests whose check and write S3 and DynamoDB perform atomically: a
