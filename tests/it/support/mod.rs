@@ -1088,6 +1088,22 @@ impl TruncatingProxy {
     }
 }
 
+/// Waits until the wall clock has passed `created` (an RFC 3339 time
+/// printed by stateward, e.g. a snapshot's `created`) by `by`: polls the
+/// clock (the one stateward reads) instead of sleeping a fixed time, and
+/// is usually done at once.
+pub fn wait_for_clock_past(created: &serde_json::Value, by: std::time::Duration) {
+    let created = created
+        .as_str()
+        .unwrap_or_else(|| panic!("not a time: {created}"));
+    let at = time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{created:?} is not RFC 3339: {e}"))
+        + by;
+    while time::OffsetDateTime::now_utc() < at {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// The terminal tests drive a pseudo-terminal with util-linux `script`;
 /// without it they fail (never skip) saying what to install.
 pub fn require_script() {
