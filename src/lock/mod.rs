@@ -947,10 +947,6 @@ fn interrupted_acquire(
     }
 }
 
-/// Test-only: milliseconds to wait after the lock was released, before the
-/// command goes on, so a test can press Ctrl-C after the locked section.
-pub const PAUSE_AFTER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_AFTER_LOCK_MS";
-
 /// The longest wait between two tries for a lock.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(16);
 
@@ -991,13 +987,6 @@ impl WaitNotice {
             p.finish();
         }
     }
-}
-
-fn test_pause(var: &str) -> Option<Duration> {
-    std::env::var(var)
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map(Duration::from_millis)
 }
 
 /// Runs `work` holding the lock, and releases it on every exit path: when
@@ -1090,10 +1079,8 @@ pub async fn with_lock_reporting<T>(
     match released {
         Ok(_) => {
             tracing::debug!(%id, "lock released");
+            // From here Ctrl-C is nobody's: it ends the command at once.
             drop(_shield);
-            if let Some(pause) = test_pause(PAUSE_AFTER_LOCK_ENV) {
-                tokio::time::sleep(pause).await;
-            }
         }
         Err(e) => {
             let how = format!(

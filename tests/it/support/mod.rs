@@ -1088,6 +1088,45 @@ impl TruncatingProxy {
     }
 }
 
+/// Ctrl-C to a running process: SIGINT, as a terminal sends it.
+pub fn sigint(child: &Child) {
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
+/// Waits (60 s at most) until `cond` holds.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Waits (`limit` at most) for `child` to exit; kills it and fails the test
+/// when it does not.
+pub fn exit_within(
+    child: &mut Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Waits until the wall clock has passed `created` (an RFC 3339 time
 /// printed by stateward, e.g. a snapshot's `created`) by `by`: polls the
 /// clock (the one stateward reads) instead of sleeping a fixed time, and
