@@ -110,15 +110,11 @@ pub const AWS_SSE_CUSTOMER_KEY: &str = "AWS_SSE_CUSTOMER_KEY";
 /// (non-empty) and no `force_path_style` is given.
 pub const AWS_ENDPOINT_ENV_VARS: &[&str] = &[AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3];
 
-// Test hooks, still read where they act. Crash points and failed writes are
-// planned in process through the storage traits' fault wrapper
-// (`storage::faulty`; `STATEWARD_FAULT_INJECT` is gone). What remains is one
-// pause for a test that presses Ctrl-C on a real process (the signal handler
-// cannot be driven in process):
-// `STATEWARD_TEST_PAUSE_AFTER_LOCK_MS` (`lock::PAUSE_AFTER_LOCK_ENV`: after
-// the lock is released no request is made that the test proxy could hold; a
-// command under the lock, an acquire in flight, a stalled release and a bulk
-// undelete are interrupted on the wire instead, the proxy holding their
-// requests or answers; AccessDenied in `drift` is the proxy's answer too);
-// and `USER`/`USERNAME`/`LOGNAME` for a lock's
-// `Who` (`lock::info::who`).
+// No test hooks: crash points and failed writes are planned in process
+// through the storage traits' fault wrapper (`storage::faulty`), and tests
+// that press Ctrl-C on a real process hold its requests or answers on the
+// wire with the test proxy (a command under the lock, an acquire in flight,
+// a stalled release, a bulk undelete, a drill's work after its setup lock
+// was released); AccessDenied in `drift` is the proxy's answer too.
+// Still read where they act: `USER`/`USERNAME`/`LOGNAME` for a lock's `Who`
+// (`lock::info::who`).

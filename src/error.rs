@@ -37,6 +37,18 @@ pub enum Error {
     /// Bad combination of arguments, detected after parsing.
     #[error("{0}")]
     Usage(String),
+    /// A setting the command needs was given nowhere (flags, environment
+    /// file, backend block): [`Unconfigured`] says which.
+    #[error(transparent)]
+    Unconfigured(#[from] Unconfigured),
+    /// A lock (or its digest) that cannot be acted on as asked:
+    /// [`LockProblem`] names the lock and why.
+    #[error(transparent)]
+    Lock(#[from] LockProblem),
+    /// A snapshot store location that cannot be used: [`BadStore`] says
+    /// what was given and what is wrong with it.
+    #[error(transparent)]
+    BadStore(#[from] BadStore),
     /// A command would not go on, or stopped short: no terminal to confirm
     /// on, a safety check, work left half done. [`Refusal`] says which and
     /// about what; its text is the message.
@@ -87,6 +99,9 @@ impl Error {
             Error::Unreadable { .. } => "unreadable-state",
             Error::ReadFile { .. } | Error::WriteFile { .. } => "io",
             Error::Usage(_) => "usage",
+            Error::Unconfigured(_) => "not-configured",
+            Error::Lock(_) => "lock",
+            Error::BadStore(_) => "bad-snapshot-store",
             Error::Refused(_) => "refused",
             Error::Interrupted(_) => "interrupted",
             Error::Locked(_) => "locked",
@@ -156,6 +171,82 @@ fn skipped_note(skipped: usize) -> String {
         0 => String::new(),
         k => format!(" (and {k} that cannot be read as a state)"),
     }
+}
+
+/// A setting a command needs that was given nowhere. Each kind's text is
+/// its message, naming the flag and the environment-file setting that give it.
+#[derive(Debug, thiserror::Error)]
+pub enum Unconfigured {
+    /// No state (bucket and key) to work on.
+    #[error("no state is configured: give --bucket and --key, --env NAME or --backend-dir DIR (or use a `file:PATH` reference)")]
+    State,
+    /// Neither a DynamoDB lock table nor the S3 lock file.
+    #[error("no lock is configured for this state: give --dynamodb-table TABLE or --use-lockfile (or set them in the environment file or backend block)")]
+    Lock,
+    /// No snapshot store, for a snapshot command.
+    #[error("no snapshot store is configured: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or add `snapshots {{ store = \"...\" }}` to the environment file")]
+    SnapshotStore,
+    /// No snapshot store to resolve the reference `snapshot:{id}` in.
+    #[error("`snapshot:{id}` needs a snapshot store: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or set `snapshots {{ store = ... }}` in the environment file")]
+    SnapshotStoreFor { id: String },
+}
+
+/// Why a lock (state or rebuild lock `lock`, as `bucket/key`) cannot be
+/// released or its digest read as asked. Each kind's text is its message.
+#[derive(Debug, thiserror::Error)]
+pub enum LockProblem {
+    /// `lock release ID` with an ID that is not the holder's (`holder`, in words).
+    #[error("lock ID {id:?} does not match the existing lock: the state {lock} is locked by {holder}; pass that ID to release it")]
+    IdMismatch {
+        id: String,
+        lock: String,
+        holder: String,
+    },
+    /// A release of a lock that is not held; `looked_in` names the lock
+    /// mechanisms searched, when said.
+    #[error("the state {lock} is not locked{}; nothing to release", looked_in_note(.looked_in.as_deref()))]
+    NotLocked {
+        lock: String,
+        looked_in: Option<String>,
+    },
+    /// A release by ID of a lock whose Info cannot be read; `release` is
+    /// the command that removes it.
+    #[error("the lock on {lock} is broken (its Info cannot be read); remove it with `{release}`")]
+    Broken { lock: String, release: String },
+    /// `lock release --broken` with no broken lock; `status` shows the lock.
+    #[error("there is no broken lock on {lock}; `{status}` shows the lock")]
+    NoBrokenLock { lock: String, status: String },
+    /// A digest asked of a lock that guards no state (the rebuild lock).
+    #[error("{lock} is not a state lock and has no digest")]
+    NoDigest { lock: String },
+    /// `digest repair` where no DynamoDB table keeps a digest.
+    #[error("this state keeps no md5 digest (no DynamoDB table is configured): there is nothing to repair")]
+    NoDigestKept,
+}
+
+fn looked_in_note(looked_in: Option<&str>) -> String {
+    looked_in
+        .map(|l| format!(" (looked in {l})"))
+        .unwrap_or_default()
+}
+
+/// A snapshot store location that cannot be used, as given. Each kind's
+/// text is its message.
+#[derive(Debug, thiserror::Error)]
+pub enum BadStore {
+    /// An empty `--snapshot-store` or `store`.
+    #[error("the snapshot store is empty: give `s3://BUCKET/PREFIX` or a directory path")]
+    Empty,
+    /// `s3://` with no bucket.
+    #[error("snapshot store {url:?} names no bucket: write it as `s3://BUCKET/PREFIX`")]
+    NoBucket { url: String },
+    /// A URL scheme other than `s3://`.
+    #[error("snapshot store {url:?}: `{scheme}://` is not supported; use `s3://BUCKET/PREFIX` or a local directory path")]
+    Scheme { url: String, scheme: String },
+    /// A place under the store (a fleet run's `<bucket>/<key>`) with an
+    /// empty, `.` or `..` part, which would leave the store.
+    #[error("`{sub}` cannot name a place in the snapshot store (an empty, `.` or `..` part): snapshot this state on its own with --snapshot-store")]
+    Place { sub: String },
 }
 
 /// What is wrong with a snapshot in a store: where, and what. Each kind's
@@ -484,6 +575,125 @@ mod tests {
         }
         .into();
         assert_eq!(e.to_string(), "another rebuild holds the rebuild lock: the state b/k is locked in DynamoDB table t by alice; wait for it to finish, or if its process is gone run `stateward lock release ID --rebuild`");
+    }
+
+    /// Missing settings, lock problems and unusable snapshot stores carry
+    /// what they are about, keep the messages they had as `Usage` strings
+    /// and exit 1, under their own JSON kinds.
+    #[test]
+    fn missing_settings_lock_problems_and_bad_stores_keep_their_messages() {
+        let cases: Vec<(Error, &str, &str)> = vec![
+            (
+                Unconfigured::State.into(),
+                "no state is configured: give --bucket and --key, --env NAME or --backend-dir DIR (or use a `file:PATH` reference)",
+                "not-configured",
+            ),
+            (
+                Unconfigured::Lock.into(),
+                "no lock is configured for this state: give --dynamodb-table TABLE or --use-lockfile (or set them in the environment file or backend block)",
+                "not-configured",
+            ),
+            (
+                Unconfigured::SnapshotStore.into(),
+                "no snapshot store is configured: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or add `snapshots { store = \"...\" }` to the environment file",
+                "not-configured",
+            ),
+            (
+                Unconfigured::SnapshotStoreFor { id: "S1".into() }.into(),
+                "`snapshot:S1` needs a snapshot store: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or set `snapshots { store = ... }` in the environment file",
+                "not-configured",
+            ),
+            (
+                LockProblem::IdMismatch {
+                    id: "x".into(),
+                    lock: "b/k".into(),
+                    holder: "alice".into(),
+                }
+                .into(),
+                "lock ID \"x\" does not match the existing lock: the state b/k is locked by alice; pass that ID to release it",
+                "lock",
+            ),
+            (
+                LockProblem::NotLocked {
+                    lock: "b/k".into(),
+                    looked_in: Some("DynamoDB table t and S3 lock file".into()),
+                }
+                .into(),
+                "the state b/k is not locked (looked in DynamoDB table t and S3 lock file); nothing to release",
+                "lock",
+            ),
+            (
+                LockProblem::NotLocked {
+                    lock: "b/k".into(),
+                    looked_in: None,
+                }
+                .into(),
+                "the state b/k is not locked; nothing to release",
+                "lock",
+            ),
+            (
+                LockProblem::Broken {
+                    lock: "b/k".into(),
+                    release: "stateward lock release --broken".into(),
+                }
+                .into(),
+                "the lock on b/k is broken (its Info cannot be read); remove it with `stateward lock release --broken`",
+                "lock",
+            ),
+            (
+                LockProblem::NoBrokenLock {
+                    lock: "b/k".into(),
+                    status: "stateward lock status".into(),
+                }
+                .into(),
+                "there is no broken lock on b/k; `stateward lock status` shows the lock",
+                "lock",
+            ),
+            (
+                LockProblem::NoDigest {
+                    lock: "b/rebuild".into(),
+                }
+                .into(),
+                "b/rebuild is not a state lock and has no digest",
+                "lock",
+            ),
+            (
+                LockProblem::NoDigestKept.into(),
+                "this state keeps no md5 digest (no DynamoDB table is configured): there is nothing to repair",
+                "lock",
+            ),
+            (
+                BadStore::Empty.into(),
+                "the snapshot store is empty: give `s3://BUCKET/PREFIX` or a directory path",
+                "bad-snapshot-store",
+            ),
+            (
+                BadStore::NoBucket {
+                    url: "s3://".into(),
+                }
+                .into(),
+                "snapshot store \"s3://\" names no bucket: write it as `s3://BUCKET/PREFIX`",
+                "bad-snapshot-store",
+            ),
+            (
+                BadStore::Scheme {
+                    url: "gs://b/p".into(),
+                    scheme: "gs".into(),
+                }
+                .into(),
+                "snapshot store \"gs://b/p\": `gs://` is not supported; use `s3://BUCKET/PREFIX` or a local directory path",
+                "bad-snapshot-store",
+            ),
+            (
+                BadStore::Place { sub: "b/../k".into() }.into(),
+                "`b/../k` cannot name a place in the snapshot store (an empty, `.` or `..` part): snapshot this state on its own with --snapshot-store",
+                "bad-snapshot-store",
+            ),
+        ];
+        for (e, text, kind) in cases {
+            assert_eq!(e.to_string(), text);
+            assert_eq!((e.kind(), e.exit_code()), (kind, exit::ERROR));
+        }
     }
 
     /// Bad references and damaged snapshots say what and where, in the

@@ -7,7 +7,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cli::{confirm, out_err, Context};
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, LockProblem, Refusal, Result};
 use crate::exit;
 use crate::hint;
 use crate::lock::{
@@ -115,11 +115,11 @@ async fn release<W: Write>(
     let status = locker.status(now).await?;
     if broken {
         if !status.broken {
-            return Err(Error::Usage(format!(
-                "there is no broken lock on {}; `{}` shows the lock",
-                locker.path,
-                hint::command(&[&["lock", "status"], rebuild_flag].concat())
-            )));
+            return Err(LockProblem::NoBrokenLock {
+                lock: locker.path.clone(),
+                status: hint::command(&[&["lock", "status"], rebuild_flag].concat()),
+            }
+            .into());
         }
         let err = printer.stderr();
         err.line(format_args!(
@@ -154,25 +154,26 @@ async fn release<W: Write>(
     }
     let id = id.unwrap_or_default();
     let Some(current) = &status.lock else {
-        return Err(Error::Usage(if status.broken {
-            format!(
-                "the lock on {} is broken (its Info cannot be read); remove it with `{}`",
-                locker.path,
-                hint::command(&[&["lock", "release", "--broken"], rebuild_flag].concat())
-            )
+        return Err(if status.broken {
+            LockProblem::Broken {
+                lock: locker.path.clone(),
+                release: hint::command(&[&["lock", "release", "--broken"], rebuild_flag].concat()),
+            }
         } else {
-            format!(
-                "the state {} is not locked; nothing to release",
-                locker.path
-            )
-        }));
+            LockProblem::NotLocked {
+                lock: locker.path.clone(),
+                looked_in: None,
+            }
+        }
+        .into());
     };
     if current.id != id {
-        return Err(Error::Usage(format!(
-            "lock ID {id:?} does not match the existing lock: the state {} is locked by {}; pass that ID to release it",
-            locker.path,
-            describe_holder(current, now)
-        )));
+        return Err(LockProblem::IdMismatch {
+            id,
+            lock: locker.path.clone(),
+            holder: describe_holder(current, now),
+        }
+        .into());
     }
     let err = printer.stderr();
     err.line(format_args!(
@@ -246,9 +247,7 @@ pub async fn run_digest<W: Write>(
                 .iter()
                 .all(|b| *b != LockBackend::Dynamodb)
             {
-                return Err(Error::Usage(
-                    "this state keeps no md5 digest (no DynamoDB table is configured): there is nothing to repair".into(),
-                ));
+                return Err(LockProblem::NoDigestKept.into());
             }
             let before = locker.digest_status().await?;
             if !before.consistent && !force {

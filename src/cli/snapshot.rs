@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::aws::Aws;
 use crate::cli::{confirm, out_err, Context};
 use crate::config::{self, ObjectWrites, SnapshotStoreSetting};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Unconfigured};
 use crate::exit;
 use crate::output::Stderr;
 use crate::output::{count, table, Format, Printer, Render};
@@ -149,7 +149,7 @@ pub(crate) async fn open_store(ctx: &Context) -> Result<SnapshotStore> {
 }
 
 fn no_store() -> Error {
-    Error::Usage("no snapshot store is configured: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or add `snapshots { store = \"...\" }` to the environment file".into())
+    Unconfigured::SnapshotStore.into()
 }
 
 fn warn_broken(err: &Stderr, listing: &Listing, store: &SnapshotStore) {

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::aws::{Aws, AwsErrorKind};
 use crate::config::Target;
-use crate::error::{Error, Interruption, Refusal, Result};
+use crate::error::{Error, Interruption, LockProblem, Refusal, Result, Unconfigured};
 use crate::storage::{LockItems, StateObjects};
 
 pub use info::LockInfo;
@@ -129,9 +129,7 @@ impl Locker {
     ) -> Result<Locker> {
         let lockfile = use_lockfile.then(|| (bucket.clone(), format!("{key}.tflock")));
         if table.is_none() && lockfile.is_none() {
-            return Err(Error::Usage(
-                "no lock is configured for this state: give --dynamodb-table TABLE or --use-lockfile (or set them in the environment file or backend block)".into(),
-            ));
+            return Err(Unconfigured::Lock.into());
         }
         Ok(Locker {
             path: format!("{bucket_name}/{key}"),
@@ -454,11 +452,12 @@ impl Locker {
         for held in [&file, &ddb] {
             if let Held::Locked(info) = held {
                 if info.id != id {
-                    return Err(Error::Usage(format!(
-                        "lock ID {id:?} does not match the existing lock: the state {} is locked by {}; pass that ID to release it",
-                        self.path,
-                        describe_holder(info, now)
-                    )));
+                    return Err(LockProblem::IdMismatch {
+                        id: id.to_owned(),
+                        lock: self.path.clone(),
+                        holder: describe_holder(info, now),
+                    }
+                    .into());
                 }
             }
         }
@@ -520,15 +519,17 @@ impl Locker {
             }
         }
         removed.ok_or_else(|| {
-            Error::Usage(format!(
-                "the state {} is not locked (looked in {}); nothing to release",
-                self.path,
-                self.configured()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            ))
+            LockProblem::NotLocked {
+                lock: self.path.clone(),
+                looked_in: Some(
+                    self.configured()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                ),
+            }
+            .into()
         })
     }
 
@@ -548,11 +549,11 @@ impl Locker {
             }
         }
         if removed.is_empty() {
-            return Err(Error::Usage(format!(
-                "there is no broken lock on {}; `{}` shows the lock",
-                self.path,
-                crate::hint::command(&["lock", "status"])
-            )));
+            return Err(LockProblem::NoBrokenLock {
+                lock: self.path.clone(),
+                status: crate::hint::command(&["lock", "status"]),
+            }
+            .into());
         }
         Ok(removed)
     }
@@ -561,10 +562,10 @@ impl Locker {
     pub async fn digest_status(&self) -> Result<DigestStatus> {
         let stored = self.stored_digest().await?;
         let Some((bucket, key)) = &self.state else {
-            return Err(Error::Usage(format!(
-                "{} is not a state lock and has no digest",
-                self.path
-            )));
+            return Err(LockProblem::NoDigest {
+                lock: self.path.clone(),
+            }
+            .into());
         };
         let actual = match bucket.get(key, None, None).await {
             Ok(f) => Some(md5_hex(&f.bytes)),
@@ -580,10 +581,10 @@ impl Locker {
     pub async fn digest_status_with(&self, current: Option<&[u8]>) -> Result<DigestStatus> {
         let stored = self.stored_digest().await?;
         if self.state.is_none() {
-            return Err(Error::Usage(format!(
-                "{} is not a state lock and has no digest",
-                self.path
-            )));
+            return Err(LockProblem::NoDigest {
+                lock: self.path.clone(),
+            }
+            .into());
         }
         Ok(self.digest_status_of(stored, current.map(md5_hex)))
     }
@@ -947,10 +948,6 @@ fn interrupted_acquire(
     }
 }
 
-/// Test-only: milliseconds to wait after the lock was released, before the
-/// command goes on, so a test can press Ctrl-C after the locked section.
-pub const PAUSE_AFTER_LOCK_ENV: &str = "STATEWARD_TEST_PAUSE_AFTER_LOCK_MS";
-
 /// The longest wait between two tries for a lock.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(16);
 
@@ -991,13 +988,6 @@ impl WaitNotice {
             p.finish();
         }
     }
-}
-
-fn test_pause(var: &str) -> Option<Duration> {
-    std::env::var(var)
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map(Duration::from_millis)
 }
 
 /// Runs `work` holding the lock, and releases it on every exit path: when
@@ -1090,10 +1080,8 @@ pub async fn with_lock_reporting<T>(
     match released {
         Ok(_) => {
             tracing::debug!(%id, "lock released");
+            // From here Ctrl-C is nobody's: it ends the command at once.
             drop(_shield);
-            if let Some(pause) = test_pause(PAUSE_AFTER_LOCK_ENV) {
-                tokio::time::sleep(pause).await;
-            }
         }
         Err(e) => {
             let how = format!(

@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 
 use crate::aws::s3::Bucket;
 use crate::aws::AwsErrorKind;
-use crate::error::{BadRef, Error, Refusal, Result, SnapshotProblem};
+use crate::error::{BadRef, BadStore, Error, Refusal, Result, SnapshotProblem};
 use crate::state::fingerprint::digests;
 use crate::state::health::content_of;
 use crate::state::health::Content;
@@ -47,16 +47,12 @@ impl StoreUrl {
     pub fn parse(s: &str) -> Result<StoreUrl> {
         let s = s.trim();
         if s.is_empty() {
-            return Err(Error::Usage(
-                "the snapshot store is empty: give `s3://BUCKET/PREFIX` or a directory path".into(),
-            ));
+            return Err(BadStore::Empty.into());
         }
         if let Some(rest) = s.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
-                return Err(Error::Usage(format!(
-                    "snapshot store {s:?} names no bucket: write it as `s3://BUCKET/PREFIX`"
-                )));
+                return Err(BadStore::NoBucket { url: s.to_owned() }.into());
             }
             return Ok(StoreUrl::S3 {
                 bucket: bucket.to_owned(),
@@ -64,9 +60,11 @@ impl StoreUrl {
             });
         }
         if let Some((scheme, _)) = s.split_once("://") {
-            return Err(Error::Usage(format!(
-                "snapshot store {s:?}: `{scheme}://` is not supported; use `s3://BUCKET/PREFIX` or a local directory path"
-            )));
+            return Err(BadStore::Scheme {
+                url: s.to_owned(),
+                scheme: scheme.to_owned(),
+            }
+            .into());
         }
         Ok(StoreUrl::Local(PathBuf::from(s)))
     }
@@ -212,9 +210,10 @@ impl SnapshotStore {
             .iter()
             .any(|s| s.is_empty() || *s == "." || *s == "..")
         {
-            return Err(Error::Usage(format!(
-                "`{sub}` cannot name a place in the snapshot store (an empty, `.` or `..` part): snapshot this state on its own with --snapshot-store"
-            )));
+            return Err(BadStore::Place {
+                sub: sub.to_owned(),
+            }
+            .into());
         }
         let store = match &self.backend {
             Backend::S3 { bucket, prefix } => {

@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use futures::stream::{self, StreamExt};
 
-use crate::error::{BadRef, Error, Result, SnapshotProblem};
+use crate::error::{BadRef, Error, Result, SnapshotProblem, Unconfigured};
 use crate::snapshot::SnapshotStore;
 use crate::state::header::read_header;
 use crate::state::health::{content_of, Content};
@@ -181,9 +181,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn bucket(&self) -> Result<&'a dyn StateObjects> {
-        self.bucket.ok_or_else(|| {
-            Error::Usage("no state is configured: give --bucket and --key, --env NAME or --backend-dir DIR (or use a `file:PATH` reference)".into())
-        })
+        self.bucket.ok_or_else(|| Unconfigured::State.into())
     }
 
     async fn listing(&mut self) -> Result<&[ObjectVersion]> {
@@ -216,9 +214,9 @@ impl<'a> Resolver<'a> {
     pub async fn resolve(&mut self, r: &VersionRef) -> Result<Resolved> {
         match r {
             VersionRef::Snapshot(id) => {
-                let store = self.snapshots.ok_or_else(|| {
-                    Error::Usage(format!("`snapshot:{id}` needs a snapshot store: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or set `snapshots {{ store = ... }}` in the environment file"))
-                })?;
+                let store = self
+                    .snapshots
+                    .ok_or_else(|| Unconfigured::SnapshotStoreFor { id: id.clone() })?;
                 let manifest = store.manifest(id).await?;
                 let bytes = store.content(id).await?;
                 let problems = crate::snapshot::check_content(&manifest, &bytes);

@@ -95,7 +95,10 @@ eks.create_nodegroup(clusterName={cluster:?}, nodegroupName="general", nodeRole=
         store.clone(),
     ];
     snap.extend(backend.flags());
-    assert_exit(&stateward(snap), 0);
+    snap.extend(["--format".into(), "json".into()]);
+    let o = stateward(snap);
+    assert_exit(&o, 0);
+    let created = json(&o)["snapshot"]["created"].clone();
 
     let (o, doc) = doctor(&backend, &store);
     assert_exit(&o, 0);
@@ -176,7 +179,8 @@ rds.modify_db_instance(DBInstanceIdentifier={db:?}, BackupRetentionPeriod=0, App
         "1s".into(),
     ];
     args.extend(backend.flags());
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // Older than 1 s in whole seconds (doctor's age): 2 s after `created`.
+    wait_for_clock_past(&created, std::time::Duration::from_secs(2));
     let doc = json(&stateward(&args));
     assert!(failing(&doc).contains(&"snapshot".to_owned()), "{doc:#}");
 }

@@ -209,3 +209,61 @@ fn a_deleted_real_state_is_refused() {
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("restore it first"), "{}", stderr(&o));
 }
+
+/// Regression (issue 14 item 4): once a command's locked section had run,
+/// Ctrl-C did nothing. Now it still ends the command at once (exit 130).
+/// A restore prints its report as soon as its lock is released and makes no
+/// request after it, so the command held open after a release is a drill:
+/// its setup takes and releases the scratch key's lock (the same
+/// `lock::with_lock`), then it reads on, and the test proxy holds that
+/// listing on the wire while Ctrl-C is pressed.
+#[test]
+fn ctrl_c_after_the_locked_section_still_ends_the_command() {
+    use std::process::{Command, Stdio};
+    let backend = Backend::new("afterlock");
+    backend.put(&backend.key, &crate::support::faults::network(1));
+    let proxy = TruncatingProxy::faulty();
+    // The setup's lock release is the drill's first DeleteItem; the listing
+    // after it (the detection's) gets no answer for longer than the test.
+    proxy.fault_after(
+        "DeleteItem",
+        "versions",
+        Fault::Stall(std::time::Duration::from_secs(120)),
+        1,
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stateward"));
+    aws_env(&mut cmd)
+        .args(["drill", "--scenario", "corrupt"])
+        .args(backend.flags_via(&proxy.url()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    wait_until("the drill released its setup lock and read on", || {
+        !proxy.injected().is_empty()
+    });
+    // The scratch key's lock is gone (its digest item stays until cleanup).
+    let scratch_items: Vec<String> = aws::scan(&backend.table)
+        .iter()
+        .filter_map(|i| i.get("LockID").cloned())
+        .filter(|id| id.contains(".stateward-drill-"))
+        .collect();
+    assert!(
+        !scratch_items.is_empty() && scratch_items.iter().all(|id| id.ends_with("-md5")),
+        "{scratch_items:?}"
+    );
+    let pressed = std::time::Instant::now();
+    sigint(&child);
+    let status = exit_within(
+        &mut child,
+        std::time::Duration::from_secs(10),
+        "one Ctrl-C after the locked section",
+    );
+    assert_eq!(status.code(), Some(130), "took {:?}", pressed.elapsed());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        err.contains("interrupted (Ctrl-C) while no lock was held and no write was in flight"),
+        "{err}"
+    );
+}

@@ -728,51 +728,6 @@ fn spawn_restore(
     (child, rx)
 }
 
-fn sigint(child: &std::process::Child) {
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-}
-
-/// Waits (60 s at most) until `cond` holds.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !cond() {
-        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
-/// Regression (issue 14 item 4): once the locked section had run, Ctrl-C
-/// did nothing. Now it still ends the command at once (exit 130).
-#[test]
-fn ctrl_c_after_the_locked_section_still_ends_the_command() {
-    let backend = Backend::new("afterlock");
-    backend.put(&backend.key, &network(1));
-    backend.put(&backend.key, &network(2));
-    backend.put(&backend.key, b"garbage");
-    let (mut child, _err) = spawn_restore(
-        &backend.flags(),
-        &[("STATEWARD_TEST_PAUSE_AFTER_LOCK_MS", "60000")],
-    );
-    wait_until("the restore wrote and released its lock", || {
-        versions(&backend).len() == 4
-            && json(&sw(&backend, &["lock", "status", "--format", "json"]))["locked"] == false
-    });
-    let pressed = std::time::Instant::now();
-    sigint(&child);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
-    assert!(
-        pressed.elapsed() < std::time::Duration::from_secs(10),
-        "Ctrl-C took {:?}",
-        pressed.elapsed()
-    );
-    assert_exit(&sw(&backend, &["digest", "status"]), 0);
-}
-
 /// Regression (issue 14 item 4): with a stalled lock release, Ctrl-C was
 /// ignored twice. The first now says the lock is being released; the second
 /// exits at once (130), naming the lock and the exact command that releases

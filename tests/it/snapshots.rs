@@ -97,12 +97,15 @@ fn s3_store_create_list_verify_tamper_diff_restore_prune() {
     assert!(stdout(&o).contains("nothing was created"), "{}", stdout(&o));
 
     project.apply(B);
-    let s2 = sw_json(&backend, &store, &["snapshot", "create"], 0)["snapshot"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // Ids of one second can only differ by serial and hash; they sort by time.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let doc = sw_json(&backend, &store, &["snapshot", "create"], 0);
+    let s2 = doc["snapshot"]["id"].as_str().unwrap().to_owned();
+    // Ids of one second can only differ by serial and hash; they sort by
+    // time: the next snapshot is taken in a later second (`created` is
+    // whole seconds).
+    wait_for_clock_past(
+        &doc["snapshot"]["created"],
+        std::time::Duration::from_secs(1),
+    );
     project.apply(C);
     let s3 = sw_json(&backend, &store, &["snapshot", "create"], 0)["snapshot"]["id"]
         .as_str()

@@ -1088,6 +1088,61 @@ impl TruncatingProxy {
     }
 }
 
+/// Ctrl-C to a running process: SIGINT, as a terminal sends it.
+pub fn sigint(child: &Child) {
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
+/// Waits (60 s at most) until `cond` holds.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Waits (`limit` at most) for `child` to exit; kills it and fails the test
+/// when it does not.
+pub fn exit_within(
+    child: &mut Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Waits until the wall clock has passed `created` (an RFC 3339 time
+/// printed by stateward, e.g. a snapshot's `created`) by `by`: polls the
+/// clock (the one stateward reads) instead of sleeping a fixed time, and
+/// is usually done at once.
+pub fn wait_for_clock_past(created: &serde_json::Value, by: std::time::Duration) {
+    let created = created
+        .as_str()
+        .unwrap_or_else(|| panic!("not a time: {created}"));
+    let at = time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{created:?} is not RFC 3339: {e}"))
+        + by;
+    while time::OffsetDateTime::now_utc() < at {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// The terminal tests drive a pseudo-terminal with util-linux `script`;
 /// without it they fail (never skip) saying what to install.
 pub fn require_script() {
