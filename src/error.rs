@@ -98,10 +98,11 @@ impl Error {
             Error::NoState { .. } => "no-state",
             Error::Unreadable { .. } => "unreadable-state",
             Error::ReadFile { .. } | Error::WriteFile { .. } => "io",
-            Error::Usage(_) => "usage",
-            Error::Unconfigured(_) => "not-configured",
-            Error::Lock(_) => "lock",
-            Error::BadStore(_) => "bad-snapshot-store",
+            // Kept as they were when these were usage strings: scripts
+            // match on the JSON kind.
+            Error::Usage(_) | Error::Unconfigured(_) | Error::Lock(_) | Error::BadStore(_) => {
+                "usage"
+            }
             Error::Refused(_) => "refused",
             Error::Interrupted(_) => "interrupted",
             Error::Locked(_) => "locked",
@@ -578,30 +579,30 @@ mod tests {
     }
 
     /// Missing settings, lock problems and unusable snapshot stores carry
-    /// what they are about, keep the messages they had as `Usage` strings
-    /// and exit 1, under their own JSON kinds.
+    /// what they are about, and keep the messages, the exit code (1) and the
+    /// JSON kind (`usage`) they had as `Usage` strings.
     #[test]
     fn missing_settings_lock_problems_and_bad_stores_keep_their_messages() {
         let cases: Vec<(Error, &str, &str)> = vec![
             (
                 Unconfigured::State.into(),
                 "no state is configured: give --bucket and --key, --env NAME or --backend-dir DIR (or use a `file:PATH` reference)",
-                "not-configured",
+                "usage",
             ),
             (
                 Unconfigured::Lock.into(),
                 "no lock is configured for this state: give --dynamodb-table TABLE or --use-lockfile (or set them in the environment file or backend block)",
-                "not-configured",
+                "usage",
             ),
             (
                 Unconfigured::SnapshotStore.into(),
                 "no snapshot store is configured: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or add `snapshots { store = \"...\" }` to the environment file",
-                "not-configured",
+                "usage",
             ),
             (
                 Unconfigured::SnapshotStoreFor { id: "S1".into() }.into(),
                 "`snapshot:S1` needs a snapshot store: pass --snapshot-store s3://BUCKET/PREFIX (or a directory), or set `snapshots { store = ... }` in the environment file",
-                "not-configured",
+                "usage",
             ),
             (
                 LockProblem::IdMismatch {
@@ -611,7 +612,7 @@ mod tests {
                 }
                 .into(),
                 "lock ID \"x\" does not match the existing lock: the state b/k is locked by alice; pass that ID to release it",
-                "lock",
+                "usage",
             ),
             (
                 LockProblem::NotLocked {
@@ -620,7 +621,7 @@ mod tests {
                 }
                 .into(),
                 "the state b/k is not locked (looked in DynamoDB table t and S3 lock file); nothing to release",
-                "lock",
+                "usage",
             ),
             (
                 LockProblem::NotLocked {
@@ -629,7 +630,7 @@ mod tests {
                 }
                 .into(),
                 "the state b/k is not locked; nothing to release",
-                "lock",
+                "usage",
             ),
             (
                 LockProblem::Broken {
@@ -638,7 +639,7 @@ mod tests {
                 }
                 .into(),
                 "the lock on b/k is broken (its Info cannot be read); remove it with `stateward lock release --broken`",
-                "lock",
+                "usage",
             ),
             (
                 LockProblem::NoBrokenLock {
@@ -647,7 +648,7 @@ mod tests {
                 }
                 .into(),
                 "there is no broken lock on b/k; `stateward lock status` shows the lock",
-                "lock",
+                "usage",
             ),
             (
                 LockProblem::NoDigest {
@@ -655,17 +656,17 @@ mod tests {
                 }
                 .into(),
                 "b/rebuild is not a state lock and has no digest",
-                "lock",
+                "usage",
             ),
             (
                 LockProblem::NoDigestKept.into(),
                 "this state keeps no md5 digest (no DynamoDB table is configured): there is nothing to repair",
-                "lock",
+                "usage",
             ),
             (
                 BadStore::Empty.into(),
                 "the snapshot store is empty: give `s3://BUCKET/PREFIX` or a directory path",
-                "bad-snapshot-store",
+                "usage",
             ),
             (
                 BadStore::NoBucket {
@@ -673,7 +674,7 @@ mod tests {
                 }
                 .into(),
                 "snapshot store \"s3://\" names no bucket: write it as `s3://BUCKET/PREFIX`",
-                "bad-snapshot-store",
+                "usage",
             ),
             (
                 BadStore::Scheme {
@@ -682,12 +683,12 @@ mod tests {
                 }
                 .into(),
                 "snapshot store \"gs://b/p\": `gs://` is not supported; use `s3://BUCKET/PREFIX` or a local directory path",
-                "bad-snapshot-store",
+                "usage",
             ),
             (
                 BadStore::Place { sub: "b/../k".into() }.into(),
                 "`b/../k` cannot name a place in the snapshot store (an empty, `.` or `..` part): snapshot this state on its own with --snapshot-store",
-                "bad-snapshot-store",
+                "usage",
             ),
         ];
         for (e, text, kind) in cases {
