@@ -316,6 +316,14 @@ pub enum Interruption {
         unsettled: usize,
         rest: String,
     },
+    /// A drill: it stopped and removed its scratch copy `scratch`
+    /// (`s3://bucket/key`), or `left` says what could not be removed and
+    /// how to remove it.
+    #[error("interrupted (Ctrl-C): the drill stopped{}; the real state was only read", drill_left(.scratch, .left.as_deref()))]
+    Drill {
+        scratch: String,
+        left: Option<String>,
+    },
     /// A rebuild before any wave ran.
     #[error("interrupted (Ctrl-C) before any wave ran: nothing was executed and the rebuild lock was released")]
     RebuildNotStarted,
@@ -329,6 +337,13 @@ pub enum Interruption {
         first: Box<Interruption>,
         how: String,
     },
+}
+
+fn drill_left(scratch: &str, left: Option<&str>) -> String {
+    match left {
+        None => format!(" and removed its scratch copy {scratch}"),
+        Some(l) => format!(", but its scratch copy {scratch} could not all be removed ({l})"),
+    }
 }
 
 fn unsettled_note(unsettled: usize) -> String {
@@ -542,6 +557,22 @@ mod tests {
                 }
                 .into(),
                 "interrupted (Ctrl-C) after restoring 3 of 12 objects under s3://b/data/ (1 failed); the rest are still deleted: run `stateward s3 undelete --yes` to bring them back",
+            ),
+            (
+                Interruption::Drill {
+                    scratch: "s3://b/k.stateward-drill-1".into(),
+                    left: None,
+                }
+                .into(),
+                "interrupted (Ctrl-C): the drill stopped and removed its scratch copy s3://b/k.stateward-drill-1; the real state was only read",
+            ),
+            (
+                Interruption::Drill {
+                    scratch: "s3://b/k.stateward-drill-1".into(),
+                    left: Some("timed out; remove it by hand".into()),
+                }
+                .into(),
+                "interrupted (Ctrl-C): the drill stopped, but its scratch copy s3://b/k.stateward-drill-1 could not all be removed (timed out; remove it by hand); the real state was only read",
             ),
             (
                 Interruption::NotReleased {

@@ -167,6 +167,17 @@ pub fn shield(left_behind: impl Into<String>) -> Shield {
     Shield(id)
 }
 
+/// What the active shields would leave behind (for tests).
+#[cfg(test)]
+pub(crate) fn left_behind() -> Vec<String> {
+    SHIELDS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .map(|(_, s)| s.clone())
+        .collect()
+}
+
 impl Drop for Shield {
     fn drop(&mut self) {
         SHIELDS

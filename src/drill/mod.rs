@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 
 use crate::aws::Aws;
 use crate::config::Target;
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Interruption, Refusal, Result};
 use crate::lock::{self, md5_hex, LockInfo, Locker};
 use crate::restore::{self, Source};
 use crate::state::health::Status;
@@ -233,8 +233,14 @@ pub async fn run_on(
         target_bucket
     ));
 
+    // Until the scratch objects are removed, Ctrl-C comes here: the drill
+    // stops and cleans up; a second press exits at once, saying what to
+    // remove by hand.
+    let by_hand = remove_by_hand(target_bucket, &scratch);
+    let _shield =
+        crate::interrupt::shield(format!("the drill's scratch objects may remain: {by_hand}"));
     let mut timer = Timer { phases: Vec::new() };
-    let outcome = drill_phases(
+    let phases = drill_phases(
         &mut timer,
         bucket,
         &real_key,
@@ -245,27 +251,38 @@ pub async fn run_on(
         lock_timeout,
         concurrency,
         progress,
-    )
-    .await;
+    );
+    let (outcome, pressed) = tokio::select! {
+        biased;
+        _ = crate::interrupt::pressed() => (Ok(()), true),
+        o = phases => {
+            let pressed = matches!(o, Err(Error::Interrupted(_)));
+            (o, pressed)
+        }
+    };
     let cleaned = timer
         .run("cleanup", cleanup(bucket, &scratch, &locker, lock_timeout))
         .await;
+    if pressed {
+        return Err(Error::Interrupted(Interruption::Drill {
+            scratch: format!("s3://{target_bucket}/{scratch}"),
+            left: cleaned.err().map(|c| format!("{c}; {by_hand}")),
+        }));
+    }
     let failure = match (outcome, cleaned) {
         (Ok(()), Ok(())) => None,
         (Err(e), Ok(())) => Some(e.to_string()),
         (Ok(()), Err(c)) => {
             return Err(Error::Refused(Refusal::Incomplete {
                 message: format!(
-                    "the drill recovered, but its scratch objects could not all be removed ({c}); remove every version of s3://{}/{scratch}* and the DynamoDB items {}/{scratch} and {}/{scratch}-md5 by hand",
-                    target_bucket, target_bucket, target_bucket
+                    "the drill recovered, but its scratch objects could not all be removed ({c}); {by_hand}"
                 ),
             }))
         }
         (Err(e), Err(c)) => {
             return Err(Error::Refused(Refusal::Incomplete {
                 message: format!(
-                    "the drill failed ({e}) and its scratch objects could not all be removed ({c}); remove every version of s3://{}/{scratch}* and the DynamoDB items {}/{scratch} and {}/{scratch}-md5 by hand",
-                    target_bucket, target_bucket, target_bucket
+                    "the drill failed ({e}) and its scratch objects could not all be removed ({c}); {by_hand}"
                 ),
             }))
         }
@@ -290,6 +307,11 @@ pub async fn run_on(
         failure,
         scratch_key: scratch,
     })
+}
+
+/// What to remove by hand when the drill could not clean up after itself.
+fn remove_by_hand(bucket: &str, scratch: &str) -> String {
+    format!("remove every version of s3://{bucket}/{scratch}* and the DynamoDB items {bucket}/{scratch} and {bucket}/{scratch}-md5 by hand")
 }
 
 /// `0.42s`, `12.3s`, `1h 2m` for people.

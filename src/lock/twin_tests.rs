@@ -268,3 +268,28 @@ async fn digest_repair_sets_the_md5_of_the_current_object_under_the_lock() {
     f.bucket.put_raw(KEY, b"{}");
     assert!(!f.locker.digest_status().await.unwrap().digest_kept);
 }
+
+/// Regression (issue 14 item 4): once the locked section had run, Ctrl-C
+/// did nothing, because the section's shield outlived the release. The
+/// shield names the lock while it is held and is gone once it is released.
+#[tokio::test]
+async fn ctrl_c_goes_back_to_the_command_once_the_lock_is_released() {
+    let bucket = Arc::new(MemoryBucket::new("shield-twin", Versioning::Enabled));
+    let table: Arc<dyn LockItems> = Arc::new(MemoryTable::new("locks"));
+    let locker = Locker::on(bucket, "shield-twin", KEY, Some(table), false).unwrap();
+    let ours = |l: Vec<String>| {
+        l.into_iter()
+            .filter(|s| s.contains("shield-twin/app.tfstate"))
+            .count()
+    };
+    let held = with_lock(&locker, "op", "", Duration::ZERO, async |_| {
+        Ok(ours(crate::interrupt::left_behind()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        held, 1,
+        "while the lock is held, Ctrl-C comes to its section"
+    );
+    assert_eq!(ours(crate::interrupt::left_behind()), 0);
+}

@@ -212,13 +212,14 @@ fn a_deleted_real_state_is_refused() {
 
 /// Regression (issue 14 item 4): once a command's locked section had run,
 /// Ctrl-C did nothing. Now it still ends the command at once (exit 130).
-/// A restore prints its report as soon as its lock is released and makes no
-/// request after it, so the command held open after a release is a drill:
-/// its setup takes and releases the scratch key's lock (the same
-/// `lock::with_lock`), then it reads on, and the test proxy holds that
-/// listing on the wire while Ctrl-C is pressed.
+/// Found while testing it: Ctrl-C during a drill ended the process on the
+/// spot and left the scratch copy, its `.tflock` and its digest item in the
+/// state's bucket and table. Now the drill stops, removes them, and says so.
+/// The drill's setup takes and releases the scratch key's lock (the same
+/// `lock::with_lock`), then it reads on; the test proxy holds that listing
+/// on the wire while Ctrl-C is pressed.
 #[test]
-fn ctrl_c_after_the_locked_section_still_ends_the_command() {
+fn ctrl_c_during_a_drill_after_its_locked_setup_stops_it_and_removes_the_scratch_copy() {
     use std::process::{Command, Stdio};
     let backend = Backend::new("afterlock");
     backend.put(&backend.key, &crate::support::faults::network(1));
@@ -242,16 +243,27 @@ fn ctrl_c_after_the_locked_section_still_ends_the_command() {
     wait_until("the drill released its setup lock and read on", || {
         !proxy.injected().is_empty()
     });
-    // The scratch key's lock is gone (its digest item stays until cleanup).
-    let scratch_items: Vec<String> = aws::scan(&backend.table)
-        .iter()
-        .filter_map(|i| i.get("LockID").cloned())
-        .filter(|id| id.contains(".stateward-drill-"))
-        .collect();
+    let scratch_items = || -> Vec<String> {
+        aws::scan(&backend.table)
+            .iter()
+            .filter_map(|i| i.get("LockID").cloned())
+            .filter(|id| id.contains(".stateward-drill-"))
+            .collect()
+    };
+    // The scratch key's lock is gone; its digest item stays until cleanup.
+    let items = scratch_items();
     assert!(
-        !scratch_items.is_empty() && scratch_items.iter().all(|id| id.ends_with("-md5")),
-        "{scratch_items:?}"
+        !items.is_empty() && items.iter().all(|id| id.ends_with("-md5")),
+        "{items:?}"
     );
+    let scratch_versions = || {
+        aws::list_versions(
+            &backend.bucket,
+            &format!("{}.stateward-drill-", backend.key),
+        )
+        .len()
+    };
+    assert!(scratch_versions() > 0, "the drill has a scratch copy");
     let pressed = std::time::Instant::now();
     sigint(&child);
     let status = exit_within(
@@ -263,7 +275,17 @@ fn ctrl_c_after_the_locked_section_still_ends_the_command() {
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert!(
-        err.contains("interrupted (Ctrl-C) while no lock was held and no write was in flight"),
+        err.contains("interrupted (Ctrl-C): the drill stopped and removed its scratch copy s3://"),
         "{err}"
+    );
+    assert_eq!(scratch_versions(), 0, "scratch versions left: {err}");
+    assert_eq!(scratch_items(), Vec::<String>::new(), "{err}");
+    // The real state was only read.
+    assert_eq!(
+        aws::list_versions(&backend.bucket, &backend.key)
+            .iter()
+            .filter(|v| v.key == backend.key)
+            .count(),
+        1
     );
 }
