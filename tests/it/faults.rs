@@ -344,7 +344,7 @@ fn ctrl_c_in_flight_at_each_step_of_a_restore_keeps_the_invariants() {
         let took = started.elapsed();
         // The held request is applied when the proxy lets it go: read what
         // the emulator holds only after that.
-        std::thread::sleep(HELD);
+        proxy.wait_settled();
         let after = held(&backend);
         let v = violations(
             &before,

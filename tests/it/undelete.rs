@@ -239,9 +239,9 @@ fn ctrl_c_during_undelete_says_what_was_done_and_how_to_finish() {
     let o = child.wait_with_output().unwrap();
     assert_exit(&o, 130);
     let err = stderr(&o);
-    // Whatever was held on the wire has reached S3 by now (each hold is
-    // 1.5 s): the count said must be what S3 holds, not what had answered.
-    std::thread::sleep(std::time::Duration::from_millis(2000));
+    // Whatever was held on the wire reaches S3: the count said must be
+    // what S3 holds, not what had answered.
+    proxy.wait_settled();
     let left = deleted_keys(&b, "data/").len();
     assert!(
         left > 0,

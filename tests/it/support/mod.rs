@@ -669,6 +669,17 @@ pub struct Faults {
     armed_by: Mutex<Vec<(String, Rule)>>,
     rng: Mutex<u64>,
     injected: Mutex<Vec<(String, Fault)>>,
+    /// Requests received whose exchange with the emulator has not ended.
+    upstream: AtomicUsize,
+}
+
+/// Counts a request as on its way to the emulator until dropped.
+struct OnTheWay<'a>(&'a AtomicUsize);
+
+impl Drop for OnTheWay<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Faults {
@@ -799,6 +810,8 @@ impl TruncatingProxy {
                 return Ok(());
             };
             requests.lock().unwrap().push(head.clone());
+            faults.upstream.fetch_add(1, Ordering::SeqCst);
+            let on_the_way = OnTheWay(&faults.upstream);
             if header(&head, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
                 out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
             }
@@ -915,6 +928,8 @@ impl TruncatingProxy {
             up.write_all(&body)?;
             let mut resp = Vec::new();
             up.read_to_end(&mut resp)?;
+            // The emulator has applied it and answered.
+            drop(on_the_way);
             if let Some(Fault::HoldAnswer(d)) = fault {
                 std::thread::sleep(d);
             }
@@ -1080,6 +1095,16 @@ impl TruncatingProxy {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Waits (60 s at most) until every request received so far has been
+    /// applied by the emulator: stalled requests have been forwarded and
+    /// answered (their answers may still be held).
+    pub fn wait_settled(&self) {
+        wait_until(
+            "the requests held by the proxy reached the emulator",
+            || self.faults.upstream.load(Ordering::SeqCst) == 0,
+        );
     }
 
     /// How many bodies were cut so far.
