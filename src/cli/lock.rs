@@ -11,7 +11,8 @@ use crate::error::{Error, LockProblem, Refusal, Result};
 use crate::exit;
 use crate::hint;
 use crate::lock::{
-    self, describe_holder, human_age, DigestStatus, LockBackend, LockInfo, LockStatus, Locker,
+    self, describe_holder, human_age, release_target, DigestStatus, LockBackend, LockInfo,
+    LockStatus, Locker, ReleaseTarget,
 };
 use crate::output::{Printer, Render};
 use crate::restore::{self, CurrentProblem};
@@ -113,68 +114,50 @@ async fn release<W: Write>(
 ) -> Result<u8> {
     let now = OffsetDateTime::now_utc();
     let status = locker.status(now).await?;
-    if broken {
-        if !status.broken {
-            return Err(LockProblem::NoBrokenLock {
-                lock: locker.path.clone(),
-                status: hint::command(&[&["lock", "status"], rebuild_flag].concat()),
+    let current = match release_target(
+        &status,
+        &locker.path,
+        id.as_deref(),
+        broken,
+        rebuild_flag,
+        now,
+    )? {
+        ReleaseTarget::Broken => {
+            let err = printer.stderr();
+            err.line(format_args!(
+                "About to remove the broken lock on {}:",
+                locker.path
+            ));
+            for p in &status.problems {
+                err.line(format_args!("  {p}"));
             }
-            .into());
-        }
-        let err = printer.stderr();
-        err.line(format_args!(
-            "About to remove the broken lock on {}:",
-            locker.path
-        ));
-        for p in &status.problems {
-            err.line(format_args!("  {p}"));
-        }
-        if dry_run {
-            printer
-                .emit(&Released {
-                    released: None,
-                    broken_removed: vec![],
-                    dry_run: true,
-                })
-                .map_err(out_err)?;
+            if dry_run {
+                printer
+                    .emit(&Released {
+                        released: None,
+                        broken_removed: vec![],
+                        dry_run: true,
+                    })
+                    .map_err(out_err)?;
+                return Ok(exit::SUCCESS);
+            }
+            confirm(&printer.stderr(), "Remove it?", yes)?;
+            let removed = locker.release_broken().await?;
+            let report = Released {
+                released: None,
+                broken_removed: removed
+                    .into_iter()
+                    .map(|(b, raw)| BrokenRemoved { backend: b, raw })
+                    .collect(),
+                dry_run: false,
+            };
+            printer.emit(&report).map_err(out_err)?;
             return Ok(exit::SUCCESS);
         }
-        confirm(&printer.stderr(), "Remove it?", yes)?;
-        let removed = locker.release_broken().await?;
-        let report = Released {
-            released: None,
-            broken_removed: removed
-                .into_iter()
-                .map(|(b, raw)| BrokenRemoved { backend: b, raw })
-                .collect(),
-            dry_run: false,
-        };
-        printer.emit(&report).map_err(out_err)?;
-        return Ok(exit::SUCCESS);
-    }
-    let id = id.unwrap_or_default();
-    let Some(current) = &status.lock else {
-        return Err(if status.broken {
-            LockProblem::Broken {
-                lock: locker.path.clone(),
-                release: hint::command(&[&["lock", "release", "--broken"], rebuild_flag].concat()),
-            }
-        } else {
-            LockProblem::NotLocked {
-                lock: locker.path.clone(),
-                looked_in: None,
-            }
-        }
-        .into());
+        ReleaseTarget::Held(current) => current,
     };
-    if current.id != id {
-        return Err(LockProblem::IdMismatch {
-            id,
-            lock: locker.path.clone(),
-            holder: describe_holder(current, now),
-        }
-        .into());
-    }
+    let current = &current;
+    let id = current.id.clone();
     let err = printer.stderr();
     err.line(format_args!(
         "About to remove this lock on {}:",

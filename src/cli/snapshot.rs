@@ -14,7 +14,7 @@ use crate::exit;
 use crate::output::Stderr;
 use crate::output::{count, table, Format, Printer, Render};
 use crate::snapshot::retention::{Kept, Policy, Within};
-use crate::snapshot::{self, Created, Listing, Manifest, SnapshotStore, StoreUrl, Verified};
+use crate::snapshot::{self, Created, Listing, SnapshotStore, StoreUrl, Verified};
 
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
@@ -312,25 +312,18 @@ pub(crate) struct VerifyReport {
 async fn verify<W: Write>(ctx: &Context, all: bool, printer: &mut Printer<W>) -> Result<u8> {
     let store = open_store(ctx).await?;
     let listing = store.list().await?;
-    let chosen: Vec<Manifest> = if all {
-        listing.snapshots.iter().rev().cloned().collect()
+    let checked = if all {
+        listing.snapshots.len()
     } else {
-        listing.newest().cloned().into_iter().collect()
+        usize::from(listing.newest().is_some())
     };
     let progress = crate::output::Progress::spinner(format!(
         "verifying {} in {}",
-        count(chosen.len(), "snapshot", "snapshots"),
+        count(checked, "snapshot", "snapshots"),
         store.url()
     ));
-    let mut results = snapshot::verify_many(&store, &chosen).await?;
+    let results = snapshot::verify_listing(&store, &listing, all).await?;
     progress.finish();
-    if all {
-        results.extend(listing.broken.iter().map(|(id, problem)| Verified {
-            id: id.clone(),
-            ok: false,
-            problems: vec![format!("it is not a complete snapshot: {problem}")],
-        }));
-    }
     let ok = !results.is_empty() && results.iter().all(|r| r.ok);
     let report = VerifyReport {
         store: store.url().to_string(),
@@ -398,22 +391,11 @@ pub(crate) struct PruneReport {
     deleted: usize,
 }
 
+/// The environment file's retention with the `--keep-*` flags over it.
 fn policy_of(file: Option<&config::RetentionSettings>, a: &PruneArgs) -> Result<Policy> {
     let from_file = match file {
         None => Policy::default(),
-        Some(r) => Policy {
-            keep_last: r.keep_last,
-            keep_hourly: r.keep_hourly,
-            keep_daily: r.keep_daily,
-            keep_weekly: r.keep_weekly,
-            keep_monthly: r.keep_monthly,
-            keep_within: match &r.keep_within {
-                Some(t) => Some(Within::parse(t).map_err(|e| {
-                    Error::Usage(format!("keep_within {t:?} in the environment file: {e}"))
-                })?),
-                None => None,
-            },
-        },
+        Some(r) => Policy::from_settings(r).map_err(Error::Usage)?,
     };
     Ok(from_file.overlay(Policy {
         keep_last: a.keep_last,

@@ -717,6 +717,66 @@ pub struct DigestStatus {
     pub digest_kept: bool,
 }
 
+/// What `lock release` removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseTarget {
+    /// The broken lock (an item or file whose Info cannot be read).
+    Broken,
+    /// The lock held with this Info.
+    Held(LockInfo),
+}
+
+/// `lock release [ID] [--broken]`'s decision from the lock's `status` at
+/// `path`. Pure. With `broken`: the broken lock, refused when there is
+/// none. Else the lock whose ID is `id`, refused when nothing is locked,
+/// when the lock is broken, or when it has another ID (naming its holder).
+/// `rebuild_flag` (`--rebuild` or nothing) goes into the advice.
+pub fn release_target(
+    status: &LockStatus,
+    path: &str,
+    id: Option<&str>,
+    broken: bool,
+    rebuild_flag: &[&str],
+    now: OffsetDateTime,
+) -> Result<ReleaseTarget> {
+    if broken {
+        if !status.broken {
+            return Err(LockProblem::NoBrokenLock {
+                lock: path.to_owned(),
+                status: crate::hint::command(&[&["lock", "status"], rebuild_flag].concat()),
+            }
+            .into());
+        }
+        return Ok(ReleaseTarget::Broken);
+    }
+    let Some(current) = &status.lock else {
+        return Err(if status.broken {
+            LockProblem::Broken {
+                lock: path.to_owned(),
+                release: crate::hint::command(
+                    &[&["lock", "release", "--broken"], rebuild_flag].concat(),
+                ),
+            }
+        } else {
+            LockProblem::NotLocked {
+                lock: path.to_owned(),
+                looked_in: None,
+            }
+        }
+        .into());
+    };
+    let id = id.unwrap_or_default();
+    if current.id != id {
+        return Err(LockProblem::IdMismatch {
+            id: id.to_owned(),
+            lock: path.to_owned(),
+            holder: describe_holder(current, now),
+        }
+        .into());
+    }
+    Ok(ReleaseTarget::Held(current.clone()))
+}
+
 /// Combines what each backend holds into one status. Pure.
 pub fn summarise(
     held: &[(LockBackend, Held)],
@@ -1110,6 +1170,53 @@ pub async fn with_lock_reporting<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_removes_the_named_or_the_broken_lock_and_refuses_the_rest() {
+        let now = OffsetDateTime::now_utc();
+        let ours = LockInfo::with_id("abc", "b/k", "OperationTypeApply", "", now);
+        let status = |h: Held| {
+            summarise(
+                &[(LockBackend::Dynamodb, h)],
+                vec![LockBackend::Dynamodb],
+                now,
+            )
+        };
+        let locked = status(Held::Locked(ours.clone()));
+        let free = status(Held::Free);
+        let broken = status(Held::Broken {
+            raw: "{".into(),
+            problem: "not JSON".into(),
+        });
+        type Case<'a> = (
+            &'a LockStatus,
+            Option<&'a str>,
+            bool,
+            &'a [&'a str],
+            Result<ReleaseTarget, &'a str>,
+        );
+        let cases: Vec<Case> = vec![
+            (&locked, Some("abc"), false, &[], Ok(ReleaseTarget::Held(ours.clone()))),
+            (&broken, None, true, &[], Ok(ReleaseTarget::Broken)),
+            (&locked, Some("xyz"), false, &[], Err("lock ID \"xyz\" does not match the existing lock: the state b/k is locked by")),
+            (&locked, None, false, &[], Err("lock ID \"\" does not match")),
+            (&free, Some("abc"), false, &[], Err("the state b/k is not locked; nothing to release")),
+            (&broken, Some("abc"), false, &["--rebuild"], Err("the lock on b/k is broken (its Info cannot be read); remove it with `stateward lock release --broken --rebuild`")),
+            (&locked, None, true, &[], Err("there is no broken lock on b/k; `stateward lock status` shows the lock")),
+            (&free, None, true, &["--rebuild"], Err("there is no broken lock on b/k; `stateward lock status --rebuild` shows the lock")),
+        ];
+        for (status, id, broken, flag, want) in cases {
+            let got = release_target(status, "b/k", id, broken, flag, now);
+            match (got, want) {
+                (Ok(g), Ok(w)) => assert_eq!(g, w),
+                (Err(e), Err(w)) => {
+                    assert!(e.to_string().starts_with(w), "{id:?} {broken}: {e}");
+                    assert_eq!(e.exit_code(), crate::exit::ERROR);
+                }
+                (g, w) => panic!("{id:?} {broken}: got {g:?}, want {w:?}"),
+            }
+        }
+    }
 
     #[test]
     fn an_interrupted_acquire_says_what_it_left() {

@@ -735,6 +735,29 @@ pub fn check_content(m: &Manifest, bytes: &[u8]) -> Vec<String> {
     problems
 }
 
+/// `snapshot verify`: the newest snapshot of `listing`, or with `all` every
+/// snapshot (newest first) and then each incomplete entry, as failed.
+pub async fn verify_listing(
+    store: &SnapshotStore,
+    listing: &Listing,
+    all: bool,
+) -> Result<Vec<Verified>> {
+    let chosen: Vec<Manifest> = if all {
+        listing.snapshots.iter().rev().cloned().collect()
+    } else {
+        listing.newest().cloned().into_iter().collect()
+    };
+    let mut results = verify_many(store, &chosen).await?;
+    if all {
+        results.extend(listing.broken.iter().map(|(id, problem)| Verified {
+            id: id.clone(),
+            ok: false,
+            problems: vec![format!("it is not a complete snapshot: {problem}")],
+        }));
+    }
+    Ok(results)
+}
+
 /// Verifies `manifests` (the store's concurrency at a time), in the given order.
 pub async fn verify_many(store: &SnapshotStore, manifests: &[Manifest]) -> Result<Vec<Verified>> {
     stream::iter(manifests.iter())

@@ -70,6 +70,25 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The environment file's `retention` block as a policy; its
+    /// `keep_within` is parsed here (an unreadable one is the error).
+    pub fn from_settings(r: &crate::config::RetentionSettings) -> Result<Policy, String> {
+        Ok(Policy {
+            keep_last: r.keep_last,
+            keep_hourly: r.keep_hourly,
+            keep_daily: r.keep_daily,
+            keep_weekly: r.keep_weekly,
+            keep_monthly: r.keep_monthly,
+            keep_within: match &r.keep_within {
+                Some(t) => Some(
+                    Within::parse(t)
+                        .map_err(|e| format!("keep_within {t:?} in the environment file: {e}"))?,
+                ),
+                None => None,
+            },
+        })
+    }
+
     /// Whether no rule is set.
     pub fn is_empty(&self) -> bool {
         self == &Policy::default()
@@ -205,6 +224,42 @@ mod tests {
 
     fn at(s: &str) -> OffsetDateTime {
         OffsetDateTime::parse(s, &Rfc3339).unwrap()
+    }
+
+    #[test]
+    fn the_environment_files_retention_becomes_a_checked_policy() {
+        use crate::config::RetentionSettings;
+        let file = RetentionSettings {
+            keep_last: Some(3),
+            keep_daily: Some(7),
+            keep_within: Some(" 30d".into()),
+            ..RetentionSettings::default()
+        };
+        let p = Policy::from_settings(&file).unwrap();
+        assert_eq!(
+            p,
+            Policy {
+                keep_last: Some(3),
+                keep_daily: Some(7),
+                keep_within: Some(Within {
+                    duration: Duration::from_secs(30 * 86_400),
+                    text: "30d".into()
+                }),
+                ..Policy::default()
+            }
+        );
+        assert!(Policy::from_settings(&RetentionSettings::default())
+            .unwrap()
+            .is_empty());
+        let bad = RetentionSettings {
+            keep_within: Some("soon".into()),
+            ..RetentionSettings::default()
+        };
+        let e = Policy::from_settings(&bad).unwrap_err();
+        assert!(
+            e.starts_with("keep_within \"soon\" in the environment file: "),
+            "{e}"
+        );
     }
 
     const NOW: &str = "2026-11-22T12:00:00Z";

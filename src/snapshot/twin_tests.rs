@@ -114,6 +114,45 @@ async fn a_tampered_snapshot_fails_verification() {
     assert!(verify(&t.store, &good).await.ok);
 }
 
+/// `snapshot verify` checks the newest snapshot; with `--all` every
+/// snapshot, newest first, and each incomplete entry, as failed.
+#[tokio::test]
+async fn verify_checks_the_newest_or_all_with_the_incomplete_entries_failed() {
+    let t = Twin::new();
+    let good = t.create(T1).await.unwrap().snapshot;
+    t.state.put_raw(KEY, &state(2));
+    let bad = t.create(T2).await.unwrap().snapshot;
+    t.snaps
+        .put_raw(&format!("{PREFIX}/{}/{STATE_FILE}", bad.id), b"tampered");
+    // A third whose manifest write fails: an incomplete entry.
+    t.state.put_raw(KEY, &state(3));
+    t.faults
+        .fail(Op::Put, None, 2, crate::aws::AwsErrorKind::Network);
+    assert!(t.create(T3).await.is_err());
+    let listing = t.store.list().await.unwrap();
+    assert_eq!(listing.broken.len(), 1);
+
+    let newest = verify_listing(&t.store, &listing, false).await.unwrap();
+    let seen: Vec<(&str, bool)> = newest.iter().map(|v| (v.id.as_str(), v.ok)).collect();
+    assert_eq!(seen, vec![(bad.id.as_str(), false)]);
+
+    let all = verify_listing(&t.store, &listing, true).await.unwrap();
+    let seen: Vec<(&str, bool)> = all.iter().map(|v| (v.id.as_str(), v.ok)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (bad.id.as_str(), false),
+            (good.id.as_str(), true),
+            (listing.broken[0].0.as_str(), false)
+        ]
+    );
+    assert!(
+        all[2].problems[0].starts_with("it is not a complete snapshot: "),
+        "{:?}",
+        all[2].problems
+    );
+}
+
 #[tokio::test]
 async fn an_unusable_current_version_is_not_snapshotted_and_nothing_is_written() {
     let t = Twin::new();
