@@ -709,3 +709,59 @@ fn connection_arguments_are_honoured_or_refused_clearly() {
         stderr(&o)
     );
 }
+
+/// A named profile (`--profile`, or the backend's `profile` with its
+/// `shared_credentials_files`) gives the credentials even when the
+/// environment holds other keys, as Terraform (aws-sdk-go-v2: a profile set
+/// in the configuration wins over AWS_ACCESS_KEY_ID) and the AWS CLI do.
+#[test]
+fn a_named_profile_wins_over_the_environments_keys() {
+    let e = enforcing();
+    let (bucket, table, _) = enforced_backend("profile-keys");
+    let files = tempfile::tempdir().unwrap();
+    let credentials = files.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[platform]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            e.admin_key, e.admin_secret
+        ),
+    )
+    .unwrap();
+    let config = files.path().join("config");
+    std::fs::write(&config, format!("[profile platform]\nregion = {REGION}\n")).unwrap();
+
+    // The environment's keys are `ci`'s, who may only assume the role.
+    let plain = backend_dir(&bucket, &table, "");
+    let o = as_ci(plain.path(), &["versions"]);
+    assert_exit(&o, 1);
+
+    // `--profile` with the SDK's files named in the environment.
+    let env = [
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+        ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+    ];
+    let o = as_user(
+        plain.path(),
+        &["versions", "--format", "json", "--profile", "platform"],
+        &e.ci_key,
+        &e.ci_secret,
+        &env,
+    );
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 2);
+
+    // The backend's `profile` and `shared_credentials_files` / `shared_config_files`.
+    let in_backend = backend_dir(
+        &bucket,
+        &table,
+        &format!(
+            "    profile = \"platform\"\n    shared_credentials_files = [\"{}\"]\n    shared_config_files = [\"{}\"]",
+            credentials.display(),
+            config.display()
+        ),
+    );
+    let o = as_ci(in_backend.path(), &["versions", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 2);
+}
