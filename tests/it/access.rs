@@ -765,3 +765,54 @@ fn a_named_profile_wins_over_the_environments_keys() {
     assert_exit(&o, 0);
     assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 2);
 }
+
+/// The role is assumed through `endpoints.sts` (else AWS_ENDPOINT_URL_STS)
+/// and signed for `sts_region`; S3 and DynamoDB keep their own endpoints.
+#[test]
+fn the_role_is_assumed_through_the_sts_endpoint_in_the_sts_region() {
+    let backend = Backend::new("sts-endpoint");
+    backend.put(&backend.key, state(1).as_bytes());
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/state");
+    for via_env in [false, true] {
+        let proxy = TruncatingProxy::recording();
+        let sts = if via_env {
+            String::new()
+        } else {
+            format!(", sts = \"{}\"", proxy.url())
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("main.tf"),
+            format!(
+                "terraform {{\n  backend \"s3\" {{\n    bucket = \"{}\"\n    key = \"{}\"\n    region = \"{REGION}\"\n    dynamodb_table = \"{}\"\n    endpoints = {{ s3 = \"{ep}\", dynamodb = \"{ep}\"{sts} }}\n    sts_region = \"us-west-2\"\n    assume_role = {{ role_arn = \"{role}\" }}\n    allowed_account_ids = [\"{ACCOUNT}\"]\n  }}\n}}\n",
+                backend.bucket,
+                backend.key,
+                backend.table,
+                ep = endpoint(),
+            ),
+        )
+        .unwrap();
+        let mut cmd = stateward_cmd(&root(), ["digest", "status", "--backend-dir"]);
+        cmd.arg(dir.path());
+        if via_env {
+            cmd.env("AWS_ENDPOINT_URL_STS", proxy.url());
+        }
+        let o = cmd.output().unwrap();
+        assert_exit(&o, 0);
+        let heads = proxy.requests();
+        // AssumeRole, then GetCallerIdentity for the account rule: both STS,
+        // both signed for sts_region; nothing else went through the proxy.
+        assert_eq!(heads.len(), 2, "via_env {via_env}: {heads:?}");
+        for h in &heads {
+            let auth = h
+                .iter()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .starts_with("authorization:")
+                        .then(|| l.clone())
+                })
+                .unwrap_or_default();
+            assert!(auth.contains("/us-west-2/sts/aws4_request"), "{h:?}");
+        }
+    }
+}
