@@ -816,3 +816,98 @@ fn the_role_is_assumed_through_the_sts_endpoint_in_the_sts_region() {
         }
     }
 }
+
+/// A backend directory reaching the shared emulator's state through
+/// `s3_endpoint` (no DynamoDB), with `extra` lines in the block.
+fn connection_dir(backend: &Backend, s3_endpoint: Option<&str>, extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoints = s3_endpoint
+        .map(|e| format!("    endpoints = {{ s3 = \"{e}\" }}\n"))
+        .unwrap_or_default();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            "terraform {{\n  backend \"s3\" {{\n    bucket = \"{}\"\n    key = \"{}\"\n    region = \"{REGION}\"\n{endpoints}{extra}\n  }}\n}}\n",
+            backend.bucket, backend.key,
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+/// `max_retries` sets how many times a failed call is tried again (and
+/// `retry_mode` is accepted): 500s answered to the listing are retried
+/// exactly that often.
+#[test]
+fn max_retries_is_the_number_of_retries() {
+    let backend = Backend::new("retries");
+    backend.put(&backend.key, state(1).as_bytes());
+    for (retries, mode, faults, exit) in [
+        (0, "standard", 1, 1),
+        (1, "standard", 2, 1),
+        (2, "adaptive", 2, 0),
+    ] {
+        let proxy = TruncatingProxy::faulty();
+        proxy.fault("versions", Fault::INTERNAL, 2);
+        let dir = connection_dir(
+            &backend,
+            Some(&proxy.url()),
+            &format!("    max_retries = {retries}\n    retry_mode = \"{mode}\""),
+        );
+        let o = stateward_cmd(&root(), ["versions", "--backend-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_exit(&o, exit);
+        assert_eq!(
+            proxy.injected().len(),
+            faults,
+            "max_retries {retries}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// `use_fips_endpoint`, `use_dualstack_endpoint` and `https_proxy` on the
+/// wire: without a custom endpoint, the proxy is asked to connect to the
+/// FIPS or dual-stack S3 host of the region.
+#[test]
+fn fips_and_dualstack_endpoints_are_the_hosts_asked_for() {
+    let backend = Backend::new("fips");
+    for (setting, host) in [
+        (
+            "use_fips_endpoint = true",
+            "s3-fips.eu-west-1.amazonaws.com",
+        ),
+        (
+            "use_dualstack_endpoint = true",
+            "s3.dualstack.eu-west-1.amazonaws.com",
+        ),
+        ("use_fips_endpoint = false", "s3.eu-west-1.amazonaws.com"),
+    ] {
+        let proxy = TruncatingProxy::recording();
+        let dir = connection_dir(
+            &backend,
+            None,
+            &format!(
+                "    https_proxy = \"{}\"\n    max_retries = 0\n    {setting}",
+                proxy.url()
+            ),
+        );
+        let o = stateward_cmd(&root(), ["versions", "--backend-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_exit(&o, 1);
+        let first = proxy
+            .requests()
+            .first()
+            .map(|h| h[0].clone())
+            .unwrap_or_default();
+        assert!(
+            first.starts_with("CONNECT ") && first.contains(&format!("{host}:443")),
+            "{setting}: {first:?} {}",
+            stderr(&o)
+        );
+    }
+}
