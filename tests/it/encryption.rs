@@ -214,7 +214,10 @@ fn sse_c_key_on_every_read_and_write() {
     for args in [
         &["versions"][..],
         &["show", "latest"],
+        &["pull", "latest"],
         &["restore", &ids[0], "--yes"],
+        &["digest", "repair", "--yes"],
+        &["digest", "status"],
         &["snapshot", "create"],
         &["snapshot", "verify", "--all"],
         &["drill", "--scenario", "truncate"],
@@ -222,6 +225,8 @@ fn sse_c_key_on_every_read_and_write() {
         let o = run(&env, &key_env, args);
         assert_exit(&o, 0);
     }
+    // Two versions that differ: exit 2.
+    assert_exit(&run(&env, &key_env, &["diff", &ids[0], &ids[1]]), 2);
     let object_requests: Vec<Vec<String>> = proxy
         .requests()
         .into_iter()
@@ -243,6 +248,13 @@ fn sse_c_key_on_every_read_and_write() {
     };
     assert!(
         count("GET") >= 4 && count("PUT") >= 4,
+        "{object_requests:?}"
+    );
+    // Ranged reads of the first bytes (the listing's serial and lineage) too.
+    assert!(
+        object_requests
+            .iter()
+            .any(|h| method_path(h).0 == "GET" && header(h, "range").is_some()),
         "{object_requests:?}"
     );
     let mut copies = 0;
