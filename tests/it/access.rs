@@ -180,8 +180,8 @@ fn as_user_with(args: &[&str], key: &str, secret: &str, env: &[(&str, &str)]) ->
         .expect("run stateward")
 }
 
-/// versions, pull, lock status/acquire/release, digest status and restore,
-/// each as `run` runs them; returns what each printed.
+/// versions, pull, lock status/acquire/release, digest status, diff,
+/// snapshot create/verify, drill and restore, each as `run` runs them.
 fn core_commands(run: &dyn Fn(&[&str]) -> Output, ids: &[String]) {
     let o = run(&["versions", "--format", "json"]);
     assert_exit(&o, 0);
@@ -207,6 +207,21 @@ fn core_commands(run: &dyn Fn(&[&str]) -> Output, ids: &[String]) {
     let o = run(&["lock", "release", &id, "--yes"]);
     assert_exit(&o, 0);
 
+    // The two versions differ only in their serial: no differences.
+    let o = run(&["diff", &ids[0], &ids[1]]);
+    assert_exit(&o, 0);
+
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().display().to_string();
+    let o = run(&["snapshot", "create", "--snapshot-store", &store]);
+    assert_exit(&o, 0);
+    let o = run(&["snapshot", "verify", "--all", "--snapshot-store", &store]);
+    assert_exit(&o, 0);
+
+    // A drill: scratch copies written and removed in the state's bucket, under the lock.
+    let o = run(&["drill", "--scenario", "corrupt"]);
+    assert_exit(&o, 0);
+
     // The older version back as the current state (serial 3, same lineage).
     let o = run(&["restore", &ids[0], "--yes"]);
     assert_exit(&o, 0);
@@ -224,6 +239,14 @@ fn denied_everywhere(run: &dyn Fn(&[&str]) -> Output, ids: &[String]) {
         vec!["lock", "status"],
         vec!["lock", "acquire"],
         vec!["digest", "status"],
+        vec!["diff", ids[0].as_str(), ids[1].as_str()],
+        vec![
+            "snapshot",
+            "create",
+            "--snapshot-store",
+            "/nonexistent-store",
+        ],
+        vec!["drill", "--scenario", "corrupt"],
         vec!["restore", ids[0].as_str(), "--yes"],
     ] {
         let o = run(&args);
