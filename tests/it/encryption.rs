@@ -491,3 +491,60 @@ fn an_older_version_without_sse_c_is_read_without_the_key() {
         .collect();
     assert!(gets.windows(2).any(|w| w == [true, false]), "{gets:?}");
 }
+
+/// OpenTofu's `state_tags` and `lock_tags` (1.11+): `x-amz-tagging` on the
+/// state's writes and on the lock file, each its own; both land as tags.
+#[test]
+fn opentofu_state_and_lock_tags_are_sent_on_their_writes() {
+    let backend = Backend::new("tags");
+    let v1 = backend.put(&backend.key, &tfstate(1, 2));
+    backend.put(&backend.key, &tfstate(2, 3));
+    let proxy = TruncatingProxy::recording();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            "terraform {{\n  backend \"s3\" {{\n    bucket = {:?}\n    key = {:?}\n    region = {REGION:?}\n    endpoints = {{ s3 = {:?} }}\n    use_lockfile = true\n    state_tags = {{ team = \"platform\", \"cost center\" = \"a+b/c\" }}\n    lock_tags = {{ kind = \"lock\" }}\n  }}\n}}\n",
+            backend.bucket,
+            backend.key,
+            proxy.url(),
+        ),
+    )
+    .unwrap();
+    let o = stateward_cmd(&root(), ["restore", &v1, "--yes", "--backend-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let puts: Vec<(String, Option<String>)> = proxy
+        .requests()
+        .iter()
+        .filter(|h| method_path(h).0 == "PUT")
+        .map(|h| {
+            (
+                method_path(h).1,
+                header(h, "x-amz-tagging").map(str::to_owned),
+            )
+        })
+        .collect();
+    let state_path = format!("/{}/{}", backend.bucket, backend.key);
+    let lock_path = format!("{state_path}.tflock");
+    assert!(
+        puts.contains(&(
+            state_path.clone(),
+            Some("cost%20center=a%2Bb%2Fc&team=platform".into())
+        )),
+        "{puts:?}"
+    );
+    assert!(
+        puts.contains(&(lock_path, Some("kind=lock".into()))),
+        "{puts:?}"
+    );
+    assert_eq!(
+        aws::object_tags(&backend.bucket, &backend.key),
+        vec![
+            ("cost center".to_owned(), "a+b/c".to_owned()),
+            ("team".to_owned(), "platform".to_owned())
+        ]
+    );
+}

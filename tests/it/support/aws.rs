@@ -411,6 +411,27 @@ pub fn head_encryption(bucket: &str, key: &str) -> (String, String) {
     })
 }
 
+/// The tags of the current version of `key`, sorted by key.
+#[allow(dead_code)]
+pub fn object_tags(bucket: &str, key: &str) -> Vec<(String, String)> {
+    block(async {
+        let t = s3()
+            .get_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("get object tagging");
+        let mut tags: Vec<(String, String)> = t
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        tags.sort();
+        tags
+    })
+}
+
 /// A conditional no-op update: sets `attr` to `value` only where it already
 /// is `value` (OpenTofu's unlock condition, proved without deleting).
 /// Panics when the condition does not hold.
