@@ -4,7 +4,8 @@
 //!
 //! The role tests run against a second emulator with moto's IAM enforcement
 //! on: a user `ci` that may only call `sts:AssumeRole` on the role `state`,
-//! which may read and write the state bucket and the lock table.
+//! which may read and write the state bucket and the lock table (and
+//! describe RDS, for the live checks of `doctor`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -46,7 +47,7 @@ admin = iam.create_access_key(UserName='admin')['AccessKey']
 iam.create_user(UserName='ci')
 trust = {{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Principal': {{'AWS': 'arn:aws:iam::{ACCOUNT}:user/ci'}}, 'Action': 'sts:AssumeRole'}}, {{'Effect': 'Allow', 'Principal': {{'Federated': 'arn:aws:iam::{ACCOUNT}:oidc-provider/ci.example'}}, 'Action': 'sts:AssumeRoleWithWebIdentity'}}]}}
 role = iam.create_role(RoleName='state', AssumeRolePolicyDocument=json.dumps(trust))['Role']
-iam.put_role_policy(RoleName='state', PolicyName='state', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': ['s3:*', 'dynamodb:*'], 'Resource': '*'}}]}}))
+iam.put_role_policy(RoleName='state', PolicyName='state', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': ['s3:*', 'dynamodb:*', 'rds:Describe*'], 'Resource': '*'}}]}}))
 iam.put_user_policy(UserName='ci', PolicyName='assume', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': 'sts:AssumeRole', 'Resource': role['Arn']}}]}}))
 ci = iam.create_access_key(UserName='ci')['AccessKey']
 req = urllib.request.Request(EP + '/moto-api/reset-auth', data=b'0', method='POST', headers={{'Content-Type': 'text/plain'}})
@@ -933,4 +934,89 @@ fn fips_and_dualstack_endpoints_are_the_hosts_asked_for() {
             stderr(&o)
         );
     }
+}
+
+/// `doctor`'s live checks (RDS) run as the caller by default, not as the
+/// state's role; the environment file's `drift { assume_role }` gives them
+/// one. The state is read through the backend's role either way.
+#[test]
+fn doctor_live_checks_use_the_callers_identity_unless_the_env_file_gives_a_role() {
+    let e = enforcing();
+    let db = unique("doctor-db");
+    let body = format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": 2,\n  \"lineage\": \"access-lineage\",\n  \"outputs\": {{}},\n  \"resources\": [{{\"mode\":\"managed\",\"type\":\"aws_db_instance\",\"name\":\"db\",\"provider\":\"provider[\\\"registry.terraform.io/hashicorp/aws\\\"]\",\"instances\":[{{\"schema_version\":1,\"attributes\":{{\"id\":\"{db}\",\"identifier\":\"{db}\"}},\"sensitive_attributes\":[]}}]}}]\n}}\n"
+    );
+    let (bucket, table, _) = enforced_backend_with("doctor", &[body]);
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = |name: &str, drift: &str| {
+        let path = dir.path().join(format!("{name}.hcl"));
+        std::fs::write(
+            &path,
+            format!(
+                "backend {{\n  bucket = \"{bucket}\"\n  key = \"platform/terraform.tfstate\"\n  region = \"{REGION}\"\n  dynamodb_table = \"{table}\"\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n{drift}",
+                e.role_arn
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().display().to_string();
+    let checks = |env: &str| -> Vec<(String, String)> {
+        let o = as_user_with(
+            &[
+                "doctor",
+                "--format",
+                "json",
+                "--snapshot-store",
+                &store,
+                "--env",
+                env,
+            ],
+            &e.ci_key,
+            &e.ci_secret,
+            &[],
+        );
+        let doc = json(&o);
+        doc["checks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}\n{}", stdout(&o), stderr(&o)))
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap().to_owned(),
+                    c["detail"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    // As `ci`: the state is read (through the role), RDS is denied.
+    let plain = checks(&env_file("plain", ""));
+    let rds = plain.iter().find(|(id, _)| id == "rds");
+    assert!(
+        rds.is_some_and(|(_, d)| d.contains("DescribeDBInstances") && d.contains("access denied")),
+        "{plain:?}"
+    );
+    assert!(
+        plain.iter().any(|(id, _)| id == "latest-state"),
+        "{plain:?}"
+    );
+    // With the environment file's live role: RDS answers (the instance is missing).
+    let with_role = checks(&env_file(
+        "live",
+        &format!(
+            "drift {{\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n",
+            e.role_arn
+        ),
+    ));
+    assert!(
+        !with_role.iter().any(|(id, _)| id == "rds"),
+        "{with_role:?}"
+    );
+    assert!(
+        with_role
+            .iter()
+            .any(|(id, _)| id == "rds-backups:aws_db_instance.db"),
+        "{with_role:?}"
+    );
 }
