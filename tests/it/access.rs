@@ -712,6 +712,13 @@ fn connection_arguments_are_honoured_or_refused_clearly() {
         stderr(&o)
     );
 
+    // `no_proxy` naming the endpoint's host: the dead proxy is not used.
+    let o = run(&format!(
+        "    http_proxy = \"{dead}\"\n    no_proxy = \"localhost,127.0.0.1\""
+    ));
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), state(5));
+
     let o = run("    insecure = true");
     assert_exit(&o, 1);
     assert_eq!(

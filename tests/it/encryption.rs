@@ -595,3 +595,27 @@ fn a_multipart_upload_is_checked_on_its_bytes_not_its_etag() {
     let o = run(&env, &[], &["restore", &first, "--yes"]);
     assert_exit(&o, 0);
 }
+
+/// `encrypt = true` alone: the restore is written with SSE-S3 (AES256), as
+/// Terraform writes it.
+#[test]
+fn encrypt_alone_writes_sse_s3() {
+    let backend = Backend::new("sses3");
+    let v1 = backend.put(&backend.key, &tfstate(1, 2));
+    backend.put(&backend.key, &tfstate(2, 3));
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_file(
+        dir.path(),
+        &backend,
+        &endpoint(),
+        "  encrypt = true\n",
+        "s3://nowhere/snaps",
+    );
+    assert_eq!(head_sse(&backend.bucket, &backend.key).0, "-");
+    let o = run(&env, &[], &["restore", &v1, "--yes"]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        head_sse(&backend.bucket, &backend.key),
+        ("AES256".to_owned(), "-".to_owned())
+    );
+}
