@@ -1027,3 +1027,114 @@ fn doctor_live_checks_use_the_callers_identity_unless_the_env_file_gives_a_role(
         "{with_role:?}"
     );
 }
+
+/// A TLS front for the emulator with a certificate of its own test CA: it
+/// writes the CA's PEM to argv[3], prints its port, and passes requests on.
+const TLS_FRONT: &str = r#"
+import datetime, http.client, http.server, ipaddress, ssl, sys, tempfile, threading
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+HOST, PORT, CA_OUT = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+now = datetime.datetime.now(datetime.timezone.utc)
+def name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+ca_key = ec.generate_private_key(ec.SECP256R1())
+ca = (x509.CertificateBuilder().subject_name(name('stateward test CA')).issuer_name(name('stateward test CA'))
+      .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+      .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+      .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+      .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False, key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+      .sign(ca_key, hashes.SHA256()))
+key = ec.generate_private_key(ec.SECP256R1())
+leaf = (x509.CertificateBuilder().subject_name(name('127.0.0.1')).issuer_name(ca.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256()))
+open(CA_OUT, 'wb').write(ca.public_bytes(serialization.Encoding.PEM))
+pem = tempfile.NamedTemporaryFile(suffix='.pem', delete=False)
+pem.write(leaf.public_bytes(serialization.Encoding.PEM))
+pem.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+pem.close()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def log_message(self, *a):
+        pass
+    def relay(self):
+        n = int(self.headers.get('Content-Length') or 0)
+        body = self.rfile.read(n) if n else None
+        c = http.client.HTTPConnection(HOST, PORT)
+        c.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items()})
+        r = c.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ('transfer-encoding', 'connection', 'content-length'):
+                self.send_header(k, v)
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(data)
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = relay
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(pem.name)
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+threading.Thread(target=s.serve_forever, daemon=True).start()
+sys.stdin.read()
+"#;
+
+/// `custom_ca_bundle` (or AWS_CA_BUNDLE) is trusted: an HTTPS endpoint with a
+/// certificate of a private CA is reached with it and refused without it.
+#[test]
+fn a_custom_ca_bundle_is_trusted_for_an_https_endpoint() {
+    let backend = Backend::new("cabundle");
+    backend.put(&backend.key, state(6).as_bytes());
+    let emulator = endpoint();
+    let port = emulator.rsplit(':').next().unwrap().to_owned();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca = ca_dir.path().join("ca.pem");
+    let mut front = Command::new(venv_python())
+        .arg("-c")
+        .arg(TLS_FRONT)
+        .arg("127.0.0.1")
+        .arg(port)
+        .arg(&ca)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(front.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = format!("https://127.0.0.1:{}", line.trim());
+    let pull = |extra: &str, env: &[(&str, &str)]| {
+        let dir = connection_dir(
+            &backend,
+            Some(&url),
+            &format!("    max_retries = 0\n{extra}"),
+        );
+        stateward_cmd(&root(), ["pull", "--backend-dir"])
+            .arg(dir.path())
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let o = pull("", &[]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("certificate"), "{}", stderr(&o));
+    let o = pull(&format!("    custom_ca_bundle = \"{}\"", ca.display()), &[]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), state(6));
+    let o = pull("", &[("AWS_CA_BUNDLE", ca.to_str().unwrap())]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), state(6));
+    drop(front.stdin.take());
+    let _ = front.wait();
+}
