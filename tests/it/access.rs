@@ -377,6 +377,19 @@ fn web_identity_from_the_backend_or_the_environment() {
     );
     core_commands(&|args| as_ci(dir.path(), args), &ids);
 
+    // The token itself in the block (`web_identity_token`).
+    let inline = backend_dir(
+        &bucket,
+        &table,
+        &format!(
+            "    assume_role_with_web_identity = {{\n      role_arn = \"{}\"\n      web_identity_token = \"eyJhbGciOi.ci-oidc-token.sig\"\n      session_name = \"ci-job\"\n      duration = \"1h\"\n    }}",
+            e.role_arn
+        ),
+    );
+    let o = as_ci(inline.path(), &["versions", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 3);
+
     // AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, no static keys (a CI job).
     let plain = backend_dir(&bucket, &table, "");
     let o = stateward_cmd(&root(), ["versions", "--format", "json"])
