@@ -293,6 +293,33 @@ fn sse_c_key_on_every_read_and_write() {
         }
     }
     assert!(copies >= 3, "copies (snapshot + drill): {copies}");
+
+    // The key from the backend's own `sse_customer_key` (no environment variable).
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_file(
+        dir.path(),
+        &backend,
+        &proxy.url(),
+        &format!("  encrypt = true\n  sse_customer_key = {CUSTOMER_KEY:?}\n"),
+        &format!("s3://{store}/snaps"),
+    );
+    let before = proxy.requests().len();
+    let o = run(&env, &[], &["pull", &ids[1], "--no-cache"]);
+    assert_exit(&o, 0);
+    assert_eq!(o.stdout, tfstate(2, 3));
+    let gets: Vec<Vec<String>> = proxy.requests()[before..]
+        .iter()
+        .filter(|h| method_path(h).0 == "GET" && h[0].contains(&ids[1]))
+        .cloned()
+        .collect();
+    assert!(!gets.is_empty());
+    for h in &gets {
+        assert_eq!(
+            header(h, "x-amz-server-side-encryption-customer-key"),
+            Some(CUSTOMER_KEY),
+            "{h:?}"
+        );
+    }
 }
 
 #[test]
