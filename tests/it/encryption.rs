@@ -646,3 +646,42 @@ fn encrypt_alone_writes_sse_s3() {
         ("AES256".to_owned(), "-".to_owned())
     );
 }
+
+/// A server-side copy is checked by its ETag only when that is an md5
+/// (single part, no SSE-KMS, no SSE-C): the proxy answers each snapshot's
+/// CopyObject with another ETag. A plain copy is then refused as changed;
+/// an SSE-KMS copy, whose ETag is no md5, is checked on S3's SHA-256 or its
+/// bytes and taken.
+#[test]
+fn a_copys_etag_counts_as_an_md5_only_when_it_is_one() {
+    let key_arn = aws::create_kms_key();
+    for (extra, exit) in [
+        (String::new(), 1),
+        (format!("  encrypt = true\n  kms_key_id = {key_arn:?}\n"), 0),
+    ] {
+        let backend = Backend::new("copyetag");
+        let store = unique("copyetag-store");
+        create_bucket(&store);
+        backend.put(&backend.key, &tfstate(1, 2));
+        let proxy = TruncatingProxy::faulty();
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_file(
+            dir.path(),
+            &backend,
+            &proxy.url(),
+            &extra,
+            &format!("s3://{store}/snaps"),
+        );
+        // Every PUT (the copy's answer carries the ETag in its XML body).
+        proxy.fault("PUT /", Fault::OtherEtag, usize::MAX);
+        let o = run(&env, &[], &["snapshot", "create"]);
+        assert_exit(&o, exit);
+        assert!(
+            !proxy.injected().is_empty(),
+            "the copy went through the proxy"
+        );
+        if exit == 1 {
+            assert!(stderr(&o).contains("md5"), "{}", stderr(&o));
+        }
+    }
+}
