@@ -136,6 +136,30 @@ pub(super) fn profile_files(
     Some(b.build())
 }
 
+/// The credentials of the profile named by `--profile`, the backend's or the
+/// environment file's `profile` (not `AWS_PROFILE`), from the shared files
+/// (`shared_config_files` / `shared_credentials_files` when set). The SDK's
+/// default chain would take `AWS_ACCESS_KEY_ID` before any profile; Terraform
+/// (aws-sdk-go-v2) and the AWS CLI use a profile named in the configuration
+/// first, and so does stateward.
+#[allow(deprecated)]
+pub(super) fn profile_credentials(
+    settings: &AwsAccess,
+    profile: &str,
+    http: SharedHttpClient,
+) -> aws_config::profile::ProfileFileCredentialsProvider {
+    let conf = aws_config::provider_config::ProviderConfig::without_region()
+        .with_http_client(http)
+        .with_region(settings.region.clone().map(aws_config::Region::new));
+    let mut b = aws_config::profile::ProfileFileCredentialsProvider::builder()
+        .configure(&conf)
+        .profile_name(profile);
+    if let Some(files) = profile_files(&settings.access) {
+        b = b.profile_files(files);
+    }
+    b.build()
+}
+
 /// A named profile (`--profile`, `profile`, or `AWS_PROFILE`) must exist in
 /// the shared files: one sentence naming it, the file and the profiles there.
 pub(super) async fn check_profile(settings: &AwsAccess) -> Result<(), AwsError> {

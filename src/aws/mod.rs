@@ -44,7 +44,10 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use crate::config::access::account_refusal;
 use crate::config::{AwsAccess, RetryPolicy, Target};
-use connect::{check_profile, http_client, profile_files, retry_config, sts_client, with_role};
+use connect::{
+    check_profile, http_client, profile_credentials, profile_files, retry_config, sts_client,
+    with_role,
+};
 use sts::Role;
 
 /// Timeouts of calls with small bodies (every service but S3): per attempt
@@ -246,8 +249,8 @@ impl Aws {
     /// before any command reads or writes anything.
     pub async fn connect(settings: &AwsAccess) -> Result<Aws, AwsError> {
         let access = &settings.access;
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).http_client(http_client(access)?);
+        let http = http_client(access)?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone());
         if let Some(region) = &settings.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
@@ -260,16 +263,25 @@ impl Aws {
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        if let Some(keys) = &access.static_keys {
-            if let (Some(ak), Some(sk)) = (&keys.access_key, &keys.secret_key) {
-                loader = loader.credentials_provider(aws_credential_types::Credentials::new(
-                    ak.clone(),
-                    sk.clone(),
-                    keys.token.clone(),
-                    None,
-                    "backend-block",
-                ));
-            }
+        let static_keys = access.static_keys.as_ref().and_then(|k| {
+            Some((
+                k.access_key.clone()?,
+                k.secret_key.clone()?,
+                k.token.clone(),
+            ))
+        });
+        if let Some((ak, sk, token)) = static_keys {
+            loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                ak,
+                sk,
+                token,
+                None,
+                "backend-block",
+            ));
+        } else if let Some(profile) = &settings.profile {
+            // A profile named in the configuration wins over the
+            // environment's keys, as in Terraform and the AWS CLI.
+            loader = loader.credentials_provider(profile_credentials(settings, profile, http));
         }
         if let Some(fips) = access.use_fips_endpoint {
             loader = loader.use_fips(fips);

@@ -472,7 +472,8 @@ impl Bucket {
                 .key(key)
                 .content_type("application/json")
                 .content_length(bytes.len() as i64)
-                .set_checksum_sha256(sha256),
+                .set_checksum_sha256(sha256)
+                .set_tagging(self.writes.tagging_for(key).map(str::to_owned)),
             &self.writes
         )
         .body(bytes.into());

@@ -488,7 +488,7 @@ fn account_ids(v: &hcl::Value) -> Result<Option<Vec<String>>, String> {
     Ok(ids)
 }
 
-fn string_map(v: &hcl::Value) -> Result<BTreeMap<String, String>, String> {
+pub(crate) fn string_map(v: &hcl::Value) -> Result<BTreeMap<String, String>, String> {
     match v {
         hcl::Value::Null => Ok(BTreeMap::new()),
         hcl::Value::Object(m) => m

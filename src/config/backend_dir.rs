@@ -26,7 +26,7 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, Body, Structure};
 use hcl_edit::Span;
 
-use crate::config::access::AccessReader;
+use crate::config::access::{string_map, AccessReader};
 use crate::config::encryption::EncryptionSettings;
 use crate::config::error::ValueType;
 use crate::config::error::{ConfigError, ConfigErrorKind};
@@ -66,6 +66,7 @@ pub const S3_BACKEND_ATTRIBUTES: &[&str] = &[
     "insecure",
     "key",
     "kms_key_id",
+    "lock_tags",
     "max_retries",
     "no_proxy",
     "profile",
@@ -84,6 +85,7 @@ pub const S3_BACKEND_ATTRIBUTES: &[&str] = &[
     "skip_requesting_account_id",
     "skip_s3_checksum",
     "sse_customer_key",
+    "state_tags",
     "sts_endpoint",
     "sts_region",
     "token",
@@ -427,6 +429,17 @@ fn interpret(attrs: &RawBackend) -> Result<BackendSettings, ConfigError> {
     let boolean = |name: &str| -> Result<Option<bool>, ConfigError> {
         attrs.get(name).map_or(Ok(None), |a| to_bool(a, name))
     };
+    let tags = |name: &str| -> Result<Option<BTreeMap<String, String>>, ConfigError> {
+        attrs.get(name).map_or(Ok(None), |a| {
+            string_map(&a.value).map(Some).map_err(|reason| {
+                a.error(ConfigErrorKind::InvalidValue {
+                    key: name.into(),
+                    block: Some(BLOCK.into()),
+                    reason,
+                })
+            })
+        })
+    };
     let endpoints = match attrs.get("endpoints") {
         Some(a) => endpoints(a)?,
         None => HashMap::new(),
@@ -493,6 +506,8 @@ fn interpret(attrs: &RawBackend) -> Result<BackendSettings, ConfigError> {
             sse_customer_key: string("sse_customer_key")?,
             acl: string("acl")?,
             skip_s3_checksum: boolean("skip_s3_checksum")?,
+            state_tags: tags("state_tags")?,
+            lock_tags: tags("lock_tags")?,
         },
         origin: None,
     })
@@ -825,7 +840,7 @@ mod tests {
                 ),
                 (
                     "prod.s3.tfbackend",
-                    "kms_key_id = \"alias/state\"\nacl = \"bucket-owner-full-control\"\nskip_s3_checksum = true\n",
+                    "kms_key_id = \"alias/state\"\nacl = \"bucket-owner-full-control\"\nskip_s3_checksum = true\nstate_tags = { team = \"platform\" }\nlock_tags = { kind = \"lock\" }\n",
                 ),
             ],
             &["prod.s3.tfbackend"],
@@ -839,7 +854,24 @@ mod tests {
                 sse_customer_key: None,
                 acl: Some("bucket-owner-full-control".into()),
                 skip_s3_checksum: Some(true),
+                state_tags: Some([("team".to_string(), "platform".to_string())].into()),
+                lock_tags: Some([("kind".to_string(), "lock".to_string())].into()),
             }
+        );
+        let err = load(
+            &[(
+                "main.tf",
+                "terraform {\n  backend \"s3\" {\n    bucket = \"b\"\n    key = \"k\"\n    lock_tags = [\"x\"]\n  }\n}\n",
+            )],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("main.tf:5")
+                && err.contains("lock_tags")
+                && err.contains("object of strings"),
+            "{err}"
         );
         let err = load(
             &[(

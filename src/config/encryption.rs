@@ -14,7 +14,11 @@
 //! * without `encrypt`, Terraform sends no encryption header, whatever
 //!   `kms_key_id` or the customer key say (the bucket's default applies);
 //! * `acl`: the canned ACL, when set;
-//! * a SHA-256 checksum unless `skip_s3_checksum`.
+//! * a SHA-256 checksum unless `skip_s3_checksum`;
+//! * OpenTofu's `state_tags` / `lock_tags` (1.11+): `x-amz-tagging` on the
+//!   state's writes / the lock file's.
+
+use std::collections::BTreeMap;
 
 use md5::{Digest as _, Md5};
 use serde::Serialize;
@@ -40,7 +44,14 @@ pub struct EncryptionSettings {
     pub sse_customer_key: Option<String>,
     pub acl: Option<String>,
     pub skip_s3_checksum: Option<bool>,
+    /// OpenTofu's `state_tags`: object tags of every state write.
+    pub state_tags: Option<BTreeMap<String, String>>,
+    /// OpenTofu's `lock_tags`: object tags of the lock file.
+    pub lock_tags: Option<BTreeMap<String, String>>,
 }
+
+/// OpenTofu's tag settings (backend blocks and `.tfbackend` files only).
+pub const TAG_KEYS: &[&str] = &["state_tags", "lock_tags"];
 
 impl std::fmt::Debug for EncryptionSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,6 +64,8 @@ impl std::fmt::Debug for EncryptionSettings {
             )
             .field("acl", &self.acl)
             .field("skip_s3_checksum", &self.skip_s3_checksum)
+            .field("state_tags", &self.state_tags)
+            .field("lock_tags", &self.lock_tags)
             .finish()
     }
 }
@@ -66,6 +79,8 @@ impl EncryptionSettings {
             sse_customer_key: higher.sse_customer_key.or(self.sse_customer_key),
             acl: higher.acl.or(self.acl),
             skip_s3_checksum: higher.skip_s3_checksum.or(self.skip_s3_checksum),
+            state_tags: higher.state_tags.or(self.state_tags),
+            lock_tags: higher.lock_tags.or(self.lock_tags),
         }
     }
 
@@ -78,9 +93,11 @@ impl EncryptionSettings {
             self.acl.is_some(),
             self.skip_s3_checksum.is_some(),
         ];
+        let tags = [self.state_tags.is_some(), self.lock_tags.is_some()];
         ENCRYPTION_KEYS
             .iter()
-            .zip(set)
+            .chain(TAG_KEYS)
+            .zip(set.into_iter().chain(tags))
             .filter_map(|(k, s)| s.then_some(*k))
             .collect()
     }
@@ -139,6 +156,10 @@ pub struct ObjectWrites {
     pub acl: Option<String>,
     /// Send a SHA-256 checksum with every write (`skip_s3_checksum` unset).
     pub checksum: bool,
+    /// `x-amz-tagging` of the state's writes (`state_tags`), URL-encoded.
+    pub state_tags: Option<String>,
+    /// `x-amz-tagging` of the lock file's writes (`lock_tags`), URL-encoded.
+    pub lock_tags: Option<String>,
 }
 
 impl ObjectWrites {
@@ -148,8 +169,42 @@ impl ObjectWrites {
             sse: Sse::BucketDefault,
             acl: None,
             checksum: true,
+            state_tags: None,
+            lock_tags: None,
         }
     }
+
+    /// The `x-amz-tagging` of a write of `key`: `lock_tags` for a lock file
+    /// (`.tflock`), `state_tags` for anything else.
+    pub fn tagging_for(&self, key: &str) -> Option<&str> {
+        if key.ends_with(".tflock") {
+            self.lock_tags.as_deref()
+        } else {
+            self.state_tags.as_deref()
+        }
+    }
+}
+
+/// Tags as S3's `x-amz-tagging` wants them: `k=v&k2=v2`, URL-encoded;
+/// `None` without tags.
+fn tagging(tags: Option<&BTreeMap<String, String>>) -> Option<String> {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    let tags = tags.filter(|t| !t.is_empty())?;
+    Some(
+        tags.iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&"),
+    )
 }
 
 /// The canned ACLs S3 accepts on PutObject.
@@ -206,6 +261,8 @@ pub fn resolve_encryption(
         sse,
         acl,
         checksum: settings.skip_s3_checksum != Some(true),
+        state_tags: tagging(settings.state_tags.as_ref()),
+        lock_tags: tagging(settings.lock_tags.as_ref()),
     })
 }
 
@@ -360,6 +417,35 @@ mod tests {
                 .unwrap()
                 .checksum
         );
+    }
+
+    #[test]
+    fn state_and_lock_tags_are_url_encoded_per_object() {
+        let tags = |pairs: &[(&str, &str)]| {
+            Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        };
+        let w = resolve_encryption(
+            &EncryptionSettings {
+                state_tags: tags(&[("team", "platform"), ("cost center", "a&b=c/d")]),
+                lock_tags: tags(&[("kind", "lock")]),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            w.tagging_for("env/prod.tfstate"),
+            Some("cost%20center=a%26b%3Dc%2Fd&team=platform")
+        );
+        assert_eq!(w.tagging_for("env/prod.tfstate.tflock"), Some("kind=lock"));
+        let plain = resolve_encryption(&EncryptionSettings::default(), None).unwrap();
+        assert_eq!(plain.tagging_for("k"), None);
+        assert_eq!(plain.tagging_for("k.tflock"), None);
     }
 
     #[test]

@@ -239,8 +239,12 @@ pub fn resolve(
         dynamodb_endpoint,
         endpoint_url,
         force_path_style,
+        access: access_with_env(
+            merged.access,
+            non_empty(merged.profile.clone()).as_deref(),
+            env,
+        ),
         profile: non_empty(merged.profile),
-        access: access_with_env(merged.access, env),
         encryption,
         aws_endpoint_env,
         source,
@@ -248,12 +252,23 @@ pub fn resolve(
 }
 
 /// The merged access settings completed from the process environment.
+///
+/// The environment's web identity (`AWS_ROLE_ARN` +
+/// `AWS_WEB_IDENTITY_TOKEN_FILE`) is a link of the default credential chain,
+/// as in Terraform: it applies only when nothing before it gives
+/// credentials, i.e. no `access_key`/`secret_key` in the backend, no named
+/// `profile` (or `--profile`) and no `AWS_ACCESS_KEY_ID`.
 fn access_with_env(
     mut access: AccessSettings,
+    profile: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> AccessSettings {
     let var = |k: &str| env(k).filter(|v| !v.is_empty());
-    if access.web_identity.is_none() && var(AWS_ACCESS_KEY_ID).is_none() {
+    if access.web_identity.is_none()
+        && access.static_keys.is_none()
+        && profile.is_none()
+        && var(AWS_ACCESS_KEY_ID).is_none()
+    {
         access.web_identity = web_identity_from_env(env);
     }
     if let Some(w) = access.web_identity.as_mut() {
@@ -458,6 +473,57 @@ mod tests {
              environment file environments/prod.hcl (bucket, region); \
              command-line flags (--key, --workspace)"
         );
+    }
+
+    #[test]
+    fn the_environments_web_identity_is_a_link_of_the_default_chain() {
+        use crate::config::access::StaticKeys;
+        let env = |k: &str| match k {
+            "AWS_ROLE_ARN" => Some("arn:aws:iam::1:role/ci".to_string()),
+            "AWS_WEB_IDENTITY_TOKEN_FILE" => Some("/run/token".to_string()),
+            _ => None,
+        };
+        let with_keys = |k: &str| match k {
+            "AWS_ACCESS_KEY_ID" => Some("AKIA".to_string()),
+            _ => env(k),
+        };
+        let static_keys = AccessSettings {
+            static_keys: Some(StaticKeys {
+                access_key: Some("a".into()),
+                secret_key: Some("s".into()),
+                token: None,
+            }),
+            ..AccessSettings::default()
+        };
+        type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+        let cases: Vec<(&str, AccessSettings, Option<&str>, Env, bool)> = vec![
+            (
+                "nothing else: used",
+                AccessSettings::default(),
+                None,
+                &env,
+                true,
+            ),
+            (
+                "AWS_ACCESS_KEY_ID first",
+                AccessSettings::default(),
+                None,
+                &with_keys,
+                false,
+            ),
+            (
+                "a named profile first",
+                AccessSettings::default(),
+                Some("ops"),
+                &env,
+                false,
+            ),
+            ("the backend's keys first", static_keys, None, &env, false),
+        ];
+        for (name, access, profile, env, used) in cases {
+            let got = access_with_env(access, profile, env);
+            assert_eq!(got.web_identity.is_some(), used, "{name}");
+        }
     }
 
     #[test]

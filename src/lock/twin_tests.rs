@@ -98,6 +98,13 @@ async fn a_dynamodb_conflict_releases_the_file_lock_taken_first() {
     assert_eq!(e.exit_code(), crate::exit::LOCKED);
     assert!(e.to_string().contains("locked in DynamoDB"), "{e}");
     assert_eq!(t.bucket.current(FILE), None, "our file lock was removed");
+    // The file was taken first (one version), then given back (a delete
+    // marker): Terraform's order, file then DynamoDB.
+    assert_eq!(
+        t.bucket.version_count(FILE),
+        2,
+        "file lock taken, then removed"
+    );
     assert_eq!(
         t.table.attr(PATH, "Info"),
         Some(theirs),

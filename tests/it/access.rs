@@ -4,7 +4,8 @@
 //!
 //! The role tests run against a second emulator with moto's IAM enforcement
 //! on: a user `ci` that may only call `sts:AssumeRole` on the role `state`,
-//! which may read and write the state bucket and the lock table.
+//! which may read and write the state bucket and the lock table (and
+//! describe RDS, for the live checks of `doctor`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -46,7 +47,7 @@ admin = iam.create_access_key(UserName='admin')['AccessKey']
 iam.create_user(UserName='ci')
 trust = {{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Principal': {{'AWS': 'arn:aws:iam::{ACCOUNT}:user/ci'}}, 'Action': 'sts:AssumeRole'}}, {{'Effect': 'Allow', 'Principal': {{'Federated': 'arn:aws:iam::{ACCOUNT}:oidc-provider/ci.example'}}, 'Action': 'sts:AssumeRoleWithWebIdentity'}}]}}
 role = iam.create_role(RoleName='state', AssumeRolePolicyDocument=json.dumps(trust))['Role']
-iam.put_role_policy(RoleName='state', PolicyName='state', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': ['s3:*', 'dynamodb:*'], 'Resource': '*'}}]}}))
+iam.put_role_policy(RoleName='state', PolicyName='state', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': ['s3:*', 'dynamodb:*', 'rds:Describe*'], 'Resource': '*'}}]}}))
 iam.put_user_policy(UserName='ci', PolicyName='assume', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': 'sts:AssumeRole', 'Resource': role['Arn']}}]}}))
 ci = iam.create_access_key(UserName='ci')['AccessKey']
 req = urllib.request.Request(EP + '/moto-api/reset-auth', data=b'0', method='POST', headers={{'Content-Type': 'text/plain'}})
@@ -180,8 +181,8 @@ fn as_user_with(args: &[&str], key: &str, secret: &str, env: &[(&str, &str)]) ->
         .expect("run stateward")
 }
 
-/// versions, pull, lock status/acquire/release, digest status and restore,
-/// each as `run` runs them; returns what each printed.
+/// versions, pull, lock status/acquire/release, digest status, diff,
+/// snapshot create/verify, drill and restore, each as `run` runs them.
 fn core_commands(run: &dyn Fn(&[&str]) -> Output, ids: &[String]) {
     let o = run(&["versions", "--format", "json"]);
     assert_exit(&o, 0);
@@ -207,6 +208,21 @@ fn core_commands(run: &dyn Fn(&[&str]) -> Output, ids: &[String]) {
     let o = run(&["lock", "release", &id, "--yes"]);
     assert_exit(&o, 0);
 
+    // The two versions differ only in their serial: no differences.
+    let o = run(&["diff", &ids[0], &ids[1]]);
+    assert_exit(&o, 0);
+
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().display().to_string();
+    let o = run(&["snapshot", "create", "--snapshot-store", &store]);
+    assert_exit(&o, 0);
+    let o = run(&["snapshot", "verify", "--all", "--snapshot-store", &store]);
+    assert_exit(&o, 0);
+
+    // A drill: scratch copies written and removed in the state's bucket, under the lock.
+    let o = run(&["drill", "--scenario", "corrupt"]);
+    assert_exit(&o, 0);
+
     // The older version back as the current state (serial 3, same lineage).
     let o = run(&["restore", &ids[0], "--yes"]);
     assert_exit(&o, 0);
@@ -224,6 +240,14 @@ fn denied_everywhere(run: &dyn Fn(&[&str]) -> Output, ids: &[String]) {
         vec!["lock", "status"],
         vec!["lock", "acquire"],
         vec!["digest", "status"],
+        vec!["diff", ids[0].as_str(), ids[1].as_str()],
+        vec![
+            "snapshot",
+            "create",
+            "--snapshot-store",
+            "/nonexistent-store",
+        ],
+        vec!["drill", "--scenario", "corrupt"],
         vec!["restore", ids[0].as_str(), "--yes"],
     ] {
         let o = run(&args);
@@ -352,6 +376,19 @@ fn web_identity_from_the_backend_or_the_environment() {
         ),
     );
     core_commands(&|args| as_ci(dir.path(), args), &ids);
+
+    // The token itself in the block (`web_identity_token`).
+    let inline = backend_dir(
+        &bucket,
+        &table,
+        &format!(
+            "    assume_role_with_web_identity = {{\n      role_arn = \"{}\"\n      web_identity_token = \"eyJhbGciOi.ci-oidc-token.sig\"\n      session_name = \"ci-job\"\n      duration = \"1h\"\n    }}",
+            e.role_arn
+        ),
+    );
+    let o = as_ci(inline.path(), &["versions", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 3);
 
     // AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, no static keys (a CI job).
     let plain = backend_dir(&bucket, &table, "");
@@ -688,6 +725,13 @@ fn connection_arguments_are_honoured_or_refused_clearly() {
         stderr(&o)
     );
 
+    // `no_proxy` naming the endpoint's host: the dead proxy is not used.
+    let o = run(&format!(
+        "    http_proxy = \"{dead}\"\n    no_proxy = \"localhost,127.0.0.1\""
+    ));
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), state(5));
+
     let o = run("    insecure = true");
     assert_exit(&o, 1);
     assert_eq!(
@@ -708,4 +752,402 @@ fn connection_arguments_are_honoured_or_refused_clearly() {
         "{}",
         stderr(&o)
     );
+}
+
+/// A named profile (`--profile`, or the backend's `profile` with its
+/// `shared_credentials_files`) gives the credentials even when the
+/// environment holds other keys, as Terraform (aws-sdk-go-v2: a profile set
+/// in the configuration wins over AWS_ACCESS_KEY_ID) and the AWS CLI do.
+#[test]
+fn a_named_profile_wins_over_the_environments_keys() {
+    let e = enforcing();
+    let (bucket, table, _) = enforced_backend("profile-keys");
+    let files = tempfile::tempdir().unwrap();
+    let credentials = files.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[platform]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            e.admin_key, e.admin_secret
+        ),
+    )
+    .unwrap();
+    let config = files.path().join("config");
+    std::fs::write(&config, format!("[profile platform]\nregion = {REGION}\n")).unwrap();
+
+    // The environment's keys are `ci`'s, who may only assume the role.
+    let plain = backend_dir(&bucket, &table, "");
+    let o = as_ci(plain.path(), &["versions"]);
+    assert_exit(&o, 1);
+
+    // `--profile` with the SDK's files named in the environment.
+    let env = [
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+        ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+    ];
+    let o = as_user(
+        plain.path(),
+        &["versions", "--format", "json", "--profile", "platform"],
+        &e.ci_key,
+        &e.ci_secret,
+        &env,
+    );
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 2);
+
+    // The backend's `profile` and `shared_credentials_files` / `shared_config_files`.
+    let in_backend = backend_dir(
+        &bucket,
+        &table,
+        &format!(
+            "    profile = \"platform\"\n    shared_credentials_files = [\"{}\"]\n    shared_config_files = [\"{}\"]",
+            credentials.display(),
+            config.display()
+        ),
+    );
+    let o = as_ci(in_backend.path(), &["versions", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["versions"].as_array().unwrap().len(), 2);
+}
+
+/// The role is assumed through `endpoints.sts` (else AWS_ENDPOINT_URL_STS)
+/// and signed for `sts_region`; S3 and DynamoDB keep their own endpoints.
+#[test]
+fn the_role_is_assumed_through_the_sts_endpoint_in_the_sts_region() {
+    let backend = Backend::new("sts-endpoint");
+    backend.put(&backend.key, state(1).as_bytes());
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/state");
+    for via_env in [false, true] {
+        let proxy = TruncatingProxy::recording();
+        let sts = if via_env {
+            String::new()
+        } else {
+            format!(", sts = \"{}\"", proxy.url())
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("main.tf"),
+            format!(
+                "terraform {{\n  backend \"s3\" {{\n    bucket = \"{}\"\n    key = \"{}\"\n    region = \"{REGION}\"\n    dynamodb_table = \"{}\"\n    endpoints = {{ s3 = \"{ep}\", dynamodb = \"{ep}\"{sts} }}\n    sts_region = \"us-west-2\"\n    assume_role = {{ role_arn = \"{role}\" }}\n    allowed_account_ids = [\"{ACCOUNT}\"]\n  }}\n}}\n",
+                backend.bucket,
+                backend.key,
+                backend.table,
+                ep = endpoint(),
+            ),
+        )
+        .unwrap();
+        let mut cmd = stateward_cmd(&root(), ["digest", "status", "--backend-dir"]);
+        cmd.arg(dir.path());
+        if via_env {
+            cmd.env("AWS_ENDPOINT_URL_STS", proxy.url());
+        }
+        let o = cmd.output().unwrap();
+        assert_exit(&o, 0);
+        let heads = proxy.requests();
+        // AssumeRole, then GetCallerIdentity for the account rule: both STS,
+        // both signed for sts_region; nothing else went through the proxy.
+        assert_eq!(heads.len(), 2, "via_env {via_env}: {heads:?}");
+        for h in &heads {
+            let auth = h
+                .iter()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .starts_with("authorization:")
+                        .then(|| l.clone())
+                })
+                .unwrap_or_default();
+            assert!(auth.contains("/us-west-2/sts/aws4_request"), "{h:?}");
+        }
+    }
+}
+
+/// A backend directory reaching the shared emulator's state through
+/// `s3_endpoint` (no DynamoDB), with `extra` lines in the block.
+fn connection_dir(backend: &Backend, s3_endpoint: Option<&str>, extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoints = s3_endpoint
+        .map(|e| format!("    endpoints = {{ s3 = \"{e}\" }}\n"))
+        .unwrap_or_default();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            "terraform {{\n  backend \"s3\" {{\n    bucket = \"{}\"\n    key = \"{}\"\n    region = \"{REGION}\"\n{endpoints}{extra}\n  }}\n}}\n",
+            backend.bucket, backend.key,
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+/// `max_retries` sets how many times a failed call is tried again (and
+/// `retry_mode` is accepted): 500s answered to the listing are retried
+/// exactly that often.
+#[test]
+fn max_retries_is_the_number_of_retries() {
+    let backend = Backend::new("retries");
+    backend.put(&backend.key, state(1).as_bytes());
+    for (retries, mode, faults, exit) in [
+        (0, "standard", 1, 1),
+        (1, "standard", 2, 1),
+        (2, "adaptive", 2, 0),
+    ] {
+        let proxy = TruncatingProxy::faulty();
+        proxy.fault("versions", Fault::INTERNAL, 2);
+        let dir = connection_dir(
+            &backend,
+            Some(&proxy.url()),
+            &format!("    max_retries = {retries}\n    retry_mode = \"{mode}\""),
+        );
+        let o = stateward_cmd(&root(), ["versions", "--backend-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_exit(&o, exit);
+        assert_eq!(
+            proxy.injected().len(),
+            faults,
+            "max_retries {retries}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// `use_fips_endpoint`, `use_dualstack_endpoint` and `https_proxy` on the
+/// wire: without a custom endpoint, the proxy is asked to connect to the
+/// FIPS or dual-stack S3 host of the region.
+#[test]
+fn fips_and_dualstack_endpoints_are_the_hosts_asked_for() {
+    let backend = Backend::new("fips");
+    for (setting, host) in [
+        (
+            "use_fips_endpoint = true",
+            "s3-fips.eu-west-1.amazonaws.com",
+        ),
+        (
+            "use_dualstack_endpoint = true",
+            "s3.dualstack.eu-west-1.amazonaws.com",
+        ),
+        ("use_fips_endpoint = false", "s3.eu-west-1.amazonaws.com"),
+    ] {
+        let proxy = TruncatingProxy::recording();
+        let dir = connection_dir(
+            &backend,
+            None,
+            &format!(
+                "    https_proxy = \"{}\"\n    max_retries = 0\n    {setting}",
+                proxy.url()
+            ),
+        );
+        let o = stateward_cmd(&root(), ["versions", "--backend-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_exit(&o, 1);
+        let first = proxy
+            .requests()
+            .first()
+            .map(|h| h[0].clone())
+            .unwrap_or_default();
+        assert!(
+            first.starts_with("CONNECT ") && first.contains(&format!("{host}:443")),
+            "{setting}: {first:?} {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// `doctor`'s live checks (RDS) run as the caller by default, not as the
+/// state's role; the environment file's `drift { assume_role }` gives them
+/// one. The state is read through the backend's role either way.
+#[test]
+fn doctor_live_checks_use_the_callers_identity_unless_the_env_file_gives_a_role() {
+    let e = enforcing();
+    let db = unique("doctor-db");
+    let body = format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": 2,\n  \"lineage\": \"access-lineage\",\n  \"outputs\": {{}},\n  \"resources\": [{{\"mode\":\"managed\",\"type\":\"aws_db_instance\",\"name\":\"db\",\"provider\":\"provider[\\\"registry.terraform.io/hashicorp/aws\\\"]\",\"instances\":[{{\"schema_version\":1,\"attributes\":{{\"id\":\"{db}\",\"identifier\":\"{db}\"}},\"sensitive_attributes\":[]}}]}}]\n}}\n"
+    );
+    let (bucket, table, _) = enforced_backend_with("doctor", &[body]);
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = |name: &str, drift: &str| {
+        let path = dir.path().join(format!("{name}.hcl"));
+        std::fs::write(
+            &path,
+            format!(
+                "backend {{\n  bucket = \"{bucket}\"\n  key = \"platform/terraform.tfstate\"\n  region = \"{REGION}\"\n  dynamodb_table = \"{table}\"\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n{drift}",
+                e.role_arn
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().display().to_string();
+    let checks = |env: &str| -> Vec<(String, String)> {
+        let o = as_user_with(
+            &[
+                "doctor",
+                "--format",
+                "json",
+                "--snapshot-store",
+                &store,
+                "--env",
+                env,
+            ],
+            &e.ci_key,
+            &e.ci_secret,
+            &[],
+        );
+        let doc = json(&o);
+        doc["checks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}\n{}", stdout(&o), stderr(&o)))
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap().to_owned(),
+                    c["detail"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    // As `ci`: the state is read (through the role), RDS is denied.
+    let plain = checks(&env_file("plain", ""));
+    let rds = plain.iter().find(|(id, _)| id == "rds");
+    assert!(
+        rds.is_some_and(|(_, d)| d.contains("DescribeDBInstances") && d.contains("access denied")),
+        "{plain:?}"
+    );
+    assert!(
+        plain.iter().any(|(id, _)| id == "latest-state"),
+        "{plain:?}"
+    );
+    // With the environment file's live role: RDS answers (the instance is missing).
+    let with_role = checks(&env_file(
+        "live",
+        &format!(
+            "drift {{\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n",
+            e.role_arn
+        ),
+    ));
+    assert!(
+        !with_role.iter().any(|(id, _)| id == "rds"),
+        "{with_role:?}"
+    );
+    assert!(
+        with_role
+            .iter()
+            .any(|(id, _)| id == "rds-backups:aws_db_instance.db"),
+        "{with_role:?}"
+    );
+}
+
+/// A TLS front for the emulator with a certificate of its own test CA: it
+/// writes the CA's PEM to argv[3], prints its port, and passes requests on.
+const TLS_FRONT: &str = r#"
+import datetime, http.client, http.server, ipaddress, ssl, sys, tempfile, threading
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+HOST, PORT, CA_OUT = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+now = datetime.datetime.now(datetime.timezone.utc)
+def name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+ca_key = ec.generate_private_key(ec.SECP256R1())
+ca = (x509.CertificateBuilder().subject_name(name('stateward test CA')).issuer_name(name('stateward test CA'))
+      .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+      .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+      .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+      .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False, key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+      .sign(ca_key, hashes.SHA256()))
+key = ec.generate_private_key(ec.SECP256R1())
+leaf = (x509.CertificateBuilder().subject_name(name('127.0.0.1')).issuer_name(ca.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256()))
+open(CA_OUT, 'wb').write(ca.public_bytes(serialization.Encoding.PEM))
+pem = tempfile.NamedTemporaryFile(suffix='.pem', delete=False)
+pem.write(leaf.public_bytes(serialization.Encoding.PEM))
+pem.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+pem.close()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def log_message(self, *a):
+        pass
+    def relay(self):
+        n = int(self.headers.get('Content-Length') or 0)
+        body = self.rfile.read(n) if n else None
+        c = http.client.HTTPConnection(HOST, PORT)
+        c.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items()})
+        r = c.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ('transfer-encoding', 'connection', 'content-length'):
+                self.send_header(k, v)
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(data)
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = relay
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(pem.name)
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+threading.Thread(target=s.serve_forever, daemon=True).start()
+sys.stdin.read()
+"#;
+
+/// `custom_ca_bundle` (or AWS_CA_BUNDLE) is trusted: an HTTPS endpoint with a
+/// certificate of a private CA is reached with it and refused without it.
+#[test]
+fn a_custom_ca_bundle_is_trusted_for_an_https_endpoint() {
+    let backend = Backend::new("cabundle");
+    backend.put(&backend.key, state(6).as_bytes());
+    let emulator = endpoint();
+    let port = emulator.rsplit(':').next().unwrap().to_owned();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca = ca_dir.path().join("ca.pem");
+    let mut front = Command::new(venv_python())
+        .arg("-c")
+        .arg(TLS_FRONT)
+        .arg("127.0.0.1")
+        .arg(port)
+        .arg(&ca)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(front.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = format!("https://127.0.0.1:{}", line.trim());
+    let pull = |extra: &str, env: &[(&str, &str)]| {
+        let dir = connection_dir(
+            &backend,
+            Some(&url),
+            &format!("    max_retries = 0\n{extra}"),
+        );
+        stateward_cmd(&root(), ["pull", "--backend-dir"])
+            .arg(dir.path())
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let o = pull("", &[]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("certificate"), "{}", stderr(&o));
+    let o = pull(&format!("    custom_ca_bundle = \"{}\"", ca.display()), &[]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), state(6));
+    let o = pull("", &[("AWS_CA_BUNDLE", ca.to_str().unwrap())]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), state(6));
+    drop(front.stdin.take());
+    let _ = front.wait();
 }

@@ -214,7 +214,10 @@ fn sse_c_key_on_every_read_and_write() {
     for args in [
         &["versions"][..],
         &["show", "latest"],
+        &["pull", "latest"],
         &["restore", &ids[0], "--yes"],
+        &["digest", "repair", "--yes"],
+        &["digest", "status"],
         &["snapshot", "create"],
         &["snapshot", "verify", "--all"],
         &["drill", "--scenario", "truncate"],
@@ -222,6 +225,8 @@ fn sse_c_key_on_every_read_and_write() {
         let o = run(&env, &key_env, args);
         assert_exit(&o, 0);
     }
+    // Two versions that differ: exit 2.
+    assert_exit(&run(&env, &key_env, &["diff", &ids[0], &ids[1]]), 2);
     let object_requests: Vec<Vec<String>> = proxy
         .requests()
         .into_iter()
@@ -243,6 +248,13 @@ fn sse_c_key_on_every_read_and_write() {
     };
     assert!(
         count("GET") >= 4 && count("PUT") >= 4,
+        "{object_requests:?}"
+    );
+    // Ranged reads of the first bytes (the listing's serial and lineage) too.
+    assert!(
+        object_requests
+            .iter()
+            .any(|h| method_path(h).0 == "GET" && header(h, "range").is_some()),
         "{object_requests:?}"
     );
     let mut copies = 0;
@@ -281,6 +293,33 @@ fn sse_c_key_on_every_read_and_write() {
         }
     }
     assert!(copies >= 3, "copies (snapshot + drill): {copies}");
+
+    // The key from the backend's own `sse_customer_key` (no environment variable).
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_file(
+        dir.path(),
+        &backend,
+        &proxy.url(),
+        &format!("  encrypt = true\n  sse_customer_key = {CUSTOMER_KEY:?}\n"),
+        &format!("s3://{store}/snaps"),
+    );
+    let before = proxy.requests().len();
+    let o = run(&env, &[], &["pull", &ids[1], "--no-cache"]);
+    assert_exit(&o, 0);
+    assert_eq!(o.stdout, tfstate(2, 3));
+    let gets: Vec<Vec<String>> = proxy.requests()[before..]
+        .iter()
+        .filter(|h| method_path(h).0 == "GET" && h[0].contains(&ids[1]))
+        .cloned()
+        .collect();
+    assert!(!gets.is_empty());
+    for h in &gets {
+        assert_eq!(
+            header(h, "x-amz-server-side-encryption-customer-key"),
+            Some(CUSTOMER_KEY),
+            "{h:?}"
+        );
+    }
 }
 
 #[test]
@@ -478,4 +517,171 @@ fn an_older_version_without_sse_c_is_read_without_the_key() {
         .map(|h| header(h, "x-amz-server-side-encryption-customer-key").is_some())
         .collect();
     assert!(gets.windows(2).any(|w| w == [true, false]), "{gets:?}");
+}
+
+/// OpenTofu's `state_tags` and `lock_tags` (1.11+): `x-amz-tagging` on the
+/// state's writes and on the lock file, each its own; both land as tags.
+#[test]
+fn opentofu_state_and_lock_tags_are_sent_on_their_writes() {
+    let backend = Backend::new("tags");
+    let v1 = backend.put(&backend.key, &tfstate(1, 2));
+    backend.put(&backend.key, &tfstate(2, 3));
+    let proxy = TruncatingProxy::recording();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            "terraform {{\n  backend \"s3\" {{\n    bucket = {:?}\n    key = {:?}\n    region = {REGION:?}\n    endpoints = {{ s3 = {:?} }}\n    use_lockfile = true\n    state_tags = {{ team = \"platform\", \"cost center\" = \"a+b/c\" }}\n    lock_tags = {{ kind = \"lock\" }}\n  }}\n}}\n",
+            backend.bucket,
+            backend.key,
+            proxy.url(),
+        ),
+    )
+    .unwrap();
+    let o = stateward_cmd(&root(), ["restore", &v1, "--yes", "--backend-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let puts: Vec<(String, Option<String>)> = proxy
+        .requests()
+        .iter()
+        .filter(|h| method_path(h).0 == "PUT")
+        .map(|h| {
+            (
+                method_path(h).1,
+                header(h, "x-amz-tagging").map(str::to_owned),
+            )
+        })
+        .collect();
+    let state_path = format!("/{}/{}", backend.bucket, backend.key);
+    let lock_path = format!("{state_path}.tflock");
+    assert!(
+        puts.contains(&(
+            state_path.clone(),
+            Some("cost%20center=a%2Bb%2Fc&team=platform".into())
+        )),
+        "{puts:?}"
+    );
+    assert!(
+        puts.contains(&(lock_path, Some("kind=lock".into()))),
+        "{puts:?}"
+    );
+    assert_eq!(
+        aws::object_tags(&backend.bucket, &backend.key),
+        vec![
+            ("cost center".to_owned(), "a+b/c".to_owned()),
+            ("team".to_owned(), "platform".to_owned())
+        ]
+    );
+}
+
+/// A state Terraform 1.6+ uploaded multipart (ETag `<hash>-N`, not an md5)
+/// is checked on its bytes: listed ok, pulled whole, snapshotted into a
+/// bucket (a server-side copy) and verified, restored.
+#[test]
+fn a_multipart_upload_is_checked_on_its_bytes_not_its_etag() {
+    let backend = Backend::new("multipart");
+    let store = unique("multipart-store");
+    create_bucket(&store);
+    let first = backend.put(&backend.key, &tfstate(1, 2));
+    let body = tfstate(2, 3);
+    let (v2, etag) = aws::put_multipart(&backend.bucket, &backend.key, &body);
+    assert!(etag.ends_with("-1"), "{etag}");
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_file(
+        dir.path(),
+        &backend,
+        &endpoint(),
+        "",
+        &format!("s3://{store}/snaps"),
+    );
+    let o = run(&env, &[], &["versions", "--format", "json"]);
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    let v = doc["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["version_id"] == v2.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(v["status"], "ok", "{v}");
+    let o = run(&env, &[], &["pull", &v2]);
+    assert_exit(&o, 0);
+    assert_eq!(o.stdout, body);
+    let o = run(&env, &[], &["snapshot", "create", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["snapshot"]["serial"], 2);
+    let o = run(&env, &[], &["snapshot", "verify", "--all"]);
+    assert_exit(&o, 0);
+    // Unchanged since the snapshot: not taken again (the bytes decide).
+    let o = run(&env, &[], &["snapshot", "create", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["created"], false, "{}", stdout(&o));
+    let o = run(&env, &[], &["restore", &first, "--yes"]);
+    assert_exit(&o, 0);
+}
+
+/// `encrypt = true` alone: the restore is written with SSE-S3 (AES256), as
+/// Terraform writes it.
+#[test]
+fn encrypt_alone_writes_sse_s3() {
+    let backend = Backend::new("sses3");
+    let v1 = backend.put(&backend.key, &tfstate(1, 2));
+    backend.put(&backend.key, &tfstate(2, 3));
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_file(
+        dir.path(),
+        &backend,
+        &endpoint(),
+        "  encrypt = true\n",
+        "s3://nowhere/snaps",
+    );
+    assert_eq!(head_sse(&backend.bucket, &backend.key).0, "-");
+    let o = run(&env, &[], &["restore", &v1, "--yes"]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        head_sse(&backend.bucket, &backend.key),
+        ("AES256".to_owned(), "-".to_owned())
+    );
+}
+
+/// A server-side copy is checked by its ETag only when that is an md5
+/// (single part, no SSE-KMS, no SSE-C): the proxy answers each snapshot's
+/// CopyObject with another ETag. A plain copy is then refused as changed;
+/// an SSE-KMS copy, whose ETag is no md5, is checked on S3's SHA-256 or its
+/// bytes and taken.
+#[test]
+fn a_copys_etag_counts_as_an_md5_only_when_it_is_one() {
+    let key_arn = aws::create_kms_key();
+    for (extra, exit) in [
+        (String::new(), 1),
+        (format!("  encrypt = true\n  kms_key_id = {key_arn:?}\n"), 0),
+    ] {
+        let backend = Backend::new("copyetag");
+        let store = unique("copyetag-store");
+        create_bucket(&store);
+        backend.put(&backend.key, &tfstate(1, 2));
+        let proxy = TruncatingProxy::faulty();
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_file(
+            dir.path(),
+            &backend,
+            &proxy.url(),
+            &extra,
+            &format!("s3://{store}/snaps"),
+        );
+        // Every PUT (the copy's answer carries the ETag in its XML body).
+        proxy.fault("PUT /", Fault::OtherEtag, usize::MAX);
+        let o = run(&env, &[], &["snapshot", "create"]);
+        assert_exit(&o, exit);
+        assert!(
+            !proxy.injected().is_empty(),
+            "the copy went through the proxy"
+        );
+        if exit == 1 {
+            assert!(stderr(&o).contains("md5"), "{}", stderr(&o));
+        }
+    }
 }

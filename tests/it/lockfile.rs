@@ -193,3 +193,49 @@ fn listings_with_lock_file_history_and_a_backup_show_only_state_versions() {
         assert_eq!(v["status"], "ok", "{v}");
     }
 }
+
+/// A workspace's lock file is `env:/<ws>/<key>.tflock` with `Path`
+/// `<bucket>/env:/<ws>/<key>`, as Terraform writes it; the default
+/// workspace's lock is another.
+#[test]
+fn a_workspace_lock_file_sits_beside_the_workspace_state() {
+    let backend = Backend::new("tflock-ws");
+    let b = backend.bucket.as_str();
+    let ws_key = format!("env:/blue/{}", backend.key);
+    backend.put(&backend.key, &state(1));
+    backend.put(&ws_key, &state(1));
+    let tf_id = "8b3f4e5d-6c70-8192-a3b4-c5d6e7f8091a";
+    assert_exit(&tf(&["lock", b, &ws_key, tf_id]), 0);
+    let o = sw(
+        &backend,
+        false,
+        &["lock", "status", "--workspace", "blue", "--format", "json"],
+    );
+    assert_exit(&o, 3);
+    assert_eq!(json(&o)["lock"]["ID"], tf_id);
+    let o = sw(&backend, false, &["lock", "status", "--format", "json"]);
+    assert_eq!(json(&o)["locked"], false, "the default workspace is free");
+    assert_exit(
+        &sw(
+            &backend,
+            false,
+            &["lock", "release", tf_id, "--workspace", "blue", "--yes"],
+        ),
+        0,
+    );
+    // stateward's lock in the workspace is what Terraform reads there.
+    let o = sw(
+        &backend,
+        false,
+        &["lock", "acquire", "--workspace", "blue", "--format", "json"],
+    );
+    assert_exit(&o, 0);
+    let id = json(&o)["id"].as_str().unwrap().to_owned();
+    let o = tf(&["lock", b, &ws_key, "0a1b2c3d-0000-0000-0000-00000000000b"]);
+    assert_exit(&o, 3);
+    let holder: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(holder["ID"], id.as_str());
+    assert_eq!(holder["Path"], format!("{b}/{ws_key}"));
+    assert_exit(&tf(&["check", b, &ws_key]), 0);
+    assert_exit(&tf(&["unlock", b, &ws_key, &id]), 0);
+}

@@ -872,3 +872,44 @@ fn execute_shows_the_waves_and_asks_or_refuses_without_a_terminal() {
     assert!(out.contains("cancelled: nothing was changed"), "{out}");
     assert!(p.calls().is_empty(), "nothing may run after \"n\"");
 }
+
+/// The journal's S3 copy is written as the state is: with the backend's
+/// SSE-KMS key (issue 13: every write into the state's bucket).
+#[test]
+fn the_s3_journal_carries_the_backends_encryption() {
+    let p = Platform::new("rbsse");
+    p.delete_nodegroups(&["gpu"], false);
+    let key_arn = aws::create_kms_key();
+    let env = p.work.path().join("sse.hcl");
+    std::fs::write(
+        &env,
+        format!(
+            "backend {{\n  bucket = {:?}\n  key = {:?}\n  region = {REGION:?}\n  dynamodb_table = {:?}\n  endpoint_url = {:?}\n  use_lockfile = true\n  encrypt = true\n  kms_key_id = {key_arn:?}\n}}\n",
+            p.backend.bucket,
+            p.backend.key,
+            p.backend.table,
+            endpoint()
+        ),
+    )
+    .unwrap();
+    let o = p.run(
+        &[
+            "--execute",
+            "--s3-journal",
+            "--format",
+            "json",
+            "--terraform",
+            &fake_terraform(),
+        ],
+        &["--env".into(), env.display().to_string()],
+        0,
+    );
+    assert_eq!(json(&o)["status"], "completed", "{}", stdout(&o));
+    assert_eq!(
+        aws::head_encryption(
+            &p.backend.bucket,
+            &format!("{}.rebuild-journal.json", p.backend.key)
+        ),
+        ("aws:kms".to_owned(), key_arn)
+    );
+}

@@ -182,6 +182,57 @@ pub fn put_object(bucket: &str, key: &str, bytes: &[u8]) -> String {
     put_with(bucket, key, bytes, |p| p)
 }
 
+/// Uploads bytes as a one-part multipart upload (as Terraform 1.6+ uploads
+/// large states: the ETag is `<hash>-1`, not an md5); (version id, ETag).
+#[allow(dead_code)]
+pub fn put_multipart(bucket: &str, key: &str, bytes: &[u8]) -> (String, String) {
+    block(async {
+        let up = s3()
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("create multipart upload");
+        let id = up.upload_id().expect("upload id").to_owned();
+        let part = s3()
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&id)
+            .part_number(1)
+            .body(ByteStream::from(bytes.to_vec()))
+            .send()
+            .await
+            .expect("upload part");
+        let done = s3()
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&id)
+            .multipart_upload(
+                aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                    .parts(
+                        aws_sdk_s3::types::CompletedPart::builder()
+                            .part_number(1)
+                            .set_e_tag(part.e_tag().map(str::to_owned))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("complete multipart upload");
+        (
+            done.version_id().unwrap_or_default().to_owned(),
+            done.e_tag()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_owned(),
+        )
+    })
+}
+
 /// Uploads a JSON document (`Content-Type: application/json`, as Terraform
 /// writes its `.tflock`); its version id.
 pub fn put_json(bucket: &str, key: &str, body: &str) -> String {
@@ -408,6 +459,27 @@ pub fn head_encryption(bucket: &str, key: &str) -> (String, String) {
                 .unwrap_or_else(|| "-".into()),
             h.ssekms_key_id().unwrap_or("-").to_owned(),
         )
+    })
+}
+
+/// The tags of the current version of `key`, sorted by key.
+#[allow(dead_code)]
+pub fn object_tags(bucket: &str, key: &str) -> Vec<(String, String)> {
+    block(async {
+        let t = s3()
+            .get_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("get object tagging");
+        let mut tags: Vec<(String, String)> = t
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        tags.sort();
+        tags
     })
 }
 

@@ -642,6 +642,9 @@ pub enum Fault {
     HoldAnswer(std::time::Duration),
     /// The head and half the body, then nothing for this long, then the rest.
     StallMidBody(std::time::Duration),
+    /// The answer with the first `<ETag>` of its XML body (CopyObject's
+    /// result) replaced by another 32-hex value of the same length.
+    OtherEtag,
 }
 
 impl Fault {
@@ -994,6 +997,13 @@ impl TruncatingProxy {
             } else {
                 rbody
             };
+            let rewritten;
+            let body_out: &[u8] = if fault == Some(Fault::OtherEtag) {
+                rewritten = other_etag(body_out);
+                &rewritten
+            } else {
+                body_out
+            };
             let mut head_out = String::new();
             for (i, l) in rlines.iter().enumerate() {
                 let name = l
@@ -1166,6 +1176,27 @@ pub fn wait_for_clock_past(created: &serde_json::Value, by: std::time::Duration)
     while time::OffsetDateTime::now_utc() < at {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+}
+
+/// `body` with the 32 hex digits of its first `<ETag>` (quoted as `"` or
+/// `&quot;`) replaced by `0123456789abcdef0123456789abcdef` (the same length).
+fn other_etag(body: &[u8]) -> Vec<u8> {
+    let mut out = body.to_vec();
+    let text = String::from_utf8_lossy(body);
+    if let Some(at) = text.find("<ETag>") {
+        let mut start = at + "<ETag>".len();
+        for quote in ["&quot;", "&#34;", "\""] {
+            if text[start..].starts_with(quote) {
+                start += quote.len();
+                break;
+            }
+        }
+        let digits = text.get(start..start + 32).unwrap_or_default();
+        if digits.len() == 32 && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            out[start..start + 32].copy_from_slice(b"0123456789abcdef0123456789abcdef");
+        }
+    }
+    out
 }
 
 /// The terminal tests drive a pseudo-terminal with util-linux `script`;
