@@ -14,7 +14,7 @@ use crate::exit;
 use crate::output::{self, Stderr};
 use crate::output::{table, Printer, Render};
 use crate::rebuild::journal::{self, WaveEntry};
-use crate::rebuild::prepare::make_plan;
+use crate::rebuild::prepare::{failed_checks_warning, make_plan};
 use crate::rebuild::run::Event;
 use crate::rebuild::session::{self, RunReport, StateInfo};
 use crate::rebuild::{self, shell_line, Plan, Tier};
@@ -69,13 +69,22 @@ async fn plan_command<W: Write>(
         vec![],
     )
     .await?;
+    let failed = planned.failed_checks;
     printer
         .emit(&Report {
             state: StateInfo::of(&state),
             not_checked: planned.not_checked,
+            failed_checks: failed,
             plan: planned.plan,
         })
         .map_err(out_err)?;
+    // An incomplete check is not a plan to trust: exit 1.
+    if failed > 0 {
+        printer
+            .stderr()
+            .line(format_args!("stateward: {}", failed_checks_warning(failed)));
+        return Ok(exit::ERROR);
+    }
     Ok(exit::SUCCESS)
 }
 
@@ -154,6 +163,10 @@ async fn run_command<W: Write>(
     )
     .await?;
     printer.emit(&report).map_err(out_err)?;
+    // A dry run is a check: incomplete when AWS refused or failed part of it.
+    if !report.executed && report.failed_checks > 0 {
+        return Ok(exit::ERROR);
+    }
     Ok(exit::SUCCESS)
 }
 
@@ -395,8 +408,12 @@ impl Render for RunReport {
 #[derive(Serialize, schemars::JsonSchema)]
 pub(crate) struct Report {
     state: StateInfo,
-    #[serde(skip)]
+    /// The state's resources the live scan could not check (types it does
+    /// not know included).
     not_checked: usize,
+    /// Of those, the ones AWS refused or failed: the plan may leave out what
+    /// is missing among them, and the command exits 1.
+    failed_checks: usize,
     #[serde(flatten)]
     plan: Plan,
 }

@@ -12,11 +12,23 @@ use crate::live::{self, Kind};
 use crate::lock::human_age;
 use crate::state::{Mode, State};
 
+/// The warning for a plan made on a scan AWS refused or failed in part.
+pub fn failed_checks_warning(failed: usize) -> String {
+    format!(
+        "{} could not be checked because AWS refused or failed the calls, so this plan may leave out what is missing among them; fix the access (`{}` names them and why) and plan again",
+        crate::output::count(failed, "resource of the state", "resources of the state"),
+        crate::hint::command(&["drift"])
+    )
+}
+
 /// A plan from the state and what live AWS lacks.
 pub struct Planned {
     pub plan: Plan,
     /// How many of the state's resources the live scan could not check.
     pub not_checked: usize,
+    /// Of those, how many because AWS refused or failed the calls: the plan
+    /// may leave out what is missing among them.
+    pub failed_checks: usize,
     /// The state's resources, as the live scan saw them.
     pub resources: Vec<live::StateResource>,
 }
@@ -60,6 +72,7 @@ pub async fn make_plan(
     Ok(Planned {
         plan,
         not_checked: comparison.not_checked.len(),
+        failed_checks: comparison.errors(),
         resources,
     })
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::journal::{self, Journal, JournalStatus, Start, StateIdentity, WaveEntry};
 use super::persist::JournalStore;
-use super::prepare::{make_plan, Planned};
+use super::prepare::{failed_checks_warning, make_plan, Planned};
 use super::run::{self as executor, AwsProbe, Event, Interrupts, ProcessRunner};
 use super::{gate, DataRecovery, Plan, Tier};
 use crate::aws::Aws;
@@ -98,6 +98,10 @@ pub struct RunReport {
     pub data_recovery: Vec<DataRecovery>,
     pub total_seconds: f64,
     pub notes: Vec<String>,
+    /// The state's resources whose live check AWS refused or failed when
+    /// this plan was made: it may leave out what is missing among them (a
+    /// dry run then exits 1).
+    pub failed_checks: usize,
     /// This run's number in the journal (0 when nothing was executed).
     #[serde(skip)]
     pub run: usize,
@@ -172,12 +176,16 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
         if !planned.plan.data_recovery.is_empty() && !req.allow_empty_data_stores {
             notes.push(data_store_refusal(&planned.plan.data_recovery).to_string());
         }
+        if planned.failed_checks > 0 {
+            notes.push(failed_checks_warning(planned.failed_checks));
+        }
         let waves = entries(&planned.plan, &planned.resources);
         return Ok(RunReport {
             state: state_info,
             executed: false,
             resumed: false,
-            status: if waves.is_empty() {
+            // Not "nothing to do" when part of the check is missing.
+            status: if waves.is_empty() && planned.failed_checks == 0 {
                 "nothing-to-do"
             } else {
                 "dry-run"
@@ -189,6 +197,7 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
             data_recovery: planned.plan.data_recovery,
             total_seconds: secs(started.elapsed()),
             notes,
+            failed_checks: planned.failed_checks,
             run: 0,
         });
     }
@@ -223,6 +232,12 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
         let planned = plan(req.tiers.clone(), req.terraform.clone(), apply_args.clone()).await?;
         let waves = entries(&planned.plan, &planned.resources);
         show(&waves.iter().collect::<Vec<_>>());
+        if planned.failed_checks > 0 {
+            err.line(format_args!(
+                "stateward: warning: {}",
+                failed_checks_warning(planned.failed_checks)
+            ));
+        }
         if !planned.plan.data_recovery.is_empty() && !req.allow_empty_data_stores {
             return Err(Error::Refused(data_store_refusal(
                 &planned.plan.data_recovery,
@@ -236,6 +251,7 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
         question
     };
     let nothing_to_do = preview.as_ref().is_some_and(|p| p.plan.waves.is_empty());
+    let preview_failed = preview.as_ref().map_or(0, |p| p.failed_checks);
     if !nothing_to_do {
         if req.lock_timeout.is_zero() {
             locker.check_free().await.map_err(another_rebuild)?;
@@ -267,8 +283,8 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
                 &where_,
             )
             .map_err(|message| Error::Refused(Refusal::Journal { message }))?;
-            let (mut j, data_recovery) = match (start, existing) {
-                (Start::Resume, Some(j)) => (j, vec![]),
+            let (mut j, data_recovery, failed_checks) = match (start, existing) {
+                (Start::Resume, Some(j)) => (j, vec![], 0),
                 _ => {
                     let planned = match preview {
                         Some(p) => p,
@@ -295,7 +311,7 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
                         runs: vec![],
                         waves: entries(&planned.plan, &planned.resources),
                     };
-                    (j, planned.plan.data_recovery)
+                    (j, planned.plan.data_recovery, planned.failed_checks)
                 }
             };
             let opts = executor::Options {
@@ -319,7 +335,7 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
                 on_event,
             )
             .await?;
-            Ok(Some((j, data_recovery)))
+            Ok(Some((j, data_recovery, failed_checks)))
         },
     )
     .await
@@ -336,9 +352,10 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
             data_recovery: vec![],
             total_seconds: secs(started.elapsed()),
             notes: vec![],
+            failed_checks: preview_failed,
             run: 0,
         },
-        Some((j, data_recovery)) => {
+        Some((j, data_recovery, failed_checks)) => {
             let mut r = RunReport::from_journal(
                 &j,
                 state_info,
@@ -351,6 +368,7 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
                 data_recovery,
             );
             r.notes = vec![];
+            r.failed_checks = failed_checks;
             r
         }
     })
@@ -468,6 +486,7 @@ impl RunReport {
             data_recovery,
             total_seconds: secs(started.elapsed()),
             notes,
+            failed_checks: 0,
             run: if executed { j.runs.len() } else { 0 },
         }
     }

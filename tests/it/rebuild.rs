@@ -913,3 +913,72 @@ fn the_s3_journal_carries_the_backends_encryption() {
         ("aws:kms".to_owned(), key_arn)
     );
 }
+
+/// Found in the issue 13 audit: with the EKS calls denied, `rebuild plan`
+/// exited 0 with no wave and said nothing, as if the cluster were there. A
+/// plan made on a scan AWS refused is incomplete: it is printed, names how
+/// many resources were not checked, says so on stderr and exits 1; so does a
+/// `rebuild run` dry run.
+#[test]
+fn a_plan_on_a_scan_aws_refused_says_so_and_exits_1() {
+    let backend = Backend::new("rbdenied");
+    let cluster = format!("{}-eks", backend.bucket);
+    backend.put(&backend.key, cluster_state(&cluster).as_bytes());
+    let proxy = TruncatingProxy::faulty();
+    proxy.fault("/clusters", Fault::DENIED, usize::MAX);
+    let via = backend.flags_via(&proxy.url());
+
+    let mut args: Vec<String> = ["rebuild", "plan", "--format", "json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(via.iter().cloned());
+    let o = stateward(&args);
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert_schema("rebuild-plan", &doc);
+    assert!(doc["failed_checks"].as_u64().unwrap() >= 1, "{doc:#}");
+    assert!(doc["not_checked"].as_u64().unwrap() >= doc["failed_checks"].as_u64().unwrap());
+    let err = stderr(&o);
+    assert!(
+        err.contains("could not be checked because AWS refused or failed the calls"),
+        "{err}"
+    );
+    assert!(
+        !proxy.injected().is_empty(),
+        "the EKS calls went through the proxy"
+    );
+
+    // Every check answered: exit 0, nothing failed.
+    let mut args: Vec<String> = ["rebuild", "plan", "--format", "json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(backend.flags());
+    let o = stateward(&args);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o)["failed_checks"], 0);
+
+    // The dry run of `rebuild run` is a check too.
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = ["rebuild", "run", "--format", "json", "--dir"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(dir.path().display().to_string());
+    args.extend(via);
+    let o = stateward(&args);
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert_schema("rebuild-run", &doc);
+    assert_eq!(doc["status"], "dry-run", "{doc:#}");
+    assert!(doc["failed_checks"].as_u64().unwrap() >= 1, "{doc:#}");
+    assert!(
+        doc["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("refused or failed")),
+        "{doc:#}"
+    );
+}
