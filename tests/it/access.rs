@@ -504,29 +504,21 @@ fn an_unknown_profile_names_the_profiles_there() {
     );
 }
 
-/// A loopback proxy in front of the emulator that answers every S3 request
-/// signed for `us-east-1` as S3 answers a request to a bucket in another
-/// region (301 `PermanentRedirect` with `x-amz-bucket-region: eu-west-1`),
-/// which the emulator never does, and passes everything else through.
-const REDIRECTING_PROXY: &str = r#"
-import http.client, http.server, sys, threading
-HOST, PORT = sys.argv[1], int(sys.argv[2])
-class H(http.server.BaseHTTPRequestHandler):
+/// The Python handler both loopback fronts share: `Relay` passes each
+/// request to the emulator at `HOST:PORT` unless `intercept` answered it.
+macro_rules! relay_py {
+    () => {
+        r#"
+class Relay(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     def log_message(self, *a):
         pass
+    def intercept(self):
+        return False
     def relay(self):
         n = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(n) if n else None
-        if '/us-east-1/s3/' in self.headers.get('Authorization', ''):
-            payload = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>'
-            self.send_response(301)
-            self.send_header('x-amz-bucket-region', 'eu-west-1')
-            self.send_header('Content-Type', 'application/xml')
-            self.send_header('Content-Length', str(len(payload)))
-            self.end_headers()
-            if self.command != 'HEAD':
-                self.wfile.write(payload)
+        if self.intercept():
             return
         c = http.client.HTTPConnection(HOST, PORT)
         c.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items()})
@@ -541,11 +533,40 @@ class H(http.server.BaseHTTPRequestHandler):
         if self.command != 'HEAD':
             self.wfile.write(data)
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = relay
+"#
+    };
+}
+
+/// A loopback proxy in front of the emulator that answers every S3 request
+/// signed for `us-east-1` as S3 answers a request to a bucket in another
+/// region (301 `PermanentRedirect` with `x-amz-bucket-region: eu-west-1`),
+/// which the emulator never does, and passes everything else through.
+const REDIRECTING_PROXY: &str = concat!(
+    r#"
+import http.client, http.server, sys, threading
+HOST, PORT = sys.argv[1], int(sys.argv[2])
+"#,
+    relay_py!(),
+    r#"
+class H(Relay):
+    def intercept(self):
+        if '/us-east-1/s3/' not in self.headers.get('Authorization', ''):
+            return False
+        payload = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>'
+        self.send_response(301)
+        self.send_header('x-amz-bucket-region', 'eu-west-1')
+        self.send_header('Content-Type', 'application/xml')
+        self.send_header('Content-Length', str(len(payload)))
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(payload)
+        return True
 s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
 print(s.server_address[1], flush=True)
 threading.Thread(target=s.serve_forever, daemon=True).start()
 sys.stdin.read()
-"#;
+"#
+);
 
 #[test]
 fn a_bucket_in_another_region_is_followed_and_said_once() {
@@ -1043,7 +1064,8 @@ fn doctor_live_checks_use_the_callers_identity_unless_the_env_file_gives_a_role(
 
 /// A TLS front for the emulator with a certificate of its own test CA: it
 /// writes the CA's PEM to argv[3], prints its port, and passes requests on.
-const TLS_FRONT: &str = r#"
+const TLS_FRONT: &str = concat!(
+    r#"
 import datetime, http.client, http.server, ipaddress, ssl, sys, tempfile, threading
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -1073,26 +1095,10 @@ pem = tempfile.NamedTemporaryFile(suffix='.pem', delete=False)
 pem.write(leaf.public_bytes(serialization.Encoding.PEM))
 pem.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 pem.close()
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-    def log_message(self, *a):
-        pass
-    def relay(self):
-        n = int(self.headers.get('Content-Length') or 0)
-        body = self.rfile.read(n) if n else None
-        c = http.client.HTTPConnection(HOST, PORT)
-        c.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items()})
-        r = c.getresponse()
-        data = r.read()
-        self.send_response(r.status)
-        for k, v in r.getheaders():
-            if k.lower() not in ('transfer-encoding', 'connection', 'content-length'):
-                self.send_header(k, v)
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        if self.command != 'HEAD':
-            self.wfile.write(data)
-    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = relay
+"#,
+    relay_py!(),
+    r#"
+H = Relay
 s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(pem.name)
@@ -1100,7 +1106,8 @@ s.socket = ctx.wrap_socket(s.socket, server_side=True)
 print(s.server_address[1], flush=True)
 threading.Thread(target=s.serve_forever, daemon=True).start()
 sys.stdin.read()
-"#;
+"#
+);
 
 /// `custom_ca_bundle` (or AWS_CA_BUNDLE) is trusted: an HTTPS endpoint with a
 /// certificate of a private CA is reached with it and refused without it.
