@@ -1158,3 +1158,66 @@ fn a_custom_ca_bundle_is_trusted_for_an_https_endpoint() {
     drop(front.stdin.take());
     let _ = front.wait();
 }
+
+/// `rebuild plan`'s live scan runs as the caller too, not with the state's
+/// role: as `ci`, RDS is denied, so the plan says its check is incomplete
+/// (exit 1); with the environment file's `drift { assume_role }` RDS
+/// answers, the database is found missing and planned with its data
+/// called out.
+#[test]
+fn rebuild_plans_live_checks_use_the_callers_identity_unless_the_env_file_gives_a_role() {
+    let e = enforcing();
+    let db = unique("rebuild-db");
+    let body = format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": 2,\n  \"lineage\": \"access-lineage\",\n  \"outputs\": {{}},\n  \"resources\": [{{\"mode\":\"managed\",\"type\":\"aws_db_instance\",\"name\":\"db\",\"provider\":\"provider[\\\"registry.terraform.io/hashicorp/aws\\\"]\",\"instances\":[{{\"schema_version\":1,\"attributes\":{{\"id\":\"{db}\",\"identifier\":\"{db}\"}},\"sensitive_attributes\":[]}}]}}]\n}}\n"
+    );
+    let (bucket, table, _) = enforced_backend_with("rebuild", &[body]);
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = |name: &str, drift: &str| {
+        let path = dir.path().join(format!("{name}.hcl"));
+        std::fs::write(
+            &path,
+            format!(
+                "backend {{\n  bucket = \"{bucket}\"\n  key = \"platform/terraform.tfstate\"\n  region = \"{REGION}\"\n  dynamodb_table = \"{table}\"\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n{drift}",
+                e.role_arn
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let plan = |env: &str| {
+        as_user_with(
+            &["rebuild", "plan", "--format", "json", "--env", env],
+            &e.ci_key,
+            &e.ci_secret,
+            &[],
+        )
+    };
+    let o = plan(&env_file("plain", ""));
+    assert_exit(&o, 1);
+    let doc = json(&o);
+    assert_eq!(doc["failed_checks"], 1, "{doc:#}");
+    assert_eq!(
+        doc["state"]["serial"], 2,
+        "the state was read through the role"
+    );
+    assert!(
+        stderr(&o).contains("could not be checked because AWS refused or failed"),
+        "{}",
+        stderr(&o)
+    );
+    let o = plan(&env_file(
+        "live",
+        &format!(
+            "drift {{\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n",
+            e.role_arn
+        ),
+    ));
+    assert_exit(&o, 0);
+    let doc = json(&o);
+    assert_eq!(doc["failed_checks"], 0, "{doc:#}");
+    assert_eq!(
+        doc["data_recovery"][0]["address"], "aws_db_instance.db",
+        "{doc:#}"
+    );
+}
