@@ -222,14 +222,10 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
 
     // 2. Drift: a node group deleted, the DB class changed, versioning
     //    suspended on the artifacts bucket, an extra bucket created.
-    boto(&format!(
-        "eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)\n\
-         rds = boto3.client('rds', endpoint_url=ENDPOINT, region_name=REGION)\n\
-         eks.delete_nodegroup(clusterName='{pre}-eks', nodegroupName='ng-b')\n\
-         rds.modify_db_instance(DBInstanceIdentifier='{pre}-db', DBInstanceClass='db.t3.large', ApplyImmediately=True)\n\
-         s3.put_bucket_versioning(Bucket='{pre}-artifacts', VersioningConfiguration={{'Status': 'Suspended'}})\n\
-         s3.create_bucket(Bucket='{pre}-extra', CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
-    ));
+    aws::delete_node_group(&format!("{pre}-eks"), "ng-b");
+    aws::rds_instance_class(&format!("{pre}-db"), "db.t3.large");
+    aws::put_versioning(&format!("{pre}-artifacts"), false);
+    aws::create_bucket(&format!("{pre}-extra"), false);
     let doc = drift_json(&p, &[], None, 2);
     let want = vec![
         f(
@@ -460,40 +456,54 @@ fn versions_against_live_says_which_version_matches_reality() {
 fn tags_come_from_one_pass_and_tag_drift_is_still_seen() {
     let backend = Backend::new("tagpass");
     let pre = unique("tags");
-    let state = boto(&format!(
-        r#"
-P = {pre:?}
-def res(type_, name, attrs):
-    return {{'mode': 'managed', 'type': type_, 'name': name,
-            'provider': 'provider["registry.terraform.io/hashicorp/aws"]',
-            'instances': [{{'schema_version': 0, 'attributes': attrs, 'sensitive_attributes': []}}]}}
-resources = []
-for i in range(20):
-    b = f'{{P}}-b{{i}}'
-    tags = {{'team': 'ml', 'n': str(i)}}
-    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})
-    s3.put_bucket_tagging(Bucket=b, Tagging={{'TagSet': [{{'Key': k, 'Value': v}} for k, v in tags.items()]}})
-    resources.append(res('aws_s3_bucket', f'b{{i}}', {{'id': b, 'bucket': b, 'arn': 'arn:aws:s3:::' + b,
-                                                   'region': REGION, 'tags': tags, 'tags_all': tags}}))
-for i in range(3):
-    t = f'{{P}}-t{{i}}'
-    tags = {{'team': 'ml'}}
-    ddb.create_table(TableName=t, KeySchema=[{{'AttributeName': 'pk', 'KeyType': 'HASH'}}],
-                     AttributeDefinitions=[{{'AttributeName': 'pk', 'AttributeType': 'S'}}],
-                     BillingMode='PAY_PER_REQUEST', Tags=[{{'Key': 'team', 'Value': 'ml'}}])
-    resources.append(res('aws_dynamodb_table', f't{{i}}', {{'id': t, 'name': t, 'billing_mode': 'PAY_PER_REQUEST',
-        'hash_key': 'pk', 'range_key': None, 'attribute': [{{'name': 'pk', 'type': 'S'}}],
-        'global_secondary_index': [], 'point_in_time_recovery': [{{'enabled': False}}],
-        'tags': tags, 'tags_all': tags}}))
-# The state says this region; the bucket lives in another.
-moved = P + '-moved'
-boto3.client('s3', endpoint_url=ENDPOINT, region_name='us-east-1').create_bucket(Bucket=moved)
-resources.append(res('aws_s3_bucket', 'moved', {{'id': moved, 'bucket': moved, 'arn': 'arn:aws:s3:::' + moved,
-                                               'region': REGION, 'tags': {{}}, 'tags_all': {{}}}}))
-print(json.dumps({{'version': 4, 'terraform_version': '1.9.5', 'serial': 3, 'lineage': 'tags-lineage',
-                  'outputs': {{}}, 'resources': resources}}))
-"#
+    let res = |type_: &str, name: &str, attrs: serde_json::Value| {
+        serde_json::json!({
+            "mode": "managed", "type": type_, "name": name,
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": attrs, "sensitive_attributes": []}]
+        })
+    };
+    let mut resources = Vec::new();
+    for i in 0..20 {
+        let b = format!("{pre}-b{i}");
+        let n = i.to_string();
+        aws::create_bucket(&b, false);
+        aws::put_bucket_tags(&b, &[("team", "ml"), ("n", &n)]);
+        let tags = serde_json::json!({"team": "ml", "n": n});
+        resources.push(res(
+            "aws_s3_bucket",
+            &format!("b{i}"),
+            serde_json::json!({"id": b, "bucket": b, "arn": format!("arn:aws:s3:::{b}"),
+                               "region": REGION, "tags": tags, "tags_all": tags}),
+        ));
+    }
+    for i in 0..3 {
+        let t = format!("{pre}-t{i}");
+        aws::create_tagged_table(&t, &[("team", "ml")]);
+        let tags = serde_json::json!({"team": "ml"});
+        resources.push(res(
+            "aws_dynamodb_table",
+            &format!("t{i}"),
+            serde_json::json!({"id": t, "name": t, "billing_mode": "PAY_PER_REQUEST",
+                "hash_key": "pk", "range_key": null, "attribute": [{"name": "pk", "type": "S"}],
+                "global_secondary_index": [], "point_in_time_recovery": [{"enabled": false}],
+                "tags": tags, "tags_all": tags}),
+        ));
+    }
+    // The state says this region; the bucket lives in another.
+    let moved = format!("{pre}-moved");
+    aws::create_bucket_in(&moved, "us-east-1", false);
+    resources.push(res(
+        "aws_s3_bucket",
+        "moved",
+        serde_json::json!({"id": moved, "bucket": moved, "arn": format!("arn:aws:s3:::{moved}"),
+                           "region": REGION, "tags": {}, "tags_all": {}}),
     ));
+    // In Terraform's key order: the header fields first.
+    let state = format!(
+        r#"{{"version": 4, "terraform_version": "1.9.5", "serial": 3, "lineage": "tags-lineage", "outputs": {{}}, "resources": {}}}"#,
+        serde_json::Value::from(resources)
+    );
     backend.put(&backend.key, state.as_bytes());
     let run = || {
         let mut args: Vec<String> = vec!["drift".into(), "--format".into(), "json".into()];
@@ -531,11 +541,8 @@ print(json.dumps({{'version': 4, 'terraform_version': '1.9.5', 'serial': 3, 'lin
     assert!(calls <= 18, "{calls} API calls for 24 resources");
 
     // Tag drift on a bucket and a table is seen through the tagging pass.
-    boto(&format!(
-        "s3.put_bucket_tagging(Bucket='{pre}-b7', Tagging={{'TagSet': [{{'Key': 'team', 'Value': 'web'}}, {{'Key': 'n', 'Value': '7'}}]}})\n\
-         arn = ddb.describe_table(TableName='{pre}-t1')['Table']['TableArn']\n\
-         ddb.tag_resource(ResourceArn=arn, Tags=[{{'Key': 'owner', 'Value': 'someone'}}])\n"
-    ));
+    aws::put_bucket_tags(&format!("{pre}-b7"), &[("team", "web"), ("n", "7")]);
+    aws::tag_table(&format!("{pre}-t1"), "owner", "someone");
     let (o, _) = run();
     assert_exit(&o, 2);
     let doc = json(&o);

@@ -734,3 +734,93 @@ pub fn iam_role(name: &str, service: &str) {
             .unwrap_or_else(|e| panic!("create IAM role {name}: {e:?}"))
     });
 }
+
+/// Changes the instance class of `db`, applied immediately.
+pub fn rds_instance_class(db: &str, class: &str) {
+    block(async {
+        rds()
+            .modify_db_instance()
+            .db_instance_identifier(db)
+            .db_instance_class(class)
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("modify DB instance {db}: {e:?}"))
+    });
+}
+
+/// Replaces the tag set of `bucket`.
+pub fn put_bucket_tags(bucket: &str, tags: &[(&str, &str)]) {
+    use aws_sdk_s3::types::{Tag, Tagging};
+    let set = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap())
+        .collect();
+    block(async {
+        s3().put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(Tagging::builder().set_tag_set(Some(set)).build().unwrap())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("tag bucket {bucket}: {e:?}"))
+    });
+}
+
+/// A DynamoDB table (string hash key `pk`, on demand) created with `tags`.
+pub fn create_tagged_table(table: &str, tags: &[(&str, &str)]) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
+    };
+    let tags = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap())
+        .collect();
+    block(async {
+        ddb()
+            .create_table()
+            .table_name(table)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create table {table}: {e:?}"))
+    });
+}
+
+/// Adds one tag to the DynamoDB table `table` (by its ARN, as TagResource takes it).
+pub fn tag_table(table: &str, key: &str, value: &str) {
+    use aws_sdk_dynamodb::types::Tag;
+    block(async {
+        let arn = ddb()
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .expect("describe table")
+            .table()
+            .and_then(|t| t.table_arn())
+            .expect("the table's ARN")
+            .to_owned();
+        ddb()
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(Tag::builder().key(key).value(value).build().unwrap())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("tag table {table}: {e:?}"))
+    });
+}
