@@ -691,6 +691,191 @@ fn restore_last_good_takes_the_newest_healthy_and_names_a_better_live_match() {
     assert!(doc["live"].get("better_match").is_none(), "{doc:#}");
 }
 
+/// Drifts the full platform through the APIs, as people and other tools do:
+/// a private subnet (and its route table association) and a second-region
+/// subnet deleted, a security group rule revoked, an unmanaged security group
+/// created, a policy detached from its role and given a wider default
+/// version, a KMS key scheduled for deletion. The ids involved, by name.
+fn drift_full_platform(pre: &str) -> serde_json::Value {
+    use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
+    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+    let ec2 = aws::ec2_in(REGION);
+    let west = aws::ec2_in("us-west-2");
+    aws::block(async {
+        let sub = ec2
+            .describe_subnets()
+            .filters(filter("tag:Name", &format!("{pre}-private-{REGION}b")))
+            .send()
+            .await
+            .unwrap()
+            .subnets()[0]
+            .subnet_id()
+            .unwrap()
+            .to_owned();
+        let rts = ec2
+            .describe_route_tables()
+            .filters(filter("association.subnet-id", &sub))
+            .send()
+            .await
+            .unwrap();
+        let assoc = rts.route_tables()[0]
+            .associations()
+            .iter()
+            .find(|a| a.subnet_id() == Some(sub.as_str()))
+            .and_then(|a| a.route_table_association_id())
+            .unwrap()
+            .to_owned();
+        ec2.disassociate_route_table()
+            .association_id(&assoc)
+            .send()
+            .await
+            .unwrap();
+        ec2.delete_subnet().subnet_id(&sub).send().await.unwrap();
+        let node = ec2
+            .describe_security_groups()
+            .filters(filter("group-name", &format!("{pre}-node")))
+            .send()
+            .await
+            .unwrap()
+            .security_groups()[0]
+            .group_id()
+            .unwrap()
+            .to_owned();
+        ec2.revoke_security_group_ingress()
+            .group_id(&node)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(IpRange::builder().cidr_ip("10.1.0.0/16").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let vpc = ec2
+            .describe_vpcs()
+            .filters(filter("tag:Name", pre))
+            .send()
+            .await
+            .unwrap()
+            .vpcs()[0]
+            .vpc_id()
+            .unwrap()
+            .to_owned();
+        let extra = ec2
+            .create_security_group()
+            .group_name(format!("{pre}-extra"))
+            .description("made by hand")
+            .vpc_id(vpc)
+            .send()
+            .await
+            .unwrap()
+            .group_id()
+            .unwrap()
+            .to_owned();
+        let dr = west
+            .describe_subnets()
+            .filters(filter("tag:Name", &format!("{pre}-dr-a")))
+            .send()
+            .await
+            .unwrap()
+            .subnets()[0]
+            .subnet_id()
+            .unwrap()
+            .to_owned();
+        west.delete_subnet().subnet_id(&dr).send().await.unwrap();
+
+        let iam = aws::iam();
+        let policy = iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .path_prefix("/app/")
+            .send()
+            .await
+            .unwrap()
+            .policies()
+            .iter()
+            .find(|x| x.policy_name() == Some(format!("{pre}-lambda-data").as_str()))
+            .and_then(|x| x.arn())
+            .unwrap()
+            .to_owned();
+        iam.detach_role_policy()
+            .role_name(format!("{pre}-lambda"))
+            .policy_arn(&policy)
+            .send()
+            .await
+            .unwrap();
+        let v1 = iam
+            .get_policy_version()
+            .policy_arn(&policy)
+            .version_id("v1")
+            .send()
+            .await
+            .unwrap();
+        let text = v1.policy_version().and_then(|v| v.document()).unwrap();
+        // IAM sends the document URL-encoded.
+        let mut doc: serde_json::Value = serde_json::from_str(&percent_decode(text)).unwrap();
+        for st in doc["Statement"].as_array_mut().unwrap() {
+            if st["Action"] == "sqs:SendMessage" {
+                st["Action"] = "sqs:*".into();
+            }
+        }
+        iam.create_policy_version()
+            .policy_arn(&policy)
+            .policy_document(doc.to_string())
+            .set_as_default(true)
+            .send()
+            .await
+            .unwrap();
+
+        let kms = aws::kms();
+        let key = kms
+            .list_aliases()
+            .send()
+            .await
+            .unwrap()
+            .aliases()
+            .iter()
+            .find(|a| a.alias_name() == Some(format!("alias/eks/{pre}").as_str()))
+            .and_then(|a| a.target_key_id())
+            .unwrap()
+            .to_owned();
+        kms.schedule_key_deletion()
+            .key_id(&key)
+            .pending_window_in_days(7)
+            .send()
+            .await
+            .unwrap();
+        serde_json::json!({"subnet": sub, "assoc": assoc, "node": node, "extra": extra, "dr": dr,
+                           "policy": policy, "key": key})
+    })
+}
+
+/// `%XX` escapes decoded (a document that is not URL-encoded is unchanged).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).expect("a UTF-8 policy document")
+}
+
 /// The realistic platform of `tests/fixtures/platform` (every family, a
 /// second region): its state, stored in a fresh backend, and the
 /// environment file that targets it (no `--region`: every region the state
@@ -767,44 +952,7 @@ fn whole_platform_is_checked_in_every_region_and_each_drift_is_reported() {
     assert_eq!(doc["findings"], serde_json::json!([]), "{doc:#}");
 
     // Drift it, through the APIs, as people and other tools do.
-    let ids = boto(&format!(
-        r#"
-ec2 = boto3.client('ec2', endpoint_url=ENDPOINT, region_name=REGION)
-def by_name(kind, name):
-    f = [{{'Name': 'tag:Name', 'Values': [name]}}]
-    return getattr(ec2, 'describe_' + kind)(Filters=f)
-sub = by_name('subnets', '{pre}-private-' + REGION + 'b')['Subnets'][0]['SubnetId']
-rt = ec2.describe_route_tables(Filters=[{{'Name': 'association.subnet-id', 'Values': [sub]}}])['RouteTables'][0]
-assoc = [a for a in rt['Associations'] if a.get('SubnetId') == sub][0]['RouteTableAssociationId']
-ec2.disassociate_route_table(AssociationId=assoc)
-ec2.delete_subnet(SubnetId=sub)
-node = ec2.describe_security_groups(Filters=[{{'Name': 'group-name', 'Values': ['{pre}-node']}}])['SecurityGroups'][0]['GroupId']
-ec2.revoke_security_group_ingress(GroupId=node, IpPermissions=[
-    {{'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22, 'IpRanges': [{{'CidrIp': '10.1.0.0/16'}}]}}])
-vpc = by_name('vpcs', '{pre}')['Vpcs'][0]['VpcId']
-extra = ec2.create_security_group(GroupName='{pre}-extra', Description='made by hand', VpcId=vpc)['GroupId']
-west = boto3.client('ec2', endpoint_url=ENDPOINT, region_name='us-west-2')
-dr = west.describe_subnets(Filters=[{{'Name': 'tag:Name', 'Values': ['{pre}-dr-a']}}])['Subnets'][0]['SubnetId']
-west.delete_subnet(SubnetId=dr)
-iam = boto3.client('iam', endpoint_url=ENDPOINT, region_name=REGION)
-pol = [x for x in iam.list_policies(Scope='Local', PathPrefix='/app/')['Policies']
-       if x['PolicyName'] == '{pre}-lambda-data'][0]['Arn']
-iam.detach_role_policy(RoleName='{pre}-lambda', PolicyArn=pol)
-doc = json.loads(iam.get_policy_version(PolicyArn=pol, VersionId='v1')['PolicyVersion']['Document']) \
-    if isinstance(iam.get_policy_version(PolicyArn=pol, VersionId='v1')['PolicyVersion']['Document'], str) \
-    else iam.get_policy_version(PolicyArn=pol, VersionId='v1')['PolicyVersion']['Document']
-for st in doc['Statement']:
-    if st['Action'] == 'sqs:SendMessage':
-        st['Action'] = 'sqs:*'
-iam.create_policy_version(PolicyArn=pol, PolicyDocument=json.dumps(doc), SetAsDefault=True)
-kms = boto3.client('kms', endpoint_url=ENDPOINT, region_name=REGION)
-key = [a for a in kms.list_aliases()['Aliases'] if a['AliasName'] == 'alias/eks/{pre}'][0]['TargetKeyId']
-kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
-print(json.dumps({{'subnet': sub, 'assoc': assoc, 'node': node, 'extra': extra, 'dr': dr, 'policy': pol,
-                  'key': key}}))
-"#
-    ));
-    let ids: serde_json::Value = serde_json::from_str(ids.trim()).unwrap();
+    let ids = drift_full_platform(pre);
     let id = |k: &str| ids[k].as_str().unwrap().to_owned();
     let doc = platform_drift(&p, &["--unmanaged"], 2);
     let mut got = findings(&doc);

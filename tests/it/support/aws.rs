@@ -104,7 +104,12 @@ pub fn ddb_in(region: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&config(region))
 }
 
-fn kms() -> &'static aws_sdk_kms::Client {
+/// An EC2 client of `region`.
+pub fn ec2_in(region: &str) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&config(region))
+}
+
+pub fn kms() -> &'static aws_sdk_kms::Client {
     static C: OnceLock<aws_sdk_kms::Client> = OnceLock::new();
     C.get_or_init(|| aws_sdk_kms::Client::new(&config(REGION)))
 }
