@@ -6,64 +6,156 @@ use std::process::{Command, Output, Stdio};
 
 use crate::support::*;
 
-/// Creates the platform with boto3 and prints a Terraform v4 state that
-/// describes it exactly (ids, ARNs and values as the emulator returns them).
-const PLATFORM_PY: &str = r#"
-eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)
-rds = boto3.client('rds', endpoint_url=ENDPOINT, region_name=REGION)
-P = PREFIX
-cluster = eks.create_cluster(name=P + '-eks', version='1.29', roleArn='arn:aws:iam::123456789012:role/eks',
-                             resourcesVpcConfig={'subnetIds': ['subnet-0a', 'subnet-0b']})['cluster']
-ngs = {}
-for n in ['ng-a', 'ng-b']:
-    ngs[n] = eks.create_nodegroup(clusterName=P + '-eks', nodegroupName=n, nodeRole='arn:aws:iam::123456789012:role/node',
-                                  subnets=['subnet-0a'], scalingConfig={'minSize': 1, 'maxSize': 3, 'desiredSize': 2},
-                                  instanceTypes=['m5.large'], labels={'pool': n})['nodegroup']
-db = rds.create_db_instance(DBInstanceIdentifier=P + '-db', DBInstanceClass='db.t3.micro', Engine='postgres',
-                            AllocatedStorage=20, MasterUsername='mlflow', MasterUserPassword='hunter2hunter2')['DBInstance']
-s3.create_bucket(Bucket=P + '-artifacts', CreateBucketConfiguration={'LocationConstraint': REGION})
-s3.put_bucket_versioning(Bucket=P + '-artifacts', VersioningConfiguration={'Status': 'Enabled'})
+/// Creates the platform (an EKS cluster with node groups `ng-a` and `ng-b`,
+/// a PostgreSQL instance, a versioned artifacts bucket, all named from
+/// `pre`) and returns a Terraform v4 state that describes it exactly (ids,
+/// ARNs and values as the emulator returns them).
+fn build_platform(pre: &str) -> String {
+    use aws_sdk_eks::types::{NodegroupScalingConfig, VpcConfigRequest};
+    let cluster_name = format!("{pre}-eks");
+    let db_id = format!("{pre}-db");
+    let artifacts = format!("{pre}-artifacts");
+    let (cluster, ngs, db) = aws::block(async {
+        let cluster = aws::eks()
+            .create_cluster()
+            .name(&cluster_name)
+            .version("1.29")
+            .role_arn("arn:aws:iam::123456789012:role/eks")
+            .resources_vpc_config(
+                VpcConfigRequest::builder()
+                    .subnet_ids("subnet-0a")
+                    .subnet_ids("subnet-0b")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create cluster")
+            .cluster
+            .expect("the cluster");
+        let mut ngs = Vec::new();
+        for n in ["ng-a", "ng-b"] {
+            let ng = aws::eks()
+                .create_nodegroup()
+                .cluster_name(&cluster_name)
+                .nodegroup_name(n)
+                .node_role("arn:aws:iam::123456789012:role/node")
+                .subnets("subnet-0a")
+                .scaling_config(
+                    NodegroupScalingConfig::builder()
+                        .min_size(1)
+                        .max_size(3)
+                        .desired_size(2)
+                        .build(),
+                )
+                .instance_types("m5.large")
+                .labels("pool", n)
+                .send()
+                .await
+                .expect("create node group")
+                .nodegroup
+                .expect("the node group");
+            ngs.push((n, ng));
+        }
+        let db = aws::rds()
+            .create_db_instance()
+            .db_instance_identifier(&db_id)
+            .db_instance_class("db.t3.micro")
+            .engine("postgres")
+            .allocated_storage(20)
+            .master_username("mlflow")
+            .master_user_password("hunter2hunter2")
+            .send()
+            .await
+            .expect("create DB instance")
+            .db_instance
+            .expect("the DB instance");
+        (cluster, ngs, db)
+    });
+    aws::create_bucket(&artifacts, true);
 
-def res(type_, name, attrs, sensitive=()):
-    return {'mode': 'managed', 'type': type_, 'name': name,
-            'provider': 'provider["registry.terraform.io/hashicorp/aws"]',
-            'instances': [{'schema_version': 0, 'attributes': attrs,
-                           'sensitive_attributes': [[{'type': 'get_attr', 'value': s}] for s in sensitive]}]}
-
-vpc = cluster['resourcesVpcConfig']
-resources = [
-    res('aws_db_instance', 'mlflow', {
-        'id': P + '-db', 'identifier': P + '-db', 'arn': db['DBInstanceArn'],
-        'instance_class': 'db.t3.micro', 'engine': 'postgres', 'engine_version': db['EngineVersion'],
-        'allocated_storage': 20, 'storage_type': db['StorageType'], 'multi_az': db['MultiAZ'],
-        'backup_retention_period': db['BackupRetentionPeriod'], 'deletion_protection': False,
-        'storage_encrypted': db['StorageEncrypted'], 'publicly_accessible': bool(db.get('PubliclyAccessible')),
-        'status': 'available', 'password': 'hunter2hunter2', 'tags': {}, 'tags_all': {}}, sensitive=['password']),
-    res('aws_eks_cluster', 'main', {
-        'id': P + '-eks', 'name': P + '-eks', 'arn': cluster['arn'], 'version': '1.29',
-        'role_arn': cluster['roleArn'], 'status': cluster['status'],
-        'vpc_config': [{'subnet_ids': ['subnet-0b', 'subnet-0a'],
-                        'endpoint_private_access': vpc.get('endpointPrivateAccess', False),
-                        'endpoint_public_access': vpc.get('endpointPublicAccess', False),
-                        'security_group_ids': [], 'public_access_cidrs': []}],
-        'tags': {}, 'tags_all': {}}),
-]
-for n, ng in ngs.items():
-    resources.append(res('aws_eks_node_group', n.replace('-', '_'), {
-        'id': P + '-eks:' + n, 'cluster_name': P + '-eks', 'node_group_name': n, 'arn': ng['nodegroupArn'],
-        'scaling_config': [{'min_size': 1, 'max_size': 3, 'desired_size': 2}],
-        'instance_types': ['m5.large'], 'ami_type': ng['amiType'], 'capacity_type': ng['capacityType'],
-        'labels': {'pool': n}, 'taint': [], 'node_role_arn': ng['nodeRole'], 'subnet_ids': ['subnet-0a'],
-        'status': ng['status'], 'tags': None, 'tags_all': {}}))
-resources += [
-    res('aws_s3_bucket', 'artifacts', {'id': P + '-artifacts', 'bucket': P + '-artifacts',
-        'arn': 'arn:aws:s3:::' + P + '-artifacts', 'region': REGION, 'tags': {}, 'tags_all': {}}),
-    res('aws_s3_bucket_versioning', 'artifacts', {'id': P + '-artifacts', 'bucket': P + '-artifacts',
-        'versioning_configuration': [{'status': 'Enabled', 'mfa_delete': ''}]}),
-]
-print(json.dumps({'version': 4, 'terraform_version': '1.9.5', 'serial': 7, 'lineage': 'drift-test-lineage',
-                  'outputs': {}, 'resources': resources}, indent=2))
-"#;
+    let res = |type_: &str, name: &str, attrs: serde_json::Value, sensitive: &[&str]| {
+        let sensitive: Vec<_> = sensitive
+            .iter()
+            .map(|s| serde_json::json!([{"type": "get_attr", "value": s}]))
+            .collect();
+        serde_json::json!({
+            "mode": "managed", "type": type_, "name": name,
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": attrs, "sensitive_attributes": sensitive}]
+        })
+    };
+    let vpc = cluster.resources_vpc_config();
+    let mut resources = vec![
+        res(
+            "aws_db_instance",
+            "mlflow",
+            serde_json::json!({
+                "id": db_id, "identifier": db_id, "arn": db.db_instance_arn().unwrap(),
+                "instance_class": "db.t3.micro", "engine": "postgres",
+                "engine_version": db.engine_version().unwrap(),
+                "allocated_storage": 20, "storage_type": db.storage_type().unwrap(),
+                "multi_az": db.multi_az().unwrap(),
+                "backup_retention_period": db.backup_retention_period().unwrap(),
+                "deletion_protection": false,
+                "storage_encrypted": db.storage_encrypted().unwrap(),
+                "publicly_accessible": db.publicly_accessible().unwrap_or(false),
+                "status": "available", "password": "hunter2hunter2", "tags": {}, "tags_all": {}
+            }),
+            &["password"],
+        ),
+        res(
+            "aws_eks_cluster",
+            "main",
+            serde_json::json!({
+                "id": cluster_name, "name": cluster_name, "arn": cluster.arn().unwrap(),
+                "version": "1.29", "role_arn": cluster.role_arn().unwrap(),
+                "status": cluster.status().unwrap().as_str(),
+                "vpc_config": [{"subnet_ids": ["subnet-0b", "subnet-0a"],
+                    "endpoint_private_access": vpc.map(|v| v.endpoint_private_access()).unwrap_or(false),
+                    "endpoint_public_access": vpc.map(|v| v.endpoint_public_access()).unwrap_or(false),
+                    "security_group_ids": [], "public_access_cidrs": []}],
+                "tags": {}, "tags_all": {}
+            }),
+            &[],
+        ),
+    ];
+    for (n, ng) in &ngs {
+        resources.push(res(
+            "aws_eks_node_group",
+            &n.replace('-', "_"),
+            serde_json::json!({
+                "id": format!("{cluster_name}:{n}"), "cluster_name": cluster_name,
+                "node_group_name": n, "arn": ng.nodegroup_arn().unwrap(),
+                "scaling_config": [{"min_size": 1, "max_size": 3, "desired_size": 2}],
+                "instance_types": ["m5.large"], "ami_type": ng.ami_type().unwrap().as_str(),
+                "capacity_type": ng.capacity_type().unwrap().as_str(),
+                "labels": {"pool": n}, "taint": [], "node_role_arn": ng.node_role().unwrap(),
+                "subnet_ids": ["subnet-0a"], "status": ng.status().unwrap().as_str(),
+                "tags": null, "tags_all": {}
+            }),
+            &[],
+        ));
+    }
+    resources.push(res(
+        "aws_s3_bucket",
+        "artifacts",
+        serde_json::json!({"id": artifacts, "bucket": artifacts,
+            "arn": format!("arn:aws:s3:::{artifacts}"), "region": REGION, "tags": {}, "tags_all": {}}),
+        &[],
+    ));
+    resources.push(res(
+        "aws_s3_bucket_versioning",
+        "artifacts",
+        serde_json::json!({"id": artifacts, "bucket": artifacts,
+            "versioning_configuration": [{"status": "Enabled", "mfa_delete": ""}]}),
+        &[],
+    ));
+    // In Terraform's key order: the header fields first.
+    format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.9.5\",\n  \"serial\": 7,\n  \"lineage\": \"drift-test-lineage\",\n  \"outputs\": {{}},\n  \"resources\": {}\n}}\n",
+        serde_json::to_string_pretty(&resources).unwrap()
+    )
+}
 
 struct Platform {
     backend: Backend,
@@ -74,7 +166,7 @@ struct Platform {
 fn platform() -> Platform {
     let backend = Backend::new("drift-state");
     let prefix = unique("plat");
-    let state = boto(&format!("PREFIX = {prefix:?}\n{PLATFORM_PY}"));
+    let state = build_platform(&prefix);
     let version_id = backend.put(&backend.key, state.as_bytes());
     Platform {
         backend,
