@@ -1,9 +1,8 @@
 //! Fixtures through the Rust AWS SDK the crate already depends on, in this
-//! process: buckets, objects, versions, lock-table items and KMS keys in the
-//! emulator without a Python process per call, and the EKS clusters, node
-//! groups, RDS instances and IAM roles the doctor, rebuild, fleet and drift
-//! tests stand up. (The drift tests' multi-service platform is still built by
-//! its Python script.)
+//! process: buckets, objects, versions, lock-table items, KMS keys, EKS
+//! clusters and node groups, RDS instances and IAM roles in the emulator,
+//! without a Python process per call. (The realistic multi-service platform
+//! of `tests/fixtures/platform` is still built by its Python script.)
 
 use std::collections::BTreeMap;
 use std::future::Future;
