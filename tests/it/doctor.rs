@@ -67,23 +67,11 @@ fn a_well_kept_platform_passes_and_each_broken_safeguard_fails_its_check() {
     let backend = Backend::new("doctor");
     let db = format!("{}-mlflow", backend.bucket);
     let cluster = format!("{}-eks", backend.bucket);
-    boto(&format!(
-        r#"
-s3.put_bucket_lifecycle_configuration(Bucket={bucket:?}, LifecycleConfiguration={{"Rules": [{{
-    "ID": "keep-noncurrent-90d", "Status": "Enabled", "Filter": {{"Prefix": ""}},
-    "NoncurrentVersionExpiration": {{"NoncurrentDays": 90}}}}]}})
-rds = boto3.client("rds", endpoint_url=ENDPOINT, region_name=REGION)
-rds.create_db_instance(DBInstanceIdentifier={db:?}, Engine="postgres", DBInstanceClass="db.t3.micro",
-    AllocatedStorage=20, MasterUsername="mlflow", MasterUserPassword="hunter2hunter2", BackupRetentionPeriod=7)
-rds.create_db_snapshot(DBInstanceIdentifier={db:?}, DBSnapshotIdentifier={db:?} + "-manual")
-eks = boto3.client("eks", endpoint_url=ENDPOINT, region_name=REGION)
-eks.create_cluster(name={cluster:?}, roleArn="arn:aws:iam::123456789012:role/eks",
-    resourcesVpcConfig={{"subnetIds": ["subnet-1", "subnet-2"]}})
-eks.create_nodegroup(clusterName={cluster:?}, nodegroupName="general", nodeRole="arn:aws:iam::123456789012:role/node",
-    subnets=["subnet-1"], scalingConfig={{"minSize": 1, "maxSize": 3, "desiredSize": 2}})
-"#,
-        bucket = backend.bucket
-    ));
+    aws::expire_noncurrent(&backend.bucket, "keep-noncurrent-90d", 90);
+    aws::rds_instance(&db, 7);
+    aws::rds_snapshot(&db, &format!("{db}-manual"));
+    aws::eks_cluster(&cluster, &["subnet-1", "subnet-2"]);
+    aws::node_group(&cluster, "general");
     backend.put(&backend.key, platform_state(&db, &cluster).as_bytes());
     // The hand upload left no digest item: nothing to mismatch. Take a snapshot.
     let store = tempfile::tempdir().unwrap();
@@ -127,19 +115,15 @@ eks.create_nodegroup(clusterName={cluster:?}, nodegroupName="general", nodeRole=
 
     // Break four safeguards.
     let lock_id = format!("{}/{}", backend.bucket, backend.key);
-    boto(&format!(
-        r#"
-s3.put_bucket_versioning(Bucket={bucket:?}, VersioningConfiguration={{"Status": "Suspended"}})
-s3.delete_bucket_lifecycle(Bucket={bucket:?})
-info = json.dumps({{"ID": "5e1f0c1a-0000-4000-8000-000000000001", "Operation": "OperationTypeApply", "Info": "",
-    "Who": "runner@ci-7", "Version": "1.0.3", "Created": "2026-01-01T00:00:00Z", "Path": {lock_id:?}}}, separators=(",", ":"))
-ddb.put_item(TableName={table:?}, Item={{"LockID": {{"S": {lock_id:?}}}, "Info": {{"S": info}}}})
-rds = boto3.client("rds", endpoint_url=ENDPOINT, region_name=REGION)
-rds.modify_db_instance(DBInstanceIdentifier={db:?}, BackupRetentionPeriod=0, ApplyImmediately=True)
-"#,
-        bucket = backend.bucket,
-        table = backend.table,
-    ));
+    aws::put_versioning(&backend.bucket, false);
+    aws::delete_lifecycle(&backend.bucket);
+    // In the key order and compact form Terraform writes.
+    let info = format!(
+        r#"{{"ID":"5e1f0c1a-0000-4000-8000-000000000001","Operation":"OperationTypeApply","Info":"","Who":"runner@ci-7","Version":"1.0.3","Created":"2026-01-01T00:00:00Z","Path":{}}}"#,
+        serde_json::Value::from(lock_id.as_str())
+    );
+    aws::put_item(&backend.table, &[("LockID", &lock_id), ("Info", &info)]);
+    aws::rds_backup_retention(&db, 0);
     let (o, doc) = doctor(&backend, &store);
     assert_exit(&o, 2);
     assert_eq!(
@@ -193,16 +177,10 @@ rds.modify_db_instance(DBInstanceIdentifier={db:?}, BackupRetentionPeriod=0, App
 fn eks_readiness_is_about_the_node_groups_the_state_holds() {
     let backend = Backend::new("doceks");
     let cluster = format!("{}-eks", backend.bucket);
-    boto(&format!(
-        r#"
-eks = boto3.client("eks", endpoint_url=ENDPOINT, region_name=REGION)
-eks.create_cluster(name={cluster:?}, roleArn="arn:aws:iam::123456789012:role/eks",
-    resourcesVpcConfig={{"subnetIds": ["subnet-1", "subnet-2"]}})
-for ng in ["general", "gpu", "unmanaged-extra"]:
-    eks.create_nodegroup(clusterName={cluster:?}, nodegroupName=ng, nodeRole="arn:aws:iam::123456789012:role/node",
-        subnets=["subnet-1"], scalingConfig={{"minSize": 1, "maxSize": 3, "desiredSize": 2}})
-"#
-    ));
+    aws::eks_cluster(&cluster, &["subnet-1", "subnet-2"]);
+    for ng in ["general", "gpu", "unmanaged-extra"] {
+        aws::node_group(&cluster, ng);
+    }
     let nodegroup = |ng: &str| {
         format!(
             r#"{{ "mode": "managed", "type": "aws_eks_node_group", "name": "{ng}", "module": "module.eks",

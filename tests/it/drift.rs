@@ -6,64 +6,156 @@ use std::process::{Command, Output, Stdio};
 
 use crate::support::*;
 
-/// Creates the platform with boto3 and prints a Terraform v4 state that
-/// describes it exactly (ids, ARNs and values as the emulator returns them).
-const PLATFORM_PY: &str = r#"
-eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)
-rds = boto3.client('rds', endpoint_url=ENDPOINT, region_name=REGION)
-P = PREFIX
-cluster = eks.create_cluster(name=P + '-eks', version='1.29', roleArn='arn:aws:iam::123456789012:role/eks',
-                             resourcesVpcConfig={'subnetIds': ['subnet-0a', 'subnet-0b']})['cluster']
-ngs = {}
-for n in ['ng-a', 'ng-b']:
-    ngs[n] = eks.create_nodegroup(clusterName=P + '-eks', nodegroupName=n, nodeRole='arn:aws:iam::123456789012:role/node',
-                                  subnets=['subnet-0a'], scalingConfig={'minSize': 1, 'maxSize': 3, 'desiredSize': 2},
-                                  instanceTypes=['m5.large'], labels={'pool': n})['nodegroup']
-db = rds.create_db_instance(DBInstanceIdentifier=P + '-db', DBInstanceClass='db.t3.micro', Engine='postgres',
-                            AllocatedStorage=20, MasterUsername='mlflow', MasterUserPassword='hunter2hunter2')['DBInstance']
-s3.create_bucket(Bucket=P + '-artifacts', CreateBucketConfiguration={'LocationConstraint': REGION})
-s3.put_bucket_versioning(Bucket=P + '-artifacts', VersioningConfiguration={'Status': 'Enabled'})
+/// Creates the platform (an EKS cluster with node groups `ng-a` and `ng-b`,
+/// a PostgreSQL instance, a versioned artifacts bucket, all named from
+/// `pre`) and returns a Terraform v4 state that describes it exactly (ids,
+/// ARNs and values as the emulator returns them).
+fn build_platform(pre: &str) -> String {
+    use aws_sdk_eks::types::{NodegroupScalingConfig, VpcConfigRequest};
+    let cluster_name = format!("{pre}-eks");
+    let db_id = format!("{pre}-db");
+    let artifacts = format!("{pre}-artifacts");
+    let (cluster, ngs, db) = aws::block(async {
+        let cluster = aws::eks()
+            .create_cluster()
+            .name(&cluster_name)
+            .version("1.29")
+            .role_arn("arn:aws:iam::123456789012:role/eks")
+            .resources_vpc_config(
+                VpcConfigRequest::builder()
+                    .subnet_ids("subnet-0a")
+                    .subnet_ids("subnet-0b")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create cluster")
+            .cluster
+            .expect("the cluster");
+        let mut ngs = Vec::new();
+        for n in ["ng-a", "ng-b"] {
+            let ng = aws::eks()
+                .create_nodegroup()
+                .cluster_name(&cluster_name)
+                .nodegroup_name(n)
+                .node_role("arn:aws:iam::123456789012:role/node")
+                .subnets("subnet-0a")
+                .scaling_config(
+                    NodegroupScalingConfig::builder()
+                        .min_size(1)
+                        .max_size(3)
+                        .desired_size(2)
+                        .build(),
+                )
+                .instance_types("m5.large")
+                .labels("pool", n)
+                .send()
+                .await
+                .expect("create node group")
+                .nodegroup
+                .expect("the node group");
+            ngs.push((n, ng));
+        }
+        let db = aws::rds()
+            .create_db_instance()
+            .db_instance_identifier(&db_id)
+            .db_instance_class("db.t3.micro")
+            .engine("postgres")
+            .allocated_storage(20)
+            .master_username("mlflow")
+            .master_user_password("hunter2hunter2")
+            .send()
+            .await
+            .expect("create DB instance")
+            .db_instance
+            .expect("the DB instance");
+        (cluster, ngs, db)
+    });
+    aws::create_bucket(&artifacts, true);
 
-def res(type_, name, attrs, sensitive=()):
-    return {'mode': 'managed', 'type': type_, 'name': name,
-            'provider': 'provider["registry.terraform.io/hashicorp/aws"]',
-            'instances': [{'schema_version': 0, 'attributes': attrs,
-                           'sensitive_attributes': [[{'type': 'get_attr', 'value': s}] for s in sensitive]}]}
-
-vpc = cluster['resourcesVpcConfig']
-resources = [
-    res('aws_db_instance', 'mlflow', {
-        'id': P + '-db', 'identifier': P + '-db', 'arn': db['DBInstanceArn'],
-        'instance_class': 'db.t3.micro', 'engine': 'postgres', 'engine_version': db['EngineVersion'],
-        'allocated_storage': 20, 'storage_type': db['StorageType'], 'multi_az': db['MultiAZ'],
-        'backup_retention_period': db['BackupRetentionPeriod'], 'deletion_protection': False,
-        'storage_encrypted': db['StorageEncrypted'], 'publicly_accessible': bool(db.get('PubliclyAccessible')),
-        'status': 'available', 'password': 'hunter2hunter2', 'tags': {}, 'tags_all': {}}, sensitive=['password']),
-    res('aws_eks_cluster', 'main', {
-        'id': P + '-eks', 'name': P + '-eks', 'arn': cluster['arn'], 'version': '1.29',
-        'role_arn': cluster['roleArn'], 'status': cluster['status'],
-        'vpc_config': [{'subnet_ids': ['subnet-0b', 'subnet-0a'],
-                        'endpoint_private_access': vpc.get('endpointPrivateAccess', False),
-                        'endpoint_public_access': vpc.get('endpointPublicAccess', False),
-                        'security_group_ids': [], 'public_access_cidrs': []}],
-        'tags': {}, 'tags_all': {}}),
-]
-for n, ng in ngs.items():
-    resources.append(res('aws_eks_node_group', n.replace('-', '_'), {
-        'id': P + '-eks:' + n, 'cluster_name': P + '-eks', 'node_group_name': n, 'arn': ng['nodegroupArn'],
-        'scaling_config': [{'min_size': 1, 'max_size': 3, 'desired_size': 2}],
-        'instance_types': ['m5.large'], 'ami_type': ng['amiType'], 'capacity_type': ng['capacityType'],
-        'labels': {'pool': n}, 'taint': [], 'node_role_arn': ng['nodeRole'], 'subnet_ids': ['subnet-0a'],
-        'status': ng['status'], 'tags': None, 'tags_all': {}}))
-resources += [
-    res('aws_s3_bucket', 'artifacts', {'id': P + '-artifacts', 'bucket': P + '-artifacts',
-        'arn': 'arn:aws:s3:::' + P + '-artifacts', 'region': REGION, 'tags': {}, 'tags_all': {}}),
-    res('aws_s3_bucket_versioning', 'artifacts', {'id': P + '-artifacts', 'bucket': P + '-artifacts',
-        'versioning_configuration': [{'status': 'Enabled', 'mfa_delete': ''}]}),
-]
-print(json.dumps({'version': 4, 'terraform_version': '1.9.5', 'serial': 7, 'lineage': 'drift-test-lineage',
-                  'outputs': {}, 'resources': resources}, indent=2))
-"#;
+    let res = |type_: &str, name: &str, attrs: serde_json::Value, sensitive: &[&str]| {
+        let sensitive: Vec<_> = sensitive
+            .iter()
+            .map(|s| serde_json::json!([{"type": "get_attr", "value": s}]))
+            .collect();
+        serde_json::json!({
+            "mode": "managed", "type": type_, "name": name,
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": attrs, "sensitive_attributes": sensitive}]
+        })
+    };
+    let vpc = cluster.resources_vpc_config();
+    let mut resources = vec![
+        res(
+            "aws_db_instance",
+            "mlflow",
+            serde_json::json!({
+                "id": db_id, "identifier": db_id, "arn": db.db_instance_arn().unwrap(),
+                "instance_class": "db.t3.micro", "engine": "postgres",
+                "engine_version": db.engine_version().unwrap(),
+                "allocated_storage": 20, "storage_type": db.storage_type().unwrap(),
+                "multi_az": db.multi_az().unwrap(),
+                "backup_retention_period": db.backup_retention_period().unwrap(),
+                "deletion_protection": false,
+                "storage_encrypted": db.storage_encrypted().unwrap(),
+                "publicly_accessible": db.publicly_accessible().unwrap_or(false),
+                "status": "available", "password": "hunter2hunter2", "tags": {}, "tags_all": {}
+            }),
+            &["password"],
+        ),
+        res(
+            "aws_eks_cluster",
+            "main",
+            serde_json::json!({
+                "id": cluster_name, "name": cluster_name, "arn": cluster.arn().unwrap(),
+                "version": "1.29", "role_arn": cluster.role_arn().unwrap(),
+                "status": cluster.status().unwrap().as_str(),
+                "vpc_config": [{"subnet_ids": ["subnet-0b", "subnet-0a"],
+                    "endpoint_private_access": vpc.map(|v| v.endpoint_private_access()).unwrap_or(false),
+                    "endpoint_public_access": vpc.map(|v| v.endpoint_public_access()).unwrap_or(false),
+                    "security_group_ids": [], "public_access_cidrs": []}],
+                "tags": {}, "tags_all": {}
+            }),
+            &[],
+        ),
+    ];
+    for (n, ng) in &ngs {
+        resources.push(res(
+            "aws_eks_node_group",
+            &n.replace('-', "_"),
+            serde_json::json!({
+                "id": format!("{cluster_name}:{n}"), "cluster_name": cluster_name,
+                "node_group_name": n, "arn": ng.nodegroup_arn().unwrap(),
+                "scaling_config": [{"min_size": 1, "max_size": 3, "desired_size": 2}],
+                "instance_types": ["m5.large"], "ami_type": ng.ami_type().unwrap().as_str(),
+                "capacity_type": ng.capacity_type().unwrap().as_str(),
+                "labels": {"pool": n}, "taint": [], "node_role_arn": ng.node_role().unwrap(),
+                "subnet_ids": ["subnet-0a"], "status": ng.status().unwrap().as_str(),
+                "tags": null, "tags_all": {}
+            }),
+            &[],
+        ));
+    }
+    resources.push(res(
+        "aws_s3_bucket",
+        "artifacts",
+        serde_json::json!({"id": artifacts, "bucket": artifacts,
+            "arn": format!("arn:aws:s3:::{artifacts}"), "region": REGION, "tags": {}, "tags_all": {}}),
+        &[],
+    ));
+    resources.push(res(
+        "aws_s3_bucket_versioning",
+        "artifacts",
+        serde_json::json!({"id": artifacts, "bucket": artifacts,
+            "versioning_configuration": [{"status": "Enabled", "mfa_delete": ""}]}),
+        &[],
+    ));
+    // In Terraform's key order: the header fields first.
+    format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.9.5\",\n  \"serial\": 7,\n  \"lineage\": \"drift-test-lineage\",\n  \"outputs\": {{}},\n  \"resources\": {}\n}}\n",
+        serde_json::to_string_pretty(&resources).unwrap()
+    )
+}
 
 struct Platform {
     backend: Backend,
@@ -74,7 +166,7 @@ struct Platform {
 fn platform() -> Platform {
     let backend = Backend::new("drift-state");
     let prefix = unique("plat");
-    let state = boto(&format!("PREFIX = {prefix:?}\n{PLATFORM_PY}"));
+    let state = build_platform(&prefix);
     let version_id = backend.put(&backend.key, state.as_bytes());
     Platform {
         backend,
@@ -222,14 +314,10 @@ fn drift_proof_scenario_in_sync_then_drifted_ignored_and_denied() {
 
     // 2. Drift: a node group deleted, the DB class changed, versioning
     //    suspended on the artifacts bucket, an extra bucket created.
-    boto(&format!(
-        "eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)\n\
-         rds = boto3.client('rds', endpoint_url=ENDPOINT, region_name=REGION)\n\
-         eks.delete_nodegroup(clusterName='{pre}-eks', nodegroupName='ng-b')\n\
-         rds.modify_db_instance(DBInstanceIdentifier='{pre}-db', DBInstanceClass='db.t3.large', ApplyImmediately=True)\n\
-         s3.put_bucket_versioning(Bucket='{pre}-artifacts', VersioningConfiguration={{'Status': 'Suspended'}})\n\
-         s3.create_bucket(Bucket='{pre}-extra', CreateBucketConfiguration={{'LocationConstraint': REGION}})\n"
-    ));
+    aws::delete_node_group(&format!("{pre}-eks"), "ng-b");
+    aws::rds_instance_class(&format!("{pre}-db"), "db.t3.large");
+    aws::put_versioning(&format!("{pre}-artifacts"), false);
+    aws::create_bucket(&format!("{pre}-extra"), false);
     let doc = drift_json(&p, &[], None, 2);
     let want = vec![
         f(
@@ -460,40 +548,54 @@ fn versions_against_live_says_which_version_matches_reality() {
 fn tags_come_from_one_pass_and_tag_drift_is_still_seen() {
     let backend = Backend::new("tagpass");
     let pre = unique("tags");
-    let state = boto(&format!(
-        r#"
-P = {pre:?}
-def res(type_, name, attrs):
-    return {{'mode': 'managed', 'type': type_, 'name': name,
-            'provider': 'provider["registry.terraform.io/hashicorp/aws"]',
-            'instances': [{{'schema_version': 0, 'attributes': attrs, 'sensitive_attributes': []}}]}}
-resources = []
-for i in range(20):
-    b = f'{{P}}-b{{i}}'
-    tags = {{'team': 'ml', 'n': str(i)}}
-    s3.create_bucket(Bucket=b, CreateBucketConfiguration={{'LocationConstraint': REGION}})
-    s3.put_bucket_tagging(Bucket=b, Tagging={{'TagSet': [{{'Key': k, 'Value': v}} for k, v in tags.items()]}})
-    resources.append(res('aws_s3_bucket', f'b{{i}}', {{'id': b, 'bucket': b, 'arn': 'arn:aws:s3:::' + b,
-                                                   'region': REGION, 'tags': tags, 'tags_all': tags}}))
-for i in range(3):
-    t = f'{{P}}-t{{i}}'
-    tags = {{'team': 'ml'}}
-    ddb.create_table(TableName=t, KeySchema=[{{'AttributeName': 'pk', 'KeyType': 'HASH'}}],
-                     AttributeDefinitions=[{{'AttributeName': 'pk', 'AttributeType': 'S'}}],
-                     BillingMode='PAY_PER_REQUEST', Tags=[{{'Key': 'team', 'Value': 'ml'}}])
-    resources.append(res('aws_dynamodb_table', f't{{i}}', {{'id': t, 'name': t, 'billing_mode': 'PAY_PER_REQUEST',
-        'hash_key': 'pk', 'range_key': None, 'attribute': [{{'name': 'pk', 'type': 'S'}}],
-        'global_secondary_index': [], 'point_in_time_recovery': [{{'enabled': False}}],
-        'tags': tags, 'tags_all': tags}}))
-# The state says this region; the bucket lives in another.
-moved = P + '-moved'
-boto3.client('s3', endpoint_url=ENDPOINT, region_name='us-east-1').create_bucket(Bucket=moved)
-resources.append(res('aws_s3_bucket', 'moved', {{'id': moved, 'bucket': moved, 'arn': 'arn:aws:s3:::' + moved,
-                                               'region': REGION, 'tags': {{}}, 'tags_all': {{}}}}))
-print(json.dumps({{'version': 4, 'terraform_version': '1.9.5', 'serial': 3, 'lineage': 'tags-lineage',
-                  'outputs': {{}}, 'resources': resources}}))
-"#
+    let res = |type_: &str, name: &str, attrs: serde_json::Value| {
+        serde_json::json!({
+            "mode": "managed", "type": type_, "name": name,
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": attrs, "sensitive_attributes": []}]
+        })
+    };
+    let mut resources = Vec::new();
+    for i in 0..20 {
+        let b = format!("{pre}-b{i}");
+        let n = i.to_string();
+        aws::create_bucket(&b, false);
+        aws::put_bucket_tags(&b, &[("team", "ml"), ("n", &n)]);
+        let tags = serde_json::json!({"team": "ml", "n": n});
+        resources.push(res(
+            "aws_s3_bucket",
+            &format!("b{i}"),
+            serde_json::json!({"id": b, "bucket": b, "arn": format!("arn:aws:s3:::{b}"),
+                               "region": REGION, "tags": tags, "tags_all": tags}),
+        ));
+    }
+    for i in 0..3 {
+        let t = format!("{pre}-t{i}");
+        aws::create_tagged_table(&t, &[("team", "ml")]);
+        let tags = serde_json::json!({"team": "ml"});
+        resources.push(res(
+            "aws_dynamodb_table",
+            &format!("t{i}"),
+            serde_json::json!({"id": t, "name": t, "billing_mode": "PAY_PER_REQUEST",
+                "hash_key": "pk", "range_key": null, "attribute": [{"name": "pk", "type": "S"}],
+                "global_secondary_index": [], "point_in_time_recovery": [{"enabled": false}],
+                "tags": tags, "tags_all": tags}),
+        ));
+    }
+    // The state says this region; the bucket lives in another.
+    let moved = format!("{pre}-moved");
+    aws::create_bucket_in(&moved, "us-east-1", false);
+    resources.push(res(
+        "aws_s3_bucket",
+        "moved",
+        serde_json::json!({"id": moved, "bucket": moved, "arn": format!("arn:aws:s3:::{moved}"),
+                           "region": REGION, "tags": {}, "tags_all": {}}),
     ));
+    // In Terraform's key order: the header fields first.
+    let state = format!(
+        r#"{{"version": 4, "terraform_version": "1.9.5", "serial": 3, "lineage": "tags-lineage", "outputs": {{}}, "resources": {}}}"#,
+        serde_json::Value::from(resources)
+    );
     backend.put(&backend.key, state.as_bytes());
     let run = || {
         let mut args: Vec<String> = vec!["drift".into(), "--format".into(), "json".into()];
@@ -531,11 +633,8 @@ print(json.dumps({{'version': 4, 'terraform_version': '1.9.5', 'serial': 3, 'lin
     assert!(calls <= 18, "{calls} API calls for 24 resources");
 
     // Tag drift on a bucket and a table is seen through the tagging pass.
-    boto(&format!(
-        "s3.put_bucket_tagging(Bucket='{pre}-b7', Tagging={{'TagSet': [{{'Key': 'team', 'Value': 'web'}}, {{'Key': 'n', 'Value': '7'}}]}})\n\
-         arn = ddb.describe_table(TableName='{pre}-t1')['Table']['TableArn']\n\
-         ddb.tag_resource(ResourceArn=arn, Tags=[{{'Key': 'owner', 'Value': 'someone'}}])\n"
-    ));
+    aws::put_bucket_tags(&format!("{pre}-b7"), &[("team", "web"), ("n", "7")]);
+    aws::tag_table(&format!("{pre}-t1"), "owner", "someone");
     let (o, _) = run();
     assert_exit(&o, 2);
     let doc = json(&o);
@@ -684,6 +783,191 @@ fn restore_last_good_takes_the_newest_healthy_and_names_a_better_live_match() {
     assert!(doc["live"].get("better_match").is_none(), "{doc:#}");
 }
 
+/// Drifts the full platform through the APIs, as people and other tools do:
+/// a private subnet (and its route table association) and a second-region
+/// subnet deleted, a security group rule revoked, an unmanaged security group
+/// created, a policy detached from its role and given a wider default
+/// version, a KMS key scheduled for deletion. The ids involved, by name.
+fn drift_full_platform(pre: &str) -> serde_json::Value {
+    use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
+    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+    let ec2 = aws::ec2_in(REGION);
+    let west = aws::ec2_in("us-west-2");
+    aws::block(async {
+        let sub = ec2
+            .describe_subnets()
+            .filters(filter("tag:Name", &format!("{pre}-private-{REGION}b")))
+            .send()
+            .await
+            .unwrap()
+            .subnets()[0]
+            .subnet_id()
+            .unwrap()
+            .to_owned();
+        let rts = ec2
+            .describe_route_tables()
+            .filters(filter("association.subnet-id", &sub))
+            .send()
+            .await
+            .unwrap();
+        let assoc = rts.route_tables()[0]
+            .associations()
+            .iter()
+            .find(|a| a.subnet_id() == Some(sub.as_str()))
+            .and_then(|a| a.route_table_association_id())
+            .unwrap()
+            .to_owned();
+        ec2.disassociate_route_table()
+            .association_id(&assoc)
+            .send()
+            .await
+            .unwrap();
+        ec2.delete_subnet().subnet_id(&sub).send().await.unwrap();
+        let node = ec2
+            .describe_security_groups()
+            .filters(filter("group-name", &format!("{pre}-node")))
+            .send()
+            .await
+            .unwrap()
+            .security_groups()[0]
+            .group_id()
+            .unwrap()
+            .to_owned();
+        ec2.revoke_security_group_ingress()
+            .group_id(&node)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(IpRange::builder().cidr_ip("10.1.0.0/16").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let vpc = ec2
+            .describe_vpcs()
+            .filters(filter("tag:Name", pre))
+            .send()
+            .await
+            .unwrap()
+            .vpcs()[0]
+            .vpc_id()
+            .unwrap()
+            .to_owned();
+        let extra = ec2
+            .create_security_group()
+            .group_name(format!("{pre}-extra"))
+            .description("made by hand")
+            .vpc_id(vpc)
+            .send()
+            .await
+            .unwrap()
+            .group_id()
+            .unwrap()
+            .to_owned();
+        let dr = west
+            .describe_subnets()
+            .filters(filter("tag:Name", &format!("{pre}-dr-a")))
+            .send()
+            .await
+            .unwrap()
+            .subnets()[0]
+            .subnet_id()
+            .unwrap()
+            .to_owned();
+        west.delete_subnet().subnet_id(&dr).send().await.unwrap();
+
+        let iam = aws::iam();
+        let policy = iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .path_prefix("/app/")
+            .send()
+            .await
+            .unwrap()
+            .policies()
+            .iter()
+            .find(|x| x.policy_name() == Some(format!("{pre}-lambda-data").as_str()))
+            .and_then(|x| x.arn())
+            .unwrap()
+            .to_owned();
+        iam.detach_role_policy()
+            .role_name(format!("{pre}-lambda"))
+            .policy_arn(&policy)
+            .send()
+            .await
+            .unwrap();
+        let v1 = iam
+            .get_policy_version()
+            .policy_arn(&policy)
+            .version_id("v1")
+            .send()
+            .await
+            .unwrap();
+        let text = v1.policy_version().and_then(|v| v.document()).unwrap();
+        // IAM sends the document URL-encoded.
+        let mut doc: serde_json::Value = serde_json::from_str(&percent_decode(text)).unwrap();
+        for st in doc["Statement"].as_array_mut().unwrap() {
+            if st["Action"] == "sqs:SendMessage" {
+                st["Action"] = "sqs:*".into();
+            }
+        }
+        iam.create_policy_version()
+            .policy_arn(&policy)
+            .policy_document(doc.to_string())
+            .set_as_default(true)
+            .send()
+            .await
+            .unwrap();
+
+        let kms = aws::kms();
+        let key = kms
+            .list_aliases()
+            .send()
+            .await
+            .unwrap()
+            .aliases()
+            .iter()
+            .find(|a| a.alias_name() == Some(format!("alias/eks/{pre}").as_str()))
+            .and_then(|a| a.target_key_id())
+            .unwrap()
+            .to_owned();
+        kms.schedule_key_deletion()
+            .key_id(&key)
+            .pending_window_in_days(7)
+            .send()
+            .await
+            .unwrap();
+        serde_json::json!({"subnet": sub, "assoc": assoc, "node": node, "extra": extra, "dr": dr,
+                           "policy": policy, "key": key})
+    })
+}
+
+/// `%XX` escapes decoded (a document that is not URL-encoded is unchanged).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).expect("a UTF-8 policy document")
+}
+
 /// The realistic platform of `tests/fixtures/platform` (every family, a
 /// second region): its state, stored in a fresh backend, and the
 /// environment file that targets it (no `--region`: every region the state
@@ -760,44 +1044,7 @@ fn whole_platform_is_checked_in_every_region_and_each_drift_is_reported() {
     assert_eq!(doc["findings"], serde_json::json!([]), "{doc:#}");
 
     // Drift it, through the APIs, as people and other tools do.
-    let ids = boto(&format!(
-        r#"
-ec2 = boto3.client('ec2', endpoint_url=ENDPOINT, region_name=REGION)
-def by_name(kind, name):
-    f = [{{'Name': 'tag:Name', 'Values': [name]}}]
-    return getattr(ec2, 'describe_' + kind)(Filters=f)
-sub = by_name('subnets', '{pre}-private-' + REGION + 'b')['Subnets'][0]['SubnetId']
-rt = ec2.describe_route_tables(Filters=[{{'Name': 'association.subnet-id', 'Values': [sub]}}])['RouteTables'][0]
-assoc = [a for a in rt['Associations'] if a.get('SubnetId') == sub][0]['RouteTableAssociationId']
-ec2.disassociate_route_table(AssociationId=assoc)
-ec2.delete_subnet(SubnetId=sub)
-node = ec2.describe_security_groups(Filters=[{{'Name': 'group-name', 'Values': ['{pre}-node']}}])['SecurityGroups'][0]['GroupId']
-ec2.revoke_security_group_ingress(GroupId=node, IpPermissions=[
-    {{'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22, 'IpRanges': [{{'CidrIp': '10.1.0.0/16'}}]}}])
-vpc = by_name('vpcs', '{pre}')['Vpcs'][0]['VpcId']
-extra = ec2.create_security_group(GroupName='{pre}-extra', Description='made by hand', VpcId=vpc)['GroupId']
-west = boto3.client('ec2', endpoint_url=ENDPOINT, region_name='us-west-2')
-dr = west.describe_subnets(Filters=[{{'Name': 'tag:Name', 'Values': ['{pre}-dr-a']}}])['Subnets'][0]['SubnetId']
-west.delete_subnet(SubnetId=dr)
-iam = boto3.client('iam', endpoint_url=ENDPOINT, region_name=REGION)
-pol = [x for x in iam.list_policies(Scope='Local', PathPrefix='/app/')['Policies']
-       if x['PolicyName'] == '{pre}-lambda-data'][0]['Arn']
-iam.detach_role_policy(RoleName='{pre}-lambda', PolicyArn=pol)
-doc = json.loads(iam.get_policy_version(PolicyArn=pol, VersionId='v1')['PolicyVersion']['Document']) \
-    if isinstance(iam.get_policy_version(PolicyArn=pol, VersionId='v1')['PolicyVersion']['Document'], str) \
-    else iam.get_policy_version(PolicyArn=pol, VersionId='v1')['PolicyVersion']['Document']
-for st in doc['Statement']:
-    if st['Action'] == 'sqs:SendMessage':
-        st['Action'] = 'sqs:*'
-iam.create_policy_version(PolicyArn=pol, PolicyDocument=json.dumps(doc), SetAsDefault=True)
-kms = boto3.client('kms', endpoint_url=ENDPOINT, region_name=REGION)
-key = [a for a in kms.list_aliases()['Aliases'] if a['AliasName'] == 'alias/eks/{pre}'][0]['TargetKeyId']
-kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
-print(json.dumps({{'subnet': sub, 'assoc': assoc, 'node': node, 'extra': extra, 'dr': dr, 'policy': pol,
-                  'key': key}}))
-"#
-    ));
-    let ids: serde_json::Value = serde_json::from_str(ids.trim()).unwrap();
+    let ids = drift_full_platform(pre);
     let id = |k: &str| ids[k].as_str().unwrap().to_owned();
     let doc = platform_drift(&p, &["--unmanaged"], 2);
     let mut got = findings(&doc);

@@ -32,6 +32,12 @@ fn lock_info(bucket: &str, key: &str, created: &str, who: &str) -> String {
     )
 }
 
+/// The MD5 of `bytes` in lower-case hex, as the digest item holds it.
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(bytes))
+}
+
 fn fleet() -> &'static Fleet {
     static FLEET: OnceLock<Fleet> = OnceLock::new();
     FLEET.get_or_init(|| {
@@ -43,16 +49,16 @@ fn fleet() -> &'static Fleet {
         project.apply(&[]);
         let mut keys: BTreeSet<String> = BTreeSet::new();
         keys.insert(backend.key.clone());
-        let mut script = String::from("import hashlib\nstates = {}\n");
-        let mut put = |key: &str, body: &str, digest: bool| {
-            script.push_str(&format!(
-                "body = {body:?}.encode()\ns3.put_object(Bucket={b:?}, Key={key:?}, Body=body)\n"
-            ));
+        let put = |key: &str, body: &str, digest: bool| {
+            aws::put_object(b, key, body.as_bytes());
             if digest {
-                script.push_str(&format!(
-                    "ddb.put_item(TableName={t:?}, Item={{'LockID': {{'S': {:?}}}, 'Digest': {{'S': hashlib.md5(body).hexdigest()}}}})\n",
-                    format!("{b}/{key}-md5")
-                ));
+                aws::put_item(
+                    t,
+                    &[
+                        ("LockID", &format!("{b}/{key}-md5")),
+                        ("Digest", &md5_hex(body.as_bytes())),
+                    ],
+                );
             }
         };
         for i in 0..40 {
@@ -97,14 +103,29 @@ fn fleet() -> &'static Fleet {
         put("orphan/terraform.tfstate.tflock", "{}", false);
         put("notes.txt", "hello", false);
         put("svc01/terraform.tfstate.backup", &state(1, "lineage-1"), false);
-        script.push_str(&format!(
-            "s3.delete_object(Bucket={b:?}, Key='gone/deleted.tfstate')\n\
-             ddb.put_item(TableName={t:?}, Item={{'LockID': {{'S': '{b}/digest/wrong.tfstate-md5'}}, 'Digest': {{'S': '0123456789abcdef0123456789abcdef'}}}})\n\
-             ddb.put_item(TableName={t:?}, Item={{'LockID': {{'S': '{b}/svc05/terraform.tfstate'}}, 'Info': {{'S': {stale:?}}}}})\n\
-             ddb.put_item(TableName={t:?}, Item={{'LockID': {{'S': '{b}/svc07/terraform.tfstate'}}, 'Info': {{'S': ''}}}})\n",
-            stale = lock_info(b, "svc05/terraform.tfstate", STALE_CREATED, "gone@laptop"),
-        ));
-        boto(&script);
+        aws::delete_object(b, "gone/deleted.tfstate");
+        aws::put_item(
+            t,
+            &[
+                ("LockID", &format!("{b}/digest/wrong.tfstate-md5")),
+                ("Digest", "0123456789abcdef0123456789abcdef"),
+            ],
+        );
+        let stale = lock_info(b, "svc05/terraform.tfstate", STALE_CREATED, "gone@laptop");
+        aws::put_item(
+            t,
+            &[
+                ("LockID", &format!("{b}/svc05/terraform.tfstate")),
+                ("Info", &stale),
+            ],
+        );
+        aws::put_item(
+            t,
+            &[
+                ("LockID", &format!("{b}/svc07/terraform.tfstate")),
+                ("Info", ""),
+            ],
+        );
         let console = ConsoleLock::hold(&project, &backend);
         std::mem::forget(project);
         assert_eq!(keys.len(), 62);
@@ -835,19 +856,15 @@ fn the_lineage_check_reads_within_its_budget_newest_first_and_never_claims_what_
     // ten). The newest write has a foreign lineage, and so has the oldest.
     let backend = Backend::new("fleet-lineage");
     let b = &backend.bucket;
-    let mut script = String::new();
     let mut keys = vec!["z-oldest/terraform.tfstate".to_owned()];
     keys.extend((0..28).map(|i| format!("m{i:02}/terraform.tfstate")));
     keys.push("a-newest/terraform.tfstate".into());
     for (i, key) in keys.iter().enumerate() {
         let foreign = i == 0 || i == keys.len() - 1;
         let second = state(2, if foreign { "intruder" } else { "own" });
-        script.push_str(&format!(
-            "s3.put_object(Bucket={b:?}, Key={key:?}, Body={:?})\ns3.put_object(Bucket={b:?}, Key={key:?}, Body={second:?})\n",
-            state(1, "own")
-        ));
+        aws::put_object(b, key, state(1, "own").as_bytes());
+        aws::put_object(b, key, second.as_bytes());
     }
-    boto(&script);
     let cache = tempfile::tempdir().unwrap();
     let run = |mode: &str| {
         let o = stateward_cmd(
@@ -975,24 +992,28 @@ fn states_rules_give_the_inventory_their_region_lock_table_and_use_lockfile_by_b
     let b2 = unique("fleet-us");
     let (us_a, us_b) = (unique("fleet-us-a"), unique("fleet-us-b"));
     let body = state(3, "us-svc02");
-    let table = |name: &str| {
-        format!(
-            "east.create_table(TableName={name:?}, KeySchema=[{{'AttributeName': 'LockID', 'KeyType': 'HASH'}}], AttributeDefinitions=[{{'AttributeName': 'LockID', 'AttributeType': 'S'}}], BillingMode='PAY_PER_REQUEST')\n"
-        )
-    };
-    boto(&format!(
-        "import hashlib\neast = boto3.client('dynamodb', endpoint_url=ENDPOINT, region_name='us-east-1')\n\
-         {}{}\
-         s3.create_bucket(Bucket={b2:?}, CreateBucketConfiguration={{'LocationConstraint': REGION}})\n\
-         s3.put_bucket_versioning(Bucket={b2:?}, VersioningConfiguration={{'Status': 'Enabled'}})\n\
-         body = {body:?}.encode()\n\
-         s3.put_object(Bucket={b2:?}, Key='svc02/terraform.tfstate', Body=body)\n\
-         east.put_item(TableName={us_b:?}, Item={{'LockID': {{'S': '{b2}/svc02/terraform.tfstate-md5'}}, 'Digest': {{'S': hashlib.md5(body).hexdigest()}}}})\n\
-         east.put_item(TableName={us_a:?}, Item={{'LockID': {{'S': '{b1}/svc02/terraform.tfstate'}}, 'Info': {{'S': {info:?}}}}})\n",
-        table(&us_a),
-        table(&us_b),
-        info = lock_info(b1, "svc02/terraform.tfstate", STALE_CREATED, "us@east"),
-    ));
+    let east = aws::ddb_in("us-east-1");
+    aws::create_lock_table_with(&east, &us_a);
+    aws::create_lock_table_with(&east, &us_b);
+    aws::create_bucket(&b2, true);
+    aws::put_object(&b2, "svc02/terraform.tfstate", body.as_bytes());
+    aws::put_item_with(
+        &east,
+        &us_b,
+        &[
+            ("LockID", &format!("{b2}/svc02/terraform.tfstate-md5")),
+            ("Digest", &md5_hex(body.as_bytes())),
+        ],
+    );
+    let info = lock_info(b1, "svc02/terraform.tfstate", STALE_CREATED, "us@east");
+    aws::put_item_with(
+        &east,
+        &us_a,
+        &[
+            ("LockID", &format!("{b1}/svc02/terraform.tfstate")),
+            ("Info", &info),
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     let env = dir.path().join("fleet.hcl");
     std::fs::write(

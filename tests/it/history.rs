@@ -32,19 +32,12 @@ fn state(serial: u64, resources: usize) -> Vec<u8> {
     text
 }
 
-/// Uploads `bodies` in order (oldest first) in one emulator session.
+/// Uploads `bodies` in order (oldest first), 10 ms apart.
 fn put_all(backend: &Backend, bodies: &[Vec<u8>]) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
-    for (i, b) in bodies.iter().enumerate() {
-        let f = dir.path().join(format!("{i:05}"));
-        std::fs::write(&f, b).unwrap();
-        files.push(f.display().to_string());
+    for b in bodies {
+        aws::put_object(&backend.bucket, &backend.key, b);
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    boto(&format!(
-        "import time\nfor f in {files:?}:\n    s3.put_object(Bucket={:?}, Key={:?}, Body=open(f, 'rb').read())\n    time.sleep(0.01)\n",
-        backend.bucket, backend.key
-    ));
 }
 
 fn sw(backend: &Backend, cache: &Path, args: &[&str]) -> Output {

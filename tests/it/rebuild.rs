@@ -71,20 +71,13 @@ fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
 
-/// Python creating the EKS cluster with node groups `blue` and `gpu`.
-fn cluster_py(cluster: &str) -> String {
-    format!(
-        r#"
-iam = boto3.client("iam", endpoint_url=ENDPOINT, region_name=REGION)
-iam.create_role(RoleName={cluster:?} + "-role", AssumeRolePolicyDocument=json.dumps({{"Version": "2012-10-17",
-    "Statement": [{{"Effect": "Allow", "Principal": {{"Service": "eks.amazonaws.com"}}, "Action": "sts:AssumeRole"}}]}}))
-eks = boto3.client("eks", endpoint_url=ENDPOINT, region_name=REGION)
-eks.create_cluster(name={cluster:?}, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={{"subnetIds": ["subnet-1"]}})
-for ng in ["blue", "gpu"]:
-    eks.create_nodegroup(clusterName={cluster:?}, nodegroupName=ng, nodeRole="arn:aws:iam::123456789012:role/node",
-        subnets=["subnet-1"], scalingConfig={{"minSize": 1, "maxSize": 3, "desiredSize": 2}})
-"#
-    )
+/// Creates the EKS cluster (and its IAM role) with node groups `blue` and `gpu`.
+fn create_cluster(cluster: &str) {
+    aws::iam_role(&format!("{cluster}-role"), "eks.amazonaws.com");
+    aws::eks_cluster(cluster, &["subnet-1"]);
+    for ng in ["blue", "gpu"] {
+        aws::node_group(cluster, ng);
+    }
 }
 
 #[test]
@@ -92,14 +85,8 @@ fn plans_exactly_what_live_aws_lacks_in_the_right_waves() {
     let backend = Backend::new("rebuild");
     let cluster = format!("{}-eks", backend.bucket);
     let db = format!("{}-db", backend.bucket);
-    boto(&format!(
-        r#"{}
-rds = boto3.client("rds", endpoint_url=ENDPOINT, region_name=REGION)
-rds.create_db_instance(DBInstanceIdentifier={db:?}, Engine="postgres", DBInstanceClass="db.t3.micro",
-    AllocatedStorage=20, MasterUsername="mlflow", MasterUserPassword="hunter2hunter2", BackupRetentionPeriod=7)
-"#,
-        cluster_py(&cluster)
-    ));
+    create_cluster(&cluster);
+    aws::rds_instance(&db, 7);
     backend.put(&backend.key, state(&cluster, &db).as_bytes());
 
     // Everything is there: nothing to rebuild.
@@ -108,9 +95,7 @@ rds.create_db_instance(DBInstanceIdentifier={db:?}, Engine="postgres", DBInstanc
     assert_eq!(doc["state"]["serial"], 12);
 
     // A node group is lost: only it, then the final apply.
-    boto(&format!(
-        "eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)\neks.delete_nodegroup(clusterName={cluster:?}, nodegroupName='gpu')"
-    ));
+    aws::delete_node_group(&cluster, "gpu");
     let doc = plan(&backend, &[]);
     assert_eq!(
         waves(&doc),
@@ -139,16 +124,10 @@ rds.create_db_instance(DBInstanceIdentifier={db:?}, Engine="postgres", DBInstanc
     );
 
     // The whole cluster is lost, and the database with a snapshot left.
-    boto(&format!(
-        r#"
-eks = boto3.client("eks", endpoint_url=ENDPOINT, region_name=REGION)
-eks.delete_nodegroup(clusterName={cluster:?}, nodegroupName="blue")
-eks.delete_cluster(name={cluster:?})
-rds = boto3.client("rds", endpoint_url=ENDPOINT, region_name=REGION)
-rds.create_db_snapshot(DBInstanceIdentifier={db:?}, DBSnapshotIdentifier={db:?} + "-nightly")
-rds.delete_db_instance(DBInstanceIdentifier={db:?}, SkipFinalSnapshot=True)
-"#
-    ));
+    aws::delete_node_group(&cluster, "blue");
+    aws::delete_eks_cluster(&cluster);
+    aws::rds_snapshot(&db, &format!("{db}-nightly"));
+    aws::delete_rds_instance(&db);
     let doc = plan(&backend, &[]);
     assert_eq!(
         waves(&doc),
@@ -257,7 +236,7 @@ impl Platform {
     fn new(name: &str) -> Platform {
         let backend = Backend::new(name);
         let cluster = format!("{}-eks", backend.bucket);
-        boto(&cluster_py(&cluster));
+        create_cluster(&cluster);
         backend.put(&backend.key, cluster_state(&cluster).as_bytes());
         let work = tempfile::tempdir().unwrap();
         let resources = serde_json::json!({
@@ -275,20 +254,17 @@ impl Platform {
     }
 
     fn delete_nodegroups(&self, names: &[&str], cluster_too: bool) {
-        boto(&format!(
-            "eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)\nfor ng in {names:?}:\n    eks.delete_nodegroup(clusterName={c:?}, nodegroupName=ng)\nif {cl}:\n    eks.delete_cluster(name={c:?})\n",
-            c = self.cluster,
-            cl = if cluster_too { "True" } else { "False" },
-        ));
+        for ng in names {
+            aws::delete_node_group(&self.cluster, ng);
+        }
+        if cluster_too {
+            aws::delete_eks_cluster(&self.cluster);
+        }
     }
 
-    fn nodegroups(&self) -> String {
-        boto(&format!(
-            "eks = boto3.client('eks', endpoint_url=ENDPOINT, region_name=REGION)\nprint(sorted((n, eks.describe_nodegroup(clusterName={c:?}, nodegroupName=n)['nodegroup']['status']) for n in eks.list_nodegroups(clusterName={c:?})['nodegroups']))",
-            c = self.cluster
-        ))
-        .trim()
-        .to_owned()
+    /// The cluster's live node groups and their status, sorted by name.
+    fn nodegroups(&self) -> Vec<(String, String)> {
+        aws::node_group_statuses(&self.cluster)
     }
 
     fn log(&self) -> std::path::PathBuf {
@@ -473,7 +449,7 @@ fn run_executes_the_waves_with_real_gates_and_resumes_after_a_kill_without_repea
     child.kill().unwrap(); // SIGKILL: no cleanup at all
     child.wait().unwrap();
     std::fs::write(&marker, b"").unwrap(); // the orphaned double exits
-    assert!(p.nodegroups().contains("[]"), "{}", p.nodegroups());
+    assert!(p.nodegroups().is_empty(), "{:?}", p.nodegroups());
 
     // A new run refuses to silently redo an unfinished journal.
     let o = p.run(&["--execute", "--terraform", &fake], &state, 1);
@@ -551,7 +527,10 @@ fn run_executes_the_waves_with_real_gates_and_resumes_after_a_kill_without_repea
     assert_eq!(runs, [1, 2, 2, 2]);
     assert_eq!(
         p.nodegroups(),
-        "[('blue', 'ACTIVE'), ('gpu', 'ACTIVE')]",
+        [
+            ("blue".to_owned(), "ACTIVE".to_owned()),
+            ("gpu".to_owned(), "ACTIVE".to_owned())
+        ],
         "the real gate saw them"
     );
     let j = p.journal();
@@ -651,7 +630,9 @@ fn a_failing_command_stops_the_run_and_resume_retries_that_wave() {
     assert!(out.contains("Total:"), "{out}");
     assert_eq!(p.calls_with(&format!("-target={GPU}")), 2);
     assert_eq!(p.calls().len(), 3, "{:?}", p.calls());
-    assert!(p.nodegroups().contains("('gpu', 'ACTIVE')"));
+    assert!(p
+        .nodegroups()
+        .contains(&("gpu".to_owned(), "ACTIVE".to_owned())));
     assert_eq!(p.journal()["waves"][0]["attempts"], 2);
 
     // The journal is completed: --resume only re-checks; a new run plans afresh

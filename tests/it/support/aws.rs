@@ -1,7 +1,8 @@
 //! Fixtures through the Rust AWS SDK the crate already depends on, in this
-//! process: buckets, objects, versions, lock-table items and KMS keys in the
-//! emulator without a Python process per call. (Worlds with many services,
-//! such as the drift platform, are still built by their Python scripts.)
+//! process: buckets, objects, versions, lock-table items, KMS keys, EKS
+//! clusters and node groups, RDS instances and IAM roles in the emulator,
+//! without a Python process per call. (The realistic multi-service platform
+//! of `tests/fixtures/platform` is still built by its Python script.)
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -82,7 +83,32 @@ pub fn ddb() -> &'static aws_sdk_dynamodb::Client {
     C.get_or_init(|| aws_sdk_dynamodb::Client::new(&config(REGION)))
 }
 
-fn kms() -> &'static aws_sdk_kms::Client {
+pub fn eks() -> &'static aws_sdk_eks::Client {
+    static C: OnceLock<aws_sdk_eks::Client> = OnceLock::new();
+    C.get_or_init(|| aws_sdk_eks::Client::new(&config(REGION)))
+}
+
+pub fn rds() -> &'static aws_sdk_rds::Client {
+    static C: OnceLock<aws_sdk_rds::Client> = OnceLock::new();
+    C.get_or_init(|| aws_sdk_rds::Client::new(&config(REGION)))
+}
+
+pub fn iam() -> &'static aws_sdk_iam::Client {
+    static C: OnceLock<aws_sdk_iam::Client> = OnceLock::new();
+    C.get_or_init(|| aws_sdk_iam::Client::new(&config(REGION)))
+}
+
+/// A DynamoDB client of another region.
+pub fn ddb_in(region: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&config(region))
+}
+
+/// An EC2 client of `region`.
+pub fn ec2_in(region: &str) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&config(region))
+}
+
+pub fn kms() -> &'static aws_sdk_kms::Client {
     static C: OnceLock<aws_sdk_kms::Client> = OnceLock::new();
     C.get_or_init(|| aws_sdk_kms::Client::new(&config(REGION)))
 }
@@ -127,13 +153,67 @@ async fn set_versioning(client: &aws_sdk_s3::Client, bucket: &str, enabled: bool
         .expect("put bucket versioning");
 }
 
+/// Suspends (or re-enables) versioning on `bucket`.
+pub fn put_versioning(bucket: &str, enabled: bool) {
+    block(set_versioning(s3(), bucket, enabled));
+}
+
+/// One lifecycle rule on the whole bucket (`ID` as given) expiring
+/// noncurrent versions after `days`.
+pub fn expire_noncurrent(bucket: &str, id: &str, days: i32) {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
+        NoncurrentVersionExpiration,
+    };
+    let rule = LifecycleRule::builder()
+        .id(id)
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .noncurrent_version_expiration(
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(days)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    block(async {
+        s3().put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .rules(rule)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("put bucket lifecycle")
+    });
+}
+
+/// Removes every lifecycle rule of `bucket`.
+pub fn delete_lifecycle(bucket: &str) {
+    block(async {
+        s3().delete_bucket_lifecycle()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("delete bucket lifecycle")
+    });
+}
+
 /// A DynamoDB lock table as Terraform documents it (`LockID` string hash key).
 pub fn create_lock_table(table: &str) {
+    create_lock_table_with(ddb(), table)
+}
+
+/// A lock table through `client` (another region's).
+pub fn create_lock_table_with(client: &aws_sdk_dynamodb::Client, table: &str) {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
     block(async {
-        ddb()
+        client
             .create_table()
             .table_name(table)
             .key_schema(
@@ -367,8 +447,13 @@ pub type Item = BTreeMap<String, String>;
 
 /// Writes an item of string attributes (`LockID` among them).
 pub fn put_item(table: &str, item: &[(&str, &str)]) {
+    put_item_with(ddb(), table, item)
+}
+
+/// Writes an item of string attributes through `client` (another region's).
+pub fn put_item_with(client: &aws_sdk_dynamodb::Client, table: &str, item: &[(&str, &str)]) {
     block(async {
-        let mut put = ddb().put_item().table_name(table);
+        let mut put = client.put_item().table_name(table);
         for (k, v) in item {
             put = put.item(*k, AttributeValue::S((*v).to_owned()));
         }
@@ -548,5 +633,270 @@ pub fn delete_many(bucket: &str, keys: &[String]) {
                 .expect("delete objects");
             assert!(r.errors().is_empty(), "delete objects: {:?}", r.errors());
         }
+    });
+}
+
+// ---- EKS, RDS, IAM ---------------------------------------------------------
+
+/// An EKS cluster (role `arn:aws:iam::123456789012:role/eks`) on `subnets`.
+pub fn eks_cluster(name: &str, subnets: &[&str]) {
+    use aws_sdk_eks::types::VpcConfigRequest;
+    let vpc = VpcConfigRequest::builder()
+        .set_subnet_ids(Some(subnets.iter().map(|s| s.to_string()).collect()))
+        .build();
+    block(async {
+        eks()
+            .create_cluster()
+            .name(name)
+            .role_arn("arn:aws:iam::123456789012:role/eks")
+            .resources_vpc_config(vpc)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create EKS cluster {name}: {e:?}"))
+    });
+}
+
+/// A managed node group of `cluster` (role `arn:aws:iam::123456789012:role/node`,
+/// subnet `subnet-1`, min 1, max 3, desired 2).
+pub fn node_group(cluster: &str, name: &str) {
+    use aws_sdk_eks::types::NodegroupScalingConfig;
+    block(async {
+        eks()
+            .create_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .node_role("arn:aws:iam::123456789012:role/node")
+            .subnets("subnet-1")
+            .scaling_config(
+                NodegroupScalingConfig::builder()
+                    .min_size(1)
+                    .max_size(3)
+                    .desired_size(2)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create node group {cluster}/{name}: {e:?}"))
+    });
+}
+
+pub fn delete_node_group(cluster: &str, name: &str) {
+    block(async {
+        eks()
+            .delete_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete node group {cluster}/{name}: {e:?}"))
+    });
+}
+
+pub fn delete_eks_cluster(name: &str) {
+    block(async {
+        eks()
+            .delete_cluster()
+            .name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete EKS cluster {name}: {e:?}"))
+    });
+}
+
+/// The node groups of `cluster` with their status, sorted by name.
+pub fn node_group_statuses(cluster: &str) -> Vec<(String, String)> {
+    block(async {
+        let names = eks()
+            .list_nodegroups()
+            .cluster_name(cluster)
+            .send()
+            .await
+            .expect("list node groups")
+            .nodegroups()
+            .to_vec();
+        let mut out = Vec::new();
+        for n in names {
+            let d = eks()
+                .describe_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(&n)
+                .send()
+                .await
+                .expect("describe node group");
+            let status = d
+                .nodegroup()
+                .and_then(|g| g.status())
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default();
+            out.push((n, status));
+        }
+        out.sort();
+        out
+    })
+}
+
+/// A PostgreSQL instance (`db.t3.micro`, 20 GiB, user `mlflow`) keeping
+/// automated backups `backup_retention` days.
+pub fn rds_instance(id: &str, backup_retention: i32) {
+    block(async {
+        rds()
+            .create_db_instance()
+            .db_instance_identifier(id)
+            .engine("postgres")
+            .db_instance_class("db.t3.micro")
+            .allocated_storage(20)
+            .master_username("mlflow")
+            .master_user_password("hunter2hunter2")
+            .backup_retention_period(backup_retention)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create DB instance {id}: {e:?}"))
+    });
+}
+
+/// A manual snapshot of `db` named `snapshot`.
+pub fn rds_snapshot(db: &str, snapshot: &str) {
+    block(async {
+        rds()
+            .create_db_snapshot()
+            .db_instance_identifier(db)
+            .db_snapshot_identifier(snapshot)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("snapshot DB instance {db}: {e:?}"))
+    });
+}
+
+/// Sets how many days of automated backups `db` keeps, applied immediately.
+pub fn rds_backup_retention(db: &str, days: i32) {
+    block(async {
+        rds()
+            .modify_db_instance()
+            .db_instance_identifier(db)
+            .backup_retention_period(days)
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("modify DB instance {db}: {e:?}"))
+    });
+}
+
+/// Deletes `db` without a final snapshot.
+pub fn delete_rds_instance(db: &str) {
+    block(async {
+        rds()
+            .delete_db_instance()
+            .db_instance_identifier(db)
+            .skip_final_snapshot(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete DB instance {db}: {e:?}"))
+    });
+}
+
+/// An IAM role that `service` (e.g. `eks.amazonaws.com`) may assume.
+pub fn iam_role(name: &str, service: &str) {
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
+    });
+    block(async {
+        iam()
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create IAM role {name}: {e:?}"))
+    });
+}
+
+/// Changes the instance class of `db`, applied immediately.
+pub fn rds_instance_class(db: &str, class: &str) {
+    block(async {
+        rds()
+            .modify_db_instance()
+            .db_instance_identifier(db)
+            .db_instance_class(class)
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("modify DB instance {db}: {e:?}"))
+    });
+}
+
+/// Replaces the tag set of `bucket`.
+pub fn put_bucket_tags(bucket: &str, tags: &[(&str, &str)]) {
+    use aws_sdk_s3::types::{Tag, Tagging};
+    let set = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap())
+        .collect();
+    block(async {
+        s3().put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(Tagging::builder().set_tag_set(Some(set)).build().unwrap())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("tag bucket {bucket}: {e:?}"))
+    });
+}
+
+/// A DynamoDB table (string hash key `pk`, on demand) created with `tags`.
+pub fn create_tagged_table(table: &str, tags: &[(&str, &str)]) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
+    };
+    let tags = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap())
+        .collect();
+    block(async {
+        ddb()
+            .create_table()
+            .table_name(table)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create table {table}: {e:?}"))
+    });
+}
+
+/// Adds one tag to the DynamoDB table `table` (by its ARN, as TagResource takes it).
+pub fn tag_table(table: &str, key: &str, value: &str) {
+    use aws_sdk_dynamodb::types::Tag;
+    block(async {
+        let arn = ddb()
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .expect("describe table")
+            .table()
+            .and_then(|t| t.table_arn())
+            .expect("the table's ARN")
+            .to_owned();
+        ddb()
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(Tag::builder().key(key).value(value).build().unwrap())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("tag table {table}: {e:?}"))
     });
 }

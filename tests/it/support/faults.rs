@@ -47,7 +47,7 @@ pub const FAST: &[(&str, &str)] = &[
     ("STATEWARD_TYPE_TIMEOUT", "3s"),
 ];
 
-/// What the emulator holds for one state, read directly (boto3).
+/// What the emulator holds for one state, read directly (through the SDK).
 #[derive(Debug, PartialEq)]
 pub struct Held {
     /// The current version's body.

@@ -122,27 +122,6 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// Runs a Python snippet with boto3 (installed with moto) against the
-/// emulator; `ENDPOINT` and `REGION` are predefined. Returns stdout.
-pub fn boto(script: &str) -> String {
-    let prelude = format!(
-        "import boto3, json, sys\nENDPOINT = {:?}\nREGION = {:?}\ns3 = boto3.client('s3', endpoint_url=ENDPOINT, region_name=REGION)\nddb = boto3.client('dynamodb', endpoint_url=ENDPOINT, region_name=REGION)\n",
-        endpoint(),
-        REGION
-    );
-    let mut cmd = Command::new(venv_python());
-    aws_env(&mut cmd)
-        .arg("-c")
-        .arg(format!("{prelude}{script}"));
-    let out = cmd.output().expect("run python");
-    assert!(
-        out.status.success(),
-        "boto3 script failed: {}\n{script}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
 /// A state bucket (versioned unless asked otherwise) and lock table in the emulator.
 pub struct Backend {
     pub bucket: String,
@@ -502,11 +481,7 @@ impl ConsoleLock {
         let lock_id = format!("{}/{}", backend.bucket, backend.key);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
-            let found = boto(&format!(
-                "print('Item' in ddb.get_item(TableName={:?}, Key={{'LockID': {{'S': {lock_id:?}}}}}, ConsistentRead=True))",
-                backend.table
-            ));
-            if found.trim() == "True" {
+            if aws::get_item(&backend.table, &lock_id).is_some() {
                 return ConsoleLock { child };
             }
             if std::time::Instant::now() >= deadline {
