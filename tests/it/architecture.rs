@@ -440,7 +440,7 @@ fn raw_string_start(chars: &[char], i: usize) -> Option<(usize, usize)> {
 }
 
 #[test]
-#[ignore = "prints the derived graph: cargo test --test architecture -- --ignored --nocapture"]
+#[ignore = "prints the derived graph: cargo test --test it architecture:: -- --ignored --nocapture"]
 fn print_graph() {
     for (from, tos) in module_edges() {
         println!(

@@ -5,8 +5,8 @@
 //! A parser may refuse any input; it must never panic (or hang).
 //!
 //! The suite runs a short pass (`STATEWARD_FUZZ_EXECS`, default 3000 per
-//! parser); a long run: `STATEWARD_FUZZ_EXECS=1000000 cargo test --test fuzz
-//! -- --nocapture` (the figures are in README's reliability section).
+//! parser); a long run: `STATEWARD_FUZZ_EXECS=1000000 cargo test --release
+//! --test it fuzz:: -- --nocapture` (the figures are in README's reliability section).
 //! `STATEWARD_FUZZ_SEED` replays one run, `STATEWARD_FUZZ_ONLY=state,ignore`
 //! limits it to some parsers. An input that panics is written to
 //! `tests/fuzz-corpus/<parser>/crash-<hash>`.
