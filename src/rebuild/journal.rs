@@ -6,7 +6,6 @@
 //! `<state key>.rebuild-journal.json`. [`decide`] and [`next_step`] are pure
 //! and table-tested.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -335,25 +334,10 @@ pub fn to_bytes(journal: &Journal) -> Vec<u8> {
 /// Writes the journal atomically: a temporary file beside it, synced, then
 /// renamed over the old one. A crash leaves the old or the new journal, never half.
 pub fn save_atomic(path: &Path, journal: &Journal) -> Result<()> {
-    let write_err = |source| Error::WriteFile {
+    crate::util::fs::write_durably(path, &to_bytes(journal)).map_err(|source| Error::WriteFile {
         path: path.to_owned(),
         source,
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(write_err)?;
-    }
-    let tmp = path.with_extension(format!("json.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&to_bytes(journal))?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(write_err(e));
-    }
-    Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -552,7 +552,7 @@ pub async fn current_problem(
     let opts = HistoryOptions {
         limit: Some(1),
         depth: ReadDepth::Prefix,
-        concurrency: 8,
+        concurrency: crate::config::DEFAULT_CONCURRENCY,
         keep_newest: false,
     };
     let hist = match history(bucket, key, opts).await {

@@ -519,13 +519,10 @@ fn check_id(id: &str) -> Result<()> {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let err = |source| Error::WriteFile {
+    crate::util::fs::write_durably(path, bytes).map_err(|source| Error::WriteFile {
         path: path.to_path_buf(),
         source,
-    };
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    })
 }
 
 /// The result of [`create`].

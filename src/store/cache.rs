@@ -17,7 +17,6 @@
 //! ([`install`]); without it (library use, unit tests) nothing is cached.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::SystemTime;
@@ -293,7 +292,7 @@ impl Cache {
         facts.etag_is_md5 = v.etag.as_deref().is_some_and(|e| {
             md5_like(e) && hex::encode(Md5::digest(bytes)).eq_ignore_ascii_case(e)
         });
-        if write_atomically(&body_path, bytes).is_err() {
+        if crate::util::fs::write_atomically(&body_path, bytes).is_err() {
             return;
         }
         self.write_facts(bucket, key, v, &facts_path, facts);
@@ -321,7 +320,7 @@ impl Cache {
             facts,
         };
         if let Ok(text) = serde_json::to_vec(&file) {
-            let _ = write_atomically(path, &text);
+            let _ = crate::util::fs::write_atomically(path, &text);
         }
     }
 
@@ -394,23 +393,6 @@ fn touch(path: &Path) {
     if let Ok(f) = fs::File::options().append(true).open(path) {
         let _ = f.set_modified(SystemTime::now());
     }
-}
-
-/// Writes through a temporary file and a rename: a reader never sees half.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    let mut f = fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    drop(f);
-    fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })
 }
 
 #[cfg(test)]
