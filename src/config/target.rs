@@ -75,17 +75,17 @@ impl Target {
 
     /// The DynamoDB `LockID` of the state lock: `<bucket>/<state_key>`.
     pub fn lock_id(&self) -> String {
-        format!("{}/{}", self.bucket, self.state_key())
+        crate::model::lock_names::lock_id(&self.bucket, &self.state_key())
     }
 
     /// The DynamoDB `LockID` of the state's MD5 digest item.
     pub fn digest_lock_id(&self) -> String {
-        format!("{}-md5", self.lock_id())
+        crate::model::lock_names::digest_id(&self.lock_id())
     }
 
     /// The S3 lock object key used with `use_lockfile`: `<state_key>.tflock`.
     pub fn lockfile_key(&self) -> String {
-        format!("{}.tflock", self.state_key())
+        crate::model::lock_names::lock_file_key(&self.state_key())
     }
 }
 

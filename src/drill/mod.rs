@@ -621,7 +621,10 @@ pub async fn cleanup(
         async |g| g.delete_digest().await.map(|_| ()),
     )
     .await?;
-    let keys = [scratch.to_owned(), format!("{scratch}.tflock")];
+    let keys = [
+        scratch.to_owned(),
+        crate::model::lock_names::lock_file_key(scratch),
+    ];
     for key in &keys {
         for v in bucket.list_versions(key).await? {
             bucket.delete_version(key, &v.version_id).await?;

@@ -27,6 +27,7 @@ use crate::aws::object::ObjectVersion;
 use crate::aws::s3::Bucket;
 use crate::aws::Aws;
 use crate::error::Result;
+use crate::model::lock_names;
 use crate::output::Progress;
 use crate::state::header::read_header;
 use crate::state::health::{content_of, content_of_header, Content};
@@ -265,11 +266,11 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
     let mut by_table: BTreeMap<TableAt, Vec<String>> = BTreeMap::new();
     for (l, _, _) in &listed {
         if let Some(t) = table_of(&l.bucket, &l.key) {
-            let id = format!("{}/{}", l.bucket, l.key);
+            let id = lock_names::lock_id(&l.bucket, &l.key);
             by_table
                 .entry(t)
                 .or_default()
-                .extend([format!("{id}-md5"), id]);
+                .extend([lock_names::digest_id(&id), id]);
         }
     }
     let mut items: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -313,12 +314,12 @@ pub async fn inventory(aws: &Aws, opts: &InventoryOptions) -> Result<Inventory> 
                     _ => None,
                 };
                 reading.inc(1);
-                let id = format!("{}/{}", l.bucket, l.key);
+                let id = lock_names::lock_id(&l.bucket, &l.key);
                 let dynamodb_info = items
                     .get(&id)
                     .map(|i| i.get("Info").cloned().unwrap_or_default());
                 let stored = items
-                    .get(&format!("{id}-md5"))
+                    .get(&lock_names::digest_id(&id))
                     .and_then(|i| i.get("Digest"))
                     .filter(|d| !d.is_empty());
                 let digest = if table.is_none() {

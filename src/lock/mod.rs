@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use crate::aws::{Aws, AwsErrorKind};
 use crate::config::Target;
 use crate::error::{Error, Interruption, LockProblem, Refusal, Result, Unconfigured};
+use crate::model::lock_names;
 use crate::storage::{LockItems, StateObjects};
 
 pub use info::LockInfo;
@@ -127,12 +128,12 @@ impl Locker {
         table: Option<Arc<dyn LockItems>>,
         use_lockfile: bool,
     ) -> Result<Locker> {
-        let lockfile = use_lockfile.then(|| (bucket.clone(), format!("{key}.tflock")));
+        let lockfile = use_lockfile.then(|| (bucket.clone(), lock_names::lock_file_key(key)));
         if table.is_none() && lockfile.is_none() {
             return Err(Unconfigured::Lock.into());
         }
         Ok(Locker {
-            path: format!("{bucket_name}/{key}"),
+            path: lock_names::lock_id(bucket_name, key),
             table,
             lockfile,
             state: Some((bucket, key.to_owned())),
@@ -155,9 +156,9 @@ impl Locker {
     pub fn for_rebuild(aws: &Aws, target: &Target) -> Result<Locker> {
         let mut l = Locker::new(aws, target)?;
         let key = format!("{}{REBUILD_SUFFIX}", target.state_key());
-        l.path = format!("{}/{key}", target.bucket);
+        l.path = lock_names::lock_id(&target.bucket, &key);
         if let Some((bucket, _)) = l.lockfile.take() {
-            l.lockfile = Some((bucket, format!("{key}.tflock")));
+            l.lockfile = Some((bucket, lock_names::lock_file_key(&key)));
         }
         l.state = None;
         Ok(l)
@@ -176,7 +177,7 @@ impl Locker {
 
     /// The digest item's LockID.
     pub fn digest_id(&self) -> String {
-        format!("{}-md5", self.path)
+        lock_names::digest_id(&self.path)
     }
 
     async fn held_lockfile(&self) -> Result<Held> {
