@@ -16,7 +16,7 @@ use crate::output::{table, Printer, Render};
 use crate::rebuild::journal::{self, WaveEntry};
 use crate::rebuild::prepare::{failed_checks_warning, make_plan};
 use crate::rebuild::run::Event;
-use crate::rebuild::session::{self, RunReport, StateInfo};
+use crate::rebuild::session::{self, RunReport, RunStatus, StateInfo};
 use crate::rebuild::{self, shell_line, Plan, Tier};
 
 use super::args::{RebuildCommand, RebuildRunArgs};
@@ -304,13 +304,13 @@ impl Render for RunReport {
             "Rebuild run from serial {} (lineage {}): {}",
             self.state.serial,
             self.state.lineage,
-            match self.status.as_str() {
-                "dry-run" => "dry run, nothing executed (add --execute to run it)",
-                "would-resume" =>
+            match self.status {
+                RunStatus::DryRun => "dry run, nothing executed (add --execute to run it)",
+                RunStatus::WouldResume =>
                     "the journal's rebuild, nothing executed (add --execute to resume it)",
-                "nothing-to-do" => "nothing to rebuild: every checked resource exists in AWS",
-                "completed" => "completed",
-                other => other,
+                RunStatus::NothingToDo =>
+                    "nothing to rebuild: every checked resource exists in AWS",
+                RunStatus::Completed => "completed",
             }
         )?;
         if !self.data_recovery.is_empty() {

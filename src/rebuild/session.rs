@@ -81,15 +81,27 @@ impl StateInfo {
     }
 }
 
+/// How a `rebuild run` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Without `--execute`: the plan, nothing executed.
+    DryRun,
+    /// `--resume` without `--execute`: the journal's rebuild, nothing executed.
+    WouldResume,
+    /// Every wave ran and its gate passed.
+    Completed,
+    /// Nothing is missing (and every check answered).
+    NothingToDo,
+}
+
 /// `rebuild run`'s result.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RunReport {
     pub state: StateInfo,
     pub executed: bool,
     pub resumed: bool,
-    /// `dry-run`, `would-resume`, `completed`, `nothing-to-do`.
-    #[schemars(extend("enum" = ["dry-run", "would-resume", "completed", "nothing-to-do"]))]
-    pub status: String,
+    pub status: RunStatus,
     /// The local journal file.
     pub journal: String,
     /// s3://BUCKET/KEY of the journal's copy, when enabled.
@@ -155,7 +167,7 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
                 state_info,
                 false,
                 true,
-                "would-resume",
+                RunStatus::WouldResume,
                 &where_,
                 s3_url,
                 started,
@@ -186,11 +198,10 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
             resumed: false,
             // Not "nothing to do" when part of the check is missing.
             status: if waves.is_empty() && planned.failed_checks == 0 {
-                "nothing-to-do"
+                RunStatus::NothingToDo
             } else {
-                "dry-run"
-            }
-            .into(),
+                RunStatus::DryRun
+            },
             journal: where_,
             s3_journal: s3_url,
             waves,
@@ -345,7 +356,7 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
             state: state_info,
             executed: true,
             resumed: false,
-            status: "nothing-to-do".into(),
+            status: RunStatus::NothingToDo,
             journal: where_,
             s3_journal: s3_url,
             waves: vec![],
@@ -361,7 +372,7 @@ pub async fn run(session: Session<'_>, state: &State<'_>, req: Request) -> Resul
                 state_info,
                 true,
                 req.resume,
-                "completed",
+                RunStatus::Completed,
                 &where_,
                 s3_url,
                 started,
@@ -455,7 +466,7 @@ impl RunReport {
         state: StateInfo,
         executed: bool,
         resumed: bool,
-        status: &str,
+        status: RunStatus,
         journal: &str,
         s3_journal: Option<String>,
         started: Instant,
@@ -479,7 +490,7 @@ impl RunReport {
             state,
             executed,
             resumed,
-            status: status.into(),
+            status,
             journal: journal.into(),
             s3_journal,
             waves: j.waves.clone(),
