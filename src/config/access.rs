@@ -511,14 +511,12 @@ fn duration_seconds(key: &str, v: &hcl::Value) -> Result<Option<u32>, String> {
             .as_u64()
             .ok_or_else(|| format!("`{key}`: {n} is not a whole number of seconds"))?,
         hcl::Value::String(s) if s.is_empty() => return Ok(None),
-        hcl::Value::String(s) => match s.parse::<u64>() {
-            Ok(n) => n,
-            Err(_) => humantime::parse_duration(s)
-                .map_err(|_| {
-                    format!("`{key}`: \"{s}\" is not a duration; write e.g. \"1h\" or \"15m\"")
-                })?
-                .as_secs(),
-        },
+        // A bare number is seconds, as `util::duration` reads it.
+        hcl::Value::String(s) => crate::util::duration::parse(s)
+            .map_err(|_| {
+                format!("`{key}`: \"{s}\" is not a duration; write e.g. \"1h\" or \"15m\"")
+            })?
+            .as_secs(),
         _ => return Err(format!("`{key}` must be a duration such as \"1h\"")),
     };
     if !(900..=43_200).contains(&secs) {
