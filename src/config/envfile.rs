@@ -841,7 +841,7 @@ pub const DEFAULT_GATE_TIMEOUT_SECONDS: u64 = 1800;
 struct TierSettings {
     types: Vec<String>,
     commands: Vec<Vec<String>>,
-    gate: Option<String>,
+    gate: Option<crate::model::tier::GateKind>,
     gate_timeout_seconds: Option<u64>,
 }
 
@@ -887,17 +887,7 @@ impl Section for TierSettings {
             }
             "gate" => {
                 let g = f.non_empty_string()?;
-                if !crate::model::tier::is_gate_kind(&g) {
-                    let kinds: Vec<&str> = crate::model::tier::GATE_KINDS
-                        .iter()
-                        .map(|(k, _)| *k)
-                        .collect();
-                    return Err(f.invalid(format!(
-                        "\"{g}\" is not a gate; use one of: {}",
-                        kinds.join(", ")
-                    )));
-                }
-                self.gate = Some(g);
+                self.gate = Some(g.parse().map_err(|e: String| f.invalid(e))?);
             }
             "gate_timeout" => {
                 let s = f.non_empty_string()?;
@@ -1779,7 +1769,7 @@ backend {
                 (
                     t.name.as_str(),
                     t.types.len(),
-                    t.gate.as_deref(),
+                    t.gate.map(|g| g.as_str()),
                     t.gate_timeout_seconds,
                     t.commands.len(),
                 )
@@ -1873,9 +1863,9 @@ backend {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        let kinds: Vec<&str> = crate::model::tier::GATE_KINDS
+        let kinds: Vec<&str> = crate::model::tier::GateKind::ALL
             .iter()
-            .map(|(k, _)| *k)
+            .map(|k| k.as_str())
             .collect();
         assert_eq!(gates, kinds);
         assert_eq!(schema["properties"]["rebuild"]["$ref"], "#/$defs/rebuild");

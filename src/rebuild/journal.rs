@@ -85,7 +85,7 @@ pub struct CommandRecord {
 /// One evaluation of a wave's gate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GateRecord {
-    pub kind: String,
+    pub kind: super::GateKind,
     pub passed: bool,
     pub seconds: f64,
     #[schemars(extend("format" = "date-time"))]

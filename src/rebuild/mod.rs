@@ -27,7 +27,7 @@ pub struct Node {
     pub dependencies: Vec<String>,
 }
 
-pub use crate::model::tier::{PlanError, Tier, FINAL_WAVE};
+pub use crate::model::tier::{GateKind, PlanError, Tier, FINAL_WAVE};
 
 /// The network and IAM types a control plane sits on.
 pub const FOUNDATION_TYPES: &[&str] = &[
@@ -68,7 +68,7 @@ pub fn default_tiers() -> Vec<Tier> {
             name: "control plane".into(),
             types: vec!["aws_eks_cluster".into()],
             commands: vec![],
-            gate: Some("eks-cluster-active".into()),
+            gate: Some(GateKind::EksClusterActive),
             gate_timeout_seconds: 1800,
             needed_only: false,
         },
@@ -80,7 +80,7 @@ pub fn default_tiers() -> Vec<Tier> {
                 "aws_eks_fargate_profile".into(),
             ],
             commands: vec![],
-            gate: Some("eks-nodegroups-active".into()),
+            gate: Some(GateKind::EksNodegroupsActive),
             gate_timeout_seconds: 1800,
             needed_only: false,
         },
@@ -133,7 +133,7 @@ pub struct Input {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Gate {
-    pub kind: String,
+    pub kind: GateKind,
     pub resources: Vec<String>,
     pub timeout_seconds: u64,
 }
@@ -357,8 +357,8 @@ pub fn plan(input: &Input) -> Result<Plan, PlanError> {
             commands.extend(extra.iter().cloned());
         }
         let gate = input.tiers.get(t).and_then(|tier| {
-            tier.gate.as_ref().map(|kind| Gate {
-                kind: kind.clone(),
+            tier.gate.map(|kind| Gate {
+                kind,
                 resources: targets.clone(),
                 timeout_seconds: tier.gate_timeout_seconds,
             })

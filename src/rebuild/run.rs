@@ -16,7 +16,7 @@ use super::gate::{verdict, Check, Observed, Verdict};
 use super::journal::{
     next_step, CommandRecord, GateRecord, Journal, JournalStatus, RunRecord, WaveStatus,
 };
-use super::shell_line;
+use super::{shell_line, GateKind};
 use crate::aws::Aws;
 use crate::error::{Error, Interruption, Result};
 use crate::output::Stderr;
@@ -66,7 +66,7 @@ pub enum Event {
         seconds: f64,
     },
     GateWaiting {
-        kind: String,
+        kind: GateKind,
         ready: usize,
         total: usize,
         elapsed: f64,
@@ -74,7 +74,7 @@ pub enum Event {
         detail: String,
     },
     GateDone {
-        kind: String,
+        kind: GateKind,
         passed: bool,
         seconds: f64,
         detail: String,
@@ -193,7 +193,7 @@ async fn steps<R: Runner, P: Probe, S: Store>(
     };
 
     for i in recheck {
-        let Some(kind) = journal.waves[i].gate.as_ref().map(|g| g.kind.clone()) else {
+        let Some(kind) = journal.waves[i].gate.as_ref().map(|g| g.kind) else {
             continue;
         };
         events(Event::Recheck {
@@ -202,7 +202,7 @@ async fn steps<R: Runner, P: Probe, S: Store>(
         });
         let w = &journal.waves[i];
         let outcome = wait_gate(
-            &kind,
+            kind,
             &w.checks.checks,
             0,
             opts.poll,
@@ -219,7 +219,7 @@ async fn steps<R: Runner, P: Probe, S: Store>(
                 let passed = g.passed;
                 let detail = g.detail.clone();
                 w.gate_result = Some(GateRecord {
-                    kind: kind.clone(),
+                    kind,
                     passed,
                     seconds: g.seconds,
                     checked_at: now_rfc3339(),
@@ -327,7 +327,7 @@ async fn steps<R: Runner, P: Probe, S: Store>(
         if let Some(gate) = journal.waves[i].gate.clone() {
             let checks = journal.waves[i].checks.checks.clone();
             let outcome = wait_gate(
-                &gate.kind,
+                gate.kind,
                 &checks,
                 gate.timeout_seconds,
                 opts.poll,
@@ -342,7 +342,7 @@ async fn steps<R: Runner, P: Probe, S: Store>(
                 Ok(g) => {
                     w.gate_seconds = g.seconds;
                     w.gate_result = Some(GateRecord {
-                        kind: gate.kind.clone(),
+                        kind: gate.kind,
                         passed: g.passed,
                         seconds: g.seconds,
                         checked_at: now_rfc3339(),
@@ -400,7 +400,7 @@ pub struct GateOutcome {
 /// pass (0: look once, for re-checks). AWS errors end the wait as errors.
 #[allow(clippy::too_many_arguments)]
 pub async fn wait_gate<P: Probe>(
-    kind: &str,
+    kind: GateKind,
     checks: &[Check],
     timeout_seconds: u64,
     poll: Duration,
@@ -427,7 +427,7 @@ pub async fn wait_gate<P: Probe>(
                 Verdict::Failed(f) => {
                     let o = done(false, f, false);
                     events(Event::GateDone {
-                        kind: kind.into(),
+                        kind,
                         passed: false,
                         seconds: o.seconds,
                         detail: o.detail.clone(),
@@ -444,7 +444,7 @@ pub async fn wait_gate<P: Probe>(
             };
             let o = done(true, detail, false);
             events(Event::GateDone {
-                kind: kind.into(),
+                kind,
                 passed: true,
                 seconds: o.seconds,
                 detail: o.detail.clone(),
@@ -453,7 +453,7 @@ pub async fn wait_gate<P: Probe>(
         }
         let elapsed = start.elapsed();
         events(Event::GateWaiting {
-            kind: kind.into(),
+            kind,
             ready,
             total: checks.len(),
             elapsed: secs(elapsed),
@@ -479,7 +479,7 @@ pub async fn wait_gate<P: Probe>(
                 false,
             );
             events(Event::GateDone {
-                kind: kind.into(),
+                kind,
                 passed: false,
                 seconds: o.seconds,
                 detail: o.detail.clone(),

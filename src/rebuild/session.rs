@@ -447,7 +447,7 @@ pub fn entries(plan: &Plan, resources: &[live::StateResource]) -> Vec<WaveEntry>
         .iter()
         .map(|w| {
             let checks = match &w.gate {
-                Some(g) => gate::resolve(&g.kind, &w.targets, &lookup),
+                Some(g) => gate::resolve(g.kind, &w.targets, &lookup),
                 None => gate::Checks::default(),
             };
             WaveEntry::new(w.clone(), checks)

@@ -205,7 +205,7 @@ fn commands_gates_and_reasons() {
         r#"terraform apply '-target=module.eks.aws_eks_node_group.this["gpu"]' -target=module.eks.aws_eks_addon.coredns"#
     );
     let gate = w.gate.as_ref().unwrap();
-    assert_eq!(gate.kind, "eks-nodegroups-active");
+    assert_eq!(gate.kind, GateKind::EksNodegroupsActive);
     assert_eq!(gate.timeout_seconds, 1800);
     assert_eq!(
         w.reasons["module.eks.aws_eks_node_group.this[\"gpu\"]"],

@@ -80,7 +80,7 @@ impl Store for MemStore {
 
 fn wave(index: usize, name: &str, target: &str, check: Option<Check>) -> WaveEntry {
     let gate = check.as_ref().map(|_| Gate {
-        kind: "all-ready".into(),
+        kind: GateKind::AllReady,
         resources: vec![target.into()],
         timeout_seconds: 0,
     });
