@@ -984,23 +984,11 @@ fn fips_and_dualstack_endpoints_are_the_hosts_asked_for() {
 fn doctor_live_checks_use_the_callers_identity_unless_the_env_file_gives_a_role() {
     let e = enforcing();
     let db = unique("doctor-db");
-    let body = format!(
-        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": 2,\n  \"lineage\": \"access-lineage\",\n  \"outputs\": {{}},\n  \"resources\": [{{\"mode\":\"managed\",\"type\":\"aws_db_instance\",\"name\":\"db\",\"provider\":\"provider[\\\"registry.terraform.io/hashicorp/aws\\\"]\",\"instances\":[{{\"schema_version\":1,\"attributes\":{{\"id\":\"{db}\",\"identifier\":\"{db}\"}},\"sensitive_attributes\":[]}}]}}]\n}}\n"
-    );
+    let body = db_state(&db);
     let (bucket, table, _) = enforced_backend_with("doctor", &[body]);
     let dir = tempfile::tempdir().unwrap();
-    let env_file = |name: &str, drift: &str| {
-        let path = dir.path().join(format!("{name}.hcl"));
-        std::fs::write(
-            &path,
-            format!(
-                "backend {{\n  bucket = \"{bucket}\"\n  key = \"platform/terraform.tfstate\"\n  region = \"{REGION}\"\n  dynamodb_table = \"{table}\"\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n{drift}",
-                e.role_arn
-            ),
-        )
-        .unwrap();
-        path.display().to_string()
-    };
+    let env_file =
+        |name: &str, drift: &str| role_env_file(dir.path(), name, &bucket, &table, drift);
     let store = tempfile::tempdir().unwrap();
     let store = store.path().display().to_string();
     let checks = |env: &str| -> Vec<(String, String)> {
@@ -1159,6 +1147,28 @@ fn a_custom_ca_bundle_is_trusted_for_an_https_endpoint() {
     let _ = front.wait();
 }
 
+/// A state (serial 2) that holds one RDS instance, `db`.
+fn db_state(db: &str) -> String {
+    format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": 2,\n  \"lineage\": \"access-lineage\",\n  \"outputs\": {{}},\n  \"resources\": [{{\"mode\":\"managed\",\"type\":\"aws_db_instance\",\"name\":\"db\",\"provider\":\"provider[\\\"registry.terraform.io/hashicorp/aws\\\"]\",\"instances\":[{{\"schema_version\":1,\"attributes\":{{\"id\":\"{db}\",\"identifier\":\"{db}\"}},\"sensitive_attributes\":[]}}]}}]\n}}\n"
+    )
+}
+
+/// An environment file `dir/NAME.hcl` whose backend reads `bucket` through
+/// the enforcing emulator's role, with `extra` (a `drift` block) after it.
+fn role_env_file(dir: &Path, name: &str, bucket: &str, table: &str, extra: &str) -> String {
+    let path = dir.join(format!("{name}.hcl"));
+    std::fs::write(
+        &path,
+        format!(
+            "backend {{\n  bucket = \"{bucket}\"\n  key = \"platform/terraform.tfstate\"\n  region = \"{REGION}\"\n  dynamodb_table = \"{table}\"\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n{extra}",
+            enforcing().role_arn
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
 /// `rebuild plan`'s live scan runs as the caller too, not with the state's
 /// role: as `ci`, RDS is denied, so the plan says its check is incomplete
 /// (exit 1); with the environment file's `drift { assume_role }` RDS
@@ -1168,23 +1178,11 @@ fn a_custom_ca_bundle_is_trusted_for_an_https_endpoint() {
 fn rebuild_plans_live_checks_use_the_callers_identity_unless_the_env_file_gives_a_role() {
     let e = enforcing();
     let db = unique("rebuild-db");
-    let body = format!(
-        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.5.7\",\n  \"serial\": 2,\n  \"lineage\": \"access-lineage\",\n  \"outputs\": {{}},\n  \"resources\": [{{\"mode\":\"managed\",\"type\":\"aws_db_instance\",\"name\":\"db\",\"provider\":\"provider[\\\"registry.terraform.io/hashicorp/aws\\\"]\",\"instances\":[{{\"schema_version\":1,\"attributes\":{{\"id\":\"{db}\",\"identifier\":\"{db}\"}},\"sensitive_attributes\":[]}}]}}]\n}}\n"
-    );
+    let body = db_state(&db);
     let (bucket, table, _) = enforced_backend_with("rebuild", &[body]);
     let dir = tempfile::tempdir().unwrap();
-    let env_file = |name: &str, drift: &str| {
-        let path = dir.path().join(format!("{name}.hcl"));
-        std::fs::write(
-            &path,
-            format!(
-                "backend {{\n  bucket = \"{bucket}\"\n  key = \"platform/terraform.tfstate\"\n  region = \"{REGION}\"\n  dynamodb_table = \"{table}\"\n  assume_role = {{ role_arn = \"{}\" }}\n}}\n{drift}",
-                e.role_arn
-            ),
-        )
-        .unwrap();
-        path.display().to_string()
-    };
+    let env_file =
+        |name: &str, drift: &str| role_env_file(dir.path(), name, &bucket, &table, drift);
     let plan = |env: &str| {
         as_user_with(
             &["rebuild", "plan", "--format", "json", "--env", env],

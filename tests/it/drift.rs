@@ -783,6 +783,23 @@ fn restore_last_good_takes_the_newest_healthy_and_names_a_better_live_match() {
     assert!(doc["live"].get("better_match").is_none(), "{doc:#}");
 }
 
+/// The id of the subnet tagged `Name = name`.
+async fn subnet_named(ec2: &aws_sdk_ec2::Client, name: &str) -> String {
+    let filter = aws_sdk_ec2::types::Filter::builder()
+        .name("tag:Name")
+        .values(name)
+        .build();
+    ec2.describe_subnets()
+        .filters(filter)
+        .send()
+        .await
+        .unwrap()
+        .subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_owned()
+}
+
 /// Drifts the full platform through the APIs, as people and other tools do:
 /// a private subnet (and its route table association) and a second-region
 /// subnet deleted, a security group rule revoked, an unmanaged security group
@@ -794,16 +811,7 @@ fn drift_full_platform(pre: &str) -> serde_json::Value {
     let ec2 = aws::ec2_in(REGION);
     let west = aws::ec2_in("us-west-2");
     aws::block(async {
-        let sub = ec2
-            .describe_subnets()
-            .filters(filter("tag:Name", &format!("{pre}-private-{REGION}b")))
-            .send()
-            .await
-            .unwrap()
-            .subnets()[0]
-            .subnet_id()
-            .unwrap()
-            .to_owned();
+        let sub = subnet_named(&ec2, &format!("{pre}-private-{REGION}b")).await;
         let rts = ec2
             .describe_route_tables()
             .filters(filter("association.subnet-id", &sub))
@@ -867,16 +875,7 @@ fn drift_full_platform(pre: &str) -> serde_json::Value {
             .group_id()
             .unwrap()
             .to_owned();
-        let dr = west
-            .describe_subnets()
-            .filters(filter("tag:Name", &format!("{pre}-dr-a")))
-            .send()
-            .await
-            .unwrap()
-            .subnets()[0]
-            .subnet_id()
-            .unwrap()
-            .to_owned();
+        let dr = subnet_named(&west, &format!("{pre}-dr-a")).await;
         west.delete_subnet().subnet_id(&dr).send().await.unwrap();
 
         let iam = aws::iam();
