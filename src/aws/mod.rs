@@ -643,6 +643,25 @@ impl AwsErrorKind {
     }
 }
 
+/// Whether `operation` is one stateward makes with the state's credentials
+/// (S3 objects and buckets, DynamoDB lock items, STS), not a live check of
+/// another service (EKS, RDS, EC2, ...), which runs as the caller or with
+/// the environment file's `drift { assume_role }`. Pure.
+pub fn uses_the_states_credentials(operation: &str) -> bool {
+    operation.contains("Object")
+        || operation.contains("Bucket")
+        || operation.ends_with("Item")
+        || matches!(
+            operation,
+            "Scan"
+                | "Query"
+                | "DescribeTable"
+                | "GetCallerIdentity"
+                | "AssumeRole"
+                | "AssumeRoleWithWebIdentity"
+        )
+}
+
 /// A failed AWS call, in one sentence: what failed, why, and what to do.
 #[derive(Debug, Clone)]
 pub struct AwsError {
@@ -872,7 +891,11 @@ impl fmt::Display for AwsError {
                     .as_deref()
                     .map(|i| format!(" for {i}"))
                     .unwrap_or_default();
-                write!(f, "{what} failed: access denied{who}{detail}; check that this identity, or the role the backend assumes (`assume_role`, --role-arn), may call {}", self.operation)
+                if uses_the_states_credentials(self.operation) {
+                    write!(f, "{what} failed: access denied{who}{detail}; check that this identity, or the role the backend assumes (`assume_role`, --role-arn), may call {}", self.operation)
+                } else {
+                    write!(f, "{what} failed: access denied{who}{detail}; live checks run as the caller, or with the environment file's `drift {{ assume_role }}`: check that this identity may call {}", self.operation)
+                }
             }
             AwsErrorKind::Credentials => write!(f, "{what} failed: no valid AWS credentials{detail}; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`"),
             AwsErrorKind::Throttled => write!(f, "{what} failed: AWS throttled the request after retries{detail}; wait and run the command again"),
@@ -1019,6 +1042,41 @@ mod tests {
             None,
         );
         assert_eq!(follow_bucket_region(&other), None);
+    }
+
+    #[test]
+    fn a_denied_live_check_points_at_the_live_identity_not_the_backends_role() {
+        let cases = [
+            ("GetObject", true),
+            ("ListObjectVersions", true),
+            ("GetBucketVersioning", true),
+            ("PutItem", true),
+            ("DeleteItem", true),
+            ("Scan", true),
+            ("AssumeRole", true),
+            ("GetCallerIdentity", true),
+            ("DescribeCluster", false),
+            ("DescribeDBInstances", false),
+            ("DescribeVpcs", false),
+            ("ListNodegroups", false),
+            ("BatchGetImage", false),
+        ];
+        for (op, state) in cases {
+            assert_eq!(uses_the_states_credentials(op), state, "{op}");
+        }
+        let live = AwsError::new(
+            "DescribeCluster",
+            "EKS cluster prod",
+            AwsErrorKind::AccessDenied,
+            Some("AccessDeniedException".into()),
+            None,
+        );
+        let text = live.to_string();
+        assert!(
+            text.contains("live checks run as the caller, or with the environment file's `drift { assume_role }`: check that this identity may call DescribeCluster"),
+            "{text}"
+        );
+        assert!(!text.contains("--role-arn"), "{text}");
     }
 
     #[test]

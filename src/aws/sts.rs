@@ -273,7 +273,11 @@ pub async fn state_identity() -> Option<String> {
 /// the region it was looked for in.
 pub async fn explain(mut e: AwsError) -> AwsError {
     match e.kind {
-        AwsErrorKind::AccessDenied if e.context.identity.is_none() => {
+        // Only the state's calls are made as the state's identity; a live
+        // check's denial is not named after it.
+        AwsErrorKind::AccessDenied
+            if e.context.identity.is_none() && super::uses_the_states_credentials(e.operation) =>
+        {
             e.context.identity = state_identity().await;
         }
         AwsErrorKind::NotFound if e.context.region.is_none() => {
