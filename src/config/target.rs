@@ -13,7 +13,7 @@ use crate::config::{
 };
 use crate::envvars::AWS_SSE_CUSTOMER_KEY;
 use crate::envvars::{
-    AWS_ACCESS_KEY_ID, AWS_CA_BUNDLE, AWS_ENDPOINT_ENV_VARS, AWS_ENDPOINT_URL_STS,
+    AWS_ACCESS_KEY_ID, AWS_CA_BUNDLE, AWS_ENDPOINT_ENV_VARS, AWS_ENDPOINT_URL_STS, AWS_PROFILE,
     AWS_ROLE_SESSION_NAME, AWS_WEB_IDENTITY_TOKEN_FILE,
 };
 
@@ -257,7 +257,9 @@ pub fn resolve(
 /// `AWS_WEB_IDENTITY_TOKEN_FILE`) is a link of the default credential chain,
 /// as in Terraform: it applies only when nothing before it gives
 /// credentials, i.e. no `access_key`/`secret_key` in the backend, no named
-/// `profile` (or `--profile`) and no `AWS_ACCESS_KEY_ID`.
+/// profile (`profile`, `--profile` or `AWS_PROFILE`: aws-sdk-go-v2 takes a
+/// profile that is set before the environment's web identity) and no
+/// `AWS_ACCESS_KEY_ID`.
 fn access_with_env(
     mut access: AccessSettings,
     profile: Option<&str>,
@@ -267,6 +269,7 @@ fn access_with_env(
     if access.web_identity.is_none()
         && access.static_keys.is_none()
         && profile.is_none()
+        && var(AWS_PROFILE).is_none()
         && var(AWS_ACCESS_KEY_ID).is_none()
     {
         access.web_identity = web_identity_from_env(env);
@@ -487,6 +490,10 @@ mod tests {
             "AWS_ACCESS_KEY_ID" => Some("AKIA".to_string()),
             _ => env(k),
         };
+        let with_profile = |k: &str| match k {
+            "AWS_PROFILE" => Some("ops".to_string()),
+            _ => env(k),
+        };
         let static_keys = AccessSettings {
             static_keys: Some(StaticKeys {
                 access_key: Some("a".into()),
@@ -509,6 +516,13 @@ mod tests {
                 AccessSettings::default(),
                 None,
                 &with_keys,
+                false,
+            ),
+            (
+                "AWS_PROFILE first",
+                AccessSettings::default(),
+                None,
+                &with_profile,
                 false,
             ),
             (
