@@ -138,17 +138,8 @@ fn fleet() -> &'static Fleet {
 }
 
 fn states(f: &Fleet, extra: &[&str]) -> Output {
-    let mut args: Vec<String> = vec![
-        "states".into(),
-        "--bucket".into(),
-        f.backend.bucket.clone(),
-        "--region".into(),
-        REGION.into(),
-        "--endpoint-url".into(),
-        endpoint(),
-        "--dynamodb-table".into(),
-        f.backend.table.clone(),
-    ];
+    let mut args: Vec<String> = vec!["states".into()];
+    args.extend(fleet_flags(f));
     args.extend(extra.iter().map(|s| s.to_string()));
     stateward(args)
 }

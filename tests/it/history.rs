@@ -361,25 +361,39 @@ fn doctor_reads_the_newest_version_whole_once() {
     assert!(api_requests(&o) < 20, "{}", stderr(&o));
 }
 
-#[test]
-fn restore_last_good_stops_reading_headers_once_the_choice_is_certain() {
-    let backend = Backend::new("hsettle");
-    // 100 versions, serials 1..=100; the newest is cut short.
-    let mut bodies: Vec<Vec<u8>> = (1..=100).map(|s| state(s, 3)).collect();
+/// `restore --last-good --dry-run --no-live --format json`.
+const RESTORE_LAST_GOOD: [&str; 6] = [
+    "restore",
+    "--last-good",
+    "--dry-run",
+    "--no-live",
+    "--format",
+    "json",
+];
+
+/// A history of `n` versions (serials 1..=n, `resources` each) whose newest
+/// is cut short, and [`RESTORE_LAST_GOOD`] run on it (exit 0) with its own
+/// version cache, which is returned for a second run.
+fn restore_a_cut_history(
+    name: &str,
+    n: u64,
+    resources: usize,
+) -> (Backend, tempfile::TempDir, Output) {
+    let backend = Backend::new(name);
+    let mut bodies: Vec<Vec<u8>> = (1..=n).map(|s| state(s, resources)).collect();
     let last = bodies.last_mut().unwrap();
     last.truncate(last.len() / 2);
     put_all(&backend, &bodies);
     let cache = tempfile::tempdir().unwrap();
-    let args = [
-        "restore",
-        "--last-good",
-        "--dry-run",
-        "--no-live",
-        "--format",
-        "json",
-    ];
-    let o = sw(&backend, cache.path(), &args);
+    let o = sw(&backend, cache.path(), &RESTORE_LAST_GOOD);
     assert_exit(&o, 0);
+    (backend, cache, o)
+}
+
+#[test]
+fn restore_last_good_stops_reading_headers_once_the_choice_is_certain() {
+    // 100 versions, serials 1..=100; the newest is cut short.
+    let (backend, cache, o) = restore_a_cut_history("hsettle", 100, 3);
     let doc = json(&o);
     // The second newest (serial 99) is chosen, rolled forward past 100.
     assert_eq!(doc["passed_over"].as_array().unwrap().len(), 1, "{doc:#}");
@@ -393,7 +407,7 @@ fn restore_last_good_stops_reading_headers_once_the_choice_is_certain() {
     // The cache serves the headers the second time: versioning, the
     // listing and the whole reads restore makes from S3 (the current
     // object, the choice and its neighbour, the choice again).
-    let again = sw(&backend, cache.path(), &args);
+    let again = sw(&backend, cache.path(), &RESTORE_LAST_GOOD);
     assert_eq!(json(&again)["serial"], 101);
     assert!(api_requests(&again) <= 8, "{}", stderr(&again));
 }
@@ -454,23 +468,8 @@ fn versions_prints_the_rows_of_a_long_history_as_the_whole_table_does() {
 
 #[test]
 fn restore_on_a_one_lineage_history_reads_only_the_first_window_of_headers() {
-    let backend = Backend::new("honeline");
     // 300 versions of one lineage; the newest is cut short.
-    let mut bodies: Vec<Vec<u8>> = (1..=300).map(|s| state(s, 1)).collect();
-    let last = bodies.last_mut().unwrap();
-    last.truncate(last.len() / 2);
-    put_all(&backend, &bodies);
-    let cache = tempfile::tempdir().unwrap();
-    let args = [
-        "restore",
-        "--last-good",
-        "--dry-run",
-        "--no-live",
-        "--format",
-        "json",
-    ];
-    let o = sw(&backend, cache.path(), &args);
-    assert_exit(&o, 0);
+    let (_backend, _cache, o) = restore_a_cut_history("honeline", 300, 1);
     let doc = json(&o);
     assert_eq!(doc["serial"], 301, "{doc:#}");
     // Versioning, the listing, the headers of the first window (64 + 10 of
