@@ -335,11 +335,7 @@ fn ctrl_c_in_flight_at_each_step_of_a_restore_keeps_the_invariants() {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        let kill = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        sigint(&child);
         let o = child.wait_with_output().unwrap();
         let took = started.elapsed();
         // The held request is applied when the proxy lets it go: read what

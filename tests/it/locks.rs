@@ -550,11 +550,7 @@ fn ctrl_c_while_the_acquire_is_in_flight_leaves_no_lock() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    sigint(&child);
     let o = child.wait_with_output().unwrap();
     assert_exit(&o, 130);
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));

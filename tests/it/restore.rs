@@ -459,11 +459,7 @@ fn ctrl_c_under_the_lock_releases_it_and_writes_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     // Ctrl-C.
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sigint(&child);
     let o = child.wait_with_output().unwrap();
     assert_exit(&o, 130);
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));

@@ -231,11 +231,7 @@ fn ctrl_c_during_undelete_says_what_was_done_and_how_to_finish() {
         assert!(std::time::Instant::now() < deadline, "nothing was restored");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    sigint(&child);
     let o = child.wait_with_output().unwrap();
     assert_exit(&o, 130);
     let err = stderr(&o);
