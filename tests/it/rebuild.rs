@@ -354,15 +354,8 @@ fn fake_terraform() -> String {
         .to_string()
 }
 
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    while !cond() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    wait_until_within(what, std::time::Duration::from_secs(90), cond)
 }
 
 #[test]

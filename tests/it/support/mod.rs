@@ -1108,8 +1108,13 @@ pub fn sigint(child: &Child) {
 }
 
 /// Waits (60 s at most) until `cond` holds.
-pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+pub fn wait_until(what: &str, cond: impl FnMut() -> bool) {
+    wait_until_within(what, std::time::Duration::from_secs(60), cond)
+}
+
+/// Waits (`limit` at most) until `cond` holds, looking every 100 ms.
+pub fn wait_until_within(what: &str, limit: std::time::Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
     while !cond() {
         assert!(std::time::Instant::now() < deadline, "timed out: {what}");
         std::thread::sleep(std::time::Duration::from_millis(100));
